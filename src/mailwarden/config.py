@@ -1,0 +1,171 @@
+"""Settings from a YAML file (``MW_CONFIG``) plus ``MW_*`` environment variables.
+
+Environment variables win over the file. Unknown keys in the file are refused by name, so a typo
+never silently leaves a security setting at its default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person who wrote the file."""
+
+
+class EmailConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False
+    from_address: str = "mailwarden@localhost"
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class NotificationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reminder_after_days: int = Field(default=3, ge=1)
+    escalate_after_days: int = Field(default=7, ge=1)
+    max_attempts: int = Field(default=12, ge=1)
+    backoff_base_s: float = Field(default=30.0, gt=0)
+    backoff_max_s: float = Field(default=3600.0, gt=0)
+
+
+class SecurityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    login_failure_limit: int = Field(default=5, ge=1)
+    login_cooloff_minutes: int = Field(default=15, ge=1)
+    mfa_required_roles: list[str] = Field(default_factory=list)
+    session_age_minutes: int = Field(default=480, ge=5)
+
+
+class UploadConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(default=40_000_000, ge=1024)
+
+
+class IntakeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_window_minutes: int = Field(default=24 * 60, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MW_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    debug: bool = False
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    queue_url: str | None = None
+    secret_key: str | None = None
+    secret_key_file: Path | None = None
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost"])
+    csrf_trusted_origins: list[str] = Field(default_factory=list)
+    base_url: str = "http://127.0.0.1:8000"
+    run_tasks_in_process: bool = True
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    notifications: NotificationConfig = Field(default_factory=NotificationConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
+    uploads: UploadConfig = Field(default_factory=UploadConfig)
+    intake: IntakeConfig = Field(default_factory=IntakeConfig)
+
+    @field_validator("queue_url")
+    @classmethod
+    def _queue_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+    def resolve_secret_key(self) -> str:
+        """The signing key: from the environment, a file, or (outside production) the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        if self.secret_key_file:
+            return self.secret_key_file.read_text().strip()
+        if self.env == "production":
+            raise ConfigError("MW_SECRET_KEY or MW_SECRET_KEY_FILE must be set in production")
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the file named by ``MW_CONFIG``; absent variable means no file."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("MW_CONFIG")
+        if not path:
+            return {}
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of settings")
+        return data
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(root)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{field}: unknown setting")
+        else:
+            lines.append(f"{field}: {err['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,72 @@
+"""Content-addressed media store: a file is named by the SHA-256 of its bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from mailwarden.core.errors import ServiceError
+
+
+def store_dir() -> Path:
+    return Path(settings.MEDIA_STORE_DIR)
+
+
+def path_for(digest: str) -> Path:
+    return store_dir() / digest[:2] / digest[2:4] / digest
+
+
+def put(data: bytes) -> str:
+    digest = hashlib.sha256(data).hexdigest()
+    target = path_for(digest)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return digest
+
+
+def get(digest: str) -> bytes:
+    return path_for(digest).read_bytes()
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+
+def check_image(data: bytes, *, field: str, max_bytes: int, max_pixels: int) -> CheckedImage:
+    """Refuse oversized, corrupt or non-image uploads before anything is stored."""
+    if not data:
+        raise ServiceError("the file is empty", field)
+    if len(data) > max_bytes:
+        raise ServiceError(f"the file is {len(data)} bytes; the limit is {max_bytes}", field)
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ServiceError(
+                    f"the image is {width}×{height} pixels; the limit is {max_pixels} pixels",
+                    field,
+                )
+            fmt = img.format or "unknown"
+            if fmt not in {"JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"}:
+                raise ServiceError(f"{fmt} images are not accepted", field)
+            img.verify()
+    except ServiceError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ServiceError(f"the file is not a readable image ({exc})", field) from exc
+    except Image.DecompressionBombError as exc:
+        raise ServiceError("the image has too many pixels", field) from exc
+    return CheckedImage(data, fmt, width, height)

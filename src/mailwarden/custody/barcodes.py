@@ -1,0 +1,63 @@
+"""Read the barcodes on a photographed or scanned shipping label."""
+
+from __future__ import annotations
+
+import io
+
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+
+__all__ = ["ACCEPTED_FORMATS", "ImageRejected", "decode_label"]
+
+# Label photos and scans come as these. Pillow can open many more (EPS runs Ghostscript, for one),
+# and every extra decoder is more parser reachable by an uploaded file.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+
+
+class ImageRejected(ValueError):
+    """An uploaded label image that will not be decoded."""
+
+    field = "image"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{self.field}: {reason}")
+        self.reason = reason
+
+
+def decode_label(image_bytes: bytes, max_pixels: int) -> list[str]:
+    """The text of every barcode found in the image, in reading order, without repeats.
+
+    The pixel count is checked from the image header before any pixel data is decoded, so a
+    small file that claims enormous dimensions costs nothing.
+    """
+    if max_pixels <= 0:
+        raise ValueError(f"max_pixels: must be positive, not {max_pixels}")
+    if not image_bytes:
+        raise ImageRejected("not an image: the upload is empty")
+    try:
+        image = Image.open(io.BytesIO(image_bytes), formats=ACCEPTED_FORMATS)
+    except Image.DecompressionBombError as exc:
+        raise ImageRejected(f"too many pixels: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        accepted = ", ".join(ACCEPTED_FORMATS)
+        raise ImageRejected(f"not an image in an accepted format ({accepted})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageRejected(f"corrupt image header: {exc}") from exc
+    with image:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageRejected(
+                f"too many pixels: {width}x{height} is {width * height}, "
+                f"more than the limit of {max_pixels}"
+            )
+        try:
+            # zxing works on luminance; converting here also settles palette, CMYK and 16-bit
+            # images, whose handling in zxing-cpp varies between versions.
+            grey = image.convert("L")
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ImageRejected(f"corrupt image data: {exc}") from exc
+    texts: list[str] = []
+    for barcode in zxingcpp.read_barcodes(grey):
+        if barcode.text and barcode.text not in texts:
+            texts.append(barcode.text)
+    return texts

@@ -1,0 +1,1 @@
+"""Outbox handlers for custody events (notifications are registered here)."""

@@ -1,0 +1,561 @@
+"""Every change to custody data is one function here (DESIGN rule 1).
+
+Each takes an explicit actor, validates, writes, appends to the ledger and emits its domain event in
+one transaction. Views, the API, the CLI, tasks and tests all come through these functions.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from django.db import IntegrityError, transaction
+from PIL import Image
+
+from mailwarden.config import get_settings
+from mailwarden.core import clock, ledger, media, outbox
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.permissions import require
+from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
+from mailwarden.custody import carriers, pickup
+from mailwarden.custody.csv_import import CsvImportError, parse_recipients_csv
+from mailwarden.custody.models import (
+    ItemKind,
+    Location,
+    LocationKind,
+    MailItem,
+    Recipient,
+    Site,
+)
+from mailwarden.custody.states import (
+    HANDOVER_STATES,
+    QUARANTINE_EXITS,
+    TRANSITIONS,
+    State,
+    allowed_after,
+)
+
+UID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_uid() -> str:
+    return "MW-" + "".join(secrets.choice(UID_ALPHABET) for _ in range(8))
+
+
+# ----------------------------------------------------------------------------- directory
+
+
+def create_site(actor: Actor, *, code: str, name: str, timezone: str = "UTC") -> Site:
+    require(actor, MANAGE_DIRECTORY, "creating a site")
+    if timezone not in zoneinfo.available_timezones():
+        raise ServiceError(f"{timezone!r} is not an IANA time zone", "timezone")
+    if not code.strip():
+        raise ServiceError("a site needs a code", "code")
+    with transaction.atomic():
+        if Site.objects.filter(code=code).exists():
+            raise Conflict(f"a site with code {code!r} exists already", "code")
+        site = Site.objects.create(code=code, name=name or code, timezone=timezone)
+        ledger.append(actor, "site.create", "site", code, {"name": site.name, "tz": timezone})
+    return site
+
+
+def create_location(
+    actor: Actor, *, site: Site, code: str, name: str, kind: str
+) -> Location:
+    require(actor, MANAGE_DIRECTORY, "creating a location")
+    if kind not in LocationKind.values:
+        raise ServiceError(
+            f"unknown location kind {kind!r}; choose one of {', '.join(LocationKind.values)}",
+            "kind",
+        )
+    with transaction.atomic():
+        if Location.objects.filter(site=site, code=code).exists():
+            raise Conflict(f"location {code!r} exists already at {site.code}", "code")
+        loc = Location.objects.create(site=site, code=code, name=name or code, kind=kind)
+        ledger.append(
+            actor, "location.create", "location", f"{site.code}/{code}", {"kind": kind}
+        )
+    return loc
+
+
+@dataclass
+class RecipientData:
+    employee_id: str
+    first_name: str
+    last_name: str
+    email: str
+    preferred_name: str = ""
+    phone: str = ""
+    department: str = ""
+    mail_stop: str = ""
+    manager_employee_id: str | None = None
+
+
+def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
+    require(actor, MANAGE_DIRECTORY, "adding a recipient")
+    with transaction.atomic():
+        if Recipient.objects.filter(employee_id=data.employee_id).exists():
+            raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
+        manager = _manager(data.manager_employee_id)
+        recipient = Recipient.objects.create(
+            employee_id=data.employee_id,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            preferred_name=data.preferred_name,
+            email=data.email,
+            phone=data.phone,
+            department=data.department,
+            mail_stop=data.mail_stop,
+            manager=manager,
+        )
+        ledger.append(actor, "recipient.create", "recipient", data.employee_id, {})
+    return recipient
+
+
+def _manager(employee_id: str | None) -> Recipient | None:
+    if not employee_id:
+        return None
+    manager = Recipient.objects.filter(employee_id=employee_id).first()
+    if manager is None:
+        raise ServiceError(f"no recipient with employee id {employee_id}", "manager_employee_id")
+    return manager
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+def import_recipients(actor: Actor, text: str) -> ImportResult:
+    """Import a CSV whole or not at all: any bad row refuses the file (CsvImportError)."""
+    require(actor, MANAGE_DIRECTORY, "importing recipients")
+    rows = parse_recipients_csv(text)
+    created = updated = 0
+    with transaction.atomic():
+        by_id = {r.employee_id: r for r in Recipient.objects.filter(
+            employee_id__in=[row.employee_id for row in rows]
+        )}
+        for row in rows:
+            fields = {
+                "first_name": row.first_name,
+                "last_name": row.last_name,
+                "preferred_name": row.preferred_name or "",
+                "email": row.email,
+                "phone": row.phone or "",
+                "department": row.department or "",
+                "mail_stop": row.mail_stop or "",
+            }
+            existing = by_id.get(row.employee_id)
+            if existing is None:
+                by_id[row.employee_id] = Recipient.objects.create(
+                    employee_id=row.employee_id, **fields
+                )
+                created += 1
+            else:
+                for key, value in fields.items():
+                    setattr(existing, key, value)
+                existing.save()
+                updated += 1
+        # Managers second, so a file may name a manager who appears further down.
+        for line, row in enumerate(rows, start=2):
+            if not row.manager_employee_id:
+                continue
+            manager = by_id.get(row.manager_employee_id) or Recipient.objects.filter(
+                employee_id=row.manager_employee_id
+            ).first()
+            if manager is None:
+                raise CsvImportError.single(
+                    line, "manager_employee_id", f"no employee {row.manager_employee_id}"
+                )
+            Recipient.objects.filter(employee_id=row.employee_id).update(manager=manager)
+        ledger.append(
+            actor, "recipient.import", "recipient", "*", {"created": created, "updated": updated}
+        )
+    return ImportResult(created, updated)
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+@dataclass
+class IntakeRequest:
+    site: Site
+    recipient_id: int
+    kind: str
+    tracking_number: str = ""
+    sender: str = ""
+    accountable: bool = False
+    length_mm: int | None = None
+    width_mm: int | None = None
+    height_mm: int | None = None
+    weight_g: int | None = None
+    photo: bytes | None = None
+    notes: str = ""
+    location_code: str | None = None
+    confirm_duplicate: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class PossibleDuplicate(Conflict):
+    def __init__(self, previous: MailItem) -> None:
+        super().__init__(
+            f"{previous.tracking_number} was already scanned as {previous.uid} at "
+            f"{previous.received_at:%Y-%m-%d %H:%M} UTC; confirm if this is another item",
+            "tracking_number",
+        )
+        self.previous = previous
+
+
+def _dock(site: Site, code: str | None) -> Location:
+    query = Location.objects.filter(site=site)
+    loc = query.filter(code=code).first() if code else query.filter(kind=LocationKind.DOCK).first()
+    if loc is None:
+        raise ServiceError(
+            f"no location {code!r} at {site.code}" if code else f"{site.code} has no dock",
+            "location_code",
+        )
+    return loc
+
+
+def intake(actor: Actor, req: IntakeRequest) -> MailItem:
+    require(actor, INTAKE, "logging an item")
+    if req.kind not in ItemKind.values:
+        raise ServiceError(
+            f"unknown item type {req.kind!r}; choose one of {', '.join(ItemKind.values)}", "kind"
+        )
+    for name in ("length_mm", "width_mm", "height_mm", "weight_g"):
+        value = getattr(req, name)
+        if value is not None and not 0 < value <= 10_000_000:
+            raise ServiceError("must be a positive number", name)
+    number = carriers.normalise(req.tracking_number)
+    carrier = tracking_type = ""
+    if number:
+        try:
+            found = carriers.validate(number)
+        except carriers.InvalidTrackingNumber as exc:
+            raise ServiceError(str(exc), "tracking_number") from None
+        number, carrier, tracking_type = found.number, found.carrier, found.type
+    recipient = Recipient.objects.filter(pk=req.recipient_id, active=True).first()
+    if recipient is None:
+        raise ServiceError(f"no active recipient with id {req.recipient_id}", "recipient_id")
+    photo_hash = ""
+    cfg = get_settings()
+    checked = None
+    if req.photo is not None:
+        checked = media.check_image(
+            req.photo,
+            field="photo",
+            max_bytes=cfg.uploads.max_bytes,
+            max_pixels=cfg.uploads.max_pixels,
+        )
+    now = clock.now()
+    location = _dock(req.site, req.location_code)
+    with transaction.atomic():
+        if number and not req.confirm_duplicate:
+            window = timedelta(minutes=cfg.intake.duplicate_window_minutes)
+            previous = (
+                MailItem.objects.filter(tracking_number=number, received_at__gte=now - window)
+                .order_by("-received_at")
+                .first()
+            )
+            if previous is not None:
+                raise PossibleDuplicate(previous)
+        if checked is not None:
+            photo_hash = media.put(checked.data)
+        item = _create_item(req, recipient, location, number, carrier, tracking_type, photo_hash)
+        entry_data = {
+            "tracking_number": number,
+            "carrier": carrier,
+            "kind": req.kind,
+            "recipient": recipient.employee_id,
+            "location": location.code,
+            "photo_sha256": photo_hash,
+            "duplicate_confirmed": req.confirm_duplicate,
+        }
+        ledger.append(actor, "custody.intake", "mailitem", item.uid, entry_data)
+        outbox.emit("item.received", {"uid": item.uid}, key=f"item.received:{item.uid}")
+        # Every item is screened: it moves straight on to the screening queue.
+        _apply(actor, item, State.AWAITING_SCREENING, location, "logged at intake")
+    return item
+
+
+def _create_item(
+    req: IntakeRequest,
+    recipient: Recipient,
+    location: Location,
+    number: str,
+    carrier: str,
+    tracking_type: str,
+    photo_hash: str,
+) -> MailItem:
+    now = clock.now()
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                return MailItem.objects.create(
+                    uid=new_uid(),
+                    site=req.site,
+                    tracking_number=number,
+                    carrier=carrier,
+                    tracking_type=tracking_type,
+                    kind=req.kind,
+                    sender=req.sender.strip()[:200],
+                    accountable=req.accountable,
+                    length_mm=req.length_mm,
+                    width_mm=req.width_mm,
+                    height_mm=req.height_mm,
+                    weight_g=req.weight_g,
+                    photo_sha256=photo_hash,
+                    recipient=recipient,
+                    state=State.RECEIVED,
+                    location=location,
+                    received_at=now,
+                    state_changed_at=now,
+                    notes=req.notes,
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a unique item id")
+
+
+# ----------------------------------------------------------------------------- transitions
+
+
+class IllegalTransition(ServiceError):
+    status = 409
+
+    def __init__(self, item: MailItem, target: str) -> None:
+        current = State(item.state)
+        allowed = ", ".join(s.value for s in allowed_after(current)) or "none (final state)"
+        super().__init__(
+            f"{item.uid} is {current.value}; it cannot become {target}. Allowed next: {allowed}",
+            "state",
+        )
+
+
+def _locked_item(uid: str) -> MailItem:
+    item = MailItem.objects.select_for_update().filter(uid=uid).select_related("site").first()
+    if item is None:
+        raise NotFound(f"no item {uid}", "uid")
+    return item
+
+
+def _apply(
+    actor: Actor,
+    item: MailItem,
+    target: State,
+    location: Location,
+    reason: str,
+    extra: dict[str, object] | None = None,
+) -> MailItem:
+    previous = item.state
+    now = clock.now()
+    item.state = target
+    item.location = location
+    item.state_changed_at = now
+    item.version += 1
+    item.save(update_fields=["state", "location", "state_changed_at", "version"])
+    ledger.append(
+        actor,
+        "custody.transition",
+        "mailitem",
+        item.uid,
+        {
+            "from": previous,
+            "to": target.value,
+            "location": location.code,
+            "reason": reason,
+            **(extra or {}),
+        },
+        at=now,
+    )
+    outbox.emit(
+        f"item.{target.value}",
+        {"uid": item.uid, "from": previous, "to": target.value},
+        key=f"item.{target.value}:{item.uid}:{item.version}",
+    )
+    return item
+
+
+_TRANSITION_ROLES = {
+    State.CLEARED: SCREEN,
+    State.QUARANTINED: SCREEN,
+}
+
+
+def transition(
+    actor: Actor,
+    uid: str,
+    target: str,
+    *,
+    reason: str = "",
+    location_code: str | None = None,
+    expected_version: int | None = None,
+) -> MailItem:
+    """Move an item to ``target``; refused unless the state machine allows it."""
+    try:
+        state = State(target)
+    except ValueError:
+        raise ServiceError(
+            f"unknown state {target!r}; states are {', '.join(State.values)}", "state"
+        ) from None
+    require(actor, _TRANSITION_ROLES.get(state, HANDOVER), f"moving an item to {state.value}")
+    if state in HANDOVER_STATES:
+        raise ServiceError(
+            f"{state.value} needs proof of hand-over; use the pickup or delivery action", "state"
+        )
+    if state in QUARANTINE_EXITS:
+        raise ServiceError(
+            f"{state.value} is a quarantine decision and needs two people", "state"
+        )
+    if state == State.QUARANTINED and not reason.strip():
+        raise ServiceError("quarantine needs a reason", "reason")
+    with transaction.atomic():
+        item = _locked_item(uid)
+        if expected_version is not None and item.version != expected_version:
+            raise Conflict(
+                f"{uid} was changed by someone else (now {item.state}); reload and try again",
+                "expected_version",
+            )
+        if state not in TRANSITIONS[State(item.state)]:
+            raise IllegalTransition(item, state.value)
+        location = _target_location(item, state, location_code)
+        return _apply(actor, item, state, location, reason)
+
+
+def _target_location(item: MailItem, state: State, code: str | None) -> Location:
+    query = Location.objects.filter(site_id=item.site_id)
+    if code:
+        loc = query.filter(code=code).first()
+        if loc is None:
+            raise ServiceError(f"no location {code!r} at this site", "location_code")
+        return loc
+    wanted = {
+        State.QUARANTINED: LocationKind.QUARANTINE,
+        State.READY_FOR_PICKUP: LocationKind.SHELF,
+        State.OUT_FOR_DELIVERY: LocationKind.VEHICLE,
+    }.get(state)
+    if wanted:
+        loc = query.filter(kind=wanted).order_by("code").first()
+        if loc is not None:
+            return loc
+    return item.location
+
+
+def move(actor: Actor, uid: str, location_code: str, reason: str = "") -> MailItem:
+    """Record a change of place without a change of state."""
+    require(actor, (*HANDOVER, *SCREEN), "moving an item")
+    with transaction.atomic():
+        item = _locked_item(uid)
+        location = _target_location(item, State(item.state), location_code)
+        item.location = location
+        item.version += 1
+        item.save(update_fields=["location", "version"])
+        ledger.append(
+            actor,
+            "custody.move",
+            "mailitem",
+            uid,
+            {"state": item.state, "location": location.code, "reason": reason},
+        )
+    return item
+
+
+# ----------------------------------------------------------------------------- hand-over
+
+
+ProofMethod = Literal["signature", "code", "qr"]
+
+
+def _signature_hash(data_url: str) -> str:
+    prefix = "data:image/png;base64,"
+    if not data_url.startswith(prefix):
+        raise ServiceError("the signature must be a PNG data URL", "signature")
+    try:
+        raw = base64.b64decode(data_url[len(prefix) :], validate=True)
+    except ValueError:
+        raise ServiceError("the signature is not valid base64", "signature") from None
+    cfg = get_settings()
+    checked = media.check_image(
+        raw, field="signature", max_bytes=min(cfg.uploads.max_bytes, 2_000_000),
+        max_pixels=4_000_000,
+    )
+    with Image.open(io.BytesIO(checked.data)) as img:
+        alpha = img.convert("LA")
+        extrema = alpha.getchannel("L").getextrema(), alpha.getchannel("A").getextrema()
+    (lo, hi), (_, alpha_hi) = extrema
+    if alpha_hi == 0 or lo == hi:
+        raise ServiceError("the signature is blank", "signature")
+    return media.put(checked.data)
+
+
+def hand_over(
+    actor: Actor,
+    uid: str,
+    *,
+    method: ProofMethod,
+    proof: str,
+    collected_by: str = "",
+    delivered: bool = False,
+) -> MailItem:
+    """Give the item to its recipient (or their delegate), with proof."""
+    require(actor, HANDOVER, "handing over an item")
+    target = State.DELIVERED if delivered else State.PICKED_UP
+    evidence: dict[str, object] = {"method": method, "collected_by": collected_by.strip()}
+    if method == "signature":
+        evidence["signature_sha256"] = _signature_hash(proof)
+        if not collected_by.strip():
+            raise ServiceError("write the name of the person who signed", "collected_by")
+    elif method not in ("code", "qr"):
+        raise ServiceError("method must be signature, code or qr", "method")
+    with transaction.atomic():
+        item = _locked_item(uid)
+        if target not in TRANSITIONS[State(item.state)]:
+            raise IllegalTransition(item, target.value)
+        if method == "qr" and pickup.qr_uid(proof) != item.uid:
+            raise ServiceError("this QR code is not the pickup code for this item", "proof")
+        if method == "code":
+            if item.pickup_failures >= pickup.MAX_CODE_FAILURES:
+                raise ServiceError(
+                    "too many wrong codes for this item; use a signature or the QR", "proof"
+                )
+            if not pickup.code_matches(item.uid, proof):
+                # The failure is counted and committed; the refusal is raised after the commit.
+                item.pickup_failures += 1
+                item.save(update_fields=["pickup_failures"])
+                ledger.append(actor, "custody.pickup_code_failed", "mailitem", uid, {})
+                failed = item
+            else:
+                failed = None
+        else:
+            failed = None
+        if failed is None:
+            return _apply(actor, item, target, item.location, f"handed over by {method}", evidence)
+    left = max(0, pickup.MAX_CODE_FAILURES - failed.pickup_failures)
+    raise ServiceError(f"wrong pickup code; {left} tries left for this item", "proof")
+
+
+def quarantine_outcome(actor: Actor, uid: str, target: str, *, reason: str) -> MailItem:
+    """Record a quarantine outcome decided outside the console (imports, demo history).
+
+    The screening workflow's two-person decision is the way staff make this change; this entry
+    point stays limited to security managers and keeps the same ledger trail.
+    """
+    require(actor, MANAGE_DIRECTORY, "recording a quarantine outcome")
+    state = State(target)
+    if state not in QUARANTINE_EXITS:
+        raise ServiceError(f"{target} is not a quarantine outcome", "state")
+    if not reason.strip():
+        raise ServiceError("a quarantine outcome needs a reason", "reason")
+    with transaction.atomic():
+        item = _locked_item(uid)
+        if state not in TRANSITIONS[State(item.state)]:
+            raise IllegalTransition(item, state.value)
+        return _apply(actor, item, state, item.location, reason)

@@ -1,0 +1,70 @@
+"""Prometheus metrics: request counters and live gauges read from the database at scrape time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter(
+    "mailwarden_http_requests",
+    "HTTP requests handled",
+    ["method", "status"],
+    registry=REGISTRY,
+)
+LATENCY = Histogram(
+    "mailwarden_http_request_seconds",
+    "HTTP request latency",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    registry=REGISTRY,
+)
+
+
+class _DomainCollector(Collector):
+    def describe(self) -> Iterable[Metric]:
+        # Describing without collecting keeps registration free of database queries.
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        from mailwarden.core.models import OutboxEvent
+        from mailwarden.custody.models import MailItem
+
+        items = GaugeMetricFamily("mailwarden_items", "Mail items by custody state", labels=["state"])
+        for row in MailItem.objects.values("state").annotate(n=Count("id")):
+            items.add_metric([row["state"]], row["n"])
+        yield items
+        outbox = GaugeMetricFamily(
+            "mailwarden_outbox_events", "Outbox events by status", labels=["status"]
+        )
+        for row in OutboxEvent.objects.values("status").annotate(n=Count("id")):
+            outbox.add_metric([row["status"]], row["n"])
+        yield outbox
+
+
+REGISTRY.register(_DomainCollector())
+
+
+class MetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        LATENCY.observe(time.perf_counter() - started)
+        REQUESTS.labels(request.method or "", str(response.status_code)).inc()
+        return response
+
+
+def metrics_text() -> bytes:
+    return generate_latest(REGISTRY)
+
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST

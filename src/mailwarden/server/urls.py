@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from mailwarden.server import health
+from mailwarden.server.api import api
+
+urlpatterns = [
+    path("livez", health.livez, name="livez"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("mailwarden.core.urls")),
+    path("", include("mailwarden.custody.urls")),
+]
