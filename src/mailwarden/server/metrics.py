@@ -68,3 +68,21 @@ def metrics_text() -> bytes:
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus scrape endpoint; needs an API token of an admin, auditor or operator."""
+    from mailwarden.core import tokens
+    from mailwarden.core.roles import Role
+
+    header = request.headers.get("Authorization", "")
+    actor = tokens.authenticate(header[7:]) if header.startswith("Bearer ") else None
+    if actor is None and request.user.is_authenticated:
+        from mailwarden.core.actor import Actor
+
+        actor = Actor.for_user(request.user)
+    if actor is None:
+        return HttpResponse("metrics need an API token\n", status=401, content_type="text/plain")
+    if not actor.has(Role.AUDITOR, Role.SECURITY_OPERATOR, Role.SECURITY_MANAGER):
+        return HttpResponse("this role may not read metrics\n", status=403, content_type="text/plain")
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE)

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mailwarden.server import health
+from mailwarden.server.metrics import metrics_view
 from mailwarden.server.api import api
 
 urlpatterns = [
     path("livez", health.livez, name="livez"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("mailwarden.core.urls")),

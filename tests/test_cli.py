@@ -1,0 +1,69 @@
+"""The command line, run as a user would run it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mailwarden.cli import build_parser, main
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["demo"],
+    ["migrate"],
+    ["seed-demo"],
+    ["worker"],
+    ["ledger"],
+    ["ledger", "verify"],
+    ["carrier"],
+    ["carrier", "detect"],
+    ["token", "issue"],
+    ["token", "revoke"],
+    ["user", "create"],
+    ["check"],
+]
+
+
+@pytest.mark.parametrize("words", COMMANDS, ids=lambda w: " ".join(w) or "mailwarden")
+def test_every_command_has_help(words, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([*words, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: mailwarden")
+    assert "--help" in out
+
+
+def test_carrier_detect_from_arguments(capsys):
+    assert main(["carrier", "detect", "1Z5R89390357567127", "RB123456785GB", "nonsense"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["valid"] for r in rows] == [True, True, False]
+    assert rows[0]["carrier"] == "ups"
+    assert rows[1]["carrier"] == "s10"
+    assert rows[2] == {"number": "nonsense", "valid": False, "carrier": None, "type": None}
+    assert set(rows[0]) == {"number", "valid", "carrier", "type"}
+
+
+def test_carrier_detect_reads_stdin_in_a_real_process():
+    result = subprocess.run(
+        [sys.executable, "-m", "mailwarden.cli", "carrier", "detect"],
+        input="1Z5R89390357567127\n\nRB123456786US\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    )
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 2
+    assert rows[0]["valid"] is True and rows[0]["type"] == "ups"
+    assert rows[1]["valid"] is False
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["frobnicate"])
+    assert exit_.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
