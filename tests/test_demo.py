@@ -1,0 +1,44 @@
+import pytest
+
+from mailwarden.core import ledger
+from mailwarden.custody.demo import demo_logins, seed
+from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.states import State
+
+
+@pytest.mark.django_db
+def test_demo_seeds_every_state_once():
+    first = seed(items=200, recipients=50, seed=7)
+    assert first.created
+    assert Site.objects.count() == 1
+    assert Recipient.objects.count() == 50
+    assert MailItem.objects.count() == 200
+    states = set(MailItem.objects.values_list("state", flat=True))
+    assert states == set(State.values) - {State.RECEIVED}
+    assert ledger.verify().ok
+    head = ledger.verify().head_seq
+
+    again = seed(items=200, recipients=50, seed=7)
+    assert not again.created
+    assert MailItem.objects.count() == 200
+    assert ledger.verify().head_seq == head
+
+
+@pytest.mark.django_db
+def test_demo_login_is_printed_from_the_data_folder():
+    seed(items=12, recipients=5, seed=1)
+    logins = demo_logins()
+    assert logins.username == "admin"
+    assert len(logins.password) >= 12
+    assert set(logins.role_users) == {
+        "admin",
+        "manager",
+        "operator",
+        "screener",
+        "clerk",
+        "auditor",
+        "recipient",
+    }
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="clerk", password=logins.password) is not None
