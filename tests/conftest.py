@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-
-os.environ.setdefault("MW_ENV", "test")
-os.environ.setdefault("MW_DATA_DIR", tempfile.mkdtemp(prefix="mailwarden-test-"))
-os.environ.setdefault("MW_RUN_TASKS_IN_PROCESS", "false")
 
 REQUIRE_SERVICES = os.environ.get("MW_REQUIRE_SERVICES") == "1"
 

@@ -24,7 +24,6 @@ from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.custody import carriers, pickup
-from mailwarden.custody.csv_import import CsvImportError, parse_recipients_csv
 from mailwarden.custody.models import (
     ItemKind,
     Location,
@@ -135,6 +134,8 @@ class ImportResult:
 
 def import_recipients(actor: Actor, text: str) -> ImportResult:
     """Import a CSV whole or not at all: any bad row refuses the file (CsvImportError)."""
+    from mailwarden.custody.csv_import import CsvImportError, RowError, parse_recipients_csv
+
     require(actor, MANAGE_DIRECTORY, "importing recipients")
     rows = parse_recipients_csv(text)
     created = updated = 0
@@ -171,8 +172,8 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
                 employee_id=row.manager_employee_id
             ).first()
             if manager is None:
-                raise CsvImportError.single(
-                    line, "manager_employee_id", f"no employee {row.manager_employee_id}"
+                raise CsvImportError(
+                    [RowError(line, "manager_employee_id", f"no employee {row.manager_employee_id}")]
                 )
             Recipient.objects.filter(employee_id=row.employee_id).update(manager=manager)
         ledger.append(

@@ -1,0 +1,1 @@
+"""Helpers for mailwarden's own test suite."""
