@@ -1,0 +1,61 @@
+"""`mailwarden demo` as a new user runs it: it seeds, serves and prints where and how to sign in."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import port_open
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_serves_the_console_and_prints_the_login(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MW_")}
+    env.update(MW_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailwarden.cli", "demo", "--port", str(port), "--items", "40"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        banner = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            banner.append(line)
+            if "Press Ctrl+C" in line:
+                break
+        text = "".join(banner)
+        assert f"http://127.0.0.1:{port}/" in text, text
+        login = re.search(r"Sign in:\s+admin / (\S+)", text)
+        assert login, text
+        assert login.group(1) == (tmp_path / "demo-password").read_text().strip()
+        # The banner comes just before the server binds; wait for the port, not for time.
+        while not port_open("127.0.0.1", port) and time.monotonic() < deadline:
+            try:
+                proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise AssertionError("demo exited early: " + proc.stdout.read())
+        assert httpx.get(f"http://127.0.0.1:{port}/livez").json() == {"status": "ok"}
+        page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True)
+        assert page.status_code == 200
+        assert "Sign in" in page.text or "sign in" in page.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
