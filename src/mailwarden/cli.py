@@ -53,8 +53,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # The demo's recipients are fictional: their mail goes to files, not to an SMTP server.
+    os.environ.setdefault("MW_EMAIL__BACKEND", "file")
     _django()
     _migrate()
+    from django.conf import settings
+
     from mailwarden.custody.demo import demo_logins, seed
 
     result = seed(items=args.items, recipients=args.recipients, seed=args.seed)
@@ -69,6 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  Sign in:  {logins.username} / {logins.password}   (administrator)",
         "  Other roles use the same password: "
         + ", ".join(name for name in logins.role_users),
+        f"  E-mail to recipients is written to {settings.EMAIL_FILE_PATH}",
         "  Press Ctrl+C to stop.",
         "",
     ]

@@ -28,6 +28,8 @@ class ConfigError(Exception):
 class EmailConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # "file" writes each message into <data_dir>/sent-mail instead of sending it (the demo).
+    backend: Literal["smtp", "file"] = "smtp"
     host: str = "127.0.0.1"
     port: int = Field(default=25, ge=1, le=65535)
     username: str | None = None

@@ -33,7 +33,7 @@ class _DomainCollector(Collector):
         return []
 
     def collect(self) -> Iterable[Metric]:
-        from mailwarden.core.models import OutboxEvent
+        from mailwarden.core.models import Notification, OutboxEvent
         from mailwarden.custody.models import MailItem
 
         items = GaugeMetricFamily("mailwarden_items", "Mail items by custody state", labels=["state"])
@@ -46,6 +46,12 @@ class _DomainCollector(Collector):
         for row in OutboxEvent.objects.values("status").annotate(n=Count("id")):
             outbox.add_metric([row["status"]], row["n"])
         yield outbox
+        notifications = GaugeMetricFamily(
+            "mailwarden_notifications", "Notifications by status", labels=["status"]
+        )
+        for row in Notification.objects.values("status").annotate(n=Count("id")):
+            notifications.add_metric([row["status"]], row["n"])
+        yield notifications
 
 
 REGISTRY.register(_DomainCollector())

@@ -163,7 +163,11 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = MW.uploads.max_bytes
 FILE_UPLOAD_MAX_MEMORY_SIZE = MW.uploads.max_bytes
 
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+}[MW.email.backend]
+EMAIL_FILE_PATH = DATA_DIR / "sent-mail"
 EMAIL_HOST = MW.email.host
 EMAIL_PORT = MW.email.port
 EMAIL_HOST_USER = MW.email.username or ""
@@ -173,6 +177,7 @@ EMAIL_TIMEOUT = MW.email.timeout_s
 DEFAULT_FROM_EMAIL = MW.email.from_address
 
 if MW.queue_url:
+    INSTALLED_APPS.append("django_rq")
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": MW.queue_url, "DEFAULT_TIMEOUT": 300}}
 else:
