@@ -21,9 +21,7 @@ def run_check(tmp_path, **env):
 
 
 def test_production_config_is_deploy_clean(tmp_path):
-    result = run_check(
-        tmp_path, MW_ENV="production", MW_SECRET_KEY="k" * 20 + os.urandom(24).hex()
-    )
+    result = run_check(tmp_path, MW_ENV="production", MW_SECRET_KEY="k" * 20 + os.urandom(24).hex())
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout + result.stderr
 

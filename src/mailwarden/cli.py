@@ -71,8 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  Console:  {url}",
         f"  API docs: {url}api/docs",
         f"  Sign in:  {logins.username} / {logins.password}   (administrator)",
-        "  Other roles use the same password: "
-        + ", ".join(name for name in logins.role_users),
+        "  Other roles use the same password: " + ", ".join(name for name in logins.role_users),
         f"  E-mail to recipients is written to {settings.EMAIL_FILE_PATH}",
         "  Press Ctrl+C to stop.",
         "",
@@ -165,7 +164,8 @@ def cmd_token_issue(args: argparse.Namespace) -> int:
     )
     print(issued.secret)
     print(
-        f"token {issued.token.prefix} for role {issued.token.role}; store it now, it is not shown again",
+        f"token {issued.token.prefix} for role {issued.token.role}; "
+        "store it now, it is not shown again",
         file=sys.stderr,
     )
     return 0

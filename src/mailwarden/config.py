@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _YamlSource(settings_cls))
 
     def resolve_secret_key(self) -> str:
-        """The signing key: from the environment, a file, or (outside production) the data folder."""
+        """The signing key: from the environment, a file, or (not in production) the data folder."""
         if self.secret_key:
             return self.secret_key
         if self.secret_key_file:

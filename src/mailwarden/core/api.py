@@ -1,15 +1,74 @@
-"""API endpoints of shared machinery: ledger verification and tokens."""
+"""API endpoints of shared machinery (ledger verification, API tokens) and the shapes every app's
+API shares: the error body and the base of request schemas."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Path, Router, Schema, Status
+from pydantic import AwareDatetime, field_validator
 
-from mailwarden.core import ledger
+from mailwarden.core import clock, ledger, tokens
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import ServiceError
+from mailwarden.core.models import ApiToken
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import AUDIT
+from mailwarden.core.roles import AUDIT, MANAGE_TOKENS, Role
 
-router = Router(tags=["ledger"])
+router = Router(tags=["ledger and tokens"])
+
+
+# ----------------------------------------------------------------------------- shared shapes
+
+
+class FieldErrorOut(Schema):
+    field: str | None
+    message: str
+    line: int | None = None
+
+
+class ErrorOut(Schema):
+    message: str
+    field: str | None
+    errors: list[FieldErrorOut] | None = None
+
+
+# Declared on every operation so the schema names each answer a client can get.
+ERRORS: dict[int, type[Schema]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
+
+# Tab, newline and carriage return are ordinary in free text; the other C0 controls never are.
+# PostgreSQL refuses NUL and neither database stores a lone surrogate, so both are refused here
+# with the field's name rather than failing in the database.
+_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    found = _FORBIDDEN.search(value)
+    if found:
+        raise ValueError(f"must not contain the character U+{ord(found.group()):04X}")
+    return value
+
+
+class Input(Schema):
+    """Base of request bodies and query sets: every text field is checked by :func:`clean_text`."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean_text_fields(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    """The caller, as the API's authentication found them."""
+    actor = request.auth  # type: ignore[attr-defined]
+    assert isinstance(actor, Actor)
+    return actor
+
+
+# ----------------------------------------------------------------------------- ledger
 
 
 class LedgerVerifyOut(Schema):
@@ -20,10 +79,12 @@ class LedgerVerifyOut(Schema):
     problem: str | None
 
 
-@router.get("/ledger/verify", response=LedgerVerifyOut, summary="Verify the whole ledger")
+@router.get(
+    "/ledger/verify",
+    response={200: LedgerVerifyOut, **ERRORS},
+    summary="Verify the whole ledger",
+)
 def verify_ledger(request: HttpRequest) -> LedgerVerifyOut:
-    from mailwarden.server.api import actor_of
-
     require(actor_of(request), AUDIT, "verifying the ledger")
     result = ledger.verify()
     return LedgerVerifyOut(
@@ -33,3 +94,103 @@ def verify_ledger(request: HttpRequest) -> LedgerVerifyOut:
         head_hash=result.head_hash,
         problem=str(result.problem) if result.problem else None,
     )
+
+
+# ----------------------------------------------------------------------------- tokens
+
+
+class TokenIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    role: Role
+    device: str = Field("", max_length=100, description="Set for a device token.")
+    username: str | None = Field(
+        None, max_length=150, description="The person a script's token acts for."
+    )
+    expires_at: AwareDatetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _representable_in_utc(cls, value: datetime | None) -> datetime | None:
+        # An offset can push a date at the edge of the calendar past year 1 or 9999 in UTC.
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the range of dates that can be stored") from None
+
+
+class TokenOut(Schema):
+    prefix: str
+    name: str
+    role: Role
+    device: str
+    username: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class IssuedTokenOut(TokenOut):
+    secret: str = Field(description="Shown only in this answer; store it now.")
+
+
+def _token_out(token: ApiToken) -> TokenOut:
+    return TokenOut(
+        prefix=token.prefix,
+        name=token.name,
+        role=Role(token.role),
+        device=token.device,
+        username=token.user.get_username() if token.user else None,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked_at=token.revoked_at,
+        last_used_at=token.last_used_at,
+    )
+
+
+@router.get("/tokens", response={200: list[TokenOut], **ERRORS}, summary="List API tokens")
+def list_tokens(request: HttpRequest) -> list[TokenOut]:
+    require(actor_of(request), MANAGE_TOKENS, "listing API tokens")
+    return [_token_out(t) for t in ApiToken.objects.select_related("user").order_by("created_at")]
+
+
+@router.post(
+    "/tokens",
+    response={201: IssuedTokenOut, **ERRORS},
+    summary="Issue an API token (its secret is shown once)",
+)
+def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut]:
+    actor = actor_of(request)
+    require(actor, MANAGE_TOKENS, "issuing API tokens")
+    user_id = None
+    if payload.username:
+        user = get_user_model().objects.filter(username=payload.username).first()
+        if user is None:
+            raise ServiceError(f"no user {payload.username!r}", "username")
+        user_id = user.pk
+    if payload.expires_at is not None and payload.expires_at <= clock.now():
+        raise ServiceError("must be in the future", "expires_at")
+    issued = tokens.issue(
+        actor,
+        name=payload.name,
+        role=payload.role.value,
+        device=payload.device.strip(),
+        user_id=user_id,
+        expires_at=payload.expires_at,
+    )
+    out = _token_out(issued.token)
+    return Status(201, IssuedTokenOut(**out.model_dump(), secret=issued.secret))
+
+
+@router.delete(
+    "/tokens/{prefix}",
+    response={200: TokenOut, **ERRORS},
+    summary="Revoke an API token",
+)
+def revoke_token(
+    request: HttpRequest, prefix: str = Path(..., max_length=12, pattern=r"^[0-9a-f]+$")
+) -> TokenOut:
+    token = tokens.revoke(actor_of(request), prefix)
+    return _token_out(token)

@@ -56,7 +56,7 @@ def check_image(data: bytes, *, field: str, max_bytes: int, max_pixels: int) -> 
             width, height = img.size
             if width * height > max_pixels:
                 raise ServiceError(
-                    f"the image is {width}×{height} pixels; the limit is {max_pixels} pixels",
+                    f"the image is {width}x{height} pixels; the limit is {max_pixels} pixels",
                     field,
                 )
             fmt = img.format or "unknown"

@@ -1,7 +1,509 @@
-"""Custody API: sites, recipients, intake, transitions, pickup and custody records."""
+"""Custody API: sites, recipients, intake, transitions, pickup and custody records.
+
+Every change goes through :mod:`mailwarden.custody.services`, which checks the caller's role; reads
+check it here, and a recipient only ever sees their own items (:func:`queries.visible_items`).
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Max, Q
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Path, Query, Router, Status
+from ninja.files import UploadedFile
+
+from mailwarden.config import get_settings
+from mailwarden.core import ledger
+from mailwarden.core.api import ERRORS, ErrorOut, FieldErrorOut, actor_of
+from mailwarden.core.errors import NotFound, ServiceError
+from mailwarden.core.models import LedgerEntry
+from mailwarden.core.permissions import require
+from mailwarden.core.roles import VIEW_ITEMS
+from mailwarden.custody import carriers, export, labels, queries, services
+from mailwarden.custody.csv_import import CsvImportError, decode_csv
+from mailwarden.custody.matching import Candidate, RecipientIndex
+from mailwarden.custody.models import Location, MailItem, Recipient, Site
+from mailwarden.custody.schemas import (
+    CustodyEntryOut,
+    DashboardOut,
+    DetectOut,
+    DetectQuery,
+    DuplicateOut,
+    ImportOut,
+    IntakeIn,
+    ItemFilters,
+    ItemOut,
+    ItemUid,
+    LocationIn,
+    LocationOut,
+    MatchOut,
+    MatchQuery,
+    MoveIn,
+    PickupIn,
+    RecipientFilters,
+    RecipientIn,
+    RecipientOut,
+    SiteCode,
+    SiteIn,
+    SiteOut,
+    TransitionIn,
+    custody_entry_out,
+    item_out,
+    recipient_out,
+)
 
 router = Router(tags=["custody"])
+
+
+def _binary(media_type: str, description: str) -> dict[str, object]:
+    """The OpenAPI answer of an operation that returns a file instead of JSON."""
+    return {
+        "responses": {
+            200: {
+                "description": description,
+                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    }
+
+
+def _site(code: str) -> Site:
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        raise NotFound(f"no site {code!r}", "code")
+    return site
+
+
+def _visible_item(request: HttpRequest, uid: str) -> MailItem:
+    item = queries.visible_items(actor_of(request)).filter(uid=uid.upper()).first()
+    if item is None:
+        # Items the caller may not see answer as absent, so their ids cannot be probed.
+        raise NotFound(f"no item {uid}", "uid")
+    return item
+
+
+# ----------------------------------------------------------------------------- sites
+
+
+@router.get("/sites", response={200: list[SiteOut], **ERRORS}, summary="List sites")
+def list_sites(request: HttpRequest) -> list[SiteOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing sites")
+    return [
+        SiteOut(code=s.code, name=s.name, timezone=s.timezone, address=s.address)
+        for s in Site.objects.order_by("code")
+    ]
+
+
+@router.post("/sites", response={201: SiteOut, **ERRORS}, summary="Create a site")
+def create_site(request: HttpRequest, payload: SiteIn) -> Status[SiteOut]:
+    site = services.create_site(
+        actor_of(request), code=payload.code, name=payload.name, timezone=payload.timezone
+    )
+    return Status(201, SiteOut(code=site.code, name=site.name, timezone=site.timezone, address=""))
+
+
+@router.get(
+    "/sites/{code}/locations",
+    response={200: list[LocationOut], **ERRORS},
+    summary="List a site's locations",
+)
+def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing locations")
+    site = _site(code)
+    return [
+        LocationOut(code=loc.code, name=loc.name, kind=loc.kind)
+        for loc in Location.objects.filter(site=site).order_by("code")
+    ]
+
+
+@router.post(
+    "/sites/{code}/locations",
+    response={201: LocationOut, **ERRORS},
+    summary="Add a location to a site",
+)
+def create_location(
+    request: HttpRequest, payload: LocationIn, code: Path[SiteCode]
+) -> Status[LocationOut]:
+    loc = services.create_location(
+        actor_of(request),
+        site=_site(code),
+        code=payload.code,
+        name=payload.name,
+        kind=payload.kind.value,
+    )
+    return Status(201, LocationOut(code=loc.code, name=loc.name, kind=loc.kind))
+
+
+# ----------------------------------------------------------------------------- recipients
+
+
+@router.get("/recipients", response={200: list[RecipientOut], **ERRORS}, summary="List recipients")
+def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> list[RecipientOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing recipients")
+    people = Recipient.objects.all()
+    q = filters.q.strip()
+    if q:
+        people = people.filter(
+            Q(last_name__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(preferred_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(employee_id__iexact=q)
+            | Q(department__icontains=q)
+        )
+    page = people.order_by("last_name", "first_name", "id")[
+        filters.offset : filters.offset + filters.limit
+    ]
+    return [recipient_out(r) for r in page]
+
+
+@router.post("/recipients", response={201: RecipientOut, **ERRORS}, summary="Add a recipient")
+def create_recipient(request: HttpRequest, payload: RecipientIn) -> Status[RecipientOut]:
+    recipient = services.create_recipient(
+        actor_of(request), services.RecipientData(**payload.model_dump())
+    )
+    return Status(201, recipient_out(recipient))
+
+
+_CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _upload_bytes(upload: UploadedFile, field: str) -> bytes:
+    # Django has spooled the upload to disk; checking its size first keeps an oversized file
+    # out of memory.
+    limit = get_settings().uploads.max_bytes
+    if upload.size is not None and upload.size > limit:
+        raise ServiceError(f"the file is {upload.size} bytes; the limit is {limit}", field)
+    return upload.read()
+
+
+def _csv_bytes(request: HttpRequest) -> bytes:
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ServiceError("upload the CSV as the form field 'file'", "file")
+        return _upload_bytes(upload, "file")
+    if request.content_type in ("text/csv", "text/plain"):
+        return request.body
+    raise ServiceError("send the CSV as a text/csv body or a multipart upload", "file")
+
+
+@router.post(
+    "/recipients/import",
+    response={200: ImportOut, **ERRORS},
+    summary="Import recipients from CSV (all rows or none)",
+    openapi_extra=_CSV_BODY,
+)
+def import_recipients(request: HttpRequest) -> ImportOut | Status[ErrorOut]:
+    data = _csv_bytes(request)
+    try:
+        result = services.import_recipients(actor_of(request), decode_csv(data))
+    except CsvImportError as exc:
+        first = exc.errors[0]
+        return Status(
+            400,
+            ErrorOut(
+                message=str(exc),
+                field=first.field,
+                errors=[
+                    FieldErrorOut(line=e.line, field=e.field, message=e.reason) for e in exc.errors
+                ],
+            ),
+        )
+    return ImportOut(created=result.created, updated=result.updated)
+
+
+# Building the index costs a pass over every active recipient, so it is kept per process and
+# rebuilt only when the directory changes. Every directory change goes through a service that
+# appends to the ledger, so the newest recipient entry's hash marks any edit; count and top id
+# add a cheap guard against rows written by other means.
+_match_index: tuple[tuple[int, int, str], RecipientIndex] | None = None
+
+
+def recipient_index() -> RecipientIndex:
+    global _match_index
+    active = Recipient.objects.filter(active=True)
+    stats = active.aggregate(n=Count("id"), top=Max("id"))
+    last = (
+        LedgerEntry.objects.filter(subject_type="recipient")
+        .order_by("-seq")
+        .values_list("hash", flat=True)
+        .first()
+    )
+    key = (stats["n"], stats["top"] or 0, last or "")
+    cached = _match_index
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    index = RecipientIndex(
+        Candidate(
+            id=r.pk,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            preferred_name=r.preferred_name,
+            department=r.department,
+            mail_stop=r.mail_stop,
+            email=r.email,
+        )
+        for r in active.only(
+            "id", "first_name", "last_name", "preferred_name", "department", "mail_stop", "email"
+        )
+    )
+    _match_index = (key, index)
+    return index
+
+
+@router.get(
+    "/recipients/match",
+    response={200: list[MatchOut], **ERRORS},
+    summary="Rank recipients by how well they fit a name, email or mail stop",
+)
+def match_recipients(request: HttpRequest, query: Query[MatchQuery]) -> list[MatchOut]:
+    require(actor_of(request), VIEW_ITEMS, "matching recipients")
+    matches = recipient_index().match(query.q, limit=query.limit)
+    people = Recipient.objects.in_bulk([m.candidate.id for m in matches])
+    return [
+        MatchOut(score=m.score, recipient=recipient_out(people[m.candidate.id]))
+        for m in matches
+        if m.candidate.id in people
+    ]
+
+
+# ----------------------------------------------------------------------------- carriers
+
+
+@router.get(
+    "/carriers/detect",
+    response={200: DetectOut, **ERRORS},
+    summary="Identify the carrier of a tracking number and check its check digit",
+)
+def detect_carrier(request: HttpRequest, query: Query[DetectQuery]) -> DetectOut:
+    require(actor_of(request), VIEW_ITEMS, "checking a tracking number")
+    try:
+        found = carriers.validate(query.number)
+    except carriers.InvalidTrackingNumber as exc:
+        return DetectOut(
+            number=exc.number,
+            valid=False,
+            carrier=None,
+            carrier_name=None,
+            type=None,
+            type_name=None,
+            service=None,
+            tracking_url=None,
+            reason=exc.reason,
+        )
+    return DetectOut(
+        number=found.number,
+        valid=found.valid,
+        carrier=found.carrier,
+        carrier_name=found.carrier_name,
+        type=found.type,
+        type_name=found.type_name,
+        service=found.service,
+        tracking_url=found.tracking_url,
+    )
+
+
+# ----------------------------------------------------------------------------- items
+
+
+@router.post(
+    "/items",
+    response={201: ItemOut, **ERRORS, 409: DuplicateOut},
+    summary="Log an item at intake",
+)
+def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | DuplicateOut]:
+    site = Site.objects.filter(code=payload.site).first()
+    if site is None:
+        raise ServiceError(f"no site {payload.site!r}", "site")
+    req = services.IntakeRequest(
+        site=site,
+        recipient_id=payload.recipient_id,
+        kind=payload.kind.value,
+        tracking_number=payload.tracking_number,
+        sender=payload.sender,
+        accountable=payload.accountable,
+        length_mm=payload.length_mm,
+        width_mm=payload.width_mm,
+        height_mm=payload.height_mm,
+        weight_g=payload.weight_g,
+        notes=payload.notes,
+        location_code=payload.location_code,
+        confirm_duplicate=payload.confirm_duplicate,
+    )
+    try:
+        item = services.intake(actor_of(request), req)
+    except services.PossibleDuplicate as exc:
+        return Status(
+            409, DuplicateOut(message=exc.message, field=exc.field, previous_uid=exc.previous.uid)
+        )
+    return Status(201, item_out(item))
+
+
+@router.post(
+    "/items/{uid}/photo",
+    response={200: ItemOut, **ERRORS},
+    summary="Attach a photo to a logged item",
+)
+def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[ItemUid]) -> ItemOut:
+    item = _visible_item(request, uid)
+    data = _upload_bytes(photo, "photo")
+    return item_out(services.attach_photo(actor_of(request), item.uid, data))
+
+
+@router.get("/items", response={200: list[ItemOut], **ERRORS}, summary="Search items")
+def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> list[ItemOut]:
+    items = queries.search_items(
+        actor_of(request),
+        filters.q,
+        state=filters.state.value if filters.state else None,
+        recipient_id=filters.recipient_id,
+        site_code=filters.site,
+        limit=filters.limit,
+    )
+    return [item_out(i) for i in items]
+
+
+@router.get("/items/{uid}", response={200: ItemOut, **ERRORS}, summary="One item")
+def get_item(request: HttpRequest, uid: Path[ItemUid]) -> ItemOut:
+    return item_out(_visible_item(request, uid))
+
+
+@router.post(
+    "/items/{uid}/transition",
+    response={200: ItemOut, **ERRORS},
+    summary="Move an item to its next custody state",
+)
+def transition(request: HttpRequest, payload: TransitionIn, uid: Path[ItemUid]) -> ItemOut:
+    item = services.transition(
+        actor_of(request),
+        uid.upper(),
+        payload.state.value,
+        reason=payload.reason,
+        location_code=payload.location_code,
+        expected_version=payload.expected_version,
+    )
+    return item_out(item)
+
+
+@router.post(
+    "/items/{uid}/move",
+    response={200: ItemOut, **ERRORS},
+    summary="Record a change of place without a change of state",
+)
+def move(request: HttpRequest, payload: MoveIn, uid: Path[ItemUid]) -> ItemOut:
+    item = services.move(actor_of(request), uid.upper(), payload.location_code, payload.reason)
+    return item_out(item)
+
+
+@router.post(
+    "/items/{uid}/pickup",
+    response={200: ItemOut, **ERRORS},
+    summary="Hand an item over to its recipient, with proof",
+)
+def pickup(request: HttpRequest, payload: PickupIn, uid: Path[ItemUid]) -> ItemOut:
+    item = services.hand_over(
+        actor_of(request),
+        uid.upper(),
+        method=payload.method,
+        proof=payload.proof,
+        collected_by=payload.collected_by,
+        delivered=payload.delivered,
+    )
+    return item_out(item)
+
+
+@router.get(
+    "/items/{uid}/custody",
+    response={200: list[CustodyEntryOut], **ERRORS},
+    summary="The item's chain of custody, entry by entry from the ledger",
+)
+def custody(request: HttpRequest, uid: Path[ItemUid]) -> list[CustodyEntryOut]:
+    item = _visible_item(request, uid)
+    return [custody_entry_out(e) for e in ledger.entries_for("mailitem", item.uid)]
+
+
+@router.get(
+    "/items/{uid}/custody.pdf",
+    response=ERRORS,
+    summary="The item's chain of custody as a PDF",
+    openapi_extra=_binary("application/pdf", "The chain of custody"),
+)
+def custody_pdf(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
+    item = _visible_item(request, uid)
+    return _file(export.custody_pdf(item), "application/pdf", f"{item.uid}-custody.pdf")
+
+
+def _label_data(request: HttpRequest, uid: str) -> labels.LabelData:
+    require(actor_of(request), VIEW_ITEMS, "printing a label")
+    item = _visible_item(request, uid)
+    return labels.LabelData(
+        uid=item.uid,
+        recipient_name=item.recipient.display_name,
+        mail_stop=item.recipient.mail_stop,
+        department=item.recipient.department,
+        carrier=item.carrier,
+        tracking_number=item.tracking_number,
+        kind=item.get_kind_display(),
+        received_at=item.received_at.astimezone(ZoneInfo(item.site.timezone)),
+        site_name=item.site.name,
+    )
+
+
+def _file(data: bytes, media_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=media_type)
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@router.get(
+    "/items/{uid}/label.png",
+    response=ERRORS,
+    summary="The item's 4x6-inch label for a thermal printer",
+    openapi_extra=_binary("image/png", "The label at 203 dpi"),
+)
+def label_png(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
+    data = _label_data(request, uid)
+    return _file(labels.label_png(data), "image/png", f"{data.uid}.png")
+
+
+@router.get(
+    "/items/{uid}/label.pdf",
+    response=ERRORS,
+    summary="The item's 4x6-inch label as a PDF",
+    openapi_extra=_binary("application/pdf", "The label"),
+)
+def label_pdf(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
+    data = _label_data(request, uid)
+    return _file(labels.label_pdf(data), "application/pdf", f"{data.uid}.pdf")
+
+
+# ----------------------------------------------------------------------------- dashboard
+
+
+@router.get("/dashboard", response={200: DashboardOut, **ERRORS}, summary="Mailroom counts")
+def dashboard(request: HttpRequest) -> DashboardOut:
+    require(actor_of(request), VIEW_ITEMS, "viewing the dashboard")
+    board = queries.dashboard()
+    return DashboardOut(
+        intake_today=board.intake_today,
+        by_state=board.by_state,
+        awaiting_pickup=board.awaiting_pickup,
+        quarantined=board.quarantined,
+        overdue=board.overdue,
+    )

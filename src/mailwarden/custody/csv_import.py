@@ -73,17 +73,18 @@ def _phone(value: str) -> str:
 
 
 class RecipientRow(BaseModel):
+    # Lengths match the Recipient columns, so PostgreSQL never sees an over-long value.
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
-    employee_id: str = Field(min_length=1, max_length=64)
-    first_name: str = Field(min_length=1, max_length=150)
-    last_name: str = Field(min_length=1, max_length=150)
-    preferred_name: str = Field(default="", max_length=150)
+    employee_id: str = Field(min_length=1, max_length=40)
+    first_name: str = Field(min_length=1, max_length=80)
+    last_name: str = Field(min_length=1, max_length=80)
+    preferred_name: str = Field(default="", max_length=80)
     email: str = Field(min_length=1, max_length=254)
     phone: str | None = None
-    department: str = Field(default="", max_length=200)
-    mail_stop: str = Field(default="", max_length=64)
-    manager_employee_id: str | None = Field(default=None, max_length=64)
+    department: str = Field(default="", max_length=120)
+    mail_stop: str = Field(default="", max_length=40)
+    manager_employee_id: str | None = Field(default=None, max_length=40)
 
     @field_validator("*", mode="before")
     @classmethod

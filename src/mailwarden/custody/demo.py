@@ -22,17 +22,100 @@ from mailwarden.custody import carriers, pickup, services
 from mailwarden.custody.models import LocationKind, MailItem, Recipient, Site
 from mailwarden.custody.states import State
 
-FIRST = (
-    "Amelia Oliver Isla George Ava Noah Mia Arthur Ivy Leo Grace Oscar Freya Harry Lily Jack "
-    "Sofia Charlie Ella Jacob Aisha Mohammed Priya Arjun Mei Wei Sakura Hiro Fatima Omar Elena "
-    "Mateo Chloe Lucas Zara Ethan Nora Samuel Ruby Daniel Maya Adam Hannah Tom Rosa Luis Anna "
-    "Peter Clara Joseph"
-).split()
-LAST = (
-    "Smith Jones Taylor Brown Williams Wilson Johnson Davies Patel Robinson Wright Thompson Evans "
-    "Walker White Roberts Green Hall Wood Jackson Clarke Khan Singh Chen Nakamura Garcia Rossi "
-    "Novak Kowalski Müller Dubois Okafor Mensah Haddad Ivanova Larsen Silva Murphy O'Brien Kelly"
-).split()
+FIRST = [
+    "Amelia",
+    "Oliver",
+    "Isla",
+    "George",
+    "Ava",
+    "Noah",
+    "Mia",
+    "Arthur",
+    "Ivy",
+    "Leo",
+    "Grace",
+    "Oscar",
+    "Freya",
+    "Harry",
+    "Lily",
+    "Jack",
+    "Sofia",
+    "Charlie",
+    "Ella",
+    "Jacob",
+    "Aisha",
+    "Mohammed",
+    "Priya",
+    "Arjun",
+    "Mei",
+    "Wei",
+    "Sakura",
+    "Hiro",
+    "Fatima",
+    "Omar",
+    "Elena",
+    "Mateo",
+    "Chloe",
+    "Lucas",
+    "Zara",
+    "Ethan",
+    "Nora",
+    "Samuel",
+    "Ruby",
+    "Daniel",
+    "Maya",
+    "Adam",
+    "Hannah",
+    "Tom",
+    "Rosa",
+    "Luis",
+    "Anna",
+    "Peter",
+    "Clara",
+    "Joseph",
+]
+LAST = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Patel",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Khan",
+    "Singh",
+    "Chen",
+    "Nakamura",
+    "Garcia",
+    "Rossi",
+    "Novak",
+    "Kowalski",
+    "Müller",
+    "Dubois",
+    "Okafor",
+    "Mensah",
+    "Haddad",
+    "Ivanova",
+    "Larsen",
+    "Silva",
+    "Murphy",
+    "O'Brien",
+    "Kelly",
+]
 DEPARTMENTS = (
     "Finance",
     "Legal",
@@ -153,7 +236,9 @@ def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]
                 check_password=False,
             )
     system = Actor.job("demo-seed")
-    site = services.create_site(system, code="hq", name="Head office mailroom", timezone="Europe/London")
+    site = services.create_site(
+        system, code="hq", name="Head office mailroom", timezone="Europe/London"
+    )
     for code, name, kind in (
         ("dock", "Loading dock", LocationKind.DOCK),
         ("xray", "Screening room", LocationKind.SCREENING),
@@ -229,8 +314,10 @@ def _seed_items(
         # Recent items are still in early states, as in a real mailroom.
         fake_clock.current = end - step * (count - n) * (3 if final in _EARLY else 1)
         kind = rng.choices(("letter", "flat", "parcel", "pallet"), (5, 2, 4, 0.3))[0]
-        number = "" if kind == "letter" and rng.random() < 0.7 else tracking_number(
-            rng, rng.choice(("ups", "s10", "ups"))
+        number = (
+            ""
+            if kind == "letter" and rng.random() < 0.7
+            else tracking_number(rng, rng.choice(("ups", "s10", "ups")))
         )
         with transaction.atomic():
             item = services.intake(
@@ -242,7 +329,9 @@ def _seed_items(
                     tracking_number=number,
                     sender=rng.choice(SENDERS),
                     accountable=rng.random() < 0.1,
-                    weight_g=rng.randint(20, 400) if kind in ("letter", "flat") else rng.randint(300, 20000),
+                    weight_g=rng.randint(20, 400)
+                    if kind in ("letter", "flat")
+                    else rng.randint(300, 20000),
                     confirm_duplicate=True,
                 ),
             )
@@ -258,8 +347,10 @@ _EARLY = frozenset({State.AWAITING_SCREENING, State.CLEARED, State.QUARANTINED})
 
 def _advance(uid: str, state: State, clerk: Actor, screener: Actor, manager: Actor) -> None:
     if state in (State.CLEARED, State.QUARANTINED):
-        reason = "demo: screened, nothing found" if state == State.CLEARED else (
-            "demo: oily stain and excessive tape"
+        reason = (
+            "demo: screened, nothing found"
+            if state == State.CLEARED
+            else ("demo: oily stain and excessive tape")
         )
         services.transition(screener, uid, state.value, reason=reason)
     elif state in (State.RELEASED, State.DESTROYED, State.HANDED_TO_AUTHORITIES):
@@ -267,8 +358,6 @@ def _advance(uid: str, state: State, clerk: Actor, screener: Actor, manager: Act
     elif state == State.PICKED_UP:
         services.hand_over(clerk, uid, method="code", proof=pickup.pickup_code(uid))
     elif state == State.DELIVERED:
-        services.hand_over(
-            clerk, uid, method="qr", proof=pickup.qr_token(uid), delivered=True
-        )
+        services.hand_over(clerk, uid, method="qr", proof=pickup.qr_token(uid), delivered=True)
     else:
         services.transition(clerk, uid, state.value, reason="demo")

@@ -64,9 +64,7 @@ def create_site(actor: Actor, *, code: str, name: str, timezone: str = "UTC") ->
     return site
 
 
-def create_location(
-    actor: Actor, *, site: Site, code: str, name: str, kind: str
-) -> Location:
+def create_location(actor: Actor, *, site: Site, code: str, name: str, kind: str) -> Location:
     require(actor, MANAGE_DIRECTORY, "creating a location")
     if kind not in LocationKind.values:
         raise ServiceError(
@@ -77,9 +75,7 @@ def create_location(
         if Location.objects.filter(site=site, code=code).exists():
             raise Conflict(f"location {code!r} exists already at {site.code}", "code")
         loc = Location.objects.create(site=site, code=code, name=name or code, kind=kind)
-        ledger.append(
-            actor, "location.create", "location", f"{site.code}/{code}", {"kind": kind}
-        )
+        ledger.append(actor, "location.create", "location", f"{site.code}/{code}", {"kind": kind})
     return loc
 
 
@@ -140,9 +136,10 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
     rows = parse_recipients_csv(text)
     created = updated = 0
     with transaction.atomic():
-        by_id = {r.employee_id: r for r in Recipient.objects.filter(
-            employee_id__in=[row.employee_id for row in rows]
-        )}
+        by_id = {
+            r.employee_id: r
+            for r in Recipient.objects.filter(employee_id__in=[row.employee_id for row in rows])
+        }
         for row in rows:
             fields = {
                 "first_name": row.first_name,
@@ -168,12 +165,17 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
         for line, row in enumerate(rows, start=2):
             if not row.manager_employee_id:
                 continue
-            manager = by_id.get(row.manager_employee_id) or Recipient.objects.filter(
-                employee_id=row.manager_employee_id
-            ).first()
+            manager = (
+                by_id.get(row.manager_employee_id)
+                or Recipient.objects.filter(employee_id=row.manager_employee_id).first()
+            )
             if manager is None:
                 raise CsvImportError(
-                    [RowError(line, "manager_employee_id", f"no employee {row.manager_employee_id}")]
+                    [
+                        RowError(
+                            line, "manager_employee_id", f"no employee {row.manager_employee_id}"
+                        )
+                    ]
                 )
             Recipient.objects.filter(employee_id=row.employee_id).update(manager=manager)
         ledger.append(
@@ -326,6 +328,26 @@ def _create_item(
     raise RuntimeError("could not allocate a unique item id")
 
 
+def attach_photo(actor: Actor, uid: str, photo: bytes) -> MailItem:
+    """Add or replace an item's photo after intake (a second camera, a better shot)."""
+    require(actor, INTAKE, "attaching a photo")
+    cfg = get_settings()
+    checked = media.check_image(
+        photo, field="photo", max_bytes=cfg.uploads.max_bytes, max_pixels=cfg.uploads.max_pixels
+    )
+    with transaction.atomic():
+        item = _locked_item(uid)
+        previous = item.photo_sha256
+        digest = media.put(checked.data)
+        item.photo_sha256 = digest
+        item.version += 1
+        item.save(update_fields=["photo_sha256", "version"])
+        ledger.append(
+            actor, "custody.photo", "mailitem", uid, {"photo_sha256": digest, "replaces": previous}
+        )
+    return item
+
+
 # ----------------------------------------------------------------------------- transitions
 
 
@@ -413,9 +435,7 @@ def transition(
             f"{state.value} needs proof of hand-over; use the pickup or delivery action", "state"
         )
     if state in QUARANTINE_EXITS:
-        raise ServiceError(
-            f"{state.value} is a quarantine decision and needs two people", "state"
-        )
+        raise ServiceError(f"{state.value} is a quarantine decision and needs two people", "state")
     if state == State.QUARANTINED and not reason.strip():
         raise ServiceError("quarantine needs a reason", "reason")
     with transaction.atomic():
@@ -485,7 +505,9 @@ def _signature_hash(data_url: str) -> str:
         raise ServiceError("the signature is not valid base64", "signature") from None
     cfg = get_settings()
     checked = media.check_image(
-        raw, field="signature", max_bytes=min(cfg.uploads.max_bytes, 2_000_000),
+        raw,
+        field="signature",
+        max_bytes=min(cfg.uploads.max_bytes, 2_000_000),
         max_pixels=4_000_000,
     )
     with Image.open(io.BytesIO(checked.data)) as img:

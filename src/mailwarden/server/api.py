@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth
 
 from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+_SIGN_IN = "sign in or send a valid API token"
 
 
 class TokenAuth(HttpBearer):
@@ -36,17 +47,39 @@ class ConsoleSessionAuth(SessionAuth):
         return Actor.for_user(user)
 
 
+def _signed_in_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Guards the schema and the docs page: same callers as the API itself."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if ConsoleSessionAuth()(request) is None and TokenAuth()(request) is None:
+            if request.path.endswith("/docs"):
+                return redirect_to_login(request.get_full_path())
+            return JsonResponse({"message": _SIGN_IN, "field": "Authorization"}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 api = NinjaAPI(
     title="mailwarden API",
     version="1",
     description="Custody, screening and security of the mailroom. Every console action is here.",
     auth=[TokenAuth(), ConsoleSessionAuth()],
     urls_namespace="api",
+    # The product runs offline: the docs page loads Swagger UI from the static files django-ninja
+    # ships (needs "ninja" in INSTALLED_APPS), never from a CDN.
+    docs=Swagger(settings={"persistAuthorization": False}),
+    docs_decorator=_signed_in_only,
 )
 
 
-def _error(request: HttpRequest, status: int, message: str, field: str | None, **extra: Any) -> HttpResponse:
-    return api.create_response(request, {"message": message, "field": field, **extra}, status=status)
+def _error(
+    request: HttpRequest, status: int, message: str, field: str | None, **extra: Any
+) -> HttpResponse:
+    return api.create_response(
+        request, {"message": message, "field": field, **extra}, status=status
+    )
 
 
 @api.exception_handler(ServiceError)
@@ -54,22 +87,45 @@ def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return _error(request, exc.status, exc.message, exc.field)
 
 
+# Where ninja says a bad value was. The field's name follows, except that a JSON body's errors
+# first name the handler's body parameter, which means nothing to the client: every operation
+# calls that parameter ``payload``.
+_LOCATIONS = ("body", "query", "path", "form", "file", "header", "cookie")
+_BODY_PARAM = "payload"
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        where = parts.pop(0)
+        if where == "body" and parts and parts[0] == _BODY_PARAM:
+            parts.pop(0)
+    return ".".join(str(p) for p in parts) or None
+
+
 @api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    errors = []
-    for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form", "file")]
-        errors.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
+    errors = [
+        {
+            "field": _field_of(err.get("loc", ())),
+            # pydantic prefixes the messages of our own validators; the field name says enough.
+            "message": str(err.get("msg", "invalid")).removeprefix("Value error, "),
+        }
+        for err in exc.errors
+    ]
     first = errors[0] if errors else {"field": None, "message": "invalid request"}
     return _error(
-        request, 422, f"{first['field'] or 'request'}: {first['message']}", first["field"],
+        request,
+        422,
+        f"{first['field'] or 'request'}: {first['message']}",
+        first["field"],
         errors=errors,
     )
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "sign in or send a valid API token", "Authorization")
+    return _error(request, 401, _SIGN_IN, "Authorization")
 
 
 @api.exception_handler(HttpError)
@@ -77,10 +133,42 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, str(exc), None)
 
 
-def actor_of(request: HttpRequest) -> Actor:
-    actor = request.auth  # type: ignore[attr-defined]
-    assert isinstance(actor, Actor)
-    return actor
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "no such API path", None)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    return _error(request, 413, "the request body is too large", None)
+
+
+@api.exception_handler(MultiPartParserError)
+def _bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return _error(request, 400, f"the upload could not be read: {exc}", None)
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    return _error(request, 400, "the request was refused as malformed", None)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not an answer: logged with its traceback, and still JSON for the client.
+    logger.exception("unhandled error in %s %s", request.method, request.path)
+    return _error(request, 500, "internal error; it has been logged", None)
+
+
+# Registered after every app, so it only answers paths no app has: as JSON, like the rest.
+_fallback = Router()
+
+
+@_fallback.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def _no_such_path(request: HttpRequest, rest: str) -> HttpResponse:
+    raise Http404(rest)
 
 
 def _register_routers() -> None:
@@ -89,6 +177,7 @@ def _register_routers() -> None:
 
     api.add_router("/", core_router)
     api.add_router("/", custody_router)
+    api.add_router("/", _fallback)
 
 
 _register_routers()

@@ -36,7 +36,9 @@ class _DomainCollector(Collector):
         from mailwarden.core.models import Notification, OutboxEvent
         from mailwarden.custody.models import MailItem
 
-        items = GaugeMetricFamily("mailwarden_items", "Mail items by custody state", labels=["state"])
+        items = GaugeMetricFamily(
+            "mailwarden_items", "Mail items by custody state", labels=["state"]
+        )
         for row in MailItem.objects.values("state").annotate(n=Count("id")):
             items.add_metric([row["state"]], row["n"])
         yield items
@@ -90,5 +92,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if actor is None:
         return HttpResponse("metrics need an API token\n", status=401, content_type="text/plain")
     if not actor.has(Role.AUDITOR, Role.SECURITY_OPERATOR, Role.SECURITY_MANAGER):
-        return HttpResponse("this role may not read metrics\n", status=403, content_type="text/plain")
+        return HttpResponse(
+            "this role may not read metrics\n", status=403, content_type="text/plain"
+        )
     return HttpResponse(metrics_text(), content_type=CONTENT_TYPE)

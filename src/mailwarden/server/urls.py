@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from mailwarden.server import health
-from mailwarden.server.metrics import metrics_view
 from mailwarden.server.api import api
+from mailwarden.server.metrics import metrics_view
 
 urlpatterns = [
     path("livez", health.livez, name="livez"),

@@ -1,0 +1,70 @@
+"""Attaching a photo after intake: limits from the configuration, refusals naming ``photo``."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from mailwarden.config import get_settings
+from mailwarden.core import media
+from tests.api.conftest import assert_refused, png, snapshot
+from tests.factories import intake
+
+
+@pytest.fixture
+def item(site, recipient):
+    return intake(site, recipient)
+
+
+@pytest.fixture
+def limits():
+    """Small upload limits for the test, restored afterwards."""
+    uploads = get_settings().uploads
+    saved = uploads.max_bytes, uploads.max_pixels
+    uploads.max_bytes, uploads.max_pixels = 20_000, 100 * 100
+    yield uploads
+    uploads.max_bytes, uploads.max_pixels = saved
+
+
+def upload(data: bytes, name: str = "photo.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, "image/png")
+
+
+def test_photo_is_stored_by_hash_and_recorded(clerk, item):
+    data = png(64, 48)
+    response = clerk.upload(f"/api/items/{item.uid}/photo", photo=upload(data))
+    assert response.status_code == 200, response.content
+    digest = hashlib.sha256(data).hexdigest()
+    assert response.json()["photo_sha256"] == digest
+    assert media.get(digest) == data
+    chain = clerk.get(f"/api/items/{item.uid}/custody").json()
+    assert chain[-1]["data"]["photo_sha256"] == digest
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"\x89PNG" + b"\0" * 30_000, "limit is 20000"),
+        (b"this is a text file", "not a readable image"),
+        (png(101, 100), "pixels"),
+        (b"", "empty"),
+    ],
+    ids=["too-large", "not-an-image", "too-many-pixels", "empty"],
+)
+def test_bad_photos_are_refused_naming_the_field(clerk, item, limits, data, words):
+    before = snapshot()
+    body = assert_refused(
+        clerk.upload(f"/api/items/{item.uid}/photo", photo=upload(data)), 400, "photo"
+    )
+    assert words in body["message"]
+    assert snapshot() == before
+
+
+def test_photo_needs_a_file_and_a_visible_item(clerk, employee, item):
+    before = snapshot()
+    assert_refused(clerk.upload(f"/api/items/{item.uid}/photo"), 422, "photo")
+    refused = employee.api.upload(f"/api/items/{item.uid}/photo", photo=upload(png(8, 8)))
+    assert_refused(refused, 404, "uid")
+    assert snapshot() == before

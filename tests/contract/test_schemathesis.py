@@ -1,0 +1,102 @@
+"""Property-based fuzzing of the whole REST API from its own OpenAPI schema.
+
+Every operation gets valid and invalid requests, sent with an administrator's token to the Django
+application in-process (WSGI). No answer may be a server error, and every answer must be one the
+schema declares, in the shape it declares.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from mailwarden.core import tokens
+from mailwarden.server.api import api
+from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
+from tests.factories import intake as intake_item
+
+# Loading from the API object needs no database, so collection works before any test runs.
+schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_params={}))
+schema.app = WSGIHandler()
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+MAX_EXAMPLES = 25
+
+# Per-operation tallies of what was sent and how it was answered, printed at the end.
+examples: Counter[str] = Counter()
+statuses: Counter[int] = Counter()
+
+
+@dataclass(frozen=True)
+class Mailroom:
+    secret: str
+    # Stand-ins for valid path parameters, so valid requests reach real records.
+    real: dict[str, str]
+
+
+@pytest.fixture(autouse=True)
+def mailroom(db) -> Iterator[Mailroom]:
+    """A small mailroom, made through the services, and an admin token for the fuzzer."""
+    # Django closes the database connection at the start and end of every WSGI request; inside
+    # a test's transaction that would throw the transaction away. Its test client does the same.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    site = make_site()
+    people = [make_recipient() for _ in range(3)]
+    item = intake_item(site, people[0], tracking_number=VALID_UPS)
+    intake_item(site, people[1])
+    secret = tokens.issue(ADMIN, name="fuzzer", role="admin").secret
+    other = tokens.issue(ADMIN, name="spare", role="clerk").token.prefix
+    try:
+        yield Mailroom(secret, {"uid": item.uid, "code": site.code, "prefix": other})
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report() -> Iterator[None]:
+    yield
+    total = sum(examples.values())
+    server_errors = sum(n for code, n in statuses.items() if code >= 500)
+    print(
+        f"\nschemathesis: {len(examples)} operations, {total} requests, "
+        f"{server_errors} server errors; statuses {dict(sorted(statuses.items()))}"
+    )
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
+def test_api_never_fails_and_keeps_its_schema(case, mailroom):
+    if case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE:
+        for name in case.path_parameters or {}:
+            case.path_parameters[name] = mailroom.real[name]
+    response = case.call(headers={"Authorization": f"Bearer {mailroom.secret}"})
+    examples[case.operation.label] += 1
+    statuses[response.status_code] += 1
+    case.validate_response(response, checks=CHECKS)
