@@ -12,6 +12,7 @@ from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
 from mailwarden.core.errors import ServiceError
+from mailwarden.core.pillow import load_strictly
 
 
 def store_dir() -> Path:
@@ -62,7 +63,7 @@ def check_image(data: bytes, *, field: str, max_bytes: int, max_pixels: int) -> 
             fmt = img.format or "unknown"
             if fmt not in {"JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"}:
                 raise ServiceError(f"{fmt} images are not accepted", field)
-            img.verify()
+            load_strictly(img)
     except ServiceError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:

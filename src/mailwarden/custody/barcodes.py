@@ -7,6 +7,8 @@ import io
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
+from mailwarden.core.pillow import load_strictly
+
 __all__ = ["ACCEPTED_FORMATS", "ImageRejected", "decode_label"]
 
 # Label photos and scans come as these. Pillow can open many more (EPS runs Ghostscript, for one),
@@ -51,6 +53,7 @@ def decode_label(image_bytes: bytes, max_pixels: int) -> list[str]:
                 f"more than the limit of {max_pixels}"
             )
         try:
+            load_strictly(image)
             # zxing works on luminance; converting here also settles palette, CMYK and 16-bit
             # images, whose handling in zxing-cpp varies between versions.
             grey = image.convert("L")
