@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "mailwarden.core",
     "mailwarden.custody",
+    "mailwarden.screening",
+    "mailwarden.access",
 ]
 
 MIDDLEWARE = [

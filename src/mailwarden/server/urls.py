@@ -13,4 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("mailwarden.core.urls")),
     path("", include("mailwarden.custody.urls")),
+    path("screening/", include("mailwarden.screening.urls")),
+    path("access/", include("mailwarden.access.urls")),
 ]
