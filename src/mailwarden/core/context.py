@@ -1,13 +1,56 @@
+"""What every console page needs: the person's roles and the navigation they may use."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 
-from mailwarden.core.roles import roles_of
+from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_SECURITY, VIEW_ITEMS, Role, roles_of
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str
+    icon: str
+    roles: tuple[Role, ...]
+    # Admin passes every role check, but "My mail" only means something to a recipient.
+    admin_too: bool = True
+
+    def visible_to(self, roles: frozenset[Role]) -> bool:
+        if self.admin_too and Role.ADMIN in roles:
+            return True
+        return any(r in roles for r in self.roles)
+
+
+NAV = (
+    NavItem("dashboard", "Dashboard", "gauge", VIEW_ITEMS),
+    NavItem("intake", "Intake", "inbox", INTAKE),
+    NavItem("items", "Items", "search", VIEW_ITEMS),
+    NavItem("pickup", "Pickup", "handover", HANDOVER),
+    NavItem("recipients", "Recipients", "people", VIEW_ITEMS),
+    NavItem("my_mail", "My mail", "mail", (Role.RECIPIENT,), admin_too=False),
+    NavItem("security_policy", "Security policy", "shield", MANAGE_SECURITY),
+)
+
+# Pages that belong under a nav entry without being its own URL.
+_SECTION = {
+    "item_detail": "items",
+    "pickup_item": "pickup",
+    "recipients_import": "recipients",
+}
 
 
 def console(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     roles = roles_of(user) if user is not None else frozenset()
-    return {"mw_roles": {r.value for r in roles}}
+    match = getattr(request, "resolver_match", None)
+    current = match.url_name if match else None
+    return {
+        "mw_roles": {r.value for r in roles},
+        "mw_role_titles": [r.title for r in Role if r in roles],
+        "mw_nav": [item for item in NAV if item.visible_to(roles)],
+        "mw_section": _SECTION.get(current or "", current),
+    }

@@ -5,6 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django_otp import user_has_device
+
+from mailwarden.core.roles import roles_of
+from mailwarden.core.services import mfa_required_for
+from mailwarden.core.views import with_next
+
+# Pages a half-signed-in person must still reach: the two-factor steps themselves, signing out,
+# assets, and probes. The API is not here: it answers for itself (server/api.py reads the flag).
+_OPEN_PREFIXES = ("/mfa/", "/login/", "/logout/", "/static/", "/livez", "/readyz", "/metrics")
 
 
 class MfaRequiredMiddleware:
@@ -12,4 +22,24 @@ class MfaRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        has_device = user_has_device(user)
+        # Someone who enrolled a device of their own accord is asked for it too: a second factor
+        # that can be skipped protects nothing.
+        required = has_device or mfa_required_for(roles_of(user))
+        request.mw_mfa_required = required  # type: ignore[attr-defined]
+        if (
+            not required
+            or user.is_verified()
+            or request.path.startswith(_OPEN_PREFIXES)
+            or request.path.startswith("/api/")
+        ):
+            return self.get_response(request)
+        target = with_next("mfa_verify" if has_device else "mfa_setup", request.get_full_path())
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)

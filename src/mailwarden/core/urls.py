@@ -1,3 +1,11 @@
 from django.urls import path
 
-urlpatterns: list = []
+from mailwarden.core import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
+    path("mfa/verify/", views.mfa_verify, name="mfa_verify"),
+    path("settings/security/", views.security_policy, name="security_policy"),
+]

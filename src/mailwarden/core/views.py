@@ -1,9 +1,205 @@
+"""Console pages of shared machinery: sign-in, two-factor, security policy, and the role check
+every console page goes through."""
+
 from __future__ import annotations
 
+from base64 import b32encode
+from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 
+import segno
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
+from django_otp import user_has_device
+
+from mailwarden.config import get_settings
+from mailwarden.core import services
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.forms import LoginForm, SecurityPolicyForm, TotpForm, add_service_error
+from mailwarden.core.permissions import require
+from mailwarden.core.roles import MANAGE_SECURITY, Role
+
+View = Callable[..., HttpResponse]
 
 
-def lockout(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    return HttpResponse("Too many failed sign-in attempts. Try again later.", status=429)
+# ----------------------------------------------------------------------------- role checks
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return Actor.for_user(request.user)
+
+
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "core/forbidden.html", {"message": message}, status=403)
+
+
+def _to_login(request: HttpRequest) -> HttpResponse:
+    if getattr(request, "htmx", False):
+        # A redirect inside an HTMX swap would paint the sign-in page into a fragment.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("login")
+        return response
+    return redirect_to_login(request.get_full_path())
+
+
+def console_page(allowed: Iterable[Role] | None, what: str) -> Callable[[View], View]:
+    """Sign-in and role check for a console view; ``allowed=None`` admits anyone signed in.
+
+    The roles come from the same tuples in ``core.roles`` that the services check, so a page is
+    shown to exactly the people whose actions on it would be accepted.
+    """
+    roles = None if allowed is None else tuple(allowed)
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return _to_login(request)
+            if roles is not None:
+                try:
+                    require(actor_of(request), roles, what)
+                except Forbidden as exc:
+                    return forbidden(request, exc.message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def safe_next(request: HttpRequest, default: str = "/") -> str:
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return default
+
+
+def with_next(url_name: str, next_url: str) -> str:
+    return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
+
+
+# ----------------------------------------------------------------------------- sign-in
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "core/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "/login/"
+
+
+def lockout(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes calls this once a name or address has failed too often."""
+    minutes = get_settings().security.login_cooloff_minutes
+    return render(request, "core/lockout.html", {"minutes": minutes}, status=429)
+
+
+# ----------------------------------------------------------------------------- two-factor
+
+
+def _qr_svg(text: str) -> str:
+    return segno.make(text, error="m").svg_inline(scale=5, border=2, svgclass="qr")
+
+
+@console_page(None, "two-factor set-up")
+@require_http_methods(["GET", "POST"])
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    verified = user.is_verified()  # type: ignore[union-attr]
+    if user_has_device(user) and not verified:
+        # Replacing a device must not be a way around the device already enrolled.
+        return redirect(with_next("mfa_verify", safe_next(request)))
+    if user_has_device(user) and request.method == "GET" and "renew" not in request.GET:
+        return render(request, "core/mfa_enrolled.html", {})
+    form = TotpForm(request.POST or None)
+    device = services.start_totp_enrolment(user)  # type: ignore[arg-type]
+    if request.method == "POST" and form.is_valid():
+        try:
+            confirmed = services.confirm_totp_enrolment(
+                actor_of(request),
+                user,
+                form.cleaned_data["token"],  # type: ignore[arg-type]
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            otp_login(request, confirmed)
+            return redirect(safe_next(request))
+    secret = b32encode(device.bin_key).decode()
+    context = {
+        "form": form,
+        "qr": _qr_svg(device.config_url),
+        "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        "next": safe_next(request, ""),
+    }
+    return render(request, "core/mfa_setup.html", context, status=400 if form.errors else 200)
+
+
+@console_page(None, "two-factor sign-in")
+@require_http_methods(["GET", "POST"])
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user_has_device(user):
+        return redirect(with_next("mfa_setup", safe_next(request)))
+    if user.is_verified():  # type: ignore[union-attr]
+        return redirect(safe_next(request))
+    form = TotpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.verify_totp(user, form.cleaned_data["token"])  # type: ignore[arg-type]
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            otp_login(request, device)
+            return redirect(safe_next(request))
+    context = {"form": form, "next": safe_next(request, "")}
+    return render(request, "core/mfa_verify.html", context, status=400 if form.errors else 200)
+
+
+# ----------------------------------------------------------------------------- security policy
+
+
+@console_page(MANAGE_SECURITY, "the security policy")
+@require_http_methods(["GET", "POST"])
+def security_policy(request: HttpRequest) -> HttpResponse:
+    policy = services.mfa_policy()
+    form = SecurityPolicyForm(request.POST or None, policy=policy)
+    if request.method == "POST" and form.is_valid():
+        actor = actor_of(request)
+        try:
+            changed = [
+                services.set_mfa_required(actor, role.value, required)
+                for role, required in form.changes(policy)
+            ]
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            count = len(changed)
+            messages.success(
+                request, f"Two-factor policy saved ({count} change{pluralize(count)})."
+            )
+            return redirect("security_policy")
+    rows = [(role, form[role.value]) for role in Role]
+    return render(
+        request,
+        "core/security_policy.html",
+        {"form": form, "rows": rows},
+        status=400 if form.errors else 200,
+    )

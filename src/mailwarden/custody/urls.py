@@ -1,3 +1,32 @@
 from django.urls import path
 
-urlpatterns: list = []
+from mailwarden.custody import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("intake/", views.intake, name="intake"),
+    path("intake/detect/", views.intake_detect, name="intake_detect"),
+    path("intake/recipients/", views.intake_recipients, name="intake_recipients"),
+    path("intake/decode/", views.intake_decode, name="intake_decode"),
+    path("items/", views.items, name="items"),
+    path("items/<str:uid>/", views.item_detail, name="item_detail"),
+    path("items/<str:uid>/transition/", views.item_transition, name="item_transition"),
+    path("items/<str:uid>/move/", views.item_move, name="item_move"),
+    path("items/<str:uid>/photo/", views.item_photo, name="item_photo"),
+    path("items/<str:uid>/label.png", views.item_label, {"fmt": "png"}, name="item_label_png"),
+    path("items/<str:uid>/label.pdf", views.item_label, {"fmt": "pdf"}, name="item_label_pdf"),
+    path(
+        "items/<str:uid>/custody.json",
+        views.item_custody,
+        {"fmt": "json"},
+        name="item_custody_json",
+    ),
+    path(
+        "items/<str:uid>/custody.pdf", views.item_custody, {"fmt": "pdf"}, name="item_custody_pdf"
+    ),
+    path("pickup/", views.pickup_scan, name="pickup"),
+    path("pickup/<str:uid>/", views.pickup_item, name="pickup_item"),
+    path("recipients/", views.recipients, name="recipients"),
+    path("recipients/import/", views.recipients_import, name="recipients_import"),
+    path("my/", views.my_mail, name="my_mail"),
+]

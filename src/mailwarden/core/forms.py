@@ -1,0 +1,67 @@
+"""Forms of the shared console pages, and the bridge from a service's refusal to a form error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from mailwarden.core.errors import ServiceError
+from mailwarden.core.roles import Role
+
+
+def add_service_error(
+    form: forms.BaseForm, exc: ServiceError, aliases: Mapping[str, str] | None = None
+) -> None:
+    """Show a service's refusal next to the field it names, or above the form when none fits."""
+    field = (aliases or {}).get(exc.field or "", exc.field)
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+class LoginForm(AuthenticationForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(
+            {"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
+        )
+        self.fields["password"].widget.attrs["autocomplete"] = "current-password"
+
+
+class TotpForm(forms.Form):
+    token = forms.CharField(
+        label="6-digit code",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data["token"].replace(" ", "")
+        if not (token.isdigit() and len(token) == 6):
+            raise forms.ValidationError("enter the 6 digits your app shows")
+        return token
+
+
+class SecurityPolicyForm(forms.Form):
+    """One tick box per role: does signing in with that role need a second factor?"""
+
+    def __init__(self, *args: Any, policy: Mapping[Role, bool], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for role in Role:
+            self.fields[role.value] = forms.BooleanField(
+                label=role.title, required=False, initial=policy[role]
+            )
+
+    def changes(self, policy: Mapping[Role, bool]) -> Iterator[tuple[Role, bool]]:
+        for role in Role:
+            wanted = bool(self.cleaned_data.get(role.value))
+            if wanted != policy[role]:
+                yield role, wanted

@@ -1,0 +1,188 @@
+"""Console forms for custody: intake, search, item actions, pickup and recipient import.
+
+Field names follow the service arguments they feed, so a ServiceError's ``field`` lands next to
+the right input without a mapping.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from mailwarden.custody.models import ItemKind, Location, Site
+from mailwarden.custody.pickup import CODE_DIGITS
+from mailwarden.custody.states import State
+
+_MM = {"min": 1, "max": 10_000_000, "inputmode": "numeric", "placeholder": "mm"}
+
+
+class IntakeForm(forms.Form):
+    site = forms.ChoiceField(label="Site")
+    # These two are drawn by the template itself: they carry the HTMX wiring of the scan field
+    # and of the recipient suggestions.
+    tracking_number = forms.CharField(
+        label="Barcode / tracking number", required=False, max_length=80
+    )
+    recipient_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    recipient_query = forms.CharField(label="Recipient", required=False, max_length=120)
+    kind = forms.ChoiceField(
+        label="Item type",
+        choices=ItemKind.choices,
+        initial=ItemKind.PARCEL,
+        widget=forms.RadioSelect,
+    )
+    sender = forms.CharField(label="Sender", required=False, max_length=200)
+    weight_g = forms.IntegerField(
+        label="Weight (g)",
+        required=False,
+        min_value=1,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "placeholder": "g"}),
+    )
+    length_mm = forms.IntegerField(
+        label="Length", required=False, min_value=1, widget=forms.NumberInput(attrs=_MM)
+    )
+    width_mm = forms.IntegerField(
+        label="Width", required=False, min_value=1, widget=forms.NumberInput(attrs=_MM)
+    )
+    height_mm = forms.IntegerField(
+        label="Height", required=False, min_value=1, widget=forms.NumberInput(attrs=_MM)
+    )
+    accountable = forms.BooleanField(label="Accountable (signed-for) item", required=False)
+    photo = forms.ImageField(
+        label="Photo of the item",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+    )
+    # Sent only by the "this is another item" button, never as a field of its own.
+    confirm_duplicate = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = list(
+            Site.objects.order_by("name").values_list("code", "name")
+        )
+        if len(self.fields["site"].choices) == 1:
+            # One site is the usual case; a select with one option would only be in the way.
+            self.fields["site"].widget = forms.HiddenInput()
+            self.fields["site"].initial = self.fields["site"].choices[0][0]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("recipient_id"):
+            self.add_error("recipient_query", "choose the recipient from the suggestions")
+        return data
+
+
+class LabelPhotoForm(forms.Form):
+    label_photo = forms.FileField(label="Photo of the shipping label")
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=120,
+        widget=forms.SearchInput(
+            attrs={
+                "placeholder": "Item ID, tracking number, recipient name or email",
+                "autocomplete": "off",
+                "autofocus": True,
+            }
+        ),
+    )
+    state = forms.ChoiceField(label="State", required=False)
+    site = forms.ChoiceField(label="Site", required=False)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", "Any state"), *State.choices]
+        sites = list(Site.objects.order_by("name").values_list("code", "name"))
+        self.fields["site"].choices = [("", "All sites"), *sites]
+
+
+class TransitionForm(forms.Form):
+    target = forms.ChoiceField(choices=State.choices)
+    reason = forms.CharField(
+        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class MoveForm(forms.Form):
+    location_code = forms.ChoiceField(label="New location")
+    reason = forms.CharField(label="Why", required=False, max_length=500)
+
+    def __init__(self, *args: Any, site: Site, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location_code"].choices = [
+            (loc.code, f"{loc.name} ({loc.get_kind_display()})")
+            for loc in Location.objects.filter(site=site).order_by("name")
+        ]
+
+
+class ScanForm(forms.Form):
+    scan = forms.CharField(
+        label="Scan the item label or the recipient's QR, or type the item ID",
+        max_length=2000,
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "autocapitalize": "characters",
+            }
+        ),
+    )
+
+
+class HandOverForm(forms.Form):
+    method = forms.ChoiceField(
+        label="Proof",
+        choices=[("code", "Pickup code"), ("qr", "Recipient's QR"), ("signature", "Signature")],
+        initial="code",
+        widget=forms.RadioSelect,
+    )
+    code = forms.CharField(
+        label="Pickup code",
+        required=False,
+        max_length=CODE_DIGITS,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "pattern": "[0-9]*",
+                "placeholder": "6 digits",
+            }
+        ),
+    )
+    qr = forms.CharField(
+        label="Scan the QR from the recipient's email",
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    signature = forms.CharField(required=False, widget=forms.HiddenInput)
+    collected_by = forms.CharField(label="Collected by", required=False, max_length=150)
+
+    def proof(self) -> str:
+        return str(self.cleaned_data.get(self.cleaned_data["method"]) or "")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        method = data.get("method")
+        if method and not data.get(method):
+            message = {
+                "code": "type the pickup code",
+                "qr": "scan the recipient's QR",
+                "signature": "ask the recipient to sign in the box",
+            }[method]
+            self.add_error(method, message)
+        return data
+
+
+class RecipientImportForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+    )

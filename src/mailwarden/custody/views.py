@@ -1,0 +1,694 @@
+"""Console pages for custody: dashboard, intake, search, item detail, pickup, recipients, my mail.
+
+Views only read models and call ``services`` for every change (DESIGN rule 1); a refusal from a
+service is shown next to the field it names.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import segno
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Max, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from PIL import Image
+
+from mailwarden.config import get_settings
+from mailwarden.core import clock, ledger, media
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import ServiceError
+from mailwarden.core.forms import add_service_error
+from mailwarden.core.models import LedgerEntry
+from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
+from mailwarden.core.views import actor_of, console_page, forbidden
+from mailwarden.custody import barcodes, carriers, csv_import, labels, pickup, queries, services
+from mailwarden.custody.csv_import import CsvImportError
+from mailwarden.custody.forms import (
+    HandOverForm,
+    IntakeForm,
+    LabelPhotoForm,
+    MoveForm,
+    RecipientImportForm,
+    ScanForm,
+    SearchForm,
+    TransitionForm,
+)
+from mailwarden.custody.matching import Candidate, RecipientIndex
+from mailwarden.custody.models import Location, MailItem, Recipient, Site
+from mailwarden.custody.states import OPEN_STATES, State, allowed_after
+
+PAGE_SIZE = 25
+SUGGESTIONS = 5
+
+
+def _status(request: HttpRequest, failed: bool, code: int = 400) -> int:
+    # HTMX does not swap 4xx answers by default, and a form with its errors must be shown.
+    return code if failed and not request.htmx else 200  # type: ignore[attr-defined]
+
+
+def _page(
+    request: HttpRequest, full: str, partial: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    htmx = request.htmx  # type: ignore[attr-defined]
+    # Going back in history asks for the whole page, even though HTMX sends the request.
+    template = partial if htmx and not htmx.history_restore_request else full
+    return render(request, template, context, status=status)
+
+
+def _visible_item(actor: Actor, uid: str) -> MailItem:
+    item = queries.visible_items(actor).filter(uid=uid.strip().upper()).first()
+    if item is None:
+        raise Http404(f"no item {uid}")
+    return item
+
+
+def _local(moment: datetime, site: Site) -> datetime:
+    return timezone.localtime(moment, zoneinfo.ZoneInfo(site.timezone))
+
+
+# ----------------------------------------------------------------------------- dashboard
+
+
+@dataclass(frozen=True)
+class Bar:
+    state: str
+    label: str
+    count: int
+    percent: float
+
+
+@console_page(None, "the dashboard")
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    if not actor.has(*VIEW_ITEMS):
+        if Role.RECIPIENT in actor.roles:
+            return redirect("my_mail")
+        return forbidden(request, "your account has no role in the mailroom yet; ask an admin")
+    board = queries.dashboard()
+    top = max(board.by_state.values(), default=0) or 1
+    bars = [
+        Bar(
+            state.value,
+            state.label,
+            board.by_state[state.value],
+            round(100 * board.by_state[state.value] / top, 1),
+        )
+        for state in State
+    ]
+    context = {
+        "board": board,
+        "bars": bars,
+        "latest": queries.search_items(actor, limit=8),
+        "updated": clock.now(),
+    }
+    return _page(request, "custody/dashboard.html", "custody/_dashboard_panel.html", context)
+
+
+# ----------------------------------------------------------------------------- intake
+
+
+class _RecipientSuggester:
+    """One fuzzy index of active recipients per process, rebuilt when the directory changes.
+
+    Every directory change appends a ``recipient`` ledger entry, so the newest such entry is a
+    cheap, exact version stamp; building the index costs far more than asking for it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: tuple[str | None, int] | None = None
+        self._index: RecipientIndex | None = None
+
+    def index(self) -> RecipientIndex:
+        newest = LedgerEntry.objects.filter(subject_type="recipient").aggregate(m=Max("seq"))["m"]
+        # The entry's hash, not just its number: after a restore the same number may be reused.
+        version = (
+            LedgerEntry.objects.filter(seq=newest).values_list("hash", flat=True).first(),
+            Recipient.objects.filter(active=True).count(),
+        )
+        with self._lock:
+            if self._index is None or version != self._version:
+                rows = Recipient.objects.filter(active=True).values_list(
+                    "id",
+                    "first_name",
+                    "last_name",
+                    "preferred_name",
+                    "department",
+                    "mail_stop",
+                    "email",
+                )
+                self._index = RecipientIndex(Candidate(*row) for row in rows)
+                self._version = version
+            return self._index
+
+
+_suggester = _RecipientSuggester()
+
+
+@console_page(INTAKE, "the intake screen")
+@require_http_methods(["GET", "POST"])
+def intake(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render(request, "custody/intake.html", {"form": _fresh_intake_form(request)})
+    form = IntakeForm(request.POST, request.FILES)
+    context: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        photo = data["photo"].read() if data["photo"] else None
+        request.session["mw_site"] = data["site"]
+        try:
+            item = services.intake(
+                actor_of(request),
+                services.IntakeRequest(
+                    site=Site.objects.get(code=data["site"]),
+                    recipient_id=data["recipient_id"],
+                    kind=data["kind"],
+                    tracking_number=data["tracking_number"],
+                    sender=data["sender"],
+                    accountable=data["accountable"],
+                    length_mm=data["length_mm"],
+                    width_mm=data["width_mm"],
+                    height_mm=data["height_mm"],
+                    weight_g=data["weight_g"],
+                    photo=photo,
+                    confirm_duplicate=data["confirm_duplicate"],
+                ),
+            )
+        except services.PossibleDuplicate as exc:
+            context["duplicate"] = exc.previous
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            context["created"] = item
+            form = _fresh_intake_form(request)
+    if "created" not in context:
+        # The form comes back as typed: show again what the number and the chosen person are.
+        context["check"] = _check_number(form.data.get("tracking_number", ""))
+        context["chosen"] = _chosen_recipient(form.data.get("recipient_id", ""))
+    failed = bool(form.errors) or "duplicate" in context
+    return _page(
+        request,
+        "custody/intake.html",
+        "custody/_intake_panel.html",
+        {"form": form, **context},
+        status=_status(request, failed),
+    )
+
+
+def _chosen_recipient(raw: str) -> Recipient | None:
+    return Recipient.objects.filter(pk=int(raw), active=True).first() if raw.isdigit() else None
+
+
+def _fresh_intake_form(request: HttpRequest) -> IntakeForm:
+    form = IntakeForm()
+    site = request.session.get("mw_site")
+    if site and any(code == site for code, _ in form.fields["site"].choices):
+        form.fields["site"].initial = site
+    return form
+
+
+@dataclass(frozen=True)
+class CarrierCheck:
+    number: str
+    detection: carriers.Detection | None
+    problem: str
+
+
+def _check_number(raw: str) -> CarrierCheck | None:
+    number = carriers.normalise(raw)
+    if not number:
+        return None
+    try:
+        return CarrierCheck(number, carriers.validate(number), "")
+    except carriers.InvalidTrackingNumber as exc:
+        return CarrierCheck(number, None, exc.reason)
+
+
+@console_page(INTAKE, "the intake screen")
+@require_GET
+def intake_detect(request: HttpRequest) -> HttpResponse:
+    check = _check_number(request.GET.get("tracking_number", ""))
+    return render(request, "custody/_carrier.html", {"check": check})
+
+
+@console_page(INTAKE, "the intake screen")
+@require_GET
+def intake_recipients(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("recipient_query", "")[:120]
+    matches = _suggester.index().match(query, limit=SUGGESTIONS) if query.strip() else []
+    return render(request, "custody/_suggestions.html", {"matches": matches, "query": query})
+
+
+@console_page(INTAKE, "the intake screen")
+@require_POST
+def intake_decode(request: HttpRequest) -> HttpResponse:
+    form = LabelPhotoForm(request.POST, request.FILES)
+    context: dict[str, Any] = {"value": request.POST.get("tracking_number", "")}
+    if form.is_valid():
+        try:
+            codes = barcodes.decode_label(
+                form.cleaned_data["label_photo"].read(), get_settings().uploads.max_pixels
+            )
+        except barcodes.ImageRejected as exc:
+            context["decode_error"] = f"That photo cannot be read: {exc.reason}."
+        else:
+            known = [c for c in codes if carriers.detect(c) is not None]
+            if codes:
+                context["value"] = (known or codes)[0]
+                context["decoded"] = codes
+            else:
+                context["decode_error"] = "No barcode found in that photo; scan or type it."
+    else:
+        context["decode_error"] = "; ".join(m for errs in form.errors.values() for m in errs)
+    context["check"] = _check_number(context["value"])
+    return render(request, "custody/_barcode_block.html", context)
+
+
+def _label_data(item: MailItem) -> labels.LabelData:
+    return labels.LabelData(
+        uid=item.uid,
+        recipient_name=item.recipient.display_name,
+        mail_stop=item.recipient.mail_stop,
+        department=item.recipient.department,
+        carrier=item.carrier.upper() if item.carrier else "",
+        tracking_number=item.tracking_number,
+        kind=item.get_kind_display(),
+        received_at=_local(item.received_at, item.site),
+        site_name=item.site.name,
+    )
+
+
+@console_page(VIEW_ITEMS, "item labels")
+@require_GET
+def item_label(request: HttpRequest, uid: str, fmt: str) -> HttpResponse:
+    item = _visible_item(actor_of(request), uid)
+    if fmt == "pdf":
+        body, content_type = labels.label_pdf(_label_data(item)), "application/pdf"
+    else:
+        body, content_type = labels.label_png(_label_data(item)), "image/png"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'inline; filename="{item.uid}-label.{fmt}"'
+    return response
+
+
+# ----------------------------------------------------------------------------- search
+
+
+@console_page(VIEW_ITEMS, "item search")
+@require_GET
+def items(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    refused = form.is_bound and not form.is_valid()
+    data = {} if refused else (form.cleaned_data if form.is_bound else {})
+    page = data.get("page") or 1
+    # search_items takes a limit only; asking for one row past this page tells us if there is
+    # a next one. A refused filter shows its error and no rows, never unfiltered ones.
+    found = (
+        []
+        if refused
+        else queries.search_items(
+            actor_of(request),
+            data.get("q", ""),
+            state=data.get("state") or None,
+            site_code=data.get("site") or None,
+            limit=page * PAGE_SIZE + 1,
+        )
+    )
+    rows = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    params = {k: v for k, v in data.items() if k != "page" and v}
+    context = {
+        "form": form,
+        "rows": rows,
+        "page": page,
+        "has_next": len(found) > page * PAGE_SIZE,
+        "prev_query": urlencode({**params, "page": page - 1}),
+        "next_query": urlencode({**params, "page": page + 1}),
+    }
+    return _page(request, "custody/items.html", "custody/_results.html", context)
+
+
+# ----------------------------------------------------------------------------- item detail
+
+
+@dataclass(frozen=True)
+class ItemAction:
+    target: State
+    label: str
+    roles: tuple[Role, ...]
+    # plain: one press; reason: asks why first; confirm: asks "are you sure" (irreversible)
+    style: str = "plain"
+    tone: str = "primary"
+
+
+ACTIONS = (
+    ItemAction(State.AWAITING_SCREENING, "Send to screening", HANDOVER),
+    ItemAction(State.CLEARED, "Clear", SCREEN, tone="ok"),
+    ItemAction(State.QUARANTINED, "Quarantine", SCREEN, style="reason", tone="danger"),
+    ItemAction(State.READY_FOR_PICKUP, "Ready for pickup", HANDOVER),
+    ItemAction(State.OUT_FOR_DELIVERY, "Out for delivery", HANDOVER, tone="secondary"),
+    ItemAction(State.RETURNED, "Return to sender", HANDOVER, style="confirm", tone="danger"),
+)
+
+_ACTION_TITLES = {
+    "custody.intake": "Logged at intake",
+    "custody.move": "Moved",
+    "custody.pickup_code_failed": "Wrong pickup code",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    seq: int
+    at: datetime
+    actor: str
+    title: str
+    state: str
+    location: str
+    reason: str
+    details: list[tuple[str, str]]
+    hash: str
+
+
+def _timeline(item: MailItem) -> list[Step]:
+    places = dict(Location.objects.filter(site_id=item.site_id).values_list("code", "name"))
+    steps = []
+    for entry in ledger.entries_for("mailitem", item.uid):
+        data = ledger.entry_data(entry)
+        state = str(data.get("to", "")) or (
+            State.RECEIVED.value if entry.action == "custody.intake" else ""
+        )
+        title = _ACTION_TITLES.get(entry.action) or (
+            State(state).label if state in State.values else entry.action
+        )
+        details = [
+            (label, str(data[key]))
+            for key, label in (
+                ("tracking_number", "Tracking"),
+                ("method", "Proof"),
+                ("collected_by", "Collected by"),
+                ("signature_sha256", "Signature"),
+                ("photo_sha256", "Photo"),
+            )
+            if data.get(key)
+        ]
+        location = str(data.get("location", ""))
+        steps.append(
+            Step(
+                seq=entry.seq,
+                at=entry.created_at,
+                actor=entry.actor.split(":", 1)[-1],
+                title=title,
+                state=state,
+                location=places.get(location, location),
+                reason=str(data.get("reason", "")),
+                details=[(k, v[:12] + "…" if len(v) == 64 else v) for k, v in details],
+                hash=entry.hash,
+            )
+        )
+    return steps
+
+
+def _detail_context(request: HttpRequest, item: MailItem, **extra: Any) -> dict[str, Any]:
+    actor = actor_of(request)
+    state = State(item.state)
+    nexts = allowed_after(state)
+    actions = [a for a in ACTIONS if a.target in nexts and actor.has(*a.roles)]
+    can_hand_over = actor.has(*HANDOVER) and (State.PICKED_UP in nexts or State.DELIVERED in nexts)
+    can_move = state in OPEN_STATES and actor.has(*HANDOVER, *SCREEN)
+    return {
+        "item": item,
+        "steps": _timeline(item),
+        "actions": actions,
+        "can_hand_over": can_hand_over,
+        "move_form": MoveForm(site=item.site, initial={"location_code": item.location.code})
+        if can_move
+        else None,
+        "quarantine_note": state == State.QUARANTINED,
+        **extra,
+    }
+
+
+@console_page(VIEW_ITEMS, "item details")
+@require_GET
+def item_detail(request: HttpRequest, uid: str) -> HttpResponse:
+    item = _visible_item(actor_of(request), uid)
+    return render(request, "custody/item_detail.html", _detail_context(request, item))
+
+
+def _refused(request: HttpRequest, item: MailItem, exc: ServiceError) -> HttpResponse:
+    item.refresh_from_db()
+    return render(
+        request,
+        "custody/item_detail.html",
+        _detail_context(request, item, action_error=exc.message),
+        status=exc.status,
+    )
+
+
+@console_page(VIEW_ITEMS, "changing an item")
+@require_POST
+def item_transition(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        field, errors = next(iter(form.errors.items()))
+        return _refused(request, item, ServiceError(f"{field}: {errors[0]}", field))
+    data = form.cleaned_data
+    try:
+        services.transition(
+            actor,
+            item.uid,
+            data["target"],
+            reason=data["reason"],
+            expected_version=data["expected_version"],
+        )
+    except ServiceError as exc:
+        return _refused(request, item, exc)
+    messages.success(request, f"{item.uid} is now {State(data['target']).label.lower()}.")
+    return redirect("item_detail", uid=item.uid)
+
+
+@console_page(VIEW_ITEMS, "moving an item")
+@require_POST
+def item_move(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = MoveForm(request.POST, site=item.site)
+    if not form.is_valid():
+        return _refused(
+            request, item, ServiceError("choose a location at this site", "location_code")
+        )
+    try:
+        moved = services.move(
+            actor, item.uid, form.cleaned_data["location_code"], form.cleaned_data["reason"]
+        )
+    except ServiceError as exc:
+        return _refused(request, item, exc)
+    messages.success(request, f"{item.uid} moved to {moved.location.name}.")
+    return redirect("item_detail", uid=item.uid)
+
+
+@console_page(VIEW_ITEMS, "item photos")
+@require_GET
+def item_photo(request: HttpRequest, uid: str) -> HttpResponse:
+    item = _visible_item(actor_of(request), uid)
+    if not item.photo_sha256:
+        raise Http404("this item has no photo")
+    data = media.get(item.photo_sha256)
+    # Intake accepted only checked images, so the stored format names the content type.
+    with Image.open(io.BytesIO(data)) as image:
+        kind = (image.format or "png").lower()
+    return HttpResponse(data, content_type=f"image/{kind}")
+
+
+@console_page(VIEW_ITEMS, "custody records")
+@require_GET
+def item_custody(request: HttpRequest, uid: str, fmt: str) -> HttpResponse:
+    # Imported here: the export module pulls in PDF rendering, which most pages never need.
+    from mailwarden.custody import export
+
+    item = _visible_item(actor_of(request), uid)
+    if fmt == "pdf":
+        response = HttpResponse(export.custody_pdf(item), content_type="application/pdf")
+    else:
+        response = HttpResponse(
+            json.dumps(export.custody_json(item), indent=2, default=str),
+            content_type="application/json",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{item.uid}-custody.{fmt}"'
+    return response
+
+
+# ----------------------------------------------------------------------------- pickup
+
+
+_QR_SESSION_KEY = "mw_pickup_qr"
+
+
+def _scanned_uid(text: str) -> tuple[str, str]:
+    """(item uid, recipient QR token or "") from whatever was scanned or typed."""
+    text = text.strip()
+    from_qr = pickup.qr_uid(text)
+    if from_qr:
+        return from_qr, text
+    return text.upper().replace(" ", ""), ""
+
+
+@console_page(HANDOVER, "the pickup screen")
+@require_GET
+def pickup_scan(request: HttpRequest) -> HttpResponse:
+    form = ScanForm(request.GET if "scan" in request.GET else None)
+    if form.is_valid():
+        uid, token = _scanned_uid(form.cleaned_data["scan"])
+        if queries.visible_items(actor_of(request)).filter(uid=uid).exists():
+            # Kept in the session, not the URL: the token is the proof and URLs end up in logs.
+            request.session[_QR_SESSION_KEY] = token
+            return redirect("pickup_item", uid=uid)
+        form.add_error("scan", f"no item {uid}; check the label or type the ID")
+    return render(
+        request,
+        "custody/pickup.html",
+        {"form": form},
+        status=_status(request, bool(form.errors), 404),
+    )
+
+
+@console_page(HANDOVER, "the pickup screen")
+@require_http_methods(["GET", "POST"])
+def pickup_item(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    token = request.session.pop(_QR_SESSION_KEY, "")
+    if pickup.qr_uid(token) != item.uid:
+        token = ""
+    initial = {"method": "qr", "qr": token} if token else {"method": "code"}
+    form = HandOverForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.hand_over(
+                actor,
+                item.uid,
+                method=data["method"],
+                proof=form.proof(),
+                collected_by=data["collected_by"],
+                delivered=item.state == State.OUT_FOR_DELIVERY,
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc, aliases={"proof": data["method"]})
+            item.refresh_from_db()
+        else:
+            messages.success(request, f"{item.uid} handed over to {item.recipient.display_name}.")
+            return redirect(f"{reverse('pickup')}?done={item.uid}")
+    state = State(item.state)
+    context = {
+        "item": item,
+        "form": form,
+        "scan_form": ScanForm(),
+        "ready": State.PICKED_UP in allowed_after(state) or State.DELIVERED in allowed_after(state),
+        "tries_left": max(0, pickup.MAX_CODE_FAILURES - item.pickup_failures),
+    }
+    return render(
+        request, "custody/pickup_item.html", context, status=_status(request, bool(form.errors))
+    )
+
+
+# ----------------------------------------------------------------------------- recipients
+
+
+@console_page(VIEW_ITEMS, "the recipient directory")
+@require_GET
+def recipients(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:120]
+    people = Recipient.objects.filter(active=True)
+    if q:
+        people = people.filter(
+            Q(last_name__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(preferred_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(employee_id__iexact=q)
+            | Q(department__icontains=q)
+        )
+    page = Paginator(people.order_by("last_name", "first_name", "id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "q": q,
+        "can_import": actor_of(request).has(*MANAGE_DIRECTORY),
+    }
+    return _page(request, "custody/recipients.html", "custody/_recipient_rows.html", context)
+
+
+@console_page(MANAGE_DIRECTORY, "importing recipients")
+@require_http_methods(["GET", "POST"])
+def recipients_import(request: HttpRequest) -> HttpResponse:
+    form = RecipientImportForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {
+        "form": form,
+        "columns": csv_import.ALL_COLUMNS,
+        "required": csv_import.REQUIRED_COLUMNS,
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = csv_import.decode_csv(form.cleaned_data["file"].read())
+            result = services.import_recipients(actor_of(request), text)
+        except CsvImportError as exc:
+            context["line_errors"] = exc.errors
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request, f"Imported the directory: {result.created} new, {result.updated} updated."
+            )
+            return redirect("recipients")
+    failed = bool(form.errors) or "line_errors" in context
+    return render(request, "custody/recipients_import.html", context, status=400 if failed else 200)
+
+
+# ----------------------------------------------------------------------------- recipient's own view
+
+
+@dataclass(frozen=True)
+class MyItem:
+    item: MailItem
+    code: str
+    qr: str
+
+
+@console_page((Role.RECIPIENT,), "your mail")
+@require_GET
+def my_mail(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    mine = queries.visible_items(actor).filter(recipient__user_id=actor.user_id)
+    rows = []
+    for item in mine.order_by("-received_at")[:100]:
+        ready = item.state == State.READY_FOR_PICKUP
+        rows.append(
+            MyItem(
+                item=item,
+                code=pickup.pickup_code(item.uid) if ready else "",
+                qr=segno.make(pickup.qr_token(item.uid), error="m").svg_inline(
+                    scale=3, border=2, svgclass="qr"
+                )
+                if ready
+                else "",
+            )
+        )
+    return render(request, "custody/my_mail.html", {"rows": rows})

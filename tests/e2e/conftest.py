@@ -1,0 +1,94 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import service_missing
+
+# Playwright's sync API keeps an asyncio loop running in this thread; the ORM calls the tests make
+# between browser steps are ordinary synchronous calls, so Django's guard must stand aside.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 820, "height": 1180}
+PASSWORD = "Correct-Horse-9-Battery"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        service_missing(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server) -> Iterator[Callable]:
+    """Opens a fresh browser context (its own cookies) at a viewport; all close afterwards.
+
+    Every page records console errors, so a CSP violation or a script error fails the test.
+    """
+    contexts = []
+    errors: list[str] = []
+
+    def open_(viewport: dict[str, int] = DESKTOP):
+        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("console", lambda msg: _record(errors, msg))
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert errors == [], f"the browser reported errors: {errors}"
+
+
+def _record(errors: list[str], msg) -> None:
+    # A form refused with 400 or a 404 page is an answer the test expects, not a browser fault.
+    if msg.type == "error" and "the server responded with a status of 4" not in msg.text:
+        errors.append(msg.text)
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    # From the top, so the sticky navigation is drawn where a person first sees it.
+    page.evaluate("window.scrollTo(0, 0)")
+    # caret="initial": hiding the caret makes Playwright inject a <style>, which the CSP refuses.
+    page.screenshot(path=str(path), full_page=True, caret="initial")
+    return path
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def sign_out(page) -> None:
+    page.click("form[action='/logout/'] button")
+    page.wait_for_url("**/login/")
