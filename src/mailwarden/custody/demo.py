@@ -148,6 +148,16 @@ DEMO_STAFF = {
     Role.RECIPIENT: "recipient",
 }
 
+DEMO_STAFF_NAMES = {
+    Role.ADMIN: ("Robin", "Hale"),
+    Role.SECURITY_MANAGER: ("Morgan", "Reyes"),
+    Role.SECURITY_OPERATOR: ("Sam", "Okoro"),
+    Role.SCREENER: ("Priya", "Shah"),
+    Role.CLERK: ("Jamie", "Clarke"),
+    Role.AUDITOR: ("Dana", "Fischer"),
+    Role.RECIPIENT: ("Lee", "Carter"),
+}
+
 # Where the 200 demo items end up; every state appears.
 STATE_MIX: tuple[tuple[State, float], ...] = (
     (State.AWAITING_SCREENING, 0.12),
@@ -232,7 +242,8 @@ def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]
                 password=password,
                 roles=[role.value],
                 email=f"{username}@example.org",
-                first_name=role.title,
+                first_name=DEMO_STAFF_NAMES[role][0],
+                last_name=DEMO_STAFF_NAMES[role][1],
                 check_password=False,
             )
     system = Actor.job("demo-seed")
