@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django_tasks import task
 
@@ -65,3 +65,19 @@ def tick(now: datetime | None = None) -> TickResult:
     dispatched = _guarded("outbox", lambda: outbox.dispatch_due(now))
     jobs = {name: _guarded(name, lambda fn=fn: fn(now)) for name, fn in _periodic.items()}
     return TickResult(swept, dispatched, jobs)
+
+
+TASK_RESULT_RETENTION = timedelta(days=7)
+
+
+@periodic("prune-task-results")
+def prune_task_results(now: datetime) -> int:
+    """Forget finished task rows after a week; the notifications keep the lasting record."""
+    from django.apps import apps
+
+    if not apps.is_installed("django_tasks_db"):
+        return 0
+    from django_tasks_db.models import DBTaskResult
+
+    deleted, _ = DBTaskResult.objects.filter(finished_at__lt=now - TASK_RESULT_RETENTION).delete()
+    return deleted
