@@ -9,7 +9,7 @@ from mailwarden.custody import services
 from tests.factories import CLERK, SCREENER, intake, make_recipient, make_site
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_finished_task_rows_are_pruned_after_a_week(frozen_clock):
     site = make_site()
     item = intake(site, make_recipient())
