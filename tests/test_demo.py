@@ -8,7 +8,7 @@ from mailwarden.custody.states import State
 
 @pytest.mark.django_db
 def test_demo_seeds_every_state_once():
-    first = seed(items=200, recipients=50, seed=7)
+    first = seed(items=200, recipients=50, seed=7, with_scans=False)
     assert first.created
     assert Site.objects.count() == 1
     assert Recipient.objects.count() == 50
@@ -26,7 +26,7 @@ def test_demo_seeds_every_state_once():
 
 @pytest.mark.django_db
 def test_demo_login_is_printed_from_the_data_folder():
-    seed(items=12, recipients=5, seed=1)
+    seed(items=12, recipients=5, seed=1, with_scans=False)
     logins = demo_logins()
     assert logins.username == "admin"
     assert len(logins.password) >= 12
@@ -42,3 +42,15 @@ def test_demo_login_is_printed_from_the_data_folder():
     from django.contrib.auth.models import User
 
     assert User.objects.get(username="clerk").check_password(logins.password)
+
+
+@pytest.mark.django_db
+def test_demo_gives_the_screener_real_scans():
+    from mailwarden.screening.models import Scan
+
+    result = seed(items=24, recipients=8, seed=3)
+    awaiting = MailItem.objects.filter(state=State.AWAITING_SCREENING)
+    assert awaiting.exists()
+    scanned = set(Scan.objects.values_list("item__uid", flat=True))
+    assert set(awaiting.values_list("uid", flat=True)) <= scanned
+    assert "X-ray scans" in result.summary()

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mailwarden.config import ConfigError
+from mailwarden.config import ConfigError, get_settings
 
 EXIT_USAGE = 2
 
@@ -203,6 +203,207 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shape(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("give the size as WIDTHxHEIGHT, e.g. 512x384") from None
+    if not (32 <= width <= 8192 and 32 <= height <= 8192):
+        raise argparse.ArgumentTypeError("width and height must be 32 to 8192 pixels")
+    return height, width
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+class _Progress:
+    """A progress line on stderr: a bar where the work reports its steps, else elapsed time."""
+
+    def __init__(self, total: int, label: str) -> None:
+        import threading
+        import time
+
+        self.total, self.label, self.done = total, label, 0
+        self._time = time.monotonic
+        self._start = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+
+    def __enter__(self) -> _Progress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._draw()
+        print(file=sys.stderr, flush=True)
+
+    def step(self, done: int, total: int | None = None) -> None:
+        self.done, self.total = done, total or self.total
+
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            self._draw()
+
+    def _draw(self) -> None:
+        elapsed = self._time() - self._start
+        if self.done:
+            width = 30
+            filled = int(width * self.done / max(1, self.total))
+            bar = "#" * filled + "-" * (width - filled)
+            line = f"{self.label} [{bar}] {self.done}/{self.total}  {elapsed:.0f} s"
+        else:
+            line = f"{self.label}: {self.total} parcels  {elapsed:.0f} s"
+        print(f"\r{line}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_xray_eval(args: argparse.Namespace) -> int:
+    import inspect
+
+    from mailwarden.xray.evaluate import evaluate, roc_png
+    from mailwarden.xray.projection import ScanConfig
+
+    config = ScanConfig(shape=args.size) if args.size else ScanConfig()
+    kwargs: dict[str, Any] = {}
+    show = not args.json and sys.stderr.isatty()
+    progress = _Progress(args.n, "evaluating") if show else None
+    # Steps are drawn when the library reports them (progress(done, total)); until then the
+    # line shows the elapsed time.
+    if progress is not None and "progress" in inspect.signature(evaluate).parameters:
+        kwargs["progress"] = progress.step
+    if progress is not None:
+        with progress:
+            result = evaluate(args.n, args.seed, config, **kwargs)
+    else:
+        result = evaluate(args.n, args.seed, config, **kwargs)
+    if args.roc:
+        roc_png(result, args.roc)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+
+    def number(value: float) -> str:
+        return "   n/a" if value != value else f"{value:6.3f}"
+
+    print(f"{args.n} parcels, seed {args.seed}")
+    print(
+        f"{'class':<10} {'pd':>6} {'far':>6} {'auc':>6} {'threats':>8} {'false alarms':>13} "
+        f"{'threshold':>10}"
+    )
+    for name, c in result.classes.items():
+        print(
+            f"{name:<10} {number(c.pd)} {number(c.far)} {number(c.auc)} {c.threats:>8} "
+            f"{c.false_alarms:>13} {number(result.thresholds[name]):>10}"
+        )
+    print(
+        "pd: share of threats found; far: false alarms per parcel; auc: area under the ROC; "
+        "threshold: the score a region needs to be reported"
+    )
+    if args.roc:
+        print(f"ROC curves written to {args.roc}")
+    return 0
+
+
+def cmd_xray_analyze(args: argparse.Namespace) -> int:
+    from mailwarden.core.errors import ServiceError
+    from mailwarden.screening import decode, imaging
+
+    if len(args.files) > 2:
+        print("mailwarden: give one colour composite, or a high and a low image", file=sys.stderr)
+        return EXIT_USAGE
+    uploads = get_settings().uploads
+    limits = decode.Limits(max_bytes=uploads.max_bytes, max_pixels=uploads.max_pixels)
+    files = list(args.files)
+    # A pair may come in either order when the names say which is which.
+    if len(files) == 2 and "low" in files[0].lower() and "low" not in files[1].lower():
+        files.reverse()
+    data: list[bytes] = []
+    for name in files:
+        try:
+            with open(name, "rb") as handle:
+                data.append(handle.read())
+        except OSError as exc:
+            print(f"mailwarden: cannot read {name}: {exc.strerror}", file=sys.stderr)
+            return 1
+    try:
+        decoded = (
+            decode.pair(data[0], data[1], limits)
+            if len(data) == 2
+            else decode.single(data[0], limits)
+        )
+        found = imaging.regions(decoded)
+    except ServiceError as exc:
+        index = {"high": 0, "low": 1}.get(exc.field or "", 0)
+        print(f"mailwarden: {files[index]}: {exc.message}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"mailwarden: the image could not be analysed: {exc}", file=sys.stderr)
+        return 1
+    regions = [imaging.region_json(r) for r in found]
+    if args.json:
+        width, height = decoded.size
+        print(
+            json.dumps(
+                {
+                    "files": files,
+                    "kind": decoded.kind,
+                    "width": width,
+                    "height": height,
+                    "regions": regions,
+                }
+            )
+        )
+        return 0
+    label = " + ".join(files)
+    if not regions:
+        print(f"{label}: no threat regions")
+    for r in regions:
+        r0, c0, r1, c1 = r["bbox"]
+        print(
+            f"{label}: {r['cls']:<9} {r['score']:.2f}  rows {r0}-{r1} cols {c0}-{c1}  "
+            f"{r['area_cm2']} cm²  {r['reason']}"
+        )
+    return 0
+
+
+def cmd_screening_watch(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    _django()
+    from django.db import close_old_connections
+
+    from mailwarden.core.actor import Actor
+    from mailwarden.core.roles import Role
+    from mailwarden.screening.watch import Outcome, process_folder
+
+    folder = Path(args.folder)
+    actor = Actor.device(args.device, Role.SCREENER)
+
+    def report(outcome: Outcome) -> None:
+        files = ", ".join(outcome.files)
+        if outcome.ok:
+            print(f"imported {files} for {outcome.uid}: {outcome.detail}", flush=True)
+        else:
+            print(f"rejected {files}: {outcome.detail}", file=sys.stderr, flush=True)
+
+    while True:
+        outcomes = process_folder(folder, actor, report=report)
+        if args.once:
+            return 0 if all(o.ok for o in outcomes) else 1
+        # A connection left idle between looks may have been dropped by the database.
+        close_old_connections()
+        time.sleep(args.interval)
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -267,6 +468,46 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email")
     p.add_argument("--password", help="default: MW_NEW_USER_PASSWORD or a prompt")
     p.set_defaults(fn=cmd_user_create)
+
+    xray = add("xray", lambda a: _usage(a, "xray"), "X-ray tools: evaluate and analyse images.")
+    xray_sub = xray.add_subparsers(dest="xray_command", required=True, metavar="ACTION")
+    p = xray_sub.add_parser(
+        "eval",
+        help="Measure threat detection on simulated parcels: pd, false alarms, AUC per class.",
+        description="Simulate labelled parcels, analyse them and score detection per class.",
+    )
+    p.add_argument("--n", type=_positive, default=1000, help="parcels to simulate (default 1000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--size", type=_shape, help="image size WIDTHxHEIGHT (default the scanner's)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--roc", metavar="PATH", help="write the ROC curves as a PNG here")
+    p.set_defaults(fn=cmd_xray_eval)
+    p = xray_sub.add_parser(
+        "analyze",
+        help="Find threat regions in a colour composite, a DICOS file or a high/low pair.",
+        description="Find threat regions in one colour composite or DICOS file, or in a "
+        "high/low pair of 16-bit TIFFs given as two files (high first, unless the names say).",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="one image, or the high and low pair")
+    p.add_argument("--json", action="store_true", help="print the regions as one JSON object")
+    p.set_defaults(fn=cmd_xray_analyze)
+
+    screening = add("screening", lambda a: _usage(a, "screening"), "Screening tools.")
+    screening_sub = screening.add_subparsers(
+        dest="screening_command", required=True, metavar="ACTION"
+    )
+    p = screening_sub.add_parser(
+        "watch",
+        help="Import scans that a scanner drops in a folder.",
+        description="Import <uid>.png|jpg|tif|bmp|dcm and <uid>_high.tif + <uid>_low.tif "
+        "files from FOLDER as scans; imported files move to done/, refused ones to rejected/ "
+        "beside a .error.txt giving the reason.",
+    )
+    p.add_argument("folder", metavar="FOLDER", help="the scanner's drop folder")
+    p.add_argument("--once", action="store_true", help="import what is there now, then exit")
+    p.add_argument("--interval", type=float, default=2.0, help="seconds between looks (default 2)")
+    p.add_argument("--device", default="scanner-folder", help="the scanner's name on the ledger")
+    p.set_defaults(fn=cmd_screening_watch)
 
     p = add("check", cmd_check, "Check the configuration (use --deploy for production).")
     p.add_argument("--deploy", action="store_true", help="include the production checks")

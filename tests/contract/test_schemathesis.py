@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
@@ -26,6 +27,11 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mailwarden.core import tokens
+from mailwarden.core.actor import Actor
+from mailwarden.core.roles import Role
+from mailwarden.custody import services as custody
+from mailwarden.screening import services as screening
+from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
 from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
 from tests.factories import intake as intake_item
@@ -67,8 +73,29 @@ def mailroom(db) -> Iterator[Mailroom]:
     intake_item(site, people[1])
     secret = tokens.issue(ADMIN, name="fuzzer", role="admin").secret
     other = tokens.issue(ADMIN, name="spare", role="clerk").token.prefix
+    # Screening records to aim at: a scan (of an empty belt), a pending decision and a pending
+    # quarantine request (two-person rules need a person, so a screener with a user id).
+    empty = tiff16(np.full((64, 64), 60_000, np.uint16))
+    scan = screening.import_scan(ADMIN, item.uid, screening.ScanUpload(high=empty, low=empty))
+    screener = Actor("user", "fuzz-screener", frozenset({Role.SCREENER}), user_id=1)
+    decision = screening.screen_item(
+        screener, item.uid, screening.Checklist(indicators=["excessive-postage"])
+    )
+    held = intake_item(site, people[2])
+    custody.transition(ADMIN, held.uid, "quarantined", reason="fuzzing")
+    request = screening.propose_quarantine_outcome(screener, held.uid, "released", "fuzzing")
+    real = {
+        "uid": item.uid,
+        "code": site.code,
+        "prefix": other,
+        "scan_id": str(scan.pk),
+        "decision_id": str(decision.pk),
+        "request_id": str(request.pk),
+        "name": "organic",
+        "part": "high",
+    }
     try:
-        yield Mailroom(secret, {"uid": item.uid, "code": site.code, "prefix": other})
+        yield Mailroom(secret, real)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

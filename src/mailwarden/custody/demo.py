@@ -192,11 +192,13 @@ class SeedResult:
     created: bool
     recipients: int
     items: int
+    scans: str = ""
 
     def summary(self) -> str:
         if not self.created:
             return f"Demo data already present: {self.recipients} recipients, {self.items} items."
-        return f"Seeded 1 site, {self.recipients} recipients and {self.items} items."
+        seeded = f"Seeded 1 site, {self.recipients} recipients and {self.items} items."
+        return f"{seeded} {self.scans}".strip()
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,9 @@ def demo_logins() -> DemoLogins:
     return DemoLogins("admin", password, {u: r.value for r, u in DEMO_STAFF.items()})
 
 
-def seed(*, items: int = 200, recipients: int = 50, seed: int = 7) -> SeedResult:
+def seed(
+    *, items: int = 200, recipients: int = 50, seed: int = 7, with_scans: bool = True
+) -> SeedResult:
     """Seed once, into an empty database; later calls change nothing."""
     if Site.objects.exists() or MailItem.objects.exists():
         return SeedResult(False, Recipient.objects.count(), MailItem.objects.count())
@@ -226,7 +230,12 @@ def seed(*, items: int = 200, recipients: int = 50, seed: int = 7) -> SeedResult
     with use_clock(fake_clock):
         people = _seed_staff_and_directory(recipients, rng)
         _seed_items(items, people, rng, fake_clock)
-    return SeedResult(True, recipients, items)
+    scans = ""
+    if with_scans:
+        from mailwarden.screening.demo import seed_scans
+
+        scans = seed_scans(MailItem.objects.all(), seed=seed).summary()
+    return SeedResult(True, recipients, items, scans)
 
 
 def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]:

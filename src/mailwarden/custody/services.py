@@ -582,3 +582,34 @@ def quarantine_outcome(actor: Actor, uid: str, target: str, *, reason: str) -> M
         if state not in TRANSITIONS[State(item.state)]:
             raise IllegalTransition(item, state.value)
         return _apply(actor, item, state, item.location, reason)
+
+
+def two_person_quarantine_outcome(
+    confirmer: Actor, uid: str, target: str, *, reason: str, proposed_by: str
+) -> MailItem:
+    """Apply a quarantine outcome that ``proposed_by`` proposed and ``confirmer`` confirmed.
+
+    The screening workflow (:func:`mailwarden.screening.services.confirm_quarantine_outcome`)
+    checks the two people, their roles and the time limit; here the item's custody record is
+    written naming both.
+    """
+    require(confirmer, MANAGE_DIRECTORY, "confirming a quarantine outcome")
+    if not proposed_by or proposed_by == confirmer.label:
+        raise ServiceError("a quarantine outcome needs two different people", "proposed_by")
+    if target not in QUARANTINE_EXITS:
+        raise ServiceError(f"{target} is not a quarantine outcome", "state")
+    state = State(target)
+    if not reason.strip():
+        raise ServiceError("a quarantine outcome needs a reason", "reason")
+    with transaction.atomic():
+        item = _locked_item(uid)
+        if state not in TRANSITIONS[State(item.state)]:
+            raise IllegalTransition(item, state.value)
+        return _apply(
+            confirmer,
+            item,
+            state,
+            item.location,
+            reason,
+            {"proposed_by": proposed_by, "confirmed_by": confirmer.label},
+        )

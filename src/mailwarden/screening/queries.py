@@ -1,0 +1,126 @@
+"""Read-side queries: the quarantine register, the second-screener queue, an item's screening."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+
+from mailwarden.core import clock, ledger
+from mailwarden.core.models import LedgerEntry
+from mailwarden.custody.models import MailItem
+from mailwarden.custody.states import State
+from mailwarden.screening.models import (
+    Decision,
+    DecisionStatus,
+    QuarantineRequest,
+    RequestStatus,
+    Scan,
+)
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    item: MailItem
+    entered_at: datetime
+    dwell: timedelta
+    reasons: list[str]
+    decision: Decision | None
+    request: QuarantineRequest | None  # the newest request, whatever its status
+    request_status: RequestStatus | None
+
+
+def _transition_reason(uid: str) -> str:
+    """Why the item went into quarantine, for items put there without a screening decision."""
+    entries = (
+        LedgerEntry.objects.filter(
+            subject_type="mailitem", subject_id=uid, action="custody.transition"
+        )
+        .order_by("-seq")
+        .only("body")[:20]
+    )
+    for entry in entries:
+        data = ledger.entry_data(entry)
+        if data.get("to") == State.QUARANTINED:
+            return str(data.get("reason", ""))
+    return ""
+
+
+def quarantine_register(
+    site_code: str | None = None, now: datetime | None = None
+) -> list[RegisterRow]:
+    """Every item in quarantine, the longest-held first, with why it is there."""
+    now = now or clock.now()
+    items = MailItem.objects.filter(state=State.QUARANTINED).select_related(
+        "location", "site", "recipient"
+    )
+    if site_code:
+        items = items.filter(site__code=site_code)
+    items_list = list(items.order_by("state_changed_at", "uid"))
+    ids = [i.pk for i in items_list]
+    decisions: dict[int, Decision] = {}
+    for decision in Decision.objects.filter(
+        item_id__in=ids, status=DecisionStatus.QUARANTINED
+    ).order_by("decided_at", "id"):
+        decisions[decision.item_id] = decision
+    requests: dict[int, QuarantineRequest] = {}
+    for request in (
+        QuarantineRequest.objects.filter(item_id__in=ids)
+        .select_related("item")
+        .order_by("proposed_at", "id")
+    ):
+        requests[request.item_id] = request
+    rows = []
+    for item in items_list:
+        decision = decisions.get(item.pk)
+        if decision is not None:
+            reasons = list(decision.reasons)
+        else:
+            reason = _transition_reason(item.uid)
+            reasons = [reason] if reason else []
+        request = requests.get(item.pk)
+        rows.append(
+            RegisterRow(
+                item=item,
+                entered_at=item.state_changed_at,
+                dwell=now - item.state_changed_at,
+                reasons=reasons,
+                decision=decision,
+                request=request,
+                request_status=request.status_at(now) if request else None,
+            )
+        )
+    return rows
+
+
+def pending_decisions(site_code: str | None = None) -> QuerySet[Decision]:
+    """Elevated-tier decisions waiting for a second screener, the oldest first."""
+    query = Decision.objects.filter(status=DecisionStatus.PENDING).select_related(
+        "item", "item__site"
+    )
+    if site_code:
+        query = query.filter(item__site__code=site_code)
+    return query.order_by("decided_at", "id")
+
+
+def decisions_of(item: MailItem) -> QuerySet[Decision]:
+    return Decision.objects.filter(item=item).select_related("item").order_by("decided_at", "id")
+
+
+def scans_of(item: MailItem) -> QuerySet[Scan]:
+    return Scan.objects.filter(item=item).select_related("item").order_by("created_at", "id")
+
+
+def quarantine_requests(
+    status: RequestStatus | None = None, now: datetime | None = None
+) -> list[tuple[QuarantineRequest, RequestStatus]]:
+    """Requests with their status as of ``now`` (a pending one past its time reads expired)."""
+    now = now or clock.now()
+    query = QuarantineRequest.objects.select_related("item").order_by("-proposed_at", "-id")
+    if status in (RequestStatus.PENDING, RequestStatus.EXPIRED):
+        query = query.filter(status__in=[RequestStatus.PENDING, RequestStatus.EXPIRED])
+    elif status is not None:
+        query = query.filter(status=status)
+    rows = [(r, r.status_at(now)) for r in query[:500]]
+    return [row for row in rows if status is None or row[1] == status]

@@ -1,0 +1,27 @@
+"""The demo's simulated scanner: scans stored and analysed like a real import, once."""
+
+from __future__ import annotations
+
+from mailwarden.core import ledger
+from mailwarden.custody import services as custody
+from mailwarden.screening.demo import seed_scans
+from mailwarden.screening.models import Scan
+from tests.factories import intake
+from tests.screening.conftest import SCREENER_A
+
+
+def test_every_screened_item_gets_a_scan_once(site, recipient, item, quarantined):
+    cleared = custody.transition(SCREENER_A, intake(site, recipient).uid, "cleared")
+    received = [item, quarantined, cleared]
+    result = seed_scans(received, seed=3, sample=None)
+    assert result.scans == 3
+    assert result.threats >= 1  # what ended in quarantine held a threat
+    scans = {s.item.uid: s for s in Scan.objects.select_related("item")}
+    assert set(scans) == {item.uid, quarantined.uid, cleared.uid}
+    assert all(
+        s.kind == "pair" and s.source == "demo" and s.rendered_sha256 for s in scans.values()
+    )
+    history = ledger.entries_for("mailitem", cleared.uid)
+    scan_entry = next(e for e in history if e.action == "screening.scan")
+    assert ledger.entry_data(scan_entry)["backfilled"] is True
+    assert seed_scans(received, seed=3, sample=None).scans == 0
