@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _json_str  # what canonical.dumps uses
@@ -120,23 +121,35 @@ class VerifyResult:
 
 
 # seq, body, prev_hash, hash, actor, action, subject_type, subject_id, created_at; created_at
-# is the stored text on SQLite (see _rows) and a datetime elsewhere.
+# is UTC text ("2026-03-02 09:00:00[.ffffff]") from _rows, or a datetime from the ORM.
 Row = tuple[int, str, str, str, str, str, str, str, datetime | str]
+
+# Timestamps are compared as text: parsing a million of them costs more than the rest of the
+# check. Django already stores them so in SQLite; PostgreSQL is asked for the same spelling.
+_CREATED_AT_TEXT = {
+    "sqlite": "CAST(created_at AS TEXT)",
+    "postgresql": "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+}
 
 
 def _table() -> str:
     return connection.ops.quote_name(LedgerEntry._meta.db_table)
 
 
-def _rows(batch: int, upto: int) -> Iterator[Row]:
-    # Raw keyset pages: flat memory on a million rows, no model instances. Stopping at the head
-    # read before the walk ignores appends made meanwhile. SQLite's text timestamp is compared
-    # as text: parsing a million of them costs more than the rest of the check.
-    created_at = "CAST(created_at AS TEXT)" if connection.vendor == "sqlite" else "created_at"
-    sql = (
-        "SELECT seq, body, prev_hash, hash, actor, action, subject_type, subject_id, "
-        f"{created_at} FROM {_table()} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
-    )
+def _rows(batch: int, upto: int) -> Generator[Row, None, None]:
+    # Stopping at the head read before the walk ignores appends made meanwhile.
+    created_at = _CREATED_AT_TEXT.get(connection.vendor, "created_at")
+    columns = f"seq, body, prev_hash, hash, actor, action, subject_type, subject_id, {created_at}"
+    if connection.vendor == "postgresql":
+        # One COPY stream reads a million rows in about half the time of paged SELECTs.
+        connection.ensure_connection()
+        sql = f"COPY (SELECT {columns} FROM {_table()} WHERE seq <= %s ORDER BY seq) TO STDOUT"
+        with connection.connection.cursor() as cursor, cursor.copy(sql, [upto]) as copy:
+            copy.set_types(["int8", *["text"] * 8])
+            yield from copy.rows()
+        return
+    # Raw keyset pages elsewhere: flat memory on a million rows, no model instances.
+    sql = f"SELECT {columns} FROM {_table()} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
     last = 0
     with connection.cursor() as cursor:
         while True:
@@ -155,15 +168,18 @@ def _hash_exists(value: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _head() -> tuple[int, str]:
-    head = LedgerHead.objects.filter(id=1).values_list("seq", "hash").first()
-    return head if head else (0, GENESIS)
+def head() -> tuple[int, str]:
+    """The recorded tip of the chain: its sequence number and hash."""
+    tip = LedgerHead.objects.filter(id=1).values_list("seq", "hash").first()
+    return tip if tip else (0, GENESIS)
 
 
 def verify(*, batch: int = 50_000, progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Walk the whole chain up to the recorded head and report the first problem."""
-    head_seq, head_hash = _head()
-    problem = check_chain(_rows(batch, head_seq), progress=progress, hash_exists=_hash_exists)
+    head_seq, head_hash = head()
+    # Closing the reader when the walk stops early ends a PostgreSQL COPY still in progress.
+    with closing(_rows(batch, head_seq)) as rows:
+        problem = check_chain(rows, progress=progress, hash_exists=_hash_exists)
     if problem is None:
         problem = _check_tip(head_seq, head_hash)
     checked = problem.seq - 1 if problem else head_seq
@@ -187,7 +203,7 @@ def _check_tip(head_seq: int, head_hash: str) -> Problem | None:
     ).first()
     # An append commits its entry and the head together, so a legitimate entry read here is
     # already covered by a re-read head.
-    if beyond is not None and _head()[0] < beyond:
+    if beyond is not None and head()[0] < beyond:
         return Problem(beyond, "inserted", f"entry {beyond} lies beyond the recorded head")
     return None
 
@@ -213,7 +229,11 @@ def check_chain(
                 expected_seq, "deleted", f"entry {expected_seq} is missing (next is {seq})"
             )
         if stored_prev != prev_hash:
-            return _broken_link(row, next(remaining, None), prev_prev_hash, prev_hash, hash_exists)
+            following = next(remaining, None)
+            # A reader still streaming (PostgreSQL's COPY) must let go of the connection before
+            # hash_exists can query it.
+            getattr(remaining, "close", lambda: None)()
+            return _broken_link(row, following, prev_prev_hash, prev_hash, hash_exists)
         if _digest(stored_prev, body) != stored_hash:
             return Problem(seq, "changed", "its content does not match its hash")
         if not _columns_match(row):
@@ -277,9 +297,10 @@ def _columns_match(row: Row) -> bool:
 
 def _same_time(at: str, stored: datetime | str) -> bool:
     if isinstance(stored, str):
-        # Django keeps SQLite times as naive UTC text: "2026-03-02 09:00:00[.ffffff]".
-        if at.endswith("+00:00") and at[:-6].replace("T", " ", 1) == stored:
-            return True
+        if at.endswith("+00:00"):
+            utc = at[:-6].replace("T", " ", 1)
+            if stored in (utc, utc + ".000000"):
+                return True
         stored = datetime.fromisoformat(stored)
     if stored.tzinfo is None:
         stored = stored.replace(tzinfo=UTC)

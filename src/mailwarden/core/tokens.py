@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -18,6 +18,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.roles import MANAGE_TOKENS, Role
 
 TOKEN_PREFIX = "mw_"
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def _hash(secret: str) -> str:
@@ -95,7 +96,9 @@ def authenticate(secret: str) -> Actor | None:
     now = clock.now()
     if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    # Recording every use would add a write to every API call; a minute's precision is enough.
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     role = Role(token.role)
     if token.device:
         return Actor.device(token.device, role)

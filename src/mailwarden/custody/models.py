@@ -113,7 +113,11 @@ class MailItem(models.Model):
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["state", "state_changed_at"]),
-            models.Index(fields=["recipient", "state"]),
+            models.Index(
+                fields=["recipient", "state", "received_at"], name="mailitem_recipient_state_recv"
+            ),
+            models.Index(fields=["state", "received_at"], name="mailitem_state_received"),
+            models.Index(fields=["site", "received_at"], name="mailitem_site_received"),
         ]
 
     def __str__(self) -> str:

@@ -76,7 +76,10 @@ TEMPLATES = [
 ]
 
 if MW.database_url:
-    DATABASES = {"default": dj_database_url.parse(MW.database_url, conn_max_age=60)}
+    # Under ASGI every request runs in its own thread, so persistent connections would pile up
+    # one per request; psycopg's pool reuses them instead.
+    DATABASES = {"default": dj_database_url.parse(MW.database_url, conn_max_age=0)}
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -1,0 +1,92 @@
+"""Figure: time to verify a ledger of 1,000,000 entries (target: under 10 s).
+
+The entries are hashed by the same code as ``ledger.append`` (``ledger.build_entry``) and bulk
+inserted, then ``ledger.verify()`` walks the whole chain as ``mailwarden ledger verify`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from _common import add_database_args, bench_environment, database_label, setup_django, stopwatch
+
+TARGET_S = 10.0
+
+
+def build(entries: int, batch: int = 5_000) -> None:
+    from django.db import transaction
+
+    from mailwarden.core import ledger
+    from mailwarden.core.actor import Actor
+    from mailwarden.core.models import LedgerEntry, LedgerHead
+    from mailwarden.core.roles import Role
+
+    actors = [
+        Actor("user", "clerk", frozenset({Role.CLERK})),
+        Actor("user", "screener", frozenset({Role.SCREENER})),
+        Actor("device", "dock-scanner-1", frozenset({Role.CLERK})),
+    ]
+    steps = ("awaiting_screening", "cleared", "ready_for_pickup", "picked_up")
+    start = datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
+    prev_hash, seq = ledger.GENESIS, 0
+    while seq < entries:
+        rows = []
+        for _ in range(min(batch, entries - seq)):
+            seq += 1
+            entry = ledger.build_entry(
+                seq=seq,
+                prev_hash=prev_hash,
+                actor=actors[seq % len(actors)],
+                action="custody.transition",
+                subject_type="mailitem",
+                subject_id=f"MW-{seq // 4:08d}",
+                data={
+                    "from": steps[(seq - 1) % 4],
+                    "to": steps[seq % 4],
+                    "location": "shelf-a",
+                    "reason": "benchmark step",
+                },
+                at=start + timedelta(seconds=seq * 7, microseconds=seq % 1000),
+            )
+            rows.append(entry)
+            prev_hash = entry.hash
+        with transaction.atomic():
+            LedgerEntry.objects.bulk_create(rows)
+    LedgerHead.objects.update_or_create(id=1, defaults={"seq": seq, "hash": prev_hash})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000, help="default 1,000,000")
+    parser.add_argument("--quick", action="store_true", help="smoke run with 20,000 entries")
+    add_database_args(parser)
+    args = parser.parse_args()
+    entries = 20_000 if args.quick else args.entries
+
+    with bench_environment(args.postgres, args.keep) as env:
+        setup_django(env)
+        from mailwarden.core import ledger
+
+        print(f"building {entries:,} ledger entries on {database_label()}", file=sys.stderr)
+        with stopwatch("build"):
+            build(entries)
+        start = time.perf_counter()
+        result = ledger.verify()
+        elapsed = time.perf_counter() - start
+        if not result.ok or result.checked != entries:
+            print(f"verification failed: {result.problem}", file=sys.stderr)
+            return 1
+        rate = entries / elapsed
+        verdict = "meets" if elapsed < TARGET_S * entries / 1_000_000 else "MISSES"
+        print(
+            f"ledger verify: {entries:,} entries in {elapsed:.2f} s ({rate:,.0f} entries/s) "
+            f"on {database_label()}; {verdict} the target of {TARGET_S:.0f} s per million"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
