@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     csrf_trusted_origins: list[str] = Field(default_factory=list)
     base_url: str = "http://127.0.0.1:8000"
     run_tasks_in_process: bool = True
+    # Threads that run requests' sync work; None picks 2 on SQLite (writes take turns anyway)
+    # and 8 on PostgreSQL.
+    request_threads: int | None = Field(default=None, ge=1, le=64)
     email: EmailConfig = Field(default_factory=EmailConfig)
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
