@@ -24,6 +24,11 @@ COMMANDS = [
     ["token", "revoke"],
     ["user", "create"],
     ["check"],
+    ["edge"],
+    ["edge", "provision"],
+    ["xray", "eval"],
+    ["xray", "analyze"],
+    ["screening", "watch"],
 ]
 
 
