@@ -24,6 +24,8 @@ COMMANDS = [
     ["token", "revoke"],
     ["user", "create"],
     ["check"],
+    ["access"],
+    ["access", "lockdown"],
     ["edge"],
     ["edge", "provision"],
     ["xray", "eval"],

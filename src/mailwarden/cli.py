@@ -509,8 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="scanner-folder", help="the scanner's name on the ledger")
     p.set_defaults(fn=cmd_screening_watch)
 
+    from mailwarden.access.cli import add_access_commands
     from mailwarden.edge.cli import add_edge_commands
 
+    add_access_commands(sub)
     add_edge_commands(sub)
 
     p = add("check", cmd_check, "Check the configuration (use --deploy for production).")

@@ -20,18 +20,51 @@ from ninja.security.session import SessionAuth
 
 from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import ServiceError
+from mailwarden.core.errors import Forbidden, ServiceError
 
 logger = logging.getLogger(__name__)
 
 _SIGN_IN = "sign in or send a valid API token"
 
 
+# Apps that own a kind of device say which operations (by URL name) its tokens may call: a
+# resolver gets the token's device name and answers with that set, or None when the device is
+# not one of its own. A device no resolver claims (a dock scanner) keeps its role's reach; an
+# edge controller's token, which sits in a box in a corridor, reaches only its sync operations.
+DeviceScope = Callable[[str], frozenset[str] | None]
+_device_scopes: list[DeviceScope] = []
+
+
+def scope_devices(resolver: DeviceScope) -> DeviceScope:
+    _device_scopes.append(resolver)
+    return resolver
+
+
+def _device_may_call(request: HttpRequest, device: str) -> bool:
+    match = getattr(request, "resolver_match", None)
+    url_name = match.url_name if match is not None else None
+    for resolver in _device_scopes:
+        allowed = resolver(device)
+        if allowed is not None:
+            return url_name in allowed
+    return True
+
+
 class TokenAuth(HttpBearer):
     openapi_description = "An API token from `mailwarden token issue` or the console (mw_...)."
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        return tokens.authenticate(token)
+        actor = tokens.authenticate(token)
+        if (
+            actor is not None
+            and actor.kind == "device"
+            and not _device_may_call(request, actor.name)
+        ):
+            raise Forbidden(
+                f"device {actor.name}'s token may only call that device's own operations",
+                "Authorization",
+            )
+        return actor
 
 
 class ConsoleSessionAuth(SessionAuth):
@@ -47,12 +80,19 @@ class ConsoleSessionAuth(SessionAuth):
         return Actor.for_user(user)
 
 
+def _token_caller(request: HttpRequest) -> Actor | None:
+    try:
+        return TokenAuth()(request)
+    except Forbidden:
+        return None
+
+
 def _signed_in_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Guards the schema and the docs page: same callers as the API itself."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if ConsoleSessionAuth()(request) is None and TokenAuth()(request) is None:
+        if ConsoleSessionAuth()(request) is None and _token_caller(request) is None:
             if request.path.endswith("/docs"):
                 return redirect_to_login(request.get_full_path())
             return JsonResponse({"message": _SIGN_IN, "field": "Authorization"}, status=401)

@@ -1,0 +1,191 @@
+"""Read-side questions about access: who went in where, the log, open alarms, device config.
+
+Nothing here writes. Callers check the reader's role (``services.VIEW_ACCESS``) first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from mailwarden.access.models import (
+    AccessAlarm,
+    AccessController,
+    AccessEvent,
+    Direction,
+    Reader,
+)
+from mailwarden.contracts.access import ACCESS_DECISION
+from mailwarden.custody.models import LocationKind, Site
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One person passing into a room. ``with_holder`` names the other half of a two-person
+    entry; ``via`` is "card" or "pin"."""
+
+    at: datetime
+    site: str
+    door: str
+    door_name: str
+    location: str
+    reader: str
+    cardholder_id: int | None
+    cardholder: str
+    credential_id: int | None
+    via: str
+    reason: str
+    with_holder: str | None
+    event_key: str
+
+
+def who_entered(
+    location_kind: str = LocationKind.QUARANTINE,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    *,
+    site: Site | None = None,
+) -> list[Entry]:
+    """Who entered a room of this kind (the quarantine room by default), and when, oldest first.
+
+    Counts granted decisions at doors into such a location, from entry readers or readers the
+    server no longer knows (so an unknown direction is shown rather than hidden). At a
+    two-person door both people are listed: the engine lets them in together.
+    """
+    events = (
+        AccessEvent.objects.filter(
+            type=ACCESS_DECISION, granted=True, door__location__kind=location_kind
+        )
+        .filter(Q(reader__isnull=True) | Q(reader__direction=Direction.IN))
+        .select_related("door__location", "door__site", "cardholder", "companion")
+        .order_by("occurred_at", "id")
+    )
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    if site is not None:
+        events = events.filter(site=site)
+    rows = []
+    for event in events:
+        door = event.door
+        assert door is not None and door.location is not None
+        card = event.payload.get("card") if isinstance(event.payload, dict) else None
+        base = {
+            "at": event.occurred_at,
+            "site": door.site.code,
+            "door": door.code,
+            "door_name": str(door),
+            "location": door.location.name,
+            "reader": event.reader_ref,
+            "via": "card" if card else "pin",
+            "reason": event.reason,
+            "event_key": str(event.key),
+        }
+        holder = event.cardholder.name if event.cardholder else event.holder_ref or "unknown"
+        companion = event.companion.name if event.companion else None
+        if companion is None and event.payload.get("companion_id"):
+            companion = str(event.payload["companion_id"])
+        rows.append(
+            Entry(
+                cardholder_id=event.cardholder_id,
+                cardholder=holder,
+                credential_id=event.credential_id,
+                with_holder=companion,
+                **base,
+            )
+        )
+        if companion is not None:
+            rows.append(
+                Entry(
+                    cardholder_id=event.companion_id,
+                    cardholder=companion,
+                    credential_id=None,
+                    with_holder=holder,
+                    **base,
+                )
+            )
+    return rows
+
+
+def access_log(
+    *,
+    site: Site | None = None,
+    door_code: str | None = None,
+    granted: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AccessEvent]:
+    """The access log, newest first; slice it for a page."""
+    events = AccessEvent.objects.select_related(
+        "site", "door", "reader", "cardholder", "credential", "controller"
+    )
+    if site is not None:
+        events = events.filter(site=site)
+    if door_code:
+        events = events.filter(door__code=door_code)
+    if granted is not None:
+        events = events.filter(granted=granted)
+    if since is not None:
+        events = events.filter(occurred_at__gte=since)
+    if until is not None:
+        events = events.filter(occurred_at__lt=until)
+    return events.order_by("-occurred_at", "-id")
+
+
+def open_alarms(site: Site | None = None) -> QuerySet[AccessAlarm]:
+    """Alarms an operator still has to deal with: not acknowledged, or still going on."""
+    alarms = AccessAlarm.objects.filter(
+        Q(acknowledged_at__isnull=True) | Q(cleared_at__isnull=True)
+    )
+    if site is not None:
+        alarms = alarms.filter(site=site)
+    return alarms.select_related("site", "door", "reader", "controller").order_by("-raised_at")
+
+
+@dataclass(frozen=True)
+class DoorHardware:
+    door_id: str
+    unlock_s: int
+    held_open_s: int
+    fail_mode: str
+
+
+@dataclass(frozen=True)
+class ReaderHardware:
+    reader_id: str
+    door_id: str
+    osdp_address: int
+    direction: str
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """What the edge's own configuration file needs and the rule snapshot does not carry."""
+
+    name: str
+    site: str
+    fail_mode: str
+    doors: tuple[DoorHardware, ...]
+    readers: tuple[ReaderHardware, ...]
+
+
+def controller_config(controller: AccessController) -> ControllerConfig:
+    readers = list(
+        Reader.objects.filter(controller=controller).select_related("door").order_by("code")
+    )
+    doors = {r.door.code: r.door for r in readers}
+    return ControllerConfig(
+        name=controller.name,
+        site=controller.site.code,
+        fail_mode=controller.fail_mode,
+        doors=tuple(
+            DoorHardware(code, d.unlock_s, d.held_open_s, d.fail_mode)
+            for code, d in sorted(doors.items())
+        ),
+        readers=tuple(
+            ReaderHardware(r.code, r.door.code, r.osdp_address, r.direction) for r in readers
+        ),
+    )

@@ -1,0 +1,73 @@
+"""Two deliveries of the same batch at once, as an edge retrying after a timeout while the first
+request is still running on another server worker: each event is stored once.
+
+SQLite takes a database-wide write lock, so there is nothing to race there; these run on
+PostgreSQL, where the second insert waits on the unique key and then finds it taken.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from mailwarden.access import services
+from mailwarden.access.models import AccessEvent
+from mailwarden.core import ledger
+from tests.access.conftest import device, event
+from tests.conftest import port_open, service_missing
+from tests.factories import ADMIN, make_site
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg(transactional_db) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs the PostgreSQL pass: set MW_DATABASE_URL=postgresql://...")
+    if not port_open("127.0.0.1", 5432) and connection.settings_dict["HOST"] == "127.0.0.1":
+        service_missing("PostgreSQL is not reachable at 127.0.0.1:5432")
+
+
+def race(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads released together, each on its own connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(n: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[n] = call()
+        except Exception as exc:
+            results[n] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
+    return results
+
+
+def test_the_same_batch_from_two_workers_is_stored_once(pg, frozen_clock):
+    site = make_site()
+    ctl = services.create_controller(ADMIN, name="edge-race", site=site).controller
+    now = frozen_clock()
+    batch = [event("door.event", now, door_id="x", kind="forced_open") for _ in range(20)]
+    keys = [item["key"] for item in batch]
+    one, two = race(
+        lambda: services.ingest_events(device(ctl), ctl, batch),
+        lambda: services.ingest_events(device(ctl), ctl, batch),
+    )
+    assert not isinstance(one, Exception), one
+    assert not isinstance(two, Exception), two
+    assert sorted(one.applied + two.applied) == sorted(keys)
+    assert sorted(one.duplicates + two.duplicates) == sorted(keys)
+    assert AccessEvent.objects.count() == len(keys)
+    assert ledger.verify().ok

@@ -1,0 +1,281 @@
+"""Access services: validation that names the field and changes nothing, roles, lockdown."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mailwarden.access import services
+from mailwarden.access.models import Credential, SiteRules
+from mailwarden.core.errors import Conflict, Forbidden, ServiceError
+from mailwarden.core.models import LedgerEntry, OutboxEvent
+from mailwarden.edge import wiegand
+from mailwarden.edge.rules import pin_hash
+from tests.access.conftest import (
+    AUDITOR,
+    CLERK,
+    MANAGER,
+    OPERATOR,
+    SCREENER,
+    card,
+    device,
+    state,
+)
+
+
+def issue(mailroom, **fields):
+    return services.issue_credential(
+        MANAGER, services.CredentialData(holder=mailroom.bob, levels=[mailroom.staff], **fields)
+    )
+
+
+class TestCards:
+    @pytest.mark.parametrize(
+        ("fields", "field", "words"),
+        [
+            ({"format": "H10301", "facility": 256, "card": 1}, "facility", "0 to 255"),
+            ({"format": "H10301", "facility": 1, "card": 65536}, "card", "0 to 65535"),
+            ({"format": "H10304", "facility": 65536, "card": 1}, "facility", "0 to 65535"),
+            ({"format": "H10304", "facility": 1, "card": 524288}, "card", "0 to 524287"),
+            ({"format": "C1000-35", "facility": 4096, "card": 1}, "facility", "0 to 4095"),
+            ({"format": "C1000-35", "facility": 1, "card": 1 << 20}, "card", "0 to 1048575"),
+            ({"format": "H10301", "card": 5}, "facility", "facility code"),
+            ({"format": "H10301", "facility": -1, "card": 5}, "facility", "0 or more"),
+            ({"format": "H10301", "facility": 1}, "card", "card number"),
+            ({"format": "H10301", "facility": 1, "card": 5, "bit_length": 34}, "bit_length", "26"),
+            ({"format": "W99", "facility": 1, "card": 1}, "format", "H10301"),
+            ({"facility": 1, "card": 1}, "format", "format"),
+            ({"format": "raw", "facility": 3, "card": 1, "bit_length": 8}, "facility", "raw"),
+            ({"format": "raw", "card": 1}, "bit_length", "length"),
+            ({"format": "raw", "card": 256, "bit_length": 8}, "card", "8 bits"),
+            ({"format": "raw", "card": 1, "bit_length": 64}, "bit_length", "63"),
+            ({"bits": "10102"}, "bits", "0s and 1s"),
+            ({"bits": "1" * 26}, "bits", "parity"),
+            ({"bits": "1" * 30}, "bits", "30-bit"),
+        ],
+    )
+    def test_bad_card_values_name_the_field_and_change_nothing(
+        self, mailroom, fields, field, words
+    ):
+        before = state()
+        with pytest.raises(ServiceError) as refused:
+            issue(mailroom, **fields)
+        assert refused.value.field == field
+        assert words in refused.value.message
+        assert state() == before
+
+    @pytest.mark.parametrize(
+        ("fmt", "facility", "number"),
+        [("H10301", 255, 65535), ("H10304", 65535, 524287), ("C1000-35", 4095, 1048575)],
+    )
+    def test_each_format_at_its_limits(self, mailroom, fmt, facility, number):
+        credential = issue(mailroom, format=fmt, facility=facility, card=number)
+        assert (credential.format, credential.facility, credential.card) == (fmt, facility, number)
+        assert credential.bit_length == wiegand.LAYOUTS[wiegand.WiegandFormat(fmt)].length
+
+    def test_a_card_can_be_enrolled_from_the_bits_a_reader_read(self, mailroom):
+        frame = wiegand.encode("H10304", 4242, 77)
+        credential = issue(mailroom, bits=str(frame))
+        assert (credential.format, credential.facility, credential.card) == ("H10304", 4242, 77)
+
+    def test_raw_cards_keep_their_length(self, mailroom):
+        credential = issue(mailroom, format="raw", card=0xABCDEF, bit_length=40)
+        assert (credential.facility, credential.card, credential.bit_length) == (None, 0xABCDEF, 40)
+        with pytest.raises(Conflict) as refused:
+            issue(mailroom, format="raw", card=0xABCDEF, bit_length=48)
+        assert refused.value.field == "card"
+
+    def test_a_live_card_is_issued_once_and_again_after_revoking(self, mailroom):
+        with pytest.raises(Conflict) as refused:
+            card(mailroom.erin, 1002, mailroom.staff)
+        assert refused.value.field == "card"
+        services.revoke_credential(OPERATOR, mailroom.bob_card, reason="lost on the bus")
+        again = card(mailroom.erin, 1002, mailroom.staff)
+        assert again.holder == mailroom.erin
+
+
+class TestPins:
+    def test_only_the_edge_hash_is_stored(self, mailroom):
+        credential = issue(mailroom, kind="pin", pin="97531")
+        policy = services.snapshots.pin_policy()
+        assert credential.pin_hash == pin_hash("97531", policy.salt, policy.iterations)
+        stored = Credential.objects.filter(pk=credential.pk).values()[0]
+        assert "97531" not in repr(stored)
+        assert not any("97531" in entry.body for entry in LedgerEntry.objects.all())
+
+    @pytest.mark.parametrize("pin", ["12a4", "123", "1" * 13, "", "١٢٣٤"])
+    def test_a_pin_is_four_to_twelve_ascii_digits(self, mailroom, pin):
+        before = state()
+        with pytest.raises(ServiceError) as refused:
+            issue(mailroom, kind="pin", pin=pin)
+        assert refused.value.field == "pin"
+        assert state() == before
+
+    def test_a_pin_alone_must_be_unique_but_a_card_and_pin_need_not(self, mailroom):
+        with pytest.raises(Conflict) as refused:
+            issue(mailroom, kind="pin", pin="4321")
+        assert refused.value.field == "pin"
+        both = issue(mailroom, kind="card_pin", format="H10301", facility=10, card=2000, pin="4321")
+        assert both.pin_hash and both.card == 2000
+
+    @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"kind": "pin", "pin": "5555", "format": "H10301", "card": 1}, "kind"),
+            ({"format": "H10301", "facility": 1, "card": 1, "pin": "5555"}, "pin"),
+            ({"kind": "card_pin", "format": "H10301", "facility": 1, "card": 9}, "pin"),
+            ({"kind": "badge", "pin": "5555"}, "kind"),
+        ],
+    )
+    def test_kinds_take_only_their_parts(self, mailroom, fields, field):
+        with pytest.raises(ServiceError) as refused:
+            issue(mailroom, **fields)
+        assert refused.value.field == field
+
+
+class TestValidity:
+    def test_visitors_need_an_end_date(self, mailroom, frozen_clock):
+        visitor = services.create_cardholder(
+            MANAGER, name="Vic Visitor", kind="visitor", company="Acme"
+        )
+        data = services.CredentialData(
+            holder=visitor, format="H10301", facility=10, card=3000, levels=[mailroom.staff]
+        )
+        with pytest.raises(ServiceError) as refused:
+            services.issue_credential(MANAGER, data)
+        assert (refused.value.field, "end date" in refused.value.message) == ("valid_until", True)
+        data.valid_until = frozen_clock() + timedelta(hours=8)
+        credential = services.issue_credential(MANAGER, data)
+        assert credential.temporary
+
+    def test_the_window_must_run_forwards_and_carry_a_zone(self, mailroom, frozen_clock):
+        now = frozen_clock()
+        with pytest.raises(ServiceError) as refused:
+            issue(mailroom, kind="pin", pin="8642", valid_from=now, valid_until=now)
+        assert refused.value.field == "valid_until"
+        with pytest.raises(ServiceError) as refused:
+            issue(mailroom, kind="pin", pin="8642", valid_from=now.replace(tzinfo=None))
+        assert refused.value.field == "valid_from"
+
+
+class TestConfiguration:
+    @pytest.mark.parametrize(
+        ("windows", "words"),
+        [
+            ([{"days": ["mon"], "start": "18:00", "end": "08:00"}], "split a window"),
+            ([{"days": ["funday"], "start": "08:00", "end": "09:00"}], "windows[0].days"),
+            ([{"days": ["mon"], "start": "8am", "end": "09:00"}], "HH:MM"),
+            ([{"days": [], "start": "08:00", "end": "09:00"}], "windows[0].days"),
+        ],
+    )
+    def test_bad_schedule_windows_name_the_field(self, mailroom, windows, words):
+        before = state()
+        with pytest.raises(ServiceError) as refused:
+            services.create_schedule(MANAGER, site=mailroom.site, name="bad", windows=windows)
+        assert refused.value.field == "windows"
+        assert words in refused.value.message
+        assert state() == before
+
+    def test_doors_and_readers_check_their_settings(self, mailroom):
+        site = mailroom.site
+        cases = [
+            (services.DoorData(site=site, code="x", mode="scheduled_unlock"), "unlock_schedule"),
+            (services.DoorData(site=site, code="x", unlock_s=0), "unlock_s"),
+            (services.DoorData(site=site, code="x", held_open_s=7200), "held_open_s"),
+            (services.DoorData(site=site, code="x", fail_mode="fail_open"), "fail_mode"),
+            (services.DoorData(site=site, code="a b"), "code"),
+            (services.DoorData(site=site, code="dock"), "code"),
+        ]
+        before = state()
+        for data, field in cases:
+            with pytest.raises(ServiceError) as refused:
+                services.create_door(MANAGER, data)
+            assert refused.value.field == field, data
+        for kwargs, field in [
+            ({"osdp_address": 127}, "osdp_address"),
+            ({"osdp_address": 1}, "osdp_address"),
+            ({"osdp_address": 9, "code": "q-in"}, "code"),
+            ({"osdp_address": 9, "direction": "sideways"}, "direction"),
+        ]:
+            with pytest.raises(ServiceError) as refused:
+                services.create_reader(
+                    MANAGER,
+                    controller=mailroom.edge1,
+                    door=mailroom.dock,
+                    **{"code": "new", **kwargs},
+                )
+            assert refused.value.field == field, kwargs
+        with pytest.raises(ServiceError) as refused:
+            services.set_door_rules(MANAGER, mailroom.dock, two_person_window_s=601)
+        assert refused.value.field == "two_person_window_s"
+        with pytest.raises(ServiceError) as refused:
+            services.set_door_rules(MANAGER, mailroom.dock, first_person_levels=[mailroom.staff])
+        assert refused.value.field == "first_person_levels"
+        assert state() == before
+
+
+class TestRoles:
+    @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR, OPERATOR], ids=lambda a: a.name)
+    def test_only_managers_issue_credentials(self, mailroom, actor):
+        before = state()
+        data = services.CredentialData(holder=mailroom.bob, format="H10301", facility=10, card=4000)
+        with pytest.raises(Forbidden):
+            services.issue_credential(actor, data)
+        with pytest.raises(Forbidden):
+            services.create_cardholder(actor, name="Nobody")
+        assert state() == before
+
+    @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR], ids=lambda a: a.name)
+    def test_clerks_screeners_and_auditors_cannot_lock_down(self, mailroom, actor):
+        before = state()
+        with pytest.raises(Forbidden):
+            services.lockdown_site(actor, mailroom.site, True)
+        with pytest.raises(Forbidden):
+            services.revoke_credential(actor, mailroom.bob_card, reason="x")
+        assert state() == before
+
+    def test_a_device_cannot_change_anything_even_with_an_operator_role(self, mailroom):
+        before = state()
+        edge = device(mailroom.edge1)
+        with pytest.raises(Forbidden) as refused:
+            services.lockdown_site(edge, mailroom.site, True)
+        assert refused.value.field == "Authorization"
+        with pytest.raises(Forbidden):
+            services.revoke_credential(edge, mailroom.bob_card, reason="x")
+        with pytest.raises(Forbidden):
+            services.sync_rules(device(mailroom.edge2), mailroom.edge1, None)
+        assert state() == before
+
+    def test_enrolling_a_controller_is_for_administrators(self, mailroom):
+        with pytest.raises(Forbidden):
+            services.create_controller(MANAGER, name="edge-9", site=mailroom.site)
+
+
+class TestLockdown:
+    def test_it_needs_confirmation(self, mailroom):
+        before = state()
+        with pytest.raises(ServiceError) as refused:
+            services.lockdown_site(OPERATOR, mailroom.site, False)
+        assert refused.value.field == "confirm"
+        assert "confirm" in refused.value.message
+        assert state() == before
+
+    def test_lock_down_and_lift(self, mailroom):
+        rules = services.lockdown_site(OPERATOR, mailroom.site, True, reason="suspect package")
+        assert rules.lockdown and rules.lockdown_by == "user:otto"
+        with pytest.raises(Conflict):
+            services.lockdown_site(OPERATOR, mailroom.site, True)
+        lifted = services.lift_lockdown(MANAGER, mailroom.site)
+        assert not lifted.lockdown and lifted.version == rules.version + 1
+        with pytest.raises(Conflict):
+            services.lift_lockdown(MANAGER, mailroom.site)
+        actions = list(
+            LedgerEntry.objects.filter(action__startswith="access.lockdown").values_list(
+                "action", flat=True
+            )
+        )
+        assert actions == ["access.lockdown", "access.lockdown.lift"]
+        topics = set(OutboxEvent.objects.values_list("topic", flat=True))
+        assert {"access.lockdown", "access.lockdown.lift"} <= topics
+        assert SiteRules.objects.get(site=mailroom.site).lockdown is False
