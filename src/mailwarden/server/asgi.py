@@ -19,6 +19,9 @@ from django.core.handlers.asgi import ASGIHandler
 
 from mailwarden.config import get_settings
 
+# Server-sent event endpoints end with this; their views are async and stream.
+STREAM_SUFFIX = "/stream"
+
 
 def request_threads() -> int:
     cfg = get_settings()
@@ -37,7 +40,8 @@ class PooledThreadASGIHandler(ASGIHandler):
         self._free: asyncio.Queue[ThreadPoolExecutor] | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].endswith(STREAM_SUFFIX):
+            # A live stream holds its request open for hours: it must not hold a pooled thread.
             await super().__call__(scope, receive, send)
             return
         if self._free is None:
