@@ -52,8 +52,9 @@ def test_good_csv_is_imported(as_role, db):
 
 
 def test_bad_csv_lists_every_bad_line_and_imports_nothing(as_role, recipient):
+    manager = as_role(Role.SECURITY_MANAGER)
     before = (Recipient.objects.count(), LedgerEntry.objects.count())
-    response = as_role(Role.SECURITY_MANAGER).post("/recipients/import/", {"file": upload(BAD_CSV)})
+    response = manager.post("/recipients/import/", {"file": upload(BAD_CSV)})
     assert response.status_code == 400
     body = response.content.decode()
     assert "nothing was imported" in body

@@ -28,7 +28,7 @@ def test_truncated_upload_is_refused_even_after_weasyprint_import():
 
 def test_size_and_pixel_limits_name_the_field():
     data = png((300, 300))
-    with pytest.raises(ServiceError, match="the limit is 100$") as too_big:
+    with pytest.raises(ServiceError, match=r"the limit is 100$") as too_big:
         check_image(data, field="photo", max_bytes=100, max_pixels=10**6)
     assert too_big.value.field == "photo"
     with pytest.raises(ServiceError, match="300x300 pixels"):

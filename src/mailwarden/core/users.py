@@ -9,6 +9,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from mailwarden.core import ledger
+from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
 from mailwarden.core.roles import Role
 
@@ -27,6 +29,7 @@ def create_user(
     first_name: str = "",
     last_name: str = "",
     check_password: bool = True,
+    actor: Actor | None = None,
 ) -> AbstractUser:
     wanted = []
     for name in roles:
@@ -52,4 +55,11 @@ def create_user(
         user.is_superuser = Role.ADMIN in wanted
         user.save(update_fields=["is_staff", "is_superuser"])
         user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
+        ledger.append(
+            actor or Actor.job("users"),
+            "user.create",
+            "user",
+            username,
+            {"roles": sorted(r.value for r in wanted)},
+        )
     return user

@@ -1,0 +1,35 @@
+import pytest
+from django.test import Client
+
+from mailwarden.core.models import LedgerEntry
+from mailwarden.core.users import create_user
+
+
+@pytest.mark.django_db
+def test_sign_ins_failures_and_new_users_are_on_the_ledger():
+    create_user("olga", password="correct horse battery", roles=["clerk"])
+    client = Client()
+    client.post("/login/", {"username": "olga", "password": "wrong password"})
+    client.post("/login/", {"username": "olga", "password": "correct horse battery"})
+    client.post("/logout/")
+    actions = list(
+        LedgerEntry.objects.filter(subject_type="user", subject_id="olga").values_list(
+            "action", "actor"
+        )
+    )
+    assert actions == [
+        ("user.create", "job:users"),
+        ("auth.sign_in_failed", "job:sign-in"),
+        ("auth.sign_in", "user:olga"),
+        ("auth.sign_out", "user:olga"),
+    ]
+
+
+@pytest.mark.django_db
+def test_lockout_is_on_the_ledger(settings):
+    create_user("pavel", password="correct horse battery", roles=["clerk"])
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT + 1):
+        client.post("/login/", {"username": "pavel", "password": "nope"})
+    actions = set(LedgerEntry.objects.filter(subject_id="pavel").values_list("action", flat=True))
+    assert "auth.locked_out" in actions
