@@ -1,0 +1,372 @@
+"""The detectors: metal parts and their shapes, organic masses, powder heaps, IED context.
+
+Each returns ``Candidate`` objects carrying a blob, a score from ``rules.score`` and the
+features behind it; ``analysis`` picks among them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from .imaging import BACKGROUND_A_HIGH, IMPENETRABLE, INORGANIC_MAX_Z, MaterialMaps
+from .projection import ScanConfig
+from .rules import AnalysisParams, score, shape_features
+from .segmentation import (
+    EIGHT,
+    Blob,
+    Rings,
+    components,
+    distance_cm,
+    edge_step,
+    flatness,
+    own_reading,
+    spread,
+    window_of,
+)
+from .shape_features import Shape, band, measure
+
+# segmentation cuts (g/cm2) of total mass thickness, and of mass thickness above the top-hat
+ORGANIC_LEVELS: tuple[float, ...] = (0.9, 1.3, 1.8, 2.5, 3.4, 4.6, 6.2, 8.0)
+TOPHAT_LEVELS: tuple[float, ...] = (0.6, 1.0, 1.6, 2.5, 4.0, 6.0)
+POWDER_LEVELS: tuple[float, ...] = (0.12, 0.2, 0.3, 0.45, 0.6, 0.8)
+POWDER_TOPHAT_LEVELS: tuple[float, ...] = (0.1, 0.16, 0.25, 0.4)
+METAL_MIN_Z = 15.0
+ORGANIC_MIN_RECTANGULARITY = 0.5
+EDGE_GRADIENT = 0.3  # g/cm2 per 4 mm: the cut edge of a block or sheet, not a lumpy pile
+
+
+@dataclass
+class Candidate:
+    cls: str
+    score: float
+    reason: str
+    blob: Blob
+    area_cm2: float
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Metal:
+    blob: Blob
+    shape: Shape
+    own_a_high: float
+    impenetrable_share: float
+
+
+def metal_parts(maps: MaterialMaps, scale: int) -> list[Metal]:
+    # Z from 15: a thin blade over clothing reads lower than steel, as the pixel averages both
+    dense = ((maps.zeff >= METAL_MIN_Z) & (maps.a_high >= 0.3)) | (maps.classes == IMPENETRABLE)
+    dense = ndimage.binary_opening(dense, np.ones((2, 2), bool))
+    parts = []
+    min_px = max(3, int(0.6 / maps.pixel_cm**2))
+    for blob in components(dense, min_px, None, scale):
+        window = window_of(blob)
+        shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col))
+        own_h, _, _, _ = own_reading(maps, Rings.of(blob.mask), window, None)
+        imp = float((maps.classes[window][blob.mask] == IMPENETRABLE).mean())
+        parts.append(Metal(blob, shape, own_h, imp))
+    return parts
+
+
+def metal_threats(parts: list[Metal], p: AnalysisParams) -> list[Candidate]:
+    found = []
+    for part in parts:
+        s = part.shape
+        f = shape_features(s) | {
+            "own_a_high": part.own_a_high,
+            "impenetrable_share": part.impenetrable_share,
+            "impenetrable_cm2": s.area * part.impenetrable_share,
+        }
+        reasons = {
+            "knife": f"blade-like metal, {s.length:.0f} cm long, {s.area / s.length:.1f} cm wide, "
+            f"elongation {s.elongation:.1f}, solidity {s.solidity:.2f}",
+            "gun": f"L-shaped dense metal, {s.area:.0f} cm², {s.length:.0f} x {s.width:.0f} cm, "
+            f"solidity {s.solidity:.2f}",
+            "shielded": f"impenetrable region, {f['impenetrable_cm2']:.0f} cm², "
+            f"{s.length:.0f} x {s.width:.0f} cm: could hide a threat",
+        }
+        for cls, reason in reasons.items():
+            value = score(cls, f, p)
+            if value > 0:
+                found.append(Candidate(cls, value, reason, part.blob, s.area, f))
+    return found
+
+
+@dataclass
+class Organic:
+    blob: Blob
+    shape: Shape
+    features: dict[str, float]
+
+
+def organic_masses(
+    maps: MaterialMaps,
+    p: AnalysisParams,
+    config: ScanConfig | None,
+    scale: int,
+    tophat: np.ndarray,
+) -> list[Organic]:
+    """Candidate organic items, from three families of thresholded masks:
+
+    - total mass thickness at each level: an item on the box floor stands out whole;
+    - the same with sharp steps removed: an item on clothing parts from the clothing;
+    - mass thickness above a grey opening (the "top-hat"): the broad layers under and around
+      an item are taken away, so an item lying across others keeps its own outline.
+    """
+    organic_like = (maps.zeff < INORGANIC_MAX_Z - 6) & (maps.classes != IMPENETRABLE)
+    organic_like &= maps.a_high >= BACKGROUND_A_HIGH
+    mt = maps.mass_thickness
+    gradient = np.hypot(ndimage.sobel(mt, axis=0), ndimage.sobel(mt, axis=1)) / 8.0
+    smooth = gradient * (0.4 / maps.pixel_cm) < EDGE_GRADIENT
+    # a grey opening of the masked map, thresholded, equals the binary opening of each
+    # threshold's mask: one filter per family instead of one per level
+    opened = {
+        "plain": ndimage.grey_opening(np.where(organic_like, mt, 0.0), footprint=EIGHT),
+        "cut": ndimage.grey_opening(np.where(organic_like & smooth, mt, 0.0), footprint=EIGHT),
+        "tophat": ndimage.grey_opening(np.where(organic_like, tophat, 0.0), footprint=EIGHT),
+    }
+    families = (
+        [(level, "plain", mt) for level in ORGANIC_LEVELS]
+        + [(level, "cut", mt) for level in ORGANIC_LEVELS]
+        + [(level, "tophat", tophat) for level in TOPHAT_LEVELS]
+    )
+    found: list[Organic] = []
+    min_px = max(4, int(min(p.explosive_area[0], 10.0) / maps.pixel_cm**2))
+    max_px = int(max(p.explosive_area[3], 700.0) / maps.pixel_cm**2)
+    seen: list[tuple[tuple[int, int, int, int], int]] = []
+    for level, family, values_map in families:
+        mask = opened[family] >= level
+        for blob in components(mask, min_px, max_px, scale):
+            # a component that another cut already gave (about the same box and size) would
+            # give the same answer again
+            count = int(blob.mask.sum())
+            if any(
+                max(abs(a - b) for a, b in zip(box, blob.bounds, strict=True)) <= 1
+                and abs(n - count) <= 0.05 * count
+                for box, n in seen
+            ):
+                continue
+            seen.append((blob.bounds, count))
+            window = window_of(blob)
+            shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col), hull=False)
+            # shapes that no organic rule accepts are not worth measuring further
+            if shape.rectangularity < ORGANIC_MIN_RECTANGULARITY or shape.elongation > 5.0:
+                continue
+            rings = Rings.of(blob.mask)
+            _, z, own_mt, bg = own_reading(maps, rings, window, config)
+            local = values_map[window] - (bg if family != "tophat" else 0.0)
+            values = values_map[window][rings.inner]
+            f = shape_features(shape) | {
+                "zeff": z,
+                "mass_thickness": own_mt,
+                "spread": spread(values),
+                "flatness": flatness(blob.mask, local),
+                "edge_step": edge_step(rings, mt[window], own_mt),
+                "background_mt": bg,
+                "level": level,
+                "family": float(("plain", "cut", "tophat").index(family)),
+            }
+            found.append(Organic(blob, shape, f))
+    return found
+
+
+def powder(
+    maps: MaterialMaps,
+    p: AnalysisParams,
+    config: ScanConfig | None,
+    scale: int,
+    tophat: np.ndarray,
+) -> list[Candidate]:
+    organic_like = (maps.zeff < 10) & (maps.a_high >= 0.01) & (maps.classes != IMPENETRABLE)
+    found = []
+    min_px = max(4, int(p.powder_area[0] / maps.pixel_cm**2))
+    max_px = int(p.powder_area[3] / maps.pixel_cm**2)
+    total = maps.mass_thickness
+    # as for organic masses: the top-hat keeps a heap's outline where it lies across things
+    opened_total = ndimage.grey_opening(np.where(organic_like, total, 0.0), footprint=EIGHT)
+    opened_tophat = ndimage.grey_opening(np.where(organic_like, tophat, 0.0), footprint=EIGHT)
+    families = [(level, total, opened_total) for level in POWDER_LEVELS] + [
+        (level, tophat, opened_tophat) for level in POWDER_TOPHAT_LEVELS
+    ]
+    for level, values_map, opened in families:
+        mask = (opened >= level) & (values_map <= level + 1.2)
+        for blob in components(mask, min_px, max_px, scale):
+            window = window_of(blob)
+            shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col), hull=False)
+            if shape.elongation > 3.5 or shape.rectangularity < 0.6:
+                continue
+            shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col))
+            _, z, mt, bg = own_reading(maps, Rings.of(blob.mask), window, config)
+            values = values_map[window][blob.mask] - (bg if values_map is total else 0.0)
+            peak = float(np.quantile(values, 0.95))
+            mean = float(values.mean())
+            f = shape_features(shape) | {
+                "zeff": z,
+                "mass_thickness": mt,
+                "background_mt": bg,
+                "mound": peak / max(mean, 1e-3),  # a heap is thicker in the middle than at its rim
+            }
+            value = score("powder", f, p)
+            if value > 0:
+                found.append(
+                    Candidate(
+                        "powder",
+                        value,
+                        f"thin heap of organic powder, Zeff {z:.1f}, mass thickness {mt:.2f} "
+                        f"g/cm², {shape.area:.0f} cm², on {bg:.2f} g/cm² of background",
+                        blob,
+                        shape.area,
+                        f,
+                    )
+                )
+    return found
+
+
+def power_source(metal: Metal) -> float:
+    s = metal.shape
+    return (
+        band(s.area, 4, 5.5, 45, 70)
+        * band(s.elongation, 0.5, 0.8, 3.6, 4.5)
+        * band(s.solidity, 0.7, 0.78, 1.01, 1.02)
+        * band(s.rectangularity, 0.68, 0.76, 1.01, 1.02)
+        * band(metal.own_a_high, 0.8, 1.1, 4.5, 6.0)
+    )
+
+
+def detonator(metal: Metal) -> float:
+    s = metal.shape
+    return (
+        band(s.length, 2.5, 3.2, 7.5, 9.0)
+        * band(s.area / s.length, 0.35, 0.45, 1.1, 1.4)
+        * band(s.elongation, 3.0, 4.0, 20, 30)
+    )
+
+
+def organic_threats(
+    masses: list[Organic], metals: list[Metal], p: AnalysisParams, metal_pixel_cm: float
+) -> list[Candidate]:
+    found = []
+    powers = [(m, power_source(m)) for m in metals]
+    detonators = [(m, detonator(m)) for m in metals]
+    powers = [(m, v) for m, v in powers if v > 0]
+    detonators = [(m, v) for m, v in detonators if v > 0]
+    for mass in masses:
+        f = mass.features
+        explosive = score("explosive", f, p)
+        if explosive > 0:
+            found.append(
+                Candidate(
+                    "explosive",
+                    explosive,
+                    f"organic mass, Zeff {f['zeff']:.1f}, mass thickness "
+                    f"{f['mass_thickness']:.1f} g/cm², {mass.shape.area:.0f} cm², uniform "
+                    f"(spread {f['spread']:.2f})",
+                    mass.blob,
+                    mass.shape.area,
+                    f,
+                )
+            )
+        if not powers or score("ied", f | {"power": 1.0, "detonator": 1.0}, p) <= 0:
+            continue
+        charge = mass.blob.rescaled(metals[0].blob.scale)
+        power_best, power_blob = 0.0, None
+        for metal, value in powers:
+            value *= band(
+                distance_cm(charge, metal.blob, metal_pixel_cm),
+                -1,
+                0,
+                p.ied_reach_cm,
+                p.ied_reach_cm * 1.5,
+            )
+            if value > power_best:
+                power_best, power_blob = value, metal.blob
+        if power_blob is None:
+            continue
+        detonator_best, detonator_blob = 0.0, None
+        for metal, value in detonators:
+            value *= band(distance_cm(charge, metal.blob, metal_pixel_cm), -1, 0, 1.5, 3.0)
+            if value > detonator_best:
+                detonator_best, detonator_blob = value, metal.blob
+        g = f | {"power": power_best, "detonator": detonator_best}
+        value = score("ied", g, p)
+        if value <= 0:
+            continue
+        union = charge.union(power_blob)
+        if detonator_blob is not None:
+            union = union.union(detonator_blob)
+        found.append(
+            Candidate(
+                "ied",
+                value,
+                f"organic mass (Zeff {f['zeff']:.1f}, {f['mass_thickness']:.1f} g/cm², "
+                f"{mass.shape.area:.0f} cm²) with a power source"
+                + (" and a detonator-like rod" if detonator_best > 0.3 else "")
+                + " beside it",
+                union,
+                mass.shape.area,
+                g,
+            )
+        )
+    return found
+
+
+def detonator_context(
+    metals: list[Metal], organic_maps: MaterialMaps, p: AnalysisParams, metal_pixel_cm: float
+) -> list[Candidate]:
+    """IEDs read from a detonator-like rod in organic material with a power source in reach.
+
+    The charge of a packed IED is often overlapped by other things and cannot be outlined;
+    the detonator and the battery, being metal, still stand out.
+    """
+    found = []
+    powers = [(m, v) for m in metals if (v := power_source(m)) > 0]
+    if not powers:
+        return found
+    ratio = organic_maps.pixel_cm / metal_pixel_cm
+    for rod in metals:
+        det = detonator(rod)
+        if det < 0.5:
+            continue
+        power_best, power_blob = 0.0, None
+        for metal, value in powers:
+            if metal is rod:
+                continue
+            distance = distance_cm(rod.blob, metal.blob, metal_pixel_cm)
+            value *= band(distance, -1, 0, p.ied_reach_cm, p.ied_reach_cm * 1.5)
+            if value > power_best:
+                power_best, power_blob = value, metal.blob
+        if power_blob is None:
+            continue
+        # organic mass thickness around the rod, metal pixels left out
+        r0, c0, r1, c1 = rod.blob.bounds
+        pad = 4
+        window = (
+            slice(max(int(r0 / ratio) - pad, 0), int(r1 / ratio) + pad),
+            slice(max(int(c0 / ratio) - pad, 0), int(c1 / ratio) + pad),
+        )
+        organic = organic_maps.zeff[window] < INORGANIC_MAX_Z - 8
+        if organic.sum() < 4:
+            continue
+        near = float(np.median(organic_maps.mass_thickness[window][organic]))
+        f = shape_features(rod.shape) | {
+            "power": power_best,
+            "detonator": det,
+            "organic_near": near,
+        }
+        value = score("ied", f, p)
+        if value > 0:
+            found.append(
+                Candidate(
+                    "ied",
+                    value,
+                    f"detonator-like rod ({rod.shape.length:.1f} cm) in organic material "
+                    f"({near:.1f} g/cm²) with a power source beside it",
+                    rod.blob.union(power_blob),
+                    rod.shape.area,
+                    f,
+                )
+            )
+    return found

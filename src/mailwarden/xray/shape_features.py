@@ -1,0 +1,87 @@
+"""Shape measurements of one connected component, in cm, for threat rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+
+
+@dataclass(frozen=True)
+class Shape:
+    area: float  # cm2
+    length: float  # extent along the principal axis, cm
+    width: float  # extent across it, cm
+    elongation: float  # length / width
+    rectangularity: float  # area / (length * width): 1 for a rectangle, pi/4 for an ellipse
+    solidity: float  # area / convex hull area
+    centroid: tuple[float, float]  # (row, col) in the component's pixel coordinates
+    end_widths: tuple[float, float]  # mean width (cm) over the first and last fifth of the length
+
+
+def band(x: float, lo0: float, lo1: float, hi1: float, hi0: float) -> float:
+    """Trapezoid membership: 0 outside (lo0, hi0), 1 on [lo1, hi1], linear between."""
+    if x <= lo0 or x >= hi0:
+        return 0.0
+    if x < lo1:
+        return (x - lo0) / (lo1 - lo0)
+    if x > hi1:
+        return (hi0 - x) / (hi0 - hi1)
+    return 1.0
+
+
+def measure(
+    mask: np.ndarray, pixel_cm: float, offset: tuple[int, int] = (0, 0), hull: bool = True
+) -> Shape:
+    """Shape of the True pixels of ``mask`` (which must hold at least one).
+
+    ``hull=False`` skips the convex hull (the slowest part) and reports solidity 1.
+    """
+    rows, cols = np.nonzero(mask)
+    n = rows.size
+    pixel_area = pixel_cm * pixel_cm
+    r_mean, c_mean = rows.mean(), cols.mean()
+    dr, dc = rows - r_mean, cols - c_mean
+    cov = np.array([[dr @ dr, dr @ dc], [dr @ dc, dc @ dc]]) / n
+    _, vectors = np.linalg.eigh(cov)
+    major = vectors[:, 1]
+    along = dr * major[0] + dc * major[1]
+    across = -dr * major[1] + dc * major[0]
+    length = (along.max() - along.min() + 1) * pixel_cm
+    width = (across.max() - across.min() + 1) * pixel_cm
+    area = n * pixel_area
+    solidity = 1.0
+    if hull and n >= 8:
+        # only the outline can be a hull vertex, so interior pixels are left out of qhull
+        edge = mask & ~ndimage.binary_erosion(mask)
+        er, ec = np.nonzero(edge)
+        points = np.column_stack([er, ec]).astype(float)
+        # pixel corners, not centres, so that a one-pixel-wide line has a non-zero hull
+        corners = np.concatenate(
+            [points + d for d in ((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))]
+        )
+        try:
+            hull = ConvexHull(corners)
+            solidity = min(1.0, n / hull.volume)
+        except QhullError:
+            solidity = 1.0
+    span = along.max() - along.min() + 1
+    fifth = span / 5
+    first = along <= along.min() + fifth
+    last = along >= along.max() - fifth
+    end_widths = (
+        float(first.sum()) / max(fifth, 1) * pixel_cm,
+        float(last.sum()) / max(fifth, 1) * pixel_cm,
+    )
+    return Shape(
+        area=area,
+        length=length,
+        width=width,
+        elongation=length / max(width, pixel_cm),
+        rectangularity=min(1.0, area / (length * width)),
+        solidity=solidity,
+        centroid=(float(r_mean) + offset[0], float(c_mean) + offset[1]),
+        end_widths=end_widths,
+    )
