@@ -59,6 +59,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _migrate()
     from django.conf import settings
 
+    from mailwarden.access.demo import DemoEdge, folder, local_url
     from mailwarden.custody.demo import demo_logins, seed
 
     result = seed(items=args.items, recipients=args.recipients, seed=args.seed)
@@ -73,10 +74,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  Sign in:  {logins.username} / {logins.password}   (administrator)",
         "  Other roles use the same password: " + ", ".join(name for name in logins.role_users),
         f"  E-mail to recipients is written to {settings.EMAIL_FILE_PATH}",
+        f"  Doors:    a simulated edge controller badges people in: {url}access/",
         "  Press Ctrl+C to stop.",
         "",
     ]
-    return _serve(args.host, args.port, banner="\n".join(lines))
+    # The controller talks to this server over HTTP like a real one, so it starts (in its own
+    # thread) once the server listens; if it fails it says so once and the console carries on.
+    edge = DemoEdge(folder(settings.DATA_DIR), local_url(args.host, args.port), seed=args.seed)
+    edge.start()
+    try:
+        return _serve(args.host, args.port, banner="\n".join(lines))
+    finally:
+        edge.stop()
 
 
 def _serve(host: str, port: int, banner: str | None) -> int:

@@ -7,10 +7,28 @@ import itertools
 import pytest
 
 from mailwarden.core.models import LedgerHead
+from mailwarden.core.roles import Role
+from mailwarden.core.users import create_user
 from mailwarden.custody import pickup
 from mailwarden.custody.models import MailItem
-from tests.api.conftest import actor_label, assert_refused, snapshot
+from tests.api.conftest import Api, actor_label, assert_refused, snapshot, token_for
 from tests.factories import VALID_UPS
+
+
+@pytest.fixture
+def sam(db) -> Api:
+    """A screener whose token acts for a named person, as a screening decision needs."""
+    user = create_user("sam", password="x", roles=[Role.SCREENER.value], check_password=False)
+    return Api(token_for(Role.SCREENER, user))
+
+
+def clear(screener: Api, uid: str) -> dict:
+    """Clear an item the only way there is: a screening decision on its checklist."""
+    response = screener.post(f"/api/items/{uid}/screening", {"indicators": [], "notes": "x-ray"})
+    assert response.status_code == 201, response.content
+    decision = response.json()
+    assert (decision["tier"], decision["item_state"]) == ("low", "cleared")
+    return decision
 
 
 def log(api, site, recipient, **fields):
@@ -86,11 +104,10 @@ def test_search_and_read(clerk, site, recipient, frozen_clock):
     assert_refused(clerk.get("/api/items/MW-00000000"), 404, "uid")
 
 
-def test_the_life_of_an_item(clerk, screener, site, recipient, frozen_clock):
+def test_the_life_of_an_item(clerk, sam, site, recipient, frozen_clock):
     uid = log(clerk, site, recipient)["uid"]
-    cleared = screener.post(f"/api/items/{uid}/transition", {"state": "cleared", "reason": "x-ray"})
-    assert cleared.status_code == 200, cleared.content
-    version = cleared.json()["version"]
+    clear(sam, uid)
+    version = clerk.get(f"/api/items/{uid}").json()["version"]
     shelved = clerk.post(
         f"/api/items/{uid}/transition",
         {"state": "ready_for_pickup", "expected_version": version},
@@ -108,6 +125,7 @@ def test_the_life_of_an_item(clerk, screener, site, recipient, frozen_clock):
     assert [e["action"] for e in chain] == [
         "custody.intake",
         "custody.transition",
+        "screening.decision",
         "custody.transition",
         "custody.transition",
         "custody.move",
@@ -122,10 +140,14 @@ def test_the_life_of_an_item(clerk, screener, site, recipient, frozen_clock):
     assert chain[-1]["data"]["method"] == "code"
     assert chain[-1]["hash"] == LedgerHead.objects.get().hash
     assert all(e["seq"] < f["seq"] for e, f in itertools.pairwise(chain))
-    assert (chain[0]["actor"], chain[2]["actor"]) == (actor_label(clerk), actor_label(screener))
+    assert (chain[0]["actor"], chain[2]["actor"], chain[3]["actor"]) == (
+        actor_label(clerk),
+        "user:sam",
+        "user:sam",
+    )
 
 
-def test_transition_refusals_explain_the_state_machine(clerk, screener, site, recipient):
+def test_transition_refusals_explain_the_state_machine(clerk, site, recipient):
     uid = log(clerk, site, recipient)["uid"]
     before = snapshot()
     body = assert_refused(
@@ -134,26 +156,39 @@ def test_transition_refusals_explain_the_state_machine(clerk, screener, site, re
     assert "awaiting_screening" in body["message"]
     assert "cleared, quarantined" in body["message"]
     assert_refused(
-        screener.post(f"/api/items/{uid}/transition", {"state": "cleared", "expected_version": 1}),
+        clerk.post(
+            f"/api/items/{uid}/transition", {"state": "ready_for_pickup", "expected_version": 9}
+        ),
         409,
         "expected_version",
-    )
-    assert_refused(
-        screener.post(f"/api/items/{uid}/transition", {"state": "quarantined"}), 400, "reason"
     )
     assert_refused(clerk.post(f"/api/items/{uid}/transition", {"state": "gone"}), 422, "state")
     assert_refused(
         clerk.post(f"/api/items/{uid}/move", {"location_code": "roof"}), 400, "location_code"
     )
     assert_refused(
-        screener.post("/api/items/MW-00000000/transition", {"state": "cleared"}), 404, "uid"
+        clerk.post("/api/items/MW-00000000/transition", {"state": "ready_for_pickup"}), 404, "uid"
     )
     assert snapshot() == before
 
 
-def test_pickup_refusals(clerk, screener, site, recipient):
+@pytest.mark.parametrize("state", ["cleared", "quarantined"])
+def test_a_plain_transition_cannot_clear_or_quarantine(admin, screener, site, recipient, state):
+    uid = log(admin, site, recipient)["uid"]
+    before = snapshot()
+    for api in (screener, admin):
+        body = assert_refused(
+            api.post(f"/api/items/{uid}/transition", {"state": state, "reason": "looked at it"}),
+            400,
+            "state",
+        )
+        assert f"POST /api/items/{uid}/screening" in body["message"]
+    assert snapshot() == before
+
+
+def test_pickup_refusals(clerk, sam, site, recipient):
     uid = log(clerk, site, recipient)["uid"]
-    screener.post(f"/api/items/{uid}/transition", {"state": "cleared"})
+    clear(sam, uid)
     clerk.post(f"/api/items/{uid}/transition", {"state": "ready_for_pickup"})
     before = snapshot()
     assert_refused(

@@ -36,9 +36,7 @@ def test_only_clerks_and_managers_log_items(as_role, role, site, recipient):
 
 def test_clerk_cannot_clear_an_item_or_issue_tokens(clerk, item):
     before = snapshot()
-    body = assert_refused(
-        clerk.post(f"/api/items/{item.uid}/transition", {"state": "cleared"}), 403, None
-    )
+    body = assert_refused(clerk.post(f"/api/items/{item.uid}/screening", {}), 403, None)
     assert "screener" in body["message"]
     assert_refused(clerk.post("/api/tokens", {"name": "x", "role": "admin"}), 403, None)
     assert snapshot() == before
@@ -47,9 +45,7 @@ def test_clerk_cannot_clear_an_item_or_issue_tokens(clerk, item):
 def test_auditor_reads_and_verifies_but_changes_nothing(as_role, item):
     auditor = as_role(Role.AUDITOR)
     before = snapshot()
-    assert_refused(
-        auditor.post(f"/api/items/{item.uid}/transition", {"state": "cleared"}), 403, None
-    )
+    assert_refused(auditor.post(f"/api/items/{item.uid}/screening", {}), 403, None)
     assert_refused(
         auditor.post(f"/api/items/{item.uid}/move", {"location_code": "xray"}), 403, None
     )

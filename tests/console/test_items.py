@@ -68,10 +68,10 @@ def test_detail_shows_the_timeline_with_actor_place_and_hash(as_role, item):
 
 
 def test_actions_offered_follow_role_and_state(as_role, item):
-    assert action_buttons(as_role(Role.SCREENER).get(f"/items/{item.uid}/").content.decode()) == [
-        "Clear",
-        "Quarantine",
-    ]
+    # A screener decides at the screening workstation, which the item page links to.
+    screener_page = as_role(Role.SCREENER).get(f"/items/{item.uid}/").content.decode()
+    assert action_buttons(screener_page) == []
+    assert f'href="/screening/items/{item.uid}/" data-screen-link' in screener_page
     assert action_buttons(as_role(Role.CLERK).get(f"/items/{item.uid}/").content.decode()) == []
     services.transition(SCREENER, item.uid, "cleared")
     assert action_buttons(
@@ -94,9 +94,7 @@ def clerk(as_role, db):
 
 def test_clear_then_ready_then_return_needs_confirmation_dialog(as_role, clerk, item):
     screener = as_role(Role.SCREENER)
-    done = screener.post(
-        f"/items/{item.uid}/transition/", {"target": "cleared", "expected_version": item.version}
-    )
+    done = screener.post(f"/screening/items/{item.uid}/decide/", {"decision": "clear"})
     assert done.status_code == 302
     item.refresh_from_db()
     assert item.state == State.CLEARED
@@ -124,9 +122,7 @@ def test_illegal_transition_shows_the_service_message_and_changes_nothing(clerk,
 
 
 def test_clerk_cannot_clear(clerk, item):
-    response = clerk.post(
-        f"/items/{item.uid}/transition/", {"target": "cleared", "expected_version": item.version}
-    )
+    response = clerk.post(f"/screening/items/{item.uid}/decide/", {"decision": "clear"})
     assert response.status_code == 403
     assert "needs one of these roles" in response.content.decode()
     assert MailItem.objects.get(pk=item.pk).state == State.AWAITING_SCREENING
@@ -134,19 +130,12 @@ def test_clerk_cannot_clear(clerk, item):
 
 def test_quarantine_needs_a_reason(as_role, item):
     screener = as_role(Role.SCREENER)
-    refused = screener.post(
-        f"/items/{item.uid}/transition/",
-        {"target": "quarantined", "expected_version": item.version, "reason": " "},
-    )
+    decide = f"/screening/items/{item.uid}/decide/"
+    refused = screener.post(decide, {"decision": "quarantine", "quarantine_reason": " "})
     assert refused.status_code == 400
-    assert "quarantine needs a reason" in refused.content.decode()
+    assert "say why you suspect the item" in refused.content.decode()
     screener.post(
-        f"/items/{item.uid}/transition/",
-        {
-            "target": "quarantined",
-            "expected_version": item.version,
-            "reason": "oily stain, excessive tape",
-        },
+        decide, {"decision": "quarantine", "quarantine_reason": "oily stain, excessive tape"}
     )
     item.refresh_from_db()
     assert (item.state, item.location.code) == (State.QUARANTINED, "quarantine")
@@ -154,9 +143,9 @@ def test_quarantine_needs_a_reason(as_role, item):
 
 def test_stale_page_is_refused(as_role, item):
     services.transition(SCREENER, item.uid, "cleared")
-    response = as_role(Role.SCREENER).post(
+    response = as_role(Role.CLERK).post(
         f"/items/{item.uid}/transition/",
-        {"target": "quarantined", "reason": "late", "expected_version": item.version},
+        {"target": "ready_for_pickup", "expected_version": item.version},
     )
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -95,8 +97,12 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
     expect(page.locator(".item-head .badge")).to_have_text("Awaiting screening")
     expect(page.locator("text=Ready for pickup")).to_have_count(0)
     shot(page, "06-screener-item")
-    page.click("button:text-is('Clear')")
+    # Clearing is a screening decision, made at the workstation the item page links to.
+    page.click("a:text('Screen this item')")
+    expect(page.locator("[data-decide]")).to_be_visible()
+    page.click("button[data-decision=clear]")
     expect(page.locator(".item-head .badge")).to_have_text("Cleared")
+    expect(page.locator("[data-outcome]")).to_contain_text("Low tier")
     sign_out(page)
 
     sign_in(page, "clerk")
@@ -121,6 +127,8 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
         [
             "Logged at intake",
             "Awaiting screening",
+            # The screening decision's own ledger entry, however custody titles it.
+            re.compile(r"screening.decision", re.IGNORECASE),
             "Cleared",
             "Ready for pickup",
             "Wrong pickup code",

@@ -52,8 +52,12 @@ from mailwarden.custody.schemas import (
     item_out,
     recipient_out,
 )
+from mailwarden.custody.states import State
 
 router = Router(tags=["custody"])
+
+# States only a screening decision may put an item in (see POST /api/items/{uid}/screening).
+SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
 
 
 def _binary(media_type: str, description: str) -> dict[str, object]:
@@ -388,8 +392,18 @@ def get_item(request: HttpRequest, uid: Path[ItemUid]) -> ItemOut:
     "/items/{uid}/transition",
     response={200: ItemOut, **ERRORS},
     summary="Move an item to its next custody state",
+    description="Clearing or quarantining an item is a screening decision, refused here: submit "
+    "the checklist with `POST /api/items/{uid}/screening`, which applies the site's policy.",
 )
 def transition(request: HttpRequest, payload: TransitionIn, uid: Path[ItemUid]) -> ItemOut:
+    if payload.state in SCREENING_OUTCOMES:
+        # A plain transition would skip the site's screening policy, the second screener and
+        # the alarm. The service itself still allows them: the screening services call it.
+        raise ServiceError(
+            f"{payload.state.value} is a screening decision; submit the item's checklist with "
+            f"POST /api/items/{uid.upper()}/screening",
+            "state",
+        )
     item = services.transition(
         actor_of(request),
         uid.upper(),

@@ -235,6 +235,11 @@ def seed(
         from mailwarden.screening.demo import seed_scans
 
         scans = seed_scans(MailItem.objects.all(), seed=seed).summary()
+    from mailwarden.access.demo import seed_access
+
+    # Doors, cards and badge history for the same site and people; the summary line says so.
+    access = seed_access(Site.objects.get(code="hq"), people, seed)
+    scans = f"{scans} {access.summary()}".strip()
     return SeedResult(True, recipients, items, scans)
 
 

@@ -356,12 +356,12 @@ class ItemAction:
 
 ACTIONS = (
     ItemAction(State.AWAITING_SCREENING, "Send to screening", HANDOVER),
-    ItemAction(State.CLEARED, "Clear", SCREEN, tone="ok"),
-    ItemAction(State.QUARANTINED, "Quarantine", SCREEN, style="reason", tone="danger"),
     ItemAction(State.READY_FOR_PICKUP, "Ready for pickup", HANDOVER),
     ItemAction(State.OUT_FOR_DELIVERY, "Out for delivery", HANDOVER, tone="secondary"),
     ItemAction(State.RETURNED, "Return to sender", HANDOVER, style="confirm", tone="danger"),
 )
+
+SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
 
 _ACTION_TITLES = {
     "custody.intake": "Logged at intake",
@@ -433,6 +433,7 @@ def _detail_context(request: HttpRequest, item: MailItem, **extra: Any) -> dict[
         "item": item,
         "steps": _timeline(item),
         "actions": actions,
+        "can_screen": state == State.AWAITING_SCREENING and actor.has(*SCREEN),
         "can_hand_over": can_hand_over,
         "move_form": MoveForm(site=item.site, initial={"location_code": item.location.code})
         if can_move
@@ -469,6 +470,18 @@ def item_transition(request: HttpRequest, uid: str) -> HttpResponse:
         field, errors = next(iter(form.errors.items()))
         return _refused(request, item, ServiceError(f"{field}: {errors[0]}", field))
     data = form.cleaned_data
+    if data["target"] in SCREENING_OUTCOMES:
+        # Clearing or quarantining here would skip the screening policy, the second screener
+        # and the alarm; the workstation decides through the screening services.
+        return _refused(
+            request,
+            item,
+            ServiceError(
+                f"{State(data['target']).label.lower()} is a screening decision; screen the item "
+                "at the screening workstation",
+                "target",
+            ),
+        )
     try:
         services.transition(
             actor,

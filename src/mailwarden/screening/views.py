@@ -1,0 +1,681 @@
+"""Console pages of screening: the queue, the screener's workstation, the quarantine register and
+the screening policy.
+
+Views read models and call :mod:`mailwarden.screening.services` for every change (DESIGN rule 1).
+The services check roles again, so a page that shows a button never decides whether the press
+is allowed; a refusal is shown next to the field it names, with its status code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from mailwarden.config import get_settings
+from mailwarden.core import clock
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import ServiceError
+from mailwarden.core.forms import add_service_error
+from mailwarden.core.roles import SCREEN, Role
+from mailwarden.core.views import actor_of, console_page, forbidden
+from mailwarden.custody import queries as custody_queries
+from mailwarden.custody.models import MailItem, Site
+from mailwarden.custody.states import State
+from mailwarden.screening import imaging, queries, services
+from mailwarden.screening.forms import (
+    QUARANTINE,
+    THREAT,
+    ConfirmDecisionForm,
+    DecisionForm,
+    PolicyForm,
+    ProposeOutcomeForm,
+    ScanUploadForm,
+)
+from mailwarden.screening.models import (
+    Decision,
+    DecisionStatus,
+    Indicator,
+    Outcome,
+    QuarantineRequest,
+    RequestStatus,
+    Scan,
+    ScanSource,
+)
+from mailwarden.screening.policy import ACTION_LABELS, Action, Finding, Policy, Tier, assess
+
+# The API words dwell times this way; the console says them the same.
+from mailwarden.screening.schemas import _dwell_words as dwell_words
+
+# Auditors see what screening did and why, but change nothing.
+SCREENING_READ = (*SCREEN, Role.AUDITOR)
+POLICY_READ = (*services.MANAGE_POLICY, Role.AUDITOR)
+
+QUEUE_LIMIT = 200
+WORKSTATION = "screening/workstation.html"
+EVACUATE_INSTRUCTION = (
+    "Do not open, move, shake or cover the item. Leave it where it is, keep everyone away, "
+    "evacuate the room and wait for the security team at the assembly point."
+)
+
+TIER_TONE = {
+    Tier.LOW: "ok",
+    Tier.ELEVATED: "warn",
+    Tier.HIGH: "danger",
+    Tier.CRITICAL: "critical",
+}
+
+
+def _visible_item(actor: Actor, uid: str) -> MailItem:
+    item = custody_queries.visible_items(actor).filter(uid=uid.strip().upper()).first()
+    if item is None:
+        raise Http404(f"no item {uid}")
+    return item
+
+
+# ----------------------------------------------------------------------------- the timer
+
+_OPENED_SALT = "mailwarden.screening.workstation-opened"
+TIMING_PREFIX = "Time on item:"
+# A page left open over a weekend says nothing about how long the item took.
+MAX_SECONDS_ON_ITEM = 24 * 3600
+
+
+def opened_token(uid: str, now: datetime) -> str:
+    """When the workstation was opened on an item, signed, so the decision's time on the item
+    comes from the server's clock rather than from whatever the browser sends."""
+    return signing.dumps({"uid": uid, "at": now.timestamp()}, salt=_OPENED_SALT)
+
+
+def seconds_on_item(token: str, uid: str, now: datetime) -> int | None:
+    try:
+        data = signing.loads(token, salt=_OPENED_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("uid") != uid:
+        return None
+    at = data.get("at")
+    if not isinstance(at, int | float):
+        return None
+    return min(MAX_SECONDS_ON_ITEM, max(0, int(now.timestamp() - at)))
+
+
+# ----------------------------------------------------------------------------- queue
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    item: MailItem
+    dwell: str
+    dwell_seconds: int
+    pending: Decision | None
+    pending_mine: bool
+    scan: Scan | None
+
+
+@console_page(SCREENING_READ, "the screening queue")
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    now = clock.now()
+    waiting = custody_queries.visible_items(actor).filter(state=State.AWAITING_SCREENING)
+    total = waiting.count()
+    items = list(waiting.order_by("state_changed_at", "uid")[:QUEUE_LIMIT])
+    ids = [i.pk for i in items]
+    pending: dict[int, Decision] = {}
+    for decision in Decision.objects.filter(
+        item_id__in=ids, status=DecisionStatus.PENDING
+    ).order_by("decided_at", "id"):
+        pending[decision.item_id] = decision
+    latest: dict[int, Scan] = {}
+    for scan in Scan.objects.filter(item_id__in=ids).order_by("created_at", "id"):
+        latest[scan.item_id] = scan
+    rows = [
+        QueueRow(
+            item=item,
+            dwell=dwell_words(now - item.state_changed_at),
+            dwell_seconds=max(0, int((now - item.state_changed_at).total_seconds())),
+            pending=pending.get(item.pk),
+            pending_mine=item.pk in pending and pending[item.pk].screener_user_id == actor.user_id,
+            scan=latest.get(item.pk),
+        )
+        for item in items
+    ]
+    context = {
+        "second": [r for r in rows if r.pending],
+        "first": [r for r in rows if not r.pending],
+        "total": total,
+        "shown": len(rows),
+        "updated": now,
+        "can_screen": actor.has(*SCREEN),
+    }
+    return render(request, "screening/queue.html", context)
+
+
+# ----------------------------------------------------------------------------- workstation
+
+
+@dataclass(frozen=True)
+class ViewButton:
+    key: str
+    name: str
+    label: str
+    title: str
+    url: str
+    available: bool
+
+
+# key, view, the button's short label, its full name
+VIEW_BUTTONS = (
+    ("1", imaging.View.PSEUDO, "Colour", "Pseudo-colour"),
+    ("2", imaging.View.ORGANIC, "Organic", "Organic only"),
+    ("3", imaging.View.INORGANIC, "Inorganic", "Inorganic only"),
+    ("4", imaging.View.HIGH_PENETRATION, "High pen.", "High penetration"),
+    ("5", imaging.View.EDGE, "Edge", "Edge enhanced"),
+    ("6", imaging.View.NEGATIVE, "Negative", "Negative"),
+    ("7", imaging.View.VARIABLE_DENSITY, "Density", "Variable density"),
+    ("8", imaging.View.GREY, "Grey", "Greyscale"),
+)
+
+
+@dataclass(frozen=True)
+class RegionView:
+    number: int
+    cls: str
+    score: float
+    reason: str
+    tier: str
+    tone: str
+    x: int
+    y: int
+    width: int
+    height: int
+    label_y: int
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    decision: Decision
+    tier: Tier
+    tone: str
+    requires: str
+    status: str
+    screener: str
+    confirmed_by: str
+    evacuate: bool
+
+
+def _who(label: str) -> str:
+    return label.split(":", 1)[-1]
+
+
+def _decision_view(decision: Decision) -> DecisionView:
+    tier = Tier(decision.tier)
+    action = Action(decision.action)
+    return DecisionView(
+        decision=decision,
+        tier=tier,
+        tone=TIER_TONE[tier],
+        requires=ACTION_LABELS[action],
+        status=decision.get_status_display(),
+        screener=_who(decision.screener),
+        confirmed_by=_who(decision.confirmed_by),
+        evacuate=action == Action.EVACUATE,
+    )
+
+
+def _view_buttons(scan: Scan) -> list[ViewButton]:
+    buttons = []
+    for key, view, label, title in VIEW_BUTTONS:
+        if view == imaging.View.PSEUDO:
+            # The stored rendering: no work for the server, and cached by the browser.
+            url = reverse("api:scan_image", kwargs={"scan_id": scan.pk})
+        else:
+            url = reverse("api:scan_view", kwargs={"scan_id": scan.pk, "name": view.value})
+        available = scan.kind != "colour" or view in imaging.COLOUR_VIEWS
+        buttons.append(ViewButton(key, view.value, label, title, url, available))
+    return buttons
+
+
+def _regions(scan: Scan, policy: Policy) -> list[RegionView]:
+    found = []
+    for number, region in enumerate(scan.regions, start=1):
+        # The tier this finding alone gives, worked out by the same rule the decision uses.
+        alone = assess(policy, [], [Finding(region["cls"], float(region["score"]))])
+        row0, col0, row1, col1 = region["bbox"]
+        found.append(
+            RegionView(
+                number=number,
+                cls=region["cls"],
+                score=float(region["score"]),
+                reason=region.get("reason", ""),
+                tier=alone.tier.value,
+                tone=TIER_TONE[alone.tier],
+                x=col0,
+                y=row0,
+                width=max(1, col1 - col0),
+                height=max(1, row1 - row0),
+                # Above the box when there is room, inside it when the box touches the top.
+                label_y=row0 - 4 if row0 > 24 else row0 + 18,
+            )
+        )
+    return found
+
+
+def tier_requiring(policy: Policy, action: Action) -> Tier:
+    """The lowest tier whose requirement is ``action``, or failing that, the lowest that requires
+    more: the screener's button then asks for no more than it says."""
+    for tier in Tier:
+        if policy.actions[tier] == action:
+            return tier
+    for tier in Tier:
+        if policy.actions[tier].rank >= action.rank:
+            return tier
+    return Tier.CRITICAL
+
+
+def _workstation_context(
+    request: HttpRequest,
+    item: MailItem,
+    *,
+    decision_form: DecisionForm | None = None,
+    upload_form: ScanUploadForm | None = None,
+    error: str = "",
+    opened: str = "",
+) -> dict[str, Any]:
+    actor = actor_of(request)
+    now = clock.now()
+    site_view = services.site_policy(item.site)
+    policy = site_view.policy
+    scans = list(queries.scans_of(item))
+    wanted = request.GET.get("scan", "")
+    scan = next((s for s in scans if str(s.pk) == wanted), scans[-1] if scans else None)
+    decisions = [_decision_view(d) for d in queries.decisions_of(item)]
+    pending = next(
+        (d for d in reversed(decisions) if d.decision.status == DecisionStatus.PENDING), None
+    )
+    can_decide = actor.has(*SCREEN) and item.state == State.AWAITING_SCREENING
+    indicators = list(Indicator.objects.all())
+    token = opened if seconds_on_item(opened, item.uid, now) is not None else ""
+    token = token or opened_token(item.uid, now)
+    evacuated = next(
+        (
+            d
+            for d in reversed(decisions)
+            if d.evacuate and d.decision.status == DecisionStatus.QUARANTINED
+        ),
+        None,
+    )
+    return {
+        "item": item,
+        "scans": scans,
+        "scan": scan,
+        "views": _view_buttons(scan) if scan else [],
+        "regions": _regions(scan, policy) if scan else [],
+        "label_size": max(12, round(scan.width / 40)) if scan else 12,
+        "decisions": list(reversed(decisions)),
+        "latest": decisions[-1] if decisions else None,
+        "pending": pending,
+        "pending_mine": pending is not None and pending.decision.screener_user_id == actor.user_id,
+        "can_decide": can_decide,
+        "can_scan": actor.has(*SCREEN) and item.state in services.SCANNABLE,
+        "form": decision_form or DecisionForm(indicators=indicators, initial={"opened": token}),
+        "upload_form": upload_form or ScanUploadForm(),
+        "elapsed": seconds_on_item(token, item.uid, now) or 0,
+        "quarantine_tier": tier_requiring(policy, Action.QUARANTINE),
+        "threat_tier": tier_requiring(policy, Action.EVACUATE),
+        "tiers": [(t.value, ACTION_LABELS[policy.actions[t]], TIER_TONE[t]) for t in Tier],
+        "evacuated": evacuated,
+        "evacuate_instruction": EVACUATE_INSTRUCTION,
+        "error": error,
+    }
+
+
+def _workstation_page(
+    request: HttpRequest, item: MailItem, status: int = 200, **extra: Any
+) -> HttpResponse:
+    item.refresh_from_db()
+    return render(request, WORKSTATION, _workstation_context(request, item, **extra), status=status)
+
+
+def _back(item: MailItem) -> HttpResponse:
+    return redirect("screening:workstation", uid=item.uid)
+
+
+@console_page(SCREENING_READ, "the screening workstation")
+@require_GET
+def workstation(request: HttpRequest, uid: str) -> HttpResponse:
+    item = _visible_item(actor_of(request), uid)
+    return render(request, WORKSTATION, _workstation_context(request, item))
+
+
+def _announce(request: HttpRequest, decision: Decision) -> None:
+    uid = decision.item.uid
+    tier = decision.tier
+    action = Action(decision.action)
+    if action == Action.CLEAR:
+        messages.success(request, f"{uid} is cleared ({tier} tier).")
+    elif action == Action.SECOND_SCREENER:
+        messages.warning(
+            request,
+            f"{uid} is at the {tier} tier: second screener needed. It stays in screening until "
+            "a different screener confirms or screens it again.",
+        )
+    elif action == Action.QUARANTINE:
+        messages.error(
+            request,
+            f"{uid} is at the {tier} tier and goes to quarantine. Take it to the quarantine room.",
+        )
+    else:
+        messages.error(
+            request,
+            f"{uid} is at the {tier} tier: DO NOT OPEN. {EVACUATE_INSTRUCTION} "
+            "The alarm is raised.",
+        )
+
+
+@console_page(SCREEN, "screening an item")
+@require_POST
+def decide(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = DecisionForm(request.POST, indicators=Indicator.objects.all())
+    opened = request.POST.get("opened", "")
+    if not form.is_valid():
+        return _workstation_page(request, item, 400, decision_form=form, opened=opened)
+    data = form.cleaned_data
+    policy = services.site_policy(item.site).policy
+    raise_to: Tier | None = None
+    reason = ""
+    if data["decision"] == QUARANTINE:
+        raise_to, reason = tier_requiring(policy, Action.QUARANTINE), data["quarantine_reason"]
+    elif data["decision"] == THREAT:
+        raise_to, reason = tier_requiring(policy, Action.EVACUATE), data["threat_note"]
+    seconds = seconds_on_item(opened, item.uid, clock.now())
+    # The decision has no column of its own for the time taken, so it is kept with the notes,
+    # where the ledger records it beside the decision.
+    timing = f"{TIMING_PREFIX} {seconds} s" if seconds is not None else ""
+    notes = "\n".join(p for p in (reason.strip(), data["notes"].strip(), timing) if p)
+    try:
+        decision = services.screen_item(
+            actor,
+            item.uid,
+            services.Checklist(
+                indicators=list(data["indicators"]),
+                notes=notes,
+                raise_to=raise_to.value if raise_to else None,
+            ),
+        )
+    except ServiceError as exc:
+        field = "decision" if exc.field == "raise_to" else exc.field
+        if field in form.fields:
+            form.add_error(field, exc.message)
+            error = ""
+        else:
+            # Refusals about the item itself, shown even when the item no longer takes a form.
+            error = exc.message
+        return _workstation_page(
+            request, item, exc.status, decision_form=form, opened=opened, error=error
+        )
+    _announce(request, decision)
+    return _back(item)
+
+
+@console_page(SCREEN, "confirming a screening decision")
+@require_POST
+def confirm(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = ConfirmDecisionForm(request.POST)
+    if not form.is_valid():
+        return _workstation_page(request, item, 400, error="choose the decision to confirm")
+    decision_id = form.cleaned_data["decision_id"]
+    if not Decision.objects.filter(pk=decision_id, item=item).exists():
+        return _workstation_page(
+            request, item, 404, error=f"{item.uid} has no decision {decision_id}"
+        )
+    try:
+        services.confirm_decision(actor, decision_id)
+    except ServiceError as exc:
+        return _workstation_page(request, item, exc.status, error=exc.message)
+    messages.success(
+        request, f"{item.uid} is cleared: you confirmed decision {decision_id} as second screener."
+    )
+    return _back(item)
+
+
+def _upload_bytes(form: forms.Form, name: str) -> bytes | None:
+    upload = form.cleaned_data.get(name)
+    if not upload:
+        return None
+    limit = get_settings().uploads.max_bytes
+    # Checked before reading, so an oversized file never comes into memory.
+    if upload.size is not None and upload.size > limit:
+        raise ServiceError(f"the file is {upload.size} bytes; the limit is {limit}", name)
+    return upload.read()  # type: ignore[no-any-return]
+
+
+@console_page(SCREEN, "importing an X-ray scan")
+@require_POST
+def upload_scan(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = ScanUploadForm(request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            names = [f.name for f in (form.cleaned_data["image"], form.cleaned_data["high"]) if f]
+            upload = services.ScanUpload(
+                image=_upload_bytes(form, "image"),
+                high=_upload_bytes(form, "high"),
+                low=_upload_bytes(form, "low"),
+                filename=names[0] if names else "",
+            )
+            scan = services.import_scan(actor, item.uid, upload, source=ScanSource.CONSOLE)
+        except ServiceError as exc:
+            add_service_error(form, exc)
+            status = exc.status
+        else:
+            count = len(scan.regions)
+            found = f"{count} region{'s' if count != 1 else ''} to look at" if count else "nothing"
+            messages.success(request, f"Scan {scan.pk} imported; the analysis found {found}.")
+            return _back(item)
+    return _workstation_page(request, item, status, upload_form=form)
+
+
+# ----------------------------------------------------------------------------- quarantine
+
+
+def time_left(delta: timedelta) -> str:
+    """Whole minutes, rounded up: a request with seconds to go has not run out."""
+    minutes = max(0, math.ceil(delta.total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+@dataclass(frozen=True)
+class RegisterView:
+    row: queries.RegisterRow
+    dwell: str
+    tier: Tier | None
+    tone: str
+    pending: QuarantineRequest | None
+    time_left: str
+    mine: bool
+    lapsed: QuarantineRequest | None
+    note: str
+
+
+def screener_note(notes: str) -> str:
+    """What the screener wrote, without the timing line the workstation adds."""
+    return "\n".join(line for line in notes.splitlines() if not line.startswith(TIMING_PREFIX))
+
+
+def _register_rows(actor: Actor, now: datetime) -> list[RegisterView]:
+    rows = []
+    for row in queries.quarantine_register(now=now):
+        request = row.request
+        pending = request if row.request_status == RequestStatus.PENDING else None
+        lapsed = request if row.request_status == RequestStatus.EXPIRED else None
+        tier = Tier(row.decision.tier) if row.decision else None
+        rows.append(
+            RegisterView(
+                row=row,
+                dwell=dwell_words(row.dwell),
+                tier=tier,
+                tone=TIER_TONE[tier] if tier else "",
+                pending=pending,
+                time_left=time_left(pending.expires_at - now) if pending else "",
+                mine=pending is not None and pending.proposed_by_user_id == actor.user_id,
+                lapsed=lapsed,
+                note=screener_note(row.decision.notes) if row.decision else "",
+            )
+        )
+    return rows
+
+
+def _register_page(
+    request: HttpRequest,
+    status: int = 200,
+    *,
+    propose_uid: str = "",
+    propose_form: ProposeOutcomeForm | None = None,
+    error: str = "",
+) -> HttpResponse:
+    actor = actor_of(request)
+    now = clock.now()
+    rows = _register_rows(actor, now)
+    context = {
+        "rows": rows,
+        "pending_count": sum(1 for r in rows if r.pending),
+        "recent": [r for r, _ in queries.quarantine_requests(RequestStatus.CONFIRMED, now)[:8]],
+        "can_propose": actor.has(*services.PROPOSE_OUTCOME),
+        "can_confirm": actor.has(*services.CONFIRM_OUTCOME),
+        "outcomes": Outcome.choices,
+        "propose_uid": propose_uid,
+        "propose_form": propose_form,
+        "new_form": ProposeOutcomeForm(),
+        "error": error,
+        "updated": now,
+    }
+    return render(request, "screening/quarantine.html", context, status=status)
+
+
+@console_page(SCREENING_READ, "the quarantine register")
+@require_GET
+def quarantine(request: HttpRequest) -> HttpResponse:
+    return _register_page(request)
+
+
+@console_page(services.PROPOSE_OUTCOME, "proposing a quarantine outcome")
+@require_POST
+def propose(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = ProposeOutcomeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            proposal = services.propose_quarantine_outcome(
+                actor, item.uid, data["outcome"], data["reason"]
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc, aliases={"uid": ""})
+            return _register_page(request, exc.status, propose_uid=item.uid, propose_form=form)
+        minutes = services.site_policy(item.site).confirm_within_minutes
+        messages.success(
+            request,
+            f"Proposed: {proposal.get_outcome_display().lower()} {item.uid}. A security manager "
+            f"other than you must confirm within {minutes} minutes.",
+        )
+        return redirect("screening:quarantine")
+    return _register_page(request, 400, propose_uid=item.uid, propose_form=form)
+
+
+@console_page(services.CONFIRM_OUTCOME, "confirming a quarantine outcome")
+@require_POST
+def confirm_outcome(request: HttpRequest, request_id: int) -> HttpResponse:
+    actor = actor_of(request)
+    try:
+        confirmed = services.confirm_quarantine_outcome(actor, request_id)
+    except ServiceError as exc:
+        return _register_page(request, exc.status, error=exc.message)
+    state = State(confirmed.outcome)
+    messages.success(
+        request,
+        f"{confirmed.item.uid}: {state.label.lower()}. Proposed by "
+        f"{_who(confirmed.proposed_by)}, confirmed by you.",
+    )
+    return redirect("screening:quarantine")
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+@console_page(POLICY_READ, "the screening policy")
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    can_edit = actor.has(*services.MANAGE_POLICY)
+    if request.method == "POST" and not can_edit:
+        return forbidden(request, "changing the screening policy needs the security manager role")
+    sites = list(Site.objects.order_by("code"))
+    code = request.POST.get("site") or request.GET.get("site") or ""
+    site = next((s for s in sites if s.code == code), sites[0] if sites else None)
+    if site is None:
+        return render(request, "screening/policy.html", {"site": None, "sites": []})
+    view = services.site_policy(site)
+    indicators = list(Indicator.objects.all())
+    form = PolicyForm(
+        request.POST if request.method == "POST" else None,
+        view=view,
+        indicators=indicators,
+        read_only=not can_edit,
+    )
+    actions_error = ""
+    status = 400 if form.errors else 200
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        if not changes:
+            messages.info(request, "Nothing changed; the policy is as it was.")
+            return redirect(f"{reverse('screening:policy')}?{urlencode({'site': site.code})}")
+        try:
+            saved = services.update_policy(
+                actor,
+                site.code,
+                services.PolicyUpdate(
+                    **changes, expected_version=form.cleaned_data["expected_version"]
+                ),
+            )
+        except ServiceError as exc:
+            field = form.field_for(exc.field)
+            form.add_error(field, exc.message)
+            if exc.field == "actions":
+                actions_error = exc.message
+            status = exc.status
+        else:
+            messages.success(
+                request, f"Screening policy of {site.name} saved (version {saved.version})."
+            )
+            return redirect(f"{reverse('screening:policy')}?{urlencode({'site': site.code})}")
+    context = {
+        "site": site,
+        "sites": sites,
+        "view": view,
+        "form": form,
+        "can_edit": can_edit,
+        "actions_error": actions_error,
+        "updated_by": _who(site.screening_policy.updated_by) if view.customised else "",
+        "updated_at": site.screening_policy.updated_at if view.customised else None,
+    }
+    return render(request, "screening/policy.html", context, status=status)
