@@ -14,6 +14,8 @@ A pure library (numpy, scipy, xraydb, Pillow; no Django). Its modules:
   them (shape, own Zeff and mass thickness with the background stripped, edge sharpness).
 - ``rules``: ``AnalysisParams`` and each threat class's score from its features.
 - ``detectors``: metal shapes, organic masses, powder heaps and IED context, as candidates.
+- ``scorer``: learned region scorers (gradient-boosted trees, ``data/xray_scorer.json``) that
+  score explosive and IED candidates from their measured features.
 - ``analysis``: ``analyze`` and ``analyze_colour``, returning ``Region`` objects; ``report``.
 - ``evaluate``: detection probability, false alarms and ROC AUC on simulated parcels.
 """

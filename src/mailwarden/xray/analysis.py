@@ -18,7 +18,12 @@ The image is binned to material maps (2x for metal shapes, 4x for organic masses
    powder in an envelope.
 
 Scores (``rules.score``) are products of trapezoid memberships of the measured features, so
-each threshold is a plain number in ``AnalysisParams``.
+each threshold is a plain number in ``AnalysisParams``. Explosive and IED candidates are then
+re-scored by the shipped learned scorers (``scorer``; trained by
+``benchmarks/train_xray_scorer.py`` on seeds 1000-1015, operating point on 1016-1019): organic
+masses in a wider gate (Zeff 6.3-7.9, so TATP and overlapped masses stay candidates) are kept
+for the model, which rejects paper and clothing from their measured features. A learned score
+is mapped so that the model's operating point falls on the class's reporting threshold.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from .detectors import (
     organic_masses,
     organic_threats,
     powder,
+    rescore,
 )
 from .imaging import MaterialMaps, images_from_colour, material_maps
 from .projection import ScanConfig
@@ -119,6 +125,28 @@ def report(regions: list[Region], params: AnalysisParams | None = None) -> list[
     return sorted(shown, key=lambda r: -r.score)
 
 
+def _propose(
+    metal_maps: MaterialMaps,
+    organic_maps: MaterialMaps,
+    metal_scale: int,
+    organic_scale: int,
+    params: AnalysisParams,
+    config: ScanConfig | None,
+    learned: bool = True,
+) -> list[Candidate]:
+    metals = metal_parts(metal_maps, metal_scale)
+    candidates = metal_threats(metals, params)
+    tophat = top_hat(organic_maps.mass_thickness, organic_maps.pixel_cm)
+    masses = organic_masses(organic_maps, params, config, organic_scale, tophat)
+    organic = organic_threats(masses, metals, params, metal_maps.pixel_cm, learned)
+    organic += detonator_context(metals, organic_maps, params, metal_maps.pixel_cm, learned)
+    ieds = [c for c in organic if c.cls == "ied"]
+    candidates += [c for c in organic if c.cls != "ied"]
+    candidates += rescore(ieds, params) if learned else ieds
+    candidates += powder(organic_maps, params, config, organic_scale, tophat)
+    return candidates
+
+
 def _detect(
     metal_maps: MaterialMaps,
     organic_maps: MaterialMaps,
@@ -129,14 +157,8 @@ def _detect(
     config: ScanConfig | None,
     keep_all: bool = False,
 ) -> list[Region]:
-    metals = metal_parts(metal_maps, metal_scale)
-    candidates = metal_threats(metals, params)
-    tophat = top_hat(organic_maps.mass_thickness, organic_maps.pixel_cm)
-    masses = organic_masses(organic_maps, params, config, organic_scale, tophat)
-    candidates += organic_threats(masses, metals, params, metal_maps.pixel_cm)
-    candidates += detonator_context(metals, organic_maps, params, metal_maps.pixel_cm)
-    candidates += powder(organic_maps, params, config, organic_scale, tophat)
-    regions = _select(candidates, shape)
+    found = _propose(metal_maps, organic_maps, metal_scale, organic_scale, params, config)
+    regions = _select(found, shape)
     return sorted(regions, key=lambda r: -r.score) if keep_all else report(regions, params)
 
 
@@ -161,6 +183,21 @@ def analyze(
     maps2 = material_maps(high, low, config, downsample=2)
     maps4 = bin_maps(maps2, 2)
     return _detect(maps2, maps4, 2, 4, high.shape, params, config, keep_all)
+
+
+def candidates(
+    high: np.ndarray,
+    low: np.ndarray,
+    config: ScanConfig | None = None,
+    params: AnalysisParams | None = None,
+) -> list[Candidate]:
+    """Every candidate the detectors propose, scored by the rules alone, with the gated
+    organic masses that the rules score 0 kept: what the learned scorers are trained on."""
+    config = config or ScanConfig()
+    params = params or AnalysisParams()
+    maps2 = material_maps(high, low, config, downsample=2)
+    maps4 = bin_maps(maps2, 2)
+    return _propose(maps2, maps4, 2, 4, params, config, learned=False)
 
 
 def analyze_colour(

@@ -13,7 +13,8 @@ from scipy import ndimage
 
 from .imaging import BACKGROUND_A_HIGH, IMPENETRABLE, INORGANIC_MAX_Z, MaterialMaps
 from .projection import ScanConfig
-from .rules import AnalysisParams, score, shape_features
+from .rules import AnalysisParams, score, shape_features, threshold_for
+from .scorer import MISSING, load
 from .segmentation import (
     EIGHT,
     Blob,
@@ -36,6 +37,10 @@ POWDER_TOPHAT_LEVELS: tuple[float, ...] = (0.1, 0.16, 0.25, 0.4)
 METAL_MIN_Z = 15.0
 ORGANIC_MIN_RECTANGULARITY = 0.5
 EDGE_GRADIENT = 0.3  # g/cm2 per 4 mm: the cut edge of a block or sheet, not a lumpy pile
+# organic masses the explosive scorer sees: Zeff from below TATP to above C-4, g/cm2
+EXPLOSIVE_GATE_Z: tuple[float, float] = (6.3, 7.9)
+EXPLOSIVE_GATE_MT: tuple[float, float] = (0.3, 25.0)
+LEARNED_FLOOR = 0.02  # learned scores below this are not kept as candidates
 
 
 @dataclass
@@ -245,10 +250,45 @@ def detonator(metal: Metal) -> float:
     )
 
 
+def _learned(cls: str, rows: list[dict[str, float]], p: AnalysisParams) -> np.ndarray | None:
+    """The learned scores of candidates of ``cls`` on the rules' scale: the shipped model's
+    probability, mapped piecewise-linearly so that its operating point lands on the class's
+    reporting threshold. None where no model of the class is shipped."""
+    scorers = load()
+    if scorers is None or cls not in scorers.models or not rows:
+        return None
+    prob = scorers.models[cls].predict(rows)
+    point = scorers.thresholds.get(cls, 0.5)
+    target = threshold_for(p, cls)
+    return np.where(
+        prob < point,
+        target * prob / point,
+        target + (1.0 - target) * (prob - point) / max(1.0 - point, 1e-9),
+    )
+
+
+def explosive_gate(f: dict[str, float]) -> bool:
+    """Whether an organic mass is worth the explosive scorer at all: wider than the rules'
+    bands (TATP below paper, thin sheets, overlapped masses), paper is left to the scorer."""
+    return (
+        EXPLOSIVE_GATE_Z[0] <= f["zeff"] <= EXPLOSIVE_GATE_Z[1]
+        and EXPLOSIVE_GATE_MT[0] <= f["mass_thickness"] <= EXPLOSIVE_GATE_MT[1]
+        and f["area_cm2"] <= 800.0
+    )
+
+
 def organic_threats(
-    masses: list[Organic], metals: list[Metal], p: AnalysisParams, metal_pixel_cm: float
+    masses: list[Organic],
+    metals: list[Metal],
+    p: AnalysisParams,
+    metal_pixel_cm: float,
+    learned: bool = True,
 ) -> list[Candidate]:
-    found = []
+    """Explosive and IED candidates from organic masses. With ``learned`` (and a shipped
+    model) each gated candidate is scored by the model; without, by the rules alone, and
+    gated candidates that the rules score 0 are kept too (to label them for training)."""
+    explosives: list[Candidate] = []
+    ieds: list[Candidate] = []
     powers = [(m, power_source(m)) for m in metals]
     detonators = [(m, detonator(m)) for m in metals]
     powers = [(m, v) for m, v in powers if v > 0]
@@ -256,8 +296,8 @@ def organic_threats(
     for mass in masses:
         f = mass.features
         explosive = score("explosive", f, p)
-        if explosive > 0:
-            found.append(
+        if explosive > 0 or explosive_gate(f):
+            explosives.append(
                 Candidate(
                     "explosive",
                     explosive,
@@ -266,38 +306,34 @@ def organic_threats(
                     f"(spread {f['spread']:.2f})",
                     mass.blob,
                     mass.shape.area,
-                    f,
+                    f | {"rule": explosive},
                 )
             )
         if not powers or score("ied", f | {"power": 1.0, "detonator": 1.0}, p) <= 0:
             continue
         charge = mass.blob.rescaled(metals[0].blob.scale)
-        power_best, power_blob = 0.0, None
+        power_best, power_blob, power_cm = 0.0, None, MISSING
         for metal, value in powers:
-            value *= band(
-                distance_cm(charge, metal.blob, metal_pixel_cm),
-                -1,
-                0,
-                p.ied_reach_cm,
-                p.ied_reach_cm * 1.5,
-            )
+            distance = distance_cm(charge, metal.blob, metal_pixel_cm)
+            value *= band(distance, -1, 0, p.ied_reach_cm, p.ied_reach_cm * 1.5)
             if value > power_best:
-                power_best, power_blob = value, metal.blob
+                power_best, power_blob, power_cm = value, metal.blob, distance
         if power_blob is None:
             continue
-        detonator_best, detonator_blob = 0.0, None
+        detonator_best, detonator_blob, detonator_cm = 0.0, None, MISSING
         for metal, value in detonators:
-            value *= band(distance_cm(charge, metal.blob, metal_pixel_cm), -1, 0, 1.5, 3.0)
+            distance = distance_cm(charge, metal.blob, metal_pixel_cm)
+            value *= band(distance, -1, 0, 1.5, 3.0)
             if value > detonator_best:
-                detonator_best, detonator_blob = value, metal.blob
+                detonator_best, detonator_blob, detonator_cm = value, metal.blob, distance
         g = f | {"power": power_best, "detonator": detonator_best}
         value = score("ied", g, p)
-        if value <= 0:
+        if value <= 0 and learned:
             continue
         union = charge.union(power_blob)
         if detonator_blob is not None:
             union = union.union(detonator_blob)
-        found.append(
+        ieds.append(
             Candidate(
                 "ied",
                 value,
@@ -307,14 +343,42 @@ def organic_threats(
                 + " beside it",
                 union,
                 mass.shape.area,
-                g,
+                g
+                | {
+                    "power_cm": power_cm,
+                    "detonator_cm": detonator_cm,
+                    "context": 0.0,
+                    "rule": value,
+                },
             )
         )
-    return found
+    if learned:
+        explosives = rescore(explosives, p)
+    return explosives + ieds
+
+
+def rescore(found: list[Candidate], p: AnalysisParams) -> list[Candidate]:
+    """Candidates scored by the shipped model of their class (where there is one), those the
+    model all but rules out dropped; left to the rules (score > 0) otherwise."""
+    if not found:
+        return found
+    values = _learned(found[0].cls, [c.features for c in found], p)
+    if values is None:
+        return [c for c in found if c.score > 0]
+    kept = []
+    for cand, value in zip(found, values, strict=True):
+        if value >= LEARNED_FLOOR:
+            cand.score = float(value)
+            kept.append(cand)
+    return kept
 
 
 def detonator_context(
-    metals: list[Metal], organic_maps: MaterialMaps, p: AnalysisParams, metal_pixel_cm: float
+    metals: list[Metal],
+    organic_maps: MaterialMaps,
+    p: AnalysisParams,
+    metal_pixel_cm: float,
+    learned: bool = True,
 ) -> list[Candidate]:
     """IEDs read from a detonator-like rod in organic material with a power source in reach.
 
@@ -330,14 +394,14 @@ def detonator_context(
         det = detonator(rod)
         if det < 0.5:
             continue
-        power_best, power_blob = 0.0, None
+        power_best, power_blob, power_cm = 0.0, None, MISSING
         for metal, value in powers:
             if metal is rod:
                 continue
             distance = distance_cm(rod.blob, metal.blob, metal_pixel_cm)
             value *= band(distance, -1, 0, p.ied_reach_cm, p.ied_reach_cm * 1.5)
             if value > power_best:
-                power_best, power_blob = value, metal.blob
+                power_best, power_blob, power_cm = value, metal.blob, distance
         if power_blob is None:
             continue
         # organic mass thickness around the rod, metal pixels left out
@@ -357,7 +421,8 @@ def detonator_context(
             "organic_near": near,
         }
         value = score("ied", f, p)
-        if value > 0:
+        f |= {"power_cm": power_cm, "detonator_cm": 0.0, "context": 1.0, "rule": value}
+        if value > 0 or not learned:
             found.append(
                 Candidate(
                     "ied",
