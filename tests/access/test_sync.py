@@ -10,7 +10,7 @@ import pytest
 from mailwarden.access import services, snapshots
 from mailwarden.access.models import RulePublication, SiteRules
 from mailwarden.edge.decisions import DecisionEngine, Pin, Reason, RejectReason, SnapshotRejected
-from mailwarden.edge.rules import DoorMode, RuleSnapshot
+from mailwarden.edge.rules import DoorMode, RuleSnapshot, pin_hash
 from mailwarden.edge.signing import DocumentKind, SignatureError, open_document
 from mailwarden.edge.wiegand import decode, encode
 from tests.access.conftest import MANAGER, OPERATOR, card, device
@@ -71,23 +71,21 @@ class TestContent:
         assert cid in ids(snapshots.build_snapshot(mailroom.edge1).credentials)
         assert cid not in ids(snapshots.build_snapshot(mailroom.edge2).credentials)
 
-    def test_revoked_cards_leave_and_card_and_pin_fails_closed(self, mailroom):
+    def test_revoked_cards_leave(self, mailroom):
         services.revoke_credential(OPERATOR, mailroom.bob_card, reason="left the company")
-        both = services.issue_credential(
-            MANAGER,
-            services.CredentialData(
-                holder=mailroom.bob,
-                kind="card_pin",
-                format="H10301",
-                facility=10,
-                card=1777,
-                pin="2468",
-                levels=[mailroom.staff],
-            ),
-        )
         entries = {c.id: c for c in snapshots.build_snapshot(mailroom.edge1).credentials}
         assert snapshots.credential_id(mailroom.bob_card.pk) not in entries
-        assert entries[snapshots.credential_id(both.pk)].enabled is False
+        assert snapshots.credential_id(mailroom.alice_card.pk) in entries
+
+    def test_card_and_pin_is_sent_enabled_with_its_pin_hash(self, mailroom):
+        both = card_and_pin(mailroom, 1777, "2468")
+        entries = {c.id: c for c in snapshots.build_snapshot(mailroom.edge1).credentials}
+        entry = entries[snapshots.credential_id(both.pk)]
+        policy = snapshots.pin_policy()
+        assert entry.enabled is True and entry.needs_pin
+        assert (entry.format, entry.facility, entry.card) == ("H10301", 10, 1777)
+        assert entry.pin_hash == pin_hash("2468", policy.salt, policy.iterations)
+        assert entry.pin_hash == both.pin_hash
 
     def test_holidays_and_schedules_in_site_time(self, mailroom):
         services.add_holiday(MANAGER, site=mailroom.site, day=date(2026, 4, 3), name="Good Friday")
@@ -97,7 +95,40 @@ class TestContent:
         assert (office.windows[0].start, office.windows[0].end) == (8 * 60, 18 * 60)
 
 
+def card_and_pin(mailroom, number: int, pin: str):
+    return services.issue_credential(
+        MANAGER,
+        services.CredentialData(
+            holder=mailroom.bob,
+            kind="card_pin",
+            format="H10301",
+            facility=10,
+            card=number,
+            pin=pin,
+            levels=[mailroom.staff],
+        ),
+    )
+
+
 class TestSync:
+    def test_card_and_pin_round_trips_to_the_edge_engine(self, mailroom, frozen_clock):
+        # The same digits as Erin's PIN credential: a card's PIN need not be unique.
+        both = card_and_pin(mailroom, 1777, "4321")
+        document = services.sync_rules(device(mailroom.edge1), mailroom.edge1, None).document
+        engine = mailroom.engine()
+        engine.load_snapshot(document)
+        now = frozen_clock()
+        asked = engine.decide("dock-in", swipe(1777), now)
+        assert (asked.granted, asked.reason) == (False, Reason.PIN_REQUIRED)
+        assert asked.credential_id == snapshots.credential_id(both.pk)
+        assert engine.decide("dock-in", swipe(1777), now, pin="9999").reason is Reason.WRONG_PIN
+        granted = engine.decide("dock-in", swipe(1777), now, pin="4321")
+        assert (granted.granted, granted.reason) == (True, Reason.GRANTED)
+        assert granted.holder_id == snapshots.holder_id(mailroom.bob.pk)
+        # The digits alone are Erin's PIN, not Bob's card.
+        alone = engine.decide("dock-in", Pin("4321"), now)
+        assert alone.holder_id == snapshots.holder_id(mailroom.erin.pk)
+
     def test_first_poll_gets_a_signed_snapshot_then_nothing(self, mailroom):
         edge = device(mailroom.edge1)
         first = services.sync_rules(edge, mailroom.edge1, None)

@@ -4,6 +4,7 @@ decision to the outbox, and the reader receives its LED command."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 from collections.abc import Iterator
@@ -23,11 +24,21 @@ from mailwarden.edge.edge_events import ACCESS_DECISION, CARD_ERROR, DOOR_EVENT,
 from mailwarden.edge.osdp import ReaderConfig, ReaderPanel
 from mailwarden.edge.outbox import Outbox
 from mailwarden.edge.reader_events import ReaderEvent, ReaderStatus
+from mailwarden.edge.rules import pin_hash
 from mailwarden.edge.simulated_reader import SimulatedReader
 from mailwarden.edge.wiegand import WiegandFormat, decode, encode
 
 from .conftest import QUIET, WAIT
-from .rulebook import KEYS, MONDAY_NOON, signed, snapshot
+from .rulebook import (
+    KEYS,
+    MONDAY_NOON,
+    PIN_ITERATIONS,
+    PIN_SALT,
+    STANDARD_CREDENTIALS,
+    card,
+    signed,
+    snapshot,
+)
 
 GREEN = libosdp.CommandLEDColor.Green
 RED = libosdp.CommandLEDColor.Red
@@ -225,6 +236,49 @@ def test_a_pin_typed_on_the_keypad(site):
     assert reader.wait_for_led(WAIT, after=mark)["on_color"] == GREEN
     decision = site.last_decision()
     assert (decision["holder_id"], decision["card"]) == ("erin", None)
+
+
+def test_card_then_pin_typed_on_the_same_reader(site):
+    pat_pin = "2468"
+    pat = card(
+        "c-pat",
+        "pat",
+        1010,
+        "office-hours",
+        pin_hash=pin_hash(pat_pin, PIN_SALT, PIN_ITERATIONS),
+    )
+    site.engine.load_snapshot(signed(snapshot(2, credentials=(*STANDARD_CREDENTIALS, pat))))
+    reader = site.readers.by_id["mailroom-in"]
+
+    # The card asks for the PIN: amber and a short beep, the door stays shut, nothing recorded.
+    mark = reader.mark()
+    assert site.present("mailroom-in", 1010)["on_color"] == AMBER
+    assert reader.wait_for(lambda c: c.get("command") == libosdp.Command.Buzzer, WAIT, after=mark)
+    assert site.doors["mailroom"].locked is True
+    assert site.recorded(ACCESS_DECISION) == []
+
+    site.clock.advance(4)
+    mark = reader.mark()
+    assert reader.press_keys(pat_pin + "#")
+    assert reader.wait_for_led(WAIT, after=mark)["on_color"] == GREEN
+    assert site.doors["mailroom"].locked is False
+    [decision] = site.recorded(ACCESS_DECISION)
+    assert (decision["granted"], decision["reason"], decision["holder_id"]) == (
+        True,
+        "granted",
+        "pat",
+    )
+    assert decision["card"]["card"] == 1010 and decision["snapshot_version"] == 2
+    assert pat_pin not in json.dumps([e.payload for e in site.outbox.due(limit=1000)])
+
+    # A wrong PIN after the card is refused red (checked before anti-passback, so it reads as
+    # what it is).
+    site.clock.advance(60)
+    assert site.present("mailroom-in", 1010)["on_color"] == AMBER
+    mark = reader.mark()
+    assert reader.press_keys("9753#")
+    assert reader.wait_for_led(WAIT, after=mark)["on_color"] == RED
+    assert site.last_decision()["reason"] == "wrong_pin"
 
 
 def test_the_outbox_keeps_the_decisions_across_a_restart(site, tmp_path):

@@ -207,14 +207,17 @@ def _credentials(level_pks: set[int]) -> tuple[edge.CredentialEntry, ...]:
         if row.kind == CredentialKind.PIN:
             entries.append(edge.CredentialEntry(pin_hash=row.pin_hash, **common))
             continue
+        # Card + PIN: the card goes with its PIN hash, and the edge asks for the PIN after the
+        # card before it opens. One without a PIN hash (never issued so) is sent disabled, so it
+        # fails closed rather than opening on the card alone.
+        with_pin = row.kind == CredentialKind.CARD_AND_PIN
         entries.append(
             edge.CredentialEntry(
                 format=edge.WiegandFormat(row.format),
                 facility=row.facility,
                 card=row.card,
-                # The edge has no card-and-PIN rule yet; such a card is sent disabled so that
-                # it fails closed rather than opening on the card alone.
-                enabled=row.kind != CredentialKind.CARD_AND_PIN,
+                pin_hash=(row.pin_hash or None) if with_pin else None,
+                enabled=not with_pin or bool(row.pin_hash),
                 **common,
             )
         )

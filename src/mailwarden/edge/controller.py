@@ -6,21 +6,30 @@ reader green (or red, or amber while a two-person door waits for the second pers
 before acting means an access that happened is always in the outbox; if the disk write fails, the
 decision still stands and the failure is logged, because people at a door must not wait on a disk.
 
+A card that also needs its PIN (card + PIN) is not decided at once: the reader goes amber with a
+short beep, and the keys typed on that same reader up to ``#`` within ``pin_timeout_s`` (measured
+on the monotonic clock) are the card's PIN. The decision is then made and recorded like any
+other: granted only if the PIN matches, else refused as ``wrong_pin``; no PIN in time (or another
+card at that reader first) is refused as ``pin_timeout``. The digits themselves are never
+recorded.
+
 ``tick`` drives the doors: free access from the rules' unlock schedules, the failure state when
 there are no rules, and door alarms into the outbox.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from .clock import MonotonicClock, WallClock, monotonic, utc_now
-from .decisions import Decision, DecisionEngine, Pin
+from .decisions import Decision, DecisionEngine, Pin, Reason
 from .doors import DoorEvent, DoorStateMachine
 from .edge_events import (
     ACCESS_DECISION,
@@ -60,6 +69,15 @@ class ReaderFeedback(Protocol):
     def pending(self, reader_id: str) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _AwaitingPin:
+    """A card + PIN credential's card, read at a reader whose keypad is to give its PIN."""
+
+    card: Credential
+    asked: Decision  # the PIN_REQUIRED answer to the card
+    since: float  # monotonic seconds at the card read
+
+
 class AccessController:
     def __init__(
         self,
@@ -70,25 +88,42 @@ class AccessController:
         *,
         clock: WallClock = utc_now,
         monotonic_clock: MonotonicClock = monotonic,
+        pin_timeout_s: float = 10.0,
     ) -> None:
+        if pin_timeout_s <= 0:
+            raise ValueError("pin_timeout_s must be positive")
         self.engine = engine
         self.outbox = outbox
         self.feedback = feedback
         self.doors = dict(doors or {})
         self._clock = clock
+        self._monotonic = monotonic_clock
+        self._pin_timeout_s = pin_timeout_s
         self._pins = PinCollector(monotonic_clock)
+        self._awaiting: dict[str, _AwaitingPin] = {}  # reader -> card waiting for its PIN
         self._lock = threading.RLock()
 
     def handle(self, event: ReaderEvent) -> list[Decision]:
-        """Act on one reader event; returns the decisions it led to (none, or one per PIN)."""
+        """Act on one reader event; returns the decisions it led to (none, or one per PIN).
+
+        A card that needs its PIN returns its PIN_REQUIRED answer (``pending``), which is not
+        recorded; the decision recorded is the one made when the PIN comes, or the timeout.
+        """
         with self._lock:
             if isinstance(event, CardRead):
-                return self._card(event)
+                # A new card ends any earlier card's wait for its PIN at this reader.
+                return [*self._expire(event.reader_id, force=True), *self._card(event)]
             if isinstance(event, KeypadInput):
-                return [
-                    self._decide(event.reader_id, Pin(pin), None)
-                    for pin in self._pins.feed(event.reader_id, event.keys)
-                ]
+                decisions = self._expire(event.reader_id)
+                for digits in self._pins.feed(event.reader_id, event.keys):
+                    waiting = self._awaiting.pop(event.reader_id, None)
+                    if waiting is not None:
+                        decisions.append(
+                            self._decide(event.reader_id, waiting.card, waiting.card, digits)
+                        )
+                    else:
+                        decisions.append(self._decide(event.reader_id, Pin(digits), None))
+                return decisions
             now = self._clock()
             if isinstance(event, ReaderStatus):
                 self._record(
@@ -120,8 +155,10 @@ class AccessController:
             return []
 
     def tick(self) -> None:
-        """Advance the doors; call it every few tens of milliseconds."""
+        """Advance the doors and PIN timeouts; call it every few tens of milliseconds."""
         with self._lock:
+            for reader_id in list(self._awaiting):
+                self._expire(reader_id)
             now = self._clock()
             have_rules = self.engine.version is not None
             for door_id, door in self.doors.items():
@@ -150,10 +187,39 @@ class AccessController:
             return []
         return [self._decide(event.reader_id, event.credential, event.credential)]
 
+    def _expire(self, reader_id: str, *, force: bool = False) -> list[Decision]:
+        """Refuse the card waiting at ``reader_id`` for its PIN if its time is up (or ``force``)."""
+        waiting = self._awaiting.get(reader_id)
+        if waiting is None:
+            return []
+        if not force and self._monotonic() - waiting.since <= self._pin_timeout_s:
+            return []
+        del self._awaiting[reader_id]
+        self._pins.clear(reader_id)
+        decision = dataclasses.replace(
+            waiting.asked, granted=False, reason=Reason.PIN_TIMEOUT, at=self._clock()
+        )
+        return [self._act(decision, waiting.card)]
+
     def _decide(
-        self, reader_id: str, presented: Credential | Pin, card: Credential | None
+        self,
+        reader_id: str,
+        presented: Credential | Pin,
+        card: Credential | None,
+        pin: str | None = None,
     ) -> Decision:
-        decision = self.engine.decide(reader_id, presented, self._clock())
+        decision = self.engine.decide(reader_id, presented, self._clock(), pin=pin)
+        if decision.awaiting_pin and card is not None:
+            # Keys typed before the card are not its PIN.
+            self._pins.clear(reader_id)
+            self._awaiting[reader_id] = _AwaitingPin(card, decision, self._monotonic())
+            self.feedback.pending(reader_id)  # amber and a short beep: type the PIN
+            return decision
+        return self._act(decision, card)
+
+    def _act(self, decision: Decision, card: Credential | None) -> Decision:
+        """Record a decision, release the door on a grant, then show the reader the answer."""
+        reader_id = decision.reader_id
         self._record(
             ACCESS_DECISION,
             AccessDecisionEvent(

@@ -6,6 +6,8 @@ engine deciding from the previous version. A snapshot older than the one held is
 replaying an old signed snapshot would bring back revoked cards.
 
 ``decide`` is a few dict lookups: cards are indexed by (format, facility, card) and PINs by hash.
+A card that also needs its PIN is answered PIN_REQUIRED until ``decide`` is called again with the
+digits typed after it (the controller collects them); a wrong PIN is refused.
 It also keeps the state that some rules need (where each holder is for anti-passback, the first
 holder waiting at a two-person door, whether a door's first person has arrived today). That state
 is updated only when access is granted, and it survives rule updates.
@@ -13,6 +15,7 @@ is updated only when access is granted, and it survives rule updates.
 
 from __future__ import annotations
 
+import hmac
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +66,10 @@ class Reason(StrEnum):
     TWO_PERSON_WAITING = "two_person_waiting"
     TWO_PERSON_SAME_HOLDER = "two_person_same_holder"
     AWAITING_FIRST_PERSON = "awaiting_first_person"
+    # Card + PIN: the card is good so far and its PIN is awaited; not a final answer.
+    PIN_REQUIRED = "pin_required"
+    WRONG_PIN = "wrong_pin"
+    PIN_TIMEOUT = "pin_timeout"  # the PIN was not entered in time after the card
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +94,13 @@ class Decision:
 
     @property
     def pending(self) -> bool:
-        """Valid so far, but waiting for someone else (two-person rule)."""
-        return self.reason is Reason.TWO_PERSON_WAITING
+        """Valid so far, but waiting: for someone else (two-person rule) or for the card's PIN."""
+        return self.reason in (Reason.TWO_PERSON_WAITING, Reason.PIN_REQUIRED)
+
+    @property
+    def awaiting_pin(self) -> bool:
+        """A card + PIN credential whose card checked out; its PIN is to be typed next."""
+        return self.reason is Reason.PIN_REQUIRED
 
 
 class RejectReason(StrEnum):
@@ -320,12 +332,19 @@ class DecisionEngine:
 
     # -- decisions ----------------------------------------------------------------------------
 
-    def decide(self, reader_id: str, presented: Credential | Pin, at: datetime) -> Decision:
+    def decide(
+        self, reader_id: str, presented: Credential | Pin, at: datetime, *, pin: str | None = None
+    ) -> Decision:
+        """Decide a card or a PIN at a reader. ``pin`` is the digits typed after a card that needs
+        its PIN; without them such a card gets PIN_REQUIRED once it has passed every check that
+        does not change state (validity, levels, schedule), so a doomed card asks for no PIN."""
         require_aware(at)
         with self._lock:
-            return self._decide(reader_id, presented, at)
+            return self._decide(reader_id, presented, at, pin)
 
-    def _decide(self, reader_id: str, presented: Credential | Pin, at: datetime) -> Decision:
+    def _decide(
+        self, reader_id: str, presented: Credential | Pin, at: datetime, pin: str | None = None
+    ) -> Decision:
         rules = self._rules
         if rules is None:
             return Decision(False, Reason.NO_RULES, reader_id, at)
@@ -358,9 +377,21 @@ class DecisionEngine:
         if entry.valid_until is not None and at >= entry.valid_until:
             return answer(False, Reason.EXPIRED)
 
+        # Checked before anything that changes state, so a card waiting for its PIN (or refused
+        # for a wrong one) moves nobody, starts no two-person wait and no first-person day.
+        def second_factor() -> Reason | None:
+            assert entry is not None
+            if not isinstance(presented, Credential) or not entry.needs_pin:
+                return None
+            if pin is None:
+                return Reason.PIN_REQUIRED
+            return None if self._pin_matches(rules, entry, pin) else Reason.WRONG_PIN
+
         local = at.astimezone(rules.zone)
         if door.mode is DoorMode.LOCKDOWN or door.id in self._state.lockdown:
             if set(entry.levels) & set(door.lockdown_levels):
+                if (refused := second_factor()) is not None:
+                    return answer(False, refused)
                 self._commit(rules, reader, entry.holder_id, at)
                 return answer(True, Reason.GRANTED_LOCKDOWN_OVERRIDE)
             return answer(False, Reason.LOCKDOWN)
@@ -370,6 +401,8 @@ class DecisionEngine:
             return answer(False, Reason.NO_ACCESS)
         if not any(rules.schedule_active(rules.levels[lv].schedule_id, local) for lv in levels):
             return answer(False, Reason.OUTSIDE_SCHEDULE)
+        if (refused := second_factor()) is not None:
+            return answer(False, refused)
 
         starts_day = False
         rule = door.first_person_in
@@ -415,6 +448,13 @@ class DecisionEngine:
             digest = pin_hash(presented.digits, rules.salt, rules.snapshot.pin_iterations)
             return rules.pins.get(digest)
         return rules.cards.get((presented.format, presented.facility, presented.card))
+
+    @staticmethod
+    def _pin_matches(rules: CompiledRules, entry: CredentialEntry, digits: str) -> bool:
+        if entry.pin_hash is None or not digits.isascii() or not digits.isdigit():
+            return False
+        digest = pin_hash(digits, rules.salt, rules.snapshot.pin_iterations)
+        return hmac.compare_digest(digest, entry.pin_hash)
 
     def _anti_passback(
         self, rules: CompiledRules, reader: Reader, holder_id: str, at: datetime

@@ -3,6 +3,9 @@
 Readers report keys as they are pressed, often one per event. ``#`` ends a PIN, ``*`` clears
 what was typed, and a pause longer than ``timeout_s`` between keys discards the half-typed PIN so
 the next person does not inherit it.
+
+The controller feeds the same collector whether a PIN opens on its own or follows a card that
+needs it; it decides which by whether a card at that reader is waiting for its PIN.
 """
 
 from __future__ import annotations
@@ -40,3 +43,8 @@ class PinCollector:
                 typed += key
         self._typed[reader_id] = typed
         return done
+
+    def clear(self, reader_id: str) -> None:
+        """Forget what was typed at a reader, as a card that asks for its PIN starts afresh."""
+        self._typed.pop(reader_id, None)
+        self._last_key.pop(reader_id, None)

@@ -113,7 +113,13 @@ class AccessLevel(RuleModel):
 
 
 class CredentialEntry(RuleModel):
-    """A card (format, facility, card) or a PIN (``pin_hash``), held by one person."""
+    """A card (format, facility, card), a PIN (``pin_hash``), or a card that also needs its PIN
+    (both), held by one person.
+
+    A card with a ``pin_hash`` opens nothing on its own: after the card is read, the holder types
+    the PIN on the same reader. That PIN is the card's second factor, not a credential by itself,
+    so it need not differ from other holders' PINs.
+    """
 
     id: Id
     holder_id: Id
@@ -129,8 +135,10 @@ class CredentialEntry(RuleModel):
     @model_validator(mode="after")
     def _one_kind(self) -> CredentialEntry:
         is_card = self.format is not None or self.card is not None
-        if is_card == (self.pin_hash is not None):
-            raise ValueError("a credential is either a card (format, card) or a PIN (pin_hash)")
+        if not is_card and self.pin_hash is None:
+            raise ValueError(
+                "a credential is a card (format, card), a PIN (pin_hash), or a card and a PIN"
+            )
         if is_card:
             if self.format is None or self.card is None:
                 raise ValueError("a card credential needs format and card")
@@ -150,6 +158,11 @@ class CredentialEntry(RuleModel):
         if self.valid_from and self.valid_until and self.valid_from >= self.valid_until:
             raise ValueError("valid_until must be after valid_from")
         return self
+
+    @property
+    def needs_pin(self) -> bool:
+        """A card that opens only together with its PIN."""
+        return self.card_key is not None and self.pin_hash is not None
 
     @property
     def card_key(self) -> tuple[WiegandFormat, int | None, int] | None:
@@ -335,6 +348,7 @@ def check_references(snapshot: RuleEntries) -> None:
                 )
             cards.add(key)
         elif credential.pin_hash is not None:
+            # Only a PIN that opens on its own must be unique; a card's PIN is looked up by card.
             if credential.pin_hash in pins:
                 raise RuleError(f"credential {credential.id}: this PIN is already issued")
             pins.add(credential.pin_hash)
