@@ -6,7 +6,12 @@ import sys
 
 
 def run_check(tmp_path, **env):
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MW_")}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; a deployment would not.
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MW_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     base.update(
         MW_DATA_DIR=str(tmp_path),
         MW_ALLOWED_HOSTS='["mail.example.org"]',
