@@ -304,3 +304,51 @@ def test_a_lockdown_at_the_server_reaches_the_door_at_the_next_poll(tmp_path, si
     finally:
         edge.stop()
         wiring.close()
+
+
+OPERATOR = """
+import os, sys, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
+django.setup()
+from django.contrib.auth.models import User
+from mailwarden.core.users import create_user
+if not User.objects.filter(username="door-operator").exists():
+    create_user("door-operator", password=sys.argv[1], roles=["security_operator"])
+print("ok")
+"""
+
+
+def test_a_card_at_the_reader_shows_in_the_console(tmp_path, site):
+    """Reader → controller → LED → server → the access log page a person reads."""
+    server = site.server
+    if server.proc is None:
+        server.start()
+    password = "reader to console 7"
+    server.python(OPERATOR, password)
+    edge, wiring = start_edge(site.edge_config(tmp_path / "edge"))
+    read = reader_of(wiring)
+    try:
+        wait_until(lambda: edge.engine.version is not None, "the rules from the server")
+        assert read(BOB) == GREEN
+        assert read(UNKNOWN) == RED
+        wait_until(lambda: edge.outbox.pending_count() == 0, "the events delivered")
+    finally:
+        edge.stop()
+        wiring.close()
+    with httpx.Client(base_url=server.url, follow_redirects=True) as browser:
+        browser.get("/login/")
+        signed_in = browser.post(
+            "/login/",
+            data={
+                "username": "door-operator",
+                "password": password,
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            },
+        )
+        assert signed_in.status_code == 200
+        log = browser.get("/access/log/")
+    assert log.status_code == 200
+    page = log.text
+    assert "Bob" in page
+    assert "Mailroom" in page
+    assert "unknown card" in page.lower()
