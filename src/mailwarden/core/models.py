@@ -26,7 +26,7 @@ class LedgerEntry(models.Model):
     actor = models.CharField(max_length=150)
     action = models.CharField(max_length=80, db_index=True)
     subject_type = models.CharField(max_length=40)
-    subject_id = models.CharField(max_length=64)
+    subject_id = models.CharField(max_length=255)
     body = models.TextField()
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
