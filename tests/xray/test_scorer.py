@@ -95,3 +95,23 @@ def test_analysis_with_the_scorer_is_deterministic_and_finds_the_block() -> None
     second = analyze(scan.high, scan.low, SMALL)
     assert [(r.cls, r.score, r.bbox) for r in first] == [(r.cls, r.score, r.bbox) for r in second]
     assert any(r.cls == "explosive" for r in first)
+
+
+def test_an_ied_gives_a_grouping_candidate_with_its_metal_context() -> None:
+    item = objects.ied(rng(3), "c4")
+    scan = _scan(item)
+    obj = next(o for o in scan.objects if o.threat == "ied")
+    truth = obj.full_mask(SMALL.shape)
+    grouped = []
+    for cand in candidates(scan.high, scan.low, SMALL):
+        if cand.cls != "ied" or cand.features.get("context", 1.0) != 0.0:
+            continue
+        bbox, mask = cand.blob.in_input(SMALL.shape)
+        r0, c0, r1, c1 = bbox
+        if np.any(truth[r0:r1, c0:c1] & mask):
+            grouped.append(cand.features)
+    assert grouped
+    best = max(grouped, key=lambda f: f["power"] + f["detonator"])
+    assert best["power_count"] + best["detonator_count"] >= 1
+    assert best["metal_near"] >= best["power_count"]
+    assert set(FEATURES["ied"]) - {"organic_near"} <= set(best)

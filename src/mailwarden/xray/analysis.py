@@ -13,14 +13,16 @@ The image is binned to material maps (2x for metal shapes, 4x for organic masses
    inside minus a ring around it, so the box and whatever lies under it are stripped off;
    explosives are uniform blocks or sheets with sharp edges and Zeff 7.0-7.5 (a weaker band
    at 6.6-6.8 for peroxides such as TATP, which sit below paper);
-4. an organic mass with a power source and a detonator near it is an IED;
+4. an organic mass with a power source and a detonator near it is an IED; for the learned
+   scorer every explosive-like mass with a power source or a detonator-like rod in reach is
+   an IED candidate (grouping), described by distances and counts of the metal around it;
 5. a thin, heap-shaped organic layer of letter size on an otherwise light background is
    powder in an envelope.
 
 Scores (``rules.score``) are products of trapezoid memberships of the measured features, so
 each threshold is a plain number in ``AnalysisParams``. Explosive and IED candidates are then
 re-scored by the shipped learned scorers (``scorer``; trained by
-``benchmarks/train_xray_scorer.py`` on seeds 1000-1015, operating point on 1016-1019): organic
+``benchmarks/train_xray_scorer.py`` on seeds 1000-1031, operating point on 1032-1039): organic
 masses in a wider gate (Zeff 6.3-7.9, so TATP and overlapped masses stay candidates) are kept
 for the model, which rejects paper and clothing from their measured features. A learned score
 is mapped so that the model's operating point falls on the class's reporting threshold.

@@ -7,6 +7,7 @@ features behind it; ``analysis`` picks among them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -142,12 +143,14 @@ def organic_masses(
     min_px = max(4, int(min(p.explosive_area[0], 10.0) / maps.pixel_cm**2))
     max_px = int(max(p.explosive_area[3], 700.0) / maps.pixel_cm**2)
     seen: list[tuple[tuple[int, int, int, int], int]] = []
+    every: list[tuple[int, int, int, int, int]] = []  # each component's box and size
     for level, family, values_map in families:
         mask = opened[family] >= level
         for blob in components(mask, min_px, max_px, scale):
             # a component that another cut already gave (about the same box and size) would
             # give the same answer again
             count = int(blob.mask.sum())
+            every.append((*blob.bounds, count))
             if any(
                 max(abs(a - b) for a, b in zip(box, blob.bounds, strict=True)) <= 1
                 and abs(n - count) <= 0.05 * count
@@ -175,6 +178,15 @@ def organic_masses(
                 "family": float(("plain", "cut", "tophat").index(family)),
             }
             found.append(Organic(blob, shape, f))
+    # a uniform block with cut edges gives about the same outline at many cuts
+    if found and every:
+        table = np.asarray(every, dtype=float)
+        for mass in found:
+            count = float(mass.blob.mask.sum())
+            same = (np.abs(table[:, :4] - np.asarray(mass.blob.bounds)).max(axis=1) <= 2) & (
+                np.abs(table[:, 4] - count) <= 0.15 * count
+            )
+            mass.features["repeats"] = float(same.sum())
     return found
 
 
@@ -286,13 +298,20 @@ def organic_threats(
 ) -> list[Candidate]:
     """Explosive and IED candidates from organic masses. With ``learned`` (and a shipped
     model) each gated candidate is scored by the model; without, by the rules alone, and
-    gated candidates that the rules score 0 are kept too (to label them for training)."""
+    gated candidates that the rules score 0 are kept too (to label them for training).
+
+    An IED candidate is any mass that the IED rules or the explosive gate admit with a power
+    source or a detonator-like rod in reach (``_group``); the model weighs the grouping."""
     explosives: list[Candidate] = []
     ieds: list[Candidate] = []
     powers = [(m, power_source(m)) for m in metals]
     detonators = [(m, detonator(m)) for m in metals]
     powers = [(m, v) for m, v in powers if v > 0]
     detonators = [(m, v) for m, v in detonators if v > 0]
+    fields = {
+        id(m): DistanceField.of(m.blob, metal_pixel_cm, p.ied_reach_cm * 1.5)
+        for m, _ in powers + detonators
+    }
     for mass in masses:
         f = mass.features
         explosive = score("explosive", f, p)
@@ -309,52 +328,135 @@ def organic_threats(
                     f | {"rule": explosive},
                 )
             )
-        if not powers or score("ied", f | {"power": 1.0, "detonator": 1.0}, p) <= 0:
+        rule_gate = score("ied", f | {"power": 1.0, "detonator": 1.0}, p) > 0
+        if not (powers or detonators) or not (rule_gate or explosive_gate(f)):
             continue
         charge = mass.blob.rescaled(metals[0].blob.scale)
-        power_best, power_blob, power_cm = 0.0, None, MISSING
-        for metal, value in powers:
-            distance = distance_cm(charge, metal.blob, metal_pixel_cm)
-            value *= band(distance, -1, 0, p.ied_reach_cm, p.ied_reach_cm * 1.5)
-            if value > power_best:
-                power_best, power_blob, power_cm = value, metal.blob, distance
-        if power_blob is None:
+        group = _group(charge, metals, powers, detonators, metal_pixel_cm, p, fields)
+        if group is None:
             continue
-        detonator_best, detonator_blob, detonator_cm = 0.0, None, MISSING
-        for metal, value in detonators:
-            distance = distance_cm(charge, metal.blob, metal_pixel_cm)
-            value *= band(distance, -1, 0, 1.5, 3.0)
-            if value > detonator_best:
-                detonator_best, detonator_blob, detonator_cm = value, metal.blob, distance
-        g = f | {"power": power_best, "detonator": detonator_best}
-        value = score("ied", g, p)
-        if value <= 0 and learned:
+        g = f | {"power": group["power"], "detonator": group["detonator"]}
+        value = score("ied", g, p) if rule_gate else 0.0
+        # a charge without a power source in reach is left to the model (grouping candidate)
+        if value <= 0 and learned and group["power"] <= 0 and group["detonator"] <= 0:
             continue
-        union = charge.union(power_blob)
-        if detonator_blob is not None:
-            union = union.union(detonator_blob)
+        union = charge
+        for blob in group.pop("blobs"):
+            union = union.union(blob)
         ieds.append(
             Candidate(
                 "ied",
                 value,
                 f"organic mass (Zeff {f['zeff']:.1f}, {f['mass_thickness']:.1f} g/cm², "
-                f"{mass.shape.area:.0f} cm²) with a power source"
-                + (" and a detonator-like rod" if detonator_best > 0.3 else "")
+                f"{mass.shape.area:.0f} cm²) with "
+                + ("a power source" if group["power"] > 0 else "detonator-like metal")
+                + (" and a detonator-like rod" if group["detonator"] > 0.3 else "")
                 + " beside it",
                 union,
                 mass.shape.area,
-                g
-                | {
-                    "power_cm": power_cm,
-                    "detonator_cm": detonator_cm,
-                    "context": 0.0,
-                    "rule": value,
-                },
+                g | group | {"context": 0.0, "rule": value},
             )
         )
     if learned:
         explosives = rescore(explosives, p)
     return explosives + ieds
+
+
+@dataclass(frozen=True)
+class DistanceField:
+    """Distances (cm) from one blob, over a window padded by the reach: built once per metal
+    part, read for each organic mass near it."""
+
+    row: int
+    col: int
+    cm: np.ndarray
+
+    @classmethod
+    def of(cls, blob: Blob, pixel_cm: float, reach_cm: float) -> DistanceField:
+        pad = int(np.ceil(reach_cm / pixel_cm)) + 1
+        h, w = blob.mask.shape
+        outside = np.ones((h + 2 * pad, w + 2 * pad), dtype=bool)
+        outside[pad : pad + h, pad : pad + w] = ~blob.mask
+        cm = ndimage.distance_transform_edt(outside) * pixel_cm
+        return cls(blob.row - pad, blob.col - pad, cm)
+
+    def to(self, other: Blob) -> float:
+        """Shortest distance (cm) to ``other`` (same scale); inf where it lies outside."""
+        r0, c0 = max(other.row, self.row), max(other.col, self.col)
+        r1 = min(other.row + other.mask.shape[0], self.row + self.cm.shape[0])
+        c1 = min(other.col + other.mask.shape[1], self.col + self.cm.shape[1])
+        if r1 <= r0 or c1 <= c0:
+            return float("inf")
+        inside = other.mask[r0 - other.row : r1 - other.row, c0 - other.col : c1 - other.col]
+        if not inside.any():
+            return float("inf")
+        values = self.cm[r0 - self.row : r1 - self.row, c0 - self.col : c1 - self.col]
+        return float(values[inside].min())
+
+
+def _gap_cm(a: Blob, b: Blob, pixel_cm: float) -> float:
+    """A lower bound (cm) on the distance between two blobs of one scale: their boxes' gap."""
+    ra0, ca0, ra1, ca1 = a.bounds
+    rb0, cb0, rb1, cb1 = b.bounds
+    dr = max(rb0 - ra1, ra0 - rb1, 0)
+    dc = max(cb0 - ca1, ca0 - cb1, 0)
+    return float(np.hypot(dr, dc)) * pixel_cm
+
+
+def _group(
+    charge: Blob,
+    metals: list[Metal],
+    powers: list[tuple[Metal, float]],
+    detonators: list[tuple[Metal, float]],
+    pixel_cm: float,
+    p: AnalysisParams,
+    fields: dict[int, DistanceField],
+) -> dict[str, Any] | None:
+    """The IED parts around an organic mass: the best power source and detonator-like rod in
+    reach (memberships weighed by distance), their distances, and how much metal lies near
+    (counts, thin wire-like length). None where neither a power source nor a rod is in reach."""
+    reach = p.ied_reach_cm * 1.5
+    # every metal part with its box in reach; exact distances only for the IED parts
+    near = [(m, gap) for m in metals if (gap := _gap_cm(charge, m.blob, pixel_cm)) <= reach]
+    at = {id(m): gap for m, gap in near}
+    for m, _ in near:
+        if id(m) in fields:
+            at[id(m)] = fields[id(m)].to(charge)
+    power_best, power_blob, power_cm = 0.0, None, MISSING
+    power_count = 0
+    for metal, value in powers:
+        if id(metal) not in at:
+            continue
+        power_count += 1
+        distance = at[id(metal)]
+        value *= band(distance, -1, 0, p.ied_reach_cm, reach)
+        if value > power_best:
+            power_best, power_blob, power_cm = value, metal.blob, distance
+    detonator_best, detonator_blob, detonator_cm = 0.0, None, MISSING
+    detonator_count = 0
+    for metal, value in detonators:
+        if id(metal) not in at:
+            continue
+        detonator_count += 1
+        distance = at[id(metal)]
+        value *= band(distance, -1, 0, 1.5, 3.0)
+        if value > detonator_best:
+            detonator_best, detonator_blob, detonator_cm = value, metal.blob, distance
+    if power_blob is None and detonator_blob is None:
+        return None
+    thin = [m for m, _ in near if m.shape.width < 1.0 and m.shape.elongation > 3.0]
+    return {
+        "power": power_best,
+        "detonator": detonator_best,
+        "power_cm": power_cm,
+        "detonator_cm": detonator_cm,
+        "power_count": float(power_count),
+        "detonator_count": float(detonator_count),
+        "metal_near": float(len(near)),
+        "metal_near_cm2": float(sum(m.shape.area for m, _ in near)),
+        "thin_metal_cm": float(sum(m.shape.length for m in thin)),
+        "blobs": [b for b in (power_blob, detonator_blob) if b is not None],
+    }
 
 
 def rescore(found: list[Candidate], p: AnalysisParams) -> list[Candidate]:

@@ -41,6 +41,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "rectangularity",
         "solidity",
         "rule",
+        "repeats",
     ),
     "ied": (
         "zeff",
@@ -58,6 +59,14 @@ FEATURES: dict[str, tuple[str, ...]] = {
         "organic_near",
         "context",
         "rule",
+        "flatness",
+        "solidity",
+        "family",
+        "power_count",
+        "detonator_count",
+        "metal_near",
+        "metal_near_cm2",
+        "thin_metal_cm",
     ),
 }
 
