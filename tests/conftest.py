@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -37,3 +39,43 @@ def frozen_clock() -> Iterator:
     fake = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     with use_clock(fake):
         yield fake
+
+
+@pytest.fixture
+def pg(transactional_db: None) -> None:
+    """Real concurrent transactions need PostgreSQL; the SQLite pass skips (CI's PG pass runs)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        # Not a missing service: this pass runs on SQLite, and CI's PostgreSQL pass runs these.
+        pytest.skip("needs the PostgreSQL pass: set MW_DATABASE_URL=postgresql://...")
+    if not port_open("127.0.0.1", 5432) and connection.settings_dict["HOST"] == "127.0.0.1":
+        service_missing("PostgreSQL is not reachable at 127.0.0.1:5432")
+
+
+def race(*calls: Callable[[], Any]) -> list[Any]:
+    """Run the calls in threads released together, each on its own connection.
+
+    Each result is the call's value or the exception it raised.
+    """
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(n: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            results[n] = call()
+        except Exception as exc:
+            results[n] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
+    return results

@@ -7,52 +7,16 @@ PostgreSQL, where the second insert waits on the unique key and then finds it ta
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection, connections
 
 from mailwarden.access import services
 from mailwarden.access.models import AccessEvent
 from mailwarden.core import ledger
 from tests.access.conftest import device, event
-from tests.conftest import port_open, service_missing
+from tests.conftest import race
 from tests.factories import ADMIN, make_site
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg(transactional_db) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("needs the PostgreSQL pass: set MW_DATABASE_URL=postgresql://...")
-    if not port_open("127.0.0.1", 5432) and connection.settings_dict["HOST"] == "127.0.0.1":
-        service_missing("PostgreSQL is not reachable at 127.0.0.1:5432")
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together, each on its own connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(n: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[n] = call()
-        except Exception as exc:
-            results[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return results
 
 
 def test_the_same_batch_from_two_workers_is_stored_once(pg, frozen_clock):

@@ -6,12 +6,7 @@ database-wide write lock instead, so there is nothing to race there; these run o
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.db import connection, connections
 
 from mailwarden.core import ledger
 from mailwarden.core.models import LedgerEntry
@@ -19,43 +14,11 @@ from mailwarden.custody import services
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.services import IllegalTransition
 from mailwarden.custody.states import State
-from tests.conftest import port_open, service_missing
+from tests.conftest import race
 from tests.custody_services.conftest import item_in
 from tests.factories import CLERK, SCREENER, make_recipient, make_site
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg(transactional_db) -> None:
-    if connection.vendor != "postgresql":
-        # Not a missing service: this pass runs on SQLite, and CI's PostgreSQL pass runs these.
-        pytest.skip("needs the PostgreSQL pass: set MW_DATABASE_URL=postgresql://...")
-    if not port_open("127.0.0.1", 5432) and connection.settings_dict["HOST"] == "127.0.0.1":
-        service_missing("PostgreSQL is not reachable at 127.0.0.1:5432")
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each result is a value or an exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(n: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[n] = call()
-        except Exception as exc:
-            results[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n, c)) for n, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return results
 
 
 def test_two_moves_of_one_item_both_land(pg):
