@@ -1448,43 +1448,47 @@ def _alarms_from(ctx: _Context, row: AccessEvent, event: contract.EdgeEvent) -> 
         return
     reader, reader_name = row.reader, row.reader_ref
     if isinstance(event, contract.ReaderTamperEvent):
-        if event.tampered:
-            if _open_alarm(AlarmKind.TAMPER, site=site, reader=reader) is None:
-                _raise_alarm(
-                    ctx.actor,
-                    site,
-                    AlarmKind.TAMPER,
-                    at,
-                    now,
-                    detail=f"reader {reader_name} tampered ({event.source})",
-                    controller=ctx.ctl,
-                    door=row.door,
-                    reader=reader,
-                    event=row,
-                )
-        elif reader is not None:
-            _clear_alarms(site, AlarmKind.TAMPER, now, reader=reader)
+        _reader_condition(
+            ctx,
+            row,
+            AlarmKind.TAMPER,
+            event.tampered,
+            f"reader {reader_name} tampered ({event.source})",
+        )
         return
     if isinstance(event, contract.ReaderStatusEvent):
-        if not event.online:
-            if _open_alarm(AlarmKind.READER_OFFLINE, site=site, reader=reader) is None:
-                _raise_alarm(
-                    ctx.actor,
-                    site,
-                    AlarmKind.READER_OFFLINE,
-                    at,
-                    now,
-                    detail=f"reader {reader_name} went offline",
-                    controller=ctx.ctl,
-                    door=row.door,
-                    reader=reader,
-                    event=row,
-                )
-        elif reader is not None:
-            _clear_alarms(site, AlarmKind.READER_OFFLINE, now, reader=reader)
+        _reader_condition(
+            ctx,
+            row,
+            AlarmKind.READER_OFFLINE,
+            not event.online,
+            f"reader {reader_name} went offline",
+        )
         return
     if row.granted is False and row.reason not in NOT_INVALID and reader is not None:
         _invalid_attempts(ctx, row)
+
+
+def _reader_condition(
+    ctx: _Context, row: AccessEvent, kind: AlarmKind, active: bool, detail: str
+) -> None:
+    """Raise one alarm while a reader's condition lasts; mark it over when the reader says so."""
+    if active:
+        if _open_alarm(kind, site=ctx.site, reader=row.reader) is None:
+            _raise_alarm(
+                ctx.actor,
+                ctx.site,
+                kind,
+                row.occurred_at,
+                ctx.now,
+                detail=detail,
+                controller=ctx.ctl,
+                door=row.door,
+                reader=row.reader,
+                event=row,
+            )
+    elif row.reader is not None:
+        _clear_alarms(ctx.site, kind, ctx.now, reader=row.reader)
 
 
 def _invalid_attempts(ctx: _Context, row: AccessEvent) -> None:
