@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -597,13 +597,7 @@ def confirm_decision(actor: Actor, decision_id: int) -> Decision:
                 "again",
                 "decision_id",
             )
-        decision.status = DecisionStatus.CLEARED
-        decision.confirmed_by = actor.label
-        decision.confirmed_by_user_id = actor.user_id
-        decision.confirmed_at = now
-        decision.save(
-            update_fields=["status", "confirmed_by", "confirmed_by_user_id", "confirmed_at"]
-        )
+        _record_confirmation(decision, DecisionStatus.CLEARED, actor, now)
         uid = decision.item.uid
         ledger.append(
             actor,
@@ -718,13 +712,7 @@ def confirm_quarantine_outcome(actor: Actor, request_id: int) -> QuarantineReque
                 "the person who proposed the outcome cannot confirm it; a second person must",
                 "request_id",
             )
-        request.status = RequestStatus.CONFIRMED
-        request.confirmed_by = actor.label
-        request.confirmed_by_user_id = actor.user_id
-        request.confirmed_at = now
-        request.save(
-            update_fields=["status", "confirmed_by", "confirmed_by_user_id", "confirmed_at"]
-        )
+        _record_confirmation(request, RequestStatus.CONFIRMED, actor, now)
         uid = request.item.uid
         ledger.append(
             actor,
@@ -743,3 +731,14 @@ def confirm_quarantine_outcome(actor: Actor, request_id: int) -> QuarantineReque
             actor, uid, request.outcome, reason=request.reason, proposed_by=request.proposed_by
         )
     return request
+
+
+def _record_confirmation(
+    record: Decision | QuarantineRequest, status: str, actor: Actor, now: datetime
+) -> None:
+    """The second person's confirmation, on a decision or a quarantine request alike."""
+    record.status = status
+    record.confirmed_by = actor.label
+    record.confirmed_by_user_id = actor.user_id
+    record.confirmed_at = now
+    record.save(update_fields=["status", "confirmed_by", "confirmed_by_user_id", "confirmed_at"])
