@@ -68,6 +68,16 @@ def build_entry(
     )
 
 
+@dataclass(frozen=True)
+class Record:
+    """What one entry says, before it has a place in the chain."""
+
+    action: str
+    subject_type: str
+    subject_id: str
+    data: dict[str, Any] | None = None
+
+
 def append(
     actor: Actor,
     action: str,
@@ -78,24 +88,78 @@ def append(
     at: datetime | None = None,
 ) -> LedgerEntry:
     """Append one entry. Must run inside the caller's transaction so both commit together."""
+    return append_many(actor, [Record(action, subject_type, subject_id, data)], at=at)[0]
+
+
+def append_many(
+    actor: Actor, records: Sequence[Record], *, at: datetime | None = None
+) -> list[LedgerEntry]:
+    """Append consecutive entries under one lock of the head, in the caller's transaction.
+
+    Every audited change goes through here, so it speaks SQL directly: three statements
+    whatever the number of entries, instead of the ORM's five per entry.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.append must run inside the change's transaction")
+    if not records:
+        return []
+    at = at or clock.now()
+    ops = connection.ops
+    head_table = ops.quote_name(LedgerHead._meta.db_table)
+    with connection.cursor() as cursor:
+        seq, prev_hash = _locked_head(cursor, head_table)
+        entries = []
+        for record in records:
+            seq += 1
+            entry = build_entry(
+                seq=seq,
+                prev_hash=prev_hash,
+                actor=actor,
+                action=record.action,
+                subject_type=record.subject_type,
+                subject_id=record.subject_id,
+                data=record.data,
+                at=at,
+            )
+            entries.append(entry)
+            prev_hash = entry.hash
+        stored_at = ops.adapt_datetimefield_value(at)
+        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        cursor.execute(
+            f"INSERT INTO {_table()} (seq, created_at, actor, action, subject_type, subject_id,"
+            f" body, prev_hash, hash) VALUES {', '.join([row] * len(entries))}",
+            [
+                value
+                for e in entries
+                for value in (
+                    e.seq,
+                    stored_at,
+                    e.actor,
+                    e.action,
+                    e.subject_type,
+                    e.subject_id,
+                    e.body,
+                    e.prev_hash,
+                    e.hash,
+                )
+            ],
+        )
+        cursor.execute(
+            f"UPDATE {head_table} SET seq = %s, hash = %s WHERE id = 1", [seq, prev_hash]
+        )
+    return entries
+
+
+def _locked_head(cursor: Any, head_table: str) -> tuple[int, str]:
     # The head's row lock serialises appenders, so two transactions never claim the same seq.
-    head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
-    entry = build_entry(
-        seq=head.seq + 1,
-        prev_hash=head.hash,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        data=data,
-        at=at or clock.now(),
-    )
-    entry.save(force_insert=True)
-    head.seq, head.hash = entry.seq, entry.hash
-    head.save(update_fields=["seq", "hash"])
-    return entry
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(f"SELECT seq, hash FROM {head_table} WHERE id = 1{lock}")
+    tip = cursor.fetchone()
+    if tip is None:
+        # Only the first append into an empty ledger gets here; get_or_create settles a race.
+        head, _ = LedgerHead.objects.select_for_update().get_or_create(id=1)
+        return head.seq, head.hash
+    return int(tip[0]), str(tip[1])
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from mailwarden.config import get_settings
 from mailwarden.core import ledger
 from mailwarden.core.api import ERRORS, ErrorOut, FieldErrorOut, actor_of
 from mailwarden.core.errors import NotFound, ServiceError
+from mailwarden.core.lookups import first_where
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import VIEW_ITEMS
@@ -332,7 +333,7 @@ def detect_carrier(request: HttpRequest, query: Query[DetectQuery]) -> DetectOut
     summary="Log an item at intake",
 )
 def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | DuplicateOut]:
-    site = Site.objects.filter(code=payload.site).first()
+    site = first_where(Site, "code = %s", [payload.site])
     if site is None:
         raise ServiceError(f"no site {payload.site!r}", "site")
     req = services.IntakeRequest(

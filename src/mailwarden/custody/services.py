@@ -21,6 +21,7 @@ from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.lookups import first_where
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.custody import carriers, pickup
@@ -217,8 +218,15 @@ class PossibleDuplicate(Conflict):
 
 
 def _dock(site: Site, code: str | None) -> Location:
-    query = Location.objects.filter(site=site)
-    loc = query.filter(code=code).first() if code else query.filter(kind=LocationKind.DOCK).first()
+    if code:
+        loc = first_where(Location, "site_id = %s AND code = %s", [site.pk, code])
+    else:
+        loc = first_where(
+            Location,
+            "site_id = %s AND kind = %s",
+            [site.pk, LocationKind.DOCK.value],
+            order_by="id",
+        )
     if loc is None:
         raise ServiceError(
             f"no location {code!r} at {site.code}" if code else f"{site.code} has no dock",
@@ -245,7 +253,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         except carriers.InvalidTrackingNumber as exc:
             raise ServiceError(str(exc), "tracking_number") from None
         number, carrier, tracking_type = found.number, found.carrier, found.type
-    recipient = Recipient.objects.filter(pk=req.recipient_id, active=True).first()
+    recipient = first_where(Recipient, "id = %s AND active = %s", [req.recipient_id, True])
     if recipient is None:
         raise ServiceError(f"no active recipient with id {req.recipient_id}", "recipient_id")
     photo_hash = ""
@@ -263,29 +271,37 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
     with transaction.atomic():
         if number and not req.confirm_duplicate:
             window = timedelta(minutes=cfg.intake.duplicate_window_minutes)
-            previous = (
-                MailItem.objects.filter(tracking_number=number, received_at__gte=now - window)
-                .order_by("-received_at")
-                .first()
+            previous = first_where(
+                MailItem,
+                "tracking_number = %s AND received_at >= %s",
+                [number, now - window],
+                order_by="received_at DESC",
             )
             if previous is not None:
                 raise PossibleDuplicate(previous)
         if checked is not None:
             photo_hash = media.put(checked.data)
+        # Every item is screened: it is logged and moved to the screening queue at once, so
+        # the row is written in its queued state and both steps share one lock of the ledger.
         item = _create_item(req, recipient, location, number, carrier, tracking_type, photo_hash)
-        entry_data = {
-            "tracking_number": number,
-            "carrier": carrier,
-            "kind": req.kind,
-            "recipient": recipient.employee_id,
-            "location": location.code,
-            "photo_sha256": photo_hash,
-            "duplicate_confirmed": req.confirm_duplicate,
-        }
-        ledger.append(actor, "custody.intake", "mailitem", item.uid, entry_data)
+        intake_record = ledger.Record(
+            "custody.intake",
+            "mailitem",
+            item.uid,
+            {
+                "tracking_number": number,
+                "carrier": carrier,
+                "kind": req.kind,
+                "recipient": recipient.employee_id,
+                "location": location.code,
+                "photo_sha256": photo_hash,
+                "duplicate_confirmed": req.confirm_duplicate,
+            },
+        )
+        queued = _transition_record(item, State.RECEIVED, location, "logged at intake")
+        ledger.append_many(actor, [intake_record, queued], at=item.received_at)
         outbox.emit("item.received", {"uid": item.uid}, key=f"item.received:{item.uid}")
-        # Every item is screened: it moves straight on to the screening queue.
-        _apply(actor, item, State.AWAITING_SCREENING, location, "logged at intake")
+        _emit_transition(item, State.RECEIVED)
     return item
 
 
@@ -317,11 +333,12 @@ def _create_item(
                     weight_g=req.weight_g,
                     photo_sha256=photo_hash,
                     recipient=recipient,
-                    state=State.RECEIVED,
+                    state=State.AWAITING_SCREENING,
                     location=location,
                     received_at=now,
                     state_changed_at=now,
                     notes=req.notes,
+                    version=2,  # logged (1), then queued for screening (2)
                 )
         except IntegrityError:
             continue
@@ -378,33 +395,44 @@ def _apply(
     reason: str,
     extra: dict[str, object] | None = None,
 ) -> MailItem:
-    previous = item.state
+    previous = State(item.state)
     now = clock.now()
     item.state = target
     item.location = location
     item.state_changed_at = now
     item.version += 1
     item.save(update_fields=["state", "location", "state_changed_at", "version"])
-    ledger.append(
-        actor,
-        "custody.transition",
-        "mailitem",
-        item.uid,
-        {
-            "from": previous,
-            "to": target.value,
-            "location": location.code,
-            "reason": reason,
-            **(extra or {}),
-        },
-        at=now,
-    )
-    outbox.emit(
-        f"item.{target.value}",
-        {"uid": item.uid, "from": previous, "to": target.value},
-        key=f"item.{target.value}:{item.uid}:{item.version}",
-    )
+    record = _transition_record(item, previous, location, reason, extra)
+    ledger.append_many(actor, [record], at=now)
+    _emit_transition(item, previous)
     return item
+
+
+def _transition_record(
+    item: MailItem,
+    previous: State,
+    location: Location,
+    reason: str,
+    extra: dict[str, object] | None = None,
+) -> ledger.Record:
+    """The ledger's account of the move an item (already in its new state) has just made."""
+    data = {
+        "from": previous.value,
+        "to": State(item.state).value,
+        "location": location.code,
+        "reason": reason,
+        **(extra or {}),
+    }
+    return ledger.Record("custody.transition", "mailitem", item.uid, data)
+
+
+def _emit_transition(item: MailItem, previous: State) -> None:
+    to = State(item.state).value
+    outbox.emit(
+        f"item.{to}",
+        {"uid": item.uid, "from": previous.value, "to": to},
+        key=f"item.{to}:{item.uid}:{item.version}",
+    )
 
 
 _TRANSITION_ROLES = {

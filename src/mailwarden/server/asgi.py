@@ -1,9 +1,12 @@
-"""The ASGI application, with sync request work on a fixed set of long-lived threads.
+"""The ASGI application: each request's sync work runs in one hop on a long-lived thread.
 
-Django runs each request's sync code (middleware, views, ORM) on a thread of its own, so every
-request opens a fresh database connection. Here each request borrows one of a few single-thread
-executors instead: the threads live on, and so do their database connections, which more than
-halves the CPU cost of a small API call. Async views are unaffected.
+Django's ASGI handler runs the middleware and the view as a relay between the event loop and a
+new thread per request: the request-started signal, the sync middleware, the async ones, the
+view and the response's close each hop across, and every new thread opens a new database
+connection. Here a request borrows one of a few single-thread executors and runs all of that in
+one call there, through Django's plain sync handler, as a WSGI server would; the threads live
+on, and so do their connections. Server-sent event streams (async views that stay open for
+minutes) keep Django's own async path and hold no pooled thread.
 """
 
 from __future__ import annotations
@@ -14,8 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
-from asgiref.sync import ThreadSensitiveContext
-from django.core.handlers.asgi import ASGIHandler
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.base import BaseHandler
+from django.http import FileResponse, HttpResponseBase
+from django.urls import set_script_prefix
 
 from mailwarden.config import get_settings
 
@@ -33,6 +41,8 @@ def request_threads() -> int:
 class PooledThreadASGIHandler(ASGIHandler):
     def __init__(self, threads: int) -> None:
         super().__init__()
+        self._sync = BaseHandler()
+        self._sync.load_middleware(is_async=False)
         self._executors = [
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mw-request-{n}")
             for n in range(max(1, threads))
@@ -41,8 +51,11 @@ class PooledThreadASGIHandler(ASGIHandler):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"].endswith(STREAM_SUFFIX):
-            # A live stream holds its request open for hours: it must not hold a pooled thread.
             await super().__call__(scope, receive, send)
+            return
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
             return
         if self._free is None:
             # Made on first use so the queue belongs to the server's event loop.
@@ -52,9 +65,31 @@ class PooledThreadASGIHandler(ASGIHandler):
         executor = await self._free.get()
         try:
             async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+                response = await sync_to_async(self._respond)(scope, body_file)
+                try:
+                    await self.send_response(response, send)
+                finally:
+                    if response.streaming:
+                        await sync_to_async(response.close)()
         finally:
             self._free.put_nowait(executor)
+            body_file.close()
+
+    def _respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
+        """The whole of a request's sync work, on the borrowed thread."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self._sync.get_response(request)
+        response._handler_class = self.__class__  # type: ignore[attr-defined]
+        if isinstance(response, FileResponse):
+            response.block_size = self.chunk_size
+        if not response.streaming:
+            # The body is already in memory, so the response can be closed (request_finished,
+            # upload clean-up) here rather than in one more hop after sending.
+            response.close()
+        return response
 
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")

@@ -1,0 +1,48 @@
+"""first_where: plain-SQL lookups that answer as the ORM would."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mailwarden.core.lookups import first_where
+from mailwarden.custody.models import Location, MailItem, Recipient
+from tests.factories import intake, make_recipient, make_site
+
+
+@pytest.mark.django_db
+def test_returns_a_model_instance_with_converted_columns(frozen_clock):
+    site = make_site()
+    item = intake(site, make_recipient(), tracking_number="")
+    found = first_where(MailItem, "uid = %s", [item.uid])
+    assert isinstance(found, MailItem)
+    assert found.pk == item.pk
+    assert found.received_at == frozen_clock()  # an aware datetime, as the ORM gives
+    assert found.site_id == site.pk
+
+
+@pytest.mark.django_db
+def test_none_when_nothing_matches():
+    assert first_where(Recipient, "employee_id = %s", ["nobody"]) is None
+
+
+@pytest.mark.django_db
+def test_datetime_parameters_compare_like_the_orm(frozen_clock):
+    site = make_site()
+    recipient = make_recipient()
+    intake(site, recipient, tracking_number="")
+    now = frozen_clock()
+    for since in (now - timedelta(seconds=1), now, now + timedelta(microseconds=1)):
+        orm = MailItem.objects.filter(received_at__gte=since).exists()
+        assert (first_where(MailItem, "received_at >= %s", [since]) is not None) is orm
+
+
+@pytest.mark.django_db
+def test_order_by_picks_the_first_row():
+    site = make_site()
+    codes = sorted(Location.objects.filter(site=site).values_list("code", flat=True))
+    first = first_where(Location, "site_id = %s", [site.pk], order_by="code")
+    last = first_where(Location, "site_id = %s", [site.pk], order_by="code DESC")
+    assert first is not None and last is not None
+    assert (first.code, last.code) == (codes[0], codes[-1])
