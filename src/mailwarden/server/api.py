@@ -21,6 +21,7 @@ from ninja.security.session import SessionAuth
 from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.middleware import mfa_pending
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +73,7 @@ class ConsoleSessionAuth(SessionAuth):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         user = request.user
-        if not user.is_authenticated:
-            return None
-        verified = getattr(user, "is_verified", lambda: True)()
-        if getattr(request, "mw_mfa_required", False) and not verified:
+        if not user.is_authenticated or mfa_pending(user):
             return None
         return Actor.for_user(user)
 
