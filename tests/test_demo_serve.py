@@ -56,6 +56,26 @@ def test_demo_serves_the_console_and_prints_the_login(tmp_path):
         page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True)
         assert page.status_code == 200
         assert "Sign in" in page.text or "sign in" in page.text
+        signs_in_and_works(f"http://127.0.0.1:{port}", login.group(1))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def signs_in_and_works(base: str, password: str) -> None:
+    """The served console end to end: CSRF, a session, pages, static files and the API."""
+    with httpx.Client(base_url=base) as browser:
+        form = browser.get("/login/")
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        assert csrf, form.text
+        fields = {"csrfmiddlewaretoken": csrf.group(1), "username": "admin"}
+        refused = browser.post("/login/", data={**fields, "password": "not-it"})
+        assert refused.status_code == 200 and "/logout/" not in refused.text
+        signed_in = browser.post("/login/", data={**fields, "password": password})
+        assert signed_in.status_code == 302
+        dashboard = browser.get("/")
+        assert dashboard.status_code == 200 and "/logout/" in dashboard.text
+        css = browser.get("/static/core/console.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+        items = browser.get("/api/items", params={"limit": 5})
+        assert items.status_code == 200 and len(items.json()) == 5
