@@ -129,3 +129,23 @@ def test_letters_without_tracking_numbers_are_never_duplicates(site, recipient):
     for _ in range(3):
         services.intake(CLERK, request(site, recipient, kind="letter"))
     assert MailItem.objects.filter(kind="letter").count() == 3
+
+
+def test_an_item_id_already_taken_is_drawn_again(site, recipient, monkeypatch):
+    first = services.intake(CLERK, request(site, recipient))
+    drawn = iter([first.uid, "MW-FRESH001"])
+    monkeypatch.setattr(services, "new_uid", lambda: next(drawn))
+    second = services.intake(CLERK, request(site, recipient))
+    assert second.uid == "MW-FRESH001"
+    assert MailItem.objects.filter(uid=first.uid).count() == 1
+    assert ledger.entries_for("mailitem", "MW-FRESH001")[0].action == "custody.intake"
+    assert ledger.verify().ok
+
+
+def test_intake_gives_up_when_every_id_drawn_is_taken(site, recipient, monkeypatch):
+    taken = services.intake(CLERK, request(site, recipient)).uid
+    before = snapshot()
+    monkeypatch.setattr(services, "new_uid", lambda: taken)
+    with pytest.raises(RuntimeError, match="unique item id"):
+        services.intake(CLERK, request(site, recipient))
+    assert snapshot() == before

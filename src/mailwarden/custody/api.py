@@ -17,9 +17,9 @@ from mailwarden.config import get_settings
 from mailwarden.core import ledger
 from mailwarden.core.api import ERRORS, ErrorOut, FieldErrorOut, actor_of
 from mailwarden.core.errors import NotFound, ServiceError
-from mailwarden.core.lookups import first_where
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
+from mailwarden.core.plainsql import first_where
 from mailwarden.core.roles import VIEW_ITEMS
 from mailwarden.custody import carriers, export, labels, queries, services
 from mailwarden.custody.csv_import import CsvImportError, decode_csv

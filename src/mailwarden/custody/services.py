@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from PIL import Image
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
-from mailwarden.core.lookups import first_where
 from mailwarden.core.permissions import require
+from mailwarden.core.plainsql import first_where, insert_unless_taken
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.custody import carriers, pickup
 from mailwarden.custody.models import (
@@ -315,33 +315,31 @@ def _create_item(
     photo_hash: str,
 ) -> MailItem:
     now = clock.now()
+    item = MailItem(
+        site=req.site,
+        tracking_number=number,
+        carrier=carrier,
+        tracking_type=tracking_type,
+        kind=req.kind,
+        sender=req.sender.strip()[:200],
+        accountable=req.accountable,
+        length_mm=req.length_mm,
+        width_mm=req.width_mm,
+        height_mm=req.height_mm,
+        weight_g=req.weight_g,
+        photo_sha256=photo_hash,
+        recipient=recipient,
+        state=State.AWAITING_SCREENING,
+        location=location,
+        received_at=now,
+        state_changed_at=now,
+        notes=req.notes,
+        version=2,  # logged (1), then queued for screening (2)
+    )
     for _ in range(5):
-        try:
-            with transaction.atomic():
-                return MailItem.objects.create(
-                    uid=new_uid(),
-                    site=req.site,
-                    tracking_number=number,
-                    carrier=carrier,
-                    tracking_type=tracking_type,
-                    kind=req.kind,
-                    sender=req.sender.strip()[:200],
-                    accountable=req.accountable,
-                    length_mm=req.length_mm,
-                    width_mm=req.width_mm,
-                    height_mm=req.height_mm,
-                    weight_g=req.weight_g,
-                    photo_sha256=photo_hash,
-                    recipient=recipient,
-                    state=State.AWAITING_SCREENING,
-                    location=location,
-                    received_at=now,
-                    state_changed_at=now,
-                    notes=req.notes,
-                    version=2,  # logged (1), then queued for screening (2)
-                )
-        except IntegrityError:
-            continue
+        item.uid = new_uid()
+        if insert_unless_taken(item, "uid"):
+            return item
     raise RuntimeError("could not allocate a unique item id")
 
 

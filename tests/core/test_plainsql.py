@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from mailwarden.core.lookups import first_where
+from mailwarden.core.plainsql import first_where, insert_unless_taken
 from mailwarden.custody.models import Location, MailItem, Recipient
 from tests.factories import intake, make_recipient, make_site
 
@@ -46,3 +46,28 @@ def test_order_by_picks_the_first_row():
     last = first_where(Location, "site_id = %s", [site.pk], order_by="code DESC")
     assert first is not None and last is not None
     assert (first.code, last.code) == (codes[0], codes[-1])
+
+
+@pytest.mark.django_db
+def test_insert_unless_taken_writes_a_new_row_and_reports_a_clash():
+    site = make_site()
+    recipient = make_recipient()
+    existing = intake(site, recipient, tracking_number="")
+    fields = {
+        f.attname: getattr(existing, f.attname)
+        for f in MailItem._meta.concrete_fields
+        if not f.primary_key
+    }
+    clash = MailItem(**fields)
+    assert insert_unless_taken(clash, "uid") is False
+    assert clash.pk is None
+    fresh = MailItem(**{**fields, "uid": "MW-NEW00001", "notes": "second"})
+    assert insert_unless_taken(fresh, "uid") is True
+    # the transaction is still usable after the clash, on every database
+    stored = MailItem.objects.get(pk=fresh.pk)
+    assert (stored.uid, stored.notes, stored.received_at) == (
+        "MW-NEW00001",
+        "second",
+        existing.received_at,
+    )
+    assert MailItem.objects.count() == 2
