@@ -299,9 +299,10 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             },
         )
         queued = _transition_record(item, State.RECEIVED, location, "logged at intake")
-        ledger.append_many(actor, [intake_record, queued], at=item.received_at)
         outbox.emit("item.received", {"uid": item.uid}, key=f"item.received:{item.uid}")
         _emit_transition(item, State.RECEIVED)
+        # Last, because the ledger's head stays locked until the commit.
+        ledger.append_many(actor, [intake_record, queued], at=item.received_at)
     return item
 
 
@@ -400,9 +401,9 @@ def _apply(
     item.state_changed_at = now
     item.version += 1
     item.save(update_fields=["state", "location", "state_changed_at", "version"])
-    record = _transition_record(item, previous, location, reason, extra)
-    ledger.append_many(actor, [record], at=now)
     _emit_transition(item, previous)
+    # Last, because the ledger's head stays locked until the commit.
+    ledger.append_many(actor, [_transition_record(item, previous, location, reason, extra)], at=now)
     return item
 
 
