@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 
-from mailwarden.core.plainsql import first_where, insert_unless_taken
+from mailwarden.core.models import OutboxEvent
+from mailwarden.core.plainsql import first_where, insert
 from mailwarden.custody.models import Location, MailItem, Recipient
 from tests.factories import intake, make_recipient, make_site
 
@@ -49,7 +51,7 @@ def test_order_by_picks_the_first_row():
 
 
 @pytest.mark.django_db
-def test_insert_unless_taken_writes_a_new_row_and_reports_a_clash():
+def test_insert_skips_a_taken_unique_value_and_writes_a_new_one():
     site = make_site()
     recipient = make_recipient()
     existing = intake(site, recipient, tracking_number="")
@@ -59,10 +61,10 @@ def test_insert_unless_taken_writes_a_new_row_and_reports_a_clash():
         if not f.primary_key
     }
     clash = MailItem(**fields)
-    assert insert_unless_taken(clash, "uid") is False
+    assert insert(clash, unless_taken="uid") is False
     assert clash.pk is None
     fresh = MailItem(**{**fields, "uid": "MW-NEW00001", "notes": "second"})
-    assert insert_unless_taken(fresh, "uid") is True
+    assert insert(fresh, unless_taken="uid") is True
     # the transaction is still usable after the clash, on every database
     stored = MailItem.objects.get(pk=fresh.pk)
     assert (stored.uid, stored.notes, stored.received_at) == (
@@ -71,3 +73,19 @@ def test_insert_unless_taken_writes_a_new_row_and_reports_a_clash():
         existing.received_at,
     )
     assert MailItem.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_fills_defaults_and_a_duplicate_raises_the_orms_error(frozen_clock):
+    at = frozen_clock()
+    event = OutboxEvent(
+        key="k-1", topic="t", payload={"uid": "MW-1"}, created_at=at, next_attempt_at=at
+    )
+    with transaction.atomic():
+        assert insert(event) is True
+    stored = OutboxEvent.objects.get(pk=event.pk)
+    assert (stored.status, stored.attempts, stored.payload) == ("pending", 0, {"uid": "MW-1"})
+    again = OutboxEvent(key="k-1", topic="t", payload={}, created_at=at, next_attempt_at=at)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(again)
+    assert OutboxEvent.objects.count() == 1

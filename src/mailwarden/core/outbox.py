@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from mailwarden.core import clock
+from mailwarden.core import clock, plainsql
 from mailwarden.core.models import OutboxEvent, OutboxStatus
 
 log = logging.getLogger(__name__)
@@ -24,12 +24,6 @@ Handler = Callable[[OutboxEvent], None]
 _handlers: dict[str, list[Handler]] = {}
 
 MAX_ATTEMPTS = 20
-
-_PAYLOAD = OutboxEvent._meta.get_field("payload")
-_INSERT = (
-    f"INSERT INTO {OutboxEvent._meta.db_table} (key, topic, payload, created_at, status,"
-    " attempts, next_attempt_at, last_error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
 
 
 def handles(topic: str) -> Callable[[Handler], Handler]:
@@ -44,22 +38,15 @@ def emit(topic: str, payload: dict[str, Any], *, key: str | None = None) -> None
     """Record an event in the caller's transaction; it is delivered after the commit."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.emit must run inside the change's transaction")
-    # Every change emits, so this is one plain INSERT rather than the ORM's model save.
-    at = connection.ops.adapt_datetimefield_value(clock.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT,
-            [
-                key or f"{topic}:{uuid.uuid4().hex}",
-                topic,
-                _PAYLOAD.get_db_prep_save(payload, connection),
-                at,
-                OutboxStatus.PENDING.value,
-                0,
-                at,
-                "",
-            ],
-        )
+    at = clock.now()
+    event = OutboxEvent(
+        key=key or f"{topic}:{uuid.uuid4().hex}",
+        topic=topic,
+        payload=payload,
+        created_at=at,
+        next_attempt_at=at,
+    )
+    plainsql.insert(event)  # every change emits: a plain INSERT, not the ORM's compiled save
 
 
 def backoff(attempts: int, base_s: float = 15.0, cap_s: float = 3600.0) -> timedelta:

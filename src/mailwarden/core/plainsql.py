@@ -3,7 +3,7 @@
 Compiling an ORM query costs several times what running it costs on SQLite, and a small API
 call makes a handful of them. These skip the compiler: ``first_where`` runs the caller's
 condition and turns the row into an instance through the converters and ``Model.from_db`` that
-the ORM uses; ``insert_unless_taken`` writes an instance through its fields' own preparation.
+the ORM uses; ``insert`` writes an instance through its fields' own preparation.
 The statements are prepared once per model.
 """
 
@@ -79,23 +79,20 @@ def first_where(
     return model.from_db(connection.alias, shape.attnames, values)  # type: ignore[return-value]
 
 
-def insert_unless_taken(obj: Model, unique_column: str) -> bool:
-    """INSERT a new instance unless another row already holds its value in ``unique_column``.
+def insert(obj: Model, *, unless_taken: str | None = None) -> bool:
+    """INSERT a new instance, giving it its primary key; returns whether it was written.
 
-    Returns whether it was written; if so the instance has its primary key and is saved. A
-    clash leaves the transaction usable on every database, without the savepoint that the
-    ORM's way of retrying a unique value costs.
+    With ``unless_taken`` (a unique column) a row that already holds the instance's value there
+    leaves it unwritten, and the transaction usable on every database, without the savepoint
+    that the ORM's way of retrying a unique value costs.
     """
     meta = obj._meta
     shape = _shape(type(obj), connection.vendor)
     quote = connection.ops.quote_name
     values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in shape.insert_fields]
-    sql = (
-        f"{shape.insert} ON CONFLICT ({quote(unique_column)}) DO NOTHING"
-        f" RETURNING {quote(meta.pk.column)}"
-    )
+    conflict = f" ON CONFLICT ({quote(unless_taken)}) DO NOTHING" if unless_taken else ""
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(f"{shape.insert}{conflict} RETURNING {quote(meta.pk.column)}", values)
         row = cursor.fetchone()
     if row is None:
         return False

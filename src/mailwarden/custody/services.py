@@ -22,7 +22,7 @@ from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
-from mailwarden.core.plainsql import first_where, insert_unless_taken
+from mailwarden.core.plainsql import first_where, insert
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.custody import carriers, pickup
 from mailwarden.custody.models import (
@@ -339,7 +339,7 @@ def _create_item(
     )
     for _ in range(5):
         item.uid = new_uid()
-        if insert_unless_taken(item, "uid"):
+        if insert(item, unless_taken="uid"):
             return item
     raise RuntimeError("could not allocate a unique item id")
 
