@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,10 @@ def call(
     async def send(message: dict[str, Any]) -> None:
         sent.messages.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A thread of its own, as a server's loop would have: browser tests leave a loop running
+    # on the test thread, where asyncio.run would refuse to start another.
+    with ThreadPoolExecutor(max_workers=1) as server:
+        server.submit(asyncio.run, app(scope, receive, send)).result()
     return sent
 
 
