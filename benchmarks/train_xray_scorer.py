@@ -1,10 +1,10 @@
 """Train the learned explosive and IED region scorers and write ``xray/data/xray_scorer.json``.
 
-    python benchmarks/train_xray_scorer.py [--seeds 1000-1039] [--n 40] [--validation 8]
+    python benchmarks/train_xray_scorer.py [--seeds 1000-1055] [--n 40] [--validation 10]
                                           [--cache /tmp/xray_scorer_candidates.pkl] [--jobs 2]
 
 Candidates come from ``analysis.candidates`` (rule-scored, gated organic masses kept) on
-simulated parcels of the TRAINING seeds only (default 1000-1039; never the held-out 101-103).
+simulated parcels of the TRAINING seeds only (default 1000-1055; never the held-out 101-103).
 Parcels are enriched in explosives and IEDs (35 % each); the rest follow ``evaluate``'s mix.
 The last ``--validation`` seeds are held out of fitting: the operating point of each class
 (the score at which about ``--far`` false alarms a parcel are expected) is chosen on them,
@@ -166,9 +166,9 @@ def _operating_point(parcels: list[dict[str, Any]], cls: str, model: Ensemble, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="1000-1039")
+    parser.add_argument("--seeds", default="1000-1055")
     parser.add_argument("--n", type=int, default=40, help="parcels per seed")
-    parser.add_argument("--validation", type=int, default=8, help="last seeds held out")
+    parser.add_argument("--validation", type=int, default=10, help="last seeds held out")
     parser.add_argument("--far", type=float, default=0.07, help="false alarms a parcel")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/xray_scorer_candidates.pkl"))
     parser.add_argument("--jobs", type=int, default=2)

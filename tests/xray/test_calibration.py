@@ -3,7 +3,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mailwarden.xray.calibration import calibration, decompose, own_material
+from mailwarden.xray.calibration import (
+    calibration,
+    decompose,
+    decompose_many,
+    own_material,
+    own_materials,
+)
 from mailwarden.xray.imaging import images_from_colour, material_maps, pseudo_colour
 from mailwarden.xray.materials import effective_z, get
 from mailwarden.xray.projection import projector, readout
@@ -54,6 +60,25 @@ def test_own_material_strips_what_lies_under_an_item(item, cm, under, under_cm):
     # the composite reading would be pulled towards the material underneath
     assert z == pytest.approx(effective_z(item), abs=0.1)
     assert mass == pytest.approx(cm * get(item).density, rel=0.08)
+
+
+def test_batched_decomposition_matches_one_at_a_time() -> None:
+    cases = [
+        ({"tnt": 3.0, "cardboard": 0.8}, {"cardboard": 0.8}),
+        ({"semtex": 0.7, "cotton": 8.0}, {"cotton": 8.0}),
+        ({"water": 5.0, "paper": 2.0}, {"paper": 2.0}),
+        ({"iron": 0.3, "water": 4.0}, {"water": 4.0}),
+    ]
+    inside = np.array([measured(a) for a, _ in cases])
+    around = np.array([measured(b) for _, b in cases])
+    basis = decompose_many(QUIET, inside[:, 0], inside[:, 1])
+    for row, (a_high, a_low) in zip(basis, inside, strict=True):
+        assert row == pytest.approx(decompose(QUIET, a_high, a_low), abs=1e-5)
+    own_h, z, mass = own_materials(QUIET, inside, around)
+    for k, (i, o) in enumerate(zip(inside, around, strict=True)):
+        one = own_material(QUIET, tuple(i), tuple(o))
+        assert (own_h[k], z[k], mass[k]) == pytest.approx(one, abs=1e-4)
+    assert all(v.size == 0 for v in own_materials(QUIET, np.zeros((0, 2)), np.zeros((0, 2))))
 
 
 def test_colour_export_gives_back_material_maps():

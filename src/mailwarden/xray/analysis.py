@@ -12,7 +12,9 @@ The image is binned to material maps (2x for metal shapes, 4x for organic masses
    candidate's own Zeff and mass thickness come from a basis-material decomposition of its
    inside minus a ring around it, so the box and whatever lies under it are stripped off;
    explosives are uniform blocks or sheets with sharp edges and Zeff 7.0-7.5 (a weaker band
-   at 6.6-6.8 for peroxides such as TATP, which sit below paper);
+   at 6.6-6.8 for peroxides such as TATP, which sit below paper); for the explosive scorer the
+   layer a mass adds is also read where clothing or paper lies across part of it: across its
+   outline, side by side around it, and between its thin and thick parts (``added_layer``);
 4. an organic mass with a power source and a detonator near it is an IED; for the learned
    scorer every explosive-like mass with a power source or a detonator-like rod in reach is
    an IED candidate (grouping), described by distances and counts of the metal around it;
@@ -22,7 +24,7 @@ The image is binned to material maps (2x for metal shapes, 4x for organic masses
 Scores (``rules.score``) are products of trapezoid memberships of the measured features, so
 each threshold is a plain number in ``AnalysisParams``. Explosive and IED candidates are then
 re-scored by the shipped learned scorers (``scorer``; trained by
-``benchmarks/train_xray_scorer.py`` on seeds 1000-1031, operating point on 1032-1039): organic
+``benchmarks/train_xray_scorer.py`` on seeds 1000-1045, operating point on 1046-1055): organic
 masses in a wider gate (Zeff 6.3-7.9, so TATP and overlapped masses stay candidates) are kept
 for the model, which rejects paper and clothing from their measured features. A learned score
 is mapped so that the model's operating point falls on the class's reporting threshold.
@@ -36,6 +38,7 @@ import numpy as np
 
 from .detectors import (
     Candidate,
+    added_layer,
     detonator_context,
     metal_parts,
     metal_threats,
@@ -140,6 +143,7 @@ def _propose(
     candidates = metal_threats(metals, params)
     tophat = top_hat(organic_maps.mass_thickness, organic_maps.pixel_cm)
     masses = organic_masses(organic_maps, params, config, organic_scale, tophat)
+    added_layer(organic_maps, masses, params, config)
     organic = organic_threats(masses, metals, params, metal_maps.pixel_cm, learned)
     organic += detonator_context(metals, organic_maps, params, metal_maps.pixel_cm, learned)
     ieds = [c for c in organic if c.cls == "ied"]

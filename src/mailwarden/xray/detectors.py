@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from .calibration import own_materials
 from .imaging import BACKGROUND_A_HIGH, IMPENETRABLE, INORGANIC_MAX_Z, MaterialMaps
 from .projection import ScanConfig
 from .rules import AnalysisParams, score, shape_features, threshold_for
@@ -19,12 +20,15 @@ from .scorer import MISSING, load
 from .segmentation import (
     EIGHT,
     Blob,
+    Reading,
     Rings,
     components,
     distance_cm,
     edge_step,
     flatness,
     own_reading,
+    own_readings,
+    read,
     spread,
     window_of,
 )
@@ -42,6 +46,9 @@ EDGE_GRADIENT = 0.3  # g/cm2 per 4 mm: the cut edge of a block or sheet, not a l
 EXPLOSIVE_GATE_Z: tuple[float, float] = (6.3, 7.9)
 EXPLOSIVE_GATE_MT: tuple[float, float] = (0.3, 25.0)
 LEARNED_FLOOR = 0.02  # learned scores below this are not kept as candidates
+SIDES = 8  # angular sectors of an outline, each read across on its own (``added_layer``)
+SIDE_MIN_MT = 0.2  # g/cm2: a sector stepping down by less than this has no edge to read
+EXPLOSIVE_BAND_Z: tuple[float, float] = (6.97, 7.7)  # Zeff of the common explosives' own layer
 
 
 @dataclass
@@ -106,6 +113,7 @@ class Organic:
     blob: Blob
     shape: Shape
     features: dict[str, float]
+    rings: Rings | None = None
 
 
 def organic_masses(
@@ -144,6 +152,8 @@ def organic_masses(
     max_px = int(max(p.explosive_area[3], 700.0) / maps.pixel_cm**2)
     seen: list[tuple[tuple[int, int, int, int], int]] = []
     every: list[tuple[int, int, int, int, int]] = []  # each component's box and size
+    pending: list[tuple[Blob, Shape, Rings, tuple[slice, slice], float, str, np.ndarray]] = []
+    readings: list[tuple[Reading, Rings, tuple[slice, slice]]] = []
     for level, family, values_map in families:
         mask = opened[family] >= level
         for blob in components(mask, min_px, max_px, scale):
@@ -164,20 +174,24 @@ def organic_masses(
             if shape.rectangularity < ORGANIC_MIN_RECTANGULARITY or shape.elongation > 5.0:
                 continue
             rings = Rings.of(blob.mask)
-            _, z, own_mt, bg = own_reading(maps, rings, window, config)
-            local = values_map[window] - (bg if family != "tophat" else 0.0)
-            values = values_map[window][rings.inner]
-            f = shape_features(shape) | {
-                "zeff": z,
-                "mass_thickness": own_mt,
-                "spread": spread(values),
-                "flatness": flatness(blob.mask, local),
-                "edge_step": edge_step(rings, mt[window], own_mt),
-                "background_mt": bg,
-                "level": level,
-                "family": float(("plain", "cut", "tophat").index(family)),
-            }
-            found.append(Organic(blob, shape, f))
+            pending.append((blob, shape, rings, window, level, family, values_map))
+            readings.append((read(maps, rings, window), rings, window))
+    # the own material of every mass at once (one basis-material decomposition)
+    for (blob, shape, rings, window, level, family, values_map), (_, z, own_mt, bg) in zip(
+        pending, own_readings(maps, readings, config), strict=True
+    ):
+        local = values_map[window] - (bg if family != "tophat" else 0.0)
+        f = shape_features(shape) | {
+            "zeff": z,
+            "mass_thickness": own_mt,
+            "spread": spread(values_map[window][rings.inner]),
+            "flatness": flatness(blob.mask, local),
+            "edge_step": edge_step(rings, mt[window], own_mt),
+            "background_mt": bg,
+            "level": level,
+            "family": float(("plain", "cut", "tophat").index(family)),
+        }
+        found.append(Organic(blob, shape, f, rings))
     # a uniform block with cut edges gives about the same outline at many cuts
     if found and every:
         table = np.asarray(every, dtype=float)
@@ -287,6 +301,196 @@ def explosive_gate(f: dict[str, float]) -> bool:
         and EXPLOSIVE_GATE_MT[0] <= f["mass_thickness"] <= EXPLOSIVE_GATE_MT[1]
         and f["area_cm2"] <= 800.0
     )
+
+
+# what ``added_layer`` measures, each the own Zeff (``_zeff``) or mass thickness (``_mt``) of a
+# difference of two readings; MISSING where a reading has too few pixels
+LAYER_READINGS: tuple[str, ...] = (
+    "edge",  # just inside the outline less just outside it: the layer that ends at the edge
+    "bg_low",  # inside less the lightest tenth of the ring around: all that lies on the floor
+    "bg_high",  # inside less the ring's 60th percentile: less of what lies across the ring
+    "thin",  # the lightest quarter inside less the ring: where least lies over the item
+    "thick",  # the heaviest quarter inside less the ring
+    "overlay",  # heaviest quarter less lightest: the material that varies across the item
+)
+SIDE_FEATURES: tuple[str, ...] = (
+    "side_zeff",
+    "side_zeff_spread",
+    "side_band",
+    "sides",
+    "side_zeff_max",
+)
+
+
+def _group_quantiles(
+    values: np.ndarray, groups: np.ndarray, count: int, q: np.ndarray
+) -> np.ndarray:
+    """Quantile ``q[g]`` of ``values`` (channels x n) within each group g in 0..count-1, as
+    ``np.quantile`` interpolates it (nan where a group is empty): one sort for all groups."""
+    sizes = np.bincount(groups, minlength=count)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    present = sizes > 0
+    position = q[present] * (sizes[present] - 1)
+    lo = np.floor(position).astype(np.intp)
+    frac = position - lo
+    hi = np.minimum(lo + 1, sizes[present] - 1)
+    out = np.full((values.shape[0], count), np.nan)
+    if not present.any():
+        return out
+    first = np.repeat(np.arange(count), sizes).astype(float)  # the group of each sorted place
+    for c in range(values.shape[0]):
+        # one plain sort of group-offset values sorts within groups (faster than a lexsort)
+        low = float(values[c].min())
+        span = float(values[c].max()) - low + 1.0
+        ordered = np.sort(groups * span + (values[c] - low)) - first * span + low
+        a, b = ordered[starts[present] + lo], ordered[starts[present] + hi]
+        out[c, present] = a + (b - a) * frac
+    return out
+
+
+# the pixel sets of one mass that ``added_layer`` reads, in group order, and their quantile
+EDGE_IN, EDGE_OUT, INNER, RING_LOW, RING, RING_HIGH, THIN, THICK = range(8)
+SIDE_IN, SIDE_OUT = 8, 8 + SIDES
+GROUPS = 8 + 2 * SIDES
+GROUP_Q = np.array([0.5, 0.5, 0.5, 0.1, 0.3, 0.6, 0.5, 0.5] + [0.5] * (2 * SIDES))
+
+
+def _layer_sets(
+    mask: np.ndarray, rings: Rings, a_high: np.ndarray, quartiles: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(flat pixel indices in the window, group of each) of one mass: see ``GROUPS``."""
+    edge_in, edge_out = np.flatnonzero(rings.inside2), np.flatnonzero(rings.outside2)
+    ring = np.flatnonzero(rings.background)
+    sets = [
+        edge_in,
+        edge_out,
+        np.flatnonzero(rings.inner),
+        ring,
+        ring,
+        ring,
+        np.flatnonzero(rings.inner & (a_high <= quartiles[0])),
+        np.flatnonzero(rings.inner & (a_high >= quartiles[1])),
+    ]
+    labels = [np.full(where.size, group, dtype=np.intp) for group, where in enumerate(sets)]
+    rows, cols = np.nonzero(mask)
+    width = mask.shape[1]
+    for first, where in ((SIDE_IN, edge_in), (SIDE_OUT, edge_out)):
+        angle = np.arctan2(where // width - rows.mean(), where % width - cols.mean())
+        sets.append(where)
+        labels.append(first + ((angle + np.pi) / (2 * np.pi) * SIDES).astype(np.intp) % SIDES)
+    return np.concatenate(sets), np.concatenate(labels)
+
+
+def _layer_pairs(
+    readings: np.ndarray, sizes: np.ndarray
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, inside (a_high, a_low), around (a_high, a_low)) of one mass, from its groups'
+    readings (2 x GROUPS) and pixel counts; readings on too few pixels are left out."""
+    pairs: list[tuple[str, np.ndarray, np.ndarray]] = []
+    if sizes[EDGE_IN] >= 4 and sizes[EDGE_OUT] >= 4:
+        pairs.append(("edge", readings[:, EDGE_IN], readings[:, EDGE_OUT]))
+        for k in range(SIDES):
+            if sizes[SIDE_IN + k] >= 3 and sizes[SIDE_OUT + k] >= 3:
+                pairs.append(("side", readings[:, SIDE_IN + k], readings[:, SIDE_OUT + k]))
+    if sizes[RING] >= 4:
+        pairs.append(("bg_low", readings[:, INNER], readings[:, RING_LOW]))
+        pairs.append(("bg_high", readings[:, INNER], readings[:, RING_HIGH]))
+        if sizes[THIN] >= 3 and sizes[THICK] >= 3:
+            pairs.append(("thin", readings[:, THIN], readings[:, RING]))
+            pairs.append(("thick", readings[:, THICK], readings[:, RING]))
+            pairs.append(("overlay", readings[:, THICK], readings[:, THIN]))
+    return pairs
+
+
+def added_layer(
+    maps: MaterialMaps, masses: list[Organic], p: AnalysisParams, config: ScanConfig | None
+) -> None:
+    """Readings of the layer an organic mass adds, for the explosive scorer, into each mass's
+    features (gated masses only; the others, and maps without a low channel, keep them missing).
+
+    A single background for the whole mass (``own_reading``) strips the box floor but not
+    clothing or paper lying across part of the item. Here the dual-energy readings are compared
+    across the outline (an item's own material is what steps down at its edge, whatever lies
+    across it), side by side around it (a block steps down by the same material on every side;
+    a heap of clothing does not), against lighter and heavier parts of the ring, and between the
+    thinnest and thickest parts inside (the overlay's own material). Each difference is reduced
+    to Zeff and mass thickness by basis-material decomposition, all masses of an image at once.
+    """
+    if config is None or maps.a_low is None:
+        return
+    chosen = [
+        m
+        for m in masses
+        if m.rings is not None
+        and (explosive_gate(m.features) or score("explosive", m.features, p) > 0)
+    ]
+    if not chosen:
+        return
+    windows = [window_of(m.blob) for m in chosen]
+    highs = [maps.a_high[w].ravel() for w in windows]
+    lows = [maps.a_low[w].ravel() for w in windows]
+    # quartiles of attenuation inside each mass (which pixels are its thin and thick parts)
+    inner = [np.flatnonzero(m.rings.inner) for m in chosen if m.rings is not None]
+    quartiles = _group_quantiles(
+        np.concatenate([h[i] for h, i in zip(highs, inner, strict=True)] * 2)[None],
+        np.repeat(np.arange(2 * len(chosen)), [i.size for i in inner] * 2),
+        2 * len(chosen),
+        np.repeat([0.25, 0.75], len(chosen)),
+    )[0]
+    offsets = np.concatenate([[0], np.cumsum([h.size for h in highs])])
+    taken, groups = [], []
+    for index, (mass, high) in enumerate(zip(chosen, highs, strict=True)):
+        assert mass.rings is not None
+        pair = (float(quartiles[index]), float(quartiles[len(chosen) + index]))
+        where, group = _layer_sets(
+            mass.blob.mask, mass.rings, high.reshape(mass.blob.mask.shape), pair
+        )
+        taken.append(where + offsets[index])
+        groups.append(group + index * GROUPS)
+    at = np.concatenate(taken)
+    label = np.concatenate(groups)
+    total = GROUPS * len(chosen)
+    both = np.stack([np.concatenate(highs)[at], np.concatenate(lows)[at]])
+    readings = _group_quantiles(both, label, total, np.tile(GROUP_Q, len(chosen)))
+    sizes = np.bincount(label, minlength=total)
+    owners: list[tuple[int, str]] = []
+    inside: list[np.ndarray] = []
+    around: list[np.ndarray] = []
+    for index in range(len(chosen)):
+        span = slice(index * GROUPS, (index + 1) * GROUPS)
+        for name, i, o in _layer_pairs(readings[:, span], sizes[span]):
+            owners.append((index, name))
+            inside.append(i)
+            around.append(o)
+    if not owners:
+        return
+    _, zeff, mt = own_materials(config, np.array(inside), np.array(around))
+    readings: list[dict[str, tuple[float, float]]] = [{} for _ in chosen]
+    sides = np.full((len(chosen), SIDES), np.nan)
+    placed = np.zeros(len(chosen), dtype=np.intp)
+    for (index, name), z, m in zip(owners, zeff, mt, strict=True):
+        if name != "side":
+            readings[index][name] = (float(z), float(m))
+        elif m > SIDE_MIN_MT:
+            sides[index, placed[index]] = z
+            placed[index] += 1
+    lo, hi = EXPLOSIVE_BAND_Z
+    # side statistics of the masses read on at least three sides (nan pads the rest)
+    read_round = placed >= 3
+    stats = np.full((5, len(chosen)), np.nan)
+    if read_round.any():
+        ring_z = sides[read_round]
+        q25, q50, q75 = np.nanquantile(ring_z, (0.25, 0.5, 0.75), axis=1)
+        inside = ((ring_z > lo) & (ring_z < hi)).sum(axis=1) / placed[read_round]
+        stats[:, read_round] = [q50, q75 - q25, inside, placed[read_round], np.nanmax(ring_z, 1)]
+    for index, (mass, reading) in enumerate(zip(chosen, readings, strict=True)):
+        f = mass.features
+        for name in LAYER_READINGS:
+            f[f"{name}_zeff"], f[f"{name}_mt"] = reading.get(name, (MISSING, MISSING))
+        if read_round[index]:
+            f.update(zip(SIDE_FEATURES, (float(v) for v in stats[:, index]), strict=True))
+        else:
+            f.update(dict.fromkeys(SIDE_FEATURES, MISSING))
 
 
 def organic_threats(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .calibration import calibration, own_material
+from .calibration import calibration, own_material, own_materials
 from .imaging import MaterialMaps, classify
 from .projection import ScanConfig
 
@@ -149,17 +149,19 @@ class Rings:
         return cls(inner, depth == 2, out == 2, (out >= 2) & (out <= 3))
 
 
-def own_reading(
-    maps: MaterialMaps,
-    rings: Rings,
-    window: tuple[slice, slice],
-    config: ScanConfig | None,
-) -> tuple[float, float, float, float]:
-    """(own a_high, own Zeff, own mass thickness, background mass thickness) of a component.
+@dataclass(frozen=True)
+class Reading:
+    """What ``own_reading`` reads off the maps before it converts: medians inside, the lower
+    part of the ring around, and per-pixel fallbacks for maps without a low channel."""
 
-    The background is the lower part of a ring 2-3 pixels outside the component: things lying
-    across the ring would raise a mean, and a lower quantile keeps to what is under the item.
-    """
+    inside: tuple[float, float]  # median (a_high, a_low) of the inner pixels (a_low 0 if none)
+    around: tuple[float, float]  # 30th percentile (a_high, a_low) of the background ring
+    background_mt: float
+    has_low: bool
+
+
+def read(maps: MaterialMaps, rings: Rings, window: tuple[slice, slice]) -> Reading:
+    """The raw reading of a component (see ``own_reading``)."""
     ring, inner = rings.background, rings.inner
     layers = [maps.a_high[window], maps.mass_thickness[window]]
     if maps.a_low is not None:
@@ -171,13 +173,52 @@ def own_reading(
         bg_h, bg_mt, *rest = (float(v) for v in np.quantile(stack[:, ring], 0.3, axis=1))
         bg_l = rest[0] if rest else 0.0
     in_h, _, *in_rest = (float(v) for v in np.median(stack[:, inner], axis=1))
-    own_h = max(in_h - bg_h, 1e-3)
-    if in_rest and config is not None:
-        own_h, z, mt = own_material(config, (in_h, in_rest[0]), (bg_h, bg_l))
-        return own_h, z, mt, bg_mt
-    z = float(np.median(maps.zeff[window][inner]))
-    mt = float(np.median(maps.mass_thickness[window][inner])) - bg_mt
-    return own_h, z, max(mt, 0.0), bg_mt
+    in_l = in_rest[0] if in_rest else 0.0
+    return Reading((in_h, in_l), (bg_h, bg_l), bg_mt, bool(in_rest))
+
+
+def own_reading(
+    maps: MaterialMaps,
+    rings: Rings,
+    window: tuple[slice, slice],
+    config: ScanConfig | None,
+) -> tuple[float, float, float, float]:
+    """(own a_high, own Zeff, own mass thickness, background mass thickness) of a component.
+
+    The background is the lower part of a ring 2-3 pixels outside the component: things lying
+    across the ring would raise a mean, and a lower quantile keeps to what is under the item.
+    """
+    return own_readings(maps, [(read(maps, rings, window), rings, window)], config)[0]
+
+
+def own_readings(
+    maps: MaterialMaps,
+    readings: list[tuple[Reading, Rings, tuple[slice, slice]]],
+    config: ScanConfig | None,
+) -> list[tuple[float, float, float, float]]:
+    """``own_reading`` of many components (each with its rings and window) at once: one
+    basis-material decomposition for all of them."""
+    out: list[tuple[float, float, float, float]] = []
+    if readings and config is not None and all(r.has_low for r, _, _ in readings):
+        own_h, zeff, mt = own_materials(
+            config,
+            np.array([r.inside for r, _, _ in readings]),
+            np.array([r.around for r, _, _ in readings]),
+        )
+        return [
+            (float(h), float(z), float(m), r.background_mt)
+            for (r, _, _), h, z, m in zip(readings, own_h, zeff, mt, strict=True)
+        ]
+    for reading, rings, window in readings:
+        (in_h, in_l), around, bg_mt = reading.inside, reading.around, reading.background_mt
+        if reading.has_low and config is not None:
+            own_h, z, mt = own_material(config, (in_h, in_l), around)
+            out.append((own_h, z, mt, bg_mt))
+            continue
+        z = float(np.median(maps.zeff[window][rings.inner]))
+        mt = float(np.median(maps.mass_thickness[window][rings.inner])) - bg_mt
+        out.append((max(in_h - around[0], 1e-3), z, max(mt, 0.0), bg_mt))
+    return out
 
 
 def _window(sl: tuple[slice, slice], shape: tuple[int, ...], pad: int) -> tuple[slice, slice]:
