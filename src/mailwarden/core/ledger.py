@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from mailwarden.core import canonical, clock
+from mailwarden.core import canonical, clock, plainsql
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerEntry, LedgerHead
 
@@ -96,16 +96,15 @@ def append_many(
 ) -> list[LedgerEntry]:
     """Append consecutive entries under one lock of the head, in the caller's transaction.
 
-    Every audited change goes through here, so it speaks SQL directly: three statements
-    whatever the number of entries, instead of the ORM's five per entry.
+    Every audited change goes through here, so it speaks SQL directly (``core.plainsql``):
+    three statements whatever the number of entries, instead of the ORM's five per entry.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.append must run inside the change's transaction")
     if not records:
         return []
     at = at or clock.now()
-    ops = connection.ops
-    head_table = ops.quote_name(LedgerHead._meta.db_table)
+    head_table = connection.ops.quote_name(LedgerHead._meta.db_table)
     with connection.cursor() as cursor:
         seq, prev_hash = _locked_head(cursor, head_table)
         entries = []
@@ -123,27 +122,7 @@ def append_many(
             )
             entries.append(entry)
             prev_hash = entry.hash
-        stored_at = ops.adapt_datetimefield_value(at)
-        row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        cursor.execute(
-            f"INSERT INTO {_table()} (seq, created_at, actor, action, subject_type, subject_id,"
-            f" body, prev_hash, hash) VALUES {', '.join([row] * len(entries))}",
-            [
-                value
-                for e in entries
-                for value in (
-                    e.seq,
-                    stored_at,
-                    e.actor,
-                    e.action,
-                    e.subject_type,
-                    e.subject_id,
-                    e.body,
-                    e.prev_hash,
-                    e.hash,
-                )
-            ],
-        )
+        plainsql.insert_many(entries)
         cursor.execute(
             f"UPDATE {head_table} SET seq = %s, hash = %s WHERE id = 1", [seq, prev_hash]
         )

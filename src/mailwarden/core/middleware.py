@@ -45,5 +45,6 @@ def mfa_pending(user: Any) -> bool:
     """Whether a signed-in person still owes their second factor in this session."""
     # Someone who enrolled a device of their own accord is asked for it too: a second factor
     # that can be skipped protects nothing.
-    required = user_has_device(user) or mfa_required_for(roles_of(user))
-    return required and not user.is_verified()
+    if user.is_verified():
+        return False
+    return user_has_device(user) or mfa_required_for(roles_of(user))

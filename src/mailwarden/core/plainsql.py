@@ -24,7 +24,8 @@ M = TypeVar("M", bound=Model)
 @dataclass(frozen=True)
 class _Shape:
     select: str
-    insert: str  # without its ON CONFLICT target
+    insert_into: str  # "INSERT INTO table (columns)"
+    row: str  # "(%s, ...)", one placeholder per written column
     insert_fields: list[Any]
     attnames: list[str]
     # (column index, converter functions, the column expression they expect)
@@ -45,13 +46,10 @@ def _shape(model: type[Model], vendor: str) -> _Shape:
     table = quote(meta.db_table)
     columns = ", ".join(quote(field.column) for field in fields)
     written = [field for field in fields if field is not meta.pk]
-    insert = (
-        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in written)})"
-        f" VALUES ({', '.join(['%s'] * len(written))})"
-    )
     return _Shape(
         f"SELECT {columns} FROM {table}",
-        insert,
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in written)})",
+        f"({', '.join(['%s'] * len(written))})",
         written,
         [field.attname for field in fields],
         converters,
@@ -89,10 +87,10 @@ def insert(obj: Model, *, unless_taken: str | None = None) -> bool:
     meta = obj._meta
     shape = _shape(type(obj), connection.vendor)
     quote = connection.ops.quote_name
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in shape.insert_fields]
     conflict = f" ON CONFLICT ({quote(unless_taken)}) DO NOTHING" if unless_taken else ""
+    sql = f"{shape.insert_into} VALUES {shape.row}{conflict} RETURNING {quote(meta.pk.column)}"
     with connection.cursor() as cursor:
-        cursor.execute(f"{shape.insert}{conflict} RETURNING {quote(meta.pk.column)}", values)
+        cursor.execute(sql, _prepared(shape, obj))
         row = cursor.fetchone()
     if row is None:
         return False
@@ -100,6 +98,20 @@ def insert(obj: Model, *, unless_taken: str | None = None) -> bool:
     obj._state.adding = False
     obj._state.db = connection.alias
     return True
+
+
+def insert_many(objs: Sequence[Model]) -> None:
+    """INSERT new instances of one model in one statement; their primary keys are not read."""
+    if not objs:
+        return
+    shape = _shape(type(objs[0]), connection.vendor)
+    sql = f"{shape.insert_into} VALUES {', '.join([shape.row] * len(objs))}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for obj in objs for value in _prepared(shape, obj)])
+
+
+def _prepared(shape: _Shape, obj: Model) -> list[Any]:
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in shape.insert_fields]
 
 
 def _adapt(value: Any) -> Any:
