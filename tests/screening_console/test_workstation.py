@@ -141,6 +141,16 @@ def test_a_second_screener_confirms_and_the_item_is_cleared(signed_in, item):
     decision.refresh_from_db()
     assert (decision.status, decision.confirmed_by) == ("cleared", "user:sky")
     assert actions(item)[-2:] == ["screening.confirm", "custody.transition"]
+    # The item's custody timeline names the screening steps in words, with the tier.
+    detail = second.get(f"/items/{item.uid}/").content.decode()
+    titles = re.findall(r'<div class="step-title">([^<]+)</div>', detail)
+    assert titles[-3:] == [
+        "Screening decision",
+        "Decision confirmed by a second screener",
+        "Cleared",
+    ]
+    assert "screening.decision" not in detail
+    assert "<span>Tier: elevated</span>" in detail
 
 
 def test_the_same_screener_cannot_confirm_their_own_decision(signed_in, item):

@@ -366,7 +366,15 @@ SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
 _ACTION_TITLES = {
     "custody.intake": "Logged at intake",
     "custody.move": "Moved",
+    "custody.photo": "Photo attached",
     "custody.pickup_code_failed": "Wrong pickup code",
+    "custody.reminder_sent": "Pickup reminder sent",
+    "custody.escalated": "Escalated to the recipient's manager",
+    "screening.scan": "X-ray image stored",
+    "screening.decision": "Screening decision",
+    "screening.confirm": "Decision confirmed by a second screener",
+    "screening.quarantine_propose": "Quarantine outcome proposed",
+    "screening.quarantine_confirm": "Quarantine outcome confirmed",
 }
 
 
@@ -398,6 +406,9 @@ def _timeline(item: MailItem) -> list[Step]:
             (label, str(data[key]))
             for key, label in (
                 ("tracking_number", "Tracking"),
+                ("tier", "Tier"),
+                ("outcome", "Outcome"),
+                ("proposed_by", "Proposed by"),
                 ("method", "Proof"),
                 ("collected_by", "Collected by"),
                 ("signature_sha256", "Signature"),
