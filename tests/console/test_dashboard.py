@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+from mailwarden.core.clock import FrozenClock, use_clock
 from mailwarden.core.roles import Role
 from mailwarden.custody import services
-from tests.factories import CLERK, SCREENER, intake
+from tests.factories import ADMIN, CLERK, SCREENER, intake
 
 
 def tiles(body: str) -> dict[str, int]:
@@ -35,3 +37,23 @@ def test_polling_gets_only_the_panel_which_polls_again(as_role, db):
     assert "<html" not in body
     assert body.lstrip().startswith('<div id="dashboard"')
     assert 'hx-trigger="every 30s"' in body
+
+
+def test_today_is_each_sites_own_day(as_role, recipient):
+    auckland = services.create_site(ADMIN, code="akl", name="Auckland", timezone="Pacific/Auckland")
+    services.create_location(ADMIN, site=auckland, code="dock", name="dock", kind="dock")
+    seattle = services.create_site(
+        ADMIN, code="sea", name="Seattle", timezone="America/Los_Angeles"
+    )
+    services.create_location(ADMIN, site=seattle, code="dock", name="dock", kind="dock")
+    # 10:00 UTC on 2 March is 23:00 in Auckland (UTC+13) and 02:00 in Seattle (UTC-8).
+    with use_clock(FrozenClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))):
+        for site in (auckland, seattle):
+            intake(site, recipient)
+    clock = FrozenClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))  # Auckland: 3 March, 01:00
+    with use_clock(clock):
+        assert tiles(as_role(Role.AUDITOR).get("/").content.decode())["intake_today"] == 1
+        clock.advance(hours=14)  # Seattle: 2 March, 18:00; Auckland: 3 March, 15:00
+        assert tiles(as_role(Role.AUDITOR).get("/").content.decode())["intake_today"] == 1
+        clock.advance(hours=7)  # Seattle: 3 March, 01:00
+        assert tiles(as_role(Role.AUDITOR).get("/").content.decode())["intake_today"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
@@ -123,14 +124,23 @@ class Dashboard:
     overdue: int
 
 
+def _received_today(now: datetime) -> Q:
+    """Items received since midnight where each site is: a mailroom's day is its own."""
+    today = Q(pk__in=[])
+    for site_id, zone in Site.objects.values_list("id", "timezone"):
+        local = now.astimezone(ZoneInfo(zone))
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        today |= Q(site_id=site_id, received_at__gte=midnight)
+    return today
+
+
 def dashboard(now: datetime | None = None, overdue_days: int = 3) -> Dashboard:
     now = now or clock.now()
-    start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     counts = {
         row["state"]: row["n"] for row in MailItem.objects.values("state").annotate(n=Count("id"))
     }
     return Dashboard(
-        intake_today=MailItem.objects.filter(received_at__gte=start_of_day).count(),
+        intake_today=MailItem.objects.filter(_received_today(now)).count(),
         by_state={s.value: counts.get(s.value, 0) for s in State},
         awaiting_pickup=counts.get(State.READY_FOR_PICKUP, 0),
         quarantined=counts.get(State.QUARANTINED, 0),
