@@ -10,6 +10,15 @@ def test_unknown_api_paths_answer_in_json(admin):
     assert_refused(admin.post("/api/items/MW-1/nowhere"), 404, None)
 
 
+def test_a_wrong_method_answers_in_json_with_the_allowed_ones(admin):
+    before = snapshot()
+    response = admin.client.delete("/api/items", headers=admin.headers)
+    body = assert_refused(response, 405, None)
+    assert set(response["Allow"].split(", ")) == {"GET", "POST"}
+    assert body["message"].startswith("DELETE is not allowed here; allowed: ")
+    assert snapshot() == before
+
+
 def test_malformed_bodies_are_refused(admin, site):
     before = snapshot()
     broken = admin.client.post(

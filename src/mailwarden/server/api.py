@@ -120,6 +120,27 @@ def _error(
     )
 
 
+def json_method_not_allowed(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Middleware: ninja answers a wrong method with a plain-text 405, outside its handlers."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if response.status_code != 405 or not request.path.startswith("/api/"):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = response.get("Allow", "")
+        answer = _error(
+            request, 405, f"{request.method} is not allowed here; allowed: {allowed}", None
+        )
+        answer["Allow"] = allowed
+        return answer
+
+    return middleware
+
+
 @api.exception_handler(ServiceError)
 def _service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     return _error(request, exc.status, exc.message, exc.field)

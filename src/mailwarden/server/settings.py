@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "mailwarden.core.middleware.MfaRequiredMiddleware",
     "axes.middleware.AxesMiddleware",
+    "mailwarden.server.api.json_method_not_allowed",
 ]
 
 ROOT_URLCONF = "mailwarden.server.urls"
