@@ -106,7 +106,11 @@ def test_checklist_second_screener_and_pending_queue(people, item):
     assert len(indicators) == 19
     response = sam.post(
         f"/api/items/{item.uid}/screening",
-        {"indicators": ["no-return-address", "misspelled-words"], "notes": "hand-written"},
+        {
+            "indicators": ["no-return-address", "misspelled-words"],
+            "notes": "hand-written",
+            "seconds_on_item": 35,
+        },
     )
     assert response.status_code == 201, response.content
     decision = response.json()
@@ -115,6 +119,7 @@ def test_checklist_second_screener_and_pending_queue(people, item):
         "pending",
         "user:sam",
     )
+    assert decision["seconds_on_item"] == 35
     assert [d["id"] for d in sky.get("/api/screening/pending").json()] == [decision["id"]]
     assert_refused(
         sam.post(f"/api/screening/decisions/{decision['id']}/confirm"), 403, "decision_id"
@@ -128,6 +133,11 @@ def test_checklist_second_screener_and_pending_queue(people, item):
         sam.post(f"/api/items/{item.uid}/screening", {"indicators": ["nope!"]}),
         422,
         "indicators.0",
+    )
+    assert_refused(
+        sam.post(f"/api/items/{item.uid}/screening", {"seconds_on_item": -1}),
+        422,
+        "seconds_on_item",
     )
 
 

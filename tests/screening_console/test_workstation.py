@@ -99,12 +99,13 @@ def test_clear_clears_the_item_and_records_the_time_on_it(signed_in, item, froze
         "cleared",
         "user:screener",
     )
-    assert "Time on item: 42 s" in decision.notes
+    assert decision.seconds_on_item == 42
     entry = ledger.entry_data(ledger.entries_for("mailitem", item.uid)[-2])
-    assert "Time on item: 42 s" in entry["notes"]
+    assert entry["seconds_on_item"] == 42
     after = client.get(response["Location"]).content.decode()
     assert f"{item.uid} is cleared (low tier)." in after
     assert 'data-outcome data-tier="low" data-status="cleared"' in after
+    assert "<span data-seconds-on-item>42 s on the item</span>" in after
     assert "data-decide" not in after  # nothing left to decide
 
 
@@ -259,7 +260,7 @@ def test_a_decision_on_an_item_already_decided_is_refused(signed_in, item):
 def test_a_forged_page_time_is_ignored(signed_in, item):
     client = signed_in(Role.SCREENER)
     decide(client, item, "clear", "forged:token")
-    assert "Time on item" not in Decision.objects.get(item=item).notes
+    assert Decision.objects.get(item=item).seconds_on_item is None
 
 
 # ----------------------------------------------------------------------------- scan upload

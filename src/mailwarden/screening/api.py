@@ -190,6 +190,7 @@ def screen_item(
             indicators=list(payload.indicators),
             notes=payload.notes,
             raise_to=payload.raise_to.value if payload.raise_to else None,
+            seconds_on_item=payload.seconds_on_item,
         ),
     )
     return Status(201, decision_out(decision))

@@ -138,6 +138,8 @@ class Decision(models.Model):
     high_risk_recipient = models.CharField(max_length=200, blank=True)
     raised_to = models.CharField(max_length=10, blank=True)
     notes = models.TextField(blank=True)
+    # From the workstation opening the item to the decision; unknown for other clients.
+    seconds_on_item = models.PositiveIntegerField(null=True, blank=True)
     screener = models.CharField(max_length=LABEL_LENGTH)
     screener_user_id = models.BigIntegerField(null=True, blank=True)
     decided_at = models.DateTimeField()

@@ -179,6 +179,9 @@ class ChecklistIn(Input):
     indicators: list[IndicatorCode] = Field(default_factory=list, max_length=50)
     notes: str = Field("", max_length=2000)
     raise_to: Tier | None = Field(None, description="Raise the tier; it is never lowered.")
+    seconds_on_item: int | None = Field(
+        None, ge=0, le=86_400, description="How long the screener looked at the item."
+    )
 
 
 class DecisionOut(Schema):
@@ -196,6 +199,7 @@ class DecisionOut(Schema):
     high_risk_recipient: str
     raised_to: str
     notes: str
+    seconds_on_item: int | None
     screener: str
     decided_at: datetime
     confirmed_by: str
@@ -218,6 +222,7 @@ def decision_out(decision: Decision) -> DecisionOut:
         high_risk_recipient=decision.high_risk_recipient,
         raised_to=decision.raised_to,
         notes=decision.notes,
+        seconds_on_item=decision.seconds_on_item,
         screener=decision.screener,
         decided_at=decision.decided_at,
         confirmed_by=decision.confirmed_by,

@@ -430,6 +430,7 @@ class Checklist:
     indicators: list[str] = field(default_factory=list)
     notes: str = ""
     raise_to: str | None = None  # the screener may raise the tier, never lower it
+    seconds_on_item: int | None = None
 
 
 def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
@@ -503,6 +504,7 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
             high_risk_recipient=(risk or "")[:200],
             raised_to=checklist.raise_to or "",
             notes=notes,
+            seconds_on_item=checklist.seconds_on_item,
             screener=actor.label,
             screener_user_id=actor.user_id,
             decided_at=now,
@@ -528,6 +530,7 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
                 "image_sha256": hashes,
                 "supersedes": [d.pk for d in pending],
                 "notes": notes,
+                "seconds_on_item": checklist.seconds_on_item,
             },
             at=now,
         )

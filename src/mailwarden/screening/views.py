@@ -86,7 +86,6 @@ def _visible_item(actor: Actor, uid: str) -> MailItem:
 # ----------------------------------------------------------------------------- the timer
 
 _OPENED_SALT = "mailwarden.screening.workstation-opened"
-TIMING_PREFIX = "Time on item:"
 # A page left open over a weekend says nothing about how long the item took.
 MAX_SECONDS_ON_ITEM = 24 * 3600
 
@@ -401,11 +400,7 @@ def decide(request: HttpRequest, uid: str) -> HttpResponse:
         raise_to, reason = tier_requiring(policy, Action.QUARANTINE), data["quarantine_reason"]
     elif data["decision"] == THREAT:
         raise_to, reason = tier_requiring(policy, Action.EVACUATE), data["threat_note"]
-    seconds = seconds_on_item(opened, item.uid, clock.now())
-    # The decision has no column of its own for the time taken, so it is kept with the notes,
-    # where the ledger records it beside the decision.
-    timing = f"{TIMING_PREFIX} {seconds} s" if seconds is not None else ""
-    notes = "\n".join(p for p in (reason.strip(), data["notes"].strip(), timing) if p)
+    notes = "\n".join(p for p in (reason.strip(), data["notes"].strip()) if p)
     try:
         decision = services.screen_item(
             actor,
@@ -414,6 +409,7 @@ def decide(request: HttpRequest, uid: str) -> HttpResponse:
                 indicators=list(data["indicators"]),
                 notes=notes,
                 raise_to=raise_to.value if raise_to else None,
+                seconds_on_item=seconds_on_item(opened, item.uid, clock.now()),
             ),
         )
     except ServiceError as exc:
@@ -516,11 +512,6 @@ class RegisterView:
     note: str
 
 
-def screener_note(notes: str) -> str:
-    """What the screener wrote, without the timing line the workstation adds."""
-    return "\n".join(line for line in notes.splitlines() if not line.startswith(TIMING_PREFIX))
-
-
 def _register_rows(actor: Actor, now: datetime) -> list[RegisterView]:
     rows = []
     for row in queries.quarantine_register(now=now):
@@ -538,7 +529,7 @@ def _register_rows(actor: Actor, now: datetime) -> list[RegisterView]:
                 time_left=time_left(pending.expires_at - now) if pending else "",
                 mine=pending is not None and pending.proposed_by_user_id == actor.user_id,
                 lapsed=lapsed,
-                note=screener_note(row.decision.notes) if row.decision else "",
+                note=row.decision.notes if row.decision else "",
             )
         )
     return rows
