@@ -12,6 +12,8 @@ from mailwarden.core import clock, notify, outbox
 from mailwarden.core.models import Notification, NotificationStatus
 from mailwarden.core.runner import run_db_tasks, run_pending
 from mailwarden.core.tasks import send_notification
+from mailwarden.custody import pickup, services
+from tests.factories import CLERK
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -102,3 +104,30 @@ def test_a_notification_enqueued_twice_is_sent_once(smtp_server, ready_item):
     assert run_db_tasks() == 2
     assert len(smtp_server.to(ready_item.recipient.email)) == 1
     assert notify.send(notification.pk) == "skipped"
+
+
+def test_a_retry_after_the_parcel_was_collected_is_withdrawn_unsent(
+    smtp_server, ready_item, frozen_clock, caplog
+):
+    smtp_server.stop()
+    run_pending()
+    assert _arrival(ready_item).attempts == 1
+    services.hand_over(
+        CLERK, ready_item.uid, method="code", proof=pickup.pickup_code(ready_item.uid)
+    )
+    smtp_server.start()
+    frozen_clock.current = _arrival(ready_item).next_attempt_at
+    with caplog.at_level(logging.INFO, logger="mailwarden.core.notify"):
+        run_pending()
+
+    assert smtp_server.received == []
+    notification = _arrival(ready_item)
+    assert (notification.status, notification.attempts) == (NotificationStatus.WITHDRAWN, 2)
+    assert notification.last_error == (
+        f"withdrawn: {ready_item.uid} is picked_up, no longer waiting for pickup"
+    )
+    assert "withdrawn unsent" in caplog.text
+    # Closed for good: a later sweep neither sends nor retries it.
+    frozen_clock.advance(days=1)
+    run_pending()
+    assert smtp_server.received == [] and _arrival(ready_item).attempts == 2

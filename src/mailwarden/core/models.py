@@ -92,6 +92,7 @@ class NotificationStatus(models.TextChoices):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    WITHDRAWN = "withdrawn"  # no longer true by the time of a retry; never sent
 
 
 class Notification(models.Model):

@@ -48,6 +48,13 @@ class Message:
 
 
 Renderer = Callable[[str], Message]
+
+
+class Withdrawn(Exception):
+    """A renderer's answer when its message no longer applies: the parcel was collected
+    while the send was waiting for a retry. The notification is closed unsent."""
+
+
 _renderers: dict[str, Renderer] = {}
 
 
@@ -152,13 +159,22 @@ def _email(to_address: str, message: Message) -> EmailMultiAlternatives:
 
 
 def send(notification_id: int) -> str:
-    """Try to send one notification now; returns ``sent``, ``retry``, ``dead`` or ``skipped``."""
+    """Try to send one notification now.
+
+    Returns ``sent``, ``retry``, ``dead``, ``withdrawn`` or ``skipped``.
+    """
     notification = _claim(notification_id, clock.now())
     if notification is None:
         return "skipped"
     try:
         message = render(notification.kind, notification.subject_ref)
         _email(notification.to_address, message).send(fail_silently=False)
+    except Withdrawn as exc:
+        notification.status = NotificationStatus.WITHDRAWN
+        notification.last_error = f"withdrawn: {exc}"[:2000]
+        notification.save(update_fields=["last_error", "status"])
+        log.info("notification %s withdrawn unsent: %s", notification.key, exc)
+        return "withdrawn"
     except Exception as exc:
         notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         if notification.attempts >= get_settings().notifications.max_attempts:

@@ -45,6 +45,14 @@ def subject_ref(uid: str) -> str:
     return f"mailitem:{uid}"
 
 
+def _waiting_item(ref: str) -> MailItem:
+    """The item a pickup message is about, while it still waits on the shelf for its recipient."""
+    item = _item(ref)
+    if item.state != State.READY_FOR_PICKUP:
+        raise notify.Withdrawn(f"{item.uid} is {item.state}, no longer waiting for pickup")
+    return item
+
+
 def _item(ref: str) -> MailItem:
     uid = ref.removeprefix("mailitem:")
     item = (
@@ -87,21 +95,21 @@ def _message(template: str, subject: str, item: MailItem, *, for_recipient: bool
 
 @notify.renders(ARRIVAL)
 def arrival_message(ref: str) -> notify.Message:
-    item = _item(ref)
+    item = _waiting_item(ref)
     subject = f"Your {item.get_kind_display().lower()} {item.uid} is ready to collect"
     return _message(ARRIVAL, subject, item, for_recipient=True)
 
 
 @notify.renders(REMINDER)
 def reminder_message(ref: str) -> notify.Message:
-    item = _item(ref)
+    item = _waiting_item(ref)
     subject = f"Reminder: your {item.get_kind_display().lower()} {item.uid} is waiting"
     return _message(REMINDER, subject, item, for_recipient=True)
 
 
 @notify.renders(ESCALATION)
 def escalation_message(ref: str) -> notify.Message:
-    item = _item(ref)
+    item = _waiting_item(ref)
     subject = f"Uncollected mail for {item.recipient.display_name} ({item.uid})"
     return _message(ESCALATION, subject, item, for_recipient=False)
 
