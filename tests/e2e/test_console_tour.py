@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo(transactional_db) -> str:
-    seed(items=60, recipients=24)
+    # No X-ray scans: nothing here opens the screening pages, and simulating them costs seconds.
+    seed(items=60, recipients=24, with_scans=False)
     return demo_logins().password
 
 
