@@ -268,6 +268,70 @@ class TestAlarms:
         alarm.refresh_from_db()
         assert alarm.cleared_at == frozen_clock()
 
+    def test_refused_rules_alarm_until_the_controller_holds_the_latest(
+        self, mailroom, frozen_clock
+    ):
+        ctl = mailroom.edge1
+        latest = services.sync_rules(device(ctl), ctl, None).version
+        refused = event(
+            "edge.rules_rejected",
+            frozen_clock(),
+            reason="bad_signature",
+            message="signature does not verify",
+            offered_version=latest,
+            held_version=None,
+        )
+        assert ingest(mailroom, [refused]).applied == [refused["key"]]
+        row = AccessEvent.objects.get(key=refused["key"])
+        assert (row.type, row.reason, row.controller) == (
+            "edge.rules_rejected",
+            "rules_rejected:bad_signature",
+            ctl,
+        )
+        [alarm] = alarms(AlarmKind.RULES_REJECTED)
+        assert alarm.controller == ctl and alarm.cleared_at is None
+        assert alarm.detail == (
+            f"controller {ctl.name} refused rules version {latest} (bad_signature):"
+            " signature does not verify"
+        )
+        entry = LedgerEntry.objects.get(action="access.rules_rejected")
+        assert (entry.subject_type, entry.subject_id) == ("access_controller", ctl.name)
+        # Polling while still holding nothing leaves it open; holding the latest ends it.
+        services.sync_rules(device(ctl), ctl, None)
+        alarm.refresh_from_db()
+        assert alarm.cleared_at is None
+        frozen_clock.advance(seconds=5)
+        services.sync_rules(device(ctl), ctl, latest)
+        alarm.refresh_from_db()
+        assert alarm.cleared_at == frozen_clock()
+
+    def test_a_wrong_controller_clock_alarms_until_it_is_back_in_line(self, mailroom, frozen_clock):
+        def skew(exceeded: bool, offset_s: float):
+            return event(
+                "edge.clock_skew",
+                frozen_clock(),
+                offset_s=offset_s,
+                threshold_s=30.0,
+                exceeded=exceeded,
+            )
+
+        ingest(mailroom, [skew(True, -95.0), skew(True, -96.0)])
+        [alarm] = alarms(AlarmKind.CLOCK_SKEW)
+        assert alarm.controller == mailroom.edge1
+        assert alarm.detail == (
+            f"controller {mailroom.edge1.name}'s clock is 95 s ahead of the server's"
+            " (threshold 30 s)"
+        )
+        frozen_clock.advance(minutes=2)
+        ingest(mailroom, [skew(False, 1.0)])
+        alarm.refresh_from_db()
+        assert alarm.cleared_at == frozen_clock()
+        assert list(AccessEvent.objects.order_by("id").values_list("reason", flat=True)) == [
+            "clock_skew",
+            "clock_skew",
+            "clock_in_line",
+        ]
+
     def test_the_check_runs_on_the_periodic_tick(self, mailroom, frozen_clock):
         from mailwarden.core import tasks
 

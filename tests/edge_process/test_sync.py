@@ -10,11 +10,10 @@ import pytest
 
 from mailwarden.edge.clock import ManualClock
 from mailwarden.edge.decisions import DecisionEngine, Reason
+from mailwarden.edge.edge_events import CLOCK_SKEW, RULES_REJECTED
 from mailwarden.edge.outbox import Outbox
 from mailwarden.edge.rules import Door, DoorMode, RuleDelta, RuleEntries
 from mailwarden.edge.sync import (
-    CLOCK_SKEW,
-    RULES_REJECTED,
     Journal,
     RuleStore,
     RuleSync,

@@ -66,6 +66,8 @@ class AlarmKind(models.TextChoices):
     TAMPER = "tamper", "Reader tamper"
     READER_OFFLINE = "reader_offline", "Reader offline"
     CONTROLLER_OFFLINE = "controller_offline", "Controller offline"
+    RULES_REJECTED = "rules_rejected", "Controller refused its rules"
+    CLOCK_SKEW = "clock_skew", "Controller clock is wrong"
 
 
 class SiteRules(models.Model):

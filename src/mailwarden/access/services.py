@@ -947,6 +947,8 @@ def sync_rules(
             ctl.built_site_version = site_version
         ctl.save(update_fields=["last_seen_at", "built_site_version"])
         _clear_alarms(ctl.site, AlarmKind.CONTROLLER_OFFLINE, now, controller=ctl)
+        if latest is not None and since == latest.version:
+            _clear_alarms(ctl.site, AlarmKind.RULES_REJECTED, now, controller=ctl)
     assert latest is not None
     if since == latest.version:
         return RulesAnswer(latest.version)
@@ -1340,6 +1342,10 @@ def _apply(
         row.reason = "power_failed" if event.failed else "power_restored"
     elif isinstance(event, contract.DoorEventRecord):
         row.reason = event.kind
+    elif isinstance(event, contract.RulesRejectedEvent):
+        row.reason = f"rules_rejected:{event.reason}"[:100]
+    elif isinstance(event, contract.ClockSkewEvent):
+        row.reason = "clock_skew" if event.exceeded else "clock_in_line"
     row.save(force_insert=True)
     _ledger_if_security_relevant(ctx, row)
     _alarms_from(ctx, row, event)
@@ -1398,13 +1404,17 @@ def _ledger_if_security_relevant(ctx: _Context, row: AccessEvent) -> None:
         action = "access.tamper"
     elif row.type == contract.DOOR_EVENT and row.reason == "forced_open":
         action = "access.forced_open"
+    elif row.type == contract.RULES_REJECTED:
+        # A signature that does not verify may be a forged document: worth a permanent record.
+        action = "access.rules_rejected"
     if action is None:
         return
-    subject_type, subject_id = (
-        ("door", f"{ctx.site.code}/{door.code}")
-        if door is not None
-        else ("reader", f"{ctx.ctl.name}/{row.reader_ref}")
-    )
+    if door is not None:
+        subject_type, subject_id = "door", f"{ctx.site.code}/{door.code}"
+    elif row.reader_ref:
+        subject_type, subject_id = "reader", f"{ctx.ctl.name}/{row.reader_ref}"
+    else:
+        subject_type, subject_id = "access_controller", ctx.ctl.name
     ledger.append(
         ctx.actor,
         action,
@@ -1446,6 +1456,9 @@ def _alarms_from(ctx: _Context, row: AccessEvent, event: contract.EdgeEvent) -> 
             for kind in (AlarmKind.FORCED_OPEN, AlarmKind.HELD_OPEN):
                 _clear_alarms(site, kind, now, door=row.door)
         return
+    if isinstance(event, contract.RulesRejectedEvent | contract.ClockSkewEvent):
+        _controller_condition(ctx, row, event)
+        return
     reader, reader_name = row.reader, row.reader_ref
     if isinstance(event, contract.ReaderTamperEvent):
         _reader_condition(
@@ -1467,6 +1480,38 @@ def _alarms_from(ctx: _Context, row: AccessEvent, event: contract.EdgeEvent) -> 
         return
     if row.granted is False and row.reason not in NOT_INVALID and reader is not None:
         _invalid_attempts(ctx, row)
+
+
+def _controller_condition(
+    ctx: _Context, row: AccessEvent, event: contract.RulesRejectedEvent | contract.ClockSkewEvent
+) -> None:
+    """One open alarm per controller and condition. Refused rules are over when the controller
+    next polls holding the latest version; a wrong clock when the controller says it is right."""
+    name = ctx.ctl.name
+    if isinstance(event, contract.RulesRejectedEvent):
+        kind, active = AlarmKind.RULES_REJECTED, True
+        offered = "" if event.offered_version is None else f" version {event.offered_version}"
+        detail = f"controller {name} refused rules{offered} ({event.reason}): {event.message}"
+    else:
+        kind, active = AlarmKind.CLOCK_SKEW, event.exceeded
+        direction = "behind" if event.offset_s > 0 else "ahead of"
+        detail = (
+            f"controller {name}'s clock is {abs(event.offset_s):.0f} s {direction} the server's"
+            f" (threshold {event.threshold_s:.0f} s)"
+        )
+    if not active:
+        _clear_alarms(ctx.site, kind, ctx.now, controller=ctx.ctl)
+    elif _open_alarm(kind, site=ctx.site, controller=ctx.ctl) is None:
+        _raise_alarm(
+            ctx.actor,
+            ctx.site,
+            kind,
+            row.occurred_at,
+            ctx.now,
+            detail=detail,
+            controller=ctx.ctl,
+            event=row,
+        )
 
 
 def _reader_condition(

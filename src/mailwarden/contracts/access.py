@@ -28,18 +28,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from mailwarden.edge.edge_events import (
     ACCESS_DECISION,
     CARD_ERROR,
+    CLOCK_SKEW,
     DOOR_EVENT,
     READER_POWER,
     READER_STATUS,
     READER_TAMPER,
+    RULES_REJECTED,
     AccessDecisionEvent,
     CardErrorEvent,
+    ClockSkewEvent,
     DoorEventRecord,
     EdgeEvent,
     PresentedCard,
     ReaderPowerEvent,
     ReaderStatusEvent,
     ReaderTamperEvent,
+    RulesRejectedEvent,
 )
 from mailwarden.edge.rules import RuleDelta, RuleSnapshot
 from mailwarden.edge.signing import DocumentKind, canonical_json
@@ -47,6 +51,7 @@ from mailwarden.edge.signing import DocumentKind, canonical_json
 __all__ = [
     "ACCESS_DECISION",
     "CARD_ERROR",
+    "CLOCK_SKEW",
     "DOOR_EVENT",
     "EVENT_MODELS",
     "MAX_BATCH",
@@ -54,8 +59,10 @@ __all__ = [
     "READER_POWER",
     "READER_STATUS",
     "READER_TAMPER",
+    "RULES_REJECTED",
     "AccessDecisionEvent",
     "CardErrorEvent",
+    "ClockSkewEvent",
     "DoorEventRecord",
     "EdgeEvent",
     "EventBatch",
@@ -68,6 +75,7 @@ __all__ = [
     "RejectedEvent",
     "RuleDelta",
     "RuleSnapshot",
+    "RulesRejectedEvent",
     "RulesResponse",
     "SignedDocument",
 ]
@@ -84,6 +92,8 @@ EVENT_MODELS: dict[str, type[EdgeEvent]] = {
     READER_TAMPER: ReaderTamperEvent,
     READER_POWER: ReaderPowerEvent,
     DOOR_EVENT: DoorEventRecord,
+    RULES_REJECTED: RulesRejectedEvent,
+    CLOCK_SKEW: ClockSkewEvent,
 }
 
 

@@ -1,7 +1,7 @@
 """The events an edge controller writes to its outbox for the server.
 
-These belong in ``mailwarden.contracts`` once the server-side access app reads them; they live
-here until then so the edge library stays usable on its own. PIN digits never appear in them.
+``mailwarden.contracts.access`` re-exports them as the sync contract; they are defined here so
+that the edge library imports nothing outside itself. PIN digits never appear in them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ READER_STATUS = "reader.status"
 READER_TAMPER = "reader.tamper"
 READER_POWER = "reader.power"
 DOOR_EVENT = "door.event"
+RULES_REJECTED = "edge.rules_rejected"
+CLOCK_SKEW = "edge.clock_skew"
 
 
 class EdgeEvent(BaseModel):
@@ -73,3 +75,20 @@ class ReaderPowerEvent(EdgeEvent):
 class DoorEventRecord(EdgeEvent):
     door_id: str
     kind: str
+
+
+class RulesRejectedEvent(EdgeEvent):
+    """A rule document the controller refused; it keeps deciding from ``held_version``."""
+
+    reason: str
+    message: str
+    offered_version: int | None
+    held_version: int | None
+
+
+class ClockSkewEvent(EdgeEvent):
+    """The local clock is ``offset_s`` behind the server's (negative: ahead), or back in line."""
+
+    offset_s: float
+    threshold_s: float
+    exceeded: bool

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .clock import ClockSkew, WallClock, measure_clock_skew, utc_now
 from .decisions import DecisionEngine, RejectReason, SnapshotRejected
-from .edge_events import EdgeEvent
+from .edge_events import CLOCK_SKEW, RULES_REJECTED, ClockSkewEvent, RulesRejectedEvent
 from .outbox import DeliveryResult, Outbox, OutboxEvent
 from .signing import DocumentKind, canonical_json
 
@@ -41,27 +41,6 @@ _M = TypeVar("_M", bound=BaseModel)
 RULES_PATH = "/api/access/rules"
 EVENTS_PATH = "/api/access/events"
 MAX_BATCH = 500
-
-# Outbox event types this module adds to those in ``edge_events``.
-RULES_REJECTED = "edge.rules_rejected"
-CLOCK_SKEW = "edge.clock_skew"
-
-
-class RulesRejectedEvent(EdgeEvent):
-    """A rule document the controller refused; it keeps deciding from ``held_version``."""
-
-    reason: str
-    message: str
-    offered_version: int | None
-    held_version: int | None
-
-
-class ClockSkewEvent(EdgeEvent):
-    """The local clock is ``offset_s`` behind the server's (negative: ahead), or back in line."""
-
-    offset_s: float
-    threshold_s: float
-    exceeded: bool
 
 
 # -- the local event log ----------------------------------------------------------------------
