@@ -26,7 +26,7 @@ class Api:
     """A Django test client that sends one bearer token (or none) with every request."""
 
     def __init__(self, secret: str | None) -> None:
-        self.client = Client()
+        self.client = Client(enforce_csrf_checks=True)  # as a real server does
         self.headers = {"Authorization": f"Bearer {secret}"} if secret else {}
 
     def get(self, path: str, **params: Any) -> Any:

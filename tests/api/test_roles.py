@@ -112,6 +112,13 @@ def test_console_session_is_accepted(db, site, recipient):
     user = create_user("clerk1", password="x", roles=["clerk"], check_password=False)
     api = Api(None)
     api.client.force_login(user)
+    before = snapshot()
+    # A session is CSRF-checked, as the console's own HTMX calls are.
+    refused = api.post("/api/items", intake_body(site, recipient))
+    assert (refused.status_code, refused.json()["message"]) == (403, "CSRF check Failed")
+    assert snapshot() == before
+    api.client.get("/")  # the console page sets the CSRF cookie
+    api.headers = {"X-CSRFToken": api.client.cookies["csrftoken"].value}
     response = api.post("/api/items", intake_body(site, recipient))
     assert response.status_code == 201, response.content
     assert api.get("/api/items").json()[0]["uid"] == response.json()["uid"]

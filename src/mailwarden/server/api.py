@@ -71,6 +71,13 @@ class TokenAuth(HttpBearer):
 class ConsoleSessionAuth(SessionAuth):
     """The console's own session, so its HTMX calls can use the API (CSRF-checked)."""
 
+    def __call__(self, request: HttpRequest) -> Actor | None:
+        # Only a signed-in session is CSRF-checked: a caller with a token, or with nothing, is
+        # answered 401 (sign in or send a valid token), not with a CSRF refusal.
+        if "Authorization" in request.headers or not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         user = request.user
         if not user.is_authenticated or mfa_pending(user):
