@@ -73,6 +73,10 @@ def test_a_valid_config_loads_with_paths_from_its_folder(tmp_path):
             lambda d: d["readers"][1].update(channel=d["readers"][0]["channel"], address=1),
             "both use address 1",
         ),
+        (
+            lambda d: d["readers"][1].update(channel="tcp://127.0.0.1:9", address=1),
+            "even on different channels",
+        ),
     ],
 )
 def test_a_bad_config_names_the_field(tmp_path, change, expected):

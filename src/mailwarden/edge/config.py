@@ -129,16 +129,17 @@ class EdgeConfig(_Model):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"reader ids must be unique: {', '.join(dupes)}")
-        # Readers on one channel share an RS-485 bus, where each needs its own address.
-        seen: dict[tuple[str, int], str] = {}
+        # One control panel drives every reader and names each by its OSDP address, so an
+        # address may be used once per controller, not just once per RS-485 bus.
+        seen: dict[int, str] = {}
         for reader in self.readers:
-            slot = (reader.channel, reader.address)
-            if slot in seen:
+            if reader.address in seen:
                 raise ValueError(
-                    f"readers {seen[slot]} and {reader.id} both use address {reader.address} "
-                    f"on {reader.channel}"
+                    f"readers {seen[reader.address]} and {reader.id} both use address "
+                    f"{reader.address}; each reader on a controller needs its own address, "
+                    "even on different channels"
                 )
-            seen[slot] = reader.id
+            seen[reader.address] = reader.id
         files = [r.key_file for r in self.readers]
         shared = sorted({str(f) for f in files if files.count(f) > 1})
         if shared:
