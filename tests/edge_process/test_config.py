@@ -86,6 +86,16 @@ def test_a_bad_config_names_the_field(tmp_path, change, expected):
     assert str(path) in message
 
 
+def test_a_lone_bad_reader_gets_its_own_error_only(tmp_path):
+    def only_a_bad_reader(d):
+        d["readers"] = [{**d["readers"][0], "address": 127}]
+        d["doors"] = {d["readers"][0]["door"]: d["doors"][d["readers"][0]["door"]]}
+
+    message = config_error(edit(write_config(tmp_path, URL), only_a_bad_reader))
+    assert message.count("\n") == 0, message
+    assert "readers[0].address: Input should be less than or equal to 126" in message
+
+
 def test_a_missing_key_file_is_named(tmp_path):
     path = write_config(tmp_path, URL)
     (tmp_path / "keys" / "mailroom-out.key").unlink()

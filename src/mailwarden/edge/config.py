@@ -200,9 +200,17 @@ def _where(loc: Sequence[int | str]) -> str:
 
 
 def _describe(exc: ValidationError, source: Path) -> str:
+    errors = exc.errors()
     lines = []
-    for error in exc.errors():
-        where = _where(error["loc"])
+    for error in errors:
+        loc = error["loc"]
+        # A list whose only item is bad is also "too short" once that item is dropped; the
+        # item's own error is the one that helps.
+        if error["type"] == "too_short" and any(
+            len(other["loc"]) > len(loc) and other["loc"][: len(loc)] == loc for other in errors
+        ):
+            continue
+        where = _where(loc)
         if error["type"] == "extra_forbidden":
             message = "unknown key (check the spelling)"
         elif error["type"] == "missing":
