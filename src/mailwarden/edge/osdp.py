@@ -169,6 +169,9 @@ class _ReaderState:
     online: bool = False
     secure: bool = False
     offline_notices: int = 0
+    # Whether the reader's status has been reported since the panel started: a reader that
+    # never comes online (a wrong key, a cut line) must still be reported offline once.
+    announced: bool = False
     tampered: dict[TamperSource, bool] = field(default_factory=dict)
     power_failed: bool = False
     # Reviving an offline reader: when the next step is due, which step, and the current delay.
@@ -399,9 +402,12 @@ class ReaderPanel:
                 log.warning("reader %s: command %s was not completed", reader_id, arg0)
             after = (state.online, state.secure)
             self._cond.notify_all()
-        # libosdp reports the session before the reader comes online; report the pair when the
-        # reader's online state changes, or its security changes while it is online.
-        if after[0] == before[0] and not (after[0] and after[1] != before[1]):
+            # libosdp reports the session before the reader comes online; report the pair when the
+            # reader's online state changes, or its security changes while it is online.
+            first = kind == libosdp.EventNotification.PeripheralDeviceStatus and not state.announced
+            if first:
+                state.announced = True
+        if not first and after[0] == before[0] and not (after[0] and after[1] != before[1]):
             return []
         return [ReaderStatus(reader_id, *after)]
 
