@@ -3,7 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mailwarden.xray.projection import ScanConfig, attenuation, projector, readout
+from mailwarden.xray.projection import (
+    BASIS_SIZE,
+    ScanConfig,
+    _coarse_blur,
+    _scatter,
+    attenuation,
+    descatter,
+    projector,
+    readout,
+)
 
 from .conftest import QUIET
 
@@ -81,3 +90,38 @@ def test_behind_lead_counts_are_poisson_not_negative():
     high, _ = readout(dark, dark, config, np.random.default_rng(3))
     assert high.min() >= 0
     assert attenuation(high, config.air_level).max() > 6.0
+
+
+def _full_size_blur(t: np.ndarray, sigma_px: float) -> np.ndarray:
+    small, step = _coarse_blur(t, sigma_px, 8)
+    return np.repeat(np.repeat(small, step, axis=0), step, axis=1)[: t.shape[0], : t.shape[1]]
+
+
+@pytest.mark.parametrize("shape", [(64, 96), (50, 61)])
+def test_scatter_and_its_removal_match_the_full_size_blur(shape):
+    # the blur is added block by block (a broadcast view where the blocks tile the image)
+    config = ScanConfig(shape=shape)
+    t = np.random.default_rng(2).uniform(0.01, 1.0, shape).astype(np.float32)
+    f, sigma = config.scatter_fraction, config.scatter_sigma_cm / config.pixel_cm
+    assert np.array_equal(_scatter(t, config), (1.0 - f) * t + f * _full_size_blur(t, sigma))
+    expected = (t - f * _full_size_blur(t, sigma)) / (1.0 - f)
+    assert np.array_equal(descatter(t, config, config.pixel_cm), expected)
+
+
+def test_transmission_is_the_same_to_the_bit_in_cache_sized_blocks():
+    # chunks of 2**15 pixels, each chunk's exponent taken a cache block at a time: the same
+    # as one product and one exponent per chunk
+    proj = projector(ScanConfig())
+    g = np.random.default_rng(5)
+    thickness = g.uniform(0, 0.4, (BASIS_SIZE, 300, 260)).astype(np.float32)
+    occupied = g.random((300, 260)) < 0.9
+    t_low, t_high = proj.transmission_from_basis(thickness, occupied)
+    flat = thickness.reshape(BASIS_SIZE, -1)
+    index = np.flatnonzero(occupied)
+    assert index.size > 2**16  # three chunks, the last one short
+    for start in range(0, index.size, 2**15):
+        part = index[start : start + 2**15]
+        passed = np.exp(-(proj.basis @ flat[:, part]))
+        assert np.array_equal(t_low.ravel()[part], proj.bin_low @ passed)
+        assert np.array_equal(t_high.ravel()[part], proj.bin_high @ passed)
+    assert np.all(t_low[~occupied] == 1.0) and np.all(t_high[~occupied] == 1.0)

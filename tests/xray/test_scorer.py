@@ -8,7 +8,7 @@ import numpy as np
 
 from mailwarden.xray import objects
 from mailwarden.xray.analysis import analyze, candidates
-from mailwarden.xray.scorer import FEATURES, MODEL_PATH, Ensemble, Scorers, fit, load
+from mailwarden.xray.scorer import FEATURES, MISSING, MODEL_PATH, Ensemble, Scorers, fit, load
 from mailwarden.xray.simulator import Scan
 
 from .conftest import SMALL, boxed_scene, rng
@@ -52,6 +52,21 @@ def test_ensemble_round_trips_through_json() -> None:
     ).models["explosive"]
     rows = [dict(zip("abc", row, strict=True)) for row in x[:50]]
     assert np.allclose(model.predict(rows), back.predict(rows), atol=1e-4)
+
+
+def test_trees_descending_together_sum_as_one_at_a_time() -> None:
+    model = load().models["explosive"]  # type: ignore[union-attr]
+    x = np.random.default_rng(6).normal(5.0, 3.0, (40, len(model.features)))
+    x[::7, 3] = np.nan  # a missing reading
+    expected = np.full(len(x), model.base)
+    rows = np.arange(len(x))
+    clean = np.nan_to_num(x, nan=MISSING)
+    for feature, threshold, leaf in zip(model.feature, model.threshold, model.leaf, strict=True):
+        node = np.zeros(len(x), dtype=int)
+        for _ in range(model.depth):
+            node = 2 * node + 1 + (clean[rows, feature[node]] > threshold[node])
+        expected += leaf[node - (2**model.depth - 1)]
+    assert np.array_equal(model.log_odds(x), expected)
 
 
 def test_missing_features_are_scored() -> None:

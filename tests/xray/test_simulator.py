@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from mailwarden.xray import objects
+from mailwarden.xray import objects, simulator
 from mailwarden.xray.objects import THREAT_CLASSES, Item
-from mailwarden.xray.projection import ScanConfig
+from mailwarden.xray.projection import ScanConfig, projector
 from mailwarden.xray.shapes import Part, rod, slab
 from mailwarden.xray.simulator import Scene, simulate_letters, simulate_parcel
 
@@ -119,3 +121,58 @@ def test_packed_items_fit_their_box():
         scan = simulate_parcel(seed, ScanConfig(), threat="ied")
         (ied,) = scan.threats()
         assert "alkaline_cell" in ied.materials
+
+
+def _every_item(seed: int) -> list[Item]:
+    g = rng(seed)
+    builders = [builder for builder, _ in objects.BENIGN_BUILDERS.values()]
+    return [build(g) for build in [*builders, *objects.THREAT_BUILDERS.values()] for _ in range(3)]
+
+
+def _same_scenes(a: Scene, b: Scene) -> bool:
+    assert a.basis is not None and b.basis is not None
+    return (
+        np.array_equal(a.basis, b.basis)
+        and np.array_equal(a.occupied, b.occupied)
+        and a.paths.keys() == b.paths.keys()
+        and all(np.array_equal(a.paths[m], b.paths[m]) for m in a.paths)
+        and [(o.bbox, o.materials) for o in a.objects] == [(o.bbox, o.materials) for o in b.objects]
+        and all(np.array_equal(x.mask, y.mask) for x, y in zip(a.objects, b.objects, strict=True))
+    )
+
+
+def test_a_part_rasterised_over_its_box_gives_what_its_circle_gives():
+    # parts with a ``half`` are evaluated over that rectangle's box only: nothing of them may
+    # lie outside it, whatever the angle
+    g = rng(9)
+    tight, loose = Scene(SMALL), Scene(SMALL)
+    for item in _every_item(9):
+        circle = Item(item.label, tuple(replace(p, half=None) for p in item.parts), item.threat)
+        x, y, angle = g.uniform(8, 48), g.uniform(8, 32), g.uniform(0, 2 * np.pi)
+        tight.add(item, x, y, angle)
+        loose.add(circle, x, y, angle)
+    assert _same_scenes(tight, loose)
+
+
+def test_sparse_and_dense_rasters_add_the_same(monkeypatch):
+    def scene(share: float) -> Scene:
+        monkeypatch.setattr(simulator, "SPARSE_SHARE", share)
+        g = rng(10)
+        out = Scene(SMALL)
+        interior = out.add_box(28.0, 20.0, 50.0, 34.0, 20.0)
+        for item in _every_item(10):
+            out.add(item, g.uniform(10, 46), g.uniform(8, 32), g.uniform(0, 7), inside=interior)
+        return out
+
+    assert _same_scenes(scene(0), scene(float("inf")))  # every raster sparse, every one dense
+
+
+def test_a_square_slab_adds_its_one_thickness_wherever_it_lies():
+    scene = Scene(SMALL)
+    tray = Part("polyethylene", slab(30.0, 20.0, 0.3), 18.1, half=(15.0, 10.0))
+    scene.add(Item("tray", (tray,)), 28.0, 20.0, 0.0)
+    path = scene.paths["polyethylene"]
+    assert scene.basis is not None and np.count_nonzero(path) > 50_000
+    assert np.array_equal(scene.occupied, path > 0) and set(np.unique(path)) == {0, np.float32(0.3)}
+    for k, coefficient in enumerate(projector(SMALL).coefficients["polyethylene"]):
+        assert np.array_equal(scene.basis[k], coefficient * path)

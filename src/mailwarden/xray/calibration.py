@@ -50,16 +50,25 @@ class Calibration:
         """
         a0, da = self.a_high[0], self.a_high[1] - self.a_high[0]
         r0, dr = self.ratio[0], self.ratio[1] - self.ratio[0]
-        i = np.clip(np.rint((a_high - a0) / da), 0, len(self.a_high) - 1).astype(np.intp)
-        position = np.clip((np.asarray(ratio) - r0) / dr, 0, len(self.ratio) - 1.001)
+        # in place where it can be: a whole map is looked up at once, and every temporary
+        # array costs as much as the arithmetic done on it
+        row = np.array(a_high, dtype=np.float64)
+        row -= a0
+        row /= da
+        np.clip(np.rint(row, out=row), 0, len(self.a_high) - 1, out=row)
+        position = np.array(ratio, dtype=np.float64)
+        position -= r0
+        position /= dr
+        np.clip(position, 0, len(self.ratio) - 1.001, out=position)
         j = position.astype(np.intp)
-        w = (position - j).astype(np.float32)
+        w = np.subtract(position, j, out=position).astype(np.float32)
         # gathers from the flattened tables: several times faster than 2-D fancy indexing
-        flat = i * len(self.ratio) + j
-        z_table, mass_table = self.zeff.ravel(), self.mass_thickness.ravel()
-        zeff = z_table.take(flat) * (1 - w) + z_table.take(flat + 1) * w
-        mass = mass_table.take(flat) * (1 - w) + mass_table.take(flat + 1) * w
-        return zeff, mass
+        below = row.astype(np.intp)
+        below *= len(self.ratio)
+        below += j
+        above = below + 1
+        cells = (below, above, 1 - w, w)
+        return _between(self.zeff.ravel(), *cells), _between(self.mass_thickness.ravel(), *cells)
 
     def ratio_for(self, a_high: np.ndarray, zeff: np.ndarray) -> np.ndarray:
         """The R that a material of ``zeff`` shows at ``a_high``: the lookup run backwards."""
@@ -68,6 +77,18 @@ class Calibration:
         i = np.clip(np.rint((a_high - a0) / da), 0, len(self.a_high) - 1).astype(np.intp)
         j = np.clip(np.rint((zeff - z0) / dz), 0, len(self.z_grid) - 1).astype(np.intp)
         return self.ratio_of_z[i, j]
+
+
+def _between(
+    table: np.ndarray, below: np.ndarray, above: np.ndarray, v: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """``table[below] * v + table[above] * w``, in place where it can be."""
+    out = table.take(below)
+    out *= v
+    upper = table.take(above)
+    upper *= w
+    out += upper
+    return out
 
 
 def step_wedge(

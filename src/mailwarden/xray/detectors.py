@@ -6,7 +6,7 @@ features behind it; ``analysis`` picks among them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,21 +18,23 @@ from .projection import ScanConfig
 from .rules import AnalysisParams, score, shape_features, threshold_for
 from .scorer import MISSING, load
 from .segmentation import (
-    EIGHT,
     Blob,
     Reading,
     Rings,
     components,
     distance_cm,
     edge_step,
-    flatness,
+    flatnesses,
+    open2,
+    open3,
     own_reading,
     own_readings,
     read,
+    sorted_quantile,
     spread,
     window_of,
 )
-from .shape_features import Shape, band, measure
+from .shape_features import Shape, band, measure_many, solidity
 
 # segmentation cuts (g/cm2) of total mass thickness, and of mass thickness above the top-hat
 ORGANIC_LEVELS: tuple[float, ...] = (0.9, 1.3, 1.8, 2.5, 3.4, 4.6, 6.2, 8.0)
@@ -72,16 +74,21 @@ class Metal:
 def metal_parts(maps: MaterialMaps, scale: int) -> list[Metal]:
     # Z from 15: a thin blade over clothing reads lower than steel, as the pixel averages both
     dense = ((maps.zeff >= METAL_MIN_Z) & (maps.a_high >= 0.3)) | (maps.classes == IMPENETRABLE)
-    dense = ndimage.binary_opening(dense, np.ones((2, 2), bool))
+    dense = open2(dense)
     parts = []
     min_px = max(3, int(0.6 / maps.pixel_cm**2))
-    for blob in components(dense, min_px, None, scale):
+    blobs = components(dense, min_px, None, scale)
+    for blob, shape in zip(blobs, _shapes(blobs, maps.pixel_cm), strict=True):
         window = window_of(blob)
-        shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col))
         own_h, _, _, _ = own_reading(maps, Rings.of(blob.mask), window, None)
         imp = float((maps.classes[window][blob.mask] == IMPENETRABLE).mean())
         parts.append(Metal(blob, shape, own_h, imp))
     return parts
+
+
+def _shapes(blobs: list[Blob], pixel_cm: float, hull: bool = True) -> list[Shape]:
+    """The shape of each blob, in its window's coordinates offset to the map's."""
+    return measure_many([b.mask for b in blobs], pixel_cm, [(b.row, b.col) for b in blobs], hull)
 
 
 def metal_threats(parts: list[Metal], p: AnalysisParams) -> list[Candidate]:
@@ -138,9 +145,9 @@ def organic_masses(
     # a grey opening of the masked map, thresholded, equals the binary opening of each
     # threshold's mask: one filter per family instead of one per level
     opened = {
-        "plain": ndimage.grey_opening(np.where(organic_like, mt, 0.0), footprint=EIGHT),
-        "cut": ndimage.grey_opening(np.where(organic_like & smooth, mt, 0.0), footprint=EIGHT),
-        "tophat": ndimage.grey_opening(np.where(organic_like, tophat, 0.0), footprint=EIGHT),
+        "plain": open3(np.where(organic_like, mt, 0.0)),
+        "cut": open3(np.where(organic_like & smooth, mt, 0.0)),
+        "tophat": open3(np.where(organic_like, tophat, 0.0)),
     }
     families = (
         [(level, "plain", mt) for level in ORGANIC_LEVELS]
@@ -156,36 +163,42 @@ def organic_masses(
     readings: list[tuple[Reading, Rings, tuple[slice, slice]]] = []
     for level, family, values_map in families:
         mask = opened[family] >= level
+        fresh = []
         for blob in components(mask, min_px, max_px, scale):
             # a component that another cut already gave (about the same box and size) would
             # give the same answer again
             count = int(blob.mask.sum())
             every.append((*blob.bounds, count))
-            if any(
-                max(abs(a - b) for a, b in zip(box, blob.bounds, strict=True)) <= 1
-                and abs(n - count) <= 0.05 * count
+            if not any(
+                abs(n - count) <= 0.05 * count
+                and max(abs(a - b) for a, b in zip(box, blob.bounds, strict=True)) <= 1
                 for box, n in seen
             ):
-                continue
-            seen.append((blob.bounds, count))
-            window = window_of(blob)
-            shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col), hull=False)
+                seen.append((blob.bounds, count))
+                fresh.append(blob)
+        for blob, shape in zip(fresh, _shapes(fresh, maps.pixel_cm, hull=False), strict=True):
             # shapes that no organic rule accepts are not worth measuring further
             if shape.rectangularity < ORGANIC_MIN_RECTANGULARITY or shape.elongation > 5.0:
                 continue
+            window = window_of(blob)
             rings = Rings.of(blob.mask)
             pending.append((blob, shape, rings, window, level, family, values_map))
             readings.append((read(maps, rings, window), rings, window))
-    # the own material of every mass at once (one basis-material decomposition)
-    for (blob, shape, rings, window, level, family, values_map), (_, z, own_mt, bg) in zip(
-        pending, own_readings(maps, readings, config), strict=True
-    ):
-        local = values_map[window] - (bg if family != "tophat" else 0.0)
+    # the own material of every mass at once (one basis-material decomposition), then the
+    # flatness of every mass at once (each across its own short axis)
+    owns = own_readings(maps, readings, config)
+    own_layers = [
+        values_map[window] - (bg if family != "tophat" else 0.0)
+        for (*_, window, _, family, values_map), (*_, bg) in zip(pending, owns, strict=True)
+    ]
+    flat = flatnesses([entry[0].mask for entry in pending], own_layers)
+    for entry, (_, z, own_mt, bg), flatness in zip(pending, owns, flat, strict=True):
+        blob, shape, rings, window, level, family, values_map = entry
         f = shape_features(shape) | {
             "zeff": z,
             "mass_thickness": own_mt,
             "spread": spread(values_map[window][rings.inner]),
-            "flatness": flatness(blob.mask, local),
+            "flatness": flatness,
             "edge_step": edge_step(rings, mt[window], own_mt),
             "background_mt": bg,
             "level": level,
@@ -217,22 +230,22 @@ def powder(
     max_px = int(p.powder_area[3] / maps.pixel_cm**2)
     total = maps.mass_thickness
     # as for organic masses: the top-hat keeps a heap's outline where it lies across things
-    opened_total = ndimage.grey_opening(np.where(organic_like, total, 0.0), footprint=EIGHT)
-    opened_tophat = ndimage.grey_opening(np.where(organic_like, tophat, 0.0), footprint=EIGHT)
+    opened_total = open3(np.where(organic_like, total, 0.0))
+    opened_tophat = open3(np.where(organic_like, tophat, 0.0))
     families = [(level, total, opened_total) for level in POWDER_LEVELS] + [
         (level, tophat, opened_tophat) for level in POWDER_TOPHAT_LEVELS
     ]
     for level, values_map, opened in families:
         mask = (opened >= level) & (values_map <= level + 1.2)
-        for blob in components(mask, min_px, max_px, scale):
-            window = window_of(blob)
-            shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col), hull=False)
+        blobs = components(mask, min_px, max_px, scale)
+        for blob, shape in zip(blobs, _shapes(blobs, maps.pixel_cm, hull=False), strict=True):
             if shape.elongation > 3.5 or shape.rectangularity < 0.6:
                 continue
-            shape = measure(blob.mask, maps.pixel_cm, (blob.row, blob.col))
+            window = window_of(blob)
+            shape = replace(shape, solidity=solidity(blob.mask))
             _, z, mt, bg = own_reading(maps, Rings.of(blob.mask), window, config)
             values = values_map[window][blob.mask] - (bg if values_map is total else 0.0)
-            peak = float(np.quantile(values, 0.95))
+            peak = float(sorted_quantile(np.sort(values), 0.95))
             mean = float(values.mean())
             f = shape_features(shape) | {
                 "zeff": z,
@@ -371,11 +384,12 @@ def _layer_sets(
         np.flatnonzero(rings.inner & (a_high <= quartiles[0])),
         np.flatnonzero(rings.inner & (a_high >= quartiles[1])),
     ]
-    labels = [np.full(where.size, group, dtype=np.intp) for group, where in enumerate(sets)]
+    labels = [np.repeat(np.arange(len(sets)), [where.size for where in sets])]
     rows, cols = np.nonzero(mask)
+    centre = rows.mean(), cols.mean()
     width = mask.shape[1]
     for first, where in ((SIDE_IN, edge_in), (SIDE_OUT, edge_out)):
-        angle = np.arctan2(where // width - rows.mean(), where % width - cols.mean())
+        angle = np.arctan2(where // width - centre[0], where % width - centre[1])
         sets.append(where)
         labels.append(first + ((angle + np.pi) / (2 * np.pi) * SIDES).astype(np.intp) % SIDES)
     return np.concatenate(sets), np.concatenate(labels)
@@ -480,7 +494,12 @@ def added_layer(
     stats = np.full((5, len(chosen)), np.nan)
     if read_round.any():
         ring_z = sides[read_round]
-        q25, q50, q75 = np.nanquantile(ring_z, (0.25, 0.5, 0.75), axis=1)
+        # each mass's side readings are its first ``placed`` entries (nan pads the rest);
+        # float64 quantiles, as np.nanquantile gives them
+        ordered = [np.sort(sides[i, : placed[i]]) for i in np.flatnonzero(read_round)]
+        q25, q50, q75 = np.array(
+            [[sorted_quantile(o, np.float64(q)) for q in (0.25, 0.5, 0.75)] for o in ordered]
+        ).T
         inside = ((ring_z > lo) & (ring_z < hi)).sum(axis=1) / placed[read_round]
         stats[:, read_round] = [q50, q75 - q25, inside, placed[read_round], np.nanmax(ring_z, 1)]
     for index, (mass, reading) in enumerate(zip(chosen, readings, strict=True)):

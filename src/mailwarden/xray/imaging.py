@@ -61,10 +61,12 @@ class MaterialMaps:
 
 
 def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
+    """Mean of each ``factor`` x ``factor`` block, as float32."""
     if factor == 1:
-        return image
+        return image.astype(np.float32)
     rows, cols = image.shape[0] // factor * factor, image.shape[1] // factor * factor
-    # summing strided views is several times faster than a 4-D reshape and mean
+    # summing strided views is several times faster than a 4-D reshape and mean, and a
+    # detector image is added as it is (each uint16 count is exact in float32)
     total = np.zeros((rows // factor, cols // factor), dtype=np.float32)
     for i in range(factor):
         for j in range(factor):
@@ -94,8 +96,8 @@ def material_maps(
         raise ValueError(f"low: shape {low.shape} differs from high's {high.shape}")
     pixel_cm = config.pixel_cm * downsample
     scale = np.float32(1.0 / config.air_level)
-    t_high = descatter(_block_mean(high.astype(np.float32), downsample) * scale, config, pixel_cm)
-    t_low = descatter(_block_mean(low.astype(np.float32), downsample) * scale, config, pixel_cm)
+    t_high = descatter(_block_mean(high, downsample) * scale, config, pixel_cm)
+    t_low = descatter(_block_mean(low, downsample) * scale, config, pixel_cm)
     if smooth > 0:
         t_high = ndimage.gaussian_filter(t_high, smooth)
         t_low = ndimage.gaussian_filter(t_low, smooth)

@@ -38,7 +38,9 @@ class Item:
 
 
 def _box_part(material: str, length: float, width: float, thickness: float, **pose: float) -> Part:
-    return Part(material, slab(length, width, thickness), math.hypot(length, width) / 2, **pose)
+    extent = math.hypot(length, width) / 2
+    half = (length / 2, width / 2)
+    return Part(material, slab(length, width, thickness), extent, **pose, half=half)
 
 
 def _segment(
@@ -48,7 +50,8 @@ def _segment(
     du, dv = (p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2
     length = math.hypot(p1[0] - p0[0], p1[1] - p0[1])
     angle = math.atan2(p1[1] - p0[1], p1[0] - p0[0])
-    return Part(material, rod(length, radius), length / 2 + radius, du, dv, angle)
+    extent = length / 2 + radius
+    return Part(material, rod(length, radius), extent, du, dv, angle, half=(length / 2, radius))
 
 
 def _wire(p0: tuple[float, float], p1: tuple[float, float]) -> list[Part]:
@@ -83,7 +86,7 @@ def clothing(rng: np.random.Generator) -> Item:
     material = "cotton" if rng.random() < 0.6 else "polyester"
     half = max(a, b)
     base = textured(ellipsoid(a, b, height), smooth_field(rng), half, 0.45)
-    parts = [Part(material, base, half)]
+    parts = [Part(material, base, half, half=(a, b))]
     if rng.random() < 0.3:  # zip fastener: a narrow strip of small zinc teeth
         parts.append(_box_part("zinc", rng.uniform(10, 20), 0.5, 0.12, dv=rng.uniform(-b, b) / 2))
     if rng.random() < 0.3:
@@ -104,10 +107,13 @@ def bottle(rng: np.random.Generator) -> Item:
     radius, length = rng.uniform(3.0, 4.5), rng.uniform(15, 26)
     liquid = "water"
     if rng.random() < 0.3:  # glass wine or spirits bottle
-        wall = Part("glass", rod(length, radius, radius - 0.35), length / 2 + radius)
+        wall_rod = rod(length, radius, radius - 0.35)
+        wall = Part("glass", wall_rod, length / 2 + radius, half=(length / 2, radius))
     else:
-        wall = Part("polyethylene", rod(length, radius, radius - 0.04), length / 2 + radius)
-    fill = Part(liquid, rod(length - 1.0, radius - 0.35), length / 2 + radius)
+        wall_rod = rod(length, radius, radius - 0.04)
+        wall = Part("polyethylene", wall_rod, length / 2 + radius, half=(length / 2, radius))
+    fill_rod = rod(length - 1.0, radius - 0.35)
+    fill = Part(liquid, fill_rod, length / 2 + radius, half=((length - 1.0) / 2, radius - 0.35))
     neck = _segment("polyethylene", (length / 2, 0), (length / 2 + 5, 0), 1.3)
     return Item("bottle", (wall, fill, neck))
 
@@ -117,7 +123,10 @@ def electronics(rng: np.random.Generator) -> Item:
     parts = [
         _box_part("abs", length + 1.0, width + 1.0, 0.4),
         Part(
-            "abs", frame(length + 1.0, width + 1.0, 0.2, 2.0), math.hypot(length + 1, width + 1) / 2
+            "abs",
+            frame(length + 1.0, width + 1.0, 0.2, 2.0),
+            math.hypot(length + 1, width + 1) / 2,
+            half=((length + 1.0) / 2, (width + 1.0) / 2),
         ),
         _box_part("pcb", length * 0.6, width * 0.9, 0.16, du=length * 0.18),
     ]
@@ -362,7 +371,14 @@ def gun(rng: np.random.Generator) -> Item:
     extent = 13.0 * s
     parts = [
         Part("iron", polygon(slide, 0.9), extent),
-        Part("iron", rod(13.0 * s, 0.75 * s, 0.45 * s), extent, 2.5 * s, 1.5 * s),
+        Part(
+            "iron",
+            rod(13.0 * s, 0.75 * s, 0.45 * s),
+            extent,
+            2.5 * s,
+            1.5 * s,
+            half=(6.5 * s, 0.75 * s),
+        ),
         Part("abs", polygon(grip, 2.8), extent),
         Part("iron", polygon(magazine, 0.3), extent),
         Part("copper", polygon(magazine * 0.95, 0.4), extent),
@@ -380,7 +396,12 @@ def shielded_box(rng: np.random.Generator) -> Item:
         "shielded_box",
         (
             _box_part("lead", length, width, 2 * lead),
-            Part("lead", frame(length, width, lead, height), math.hypot(length, width) / 2),
+            Part(
+                "lead",
+                frame(length, width, lead, height),
+                math.hypot(length, width) / 2,
+                half=(length / 2, width / 2),
+            ),
             _box_part("cardboard", length + 1, width + 1, 0.6),
         ),
         "shielded",
@@ -391,7 +412,9 @@ def powder_letter(rng: np.random.Generator) -> Item:
     base = letter(rng)
     a, b = rng.uniform(3.5, 7.0), rng.uniform(2.5, 4.5)
     heap = textured(ellipsoid(a, b, rng.uniform(0.5, 1.4)), smooth_field(rng, 16), max(a, b), 0.3)
-    powder = Part("starch", heap, max(a, b), rng.uniform(-4, 4), rng.uniform(-1.5, 1.5))
+    powder = Part(
+        "starch", heap, max(a, b), rng.uniform(-4, 4), rng.uniform(-1.5, 1.5), half=(a, b)
+    )
     return Item("powder_letter", (*base.parts, powder), "powder")
 
 

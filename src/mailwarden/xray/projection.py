@@ -61,6 +61,7 @@ class ScanConfig:
 
 
 BASIS_SIZE = 4
+CACHE_COLUMNS = 8192  # pixels whose binned exponents (under 1 MB) stay in a core's L2 cache
 
 
 class Projector:
@@ -98,6 +99,8 @@ class Projector:
         u, _, _ = np.linalg.svd(np.stack(columns, axis=1), full_matrices=False)
         weighted_basis = u[:, :BASIS_SIZE]
         self.basis = (weighted_basis / row_weight[:, None]).astype(np.float32)
+        # negated once here, so that each chunk's exponent needs no negated temporary
+        self._minus_basis = -self.basis
         self.coefficients: dict[str, np.ndarray] = {
             name: np.linalg.lstsq(weighted_basis, mu * row_weight, rcond=None)[0].astype(np.float32)
             for name, mu in self.mu.items()
@@ -128,12 +131,24 @@ class Projector:
             occupied = np.any(flat != 0, axis=0)
         index = np.flatnonzero(occupied.ravel())
         flat_low, flat_high = t_low.ravel(), t_high.ravel()
+        # The chunk length is part of the result: OpenBLAS sums a weighted row (gemv) in an
+        # order that depends on its length, so other chunks would change the last bits. The
+        # buffers are reused by every chunk (fresh ones cost page faults), and the exponent is
+        # taken in column blocks that stay in cache; neither changes a bit.
+        size = min(chunk, index.size)
+        thickness = np.empty((BASIS_SIZE, size), dtype=np.float32)
+        passed = np.empty((self.basis.shape[0], size), dtype=np.float32)
         for start in range(0, index.size, chunk):
             part = index[start : start + chunk]
-            attenuation = self.basis @ flat[:, part]
-            np.exp(-attenuation, out=attenuation)
-            flat_low[part] = self.bin_low @ attenuation
-            flat_high[part] = self.bin_high @ attenuation
+            if part.size < size:
+                thickness, passed = thickness[:, : part.size], passed[:, : part.size]
+            np.take(flat, part, axis=1, out=thickness)
+            for block in range(0, part.size, CACHE_COLUMNS):
+                columns = slice(block, block + CACHE_COLUMNS)
+                np.matmul(self._minus_basis, thickness[:, columns], out=passed[:, columns])
+                np.exp(passed[:, columns], out=passed[:, columns])
+            flat_low[part] = self.bin_low @ passed
+            flat_high[part] = self.bin_high @ passed
         return t_low, t_high
 
     def transmission(self, paths: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -157,17 +172,37 @@ def projector(config: ScanConfig) -> Projector:
     return Projector(config)
 
 
-def wide_blur(t: np.ndarray, sigma_px: float, step: int = 8) -> np.ndarray:
-    """Gaussian blur with a wide kernel, computed on a ``step``-times smaller grid."""
+def _coarse_blur(t: np.ndarray, sigma_px: float, step: int) -> tuple[np.ndarray, int]:
+    """A wide Gaussian blur of ``t`` on a grid of ``step`` x ``step`` blocks, and the step."""
     rows, cols = t.shape
     step = max(1, min(step, int(sigma_px // 2) or 1))
     pad_r, pad_c = (-rows) % step, (-cols) % step
-    padded = np.pad(t, ((0, pad_r), (0, pad_c)), mode="edge")
+    padded = np.pad(t, ((0, pad_r), (0, pad_c)), mode="edge") if pad_r or pad_c else t
     small = padded.reshape(padded.shape[0] // step, step, -1, step).mean(axis=(1, 3))
-    small = ndimage.gaussian_filter(small, sigma_px / step, mode="nearest").astype(np.float32)
-    # nearest-neighbour spreading: the field is smooth over many blocks, so the steps it leaves
-    # are far below the quantum noise, and it is several times cheaper than interpolating
-    return np.repeat(np.repeat(small, step, axis=0), step, axis=1)[:rows, :cols]
+    return ndimage.gaussian_filter(small, sigma_px / step, mode="nearest").astype(np.float32), step
+
+
+def _add_blocks(image: np.ndarray, small: np.ndarray, step: int) -> None:
+    """Add ``small`` to ``image`` in place, each value over its ``step`` x ``step`` block.
+
+    Nearest-neighbour spreading: the blurred field is smooth over many blocks, so the steps
+    it leaves are far below the quantum noise, and it is several times cheaper than
+    interpolating. Where the blocks tile the image, a broadcast view spares the full-size copy.
+    """
+    rows, cols = image.shape
+    if rows % step or cols % step:
+        image += np.repeat(np.repeat(small, step, axis=0), step, axis=1)[:rows, :cols]
+        return
+    blocks = image.reshape(rows // step, step, cols // step, step)
+    blocks += small[:, None, :, None]
+
+
+def wide_blur(t: np.ndarray, sigma_px: float, step: int = 8) -> np.ndarray:
+    """Gaussian blur with a wide kernel, computed on a ``step``-times smaller grid."""
+    small, step = _coarse_blur(t, sigma_px, step)
+    out = np.zeros(t.shape, dtype=np.float32)
+    _add_blocks(out, small, step)
+    return out
 
 
 def _scatter(t: np.ndarray, config: ScanConfig) -> np.ndarray:
@@ -175,7 +210,10 @@ def _scatter(t: np.ndarray, config: ScanConfig) -> np.ndarray:
     f = config.scatter_fraction
     if f <= 0:
         return t
-    return (1.0 - f) * t + f * wide_blur(t, config.scatter_sigma_cm / config.pixel_cm)
+    small, step = _coarse_blur(t, config.scatter_sigma_cm / config.pixel_cm, 8)
+    out = (1.0 - f) * t
+    _add_blocks(out, f * small, step)
+    return out
 
 
 def descatter(measured: np.ndarray, config: ScanConfig, pixel_cm: float) -> np.ndarray:
@@ -184,8 +222,11 @@ def descatter(measured: np.ndarray, config: ScanConfig, pixel_cm: float) -> np.n
     f = config.scatter_fraction
     if f <= 0:
         return measured
-    blurred = wide_blur(measured, config.scatter_sigma_cm / pixel_cm)
-    return (measured - f * blurred) / (1.0 - f)
+    small, step = _coarse_blur(measured, config.scatter_sigma_cm / pixel_cm, 8)
+    out = measured.copy()  # the blur is taken away in place
+    _add_blocks(out, -(f * small), step)
+    out /= 1.0 - f
+    return out
 
 
 def readout(
@@ -202,19 +243,51 @@ def readout(
         signal = _scatter(t.astype(np.float32, copy=False), config)
         value = signal * np.float32(config.air_level)
         if config.noise and rng is not None:
-            units = config.air_level / quanta
-            few = signal * np.float32(quanta) < 50.0
-            exact = rng.poisson(signal[few] * quanta) * units if np.any(few) else None
-            sigma = np.sqrt(value * np.float32(units) + np.float32(config.electronic_noise**2))
-            value += sigma * rng.standard_normal(value.shape, dtype=np.float32)
-            if exact is not None:
-                value[few] = exact + config.electronic_noise * rng.standard_normal(exact.shape)
+            _add_noise(value, signal, quanta, config, rng)
         if config.adc_bits < 16:
             step = np.float32(2 ** (16 - config.adc_bits))
             value = np.floor(value / step) * step
         np.clip(value, 0, UINT16_MAX, out=value)
-        images.append(np.rint(value).astype(np.uint16))
+        images.append(np.rint(value, out=value).astype(np.uint16))
     return images[0], images[1]
+
+
+def _add_noise(
+    value: np.ndarray,
+    signal: np.ndarray,
+    quanta: float,
+    config: ScanConfig,
+    rng: np.random.Generator,
+) -> None:
+    """Quantum and electronic noise, added to ``value`` (output units) in place.
+
+    Gaussian where enough quanta arrive; Poisson counts where few do (behind lead), which a
+    Gaussian would push negative. Draws in a fixed order, so a seed gives the same image.
+    """
+    units = config.air_level / quanta
+    few = _few_quanta(signal, quanta)
+    exact = rng.poisson(signal[few] * quanta) * units if few is not None else None
+    # in place: full-size temporaries cost as much as the arithmetic
+    sigma = value * np.float32(units)
+    sigma += np.float32(config.electronic_noise**2)
+    np.sqrt(sigma, out=sigma)
+    noise = rng.standard_normal(value.shape, dtype=np.float32)
+    noise *= sigma
+    value += noise
+    if few is not None and exact is not None:
+        value[few] = exact + config.electronic_noise * rng.standard_normal(exact.shape)
+
+
+def _few_quanta(signal: np.ndarray, quanta: float) -> np.ndarray | None:
+    """The pixels that under 50 quanta reach, too few for a Gaussian; None where none do.
+
+    Rounding is monotonic, so the faintest pixel tells whether any does: most images have
+    nothing behind lead and need no full-size mask.
+    """
+    scale = np.float32(quanta)
+    if not signal.min() * scale < 50.0:
+        return None
+    return signal * scale < 50.0
 
 
 def attenuation(image: np.ndarray, air_level: float) -> np.ndarray:

@@ -9,6 +9,7 @@ cross-section, so thin wires neither vanish nor alias.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,6 +28,22 @@ class Part:
     du: float = 0.0
     dv: float = 0.0
     angle: float = 0.0
+    # half length (along u) and half width (along v), cm, of a rectangle about the part's
+    # origin that holds it, where known: a long or flat part's box is far smaller than the
+    # square around its circle, and the simulator evaluates the profile over that box
+    half: tuple[float, float] | None = None
+
+    def reach(self, theta: float, pixel: float) -> tuple[float, float]:
+        """Half extents (cm) along the image's x and y that hold the part turned by theta."""
+        if self.half is None:
+            return self.extent, self.extent
+        along, across = self.half
+        c, s = abs(math.cos(theta)), abs(math.sin(theta))
+        # a pixel more: a part thinner than a pixel is spread over one (see ``rod``)
+        return (
+            min(along * c + across * s + pixel, self.extent),
+            min(along * s + across * c + pixel, self.extent),
+        )
 
 
 def slab(length: float, width: float, thickness: float) -> Profile:

@@ -52,6 +52,25 @@ class Scan:
         return [o for o in self.objects if o.threat]
 
 
+SPARSE_SHARE = 8  # a raster solid in under one pixel of this many is added pixel by pixel
+
+
+@dataclass(frozen=True)
+class _Raster:
+    """One part's thickness (cm) over the box of its solid pixels, whose corner is (row, col)."""
+
+    material: str
+    row: int
+    col: int
+    thickness: np.ndarray
+    solid: np.ndarray  # thickness > 0
+
+    @property
+    def window(self) -> tuple[slice, slice]:
+        h, w = self.thickness.shape
+        return slice(self.row, self.row + h), slice(self.col, self.col + w)
+
+
 @dataclass
 class Scene:
     config: ScanConfig = field(default_factory=ScanConfig)
@@ -80,62 +99,107 @@ class Scene:
         ``inside`` (row0, col0, row1, col1) cuts the item to a container's interior.
         """
         rows, cols = self.config.shape
-        lim_r0, lim_c0, lim_r1, lim_c1 = inside or (0, 0, rows, cols)
-        px = self.config.pixel_cm
-        cos_a, sin_a = math.cos(angle), math.sin(angle)
-        rasters: list[tuple[str, int, int, np.ndarray]] = []
-        for part in item.parts:
-            cx = x_cm + part.du * cos_a - part.dv * sin_a
-            cy = y_cm + part.du * sin_a + part.dv * cos_a
-            r0 = max(int((cy - part.extent) / px), lim_r0)
-            r1 = min(int((cy + part.extent) / px) + 2, lim_r1)
-            c0 = max(int((cx - part.extent) / px), lim_c0)
-            c1 = min(int((cx + part.extent) / px) + 2, lim_c1)
-            if r0 >= r1 or c0 >= c1:
-                continue
-            dy = ((np.arange(r0, r1, dtype=np.float32) + 0.5) * px - cy)[:, None]
-            dx = ((np.arange(c0, c1, dtype=np.float32) + 0.5) * px - cx)[None, :]
-            theta = angle + part.angle
-            ct, st = math.cos(theta), math.sin(theta)
-            u = dx * ct + dy * st
-            v = dy * ct - dx * st
-            thickness = part.profile(u, v, px)
-            if np.any(thickness > 0):
-                rasters.append((part.material, r0, c0, thickness))
+        limits = inside or (0, 0, rows, cols)
+        rasters = [r for part in item.parts if (r := self._raster(part, x_cm, y_cm, angle, limits))]
         proj = projector(self.config)
         if self.basis is None or self.occupied is None:
             self.basis = np.zeros((BASIS_SIZE, rows, cols), dtype=np.float32)
             self.occupied = np.zeros((rows, cols), dtype=bool)
-        for material, r0, c0, thickness in rasters:
-            h, w = thickness.shape
-            window = (slice(r0, r0 + h), slice(c0, c0 + w))
-            self._path(material)[window] += thickness
-            self.occupied[window] |= thickness > 0
-            for k, coefficient in enumerate(proj.coefficients[material]):
-                self.basis[k][window] += coefficient * thickness
+        for raster in rasters:
+            self._accumulate(raster, proj.coefficients[raster.material])
         if not record or not rasters:
             return None
-        br0 = min(r0 for _, r0, _, _ in rasters)
-        bc0 = min(c0 for _, _, c0, _ in rasters)
-        br1 = max(r0 + t.shape[0] for _, r0, _, t in rasters)
-        bc1 = max(c0 + t.shape[1] for _, _, c0, t in rasters)
+        # each raster is cropped to its solid pixels, so their union's box is the item's box
+        br0 = min(r.row for r in rasters)
+        bc0 = min(r.col for r in rasters)
+        br1 = max(r.window[0].stop for r in rasters)
+        bc1 = max(r.window[1].stop for r in rasters)
         mask = np.zeros((br1 - br0, bc1 - bc0), dtype=bool)
-        for _, r0, c0, thickness in rasters:
-            h, w = thickness.shape
-            mask[r0 - br0 : r0 - br0 + h, c0 - bc0 : c0 - bc0 + w] |= thickness > 0
-        rows_any, cols_any = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        mask = mask[rows_any[0] : rows_any[-1] + 1, cols_any[0] : cols_any[-1] + 1]
-        bbox = (
-            br0 + int(rows_any[0]),
-            bc0 + int(cols_any[0]),
-            br0 + int(rows_any[-1]) + 1,
-            bc0 + int(cols_any[-1]) + 1,
-        )
+        for r in rasters:
+            h, w = r.solid.shape
+            mask[r.row - br0 : r.row - br0 + h, r.col - bc0 : r.col - bc0 + w] |= r.solid
         placed = PlacedObject(
-            item.label, item.threat, bbox, mask, tuple(sorted({m for m, *_ in rasters}))
+            item.label,
+            item.threat,
+            (br0, bc0, br1, bc1),
+            mask,
+            tuple(sorted({r.material for r in rasters})),
         )
         self.objects.append(placed)
         return placed
+
+    def _accumulate(self, raster: _Raster, coefficients: np.ndarray) -> None:
+        """Add a raster to its material's path lengths, the basis sums and the occupied map."""
+        assert self.basis is not None and self.occupied is not None
+        path = self._path(raster.material)
+        solid, thickness, window = raster.solid, raster.thickness, raster.window
+        if solid.all() and (thickness == thickness[0, 0]).all():
+            # a slab square to the image (the box's lid and floor) fills its box with one
+            # thickness: the sums take that one value, with no full-size temporaries
+            value = thickness[0, 0]
+            path[window] += value
+            self.occupied[window] = True
+            for k, coefficient in enumerate(coefficients):
+                self.basis[k][window] += coefficient * value
+            return
+        if np.count_nonzero(solid) * SPARSE_SHARE >= solid.size:
+            path[window] += thickness
+            self.occupied[window] |= solid
+            self.basis[:, window[0], window[1]] += coefficients[:, None, None] * thickness
+            return
+        # a frame's walls fill a few percent of its box: only its solid pixels are added
+        # (adding the zeros between them would change nothing)
+        rows, cols = np.nonzero(solid)
+        values = thickness[rows, cols]
+        rows += raster.row
+        cols += raster.col
+        path[rows, cols] += values
+        self.occupied[rows, cols] = True
+        self.basis[:, rows, cols] += coefficients[:, None] * values
+
+    def _raster(
+        self,
+        part: Part,
+        x_cm: float,
+        y_cm: float,
+        angle: float,
+        limits: tuple[int, int, int, int],
+    ) -> _Raster | None:
+        """The part's thickness at pixel centres, cropped to where it is solid (None if
+        nowhere inside ``limits``)."""
+        lim_r0, lim_c0, lim_r1, lim_c1 = limits
+        px = self.config.pixel_cm
+        cos_a, sin_a = math.cos(angle), math.sin(angle)
+        cx = x_cm + part.du * cos_a - part.dv * sin_a
+        cy = y_cm + part.du * sin_a + part.dv * cos_a
+        theta = angle + part.angle
+        reach_x, reach_y = part.reach(theta, px)
+        r0 = max(int((cy - reach_y) / px), lim_r0)
+        r1 = min(int((cy + reach_y) / px) + 2, lim_r1)
+        c0 = max(int((cx - reach_x) / px), lim_c0)
+        c1 = min(int((cx + reach_x) / px) + 2, lim_c1)
+        if r0 >= r1 or c0 >= c1:
+            return None
+        dy = ((np.arange(r0, r1, dtype=np.float32) + 0.5) * px - cy)[:, None]
+        dx = ((np.arange(c0, c1, dtype=np.float32) + 0.5) * px - cx)[None, :]
+        ct, st = math.cos(theta), math.sin(theta)
+        u = dx * ct + dy * st
+        v = dy * ct - dx * st
+        thickness = part.profile(u, v, px)
+        solid = thickness > 0
+        # the scene's sums need only the box of the solid pixels (a frame's or a round
+        # part's window is partly empty)
+        solid_rows = np.flatnonzero(solid.any(axis=1))
+        if solid_rows.size == 0:
+            return None
+        solid_cols = np.flatnonzero(solid.any(axis=0))
+        crop = (
+            slice(int(solid_rows[0]), int(solid_rows[-1]) + 1),
+            slice(int(solid_cols[0]), int(solid_cols[-1]) + 1),
+        )
+        return _Raster(
+            part.material, r0 + crop[0].start, c0 + crop[1].start, thickness[crop], solid[crop]
+        )
 
     def add_box(
         self, x_cm: float, y_cm: float, length: float, width: float, height: float
@@ -146,11 +210,12 @@ class Scene:
         """
         wall = 0.4
         extent = math.hypot(length, width) / 2
+        half = (length / 2, width / 2)
         box = Item(
             "box",
             (
-                Part("cardboard", slab(length, width, 2 * wall), extent),
-                Part("cardboard", frame(length, width, wall, height), extent),
+                Part("cardboard", slab(length, width, 2 * wall), extent, half=half),
+                Part("cardboard", frame(length, width, wall, height), extent, half=half),
             ),
         )
         self.add(box, x_cm, y_cm, 0.0, record=False)
@@ -187,7 +252,13 @@ def simulate_letters(
     rows, cols = config.shape
     width_cm, height_cm = cols * config.pixel_cm, rows * config.pixel_cm
     scene = Scene(config)
-    tray = Part("polyethylene", slab(width_cm * 0.9, height_cm * 0.9, 0.3), width_cm)
+    tray_size = (width_cm * 0.9, height_cm * 0.9)
+    tray = Part(
+        "polyethylene",
+        slab(*tray_size, 0.3),
+        width_cm,
+        half=(tray_size[0] / 2, tray_size[1] / 2),
+    )
     scene.add(Item("tray", (tray,)), width_cm / 2, height_cm / 2, 0.0, record=False)
     items = [
         objects.magazine(rng) if rng.random() < 0.15 else objects.letter(rng)
