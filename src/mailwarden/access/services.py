@@ -1499,9 +1499,24 @@ def _controller_condition(
             f"controller {name}'s clock is {abs(event.offset_s):.0f} s {direction} the server's"
             f" (threshold {event.threshold_s:.0f} s)"
         )
+    _condition(ctx, row, kind, active, detail, controller=ctx.ctl)
+
+
+def _reader_condition(
+    ctx: _Context, row: AccessEvent, kind: AlarmKind, active: bool, detail: str
+) -> None:
+    if active or row.reader is not None:
+        _condition(ctx, row, kind, active, detail, reader=row.reader)
+
+
+def _condition(
+    ctx: _Context, row: AccessEvent, kind: AlarmKind, active: bool, detail: str, **subject: Any
+) -> None:
+    """Raise one alarm while the subject's condition lasts (``subject``: its reader or its
+    controller); mark it over when the edge says the condition has ended."""
     if not active:
-        _clear_alarms(ctx.site, kind, ctx.now, controller=ctx.ctl)
-    elif _open_alarm(kind, site=ctx.site, controller=ctx.ctl) is None:
+        _clear_alarms(ctx.site, kind, ctx.now, **subject)
+    elif _open_alarm(kind, site=ctx.site, **subject) is None:
         _raise_alarm(
             ctx.actor,
             ctx.site,
@@ -1510,30 +1525,10 @@ def _controller_condition(
             ctx.now,
             detail=detail,
             controller=ctx.ctl,
+            door=row.door,
+            reader=row.reader,
             event=row,
         )
-
-
-def _reader_condition(
-    ctx: _Context, row: AccessEvent, kind: AlarmKind, active: bool, detail: str
-) -> None:
-    """Raise one alarm while a reader's condition lasts; mark it over when the reader says so."""
-    if active:
-        if _open_alarm(kind, site=ctx.site, reader=row.reader) is None:
-            _raise_alarm(
-                ctx.actor,
-                ctx.site,
-                kind,
-                row.occurred_at,
-                ctx.now,
-                detail=detail,
-                controller=ctx.ctl,
-                door=row.door,
-                reader=row.reader,
-                event=row,
-            )
-    elif row.reader is not None:
-        _clear_alarms(ctx.site, kind, ctx.now, reader=row.reader)
 
 
 def _invalid_attempts(ctx: _Context, row: AccessEvent) -> None:
