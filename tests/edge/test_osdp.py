@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 
 import osdp as libosdp
 import pytest
@@ -249,6 +250,43 @@ def test_serial_channel_over_a_pty():
     finally:
         channel.close()
         reader_channel.close()
+
+
+def test_a_serial_adaptor_that_comes_back_is_opened_again(tmp_path):
+    # A udev-style symlink names the adaptor; unplugging it hangs up the line, and the adaptor
+    # comes back as a new device behind the same name.
+    now = [0.0]
+    name = tmp_path / "ttyREADERS"
+    first_reader, first_panel = os.openpty()
+    name.symlink_to(os.ttyname(first_panel))
+    channel = open_channel(f"serial://{name}", retry_after=5.0, clock=lambda: now[0])
+    os.close(first_panel)
+    assert channel.write(b"poll") == 4
+    assert os.read(first_reader, 16) == b"poll"
+
+    os.close(first_reader)  # unplugged
+    assert channel.write(b"poll") == 0
+    assert channel.last_error is not None and "Errno 5" in channel.last_error
+    second_reader, second_panel = os.openpty()
+    name.unlink()
+    name.symlink_to(os.ttyname(second_panel))
+    try:
+        now[0] = 4.9
+        assert channel.write(b"poll") == 0  # not before retry_after
+        now[0] = 5.0
+        assert channel.write(b"poll") == 4
+        assert channel.last_error is None
+        assert os.read(second_reader, 16) == b"poll"
+        os.write(second_reader, b"reply")
+        # The pty hands input over asynchronously: read until it arrives.
+        deadline, got = time.monotonic() + WAIT, b""
+        while not got and time.monotonic() < deadline:
+            got = channel.read(16) or (time.sleep(0.005) or b"")
+        assert got == b"reply"
+    finally:
+        channel.close()
+        os.close(second_panel)
+        os.close(second_reader)
 
 
 class TestChannels:

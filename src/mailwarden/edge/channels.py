@@ -8,6 +8,7 @@ a failed transfer and prints it, so errors are kept on the channel (``last_error
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
@@ -222,54 +223,117 @@ class TcpChannel(ByteChannel):
 
 
 class SerialChannel(ByteChannel):
-    """RS-485 through a serial port (pyserial), opened non-blocking for both directions."""
+    """RS-485 through a serial port (pyserial), opened non-blocking for both directions.
 
-    def __init__(self, port: str | serial.Serial, baudrate: int = 9600) -> None:
+    A port named by its path is opened again ``retry_after`` seconds after it fails: a USB
+    adaptor unplugged and plugged back, or re-enumerated behind a udev symlink, comes back without
+    a restart. Meanwhile nothing is carried and libosdp marks its readers offline, as for a cut
+    line. The first open is not retried: a wrong path is a configuration error to report at once.
+    """
+
+    def __init__(
+        self,
+        port: str | serial.Serial,
+        baudrate: int = 9600,
+        *,
+        retry_after: float = 2.0,
+        clock: MonotonicClock = monotonic,
+    ) -> None:
         super().__init__()
+        self._path = None if isinstance(port, serial.Serial) else port
+        self._baudrate = baudrate
+        self._retry_after = retry_after
+        self._clock = clock
+        self._next_attempt = 0.0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._port: serial.Serial | None = None
+        self._fd: int | None = None
         if isinstance(port, serial.Serial):
             port.timeout = 0
             port.write_timeout = 0
-            self._port = port
+            self._adopt(port)
         else:
-            # timeout=0 makes read return what is buffered; write_timeout=0 makes write return
-            # the count the driver accepted instead of waiting for the rest.
-            self._port = serial.Serial(port, baudrate=baudrate, timeout=0, write_timeout=0)
-        fileno = getattr(self._port, "fileno", None)
-        self._fd: int | None = fileno() if os.name == "posix" and fileno is not None else None
+            self._adopt(self._open())
+
+    def _open(self) -> serial.Serial:
+        # timeout=0 makes read return what is buffered; write_timeout=0 makes write return the
+        # count the driver accepted instead of waiting for the rest.
+        return serial.Serial(self._path, baudrate=self._baudrate, timeout=0, write_timeout=0)
+
+    def _adopt(self, port: serial.Serial) -> None:
+        self._port = port
+        fileno = getattr(port, "fileno", None)
+        self._fd = fileno() if os.name == "posix" and fileno is not None else None
+
+    def _ensure(self) -> serial.Serial | None:
+        if self._port is None and not self._closed and self._clock() >= self._next_attempt:
+            try:
+                self._adopt(self._open())
+                self.last_error = None
+            except (serial.SerialException, OSError) as exc:
+                self._fail(exc)
+        return self._port
+
+    def _fail(self, exc: Exception) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if self._path is None:
+            return  # a port handed in cannot be opened again: keep it as it is
+        if self._port is not None:
+            with contextlib.suppress(serial.SerialException, OSError):
+                self._port.close()
+        self._port, self._fd = None, None
+        self._next_attempt = self._clock() + self._retry_after
 
     def read(self, max_bytes: int) -> bytes:
-        try:
-            waiting = self._port.in_waiting
-            if not waiting:
+        with self._lock:
+            port = self._ensure()
+            if port is None:
                 return b""
-            return bytes(self._port.read(min(waiting, max_bytes)))
-        except (serial.SerialException, OSError) as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return b""
+            try:
+                waiting = port.in_waiting
+                if not waiting:
+                    return b""
+                return bytes(port.read(min(waiting, max_bytes)))
+            except (serial.SerialException, OSError) as exc:
+                self._fail(exc)
+                return b""
 
     def write(self, buf: bytes) -> int:
-        try:
-            if self._fd is not None:
-                # pyserial's own write retries EAGAIN in a loop even with write_timeout=0, which
-                # would spin inside libosdp's lock while the line is busy; os.write returns.
-                return os.write(self._fd, buf)
-            return self._port.write(buf) or 0
-        except (BlockingIOError, InterruptedError, serial.SerialTimeoutException):
-            return 0
-        except (serial.SerialException, OSError) as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return 0
+        with self._lock:
+            port = self._ensure()
+            if port is None:
+                return 0
+            try:
+                if self._fd is not None:
+                    # pyserial's own write retries EAGAIN in a loop even with write_timeout=0,
+                    # which would spin inside libosdp's lock while the line is busy; os.write
+                    # returns.
+                    return os.write(self._fd, buf)
+                return port.write(buf) or 0
+            except (BlockingIOError, InterruptedError, serial.SerialTimeoutException):
+                return 0
+            except (serial.SerialException, OSError) as exc:
+                self._fail(exc)
+                return 0
 
     def flush(self) -> None:
         # libosdp calls flush to drop a half-received frame after an error; discarding unread
         # input is what it wants, not waiting for output to drain (which would block).
-        try:
-            self._port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
-            self.last_error = f"{type(exc).__name__}: {exc}"
+        with self._lock:
+            if self._port is None:
+                return
+            try:
+                self._port.reset_input_buffer()
+            except (serial.SerialException, OSError) as exc:
+                self._fail(exc)
 
     def close(self) -> None:
-        self._port.close()
+        with self._lock:
+            self._closed = True
+            if self._port is not None:
+                self._port.close()
+            self._port, self._fd = None, None
 
 
 def open_channel(url: str, **options: Any) -> ByteChannel:
@@ -289,5 +353,5 @@ def open_channel(url: str, **options: Any) -> ByteChannel:
             raise ValueError(f"channel {url!r}: a serial channel needs a device path")
         query = urllib.parse.parse_qs(parsed.query)
         baudrate = int(query.get("baudrate", [str(options.pop("baudrate", 9600))])[0])
-        return SerialChannel(path, baudrate=baudrate)
+        return SerialChannel(path, baudrate=baudrate, **options)
     raise ValueError(f"channel {url!r}: unknown scheme {parsed.scheme!r} (use tcp:// or serial://)")
