@@ -149,6 +149,7 @@ class Lights:
 
     def __init__(self) -> None:
         self.shown: list[tuple[str, str]] = []
+        self.waits: list[float] = []  # how long each "pending" was to show
 
     def grant(self, reader_id: str) -> bool:
         self.shown.append(("grant", reader_id))
@@ -158,8 +159,9 @@ class Lights:
         self.shown.append(("deny", reader_id))
         return True
 
-    def pending(self, reader_id: str) -> bool:
+    def pending(self, reader_id: str, wait_s: float) -> bool:
         self.shown.append(("pending", reader_id))
+        self.waits.append(wait_s)
         return True
 
 
@@ -211,6 +213,7 @@ class TestController:
         [asked] = door.card(PAT)
         assert asked.reason is Reason.PIN_REQUIRED
         assert door.lights.shown == [("pending", "mailroom-in")]  # amber, short beep
+        assert door.lights.waits == [PIN_TIMEOUT_S]  # flashing while the PIN is awaited
         assert door.decisions() == []  # nothing final yet
         assert door.io.locked is True
 

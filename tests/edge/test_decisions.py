@@ -202,6 +202,7 @@ class TestTwoPerson:
         first = engine.decide("vault-in", CAROL, MONDAY_NOON)
         assert not first.granted and first.pending
         assert first.reason is Reason.TWO_PERSON_WAITING
+        assert first.wait_s == 30  # the door's window, for the reader's amber light
         second = engine.decide("vault-in", DAVE, MONDAY_NOON + timedelta(seconds=30))
         assert second.granted and second.reason is Reason.GRANTED_TWO_PERSON
         assert second.companion_id == "carol"

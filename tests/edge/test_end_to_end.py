@@ -209,6 +209,8 @@ def test_two_person_rule(site):
     vault = site.doors["vault"]
     first = site.present("vault-in", CAROL)
     assert first["on_color"] == AMBER  # valid, waiting for a second person
+    # As long as the light can last (25.5 s; the window is 30 s), not a wrapped-around 4.4 s.
+    assert first["timer_count"] == 255
     assert vault.locked is True
 
     site.clock.advance(5)
@@ -250,9 +252,11 @@ def test_card_then_pin_typed_on_the_same_reader(site):
     site.engine.load_snapshot(signed(snapshot(2, credentials=(*STANDARD_CREDENTIALS, pat))))
     reader = site.readers.by_id["mailroom-in"]
 
-    # The card asks for the PIN: amber and a short beep, the door stays shut, nothing recorded.
+    # The card asks for the PIN: amber for the PIN's 10 s and a short beep, the door stays
+    # shut, nothing recorded.
     mark = reader.mark()
-    assert site.present("mailroom-in", 1010)["on_color"] == AMBER
+    asked = site.present("mailroom-in", 1010)
+    assert (asked["on_color"], asked["timer_count"]) == (AMBER, 100)
     assert reader.wait_for(lambda c: c.get("command") == libosdp.Command.Buzzer, WAIT, after=mark)
     assert site.doors["mailroom"].locked is True
     assert site.recorded(ACCESS_DECISION) == []

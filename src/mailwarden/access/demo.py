@@ -365,7 +365,7 @@ class _NoFeedback:
     def deny(self, reader_id: str) -> bool:
         return True
 
-    def pending(self, reader_id: str) -> bool:
+    def pending(self, reader_id: str, wait_s: float) -> bool:
         return True
 
 

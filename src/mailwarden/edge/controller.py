@@ -66,7 +66,7 @@ class ReaderFeedback(Protocol):
 
     def deny(self, reader_id: str) -> bool: ...
 
-    def pending(self, reader_id: str) -> bool: ...
+    def pending(self, reader_id: str, wait_s: float) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +213,8 @@ class AccessController:
             # Keys typed before the card are not its PIN.
             self._pins.clear(reader_id)
             self._awaiting[reader_id] = _AwaitingPin(card, decision, self._monotonic())
-            self.feedback.pending(reader_id)  # amber and a short beep: type the PIN
+            # amber, flashing for as long as the PIN is awaited, and a short beep: type the PIN
+            self.feedback.pending(reader_id, self._pin_timeout_s)
             return decision
         return self._act(decision, card)
 
@@ -248,7 +249,7 @@ class AccessController:
                 self._record_door(door.grant())
             self.feedback.grant(reader_id)
         elif decision.pending:
-            self.feedback.pending(reader_id)
+            self.feedback.pending(reader_id, decision.wait_s or self._pin_timeout_s)
         else:
             self.feedback.deny(reader_id)
         return decision

@@ -91,6 +91,8 @@ class Decision:
     snapshot_version: int | None = None
     # For a two-person grant, the holder who presented first.
     companion_id: str | None = None
+    # For a holder waiting for a second person, how long the door waits for them.
+    wait_s: float | None = None
 
     @property
     def pending(self) -> bool:
@@ -433,7 +435,7 @@ class DecisionEngine:
                     self._state.first_in[door.id] = local.date()
                 return answer(True, Reason.GRANTED_TWO_PERSON, companion_id=first.holder_id)
             self._state.waiting[door.id] = _Waiting(entry.holder_id, entry.id, reader_id, at)
-            return answer(False, Reason.TWO_PERSON_WAITING)
+            return answer(False, Reason.TWO_PERSON_WAITING, wait_s=door.two_person.window_s)
 
         self._commit(rules, reader, entry.holder_id, at)
         if starts_day:

@@ -22,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
@@ -101,6 +101,9 @@ class Feedback:
 
 GRANT = Feedback(LED_COLOR.Green, led_tenths=30, beep_on_tenths=1, beeps=1)
 DENY = Feedback(LED_COLOR.Red, led_tenths=30, beep_on_tenths=10, beeps=1)
+# OSDP's LED timer counts tenths of a second in two bytes, but libosdp's Python binding (3.2.9)
+# passes it on as one: a longer wait would wrap around to a short light.
+_MAX_LED_TENTHS = 0xFF
 PENDING = Feedback(LED_COLOR.Amber, led_tenths=50, flash=True, beep_on_tenths=1, beeps=2)
 
 
@@ -304,8 +307,10 @@ class ReaderPanel:
     def deny(self, reader_id: str) -> bool:
         return self.feedback(reader_id, DENY)
 
-    def pending(self, reader_id: str) -> bool:
-        return self.feedback(reader_id, PENDING)
+    def pending(self, reader_id: str, wait_s: float) -> bool:
+        """Amber, flashing for ``wait_s`` (the PIN's or the second person's time), two beeps."""
+        tenths = min(_MAX_LED_TENTHS, max(1, round(wait_s * 10)))
+        return self.feedback(reader_id, replace(PENDING, led_tenths=tenths))
 
     # -- events -------------------------------------------------------------------------------
 
