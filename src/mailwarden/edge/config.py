@@ -41,6 +41,7 @@ from pydantic import field_validator as field_check
 
 from .doors import FailureMode
 from .osdp import KEY_LENGTH, ReaderKeyError, check_reader_key
+from .private_files import OWNER_ONLY
 from .signing import MIN_SECRET_BYTES
 
 log = logging.getLogger(__name__)
@@ -337,9 +338,9 @@ def load_secrets(config: EdgeConfig) -> EdgeSecrets:
 def write_key_file(path: Path, key: bytes) -> None:
     """Write a hex key readable by its owner only, durably (the key may exist nowhere else)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, OWNER_ONLY)
     try:
-        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+        os.fchmod(fd, OWNER_ONLY)  # O_CREAT's mode does not apply to a file that already existed
         os.write(fd, (key.hex() + "\n").encode("ascii"))
         os.fsync(fd)
     finally:

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .clock import WallClock, require_aware, utc_now
+from .private_files import make_owner_only
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -100,6 +101,8 @@ class Outbox:
         self._rng = rng
         self._lock = threading.Lock()
         self._delivering = threading.Lock()
+        # SQLite gives its -wal and -shm files the database file's own mode.
+        make_owner_only(self.path)
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]

@@ -12,6 +12,7 @@ and retry, and the engine keeps deciding from the rules it already has.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from .clock import ClockSkew, WallClock, measure_clock_skew, utc_now
 from .decisions import DecisionEngine, RejectReason, SnapshotRejected
 from .edge_events import CLOCK_SKEW, RULES_REJECTED, ClockSkewEvent, RulesRejectedEvent
 from .outbox import DeliveryResult, Outbox, OutboxEvent
+from .private_files import OWNER_ONLY, owner_only_opener
 from .signing import DocumentKind, canonical_json
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,9 @@ class Journal:
         self._clock = clock
         self._max_bytes = max_bytes
         self._lock = threading.Lock()
+        # A journal written by an earlier release may be readable by others.
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, OWNER_ONLY)
 
     def record(self, kind: str, reason: str, **detail: Any) -> dict[str, Any]:
         entry = {"at": self._clock().isoformat(), "kind": kind, "reason": reason, **detail}
@@ -68,7 +73,7 @@ class Journal:
             line = json.dumps(entry, default=str, sort_keys=True) + "\n"
             with self._lock:
                 self._rotate()
-                with self.path.open("a", encoding="utf-8") as out:
+                with open(self.path, "a", encoding="utf-8", opener=owner_only_opener) as out:
                     out.write(line)
         except (OSError, ValueError):
             log.exception("journal %s: could not write %r", self.path, entry)
@@ -301,7 +306,8 @@ class RuleStore:
     def save(self, documents: Sequence[bytes]) -> None:
         body = json.dumps({"documents": [d.decode("utf-8") for d in documents]})
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as out:
+        with open(tmp, "w", encoding="utf-8", opener=owner_only_opener) as out:
+            os.fchmod(out.fileno(), OWNER_ONLY)  # a .tmp left by a crash keeps its old mode
             out.write(body)
             out.flush()
             os.fsync(out.fileno())
