@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 from pathlib import Path
 
@@ -166,3 +167,16 @@ def test_the_edge_command_refuses_a_bad_config_with_one_line_and_exit_2(tmp_path
     assert "readers[0].adress: unknown key" in err
     assert cmd_edge(parse("edge")) == 2
     assert "--config FILE is required" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("file_mode", "warned"),
+    [(0o600, False), (0o640, True), (0o620, True), (0o604, True), (0o710, False)],
+)
+def test_a_secret_others_can_read_or_change_is_warned_about(tmp_path, caplog, file_mode, warned):
+    path = write_config(tmp_path, URL)
+    (tmp_path / "keys" / "sync.key").chmod(file_mode)
+    with caplog.at_level(logging.WARNING, logger="mailwarden.edge.config"):
+        load_secrets(load_config(path))
+    expected = "sync.key can be read or changed by other users; chmod 600 it"
+    assert (expected in caplog.text) is warned

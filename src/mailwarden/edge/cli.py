@@ -67,12 +67,13 @@ def cmd_edge(args: argparse.Namespace) -> int:
         return _fail("--config FILE is required")
     try:
         config = load_config(args.config)
+        # Before the secrets are read, so a warning about them is logged like any other.
+        logging.basicConfig(
+            level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         keys = load_secrets(config)
     except EdgeConfigError as exc:
         return _fail(str(exc))
-    logging.basicConfig(
-        level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     from .process import EdgeProcess  # after the config checks: it opens the readers' channels
 
     try:

@@ -280,8 +280,10 @@ def _read_secret_file(path: Path, field: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "it is not ASCII text"
         raise EdgeConfigError(f"{field}: cannot read {path}: {reason}") from None
-    if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("%s: %s is readable by other users; chmod 600 it", field, path)
+    # Read, a secret leaks; written, it can be swapped for one an intruder knows.
+    exposed = stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH
+    if os.name == "posix" and info.st_mode & exposed:
+        log.warning("%s: %s can be read or changed by other users; chmod 600 it", field, path)
     return text.strip()
 
 
