@@ -236,7 +236,7 @@ def state() -> tuple[object, ...]:
         Reader.objects.count(),
         AccessLevel.objects.count(),
         Schedule.objects.count(),
-        Cardholder.objects.count(),
+        list(Cardholder.objects.order_by("pk").values_list("pk", "name", "kind", "company")),
         AccessController.objects.count(),
         AccessEvent.objects.count(),
         AccessAlarm.objects.count(),

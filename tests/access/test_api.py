@@ -186,6 +186,22 @@ class TestPeople:
         doors = {d["code"]: d for d in manager.get("/api/access/sites/hq/doors").json()}
         assert doors["xray"]["readers"] == ["edge-2/xray-in"]
 
+    def test_a_cardholder_is_corrected(self, mailroom, manager):
+        path = f"/api/access/cardholders/{mailroom.bob.pk}"
+        response = manager.put(path, {"name": "Robert Jones", "kind": "contractor"})
+        assert response.status_code == 200, response.content
+        assert (response.json()["name"], response.json()["kind"]) == ("Robert Jones", "contractor")
+        operator = Api(token_for(Role.SECURITY_OPERATOR))
+        before = state()
+        assert_refused(manager.put(path, {"name": "", "kind": "staff"}), 422, "name")
+        assert_refused(
+            manager.put("/api/access/cardholders/999999", {"name": "X", "kind": "staff"}),
+            404,
+            "holder_id",
+        )
+        assert operator.put(path, {"name": "Bobby", "kind": "staff"}).status_code == 403
+        assert state() == before
+
     def test_bad_card_values_name_the_field(self, mailroom, manager):
         before = state()
         response = manager.post(

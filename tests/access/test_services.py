@@ -8,6 +8,7 @@ import pytest
 
 from mailwarden.access import services
 from mailwarden.access.models import Credential, SiteRules
+from mailwarden.core import ledger
 from mailwarden.core.errors import Conflict, Forbidden, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
 from mailwarden.edge import wiegand
@@ -215,6 +216,38 @@ class TestConfiguration:
         assert state() == before
 
 
+class TestCardholderDetails:
+    def test_a_correction_is_on_the_ledger_with_old_and_new(self, mailroom):
+        bob = mailroom.bob
+        before_name, before_kind = bob.name, bob.kind
+        holder = services.update_cardholder(
+            MANAGER, bob, name="  Robert Jones ", kind="contractor", company="Acme"
+        )
+        assert (holder.name, holder.kind, holder.company) == ("Robert Jones", "contractor", "Acme")
+        entry = LedgerEntry.objects.filter(action="access.cardholder.update").get()
+        assert (entry.subject_type, entry.subject_id) == ("cardholder", str(bob.pk))
+        assert ledger.entry_data(entry)["changed"] == {
+            "name": [before_name, "Robert Jones"],
+            "kind": [before_kind, "contractor"],
+            "company": ["", "Acme"],
+        }
+        # The same values again change nothing and record nothing.
+        services.update_cardholder(
+            MANAGER, holder, name="Robert Jones", kind="contractor", company="Acme"
+        )
+        assert LedgerEntry.objects.filter(action="access.cardholder.update").count() == 1
+
+    @pytest.mark.parametrize(
+        ("name", "kind", "field"), [(" ", "staff", "name"), ("Bob", "alien", "kind")]
+    )
+    def test_bad_details_name_the_field_and_change_nothing(self, mailroom, name, kind, field):
+        before = state()
+        with pytest.raises(ServiceError) as refused:
+            services.update_cardholder(MANAGER, mailroom.bob, name=name, kind=kind)
+        assert refused.value.field == field
+        assert state() == before
+
+
 class TestRoles:
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR, OPERATOR], ids=lambda a: a.name)
     def test_only_managers_issue_credentials(self, mailroom, actor):
@@ -224,6 +257,8 @@ class TestRoles:
             services.issue_credential(actor, data)
         with pytest.raises(Forbidden):
             services.create_cardholder(actor, name="Nobody")
+        with pytest.raises(Forbidden):
+            services.update_cardholder(actor, mailroom.bob, name="Robert", kind="staff")
         assert state() == before
 
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR], ids=lambda a: a.name)

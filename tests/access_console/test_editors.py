@@ -62,6 +62,38 @@ class TestCardholders:
         assert "needs a name" in field_error(response.content.decode(), "name")
         assert state() == before
 
+    def test_a_manager_corrects_a_cardholders_details(self, manager, as_role, mailroom):
+        bob = mailroom.bob
+        page = manager.get(f"/access/cardholders/{bob.pk}/").content.decode()
+        assert f'href="/access/cardholders/{bob.pk}/edit/" data-edit-holder' in page
+        form = manager.get(f"/access/cardholders/{bob.pk}/edit/").content.decode()
+        assert f'value="{bob.name}"' in form
+        response = manager.post(
+            f"/access/cardholders/{bob.pk}/edit/",
+            {"name": "Robert Jones", "kind": "contractor", "company": "Acme"},
+        )
+        assert response.status_code == 302
+        assert response["Location"] == f"/access/cardholders/{bob.pk}/"
+        bob.refresh_from_db()
+        assert (bob.name, bob.kind, bob.company) == ("Robert Jones", "contractor", "Acme")
+        assert "Robert Jones saved." in manager.get(response["Location"]).content.decode()
+        # An operator sees the cardholder but neither the link nor the form.
+        operator = as_role(Role.SECURITY_OPERATOR)
+        assert (
+            "data-edit-holder"
+            not in operator.get(f"/access/cardholders/{bob.pk}/").content.decode()
+        )
+        assert operator.get(f"/access/cardholders/{bob.pk}/edit/").status_code == 403
+
+    def test_an_empty_name_is_refused_at_its_field(self, manager, mailroom):
+        before = state()
+        response = manager.post(
+            f"/access/cardholders/{mailroom.bob.pk}/edit/", {"name": " ", "kind": "staff"}
+        )
+        assert response.status_code == 400
+        assert field_error(response.content.decode(), "name")
+        assert state() == before
+
 
 class TestCredentials:
     def issue(self, client, holder, **data):

@@ -37,6 +37,7 @@ def pages(m) -> list[tuple[str, tuple[Role, ...]]]:
         ("/access/levels/", VIEW_ACCESS),
         ("/access/schedules/", VIEW_ACCESS),
         ("/access/cardholders/new/", MANAGE_ACCESS),
+        (f"/access/cardholders/{m.alice.pk}/edit/", MANAGE_ACCESS),
         ("/access/levels/new/?site=hq", MANAGE_ACCESS),
         (f"/access/levels/{m.staff.pk}/edit/", MANAGE_ACCESS),
         ("/access/schedules/new/?site=hq", MANAGE_ACCESS),
@@ -69,6 +70,11 @@ def actions(m) -> list[tuple[str, dict[str, str], tuple[Role, ...]]]:
     """Valid requests: each would change something if the role allowed it."""
     return [
         ("/access/cardholders/new/", {"name": "Mallory", "kind": "staff"}, MANAGE_ACCESS),
+        (
+            f"/access/cardholders/{m.bob.pk}/edit/",
+            {"name": "Mallory", "kind": "visitor"},
+            MANAGE_ACCESS,
+        ),
         (
             f"/access/cardholders/{m.bob.pk}/issue/",
             {"kind": "card", "format": "H10301", "facility": "10", "card": "4040"},

@@ -37,6 +37,11 @@ class Api:
             path, json.dumps(body or {}), content_type="application/json", headers=self.headers
         )
 
+    def put(self, path: str, body: Any = None) -> Any:
+        return self.client.put(
+            path, json.dumps(body or {}), content_type="application/json", headers=self.headers
+        )
+
     def upload(self, path: str, **files: Any) -> Any:
         return self.client.post(path, files, headers=self.headers)
 

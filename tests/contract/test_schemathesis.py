@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from mailwarden.access import services as access
 from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
@@ -84,6 +85,7 @@ def mailroom(db) -> Iterator[Mailroom]:
     held = intake_item(site, people[2])
     custody.transition(ADMIN, held.uid, "quarantined", reason="fuzzing")
     request = screening.propose_quarantine_outcome(screener, held.uid, "released", "fuzzing")
+    holder = access.create_cardholder(ADMIN, name="Fuzz Holder")
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -91,6 +93,7 @@ def mailroom(db) -> Iterator[Mailroom]:
         "scan_id": str(scan.pk),
         "decision_id": str(decision.pk),
         "request_id": str(request.pk),
+        "holder_id": str(holder.pk),
         "name": "organic",
         "part": "high",
     }

@@ -33,11 +33,13 @@ from mailwarden.access.schemas import (
     CardholderIn,
     CardholderOut,
     CardholderQuery,
+    CardholderUpdate,
     ControllerIn,
     ControllerOut,
     CredentialIn,
     CredentialOut,
     CredentialQuery,
+    DbId,
     DoorIn,
     DoorModeIn,
     DoorOut,
@@ -463,6 +465,27 @@ def create_cardholder(request: HttpRequest, payload: CardholderIn) -> Status[Car
         company=payload.company,
     )
     return Status(201, cardholder_out(holder))
+
+
+@router.put(
+    "/access/cardholders/{holder_id}",
+    response={200: CardholderOut, **ERRORS},
+    summary="Correct a cardholder's name, kind or company",
+)
+def update_cardholder(
+    request: HttpRequest, holder_id: Path[DbId], payload: CardholderUpdate
+) -> CardholderOut:
+    holder = Cardholder.objects.select_related("recipient", "user").filter(pk=holder_id).first()
+    if holder is None:
+        raise NotFound(f"no cardholder {holder_id}", "holder_id")
+    holder = services.update_cardholder(
+        actor_of(request),
+        holder,
+        name=payload.name,
+        kind=payload.kind.value,
+        company=payload.company,
+    )
+    return cardholder_out(holder)
 
 
 # ----------------------------------------------------------------------------- credentials

@@ -143,6 +143,12 @@ class CardholderForm(forms.Form):
     )
 
 
+class CardholderEditForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150)
+    kind = forms.ChoiceField(label="Kind", choices=HolderKind.choices, widget=forms.RadioSelect)
+    company = forms.CharField(label="Company", required=False, max_length=120)
+
+
 # ----------------------------------------------------------------------------- credentials
 
 

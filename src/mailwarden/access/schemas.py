@@ -339,6 +339,12 @@ class CardholderIn(Input):
     company: str = Field("", max_length=120)
 
 
+class CardholderUpdate(Input):
+    name: str = Field(min_length=1, max_length=150)
+    kind: HolderKind
+    company: str = Field("", max_length=120)
+
+
 class CardholderOut(Schema):
     id: int
     name: str

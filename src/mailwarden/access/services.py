@@ -621,6 +621,35 @@ def create_cardholder(
     return holder
 
 
+def update_cardholder(
+    actor: Actor, holder: Cardholder, *, name: str, kind: str, company: str = ""
+) -> Cardholder:
+    """Correct a cardholder's name, kind or company. Each change is on the ledger, old and new;
+    credentials and links to the directory stay as they are."""
+    _manage(actor, "changing a cardholder")
+    _choice(kind, HolderKind, "kind")
+    wanted = {
+        "name": _text(name, "name", max_length=150, required=True),
+        "kind": kind,
+        "company": _text(company, "company", max_length=120),
+    }
+    with transaction.atomic():
+        holder = Cardholder.objects.select_for_update().get(pk=holder.pk)
+        changed = {f: [getattr(holder, f), v] for f, v in wanted.items() if getattr(holder, f) != v}
+        if not changed:
+            return holder
+        for field_name, (_, value) in changed.items():
+            setattr(holder, field_name, value)
+        holder.save(update_fields=list(changed))
+        ledger.append(
+            actor, "access.cardholder.update", "cardholder", str(holder.pk), {"changed": changed}
+        )
+        outbox.emit(
+            "access.cardholder.update", {"cardholder": holder.pk, "fields": sorted(changed)}
+        )
+    return holder
+
+
 # ----------------------------------------------------------------------------- credentials
 
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("cardholders/", views.cardholders, name="cardholders"),
     path("cardholders/new/", views.cardholder_new, name="cardholder_new"),
     path("cardholders/<int:pk>/", views.cardholder, name="cardholder"),
+    path("cardholders/<int:pk>/edit/", views.cardholder_edit, name="cardholder_edit"),
     path("cardholders/<int:pk>/issue/", views.credential_issue, name="credential_issue"),
     path("credentials/", views.credentials, name="credentials"),
     path("credentials/<int:pk>/", views.credential, name="credential"),

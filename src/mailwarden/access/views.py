@@ -47,6 +47,7 @@ from mailwarden.access import queries, services
 from mailwarden.access.forms import (
     DAY_LABELS,
     AcknowledgeForm,
+    CardholderEditForm,
     CardholderForm,
     CardholderSearchForm,
     CredentialForm,
@@ -846,6 +847,26 @@ def cardholder_new(request: HttpRequest) -> HttpResponse:
                 return redirect("access:cardholder", pk=holder.pk)
     context = {"form": form, "tab": "cardholders"}
     return render(request, "access/cardholder_new.html", context, status=_status(bool(form.errors)))
+
+
+@console_page(MANAGE_ACCESS, "changing a cardholder")
+@require_http_methods(["GET", "POST"])
+def cardholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    holder = get_object_or_404(Cardholder, pk=pk)
+    initial = {"name": holder.name, "kind": holder.kind, "company": holder.company}
+    form = CardholderEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            holder = services.update_cardholder(actor_of(request), holder, **form.cleaned_data)
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"{holder.name} saved.")
+            return redirect("access:cardholder", pk=holder.pk)
+    context = {"form": form, "holder": holder, "tab": "cardholders"}
+    return render(
+        request, "access/cardholder_edit.html", context, status=_status(bool(form.errors))
+    )
 
 
 def _credential_zone(level_ids: Sequence[str]) -> tzinfo:
