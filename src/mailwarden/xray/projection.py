@@ -197,14 +197,6 @@ def _add_blocks(image: np.ndarray, small: np.ndarray, step: int) -> None:
     blocks += small[:, None, :, None]
 
 
-def wide_blur(t: np.ndarray, sigma_px: float, step: int = 8) -> np.ndarray:
-    """Gaussian blur with a wide kernel, computed on a ``step``-times smaller grid."""
-    small, step = _coarse_blur(t, sigma_px, step)
-    out = np.zeros(t.shape, dtype=np.float32)
-    _add_blocks(out, small, step)
-    return out
-
-
 def _scatter(t: np.ndarray, config: ScanConfig) -> np.ndarray:
     """Mix a wide blur of the image into it: scatter and glare reach the detector off-line."""
     f = config.scatter_fraction
