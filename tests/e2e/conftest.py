@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -87,6 +88,19 @@ def sign_in(page, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def follow(page, selector: str) -> None:
+    """Follows a link and waits for the new page's load event.
+
+    htmx binds its triggers only once its deferred script has run; a file chosen or a key typed
+    before then is lost, so a test must not act on a page that is still loading.
+    """
+    link = page.locator(selector)
+    href = link.evaluate("el => el.closest('a').getAttribute('href')")
+    target = urljoin(page.url, href)
+    link.click()
+    page.wait_for_url(target)
 
 
 def sign_out(page) -> None:

@@ -31,7 +31,7 @@ from playwright.sync_api import expect
 
 from mailwarden.access import demo
 from tests.conftest import port_open
-from tests.e2e.conftest import DESKTOP, SHOTS, TABLET, _record, shot
+from tests.e2e.conftest import DESKTOP, SHOTS, TABLET, _record, follow, shot
 
 pytestmark = pytest.mark.browser
 
@@ -215,9 +215,9 @@ def test_a_manager_issues_a_credential_for_a_cardholder(open_page, server, viewp
     page = open_page("manager", viewport)
     name = f"Rosalind Franklin {size(viewport)}"
     number = "4242" if viewport == DESKTOP else "4343"
-    page.click("nav >> text=Access control")
-    page.click(".access-tabs >> text=Cardholders")
-    page.click("text=Add cardholder")
+    follow(page, "nav >> text=Access control")
+    follow(page, ".access-tabs >> text=Cardholders")
+    follow(page, "text=Add cardholder")
     page.fill("#id_name", name)
     page.fill("#id_company", "King's College")
     page.click("button:text('Add cardholder')")
@@ -379,7 +379,7 @@ def test_the_report_lists_who_entered_the_quarantine_room(open_page, server, vie
     )
     page = open_page("auditor", viewport)
     page.goto("/access/")
-    page.click(".access-tabs >> text=Quarantine report")
+    follow(page, ".access-tabs >> text=Quarantine report")
     expect(page.locator("h1")).to_have_text("Who entered the quarantine room")
     entry = page.locator(f"tr:has-text('{names[0]}'):has-text('{names[1]}')").first
     expect(entry).to_be_visible()

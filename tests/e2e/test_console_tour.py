@@ -13,7 +13,7 @@ from mailwarden.custody import pickup, queries, services
 from mailwarden.custody.demo import demo_logins, seed
 from mailwarden.custody.models import MailItem, Recipient
 from mailwarden.custody.states import State
-from tests.e2e.conftest import DESKTOP, TABLET, shot
+from tests.e2e.conftest import DESKTOP, TABLET, follow, shot
 from tests.factories import CLERK, SCREENER
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,7 +48,7 @@ def test_dashboard_and_live_search(open_page, demo, viewport):
         )
     shot(page, f"20-{size}-dashboard-demo")
 
-    page.click("nav >> text=Items")
+    follow(page, "nav >> text=Items")
     expect(page.locator("#results a.uid")).not_to_have_count(0)
     person = MailItem.objects.filter(state=State.QUARANTINED).select_related("recipient").first()
     assert person is not None
@@ -70,9 +70,9 @@ def test_dashboard_and_live_search(open_page, demo, viewport):
 def test_directory_import_errors_and_my_mail(open_page, demo, tmp_path):
     page = open_page()
     sign_in_as(page, "manager", demo)
-    page.click("nav >> text=Recipients")
+    follow(page, "nav >> text=Recipients")
     shot(page, "23-recipients")
-    page.click("text=Import CSV")
+    follow(page, "text=Import CSV")
     bad = tmp_path / "people.csv"
     bad.write_text(
         "employee_id,first_name,last_name,email\nE9101,Mary,Jackson,mary@example\n,Ann,Easley,a@example.org\n"
@@ -110,7 +110,7 @@ def test_directory_import_errors_and_my_mail(open_page, demo, tmp_path):
 def test_two_factor_required_by_policy(open_page, demo):
     manager = open_page()
     sign_in_as(manager, "manager", demo)
-    manager.click("nav >> text=Security policy")
+    follow(manager, "nav >> text=Security policy")
     manager.check("#id_clerk")
     manager.click("button:text('Save policy')")
     expect(manager.locator(".alert-success")).to_contain_text("1 change")

@@ -12,7 +12,7 @@ from mailwarden.core.users import create_user
 from mailwarden.custody import pickup, services
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
-from tests.e2e.conftest import PASSWORD, TABLET, shot, sign_in, sign_out
+from tests.e2e.conftest import PASSWORD, TABLET, follow, shot, sign_in, sign_out
 from tests.factories import CLERK, SCREENER, VALID_UPS, make_recipient, make_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,7 +44,7 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
     expect(page.locator("h1")).to_have_text("Dashboard")
     shot(page, "01-clerk-dashboard")
 
-    page.click("nav >> text=Intake")
+    follow(page, "nav >> text=Intake")
     scan = page.locator("#id_tracking_number")
     expect(scan).to_be_focused()
     shot(page, "02-intake-empty")
@@ -91,14 +91,14 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
     sign_out(page)
 
     sign_in(page, "screener")
-    page.click("nav >> text=Items")
+    follow(page, "nav >> text=Items")
     page.fill("#id_q", uid)
     page.locator(f"#results a.uid:text('{uid}')").click()
     expect(page.locator(".item-head .badge")).to_have_text("Awaiting screening")
     expect(page.locator("text=Ready for pickup")).to_have_count(0)
     shot(page, "06-screener-item")
     # Clearing is a screening decision, made at the workstation the item page links to.
-    page.click("a:text('Screen this item')")
+    follow(page, "a:text('Screen this item')")
     expect(page.locator("[data-decide]")).to_be_visible()
     page.click("button[data-decision=clear]")
     expect(page.locator(".item-head .badge")).to_have_text("Cleared")
@@ -110,7 +110,7 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
     expect(page.locator("button:text-is('Clear')")).to_have_count(0)
     page.click("button:text-is('Ready for pickup')")
     expect(page.locator(".item-head .badge")).to_have_text("Ready for pickup")
-    page.click("a:text('Hand over')")
+    follow(page, "a:text('Hand over')")
     expect(page.locator("#id_code")).to_be_focused()
     page.fill("#id_code", "000000" if pickup.pickup_code(uid) != "000000" else "111111")
     page.click("button:text('Hand over')")
@@ -153,7 +153,7 @@ def test_signature_pickup_on_a_tablet(open_page, mailroom):
     nav = page.locator("nav.nav").bounding_box()
     assert nav is not None and nav["y"] < 200 and nav["width"] > 600
     shot(page, "09-tablet-dashboard")
-    page.click("nav >> text=Pickup")
+    follow(page, "nav >> text=Pickup")
     page.fill("#id_scan", item.uid.lower())
     page.keyboard.press("Enter")
     page.click("label[for=id_method_2]")  # signature
@@ -186,7 +186,7 @@ def test_label_photo_fills_the_barcode_on_a_tablet(open_page, mailroom, tmp_path
     photo.write_bytes(barcode_photo(VALID_UPS))
     page = open_page(TABLET)
     sign_in(page, "clerk")
-    page.click("nav >> text=Intake")
+    follow(page, "nav >> text=Intake")
     page.set_input_files("input[name=label_photo]", str(photo))
     expect(page.locator("#id_tracking_number")).to_have_value(VALID_UPS)
     expect(page.locator("#carrier-result .carrier-ok")).to_contain_text("UPS")

@@ -20,7 +20,7 @@ from mailwarden.screening import decode, services
 from mailwarden.screening.demo import DEMO_SCANNER
 from mailwarden.screening.models import Scan, ScanSource
 from mailwarden.xray.simulator import simulate_parcel
-from tests.e2e.conftest import DESKTOP, PASSWORD, SHOTS, TABLET, shot, sign_in, sign_out
+from tests.e2e.conftest import DESKTOP, PASSWORD, SHOTS, TABLET, follow, shot, sign_in, sign_out
 from tests.factories import intake, make_recipient, make_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -91,7 +91,7 @@ def test_screener_quarantines_a_threat_and_two_managers_release_it(open_page, ma
     threat, scan, _clean = mailroom
     page = open_page(DESKTOP)
     sign_in(page, "screener")
-    page.click("nav >> text=Screening queue")
+    follow(page, "nav >> text=Screening queue")
     expect(page.locator("[data-queue=first] tr[data-uid]")).to_have_count(3)
     expect(page.locator("[data-queue=first] tr[data-uid]").first).to_have_attribute(
         "data-uid", threat.uid
@@ -166,7 +166,7 @@ def test_screener_quarantines_a_threat_and_two_managers_release_it(open_page, ma
     sign_out(page)
 
     sign_in(page, "manager")
-    page.click("nav >> text=Quarantine")
+    follow(page, "nav >> text=Quarantine")
     row = page.locator(f"tr[data-uid='{threat.uid}']")
     expect(row).to_contain_text("Knife-shaped metal object")
     row.locator("[data-propose]").click()
@@ -189,13 +189,13 @@ def test_screener_quarantines_a_threat_and_two_managers_release_it(open_page, ma
     )
     assert MailItem.objects.get(pk=threat.pk).state == State.QUARANTINED
 
-    page.click("nav >> text=Screening policy")
+    follow(page, "nav >> text=Screening policy")
     expect(page.locator("#id_high_at")).to_have_value("5")
     shot(page, "56-desktop-screening-policy")
     sign_out(page)
 
     sign_in(page, "manager2")
-    page.click("nav >> text=Quarantine")
+    follow(page, "nav >> text=Quarantine")
     page.locator(f"tr[data-uid='{threat.uid}'] button:text('Confirm release')").click()
     expect(page.locator(".alert-success")).to_contain_text("Proposed by manager, confirmed by you")
     assert MailItem.objects.get(pk=threat.pk).state == State.RELEASED
@@ -216,7 +216,7 @@ def test_tablet_workstation_queue_and_register(open_page, mailroom):
     )
     page = open_page(TABLET)
     sign_in(page, "screener2")
-    page.click("nav >> text=Screening queue")
+    follow(page, "nav >> text=Screening queue")
     expect(page.locator("[data-queue=second] tr[data-uid]")).to_have_count(1)
     shot(page, "57-tablet-screening-queue")
 
@@ -237,7 +237,7 @@ def test_tablet_workstation_queue_and_register(open_page, mailroom):
     wait_for_image(page)
     shot(page, "60-tablet-workstation-second-screener")
 
-    page.click("nav >> text=Quarantine")
+    follow(page, "nav >> text=Quarantine")
     row = page.locator(f"tr[data-uid='{letter.uid}']")
     expect(row).to_contain_text("White powder leaking at a seam")
     expect(row).to_contain_text("Hand to the authorities proposed by manager")
