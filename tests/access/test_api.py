@@ -302,6 +302,34 @@ class TestPeople:
             None,
         )
 
+    def test_rekey_shows_the_new_pair_once_and_the_old_token_stops(self, mailroom, edge):
+        admin = Api(token_for(Role.ADMIN))
+        assert edge.get("/api/access/rules").status_code == 200
+        response = admin.post("/api/access/controllers/edge-1/rekey", {"reason": "lost box"})
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert body["name"] == "edge-1" and body["token_prefix"] in body["token"]
+        assert_refused(edge.get("/api/access/rules"), 401, "Authorization")
+        assert Api(body["token"]).get("/api/access/rules").status_code == 200
+        listed = admin.get("/api/access/controllers").json()
+        assert body["sync_secret"] not in json.dumps(listed)
+
+    @pytest.mark.parametrize(
+        ("role", "path", "body", "status", "field"),
+        [
+            (Role.SECURITY_MANAGER, "edge-1", {"reason": "x"}, 403, None),
+            (Role.ADMIN, "edge-404", {"reason": "x"}, 404, "name"),
+            (Role.ADMIN, "edge-1", {"reason": ""}, 422, "reason"),
+            (Role.ADMIN, "edge-1", {}, 422, "reason"),
+        ],
+    )
+    def test_rekey_refusals_change_nothing(self, mailroom, role, path, body, status, field):
+        api = Api(token_for(role))
+        before = state()
+        response = api.post(f"/api/access/controllers/{path}/rekey", body)
+        assert_refused(response, status, field)
+        assert state() == before
+
     def test_credentials_never_show_a_pin_hash(self, mailroom, manager):
         listed = manager.get("/api/access/credentials").json()
         pin = Credential.objects.get(pk=mailroom.erin_pin.pk).pin_hash

@@ -38,6 +38,7 @@ def test_every_action_has_help(capsys):
         ["access"],
         ["access", "controller"],
         ["access", "controller", "create"],
+        ["access", "controller", "rekey"],
         ["access", "lockdown"],
         ["access", "lift"],
     ):
@@ -106,3 +107,28 @@ def test_lockdown_on_a_terminal_asks(mailroom, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", Terminal("hq\n"))
     assert run(["access", "lockdown", "hq"]) == 0
     assert locked(mailroom.site)
+
+
+def test_rekey_asks_on_a_terminal_and_prints_the_new_pair(mailroom, monkeypatch, capsys):
+    old = mailroom.edge1.token_prefix
+    monkeypatch.setattr("sys.stdin", Terminal("edge-2\n"))
+    assert run(["access", "controller", "rekey", "edge-1", "--reason", "stolen"]) == 1
+    assert "Type the controller's name (edge-1)" in capsys.readouterr().err
+    assert tokens.authenticate(mailroom.token1) is not None
+    monkeypatch.setattr("sys.stdin", Terminal("edge-1\n"))
+    assert run(["access", "controller", "rekey", "edge-1", "--reason", "stolen", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert tokens.authenticate(mailroom.token1) is None
+    assert tokens.authenticate(printed["token"]).name == "edge-1"
+    assert AccessController.objects.get(name="edge-1").token_prefix != old
+
+
+def test_rekey_without_a_terminal_needs_yes(mailroom, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("edge-1\n"))
+    assert run(["access", "controller", "rekey", "edge-1", "--reason", "stolen"]) == 1
+    assert "--yes" in capsys.readouterr().err
+    assert tokens.authenticate(mailroom.token1) is not None
+    assert run(["access", "controller", "rekey", "edge-1", "--reason", "stolen", "--yes"]) == 0
+    assert tokens.authenticate(mailroom.token1) is None
+    assert run(["access", "controller", "rekey", "edge-9", "--reason", "x", "--yes"]) == 1
+    assert "no controller 'edge-9' (name)" in capsys.readouterr().out

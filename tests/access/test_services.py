@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from mailwarden.access import services
 from mailwarden.access.models import Credential, SiteRules
-from mailwarden.core import ledger
+from mailwarden.core import ledger, tokens
 from mailwarden.core.errors import Conflict, Forbidden, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
 from mailwarden.edge import wiegand
 from mailwarden.edge.rules import pin_hash
+from mailwarden.edge.signing import DocumentKind, SignatureError, open_document
 from tests.access.conftest import (
     AUDITOR,
     CLERK,
@@ -23,6 +25,7 @@ from tests.access.conftest import (
     device,
     state,
 )
+from tests.factories import ADMIN
 
 
 def issue(mailroom, **fields):
@@ -285,6 +288,52 @@ class TestRoles:
     def test_enrolling_a_controller_is_for_administrators(self, mailroom):
         with pytest.raises(Forbidden):
             services.create_controller(MANAGER, name="edge-9", site=mailroom.site)
+
+
+class TestRekey:
+    def test_the_old_pair_stops_working_and_the_new_one_works(self, mailroom):
+        edge = mailroom.edge1
+        old_prefix, old_secret = edge.token_prefix, bytes.fromhex(edge.sync_secret)
+        version = SiteRules.objects.get(site=mailroom.site).version
+        enrolment = services.rekey_controller(ADMIN, edge, reason="box left unattended")
+        assert tokens.authenticate(mailroom.token1) is None
+        assert tokens.authenticate(enrolment.token).name == edge.name
+        assert tokens.authenticate(mailroom.token2).name == mailroom.edge2.name
+        edge.refresh_from_db()
+        assert edge.token_prefix == enrolment.token.split("_")[1] != old_prefix
+        new_secret = bytes.fromhex(enrolment.sync_secret)
+        assert len(new_secret) == 32 and new_secret != old_secret
+        document = services.sync_rules(device(edge), edge, None).document
+        assert open_document(document, {edge.name: new_secret}, DocumentKind.SNAPSHOT)
+        with pytest.raises(SignatureError):
+            open_document(document, {edge.name: old_secret}, DocumentKind.SNAPSHOT)
+        assert SiteRules.objects.get(site=mailroom.site).version == version + 1
+        [entry] = [
+            e
+            for e in ledger.entries_for("controller", edge.name)
+            if e.action == "access.controller.rekey"
+        ]
+        data = ledger.entry_data(entry)
+        assert data["revoked_tokens"] == [old_prefix]
+        assert data["reason"] == "box left unattended"
+        assert enrolment.sync_secret not in json.dumps(data)
+
+    @pytest.mark.parametrize("who", [MANAGER, OPERATOR])
+    def test_only_administrators_rekey(self, mailroom, who):
+        before = state()
+        with pytest.raises(Forbidden):
+            services.rekey_controller(who, mailroom.edge1, reason="lost")
+        with pytest.raises(Forbidden):
+            services.rekey_controller(device(mailroom.edge1), mailroom.edge1, reason="lost")
+        assert state() == before
+        assert tokens.authenticate(mailroom.token1).name == mailroom.edge1.name
+
+    def test_it_needs_a_reason(self, mailroom):
+        before = state()
+        with pytest.raises(ServiceError) as refused:
+            services.rekey_controller(ADMIN, mailroom.edge1, reason="  ")
+        assert refused.value.field == "reason"
+        assert state() == before
 
 
 class TestLockdown:

@@ -24,7 +24,7 @@ from mailwarden.edge.sync import (
 )
 from mailwarden.edge.wiegand import WiegandFormat, decode, encode
 
-from ..edge.rulebook import KEYS, MONDAY_NOON, card, snapshot
+from ..edge.rulebook import KEY_ID, KEYS, MONDAY_NOON, card, signed, snapshot
 from .standin import TOKEN
 
 ALICE = decode(encode(WiegandFormat.H10301, 10, 1001).value, 26)
@@ -287,3 +287,15 @@ def test_a_corrupt_stored_chain_starts_without_rules_and_says_why(tmp_path):
     store.path.write_text("garbage")
     assert restore_rules(engine, store, journal) is None
     assert journal.entries("rules_restore_failed")[1]["reason"] == "unreadable"
+
+
+def test_rules_stored_before_a_rekey_do_not_load_under_the_new_secret(tmp_path):
+    journal = Journal(tmp_path / "journal.jsonl", clock=ManualClock(MONDAY_NOON).now)
+    store = RuleStore(tmp_path / "rules.json")
+    store.save([signed(snapshot(4))])
+    assert restore_rules(DecisionEngine(KEYS), store, journal) == 4
+    rekeyed = DecisionEngine({KEY_ID: secrets.token_bytes(32)})
+    assert restore_rules(rekeyed, store, journal) is None
+    assert rekeyed.version is None
+    (entry,) = journal.entries("rules_restore_failed")
+    assert entry["reason"] == "signature"

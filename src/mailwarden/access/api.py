@@ -34,6 +34,7 @@ from mailwarden.access.schemas import (
     CardholderOut,
     CardholderQuery,
     CardholderUpdate,
+    Code,
     ControllerIn,
     ControllerOut,
     CredentialIn,
@@ -58,6 +59,7 @@ from mailwarden.access.schemas import (
     ReaderIn,
     ReaderOut,
     RejectedOut,
+    RekeyIn,
     RevokeIn,
     RulesOut,
     RulesQuery,
@@ -217,11 +219,25 @@ def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[Enr
         fail_mode=payload.fail_mode.value,
         offline_after_s=payload.offline_after_s,
     )
-    out = controller_out(enrolment.controller)
-    return Status(
-        201,
-        EnrolmentOut(**out.model_dump(), token=enrolment.token, sync_secret=enrolment.sync_secret),
-    )
+    return Status(201, _enrolment_out(enrolment))
+
+
+@router.post(
+    "/access/controllers/{name}/rekey",
+    response={200: EnrolmentOut, **ERRORS},
+    summary="Replace an edge controller's token and sync secret (the old ones stop working)",
+)
+def rekey_controller(request: HttpRequest, payload: RekeyIn, name: Path[Code]) -> EnrolmentOut:
+    controller = AccessController.objects.select_related("site").filter(name=name).first()
+    if controller is None:
+        raise NotFound(f"no controller {name!r}", "name")
+    enrolment = services.rekey_controller(actor_of(request), controller, reason=payload.reason)
+    return _enrolment_out(enrolment)
+
+
+def _enrolment_out(enrolment: services.Enrolment) -> EnrolmentOut:
+    out = controller_out(enrolment.controller).model_dump()
+    return EnrolmentOut(**out, token=enrolment.token, sync_secret=enrolment.sync_secret)
 
 
 # ----------------------------------------------------------------------------- schedules

@@ -32,6 +32,40 @@ def _site(code: str) -> Any:
     return site
 
 
+def _controller(name: str) -> Any:
+    from mailwarden.access.models import AccessController
+    from mailwarden.core.errors import NotFound
+
+    controller = AccessController.objects.select_related("site").filter(name=name).first()
+    if controller is None:
+        raise NotFound(f"no controller {name!r}", "name")
+    return controller
+
+
+def _print_enrolment(enrolment: Any, as_json: bool) -> None:
+    controller = enrolment.controller
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "controller": controller.name,
+                    "site": controller.site.code,
+                    "token": enrolment.token,
+                    "sync_secret": enrolment.sync_secret,
+                }
+            )
+        )
+    else:
+        print(f"token: {enrolment.token}")
+        print(f"sync_secret: {enrolment.sync_secret}")
+    print(
+        f"WARNING: put controller {controller.name}'s new token and sync secret in the edge's "
+        "configuration now: they are not shown again, and anyone holding them can pose as this "
+        "controller.",
+        file=sys.stderr,
+    )
+
+
 def cmd_controller_create(args: argparse.Namespace) -> int:
     _django()
     from mailwarden.access import services
@@ -44,51 +78,47 @@ def cmd_controller_create(args: argparse.Namespace) -> int:
         fail_mode=args.fail_mode,
         offline_after_s=args.offline_after,
     )
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "controller": enrolment.controller.name,
-                    "site": args.site,
-                    "token": enrolment.token,
-                    "sync_secret": enrolment.sync_secret,
-                }
-            )
+    _print_enrolment(enrolment, args.json)
+    return 0
+
+
+def cmd_controller_rekey(args: argparse.Namespace) -> int:
+    _django()
+    from mailwarden.access import services
+    from mailwarden.core.actor import Actor
+
+    controller = _controller(args.name)
+    if not args.yes:
+        question = (
+            f"Re-key controller {controller.name} at {controller.site.code}? Its token and sync "
+            "secret stop working at once: it cannot sync or report until its configuration "
+            "holds the new pair and it restarts.\n"
+            f"Type the controller's name ({controller.name}) to confirm: "
         )
-    else:
-        print(f"token: {enrolment.token}")
-        print(f"sync_secret: {enrolment.sync_secret}")
-    print(
-        f"WARNING: controller {enrolment.controller.name} enrolled at {args.site}. Put the "
-        "token and the sync secret in the edge's configuration now: they are not shown again, "
-        "and anyone holding them can pose as this controller.",
-        file=sys.stderr,
-    )
+        if not _confirmed(question, controller.name, sys.stdin, sys.stderr):
+            print(f"mailwarden: {controller.name} was not re-keyed", file=sys.stderr)
+            return 1
+    enrolment = services.rekey_controller(Actor.job("cli"), controller, reason=args.reason)
+    _print_enrolment(enrolment, args.json)
     return 0
 
 
 def cmd_controller_config(args: argparse.Namespace) -> int:
     _django()
     from mailwarden.access import queries
-    from mailwarden.access.models import AccessController
-    from mailwarden.core.errors import NotFound
 
-    controller = AccessController.objects.select_related("site").filter(name=args.name).first()
-    if controller is None:
-        raise NotFound(f"no controller {args.name!r}", "name")
-    print(json.dumps(asdict(queries.controller_config(controller)), indent=2))
+    print(json.dumps(asdict(queries.controller_config(_controller(args.name))), indent=2))
     return 0
 
 
-def _confirmed(site_code: str, site_name: str, stdin: TextIO, stderr: TextIO) -> bool:
-    stderr.write(
-        f"Lock down {site_name} ({site_code})? Every card at every door there will be refused "
-        "until the lockdown is lifted; exit buttons keep working.\n"
-        f"Type the site code ({site_code}) to confirm: "
-    )
+def _confirmed(question: str, expected: str, stdin: TextIO, stderr: TextIO) -> bool:
+    """Ask on a terminal for ``expected`` to be typed back; without a terminal, refuse."""
+    if not stdin.isatty():
+        stderr.write("mailwarden: confirm with --yes (there is no terminal to ask on)\n")
+        return False
+    stderr.write(question)
     stderr.flush()
-    answer = stdin.readline().strip()
-    return answer == site_code
+    return stdin.readline().strip() == expected
 
 
 def cmd_lockdown(args: argparse.Namespace) -> int:
@@ -98,14 +128,12 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
 
     site = _site(args.site)
     if not args.yes:
-        if not sys.stdin.isatty():
-            print(
-                f"mailwarden: not locking down {site.code}: confirm with --yes "
-                "(there is no terminal to ask on)",
-                file=sys.stderr,
-            )
-            return 1
-        if not _confirmed(site.code, site.name, sys.stdin, sys.stderr):
+        question = (
+            f"Lock down {site.name} ({site.code})? Every card at every door there will be "
+            "refused until the lockdown is lifted; exit buttons keep working.\n"
+            f"Type the site code ({site.code}) to confirm: "
+        )
+        if not _confirmed(question, site.code, sys.stdin, sys.stderr):
             print(f"mailwarden: {site.code} was not locked down", file=sys.stderr)
             return 1
     rules = services.lockdown_site(Actor.job("cli"), site, True, reason=args.reason)
@@ -170,6 +198,18 @@ def add_access_commands(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("name")
     p.set_defaults(fn=cmd_controller_config)
+    p = controller_actions.add_parser(
+        "rekey",
+        help="Replace a controller's token and sync secret (asks to confirm unless --yes).",
+        description="Revoke a controller's device token and replace its rule sync secret, as "
+        "after its box was lost or exposed. Prints the new pair once. Asks to confirm on a "
+        "terminal; elsewhere it needs --yes.",
+    )
+    p.add_argument("name")
+    p.add_argument("--reason", required=True, help="why, for the ledger")
+    p.add_argument("--yes", action="store_true", help="confirm without asking")
+    p.add_argument("--json", action="store_true", help="print the secrets as one JSON object")
+    p.set_defaults(fn=cmd_controller_rekey)
 
     p = actions.add_parser(
         "lockdown",

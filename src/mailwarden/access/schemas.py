@@ -122,6 +122,10 @@ class ControllerIn(Input):
     offline_after_s: int = Field(60, ge=10, le=86_400)
 
 
+class RekeyIn(Input):
+    reason: str = Field(min_length=1, max_length=200, description="Why, for the ledger.")
+
+
 class ControllerOut(Schema):
     name: str
     site: str

@@ -230,6 +230,37 @@ def create_controller(
     return Enrolment(controller, issued.secret, secret)
 
 
+def rekey_controller(actor: Actor, controller: AccessController, *, reason: str) -> Enrolment:
+    """Replace a controller's device token and sync secret, as after an edge box was exposed.
+
+    Every token issued to the controller is revoked, so the old box can neither sync nor report
+    until it is given the new pair; its stored rules no longer verify either.
+    """
+    _manage(actor, "re-keying an access controller", ENROL_CONTROLLERS)
+    reason = _text(reason, "reason", max_length=200, required=True)
+    with transaction.atomic():
+        controller = AccessController.objects.select_for_update().get(pk=controller.pk)
+        old = tokens.revoke_device(actor, controller.name)
+        issued = tokens.issue(
+            actor,
+            name=f"access controller {controller.name}",
+            role=Role.SECURITY_OPERATOR.value,
+            device=controller.name,
+        )
+        controller.sync_secret = secrets.token_hex(32)
+        controller.token_prefix = issued.token.prefix
+        controller.save(update_fields=["sync_secret", "token_prefix"])
+        _changed(
+            actor,
+            controller.site,
+            "access.controller.rekey",
+            "controller",
+            controller.name,
+            {"token": issued.token.prefix, "revoked_tokens": old, "reason": reason},
+        )
+    return Enrolment(controller, issued.secret, controller.sync_secret)
+
+
 def _controller_of(actor: Actor, controller: AccessController, what: str) -> None:
     """Only the controller itself (or an administrator's job) may speak for a controller."""
     if actor.kind == "device":

@@ -87,6 +87,16 @@ def revoke(actor: Actor, prefix: str) -> ApiToken:
     return token
 
 
+def revoke_device(actor: Actor, device: str) -> list[str]:
+    """Revoke every live token issued to ``device``; returns their prefixes."""
+    require(actor, MANAGE_TOKENS, "revoking API tokens")
+    live = ApiToken.objects.filter(device=device, revoked_at__isnull=True)
+    prefixes = sorted(live.values_list("prefix", flat=True))
+    for prefix in prefixes:
+        revoke(actor, prefix)
+    return prefixes
+
+
 def authenticate(secret: str) -> Actor | None:
     """The actor a presented bearer secret stands for, or None when it is unknown or spent."""
     parts = secret.split("_")
