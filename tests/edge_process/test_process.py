@@ -207,9 +207,12 @@ def test_sigterm_stops_the_edge_command_cleanly(tmp_path, server):
         assert proc.poll() is None, proc.stdout.read()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=WAIT) == 0
+        output = proc.stdout.read()
     finally:
         if proc.poll() is None:
             proc.kill()
         bridge.close()
     assert journal.entries("stopped")
+    # Its own INFO lines are logged; the HTTP client's line per request is not.
+    assert "mailwarden.edge" in output and "HTTP Request" not in output
     assert (tmp_path / "data" / "rules.json").exists()

@@ -62,15 +62,20 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request at INFO: a line per poll would bury what the edge itself reports.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def cmd_edge(args: argparse.Namespace) -> int:
     if args.config is None:
         return _fail("--config FILE is required")
     try:
         config = load_config(args.config)
         # Before the secrets are read, so a warning about them is logged like any other.
-        logging.basicConfig(
-            level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        _setup_logging(config.log_level)
         keys = load_secrets(config)
     except EdgeConfigError as exc:
         return _fail(str(exc))
