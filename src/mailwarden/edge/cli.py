@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import osdp as libosdp
 from .channels import open_channel
 from .config import EdgeConfigError, load_config, load_secrets, write_key_file
 from .osdp import ProvisioningError, provision
+from .private_files import replace_durably
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -141,7 +141,8 @@ def cmd_edge_provision(
         close = getattr(channel, "close", None)
         if close is not None:
             close()
-    os.replace(pending, key_file)
+    # The reader now holds only the new key: the old file must not come back after a power cut.
+    replace_durably(pending, key_file)
     print(
         f"reader {reader.id} now uses its own Secure Channel key, stored in {key_file}", file=stdout
     )

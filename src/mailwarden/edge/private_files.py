@@ -22,3 +22,15 @@ def make_owner_only(path: Path) -> None:
         os.fchmod(fd, OWNER_ONLY)  # O_CREAT's mode does not apply to a file that existed
     finally:
         os.close(fd)
+
+
+def replace_durably(source: Path, target: Path) -> None:
+    """Rename ``source`` over ``target`` and make the rename itself reach the disk: without the
+    folder's fsync a power cut could bring the old file back."""
+    os.replace(source, target)
+    if hasattr(os, "O_DIRECTORY"):
+        fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

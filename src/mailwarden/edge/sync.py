@@ -33,7 +33,7 @@ from .clock import ClockSkew, WallClock, measure_clock_skew, utc_now
 from .decisions import DecisionEngine, RejectReason, SnapshotRejected
 from .edge_events import CLOCK_SKEW, RULES_REJECTED, ClockSkewEvent, RulesRejectedEvent
 from .outbox import DeliveryResult, Outbox, OutboxEvent
-from .private_files import OWNER_ONLY, owner_only_opener
+from .private_files import OWNER_ONLY, owner_only_opener, replace_durably
 from .signing import DocumentKind, canonical_json
 
 log = logging.getLogger(__name__)
@@ -311,14 +311,7 @@ class RuleStore:
             out.write(body)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, self.path)
-        # The rename itself must reach the disk, or a power cut could bring back the old chain.
-        if hasattr(os, "O_DIRECTORY"):
-            fd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        replace_durably(tmp, self.path)
 
     def load(self) -> list[bytes]:
         """The stored chain, or [] when there is none; ValueError when the file is unreadable."""
