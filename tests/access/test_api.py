@@ -330,6 +330,97 @@ class TestPeople:
         assert_refused(response, status, field)
         assert state() == before
 
+    def test_what_the_console_edits_the_api_edits_too(self, mailroom, manager, edge):
+        version = rules(edge).version
+        schedule = manager.put(
+            f"/api/access/sites/hq/schedules/{mailroom.office.pk}",
+            {"windows": [{"days": ["sat", "sun"], "start": "09:00", "end": "12:00"}]},
+        )
+        assert schedule.status_code == 200, schedule.content
+        assert schedule.json()["windows"][0]["days"] == ["sat", "sun"]
+        level = manager.put(
+            f"/api/access/sites/hq/levels/{mailroom.staff.pk}",
+            {"schedule_id": mailroom.always.pk, "doors": ["lobby"]},
+        )
+        assert level.status_code == 200, level.content
+        assert level.json()["doors"] == ["lobby"] and level.json()["name"] == "staff"
+        levels = manager.put(
+            f"/api/access/credentials/{mailroom.bob_card.pk}/levels",
+            {"level_ids": [mailroom.screeners.pk, mailroom.staff.pk]},
+        )
+        assert levels.status_code == 200, levels.content
+        assert sorted(levels.json()["level_ids"]) == sorted(
+            [mailroom.screeners.pk, mailroom.staff.pk]
+        )
+        added = manager.post("/api/access/sites/hq/holidays", {"date": "2026-12-25"})
+        assert added.status_code == 201, added.content
+        gone = manager.delete("/api/access/sites/hq/holidays/2026-12-25")
+        assert gone.status_code == 204, gone.content
+        assert_refused(manager.delete("/api/access/sites/hq/holidays/2026-12-25"), 404, "date")
+        # Each change moved the rules on, so the edge learns of it at its next poll.
+        assert rules(edge, version).version > version
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "status", "field"),
+        [
+            ("put", "/api/access/sites/hq/schedules/{office}", {"windows": []}, 403, None),
+            ("put", "/api/access/sites/hq/levels/{staff}", {"schedule_id": 1}, 403, None),
+            ("put", "/api/access/credentials/{bob}/levels", {"level_ids": []}, 403, None),
+            ("delete", "/api/access/sites/hq/holidays/2026-12-25", None, 403, None),
+        ],
+    )
+    def test_operators_and_auditors_cannot_edit(self, mailroom, method, path, body, status, field):
+        path = path.format(
+            office=mailroom.office.pk, staff=mailroom.staff.pk, bob=mailroom.bob_card.pk
+        )
+        for role in (Role.SECURITY_OPERATOR, Role.AUDITOR):
+            api = Api(token_for(role))
+            before = state()
+            response = api.delete(path) if method == "delete" else api.put(path, body)
+            assert_refused(response, status, field)
+            assert state() == before
+
+    @pytest.mark.parametrize(
+        ("edit", "status", "field"),
+        [
+            (lambda m: ("schedules/999999", {"windows": []}), 404, "schedule_id"),
+            (
+                lambda m: (
+                    f"schedules/{m.office.pk}",
+                    {"windows": [{"days": ["mon"], "start": "9", "end": "x"}]},
+                ),
+                400,
+                "windows",
+            ),
+            (lambda m: ("levels/999999", {"schedule_id": m.always.pk}), 404, "level_id"),
+            (lambda m: (f"levels/{m.staff.pk}", {"schedule_id": 999999}), 404, "schedule_id"),
+            (
+                lambda m: (f"levels/{m.staff.pk}", {"schedule_id": m.always.pk, "doors": ["x"]}),
+                404,
+                "doors",
+            ),
+        ],
+    )
+    def test_bad_edits_name_the_field_and_change_nothing(
+        self, mailroom, manager, edit, status, field
+    ):
+        path, body = edit(mailroom)
+        before = state()
+        assert_refused(manager.put(f"/api/access/sites/hq/{path}", body), status, field)
+        assert state() == before
+
+    def test_credential_levels_refusals(self, mailroom, manager):
+        before = state()
+        path = f"/api/access/credentials/{mailroom.bob_card.pk}/levels"
+        assert_refused(manager.put(path, {"level_ids": [999999]}), 404, "level_ids")
+        assert_refused(
+            manager.put("/api/access/credentials/999999/levels", {"level_ids": []}),
+            404,
+            "credential_id",
+        )
+        assert_refused(manager.delete("/api/access/sites/hq/holidays/2026-13-45"), 422, "day")
+        assert state() == before
+
     def test_credentials_never_show_a_pin_hash(self, mailroom, manager):
         listed = manager.get("/api/access/credentials").json()
         pin = Credential.objects.get(pk=mailroom.erin_pin.pk).pin_hash

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pytest
@@ -86,6 +87,18 @@ def mailroom(db) -> Iterator[Mailroom]:
     custody.transition(ADMIN, held.uid, "quarantined", reason="fuzzing")
     request = screening.propose_quarantine_outcome(screener, held.uid, "released", "fuzzing")
     holder = access.create_cardholder(ADMIN, name="Fuzz Holder")
+    hours = access.create_schedule(
+        ADMIN,
+        site=site,
+        name="hours",
+        windows=[{"days": ["mon"], "start": "08:00", "end": "18:00"}],
+    )
+    level = access.create_level(ADMIN, site=site, name="fuzz", schedule=hours)
+    card = access.issue_credential(
+        ADMIN,
+        access.CredentialData(holder=holder, format="H10301", facility=1, card=7, levels=[level]),
+    )
+    access.add_holiday(ADMIN, site=site, day=date(2026, 12, 25))
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -94,6 +107,10 @@ def mailroom(db) -> Iterator[Mailroom]:
         "decision_id": str(decision.pk),
         "request_id": str(request.pk),
         "holder_id": str(holder.pk),
+        "schedule_id": str(hours.pk),
+        "level_id": str(level.pk),
+        "credential_id": str(card.pk),
+        "day": "2026-12-25",
         "name": "organic",
         "part": "high",
     }

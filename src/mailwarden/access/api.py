@@ -8,6 +8,8 @@ reads check it here. An edge controller's device token reaches only ``GET /acces
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
@@ -38,6 +40,7 @@ from mailwarden.access.schemas import (
     ControllerIn,
     ControllerOut,
     CredentialIn,
+    CredentialLevelsIn,
     CredentialOut,
     CredentialQuery,
     DbId,
@@ -51,6 +54,7 @@ from mailwarden.access.schemas import (
     EventBatchOut,
     HolidayIn,
     HolidayOut,
+    LevelDoorsIn,
     LevelIn,
     LevelOut,
     LiftIn,
@@ -65,6 +69,7 @@ from mailwarden.access.schemas import (
     RulesQuery,
     ScheduleIn,
     ScheduleOut,
+    ScheduleTimesIn,
     SiteRulesOut,
     WhoEnteredQuery,
     alarm_out,
@@ -271,6 +276,27 @@ def create_schedule(
     return Status(201, schedule_out(schedule))
 
 
+@router.put(
+    "/access/sites/{code}/schedules/{schedule_id}",
+    response={200: ScheduleOut, **ERRORS},
+    summary="Replace a schedule's weekly and holiday windows",
+)
+def update_schedule(
+    request: HttpRequest, payload: ScheduleTimesIn, code: Path[SiteCode], schedule_id: Path[DbId]
+) -> ScheduleOut:
+    actor = actor_of(request)
+    require(actor, services.MANAGE_ACCESS, "changing a schedule")
+    schedule = _schedule(_site(code), schedule_id, "schedule_id")
+    assert schedule is not None
+    schedule = services.update_schedule(
+        actor,
+        schedule,
+        windows=[w.model_dump() for w in payload.windows],
+        holiday_windows=[w.model_dump() for w in payload.holiday_windows],
+    )
+    return schedule_out(schedule)
+
+
 @router.post(
     "/access/sites/{code}/holidays",
     response={201: HolidayOut, **ERRORS},
@@ -283,6 +309,18 @@ def add_holiday(
         actor_of(request), site=_site(code), day=payload.date, name=payload.name
     )
     return Status(201, HolidayOut(date=holiday.date, name=holiday.name))
+
+
+@router.delete(
+    "/access/sites/{code}/holidays/{day}",
+    response={204: None, **ERRORS},
+    summary="Remove a site holiday",
+)
+def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) -> Status[None]:
+    actor = actor_of(request)
+    require(actor, services.MANAGE_ACCESS, "removing a holiday")
+    services.remove_holiday(actor, site=_site(code), day=day)
+    return Status(204, None)
 
 
 # ----------------------------------------------------------------------------- areas and doors
@@ -437,6 +475,29 @@ def create_level(request: HttpRequest, payload: LevelIn, code: Path[SiteCode]) -
     return Status(201, level_out(level))
 
 
+@router.put(
+    "/access/sites/{code}/levels/{level_id}",
+    response={200: LevelOut, **ERRORS},
+    summary="Change an access level's schedule and doors (its name stays)",
+)
+def update_level(
+    request: HttpRequest, payload: LevelDoorsIn, code: Path[SiteCode], level_id: Path[DbId]
+) -> LevelOut:
+    actor = actor_of(request)
+    require(actor, services.MANAGE_ACCESS, "changing an access level")
+    site = _site(code)
+    [level] = _levels([level_id], "level_id", site)
+    schedule = _schedule(site, payload.schedule_id, "schedule_id")
+    assert schedule is not None
+    level = services.set_level(
+        actor,
+        level,
+        schedule=schedule,
+        doors=[_door(site, c, "doors") for c in dict.fromkeys(payload.doors)],
+    )
+    return level_out(level)
+
+
 # ----------------------------------------------------------------------------- cardholders
 
 
@@ -552,6 +613,23 @@ def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[Cred
         ),
     )
     return Status(201, credential_out(credential))
+
+
+@router.put(
+    "/access/credentials/{credential_id}/levels",
+    response={200: CredentialOut, **ERRORS},
+    summary="Replace the access levels a credential opens",
+)
+def set_credential_levels(
+    request: HttpRequest, payload: CredentialLevelsIn, credential_id: Path[DbId]
+) -> CredentialOut:
+    actor = actor_of(request)
+    require(actor, services.MANAGE_ACCESS, "changing a credential's access levels")
+    credential = Credential.objects.filter(pk=credential_id).first()
+    if credential is None:
+        raise NotFound(f"no credential {credential_id}", "credential_id")
+    levels = _levels(list(dict.fromkeys(payload.level_ids)), "level_ids")
+    return credential_out(services.set_credential_levels(actor, credential, levels))
 
 
 @router.post(

@@ -167,10 +167,13 @@ class TimeWindowIn(Schema):
     end: str = Field(max_length=5)
 
 
-class ScheduleIn(Input):
-    name: str = Field(min_length=1, max_length=100)
+class ScheduleTimesIn(Input):
     windows: list[WindowIn] = Field(max_length=50)
     holiday_windows: list[TimeWindowIn] = Field([], max_length=50)
+
+
+class ScheduleIn(ScheduleTimesIn):
+    name: str = Field(min_length=1, max_length=100)
 
 
 class ScheduleOut(Schema):
@@ -310,10 +313,13 @@ def reader_out(r: Reader) -> ReaderOut:
 # ----------------------------------------------------------------------------- levels
 
 
-class LevelIn(Input):
-    name: str = Field(min_length=1, max_length=100)
+class LevelDoorsIn(Input):
     schedule_id: DbId
     doors: list[Code] = Field([], max_length=500)
+
+
+class LevelIn(LevelDoorsIn):
+    name: str = Field(min_length=1, max_length=100)
 
 
 class LevelOut(Schema):
@@ -433,6 +439,10 @@ class CredentialQuery(Input):
     include_revoked: bool = False
     limit: Limit = 100
     offset: Offset = 0
+
+
+class CredentialLevelsIn(Input):
+    level_ids: list[DbId] = Field(max_length=500, description="Replaces the credential's levels.")
 
 
 class RevokeIn(Input):
