@@ -42,6 +42,11 @@ class Api:
             path, json.dumps(body or {}), content_type="application/json", headers=self.headers
         )
 
+    def patch(self, path: str, body: Any = None) -> Any:
+        return self.client.patch(
+            path, json.dumps(body or {}), content_type="application/json", headers=self.headers
+        )
+
     def upload(self, path: str, **files: Any) -> Any:
         return self.client.post(path, files, headers=self.headers)
 

@@ -1,5 +1,5 @@
-"""API endpoints of shared machinery (ledger verification, API tokens) and the shapes every app's
-API shares: the error body and the base of request schemas."""
+"""API endpoints of shared machinery (ledger verification, API tokens, the two-factor policy) and
+the shapes every app's API shares: the error body and the base of request schemas."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 from pydantic import AwareDatetime, field_validator
 
-from mailwarden.core import clock, ledger, tokens
+from mailwarden.core import clock, ledger, services, tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.models import ApiToken
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import AUDIT, MANAGE_TOKENS, Role
+from mailwarden.core.roles import AUDIT, MANAGE_SECURITY, MANAGE_TOKENS, Role
 
-router = Router(tags=["ledger and tokens"])
+router = Router(tags=["ledger, tokens and security"])
 
 
 # ----------------------------------------------------------------------------- shared shapes
@@ -194,3 +194,36 @@ def revoke_token(
 ) -> TokenOut:
     token = tokens.revoke(actor_of(request), prefix)
     return _token_out(token)
+
+
+# ----------------------------------------------------------------------------- security policy
+
+
+class MfaPolicyOut(Schema):
+    roles: dict[Role, bool] = Field(description="Whether each role must sign in with two factors.")
+
+
+class MfaPolicyIn(Input):
+    roles: dict[Role, bool] = Field(
+        min_length=1, description="The roles to change; roles left out keep their setting."
+    )
+
+
+@router.get(
+    "/security/mfa-policy",
+    response={200: MfaPolicyOut, **ERRORS},
+    summary="Which roles must sign in with two factors",
+)
+def get_mfa_policy(request: HttpRequest) -> MfaPolicyOut:
+    require(actor_of(request), MANAGE_SECURITY, "the security policy")
+    return MfaPolicyOut(roles=services.mfa_policy())
+
+
+@router.patch(
+    "/security/mfa-policy",
+    response={200: MfaPolicyOut, **ERRORS},
+    summary="Require two-factor sign-in for roles, or stop requiring it",
+)
+def set_mfa_policy(request: HttpRequest, payload: MfaPolicyIn) -> MfaPolicyOut:
+    wanted = {role.value: required for role, required in payload.roles.items()}
+    return MfaPolicyOut(roles=services.set_mfa_policy(actor_of(request), wanted))

@@ -6,6 +6,8 @@ appends to the ledger in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -60,6 +62,20 @@ def set_mfa_required(actor: Actor, role: str, required: bool) -> RolePolicy:
             {"mfa_required": required, "was": before},
         )
     return policy
+
+
+def set_mfa_policy(actor: Actor, wanted: Mapping[str, bool]) -> dict[Role, bool]:
+    """Apply several roles' two-factor settings at once: all of them, or none when one is refused.
+
+    Only real changes are recorded, so saving an unchanged form adds nothing to the ledger.
+    """
+    require(actor, MANAGE_SECURITY, "changing the two-factor policy")
+    with transaction.atomic():
+        current = mfa_policy()
+        for name, required in wanted.items():
+            if current[_role(name)] != required:
+                set_mfa_required(actor, name, required)
+    return mfa_policy()
 
 
 _WAIT = "too many wrong codes; wait a few seconds, then enter the newest code"

@@ -183,11 +183,9 @@ def security_policy(request: HttpRequest) -> HttpResponse:
     form = SecurityPolicyForm(request.POST or None, policy=policy)
     if request.method == "POST" and form.is_valid():
         actor = actor_of(request)
+        changed = {role.value: required for role, required in form.changes(policy)}
         try:
-            changed = [
-                services.set_mfa_required(actor, role.value, required)
-                for role, required in form.changes(policy)
-            ]
+            services.set_mfa_policy(actor, changed)
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
