@@ -68,3 +68,18 @@ def test_photo_needs_a_file_and_a_visible_item(clerk, employee, item):
     refused = employee.api.upload(f"/api/items/{item.uid}/photo", photo=upload(png(8, 8)))
     assert_refused(refused, 404, "uid")
     assert snapshot() == before
+
+
+def test_the_photo_can_be_read_back_by_whoever_sees_the_item(clerk, employee, item):
+    data = png(40, 30)
+    clerk.upload(f"/api/items/{item.uid}/photo", photo=upload(data))
+    response = clerk.get(f"/api/items/{item.uid}/photo")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    assert response.content == data
+    assert_refused(employee.api.get(f"/api/items/{item.uid}/photo"), 404, "uid")
+
+
+def test_an_item_without_a_photo_says_so(clerk, item):
+    body = assert_refused(clerk.get(f"/api/items/{item.uid}/photo"), 404, "uid")
+    assert "no photo" in body["message"]

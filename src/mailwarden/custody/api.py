@@ -20,8 +20,9 @@ from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where
-from mailwarden.core.roles import VIEW_ITEMS
-from mailwarden.custody import carriers, export, labels, queries, services
+from mailwarden.core.roles import INTAKE, VIEW_ITEMS, Role
+from mailwarden.custody import barcodes, carriers, export, labels, queries, services
+from mailwarden.custody import pickup as pickup_codes
 from mailwarden.custody.csv_import import CsvImportError, decode_csv
 from mailwarden.custody.matching import Candidate, RecipientIndex
 from mailwarden.custody.models import Location, MailItem, Recipient, Site
@@ -36,11 +37,13 @@ from mailwarden.custody.schemas import (
     ItemFilters,
     ItemOut,
     ItemUid,
+    LabelReadOut,
     LocationIn,
     LocationOut,
     MatchOut,
     MatchQuery,
     MoveIn,
+    MyItemOut,
     PickupIn,
     RecipientFilters,
     RecipientIn,
@@ -298,8 +301,12 @@ def match_recipients(request: HttpRequest, query: Query[MatchQuery]) -> list[Mat
 )
 def detect_carrier(request: HttpRequest, query: Query[DetectQuery]) -> DetectOut:
     require(actor_of(request), VIEW_ITEMS, "checking a tracking number")
+    return _detect(query.number)
+
+
+def _detect(number: str) -> DetectOut:
     try:
-        found = carriers.validate(query.number)
+        found = carriers.validate(number)
     except carriers.InvalidTrackingNumber as exc:
         return DetectOut(
             number=exc.number,
@@ -321,6 +328,24 @@ def detect_carrier(request: HttpRequest, query: Query[DetectQuery]) -> DetectOut
         type_name=found.type_name,
         service=found.service,
         tracking_url=found.tracking_url,
+    )
+
+
+@router.post(
+    "/carriers/read-label",
+    response={200: LabelReadOut, **ERRORS},
+    summary="Read the barcodes on a photo of a shipping label",
+)
+def read_label(request: HttpRequest, photo: File[UploadedFile]) -> LabelReadOut:
+    require(actor_of(request), INTAKE, "reading a label photo")
+    data = _upload_bytes(photo, "photo")
+    try:
+        codes = barcodes.decode_label(data, get_settings().uploads.max_pixels)
+    except barcodes.ImageRejected as exc:
+        raise ServiceError(exc.reason, "photo") from None
+    number = barcodes.tracking_number_among(codes)
+    return LabelReadOut(
+        codes=codes, tracking_number=number, check=_detect(number) if number else None
     )
 
 
@@ -369,6 +394,42 @@ def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[Item
     item = _visible_item(request, uid)
     data = _upload_bytes(photo, "photo")
     return item_out(services.attach_photo(actor_of(request), item.uid, data))
+
+
+@router.get(
+    "/items/{uid}/photo",
+    response=ERRORS,
+    summary="The photo taken at intake",
+    openapi_extra=_binary("image/*", "The photo as it was stored"),
+)
+def get_photo(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
+    item = _visible_item(request, uid)
+    photo = queries.item_photo(item)
+    if photo is None:
+        raise NotFound(f"item {item.uid} has no photo", "uid")
+    return _file(photo.data, photo.content_type, f"{item.uid}-photo.{photo.format}")
+
+
+@router.get(
+    "/my/items",
+    response={200: list[MyItemOut], **ERRORS},
+    summary="A recipient's own items, with the pickup code of each one ready for pickup",
+)
+def my_items(request: HttpRequest) -> list[MyItemOut]:
+    actor = actor_of(request)
+    require(actor, (Role.RECIPIENT,), "your mail")
+    mine = queries.visible_items(actor).filter(recipient__user_id=actor.user_id)
+    out = []
+    for item in mine.order_by("-received_at")[:100]:
+        ready = item.state == State.READY_FOR_PICKUP
+        out.append(
+            MyItemOut(
+                item=item_out(item),
+                pickup_code=pickup_codes.pickup_code(item.uid) if ready else None,
+                qr_token=pickup_codes.qr_token(item.uid) if ready else None,
+            )
+        )
+    return out
 
 
 @router.get("/items", response={200: list[ItemOut], **ERRORS}, summary="Search items")

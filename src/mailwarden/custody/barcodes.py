@@ -8,8 +8,9 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError
 
 from mailwarden.core.pillow import load_strictly
+from mailwarden.custody import carriers
 
-__all__ = ["ACCEPTED_FORMATS", "ImageRejected", "decode_label"]
+__all__ = ["ACCEPTED_FORMATS", "ImageRejected", "decode_label", "tracking_number_among"]
 
 # Label photos and scans come as these. Pillow can open many more (EPS runs Ghostscript, for one),
 # and every extra decoder is more parser reachable by an uploaded file.
@@ -64,3 +65,13 @@ def decode_label(image_bytes: bytes, max_pixels: int) -> list[str]:
         if barcode.text and barcode.text not in texts:
             texts.append(barcode.text)
     return texts
+
+
+def tracking_number_among(codes: list[str]) -> str | None:
+    """The code to propose as the tracking number: the first a carrier claims, else the first.
+
+    A label carries routing and postal codes beside the tracking number; a carrier's format
+    tells the tracking number apart.
+    """
+    known = [c for c in codes if carriers.detect(c) is not None]
+    return (known or codes)[0] if codes else None

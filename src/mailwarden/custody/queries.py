@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
+from PIL import Image
 
-from mailwarden.core import clock
+from mailwarden.core import clock, media
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role
@@ -148,3 +150,23 @@ def dashboard(now: datetime | None = None, overdue_days: int = 3) -> Dashboard:
             state=State.READY_FOR_PICKUP, state_changed_at__lt=now - timedelta(days=overdue_days)
         ).count(),
     )
+
+
+@dataclass(frozen=True)
+class Photo:
+    data: bytes
+    format: str  # as Pillow names it, lower case: "png", "jpeg", ...
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+
+def item_photo(item: MailItem) -> Photo | None:
+    if not item.photo_sha256:
+        return None
+    data = media.get(item.photo_sha256)
+    # Intake accepted only checked images, so the stored format names the content type.
+    with Image.open(io.BytesIO(data)) as image:
+        kind = (image.format or "png").lower()
+    return Photo(data, kind)

@@ -141,6 +141,14 @@ class DetectOut(Schema):
     reason: str | None = None
 
 
+class LabelReadOut(Schema):
+    codes: list[str] = Field(description="Every barcode found, in reading order.")
+    tracking_number: str | None = Field(
+        description="The code to propose: the first a carrier claims, else the first found."
+    )
+    check: DetectOut | None = Field(description="The proposed number's carrier check.")
+
+
 # ----------------------------------------------------------------------------- items
 
 
@@ -303,4 +311,12 @@ def custody_entry_out(entry: LedgerEntry) -> CustodyEntryOut:
         data=ledger.entry_data(entry),
         prev_hash=entry.prev_hash,
         hash=entry.hash,
+    )
+
+
+class MyItemOut(Schema):
+    item: ItemOut
+    pickup_code: str | None = Field(description="Given at the counter; only when ready for pickup.")
+    qr_token: str | None = Field(
+        description="What the pickup QR code encodes; only when ready for pickup."
     )

@@ -6,7 +6,6 @@ service is shown next to the field it names.
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import zoneinfo
@@ -24,10 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from PIL import Image
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, ledger, media
+from mailwarden.core import clock, ledger
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
@@ -266,9 +264,8 @@ def intake_decode(request: HttpRequest) -> HttpResponse:
         except barcodes.ImageRejected as exc:
             context["decode_error"] = f"That photo cannot be read: {exc.reason}."
         else:
-            known = [c for c in codes if carriers.detect(c) is not None]
             if codes:
-                context["value"] = (known or codes)[0]
+                context["value"] = barcodes.tracking_number_among(codes)
                 context["decoded"] = codes
             else:
                 context["decode_error"] = "No barcode found in that photo; scan or type it."
@@ -530,14 +527,10 @@ def item_move(request: HttpRequest, uid: str) -> HttpResponse:
 @console_page(VIEW_ITEMS, "item photos")
 @require_GET
 def item_photo(request: HttpRequest, uid: str) -> HttpResponse:
-    item = _visible_item(actor_of(request), uid)
-    if not item.photo_sha256:
+    photo = queries.item_photo(_visible_item(actor_of(request), uid))
+    if photo is None:
         raise Http404("this item has no photo")
-    data = media.get(item.photo_sha256)
-    # Intake accepted only checked images, so the stored format names the content type.
-    with Image.open(io.BytesIO(data)) as image:
-        kind = (image.format or "png").lower()
-    return HttpResponse(data, content_type=f"image/{kind}")
+    return HttpResponse(photo.data, content_type=photo.content_type)
 
 
 @console_page(VIEW_ITEMS, "custody records")
