@@ -104,6 +104,31 @@ def test_search_and_read(clerk, site, recipient, frozen_clock):
     assert_refused(clerk.get("/api/items/MW-00000000"), 404, "uid")
 
 
+def test_search_pages_on_with_before(clerk, employee, site, recipient, frozen_clock):
+    # Items logged in the same instant are still ordered, so no page repeats or skips one.
+    logged = []
+    for n in range(7):
+        logged.append(log(clerk, site, recipient)["uid"])
+        if n % 3 == 2:
+            frozen_clock.advance(minutes=1)
+    newest_first = [i["uid"] for i in clerk.get("/api/items", limit=200).json()]
+    assert sorted(newest_first) == sorted(logged)
+    for query in ({}, {"q": recipient.last_name}):
+        pages, before = [], None
+        while True:
+            params = {"limit": 3, **query, **({"before": before} if before else {})}
+            page = [i["uid"] for i in clerk.get("/api/items", **params).json()]
+            if not page:
+                break
+            pages.append(page)
+            before = page[-1]
+        assert [uid for page in pages for uid in page] == newest_first
+        assert [len(page) for page in pages] == [3, 3, 1]
+    assert_refused(clerk.get("/api/items", before="MW-00000000"), 400, "before")
+    # An item the caller cannot see is no place to page from, and says nothing about it.
+    assert_refused(employee.api.get("/api/items", before=logged[0]), 400, "before")
+
+
 def test_the_life_of_an_item(clerk, sam, site, recipient, frozen_clock):
     uid = log(clerk, site, recipient)["uid"]
     clear(sam, uid)

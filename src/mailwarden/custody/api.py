@@ -432,7 +432,11 @@ def my_items(request: HttpRequest) -> list[MyItemOut]:
     return out
 
 
-@router.get("/items", response={200: list[ItemOut], **ERRORS}, summary="Search items")
+@router.get(
+    "/items",
+    response={200: list[ItemOut], **ERRORS},
+    summary="Search items, newest first (page on with 'before')",
+)
 def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> list[ItemOut]:
     items = queries.search_items(
         actor_of(request),
@@ -441,6 +445,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> list[ItemOu
         recipient_id=filters.recipient_id,
         site_code=filters.site,
         limit=filters.limit,
+        before=filters.before,
     )
     return [item_out(i) for i in items]
 

@@ -174,6 +174,9 @@ class ItemFilters(Input):
     recipient_id: RecipientId | None = None
     site: SiteCode | None = None
     limit: Limit = 50
+    before: ItemUid | None = Field(
+        None, description="The last item ID of the previous page; only older items follow."
+    )
 
 
 class TransitionIn(Input):
