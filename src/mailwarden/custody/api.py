@@ -22,7 +22,6 @@ from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where
 from mailwarden.core.roles import INTAKE, VIEW_ITEMS, Role
 from mailwarden.custody import barcodes, carriers, export, labels, queries, services
-from mailwarden.custody import pickup as pickup_codes
 from mailwarden.custody.csv_import import CsvImportError, decode_csv
 from mailwarden.custody.matching import Candidate, RecipientIndex
 from mailwarden.custody.models import Location, MailItem, Recipient, Site
@@ -418,18 +417,10 @@ def get_photo(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
 def my_items(request: HttpRequest) -> list[MyItemOut]:
     actor = actor_of(request)
     require(actor, (Role.RECIPIENT,), "your mail")
-    mine = queries.visible_items(actor).filter(recipient__user_id=actor.user_id)
-    out = []
-    for item in mine.order_by("-received_at")[:100]:
-        ready = item.state == State.READY_FOR_PICKUP
-        out.append(
-            MyItemOut(
-                item=item_out(item),
-                pickup_code=pickup_codes.pickup_code(item.uid) if ready else None,
-                qr_token=pickup_codes.qr_token(item.uid) if ready else None,
-            )
-        )
-    return out
+    return [
+        MyItemOut(item=item_out(row.item), pickup_code=row.pickup_code, qr_token=row.qr_token)
+        for row in queries.my_items(actor)
+    ]
 
 
 @router.get(

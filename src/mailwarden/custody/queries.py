@@ -15,7 +15,7 @@ from mailwarden.core import clock, media
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role
-from mailwarden.custody import carriers
+from mailwarden.custody import carriers, pickup
 from mailwarden.custody.models import MailItem, Recipient, Site
 from mailwarden.custody.states import State
 
@@ -184,3 +184,28 @@ def item_photo(item: MailItem) -> Photo | None:
     with Image.open(io.BytesIO(data)) as image:
         kind = (image.format or "png").lower()
     return Photo(data, kind)
+
+
+@dataclass(frozen=True)
+class MyItem:
+    """One of a recipient's items; the pickup proofs only while it waits for them."""
+
+    item: MailItem
+    pickup_code: str | None
+    qr_token: str | None
+
+
+def my_items(actor: Actor, limit: int = 100) -> list[MyItem]:
+    """The signed-in recipient's own items, newest first."""
+    mine = visible_items(actor).filter(recipient__user_id=actor.user_id)
+    out = []
+    for item in mine.order_by(*NEWEST_FIRST)[:limit]:
+        ready = item.state == State.READY_FOR_PICKUP
+        out.append(
+            MyItem(
+                item,
+                pickup.pickup_code(item.uid) if ready else None,
+                pickup.qr_token(item.uid) if ready else None,
+            )
+        )
+    return out

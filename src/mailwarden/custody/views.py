@@ -693,19 +693,14 @@ class MyItem:
 @require_GET
 def my_mail(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
-    mine = queries.visible_items(actor).filter(recipient__user_id=actor.user_id)
-    rows = []
-    for item in mine.order_by("-received_at")[:100]:
-        ready = item.state == State.READY_FOR_PICKUP
-        rows.append(
-            MyItem(
-                item=item,
-                code=pickup.pickup_code(item.uid) if ready else "",
-                qr=segno.make(pickup.qr_token(item.uid), error="m").svg_inline(
-                    scale=3, border=2, svgclass="qr"
-                )
-                if ready
-                else "",
-            )
+    rows = [
+        MyItem(
+            item=row.item,
+            code=row.pickup_code or "",
+            qr=segno.make(row.qr_token, error="m").svg_inline(scale=3, border=2, svgclass="qr")
+            if row.qr_token
+            else "",
         )
+        for row in queries.my_items(actor)
+    ]
     return render(request, "custody/my_mail.html", {"rows": rows})
