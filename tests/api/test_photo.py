@@ -83,3 +83,42 @@ def test_the_photo_can_be_read_back_by_whoever_sees_the_item(clerk, employee, it
 def test_an_item_without_a_photo_says_so(clerk, item):
     body = assert_refused(clerk.get(f"/api/items/{item.uid}/photo"), 404, "uid")
     assert "no photo" in body["message"]
+
+
+def form(site, recipient, **extra):
+    return {"site": site.code, "recipient_id": str(recipient.pk), "kind": "parcel", **extra}
+
+
+def test_intake_with_its_photo_is_one_step_on_the_ledger(clerk, site, recipient):
+    data = png(64, 48)
+    body = form(site, recipient, sender="Acme", accountable="true")
+    response = clerk.upload("/api/items/with-photo", photo=upload(data), **body)
+    assert response.status_code == 201, response.content
+    item = response.json()
+    digest = hashlib.sha256(data).hexdigest()
+    assert item["photo_sha256"] == digest and item["accountable"] is True
+    assert media.get(digest) == data
+    chain = clerk.get(f"/api/items/{item['uid']}/custody").json()
+    assert [e["action"] for e in chain] == ["custody.intake", "custody.transition"]
+    assert chain[0]["data"]["photo_sha256"] == digest
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"photo": b"this is a text file"}, 400, "photo"),
+        ({"photo": None}, 422, "photo"),
+        ({"kind": "crate"}, 422, "kind"),
+        ({"recipient_id": "999999"}, 400, "recipient_id"),
+    ],
+)
+def test_intake_with_a_photo_refuses_and_logs_nothing(
+    clerk, site, recipient, change, status, field
+):
+    body = form(site, recipient)
+    photo = change.pop("photo", png(8, 8))
+    body.update(change)
+    files = {} if photo is None else {"photo": upload(photo)}
+    before = snapshot()
+    assert_refused(clerk.upload("/api/items/with-photo", **files, **body), status, field)
+    assert snapshot() == before

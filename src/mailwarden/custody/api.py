@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Path, Query, Router, Status
+from ninja import File, Form, Path, Query, Router, Status
 from ninja.files import UploadedFile
 
 from mailwarden.config import get_settings
@@ -357,6 +357,23 @@ def read_label(request: HttpRequest, photo: File[UploadedFile]) -> LabelReadOut:
     summary="Log an item at intake",
 )
 def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | DuplicateOut]:
+    return _intake(request, payload, None)
+
+
+@router.post(
+    "/items/with-photo",
+    response={201: ItemOut, **ERRORS, 409: DuplicateOut},
+    summary="Log an item at intake with its photo, in one step (a multipart form)",
+)
+def intake_with_photo(
+    request: HttpRequest, payload: Form[IntakeIn], photo: File[UploadedFile]
+) -> Status[ItemOut | DuplicateOut]:
+    return _intake(request, payload, _upload_bytes(photo, "photo"))
+
+
+def _intake(
+    request: HttpRequest, payload: IntakeIn, photo: bytes | None
+) -> Status[ItemOut | DuplicateOut]:
     site = first_where(Site, "code = %s", [payload.site])
     if site is None:
         raise ServiceError(f"no site {payload.site!r}", "site")
@@ -374,6 +391,7 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | Duplicat
         notes=payload.notes,
         location_code=payload.location_code,
         confirm_duplicate=payload.confirm_duplicate,
+        photo=photo,
     )
     try:
         item = services.intake(actor_of(request), req)
