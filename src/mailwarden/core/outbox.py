@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,19 +35,38 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
     return register
 
 
+@dataclass(frozen=True)
+class Event:
+    topic: str
+    payload: dict[str, Any]
+    key: str | None = None
+
+
 def emit(topic: str, payload: dict[str, Any], *, key: str | None = None) -> None:
     """Record an event in the caller's transaction; it is delivered after the commit."""
+    emit_many([Event(topic, payload, key)])
+
+
+def emit_many(events: Sequence[Event]) -> None:
+    """Record several events of one change with one INSERT, in the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.emit must run inside the change's transaction")
     at = clock.now()
-    event = OutboxEvent(
-        key=key or f"{topic}:{uuid.uuid4().hex}",
-        topic=topic,
-        payload=payload,
-        created_at=at,
-        next_attempt_at=at,
-    )
-    plainsql.insert(event)  # every change emits: a plain INSERT, not the ORM's compiled save
+    rows = [
+        OutboxEvent(
+            key=event.key or f"{event.topic}:{uuid.uuid4().hex}",
+            topic=event.topic,
+            payload=event.payload,
+            created_at=at,
+            next_attempt_at=at,
+        )
+        for event in events
+    ]
+    # Every change emits: a plain INSERT, not the ORM's compiled save.
+    if len(rows) == 1:
+        plainsql.insert(rows[0])
+    else:
+        plainsql.insert_many(rows)
 
 
 def backoff(attempts: int, base_s: float = 15.0, cap_s: float = 3600.0) -> timedelta:

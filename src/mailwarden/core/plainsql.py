@@ -104,10 +104,15 @@ def insert_many(objs: Sequence[Model]) -> None:
     """INSERT new instances of one model in one statement; their primary keys are not read."""
     if not objs:
         return
+    with connection.cursor() as cursor:
+        cursor.execute(*insert_many_statement(objs))
+
+
+def insert_many_statement(objs: Sequence[Model]) -> tuple[str, list[Any]]:
+    """The SQL and parameters :func:`insert_many` runs, for a caller that adds to it."""
     shape = _shape(type(objs[0]), connection.vendor)
     sql = f"{shape.insert_into} VALUES {', '.join([shape.row] * len(objs))}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value for obj in objs for value in _prepared(shape, obj)])
+    return sql, [value for obj in objs for value in _prepared(shape, obj)]
 
 
 def _prepared(shape: _Shape, obj: Model) -> list[Any]:

@@ -299,8 +299,12 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             },
         )
         queued = _transition_record(item, State.RECEIVED, location, "logged at intake")
-        outbox.emit("item.received", {"uid": item.uid}, key=f"item.received:{item.uid}")
-        _emit_transition(item, State.RECEIVED)
+        outbox.emit_many(
+            [
+                outbox.Event("item.received", {"uid": item.uid}, f"item.received:{item.uid}"),
+                _transition_event(item, State.RECEIVED),
+            ]
+        )
         # Last, because the ledger's head stays locked until the commit.
         ledger.append_many(actor, [intake_record, queued], at=item.received_at)
     return item
@@ -401,7 +405,7 @@ def _apply(
     item.state_changed_at = now
     item.version += 1
     item.save(update_fields=["state", "location", "state_changed_at", "version"])
-    _emit_transition(item, previous)
+    outbox.emit_many([_transition_event(item, previous)])
     # Last, because the ledger's head stays locked until the commit.
     ledger.append_many(actor, [_transition_record(item, previous, location, reason, extra)], at=now)
     return item
@@ -425,12 +429,12 @@ def _transition_record(
     return ledger.Record("custody.transition", "mailitem", item.uid, data)
 
 
-def _emit_transition(item: MailItem, previous: State) -> None:
+def _transition_event(item: MailItem, previous: State) -> outbox.Event:
     to = State(item.state).value
-    outbox.emit(
+    return outbox.Event(
         f"item.{to}",
         {"uid": item.uid, "from": previous.value, "to": to},
-        key=f"item.{to}:{item.uid}:{item.version}",
+        f"item.{to}:{item.uid}:{item.version}",
     )
 
 
