@@ -318,6 +318,7 @@ class TestPeople:
         ("role", "path", "body", "status", "field"),
         [
             (Role.SECURITY_MANAGER, "edge-1", {"reason": "x"}, 403, None),
+            (Role.CLERK, "edge-404", {"reason": "x"}, 403, None),
             (Role.ADMIN, "edge-404", {"reason": "x"}, 404, "name"),
             (Role.ADMIN, "edge-1", {"reason": ""}, 422, "reason"),
             (Role.ADMIN, "edge-1", {}, 422, "reason"),

@@ -233,10 +233,13 @@ def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[Enr
     summary="Replace an edge controller's token and sync secret (the old ones stop working)",
 )
 def rekey_controller(request: HttpRequest, payload: RekeyIn, name: Path[Code]) -> EnrolmentOut:
+    actor = actor_of(request)
+    # Role first, so a refused caller learns nothing about which controllers exist.
+    require(actor, services.ENROL_CONTROLLERS, "re-keying an access controller")
     controller = AccessController.objects.select_related("site").filter(name=name).first()
     if controller is None:
         raise NotFound(f"no controller {name!r}", "name")
-    enrolment = services.rekey_controller(actor_of(request), controller, reason=payload.reason)
+    enrolment = services.rekey_controller(actor, controller, reason=payload.reason)
     return _enrolment_out(enrolment)
 
 
