@@ -188,6 +188,16 @@ class Enrolment:
     sync_secret: str
 
 
+def _device_token(actor: Actor, controller_name: str) -> tokens.IssuedToken:
+    # An operator's role lets it sync; the device scope keeps it to the sync operations.
+    return tokens.issue(
+        actor,
+        name=f"access controller {controller_name}",
+        role=Role.SECURITY_OPERATOR.value,
+        device=controller_name,
+    )
+
+
 def create_controller(
     actor: Actor,
     *,
@@ -203,12 +213,7 @@ def create_controller(
     with transaction.atomic():
         if AccessController.objects.filter(name=name).exists():
             raise Conflict(f"a controller named {name!r} exists already", "name")
-        issued = tokens.issue(
-            actor,
-            name=f"access controller {name}",
-            role=Role.SECURITY_OPERATOR.value,
-            device=name,
-        )
+        issued = _device_token(actor, name)
         secret = secrets.token_hex(32)
         controller = AccessController.objects.create(
             name=name,
@@ -241,12 +246,7 @@ def rekey_controller(actor: Actor, controller: AccessController, *, reason: str)
     with transaction.atomic():
         controller = AccessController.objects.select_for_update().get(pk=controller.pk)
         old = tokens.revoke_device(actor, controller.name)
-        issued = tokens.issue(
-            actor,
-            name=f"access controller {controller.name}",
-            role=Role.SECURITY_OPERATOR.value,
-            device=controller.name,
-        )
+        issued = _device_token(actor, controller.name)
         controller.sync_secret = secrets.token_hex(32)
         controller.token_prefix = issued.token.prefix
         controller.save(update_fields=["sync_secret", "token_prefix"])
