@@ -15,7 +15,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -32,8 +33,15 @@ class _Shape:
     converters: list[tuple[int, list[Callable[..., Any]], Any]]
 
 
+def _db() -> BaseDatabaseWrapper:
+    # The connection itself, not django.db.connection: every attribute read through that proxy
+    # looks the connection up again in a context-local, and an insert reads dozens of them.
+    return connections[DEFAULT_DB_ALIAS]
+
+
 @cache
 def _shape(model: type[Model], vendor: str) -> _Shape:
+    connection = _db()
     meta = model._meta
     fields = meta.concrete_fields
     quote = connection.ops.quote_name
@@ -63,10 +71,12 @@ def first_where(
 
     ``where`` and ``order_by`` name columns; they are the caller's text, never user input.
     """
+    connection = _db()
     shape = _shape(model, connection.vendor)
     order = f" ORDER BY {order_by}" if order_by else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"{shape.select} WHERE {where}{order} LIMIT 1", [_adapt(p) for p in params])
+        args = [_adapt(connection, p) for p in params]
+        cursor.execute(f"{shape.select} WHERE {where}{order} LIMIT 1", args)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -84,13 +94,14 @@ def insert(obj: Model, *, unless_taken: str | None = None) -> bool:
     leaves it unwritten, and the transaction usable on every database, without the savepoint
     that the ORM's way of retrying a unique value costs.
     """
+    connection = _db()
     meta = obj._meta
     shape = _shape(type(obj), connection.vendor)
     quote = connection.ops.quote_name
     conflict = f" ON CONFLICT ({quote(unless_taken)}) DO NOTHING" if unless_taken else ""
     sql = f"{shape.insert_into} VALUES {shape.row}{conflict} RETURNING {quote(meta.pk.column)}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, _prepared(shape, obj))
+        cursor.execute(sql, _prepared(connection, shape, obj))
         row = cursor.fetchone()
     if row is None:
         return False
@@ -104,22 +115,23 @@ def insert_many(objs: Sequence[Model]) -> None:
     """INSERT new instances of one model in one statement; their primary keys are not read."""
     if not objs:
         return
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(*insert_many_statement(objs))
 
 
 def insert_many_statement(objs: Sequence[Model]) -> tuple[str, list[Any]]:
     """The SQL and parameters :func:`insert_many` runs, for a caller that adds to it."""
+    connection = _db()
     shape = _shape(type(objs[0]), connection.vendor)
     sql = f"{shape.insert_into} VALUES {', '.join([shape.row] * len(objs))}"
-    return sql, [value for obj in objs for value in _prepared(shape, obj)]
+    return sql, [value for obj in objs for value in _prepared(connection, shape, obj)]
 
 
-def _prepared(shape: _Shape, obj: Model) -> list[Any]:
+def _prepared(connection: BaseDatabaseWrapper, shape: _Shape, obj: Model) -> list[Any]:
     return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in shape.insert_fields]
 
 
-def _adapt(value: Any) -> Any:
+def _adapt(connection: BaseDatabaseWrapper, value: Any) -> Any:
     # Stored as the ORM stores them (naive UTC text on SQLite), so comparisons line up.
     if isinstance(value, datetime):
         return connection.ops.adapt_datetimefield_value(value)
