@@ -138,6 +138,13 @@ def _schedule(site: Site, pk: int | None, field: str) -> Schedule | None:
     return schedule
 
 
+def _credential(pk: int, field: str = "credential_id") -> Credential:
+    credential = Credential.objects.filter(pk=pk).first()
+    if credential is None:
+        raise NotFound(f"no credential {pk}", field)
+    return credential
+
+
 def _area(site: Site, code: str | None, field: str) -> AntiPassbackArea | None:
     if code is None:
         return None
@@ -236,9 +243,7 @@ def rekey_controller(request: HttpRequest, payload: RekeyIn, name: Path[Code]) -
     actor = actor_of(request)
     # Role first, so a refused caller learns nothing about which controllers exist.
     require(actor, services.ENROL_CONTROLLERS, "re-keying an access controller")
-    controller = AccessController.objects.select_related("site").filter(name=name).first()
-    if controller is None:
-        raise NotFound(f"no controller {name!r}", "name")
+    controller = queries.controller_named(name)
     enrolment = services.rekey_controller(actor, controller, reason=payload.reason)
     return _enrolment_out(enrolment)
 
@@ -430,9 +435,7 @@ def set_door_rules(request: HttpRequest, payload: DoorRulesIn, code: Path[SiteCo
 
 @router.post("/access/readers", response={201: ReaderOut, **ERRORS}, summary="Add a reader")
 def create_reader(request: HttpRequest, payload: ReaderIn) -> Status[ReaderOut]:
-    controller = AccessController.objects.filter(name=payload.controller).first()
-    if controller is None:
-        raise NotFound(f"no controller {payload.controller!r}", "controller")
+    controller = queries.controller_named(payload.controller, "controller")
     reader = services.create_reader(
         actor_of(request),
         controller=controller,
@@ -628,9 +631,7 @@ def set_credential_levels(
 ) -> CredentialOut:
     actor = actor_of(request)
     require(actor, services.MANAGE_ACCESS, "changing a credential's access levels")
-    credential = Credential.objects.filter(pk=credential_id).first()
-    if credential is None:
-        raise NotFound(f"no credential {credential_id}", "credential_id")
+    credential = _credential(credential_id)
     levels = _levels(list(dict.fromkeys(payload.level_ids)), "level_ids")
     return credential_out(services.set_credential_levels(actor, credential, levels))
 
@@ -643,9 +644,7 @@ def set_credential_levels(
 def revoke_credential(request: HttpRequest, payload: RevokeIn) -> CredentialOut:
     actor = actor_of(request)
     require(actor, services.REVOKE_CREDENTIALS, "revoking a credential")
-    credential = Credential.objects.filter(pk=payload.credential_id).first()
-    if credential is None:
-        raise NotFound(f"no credential {payload.credential_id}", "credential_id")
+    credential = _credential(payload.credential_id)
     return credential_out(services.revoke_credential(actor, credential, reason=payload.reason))
 
 

@@ -33,13 +33,9 @@ def _site(code: str) -> Any:
 
 
 def _controller(name: str) -> Any:
-    from mailwarden.access.models import AccessController
-    from mailwarden.core.errors import NotFound
+    from mailwarden.access import queries
 
-    controller = AccessController.objects.select_related("site").filter(name=name).first()
-    if controller is None:
-        raise NotFound(f"no controller {name!r}", "name")
-    return controller
+    return queries.controller_named(name)
 
 
 def _print_enrolment(enrolment: Any, as_json: bool) -> None:

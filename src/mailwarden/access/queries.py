@@ -18,6 +18,7 @@ from mailwarden.access.models import (
     Reader,
 )
 from mailwarden.contracts.access import ACCESS_DECISION
+from mailwarden.core.errors import NotFound
 from mailwarden.custody.models import LocationKind, Site
 
 
@@ -189,3 +190,10 @@ def controller_config(controller: AccessController) -> ControllerConfig:
             ReaderHardware(r.code, r.door.code, r.osdp_address, r.direction) for r in readers
         ),
     )
+
+
+def controller_named(name: str, field: str = "name") -> AccessController:
+    controller = AccessController.objects.select_related("site").filter(name=name).first()
+    if controller is None:
+        raise NotFound(f"no controller {name!r}", field)
+    return controller
