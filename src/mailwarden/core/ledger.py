@@ -106,7 +106,7 @@ def append_many(
         return []
     at = at or clock.now()
     head_table = connection.ops.quote_name(LedgerHead._meta.db_table)
-    with connection.cursor() as cursor:
+    with plainsql.cursor() as cursor:
         seq, prev_hash = _locked_head(cursor, head_table)
         entries = []
         for record in records:

@@ -9,7 +9,8 @@ The statements are prepared once per model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -37,6 +38,25 @@ def _db() -> BaseDatabaseWrapper:
     # The connection itself, not django.db.connection: every attribute read through that proxy
     # looks the connection up again in a context-local, and an insert reads dozens of them.
     return connections[DEFAULT_DB_ALIAS]
+
+
+@contextmanager
+def cursor() -> Iterator[Any]:
+    """A cursor for hot-path statements, with Django's translation of database errors.
+
+    On PostgreSQL it is psycopg's own cursor: Django's wrapper costs about 35 us of CPU per
+    statement, as much as psycopg's own half of a small one, and an intake runs ten. SQLite
+    keeps Django's wrapper, which turns the ``%s`` placeholders into the driver's ``?``.
+    """
+    connection = _db()
+    if connection.vendor != "postgresql":
+        with connection.cursor() as wrapped:
+            yield wrapped
+        return
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors, connection.connection.cursor() as raw:
+        yield raw
 
 
 @cache
@@ -74,10 +94,10 @@ def first_where(
     connection = _db()
     shape = _shape(model, connection.vendor)
     order = f" ORDER BY {order_by}" if order_by else ""
-    with connection.cursor() as cursor:
+    with cursor() as db:
         args = [_adapt(connection, p) for p in params]
-        cursor.execute(f"{shape.select} WHERE {where}{order} LIMIT 1", args)
-        row = cursor.fetchone()
+        db.execute(f"{shape.select} WHERE {where}{order} LIMIT 1", args)
+        row = db.fetchone()
     if row is None:
         return None
     values = list(row)
@@ -100,9 +120,9 @@ def insert(obj: Model, *, unless_taken: str | None = None) -> bool:
     quote = connection.ops.quote_name
     conflict = f" ON CONFLICT ({quote(unless_taken)}) DO NOTHING" if unless_taken else ""
     sql = f"{shape.insert_into} VALUES {shape.row}{conflict} RETURNING {quote(meta.pk.column)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _prepared(connection, shape, obj))
-        row = cursor.fetchone()
+    with cursor() as db:
+        db.execute(sql, _prepared(connection, shape, obj))
+        row = db.fetchone()
     if row is None:
         return False
     obj.pk = row[0]
@@ -115,8 +135,8 @@ def insert_many(objs: Sequence[Model]) -> None:
     """INSERT new instances of one model in one statement; their primary keys are not read."""
     if not objs:
         return
-    with _db().cursor() as cursor:
-        cursor.execute(*insert_many_statement(objs))
+    with cursor() as db:
+        db.execute(*insert_many_statement(objs))
 
 
 def insert_many_statement(objs: Sequence[Model]) -> tuple[str, list[Any]]:
