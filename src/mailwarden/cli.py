@@ -126,7 +126,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     def progress(seq: int) -> None:
         print(f"\rverified {seq:,} entries", end="", file=sys.stderr, flush=True)
 
-    result = ledger.verify(progress=progress if show_progress else None)
+    result = ledger.verify(progress=progress if show_progress else None, jobs=args.jobs)
     if show_progress:
         print(file=sys.stderr)
     if args.json:
@@ -447,6 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="ACTION")
     p = ledger_sub.add_parser("verify", help="Check every entry; exit 1 at the first bad one.")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=min(4, os.cpu_count() or 1),
+        metavar="N",
+        help="worker processes for a long ledger (default: cores, at most 4; 1 walks alone)",
+    )
     p.set_defaults(fn=cmd_ledger_verify)
 
     carrier = add("carrier", lambda a: _usage(a, "carrier"), "Tracking-number tools.")
@@ -533,6 +540,16 @@ def _seed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--items", type=int, default=200, help="items to seed (default 200)")
     p.add_argument("--recipients", type=int, default=50, help="recipients to seed (default 50)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the sample data")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _usage(args: argparse.Namespace, name: str) -> int:

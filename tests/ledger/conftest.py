@@ -38,6 +38,10 @@ def run_cli(capsys):
 @pytest.fixture
 def built_ledger(db, frozen_clock) -> int:
     """Directory set-up, two items taken through intake and screening. Returns the head seq."""
+    return build_ledger(frozen_clock)
+
+
+def build_ledger(frozen_clock) -> int:
     site = make_site()
     recipient = make_recipient()
     for _ in range(2):

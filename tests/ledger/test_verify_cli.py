@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from django.db import transaction
 
+from mailwarden.cli import main
 from mailwarden.core import ledger
 from mailwarden.core.actor import Actor
 from mailwarden.core.ledger import GENESIS
@@ -45,7 +46,7 @@ def change_body_and_rehash(k: int) -> None:
     assert body != entry.body
     sql(
         "UPDATE {t} SET body = %s, hash = %s WHERE seq = %s",
-        [body, ledger._digest(entry.prev_hash, body), k],
+        [body, ledger.digest(entry.prev_hash, body), k],
     )
 
 
@@ -213,3 +214,12 @@ def test_append_outside_a_transaction_is_refused():
     with transaction.atomic():
         ledger.append(Actor.job("tests"), "test.event", "test", "1")
     assert ledger.verify().ok
+
+
+def test_jobs_must_be_a_positive_whole_number(built_ledger, run_cli, capsys):
+    for bad, reason in (("0", "must be 1 or more, not 0"), ("two", "'two' is not a whole number")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["ledger", "verify", "--jobs", bad])
+        assert exit_.value.code == 2
+        assert f"argument --jobs: {reason}" in capsys.readouterr().err
+    assert run_cli("ledger", "verify", "--jobs", "2").code == 0

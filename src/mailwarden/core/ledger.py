@@ -7,26 +7,22 @@ any row breaks either a hash or a link, and :func:`verify` names the first entry
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from json.encoder import encode_basestring as _json_str  # what canonical.dumps uses
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
 
-from mailwarden.core import canonical, clock, plainsql
+from mailwarden.core import canonical, chain, clock, plainsql
 from mailwarden.core.actor import Actor
+from mailwarden.core.chain import GENESIS, Problem, Row, columns_match, digest
 from mailwarden.core.models import LedgerEntry, LedgerHead
 
-GENESIS = "0" * 64
-
-
-def _digest(prev_hash: str, body: str) -> str:
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+# Below this many entries one walk ends before worker processes would have started.
+PARALLEL_FROM = 100_000
 
 
 def build_entry(
@@ -64,7 +60,7 @@ def build_entry(
         subject_id=subject_id,
         body=body,
         prev_hash=prev_hash,
-        hash=_digest(prev_hash, body),
+        hash=digest(prev_hash, body),
     )
 
 
@@ -147,16 +143,6 @@ def _locked_head(cursor: Any, head_table: str) -> tuple[int, str]:
 
 
 @dataclass(frozen=True)
-class Problem:
-    seq: int
-    kind: str  # changed | deleted | inserted | reordered | head
-    detail: str
-
-    def __str__(self) -> str:
-        return f"entry {self.seq}: {self.kind}: {self.detail}"
-
-
-@dataclass(frozen=True)
 class VerifyResult:
     checked: int
     head_seq: int
@@ -168,52 +154,18 @@ class VerifyResult:
         return self.problem is None
 
 
-# seq, body, prev_hash, hash, actor, action, subject_type, subject_id, created_at; created_at
-# is UTC text ("2026-03-02 09:00:00[.ffffff]") from _rows, or a datetime from the ORM.
-Row = tuple[int, str, str, str, str, str, str, str, datetime | str]
-
-# Timestamps are compared as text: parsing a million of them costs more than the rest of the
-# check. Django already stores them so in SQLite; PostgreSQL is asked for the same spelling.
-_CREATED_AT_TEXT = {
-    "sqlite": "CAST(created_at AS TEXT)",
-    "postgresql": "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
-}
-
-
 def _table() -> str:
     return connection.ops.quote_name(LedgerEntry._meta.db_table)
 
 
 def _rows(batch: int, upto: int) -> Generator[Row, None, None]:
     # Stopping at the head read before the walk ignores appends made meanwhile.
-    created_at = _CREATED_AT_TEXT.get(connection.vendor, "created_at")
-    columns = f"seq, body, prev_hash, hash, actor, action, subject_type, subject_id, {created_at}"
-    if connection.vendor == "postgresql":
-        # One COPY stream reads a million rows in about half the time of paged SELECTs.
-        connection.ensure_connection()
-        sql = f"COPY (SELECT {columns} FROM {_table()} WHERE seq <= %s ORDER BY seq) TO STDOUT"
-        with connection.connection.cursor() as cursor, cursor.copy(sql, [upto]) as copy:
-            copy.set_types(["int8", *["text"] * 8])
-            yield from copy.rows()
-        return
-    # Raw keyset pages elsewhere: flat memory on a million rows, no model instances.
-    sql = f"SELECT {columns} FROM {_table()} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s"
-    last = 0
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(sql, [last, upto, batch])
-            chunk = cursor.fetchall()
-            if not chunk:
-                return
-            yield from chunk
-            last = chunk[-1][0]
+    connection.ensure_connection()
+    yield from chain.read_rows(connection.connection, connection.vendor, _table(), 1, upto, batch)
 
 
 def _hash_exists(value: str) -> bool:
-    # Only asked once a link is already broken, so a scan without an index is acceptable.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {_table()} WHERE hash = %s LIMIT 1", [value])
-        return cursor.fetchone() is not None
+    return chain.hash_exists(connection.connection, connection.vendor, _table(), value)
 
 
 def head() -> tuple[int, str]:
@@ -222,16 +174,42 @@ def head() -> tuple[int, str]:
     return tip if tip else (0, GENESIS)
 
 
-def verify(*, batch: int = 50_000, progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Walk the whole chain up to the recorded head and report the first problem."""
+def verify(
+    *, batch: int = 50_000, progress: Callable[[int], None] | None = None, jobs: int = 1
+) -> VerifyResult:
+    """Walk the whole chain up to the recorded head and report the first problem.
+
+    With ``jobs`` above 1, a long chain is checked in parts by that many worker processes,
+    which gives the same answer as one walk (``chain.check_in_parallel``).
+    """
     head_seq, head_hash = head()
-    # Closing the reader when the walk stops early ends a PostgreSQL COPY still in progress.
-    with closing(_rows(batch, head_seq)) as rows:
-        problem = check_chain(rows, progress=progress, hash_exists=_hash_exists)
+    problem = chain.UNANCHORED
+    source = _source() if jobs > 1 and head_seq >= PARALLEL_FROM else None
+    if source is not None:
+        problem = chain.check_in_parallel(
+            source, head_seq, jobs=jobs, parts=jobs * 4, progress=progress
+        )
+    if problem == chain.UNANCHORED:
+        # Closing the reader when the walk stops early ends a PostgreSQL COPY still in progress.
+        with closing(_rows(batch, head_seq)) as rows:
+            problem = chain.check_chain(rows, progress=progress, hash_exists=_hash_exists)
     if problem is None:
         problem = _check_tip(head_seq, head_hash)
     checked = problem.seq - 1 if problem else head_seq
     return VerifyResult(checked, head_seq, head_hash, problem)
+
+
+def _source() -> chain.Source | None:
+    """Where worker processes find the ledger, or None where they cannot reach it."""
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db():
+            return None
+        return chain.Source("sqlite", _table(), {"database": str(connection.settings_dict["NAME"])})
+    if connection.vendor != "postgresql":
+        return None
+    # libpq's keywords only: not Django's cursor class and adapters, which stay in this process.
+    params = {k: v for k, v in connection.get_connection_params().items() if type(v) in (str, int)}
+    return chain.Source("postgresql", _table(), params)
 
 
 def _check_tip(head_seq: int, head_hash: str) -> Problem | None:
@@ -254,108 +232,6 @@ def _check_tip(head_seq: int, head_hash: str) -> Problem | None:
     if beyond is not None and head()[0] < beyond:
         return Problem(beyond, "inserted", f"entry {beyond} lies beyond the recorded head")
     return None
-
-
-def check_chain(
-    rows: Iterable[Row],
-    *,
-    progress: Callable[[int], None] | None = None,
-    hash_exists: Callable[[str], bool] | None = None,
-) -> Problem | None:
-    """Walk the rows in sequence order and return the first problem, if any.
-
-    ``hash_exists`` tells whether any entry has a given hash; with it a broken link can be told
-    apart as a reordering (the missing predecessor is elsewhere) or a deletion (it is gone).
-    """
-    remaining = iter(rows)
-    expected_seq = 1
-    prev_hash = prev_prev_hash = GENESIS
-    for row in remaining:
-        seq, body, stored_prev, stored_hash = row[0], row[1], row[2], row[3]
-        if seq != expected_seq:
-            return Problem(
-                expected_seq, "deleted", f"entry {expected_seq} is missing (next is {seq})"
-            )
-        if stored_prev != prev_hash:
-            following = next(remaining, None)
-            # A reader still streaming (PostgreSQL's COPY) must let go of the connection before
-            # hash_exists can query it.
-            getattr(remaining, "close", lambda: None)()
-            return _broken_link(row, following, prev_prev_hash, prev_hash, hash_exists)
-        if _digest(stored_prev, body) != stored_hash:
-            return Problem(seq, "changed", "its content does not match its hash")
-        if not _columns_match(row):
-            return Problem(seq, "changed", "its columns differ from its hashed content")
-        prev_prev_hash, prev_hash = prev_hash, stored_hash
-        expected_seq += 1
-        if progress and seq % 10_000 == 0:
-            progress(seq)
-    return None
-
-
-def _broken_link(
-    row: Row,
-    following: Row | None,
-    prev_prev_hash: str,
-    prev_hash: str,
-    hash_exists: Callable[[str], bool] | None,
-) -> Problem:
-    """Say why entry ``row`` does not link to the entry before it.
-
-    Each test looks for the trace a kind of tampering leaves: an inserted entry that the next
-    one skips over, a predecessor that still exists elsewhere, a link column edited in place,
-    an entry rewritten with a fresh hash, or a predecessor that is simply gone.
-    """
-    seq, body, stored_prev, stored_hash = row[0], row[1], row[2], row[3]
-    if stored_prev == prev_prev_hash:
-        return Problem(seq - 1, "inserted", "the next entry links past it to the one before")
-    if (following is not None and following[3] == stored_prev) or (
-        hash_exists is not None and hash_exists(stored_prev)
-    ):
-        return Problem(seq, "reordered", "the entry it links to sits elsewhere in the chain")
-    if following is not None and following[2] == prev_hash:
-        return Problem(seq, "inserted", "the next entry links past it to the one before")
-    if _digest(stored_prev, body) != stored_hash:
-        return Problem(seq, "changed", "its link to the previous entry was edited")
-    if json.loads(body)["seq"] == seq:
-        return Problem(
-            seq - 1,
-            "changed",
-            "it was rewritten with a new hash; the next entry still links to the original",
-        )
-    return Problem(seq, "deleted", "the entry it links to is missing")
-
-
-def _columns_match(row: Row) -> bool:
-    """Do the queryable columns still say what the hashed body says?
-
-    The body is canonical JSON with sorted keys, so it must read exactly
-    ``{"action":A,"actor":B,"at":"T","data":...,"seq":N,"subject":S}``. Comparing that prefix
-    and suffix with the columns encoded the same way is exact (a JSON string token cannot end
-    early or start late inside another), and several times faster than parsing the body.
-    """
-    seq, body, _, _, actor, action, subject_type, subject_id, created_at = row
-    prefix = f'{{"action":{_json_str(action)},"actor":{_json_str(actor)},"at":"'
-    suffix = f',"seq":{seq},"subject":{_json_str(f"{subject_type}:{subject_id}")}}}'
-    if not (body.startswith(prefix) and body.endswith(suffix)):
-        return False
-    at = body[len(prefix) : body.find('"', len(prefix))]
-    return _same_time(at, created_at)
-
-
-def _same_time(at: str, stored: datetime | str) -> bool:
-    if isinstance(stored, str):
-        if at.endswith("+00:00"):
-            utc = at[:-6].replace("T", " ", 1)
-            if stored in (utc, utc + ".000000"):
-                return True
-        stored = datetime.fromisoformat(stored)
-    if stored.tzinfo is None:
-        stored = stored.replace(tzinfo=UTC)
-    try:
-        return datetime.fromisoformat(at) == stored
-    except ValueError:
-        return False
 
 
 def _as_row(entry: LedgerEntry) -> Row:
@@ -384,9 +260,9 @@ def check_entries(entries: Sequence[LedgerEntry]) -> list[Problem]:
     problems = []
     for entry in entries:
         linked = predecessors.get(entry.seq - 1, GENESIS if entry.seq == 1 else None)
-        if _digest(entry.prev_hash, entry.body) != entry.hash:
+        if digest(entry.prev_hash, entry.body) != entry.hash:
             problems.append(Problem(entry.seq, "changed", "its content does not match its hash"))
-        elif not _columns_match(_as_row(entry)):
+        elif not columns_match(_as_row(entry)):
             problems.append(
                 Problem(entry.seq, "changed", "its columns differ from its hashed content")
             )
