@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,6 +20,8 @@ from functools import lru_cache
 from json.encoder import encode_basestring as _json_str  # what canonical.dumps uses
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
@@ -241,8 +244,12 @@ class Source:
             conn.close()
 
 
-# A part that could not start where a single walk would arrive: its predecessors are not the
-# two entries just before it. An earlier part then reports the real problem.
+class WalkInstead(Exception):
+    """Checking in parts cannot give one walk's answer here; walk the chain in one pass."""
+
+
+# What a part answers when it cannot start where one walk would arrive: its predecessors are
+# not the two entries just before it (entries were deleted or moved there).
 UNANCHORED = Problem(0, "unanchored", "the entries before this part are not in order")
 
 
@@ -279,9 +286,10 @@ def check_in_parallel(
 ) -> Problem | None:
     """Check entries 1..``upto`` in ``parts`` consecutive parts on ``jobs`` worker processes.
 
-    The first part with a problem holds the problem a single walk would find first: every part
-    before it is sound, so it began exactly where that walk would have. An unanchored part is
-    answered by a single walk (``UNANCHORED`` is returned for the caller to run it).
+    The first part with a problem holds the problem one walk would find first: every part
+    before it is sound, so it began exactly where that walk would have. Raises
+    :class:`WalkInstead` when that part could not start so, or when the workers fail (a
+    connection refused, say): one walk then gives the answer, only more slowly.
     """
     size = -(-upto // parts)
     bounds = [(first, min(first + size - 1, upto)) for first in range(1, upto + 1, size)]
@@ -290,21 +298,28 @@ def check_in_parallel(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload(
-            [__name__, "psycopg" if source.vendor == "postgresql" else "sqlite3"]
-        )
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures: list[Future[Problem | None]] = [
-            pool.submit(check_part, source, first, last, upto) for first, last in bounds
-        ]
-        try:
-            for (_, last), future in zip(bounds, futures, strict=True):
-                problem = future.result()
-                if problem is not None:
-                    return problem
-                if progress:
-                    progress(last)
-        finally:
-            for future in futures:
-                future.cancel()
+        driver = "psycopg" if source.vendor == "postgresql" else "sqlite3"
+        context.set_forkserver_preload([__name__, driver])
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures: list[Future[Problem | None]] = [
+                pool.submit(check_part, source, first, last, upto) for first, last in bounds
+            ]
+            try:
+                for (first, last), future in zip(bounds, futures, strict=True):
+                    problem = future.result()
+                    if problem == UNANCHORED:
+                        raise WalkInstead(f"the entries before {first} are out of order")
+                    if problem is not None:
+                        return problem
+                    if progress:
+                        progress(last)
+            finally:
+                for future in futures:
+                    future.cancel()
+    except WalkInstead:
+        raise
+    except Exception as exc:
+        log.warning("checking the ledger in parts failed (%s); walking it in one pass", exc)
+        raise WalkInstead(str(exc)) from exc
     return None

@@ -183,13 +183,9 @@ def verify(
     which gives the same answer as one walk (``chain.check_in_parallel``).
     """
     head_seq, head_hash = head()
-    problem = chain.UNANCHORED
-    source = _source() if jobs > 1 and head_seq >= PARALLEL_FROM else None
-    if source is not None:
-        problem = chain.check_in_parallel(
-            source, head_seq, jobs=jobs, parts=jobs * 4, progress=progress
-        )
-    if problem == chain.UNANCHORED:
+    try:
+        problem = _check_in_parts(head_seq, jobs, progress)
+    except chain.WalkInstead:
         # Closing the reader when the walk stops early ends a PostgreSQL COPY still in progress.
         with closing(_rows(batch, head_seq)) as rows:
             problem = chain.check_chain(rows, progress=progress, hash_exists=_hash_exists)
@@ -197,6 +193,15 @@ def verify(
         problem = _check_tip(head_seq, head_hash)
     checked = problem.seq - 1 if problem else head_seq
     return VerifyResult(checked, head_seq, head_hash, problem)
+
+
+def _check_in_parts(
+    head_seq: int, jobs: int, progress: Callable[[int], None] | None
+) -> Problem | None:
+    source = _source() if jobs > 1 and head_seq >= PARALLEL_FROM else None
+    if source is None:
+        raise chain.WalkInstead("one walk is quicker here, or workers cannot reach the database")
+    return chain.check_in_parallel(source, head_seq, jobs=jobs, parts=jobs * 4, progress=progress)
 
 
 def _source() -> chain.Source | None:
