@@ -449,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument(
         "--jobs",
-        type=_positive_int,
+        type=_positive,
         default=min(4, os.cpu_count() or 1),
         metavar="N",
         help="worker processes for a long ledger (default: cores, at most 4; 1 walks alone)",
@@ -540,16 +540,6 @@ def _seed_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--items", type=int, default=200, help="items to seed (default 200)")
     p.add_argument("--recipients", type=int, default=50, help="recipients to seed (default 50)")
     p.add_argument("--seed", type=int, default=7, help="random seed for the sample data")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
-    return value
 
 
 def _usage(args: argparse.Namespace, name: str) -> int:

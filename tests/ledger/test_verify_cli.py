@@ -217,7 +217,7 @@ def test_append_outside_a_transaction_is_refused():
 
 
 def test_jobs_must_be_a_positive_whole_number(built_ledger, run_cli, capsys):
-    for bad, reason in (("0", "must be 1 or more, not 0"), ("two", "'two' is not a whole number")):
+    for bad, reason in (("0", "must be at least 1"), ("two", "'two' is not a whole number")):
         with pytest.raises(SystemExit) as exit_:
             main(["ledger", "verify", "--jobs", bad])
         assert exit_.value.code == 2

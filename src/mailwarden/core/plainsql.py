@@ -44,9 +44,9 @@ def _db() -> BaseDatabaseWrapper:
 def cursor() -> Iterator[Any]:
     """A cursor for hot-path statements, with Django's translation of database errors.
 
-    On PostgreSQL it is psycopg's own cursor: Django's wrapper costs about 35 us of CPU per
-    statement, as much as psycopg's own half of a small one, and an intake runs ten. SQLite
-    keeps Django's wrapper, which turns the ``%s`` placeholders into the driver's ``?``.
+    On PostgreSQL it is psycopg's own cursor: Django's wrapper costs, per statement, close to
+    what psycopg's own work on a small one costs, and an intake runs ten. SQLite keeps Django's
+    wrapper, which turns the ``%s`` placeholders into the driver's ``?``.
     """
     connection = _db()
     if connection.vendor != "postgresql":
