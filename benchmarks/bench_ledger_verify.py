@@ -8,7 +8,6 @@ in parts on one worker process per core (at most 4), and, for comparison, in one
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -95,7 +94,7 @@ def main() -> int:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=min(4, os.cpu_count() or 1),
+        default=None,
         help="worker processes, as mailwarden ledger verify (default: cores, at most 4)",
     )
     add_database_args(parser)
@@ -106,18 +105,19 @@ def main() -> int:
         setup_django(env)
         from mailwarden.core import ledger
 
+        jobs = args.jobs or ledger.default_jobs()
         print(f"building {entries:,} ledger entries on {database_label()}", file=sys.stderr)
         with stopwatch("build"):
             build(entries)
         settle()
-        elapsed = timed_verify(ledger, entries, jobs=args.jobs)
+        elapsed = timed_verify(ledger, entries, jobs=jobs)
         walked = timed_verify(ledger, entries, jobs=1)
         if walked is None or elapsed is None:
             return 1
         print(f"  one walk, one process: {walked:.2f} s", file=sys.stderr)
         rate = entries / elapsed
-        parallel = args.jobs > 1 and entries >= ledger.PARALLEL_FROM
-        how = f"with {args.jobs} worker processes" if parallel else "in one walk"
+        parallel = jobs > 1 and entries >= ledger.PARALLEL_FROM
+        how = f"with {jobs} worker processes" if parallel else "in one walk"
         verdict = "meets" if elapsed < TARGET_S * entries / 1_000_000 else "MISSES"
         print(
             f"ledger verify: {entries:,} entries in {elapsed:.2f} s ({rate:,.0f} entries/s) "

@@ -126,7 +126,8 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     def progress(seq: int) -> None:
         print(f"\rverified {seq:,} entries", end="", file=sys.stderr, flush=True)
 
-    result = ledger.verify(progress=progress if show_progress else None, jobs=args.jobs)
+    jobs = args.jobs or ledger.default_jobs()
+    result = ledger.verify(progress=progress if show_progress else None, jobs=jobs)
     if show_progress:
         print(file=sys.stderr)
     if args.json:
@@ -450,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs",
         type=_positive,
-        default=min(4, os.cpu_count() or 1),
+        default=None,
         metavar="N",
         help="worker processes for a long ledger (default: cores, at most 4; 1 walks alone)",
     )

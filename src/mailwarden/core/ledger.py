@@ -8,6 +8,7 @@ any row breaks either a hash or a link, and :func:`verify` names the first entry
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from mailwarden.core.models import LedgerEntry, LedgerHead
 
 # Below this many entries one walk ends before worker processes would have started.
 PARALLEL_FROM = 100_000
+
+
+def default_jobs() -> int:
+    """Worker processes for checking a long ledger: one per core, at most 4."""
+    return min(4, os.cpu_count() or 1)
 
 
 def build_entry(
