@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from mailwarden.access import models
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(admin.ModelAdmin[Any]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -22,6 +22,7 @@ from mailwarden.access.models import (
     HolderKind,
     Schedule,
 )
+from mailwarden.core.forms import form_field
 from mailwarden.custody.models import Site
 from mailwarden.edge.rules import WEEKDAYS
 
@@ -92,9 +93,9 @@ class LogFilterForm(DateRangeMixin):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = site_choices("All sites")
+        form_field(self, "site", forms.ChoiceField).choices = site_choices("All sites")
         doors = Door.objects.select_related("site").order_by("site__name", "name", "code")
-        self.fields["door"].choices = [("", "All doors")] + [
+        form_field(self, "door", forms.ChoiceField).choices = [("", "All doors")] + [
             (str(d.pk), f"{d} ({d.site.code})") for d in doors
         ]
 
@@ -106,7 +107,7 @@ class ReportForm(DateRangeMixin):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = site_choices("All sites")
+        form_field(self, "site", forms.ChoiceField).choices = site_choices("All sites")
 
 
 # ----------------------------------------------------------------------------- cardholders
@@ -152,8 +153,16 @@ class CardholderEditForm(forms.Form):
 # ----------------------------------------------------------------------------- credentials
 
 
-def _levels_field(levels: QuerySet[AccessLevel], label: str = "Access levels") -> Any:
-    return forms.ModelMultipleChoiceField(
+class LevelsField(forms.ModelMultipleChoiceField[AccessLevel]):
+    """Each level box says where and when it opens, so the issuer need not look it up."""
+
+    def label_from_instance(self, obj: AccessLevel) -> str:
+        doors = ", ".join(str(d) for d in obj.doors.all()) or "no doors"
+        return f"{obj.name} ({obj.schedule.name}): {doors}"
+
+
+def _levels_field(levels: QuerySet[AccessLevel], label: str = "Access levels") -> LevelsField:
+    return LevelsField(
         label=label,
         queryset=levels,
         required=False,
@@ -163,15 +172,6 @@ def _levels_field(levels: QuerySet[AccessLevel], label: str = "Access levels") -
 
 def level_queryset() -> QuerySet[AccessLevel]:
     return AccessLevel.objects.select_related("site", "schedule").order_by("site__name", "name")
-
-
-class LevelChoiceLabel:
-    """Each level box says where and when it opens, so the issuer need not look it up."""
-
-    @staticmethod
-    def label(level: AccessLevel) -> str:
-        doors = ", ".join(str(d) for d in level.doors.all()) or "no doors"
-        return f"{level.name} ({level.schedule.name}): {doors}"
 
 
 class CredentialForm(forms.Form):
@@ -223,9 +223,8 @@ class CredentialForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["levels"]
-        field.queryset = level_queryset().prefetch_related("doors")
-        field.label_from_instance = LevelChoiceLabel.label
+        levels = form_field(self, "levels", LevelsField)
+        levels.queryset = level_queryset().prefetch_related("doors")
 
     def card_values(self) -> dict[str, Any]:
         """What the card part of the service call gets; nothing for a PIN on its own."""
@@ -250,9 +249,8 @@ class CredentialLevelsForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["levels"]
-        field.queryset = level_queryset().prefetch_related("doors")
-        field.label_from_instance = LevelChoiceLabel.label
+        levels = form_field(self, "levels", LevelsField)
+        levels.queryset = level_queryset().prefetch_related("doors")
 
 
 class RevokeForm(forms.Form):
@@ -292,8 +290,12 @@ class LevelForm(forms.Form):
 
     def __init__(self, *args: Any, site: Site, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["schedule"].queryset = Schedule.objects.filter(site=site).order_by("name")
-        self.fields["doors"].queryset = Door.objects.filter(site=site).order_by("name", "code")
+        form_field(self, "schedule", forms.ModelChoiceField).queryset = Schedule.objects.filter(
+            site=site
+        ).order_by("name")
+        form_field(self, "doors", forms.ModelMultipleChoiceField).queryset = Door.objects.filter(
+            site=site
+        ).order_by("name", "code")
         if editing:
             # The service keeps a level's name: it is how people and the ledger know the level.
             del self.fields["name"]

@@ -208,7 +208,9 @@ class AccessLevel(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="access_levels")
     name = models.CharField(max_length=100)
     schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, related_name="levels")
-    doors = models.ManyToManyField("Door", related_name="levels", blank=True)
+    # App-qualified: the type checker's Django plugin resolves a bare "Door" declared further
+    # down only this way (django-stubs issue 1802).
+    doors = models.ManyToManyField("access.Door", related_name="levels", blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "name"], name="level_name")]

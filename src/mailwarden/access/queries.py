@@ -5,7 +5,7 @@ Nothing here writes. Callers check the reader's role (``services.VIEW_ACCESS``) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
@@ -74,38 +74,34 @@ def who_entered(
         door = event.door
         assert door is not None and door.location is not None
         card = event.payload.get("card") if isinstance(event.payload, dict) else None
-        base = {
-            "at": event.occurred_at,
-            "site": door.site.code,
-            "door": door.code,
-            "door_name": str(door),
-            "location": door.location.name,
-            "reader": event.reader_ref,
-            "via": "card" if card else "pin",
-            "reason": event.reason,
-            "event_key": str(event.key),
-        }
         holder = event.cardholder.name if event.cardholder else event.holder_ref or "unknown"
         companion = event.companion.name if event.companion else None
         if companion is None and event.payload.get("companion_id"):
             companion = str(event.payload["companion_id"])
-        rows.append(
-            Entry(
-                cardholder_id=event.cardholder_id,
-                cardholder=holder,
-                credential_id=event.credential_id,
-                with_holder=companion,
-                **base,
-            )
+        entry = Entry(
+            at=event.occurred_at,
+            site=door.site.code,
+            door=door.code,
+            door_name=str(door),
+            location=door.location.name,
+            reader=event.reader_ref,
+            cardholder_id=event.cardholder_id,
+            cardholder=holder,
+            credential_id=event.credential_id,
+            via="card" if card else "pin",
+            reason=event.reason,
+            with_holder=companion,
+            event_key=str(event.key),
         )
+        rows.append(entry)
         if companion is not None:
             rows.append(
-                Entry(
+                replace(
+                    entry,
                     cardholder_id=event.companion_id,
                     cardholder=companion,
                     credential_id=None,
                     with_holder=holder,
-                    **base,
                 )
             )
     return rows

@@ -34,6 +34,7 @@ from mailwarden.access.models import (
 from mailwarden.core import clock
 from mailwarden.edge import rules as edge
 from mailwarden.edge.signing import canonical_json
+from mailwarden.edge.wiegand import WiegandFormat
 
 LEVEL, SCHEDULE, CREDENTIAL, HOLDER = "L", "S", "C", "H"
 
@@ -213,7 +214,7 @@ def _credentials(level_pks: set[int]) -> tuple[edge.CredentialEntry, ...]:
         with_pin = row.kind == CredentialKind.CARD_AND_PIN
         entries.append(
             edge.CredentialEntry(
-                format=edge.WiegandFormat(row.format),
+                format=WiegandFormat(row.format),
                 facility=row.facility,
                 card=row.card,
                 pin_hash=(row.pin_hash or None) if with_pin else None,

@@ -447,7 +447,7 @@ def board_signature(site: Site, now: datetime) -> tuple[Any, ...]:
 def board_fragments(view: BoardView, extra: dict[str, Any]) -> dict[str, str]:
     """The board as the pieces the page swaps in, keyed by their element ids."""
     context = {"view": view, **extra}
-    parts = {"board-status": render_to_string("access/_board_status.html", context)}
+    parts: dict[str, str] = {"board-status": render_to_string("access/_board_status.html", context)}
     for door in view.doors:
         parts[door.dom_id] = render_to_string("access/_door.html", {**context, "d": door})
     parts["board-alarms"] = render_to_string("access/_board_alarms.html", context)
@@ -1190,7 +1190,7 @@ def schedule_rows(site: Site | None) -> list[ScheduleRow]:
             s,
             [f"{days_label(w['days'])} {w['start']}{DASH}{w['end']}" for w in s.windows],
             [f"{w['start']}{DASH}{w['end']}" for w in s.holiday_windows],
-            s.n,  # type: ignore[attr-defined]
+            s.n,
         )
         for s in schedules
     ]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from mailwarden.core.roles import Role, roles_of
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Actor:
         return Role.ADMIN in self.roles or any(r in self.roles for r in wanted)
 
     @classmethod
-    def for_user(cls, user: AbstractBaseUser | AnonymousUser) -> Actor:
+    def for_user(cls, user: AbstractUser | AnonymousUser) -> Actor:
         return cls("user", user.get_username(), roles_of(user), user.pk)
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Annotated
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
@@ -38,6 +39,8 @@ class ErrorOut(Schema):
 
 # Declared on every operation so the schema names each answer a client can get.
 ERRORS: dict[int, type[Schema]] = {code: ErrorOut for code in (400, 401, 403, 404, 409, 413, 422)}
+
+TokenPrefix = Annotated[str, Field(max_length=12, pattern=r"^[0-9a-f]+$")]
 
 # Tab, newline and carriage return are ordinary in free text; the other C0 controls never are.
 # PostgreSQL refuses NUL and neither database stores a lone surrogate, so both are refused here
@@ -189,9 +192,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut
     response={200: TokenOut, **ERRORS},
     summary="Revoke an API token",
 )
-def revoke_token(
-    request: HttpRequest, prefix: str = Path(..., max_length=12, pattern=r"^[0-9a-f]+$")
-) -> TokenOut:
+def revoke_token(request: HttpRequest, prefix: Path[TokenPrefix]) -> TokenOut:
     token = tokens.revoke(actor_of(request), prefix)
     return _token_out(token)
 

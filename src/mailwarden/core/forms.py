@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -18,6 +18,22 @@ def add_service_error(
     """Show a service's refusal next to the field it names, or above the form when none fits."""
     field = (aliases or {}).get(exc.field or "", exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
+
+
+FieldT = TypeVar("FieldT", bound=forms.Field)
+
+
+def form_field(form: forms.BaseForm, name: str, kind: type[FieldT]) -> FieldT:
+    """The form's field ``name`` as the kind the form declares it, to set its choices or queryset.
+
+    ``form.fields`` maps names to plain ``Field``s; a field of another kind is a programming error.
+    """
+    field = form.fields[name]
+    if not isinstance(field, kind):
+        raise TypeError(
+            f"{type(form).__name__}.{name} is a {type(field).__name__}, not a {kind.__name__}"
+        )
+    return field
 
 
 class LoginForm(AuthenticationForm):

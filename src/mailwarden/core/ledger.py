@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabase
 
 from mailwarden.core import canonical, chain, clock, plainsql
 from mailwarden.core.actor import Actor
@@ -212,10 +213,12 @@ def _check_in_parts(
 
 def _source() -> chain.Source | None:
     """Where worker processes find the ledger, or None where they cannot reach it."""
-    if connection.vendor == "sqlite":
-        if connection.is_in_memory_db():
+    # The wrapper itself rather than the `connection` proxy, which no isinstance sees through.
+    database = transaction.get_connection()
+    if isinstance(database, SQLiteDatabase):
+        if database.is_in_memory_db():
             return None
-        return chain.Source("sqlite", _table(), {"database": str(connection.settings_dict["NAME"])})
+        return chain.Source("sqlite", _table(), {"database": str(database.settings_dict["NAME"])})
     if connection.vendor != "postgresql":
         return None
     # libpq's keywords only: not Django's cursor class and adapters, which stay in this process.

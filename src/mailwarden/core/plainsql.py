@@ -104,7 +104,7 @@ def first_where(
     for index, functions, column in shape.converters:
         for convert in functions:
             values[index] = convert(values[index], column, connection)
-    return model.from_db(connection.alias, shape.attnames, values)  # type: ignore[return-value]
+    return model.from_db(connection.alias, shape.attnames, values)
 
 
 def insert(obj: Model, *, unless_taken: str | None = None) -> bool:

@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 
 class Role(StrEnum):
@@ -54,15 +54,16 @@ MANAGE_SECURITY = (Role.SECURITY_MANAGER,)
 MANAGE_TOKENS: tuple[Role, ...] = ()
 
 
-def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[Role]:
+def roles_of(user: AbstractUser | AnonymousUser) -> frozenset[Role]:
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_mw_roles", None)
     if cached is not None:
         return cached
-    names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+    names = set(user.groups.values_list("name", flat=True))
     roles = frozenset(r for r in Role if r.value in names)
     if getattr(user, "is_superuser", False):
         roles = roles | {Role.ADMIN}
-    user._mw_roles = roles  # type: ignore[union-attr]
+    # Kept on the user object, which lives for one request, so its roles are read once.
+    user._mw_roles = roles  # type: ignore[attr-defined]
     return roles

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
+from typing import Any
 
 from django.db import close_old_connections, connections
 from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
@@ -46,7 +47,7 @@ class CycleResult:
 class _CountingDbWorker(DbWorker):
     ran = 0
 
-    def run_task(self, db_task_result: DBTaskResult) -> None:
+    def run_task(self, db_task_result: DBTaskResult[..., Any]) -> None:
         super().run_task(db_task_result)
         self.ran += 1
 
@@ -164,13 +165,20 @@ def _run_rq_worker(burst: bool) -> int:
     from django_tasks_rq import Job
     from redis.exceptions import RedisError
     from rq import SimpleWorker
+    from rq.worker import BaseWorker
 
     queues = sorted(task_backends[DEFAULT_TASK_BACKEND_ALIAS].queues)
 
-    def rq_worker() -> SimpleWorker:
+    def rq_worker() -> BaseWorker:
         # SimpleWorker runs jobs in this process: forking beside the tick thread would hand the
         # child copies of open database connections.
-        return django_rq.get_worker(*queues, job_class=Job, worker_class=SimpleWorker)
+        return django_rq.get_worker(
+            *queues,
+            job_class=Job,
+            # django_rq types worker_class as type[Worker]; it takes any rq worker class, and
+            # SimpleWorker is a BaseWorker beside Worker, not below it.
+            worker_class=SimpleWorker,  # type: ignore[arg-type]
+        )
 
     try:
         if burst:

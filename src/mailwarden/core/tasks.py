@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django_tasks import task
 
@@ -63,7 +64,7 @@ def tick(now: datetime | None = None) -> TickResult:
     # commits, and sweeping after would enqueue them a second time.
     swept = _guarded("sweep", lambda: notify.sweep(now))
     dispatched = _guarded("outbox", lambda: outbox.dispatch_due(now))
-    jobs = {name: _guarded(name, lambda fn=fn: fn(now)) for name, fn in _periodic.items()}
+    jobs = {name: _guarded(name, partial(fn, now)) for name, fn in _periodic.items()}
     return TickResult(swept, dispatched, jobs)
 
 

@@ -122,20 +122,21 @@ def _qr_svg(text: str) -> str:
 @require_http_methods(["GET", "POST"])
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
-    verified = user.is_verified()  # type: ignore[union-attr]
+    if not user.is_authenticated:  # console_page has sent anyone else to sign in
+        return _to_login(request)
+    # OTPMiddleware gives the signed-in user is_verified(); the User model does not declare it.
+    verified = user.is_verified()  # type: ignore[attr-defined]
     if user_has_device(user) and not verified:
         # Replacing a device must not be a way around the device already enrolled.
         return redirect(with_next("mfa_verify", safe_next(request)))
     if user_has_device(user) and request.method == "GET" and "renew" not in request.GET:
         return render(request, "core/mfa_enrolled.html", {})
     form = TotpForm(request.POST or None)
-    device = services.start_totp_enrolment(user)  # type: ignore[arg-type]
+    device = services.start_totp_enrolment(user)
     if request.method == "POST" and form.is_valid():
         try:
             confirmed = services.confirm_totp_enrolment(
-                actor_of(request),
-                user,
-                form.cleaned_data["token"],  # type: ignore[arg-type]
+                actor_of(request), user, form.cleaned_data["token"]
             )
         except ServiceError as exc:
             add_service_error(form, exc)
@@ -156,14 +157,16 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def mfa_verify(request: HttpRequest) -> HttpResponse:
     user = request.user
+    if not user.is_authenticated:  # console_page has sent anyone else to sign in
+        return _to_login(request)
     if not user_has_device(user):
         return redirect(with_next("mfa_setup", safe_next(request)))
-    if user.is_verified():  # type: ignore[union-attr]
+    if user.is_verified():  # type: ignore[attr-defined]  # set by OTPMiddleware, as above
         return redirect(safe_next(request))
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.verify_totp(user, form.cleaned_data["token"])  # type: ignore[arg-type]
+            device = services.verify_totp(user, form.cleaned_data["token"])
         except ServiceError as exc:
             add_service_error(form, exc)
         else:

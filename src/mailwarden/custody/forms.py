@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 
+from mailwarden.core.forms import form_field
 from mailwarden.custody.models import ItemKind, Location, Site
 from mailwarden.custody.pickup import CODE_DIGITS
 from mailwarden.custody.states import State
@@ -59,16 +60,16 @@ class IntakeForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = list(
-            Site.objects.order_by("name").values_list("code", "name")
-        )
-        if len(self.fields["site"].choices) == 1:
+        site = form_field(self, "site", forms.ChoiceField)
+        site.choices = list(Site.objects.order_by("name").values_list("code", "name"))
+        if len(site.choices) == 1:
             # One site is the usual case; a select with one option would only be in the way.
-            self.fields["site"].widget = forms.HiddenInput()
-            self.fields["site"].initial = self.fields["site"].choices[0][0]
+            site.widget = forms.HiddenInput()
+            site.initial = site.choices[0][0]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("recipient_id"):
             self.add_error("recipient_query", "choose the recipient from the suggestions")
         return data
@@ -97,9 +98,9 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", "Any state"), *State.choices]
+        form_field(self, "state", forms.ChoiceField).choices = [("", "Any state"), *State.choices]
         sites = list(Site.objects.order_by("name").values_list("code", "name"))
-        self.fields["site"].choices = [("", "All sites"), *sites]
+        form_field(self, "site", forms.ChoiceField).choices = [("", "All sites"), *sites]
 
 
 class TransitionForm(forms.Form):
@@ -116,7 +117,7 @@ class MoveForm(forms.Form):
 
     def __init__(self, *args: Any, site: Site, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location_code"].choices = [
+        form_field(self, "location_code", forms.ChoiceField).choices = [
             (loc.code, f"{loc.name} ({loc.get_kind_display()})")
             for loc in Location.objects.filter(site=site).order_by("name")
         ]
@@ -170,7 +171,8 @@ class HandOverForm(forms.Form):
         return str(self.cleaned_data.get(self.cleaned_data["method"]) or "")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         method = data.get("method")
         if method and not data.get(method):
             message = {

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import segno
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Max, Q
@@ -28,7 +29,7 @@ from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
-from mailwarden.core.forms import add_service_error
+from mailwarden.core.forms import add_service_error, form_field
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
@@ -214,8 +215,9 @@ def _chosen_recipient(raw: str) -> Recipient | None:
 def _fresh_intake_form(request: HttpRequest) -> IntakeForm:
     form = IntakeForm()
     site = request.session.get("mw_site")
-    if site and any(code == site for code, _ in form.fields["site"].choices):
-        form.fields["site"].initial = site
+    field = form_field(form, "site", forms.ChoiceField)
+    if site and field.valid_value(site):
+        field.initial = site
     return form
 
 
@@ -270,7 +272,9 @@ def intake_decode(request: HttpRequest) -> HttpResponse:
             else:
                 context["decode_error"] = "No barcode found in that photo; scan or type it."
     else:
-        context["decode_error"] = "; ".join(m for errs in form.errors.values() for m in errs)
+        # An ErrorList yields each message as text (the stubs type its items as the ValidationErrors
+        # it holds).
+        context["decode_error"] = "; ".join(str(m) for errs in form.errors.values() for m in errs)
     context["check"] = _check_number(context["value"])
     return render(request, "custody/_barcode_block.html", context)
 

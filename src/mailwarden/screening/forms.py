@@ -7,11 +7,12 @@ refusals are put next to the field they name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django import forms
 
+from mailwarden.core.forms import form_field
 from mailwarden.screening.models import Indicator, Outcome
 from mailwarden.screening.policy import (
     MAX_THRESHOLD,
@@ -76,10 +77,13 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args: Any, indicators: Iterable[Indicator], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["indicators"].choices = [(i.code, i.label) for i in indicators]
+        form_field(self, "indicators", forms.MultipleChoiceField).choices = [
+            (i.code, i.label) for i in indicators
+        ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("decision") == QUARANTINE and not data.get("quarantine_reason", "").strip():
             self.add_error("quarantine_reason", "say why you suspect the item")
         return data
@@ -182,7 +186,8 @@ class PolicyForm(forms.Form):
 
     def __init__(
         self,
-        *args: Any,
+        data: Mapping[str, Any] | None = None,
+        *,
         view: SitePolicyView,
         indicators: Iterable[Indicator],
         read_only: bool = False,
@@ -200,7 +205,7 @@ class PolicyForm(forms.Form):
             "confirm_within_minutes": view.confirm_within_minutes,
             "expected_version": view.version,
         }
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(data, initial=initial, **kwargs)
         self.view = view
         self.indicators = list(indicators)
         for indicator in self.indicators:
@@ -225,8 +230,8 @@ class PolicyForm(forms.Form):
             self.fields[name] = forms.ChoiceField(
                 choices=TIER_CHOICES, label=CLASS_LABELS.get(cls, cls.capitalize())
             )
-            tier = policy.xray_tiers.get(cls)
-            self.initial[name] = tier.value if tier else Tier.ELEVATED.value
+            xray_tier = policy.xray_tiers.get(cls)
+            self.initial[name] = xray_tier.value if xray_tier else Tier.ELEVATED.value
         if read_only:
             for field in self.fields.values():
                 field.disabled = True

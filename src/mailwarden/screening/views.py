@@ -458,7 +458,7 @@ def _upload_bytes(form: forms.Form, name: str) -> bytes | None:
     # Checked before reading, so an oversized file never comes into memory.
     if upload.size is not None and upload.size > limit:
         raise ServiceError(f"the file is {upload.size} bytes; the limit is {limit}", name)
-    return upload.read()  # type: ignore[no-any-return]
+    return upload.read()
 
 
 @console_page(SCREEN, "importing an X-ray scan")

@@ -79,9 +79,10 @@ class PooledThreadASGIHandler(ASGIHandler):
         """The whole of a request's sync work, on the borrowed thread."""
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self._sync.get_response(request)
+        created = self.create_request(scope, body_file)
+        # Either a request, or no request and the error response that says why (400, 413).
+        response = created[1] if created[0] is None else self._sync.get_response(created[0])
+        # Django's own handlers set this private attribute too; the stubs do not declare it.
         response._handler_class = self.__class__  # type: ignore[attr-defined]
         if isinstance(response, FileResponse):
             response.block_size = self.chunk_size

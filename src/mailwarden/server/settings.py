@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import dj_database_url
+import django_stubs_ext
 
 from mailwarden.config import get_settings
+
+# Lets Django's generic classes be subscripted at run time as the type stubs declare them
+# (``admin.ModelAdmin[Model]``, ``forms.ModelChoiceField[Model]``).
+django_stubs_ext.monkeypatch()
 
 MW = get_settings()
 
@@ -86,7 +91,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "mailwarden.sqlite3",
+            "NAME": str(DATA_DIR / "mailwarden.sqlite3"),
             "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 "timeout": 20,
