@@ -22,7 +22,7 @@ from mailwarden.access.models import (
     HolderKind,
     Schedule,
 )
-from mailwarden.custody.models import Site
+from mailwarden.directory.models import Site
 from mailwarden.edge.rules import WEEKDAYS
 
 DAY_LABELS = {
