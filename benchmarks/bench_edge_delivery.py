@@ -37,14 +37,18 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
     from mailwarden.access import services, snapshots
     from mailwarden.core.actor import Actor
     from mailwarden.core.roles import Role
-    from mailwarden.custody import services as custody
-    from mailwarden.custody.models import LocationKind
+    from mailwarden.directory import services as directory
+    from mailwarden.directory.models import LocationKind
 
     admin = Actor.job("benchmark")
     manager = Actor("user", "bench-manager", frozenset({Role.SECURITY_MANAGER}))
-    site = custody.create_site(admin, code="hq", name="Head office", timezone="Europe/London")
-    room = custody.create_location(
-        admin, site=site, code="quarantine", name="Quarantine room", kind=LocationKind.QUARANTINE
+    site = directory.create_site(admin, code="hq", name="Head office", timezone="Europe/London")
+    room = directory.create_location(
+        admin,
+        site_code=site.code,
+        code="quarantine",
+        name="Quarantine room",
+        kind=LocationKind.QUARANTINE,
     )
     always = services.create_schedule(
         manager,

@@ -54,9 +54,9 @@ def surname(rng: random.Random, common: list[str]) -> str:
 def build_directory(recipients: int, rng: random.Random) -> tuple[int, dict[str, int], list[int]]:
     """One site with its locations, and the recipients; returns site id, locations, people."""
     from mailwarden.core.actor import Actor
-    from mailwarden.custody import services
     from mailwarden.custody.demo import FIRST, LAST
-    from mailwarden.custody.models import Location, LocationKind, Recipient
+    from mailwarden.directory import services
+    from mailwarden.directory.models import Department, Location, LocationKind, Recipient
 
     admin = Actor.job("benchmark")
     site = services.create_site(admin, code="hq", name="Head office", timezone="Europe/London")
@@ -67,15 +67,19 @@ def build_directory(recipients: int, rng: random.Random) -> tuple[int, dict[str,
         ("shelf-a", LocationKind.SHELF),
         ("trolley", LocationKind.VEHICLE),
     ):
-        services.create_location(admin, site=site, code=code, name=code, kind=kind)
+        services.create_location(admin, site_code=site.code, code=code, name=code, kind=kind)
     # Directory rows in bulk: going through create_recipient would time the ledger, not search.
+    departments = [
+        Department.objects.create(name=name)
+        for name in ("Finance", "Legal", "Research", "IT", "Facilities")
+    ]
     Recipient.objects.bulk_create(
         Recipient(
             employee_id=f"E{n:06d}",
             first_name=(first := rng.choice(FIRST)),
             last_name=(last := surname(rng, LAST)),
             email=f"{first}.{last}.{n}@example.org".lower(),
-            department=rng.choice(("Finance", "Legal", "Research", "IT", "Facilities")),
+            department=rng.choice(departments),
         )
         for n in range(recipients)
     )
@@ -193,7 +197,8 @@ Search = tuple[str, str, dict[str, Any]]
 
 def searches(count: int, items: int, rng: random.Random) -> list[Search]:
     """A seeded mix: (kind, q, filters), a quarter of each kind."""
-    from mailwarden.custody.models import MailItem, Recipient
+    from mailwarden.custody.models import MailItem
+    from mailwarden.directory.models import Recipient
 
     people = list(Recipient.objects.values_list("first_name", "last_name"))
     numbers = list(

@@ -7,7 +7,8 @@ from itertools import count
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.custody import services
-from mailwarden.custody.models import LocationKind, Recipient, Site
+from mailwarden.directory import services as directory
+from mailwarden.directory.models import LocationKind, Recipient, Site
 
 _n = count(1)
 
@@ -21,7 +22,7 @@ VALID_UPS = "1Z5R89390357567127"
 
 
 def make_site(code: str = "hq") -> Site:
-    site = services.create_site(ADMIN, code=code, name=f"Site {code}", timezone="Europe/London")
+    site = directory.create_site(ADMIN, code=code, name=f"Site {code}", timezone="Europe/London")
     for loc_code, kind in (
         ("dock", LocationKind.DOCK),
         ("xray", LocationKind.SCREENING),
@@ -29,7 +30,9 @@ def make_site(code: str = "hq") -> Site:
         ("shelf-a", LocationKind.SHELF),
         ("trolley", LocationKind.VEHICLE),
     ):
-        services.create_location(ADMIN, site=site, code=loc_code, name=loc_code, kind=kind)
+        directory.create_location(
+            ADMIN, site_code=site.code, code=loc_code, name=loc_code, kind=kind
+        )
     return site
 
 
@@ -42,7 +45,7 @@ def make_recipient(**kw: str) -> Recipient:
         "email": f"ada{n}@example.org",
         **kw,
     }
-    return services.create_recipient(ADMIN, services.RecipientData(**data))
+    return directory.create_recipient(ADMIN, directory.RecipientData(**data))
 
 
 def intake(site: Site, recipient: Recipient, **kw: object) -> object:

@@ -2,8 +2,9 @@ import pytest
 
 from mailwarden.core import ledger
 from mailwarden.custody.demo import demo_logins, seed
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Recipient, Site
 
 
 @pytest.mark.django_db

@@ -31,7 +31,7 @@ from mailwarden.access.models import (
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerHead, OutboxEvent
 from mailwarden.core.roles import Role
-from mailwarden.custody.models import Location, Site
+from mailwarden.directory.models import Location, Site
 from mailwarden.edge.decisions import DecisionEngine
 from tests.factories import ADMIN, make_recipient, make_site
 

@@ -18,7 +18,8 @@ from mailwarden.core import tokens
 from mailwarden.core.models import ApiToken, LedgerHead
 from mailwarden.core.roles import Role
 from mailwarden.core.users import create_user
-from mailwarden.custody.models import Location, MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
+from mailwarden.directory.models import Location, Recipient, Site
 from tests.factories import ADMIN, make_recipient, make_site
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mailwarden.custody.api import recipient_index
-from mailwarden.custody.models import Recipient
+from mailwarden.directory.models import Recipient
 from tests.api.conftest import assert_refused, snapshot
 from tests.factories import VALID_UPS, make_recipient
 
@@ -169,3 +169,18 @@ def test_import_refuses_values_longer_than_their_columns(admin):
     )
     assert_refused(response, 400, "first_name")
     assert snapshot() == before
+
+
+def test_a_site_is_changed_and_departments_are_listed(admin, clerk, site):
+    changed = admin.put(
+        "/api/sites/hq", {"name": "Head office", "timezone": "Europe/Dublin", "address": "Quay"}
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["timezone"] == "Europe/Dublin"
+    assert_refused(clerk.put("/api/sites/hq", {"name": "X", "timezone": "UTC"}), 403, None)
+    assert_refused(admin.put("/api/sites/nowhere", {"name": "X", "timezone": "UTC"}), 404, "code")
+    make_recipient(department="Research")
+    make_recipient(department="research ")
+    make_recipient(department="Legal")
+    listed = clerk.get("/api/departments").json()
+    assert [(d["name"], d["members"]) for d in listed] == [("Legal", 1), ("Research", 2)]

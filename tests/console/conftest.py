@@ -10,7 +10,8 @@ from django.test import Client
 
 from mailwarden.core.roles import Role
 from mailwarden.core.users import create_user
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
+from mailwarden.directory.models import Recipient, Site
 from tests.factories import make_recipient, make_site
 
 PASSWORD = "Correct-Horse-9-Battery"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from mailwarden.core.clock import FrozenClock, use_clock
 from mailwarden.core.roles import Role
 from mailwarden.custody import services
+from mailwarden.directory import services as directory
 from tests.factories import ADMIN, CLERK, SCREENER, intake
 
 
@@ -40,12 +41,14 @@ def test_polling_gets_only_the_panel_which_polls_again(as_role, db):
 
 
 def test_today_is_each_sites_own_day(as_role, recipient):
-    auckland = services.create_site(ADMIN, code="akl", name="Auckland", timezone="Pacific/Auckland")
-    services.create_location(ADMIN, site=auckland, code="dock", name="dock", kind="dock")
-    seattle = services.create_site(
+    auckland = directory.create_site(
+        ADMIN, code="akl", name="Auckland", timezone="Pacific/Auckland"
+    )
+    directory.create_location(ADMIN, site_code=auckland.code, code="dock", name="dock", kind="dock")
+    seattle = directory.create_site(
         ADMIN, code="sea", name="Seattle", timezone="America/Los_Angeles"
     )
-    services.create_location(ADMIN, site=seattle, code="dock", name="dock", kind="dock")
+    directory.create_location(ADMIN, site_code=seattle.code, code="dock", name="dock", kind="dock")
     # 10:00 UTC on 2 March is 23:00 in Auckland (UTC+13) and 02:00 in Seattle (UTC-8).
     with use_clock(FrozenClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))):
         for site in (auckland, seattle):

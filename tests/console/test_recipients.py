@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.roles import Role
 from mailwarden.custody import pickup, services
-from mailwarden.custody.models import Recipient
+from mailwarden.directory.models import Recipient
 from tests.factories import CLERK, SCREENER, intake, make_recipient
 
 GOOD_CSV = (

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 
 from mailwarden.core.models import OutboxEvent
 from mailwarden.core.plainsql import first_where, insert
-from mailwarden.custody.models import Location, MailItem, Recipient
+from mailwarden.custody.models import MailItem
+from mailwarden.directory.models import Location, Recipient
 from tests.factories import intake, make_recipient, make_site
 
 

@@ -12,8 +12,9 @@ from PIL import Image, ImageDraw
 from mailwarden.config import get_settings
 from mailwarden.core.models import LedgerEntry, LedgerHead
 from mailwarden.custody import pickup, services
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import QUARANTINE_EXITS, TRANSITIONS, State
+from mailwarden.directory.models import Recipient, Site
 from tests.factories import CLERK, MANAGER, SCREENER, make_recipient, make_site
 
 

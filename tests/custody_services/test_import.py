@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mailwarden.custody import services
-from mailwarden.custody.csv_import import CsvImportError
-from mailwarden.custody.models import Recipient
+from mailwarden.directory import services
+from mailwarden.directory.csv_import import CsvImportError
+from mailwarden.directory.models import Recipient
 from tests.custody_services.conftest import snapshot
 from tests.factories import MANAGER
 

@@ -9,9 +9,10 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role
 from mailwarden.custody import services
-from mailwarden.custody.models import MailItem, Recipient
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.queries import search_items
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Recipient
 from tests.custody_services.conftest import advance
 from tests.factories import AUDITOR, CLERK, VALID_UPS, make_recipient, make_site
 

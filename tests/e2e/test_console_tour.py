@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from mailwarden.custody import pickup, queries, services
 from mailwarden.custody.demo import demo_logins, seed
-from mailwarden.custody.models import MailItem, Recipient
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Recipient
 from tests.e2e.conftest import DESKTOP, TABLET, follow, shot
 from tests.factories import CLERK, SCREENER
 

@@ -50,11 +50,11 @@ from django.core.management import call_command
 call_command("migrate", interactive=False, verbosity=0)
 from mailwarden.access import services as access
 from mailwarden.core.actor import Actor
-from mailwarden.custody import services as custody
+from mailwarden.directory import services as directory
 
 controller, alice, bob = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 actor = Actor.job("outage-test")
-site = custody.create_site(actor, code="hq", name="Head office", timezone="Europe/London")
+site = directory.create_site(actor, code="hq", name="Head office", timezone="Europe/London")
 always = access.create_schedule(
     actor, site=site, name="always",
     windows=[{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
@@ -269,7 +269,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
 django.setup()
 from mailwarden.access import services as access
 from mailwarden.core.actor import Actor
-from mailwarden.custody.models import Site
+from mailwarden.directory.models import Site
 actor, site = Actor.job("outage-test"), Site.objects.get(code="hq")
 if sys.argv[1] == "on":
     access.lockdown_site(actor, site, True, reason="suspicious parcel at the dock")

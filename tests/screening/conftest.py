@@ -17,7 +17,8 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerHead, OutboxEvent
 from mailwarden.core.roles import Role
 from mailwarden.custody import services as custody
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
+from mailwarden.directory.models import Recipient, Site
 from mailwarden.screening import decode
 from mailwarden.screening.models import Decision, QuarantineRequest, Scan, SitePolicy
 from mailwarden.xray.projection import ScanConfig

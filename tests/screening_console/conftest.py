@@ -13,7 +13,8 @@ from django.test import Client
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.users import create_user
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
+from mailwarden.directory.models import Recipient, Site
 from mailwarden.screening import services
 from mailwarden.screening.models import Scan, ScanSource
 from tests.factories import intake, make_recipient, make_site

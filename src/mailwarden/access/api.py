@@ -87,8 +87,8 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.api import ERRORS, actor_of
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
-from mailwarden.custody.models import Location, Recipient, Site
-from mailwarden.custody.schemas import SiteCode
+from mailwarden.directory.models import Location, Recipient, Site
+from mailwarden.directory.schemas import SiteCode
 from mailwarden.server.api import scope_devices
 
 router = Router(tags=["access"])

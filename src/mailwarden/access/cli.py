@@ -24,7 +24,7 @@ def _django() -> None:
 
 def _site(code: str) -> Any:
     from mailwarden.core.errors import NotFound
-    from mailwarden.custody.models import Site
+    from mailwarden.directory.models import Site
 
     site = Site.objects.filter(code=code).first()
     if site is None:

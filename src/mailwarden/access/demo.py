@@ -43,7 +43,7 @@ from mailwarden.edge.wiegand import WiegandError, decode
 if TYPE_CHECKING:
     from mailwarden.access.models import AccessController, AccessLevel, Cardholder, Credential
     from mailwarden.core.actor import Actor
-    from mailwarden.custody.models import Recipient, Site
+    from mailwarden.directory.models import Recipient, Site
     from mailwarden.edge.process import EdgeProcess
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ def seed_access(
     from mailwarden.core.actor import Actor
     from mailwarden.core.clock import FrozenClock, use_clock
     from mailwarden.core.roles import Role
-    from mailwarden.custody.models import Location
+    from mailwarden.directory.models import Location
 
     if AccessController.objects.filter(name=CONTROLLER).exists():
         return AccessSeed(False)

@@ -23,7 +23,7 @@ from mailwarden.access.models import (
     Schedule,
 )
 from mailwarden.core.forms import form_field
-from mailwarden.custody.models import Site
+from mailwarden.directory.models import Site
 from mailwarden.edge.rules import WEEKDAYS
 
 DAY_LABELS = {

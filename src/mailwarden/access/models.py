@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from mailwarden.custody.models import Location, Recipient, Site
+from mailwarden.directory.models import Location, Recipient, Site
 from mailwarden.edge.rules import AntiPassbackMode, DoorMode
 from mailwarden.edge.wiegand import WiegandFormat
 

@@ -19,7 +19,7 @@ from mailwarden.access.models import (
 )
 from mailwarden.contracts.access import ACCESS_DECISION
 from mailwarden.core.errors import NotFound
-from mailwarden.custody.models import LocationKind, Site
+from mailwarden.directory.models import LocationKind, Site
 
 
 @dataclass(frozen=True)

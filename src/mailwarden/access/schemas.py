@@ -35,7 +35,7 @@ from mailwarden.access.models import (
 from mailwarden.access.queries import Entry
 from mailwarden.contracts.access import MAX_BATCH
 from mailwarden.core.api import Input
-from mailwarden.custody.models import LocationKind
+from mailwarden.directory.models import LocationKind
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
 MAX_DB_INT = 2**31 - 1

@@ -54,7 +54,7 @@ from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.core.tasks import periodic
-from mailwarden.custody.models import Location, LocationKind, Recipient, Site
+from mailwarden.directory.models import Location, LocationKind, Recipient, Site
 from mailwarden.edge import wiegand
 from mailwarden.edge.decisions import Reason
 from mailwarden.edge.rules import TimeWindow, WeeklyWindow, pin_hash

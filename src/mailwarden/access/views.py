@@ -99,7 +99,7 @@ from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.permissions import require
 from mailwarden.core.views import actor_of, console_page
-from mailwarden.custody.models import LocationKind, Recipient, Site
+from mailwarden.directory.models import LocationKind, Recipient, Site
 from mailwarden.edge.decisions import Reason
 from mailwarden.edge.rules import WEEKDAYS
 

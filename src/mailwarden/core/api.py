@@ -10,8 +10,10 @@ from typing import Annotated
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import AwareDatetime, field_validator
 
+from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, services, tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
@@ -62,6 +64,15 @@ class Input(Schema):
     @classmethod
     def _clean_text_fields(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+
+def upload_bytes(upload: UploadedFile, field: str) -> bytes:
+    # Django has spooled the upload to disk; checking its size first keeps an oversized file
+    # out of memory.
+    limit = get_settings().uploads.max_bytes
+    if upload.size is not None and upload.size > limit:
+        raise ServiceError(f"the file is {upload.size} bytes; the limit is {limit}", field)
+    return upload.read()
 
 
 def actor_of(request: HttpRequest) -> Actor:

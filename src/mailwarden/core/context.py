@@ -47,7 +47,8 @@ NAV = (
     NavItem("screening:quarantine", "Quarantine", "alert", SCREENING_READ),
     NavItem("access:board", "Access control", "key", VIEW_ACCESS),
     NavItem("pickup", "Pickup", "handover", HANDOVER),
-    NavItem("recipients", "Recipients", "people", VIEW_ITEMS),
+    NavItem("directory:recipients", "Recipients", "people", VIEW_ITEMS),
+    NavItem("directory:sites", "Sites", "building", VIEW_ITEMS),
     NavItem("my_mail", "My mail", "mail", (Role.RECIPIENT,), admin_too=False),
     NavItem("screening:policy", "Screening policy", "check", SCREENING_POLICY_READ),
     NavItem("security_policy", "Security policy", "shield", MANAGE_SECURITY),
@@ -57,7 +58,8 @@ NAV = (
 _SECTION = {
     "item_detail": "items",
     "pickup_item": "pickup",
-    "recipients_import": "recipients",
+    "directory:recipients_import": "directory:recipients",
+    "directory:site": "directory:sites",
     "screening:workstation": "screening:queue",
     # Access control is one nav entry; its pages have their own tabs.
     **{

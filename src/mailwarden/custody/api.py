@@ -8,54 +8,45 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Path, Query, Router, Status
 from ninja.files import UploadedFile
 
 from mailwarden.config import get_settings
 from mailwarden.core import ledger
-from mailwarden.core.api import ERRORS, ErrorOut, FieldErrorOut, actor_of
+from mailwarden.core.api import ERRORS, actor_of, upload_bytes
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where
 from mailwarden.core.roles import INTAKE, VIEW_ITEMS, Role
 from mailwarden.custody import barcodes, carriers, export, labels, queries, services
-from mailwarden.custody.csv_import import CsvImportError, decode_csv
-from mailwarden.custody.matching import Candidate, RecipientIndex
-from mailwarden.custody.models import Location, MailItem, Recipient, Site
+from mailwarden.custody.matching import RecipientIndex
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.schemas import (
     CustodyEntryOut,
     DashboardOut,
     DetectOut,
     DetectQuery,
     DuplicateOut,
-    ImportOut,
     IntakeIn,
     ItemFilters,
     ItemOut,
     ItemUid,
     LabelReadOut,
-    LocationIn,
-    LocationOut,
     MatchOut,
     MatchQuery,
     MoveIn,
     MyItemOut,
     PickupIn,
-    RecipientFilters,
-    RecipientIn,
-    RecipientOut,
-    SiteCode,
-    SiteIn,
-    SiteOut,
     TransitionIn,
     custody_entry_out,
     item_out,
-    recipient_out,
 )
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Recipient, Site
+from mailwarden.directory.schemas import recipient_out
 
 router = Router(tags=["custody"])
 
@@ -75,164 +66,12 @@ def _binary(media_type: str, description: str) -> dict[str, object]:
     }
 
 
-def _site(code: str) -> Site:
-    site = Site.objects.filter(code=code).first()
-    if site is None:
-        raise NotFound(f"no site {code!r}", "code")
-    return site
-
-
 def _visible_item(request: HttpRequest, uid: str) -> MailItem:
     item = queries.visible_items(actor_of(request)).filter(uid=uid.upper()).first()
     if item is None:
         # Items the caller may not see answer as absent, so their ids cannot be probed.
         raise NotFound(f"no item {uid}", "uid")
     return item
-
-
-# ----------------------------------------------------------------------------- sites
-
-
-@router.get("/sites", response={200: list[SiteOut], **ERRORS}, summary="List sites")
-def list_sites(request: HttpRequest) -> list[SiteOut]:
-    require(actor_of(request), VIEW_ITEMS, "listing sites")
-    return [
-        SiteOut(code=s.code, name=s.name, timezone=s.timezone, address=s.address)
-        for s in Site.objects.order_by("code")
-    ]
-
-
-@router.post("/sites", response={201: SiteOut, **ERRORS}, summary="Create a site")
-def create_site(request: HttpRequest, payload: SiteIn) -> Status[SiteOut]:
-    site = services.create_site(
-        actor_of(request), code=payload.code, name=payload.name, timezone=payload.timezone
-    )
-    return Status(201, SiteOut(code=site.code, name=site.name, timezone=site.timezone, address=""))
-
-
-@router.get(
-    "/sites/{code}/locations",
-    response={200: list[LocationOut], **ERRORS},
-    summary="List a site's locations",
-)
-def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationOut]:
-    require(actor_of(request), VIEW_ITEMS, "listing locations")
-    site = _site(code)
-    return [
-        LocationOut(code=loc.code, name=loc.name, kind=loc.kind)
-        for loc in Location.objects.filter(site=site).order_by("code")
-    ]
-
-
-@router.post(
-    "/sites/{code}/locations",
-    response={201: LocationOut, **ERRORS},
-    summary="Add a location to a site",
-)
-def create_location(
-    request: HttpRequest, payload: LocationIn, code: Path[SiteCode]
-) -> Status[LocationOut]:
-    loc = services.create_location(
-        actor_of(request),
-        site=_site(code),
-        code=payload.code,
-        name=payload.name,
-        kind=payload.kind.value,
-    )
-    return Status(201, LocationOut(code=loc.code, name=loc.name, kind=loc.kind))
-
-
-# ----------------------------------------------------------------------------- recipients
-
-
-@router.get("/recipients", response={200: list[RecipientOut], **ERRORS}, summary="List recipients")
-def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> list[RecipientOut]:
-    require(actor_of(request), VIEW_ITEMS, "listing recipients")
-    people = Recipient.objects.all()
-    q = filters.q.strip()
-    if q:
-        people = people.filter(
-            Q(last_name__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(preferred_name__icontains=q)
-            | Q(email__icontains=q)
-            | Q(employee_id__iexact=q)
-            | Q(department__icontains=q)
-        )
-    page = people.order_by("last_name", "first_name", "id")[
-        filters.offset : filters.offset + filters.limit
-    ]
-    return [recipient_out(r) for r in page]
-
-
-@router.post("/recipients", response={201: RecipientOut, **ERRORS}, summary="Add a recipient")
-def create_recipient(request: HttpRequest, payload: RecipientIn) -> Status[RecipientOut]:
-    recipient = services.create_recipient(
-        actor_of(request), services.RecipientData(**payload.model_dump())
-    )
-    return Status(201, recipient_out(recipient))
-
-
-_CSV_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-            "text/csv": {"schema": {"type": "string"}},
-        },
-    }
-}
-
-
-def _upload_bytes(upload: UploadedFile, field: str) -> bytes:
-    # Django has spooled the upload to disk; checking its size first keeps an oversized file
-    # out of memory.
-    limit = get_settings().uploads.max_bytes
-    if upload.size is not None and upload.size > limit:
-        raise ServiceError(f"the file is {upload.size} bytes; the limit is {limit}", field)
-    return upload.read()
-
-
-def _csv_bytes(request: HttpRequest) -> bytes:
-    if request.content_type == "multipart/form-data":
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise ServiceError("upload the CSV as the form field 'file'", "file")
-        return _upload_bytes(upload, "file")
-    if request.content_type in ("text/csv", "text/plain"):
-        return request.body
-    raise ServiceError("send the CSV as a text/csv body or a multipart upload", "file")
-
-
-@router.post(
-    "/recipients/import",
-    response={200: ImportOut, **ERRORS},
-    summary="Import recipients from CSV (all rows or none)",
-    openapi_extra=_CSV_BODY,
-)
-def import_recipients(request: HttpRequest) -> ImportOut | Status[ErrorOut]:
-    data = _csv_bytes(request)
-    try:
-        result = services.import_recipients(actor_of(request), decode_csv(data))
-    except CsvImportError as exc:
-        first = exc.errors[0]
-        return Status(
-            400,
-            ErrorOut(
-                message=str(exc),
-                field=first.field,
-                errors=[
-                    FieldErrorOut(line=e.line, field=e.field, message=e.reason) for e in exc.errors
-                ],
-            ),
-        )
-    return ImportOut(created=result.created, updated=result.updated)
 
 
 # Building the index costs a pass over every active recipient, so it is kept per process and
@@ -256,20 +95,7 @@ def recipient_index() -> RecipientIndex:
     cached = _match_index
     if cached is not None and cached[0] == key:
         return cached[1]
-    index = RecipientIndex(
-        Candidate(
-            id=r.pk,
-            first_name=r.first_name,
-            last_name=r.last_name,
-            preferred_name=r.preferred_name,
-            department=r.department,
-            mail_stop=r.mail_stop,
-            email=r.email,
-        )
-        for r in active.only(
-            "id", "first_name", "last_name", "preferred_name", "department", "mail_stop", "email"
-        )
-    )
+    index = RecipientIndex(queries.recipient_candidates())
     _match_index = (key, index)
     return index
 
@@ -337,7 +163,7 @@ def _detect(number: str) -> DetectOut:
 )
 def read_label(request: HttpRequest, photo: File[UploadedFile]) -> LabelReadOut:
     require(actor_of(request), INTAKE, "reading a label photo")
-    data = _upload_bytes(photo, "photo")
+    data = upload_bytes(photo, "photo")
     try:
         codes = barcodes.decode_label(data, get_settings().uploads.max_pixels)
     except barcodes.ImageRejected as exc:
@@ -368,7 +194,7 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | Duplicat
 def intake_with_photo(
     request: HttpRequest, payload: Form[IntakeIn], photo: File[UploadedFile]
 ) -> Status[ItemOut | DuplicateOut]:
-    return _intake(request, payload, _upload_bytes(photo, "photo"))
+    return _intake(request, payload, upload_bytes(photo, "photo"))
 
 
 def _intake(
@@ -409,7 +235,7 @@ def _intake(
 )
 def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[ItemUid]) -> ItemOut:
     item = _visible_item(request, uid)
-    data = _upload_bytes(photo, "photo")
+    data = upload_bytes(photo, "photo")
     return item_out(services.attach_photo(actor_of(request), item.uid, data))
 
 
@@ -546,7 +372,7 @@ def _label_data(request: HttpRequest, uid: str) -> labels.LabelData:
         uid=item.uid,
         recipient_name=item.recipient.display_name,
         mail_stop=item.recipient.mail_stop,
-        department=item.recipient.department,
+        department=item.recipient.department_name,
         carrier=item.carrier,
         tracking_number=item.tracking_number,
         kind=item.get_kind_display(),

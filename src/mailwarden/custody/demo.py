@@ -19,8 +19,10 @@ from mailwarden.core.clock import FrozenClock, use_clock
 from mailwarden.core.roles import Role
 from mailwarden.core.users import create_user, ensure_role_groups
 from mailwarden.custody import carriers, pickup, services
-from mailwarden.custody.models import LocationKind, MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory import services as directory
+from mailwarden.directory.models import LocationKind, Recipient, Site
 
 FIRST = [
     "Amelia",
@@ -261,7 +263,7 @@ def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]
                 check_password=False,
             )
     system = Actor.job("demo-seed")
-    site = services.create_site(
+    site = directory.create_site(
         system, code="hq", name="Head office mailroom", timezone="Europe/London"
     )
     for code, name, kind in (
@@ -273,7 +275,7 @@ def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]
         ("lockers", "Parcel lockers", LocationKind.LOCKER),
         ("trolley", "Delivery trolley", LocationKind.VEHICLE),
     ):
-        services.create_location(system, site=site, code=code, name=name, kind=kind)
+        directory.create_location(system, site_code=site.code, code=code, name=name, kind=kind)
     people: list[Recipient] = []
     used: set[tuple[str, str]] = set()
     while len(people) < count:
@@ -284,9 +286,9 @@ def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]
         n = len(people) + 1
         manager = people[0].employee_id if people and n % 7 else None
         people.append(
-            services.create_recipient(
+            directory.create_recipient(
                 system,
-                services.RecipientData(
+                directory.RecipientData(
                     employee_id=f"E{1000 + n}",
                     first_name=first,
                     last_name=last,

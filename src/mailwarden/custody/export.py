@@ -69,7 +69,7 @@ def custody_json(item: MailItem) -> dict[str, Any]:
             "recipient": {
                 "employee_id": recipient.employee_id,
                 "name": recipient.display_name,
-                "department": recipient.department,
+                "department": recipient.department_name,
                 "mail_stop": recipient.mail_stop,
             },
             "kind": item.kind,

@@ -1,4 +1,4 @@
-"""Console forms for custody: intake, search, item actions, pickup and recipient import.
+"""Console forms for custody: intake, search, item actions, and pickup.
 
 Field names follow the service arguments they feed, so a ServiceError's ``field`` lands next to
 the right input without a mapping.
@@ -11,9 +11,10 @@ from typing import Any
 from django import forms
 
 from mailwarden.core.forms import form_field
-from mailwarden.custody.models import ItemKind, Location, Site
+from mailwarden.custody.models import ItemKind
 from mailwarden.custody.pickup import CODE_DIGITS
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Location, Site
 
 _MM = {"min": 1, "max": 10_000_000, "inputmode": "numeric", "placeholder": "mm"}
 
@@ -182,9 +183,3 @@ class HandOverForm(forms.Form):
             }[method]
             self.add_error(method, message)
         return data
-
-
-class RecipientImportForm(forms.Form):
-    file = forms.FileField(
-        label="CSV file", widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
-    )

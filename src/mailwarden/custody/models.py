@@ -1,80 +1,11 @@
-"""Sites, locations, recipients and mail items."""
+"""Mail items: what custody follows from the dock to its recipient."""
 
 from __future__ import annotations
 
-import zoneinfo
-
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 
 from mailwarden.custody.states import State
-
-
-def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone")
-
-
-class Site(models.Model):
-    code = models.SlugField(max_length=30, unique=True)
-    name = models.CharField(max_length=120)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    address = models.TextField(blank=True)
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class LocationKind(models.TextChoices):
-    DOCK = "dock", "Dock"
-    SCREENING = "screening", "Screening room"
-    QUARANTINE = "quarantine", "Quarantine room"
-    SHELF = "shelf", "Shelf"
-    LOCKER = "locker", "Locker"
-    VEHICLE = "vehicle", "Delivery trolley"
-    OTHER = "other", "Other"
-
-
-class Location(models.Model):
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="locations")
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=120)
-    kind = models.CharField(max_length=20, choices=LocationKind.choices)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["site", "code"], name="location_code")]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.site.code})"
-
-
-class Recipient(models.Model):
-    employee_id = models.CharField(max_length=40, unique=True)
-    first_name = models.CharField(max_length=80)
-    last_name = models.CharField(max_length=80)
-    preferred_name = models.CharField(max_length=80, blank=True)
-    email = models.EmailField()
-    phone = models.CharField(max_length=20, blank=True)
-    department = models.CharField(max_length=120, blank=True)
-    mail_stop = models.CharField(max_length=40, blank=True)
-    manager = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
-    )
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
-    )
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["last_name", "first_name"]
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.preferred_name or self.first_name} {self.last_name}"
-
-    def __str__(self) -> str:
-        return self.display_name
+from mailwarden.directory.models import Location, Recipient, Site
 
 
 class ItemKind(models.TextChoices):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,13 +17,15 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role
 from mailwarden.custody import carriers, pickup
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.matching import Candidate
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Recipient, Site
 
 
 def visible_items(actor: Actor) -> QuerySet[MailItem]:
     """Staff see every item; a recipient sees only their own."""
-    items = MailItem.objects.select_related("recipient", "location", "site")
+    items = MailItem.objects.select_related("recipient__department", "location", "site")
     if actor.has(
         Role.CLERK, Role.SCREENER, Role.SECURITY_MANAGER, Role.SECURITY_OPERATOR, Role.AUDITOR
     ):
@@ -209,3 +212,12 @@ def my_items(actor: Actor, limit: int = 100) -> list[MyItem]:
             )
         )
     return out
+
+
+def recipient_candidates() -> Iterator[Candidate]:
+    """Every active recipient as the name matcher sees them."""
+    rows = Recipient.objects.filter(active=True).values_list(
+        "id", "first_name", "last_name", "preferred_name", "department__name", "mail_stop", "email"
+    )
+    for pk, first, last, preferred, department, mail_stop, email in rows:
+        yield Candidate(pk, first, last, preferred, department or "", mail_stop, email)

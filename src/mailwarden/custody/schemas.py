@@ -9,37 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import AfterValidator
 
 from mailwarden.core import ledger
 from mailwarden.core.api import ErrorOut, Input
 from mailwarden.core.models import LedgerEntry
-from mailwarden.custody.models import ItemKind, LocationKind, MailItem, Recipient
+from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import State, allowed_after
+from mailwarden.directory.schemas import (
+    Limit,
+    LocationCode,
+    RecipientId,
+    RecipientOut,
+    SiteCode,
+)
 
-SLUG = r"^[-a-zA-Z0-9_]+$"
 MAX_DB_INT = 2**31 - 1  # PositiveIntegerField on PostgreSQL
-MAX_DB_ID = 2**63 - 1  # BigAutoField
-
-
-def _email(value: str) -> str:
-    try:
-        validate_email(value)
-    except DjangoValidationError:
-        raise ValueError("is not an email address") from None
-    return value
 
 
 ItemUid = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
-SiteCode = Annotated[str, Field(min_length=1, max_length=30, pattern=SLUG)]
-LocationCode = Annotated[str, Field(min_length=1, max_length=40, pattern=SLUG)]
-RecipientId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
-Limit = Annotated[int, Field(ge=1, le=200)]
-Offset = Annotated[int, Field(ge=0, le=1_000_000)]
 Measure = Annotated[int, Field(ge=1, le=10_000_000)]
 
 
@@ -48,71 +36,6 @@ Measure = Annotated[int, Field(ge=1, le=10_000_000)]
 
 class DuplicateOut(ErrorOut):
     previous_uid: str | None = None
-
-
-# ----------------------------------------------------------------------------- directory
-
-
-class SiteIn(Input):
-    code: SiteCode
-    name: str = Field("", max_length=120)
-    timezone: str = Field("UTC", min_length=1, max_length=64)
-
-
-class SiteOut(Schema):
-    code: str
-    name: str
-    timezone: str
-    address: str
-
-
-class LocationIn(Input):
-    code: LocationCode
-    name: str = Field("", max_length=120)
-    kind: LocationKind
-
-
-class LocationOut(Schema):
-    code: str
-    name: str
-    kind: LocationKind
-
-
-class RecipientIn(Input):
-    employee_id: str = Field(min_length=1, max_length=40)
-    first_name: str = Field(min_length=1, max_length=80)
-    last_name: str = Field(min_length=1, max_length=80)
-    email: Email
-    preferred_name: str = Field("", max_length=80)
-    phone: str = Field("", max_length=20)
-    department: str = Field("", max_length=120)
-    mail_stop: str = Field("", max_length=40)
-    manager_employee_id: str | None = Field(None, max_length=40)
-
-
-class RecipientOut(Schema):
-    id: int
-    employee_id: str
-    first_name: str
-    last_name: str
-    preferred_name: str
-    display_name: str
-    email: str
-    phone: str
-    department: str
-    mail_stop: str
-    active: bool
-
-
-class RecipientFilters(Input):
-    q: str = Field("", max_length=120)
-    limit: Limit = 50
-    offset: Offset = 0
-
-
-class ImportOut(Schema):
-    created: int
-    updated: int
 
 
 class MatchQuery(Input):
@@ -254,22 +177,6 @@ class DashboardOut(Schema):
 # ----------------------------------------------------------------------------- builders
 
 
-def recipient_out(recipient: Recipient) -> RecipientOut:
-    return RecipientOut(
-        id=recipient.pk,
-        employee_id=recipient.employee_id,
-        first_name=recipient.first_name,
-        last_name=recipient.last_name,
-        preferred_name=recipient.preferred_name,
-        display_name=recipient.display_name,
-        email=recipient.email,
-        phone=recipient.phone,
-        department=recipient.department,
-        mail_stop=recipient.mail_stop,
-        active=recipient.active,
-    )
-
-
 def item_out(item: MailItem) -> ItemOut:
     recipient = item.recipient
     return ItemOut(
@@ -295,7 +202,7 @@ def item_out(item: MailItem) -> ItemOut:
             id=recipient.pk,
             employee_id=recipient.employee_id,
             display_name=recipient.display_name,
-            department=recipient.department,
+            department=recipient.department_name,
             mail_stop=recipient.mail_stop,
         ),
         received_at=item.received_at,

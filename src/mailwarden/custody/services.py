@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import secrets
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
@@ -25,14 +24,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where, insert
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.custody import carriers, pickup
-from mailwarden.custody.models import (
-    ItemKind,
-    Location,
-    LocationKind,
-    MailItem,
-    Recipient,
-    Site,
-)
+from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import (
     HANDOVER_STATES,
     QUARANTINE_EXITS,
@@ -40,149 +32,13 @@ from mailwarden.custody.states import (
     State,
     allowed_after,
 )
+from mailwarden.directory.models import Location, LocationKind, Recipient, Site
 
 UID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
 def new_uid() -> str:
     return "MW-" + "".join(secrets.choice(UID_ALPHABET) for _ in range(8))
-
-
-# ----------------------------------------------------------------------------- directory
-
-
-def create_site(actor: Actor, *, code: str, name: str, timezone: str = "UTC") -> Site:
-    require(actor, MANAGE_DIRECTORY, "creating a site")
-    if timezone not in zoneinfo.available_timezones():
-        raise ServiceError(f"{timezone!r} is not an IANA time zone", "timezone")
-    if not code.strip():
-        raise ServiceError("a site needs a code", "code")
-    with transaction.atomic():
-        if Site.objects.filter(code=code).exists():
-            raise Conflict(f"a site with code {code!r} exists already", "code")
-        site = Site.objects.create(code=code, name=name or code, timezone=timezone)
-        ledger.append(actor, "site.create", "site", code, {"name": site.name, "tz": timezone})
-    return site
-
-
-def create_location(actor: Actor, *, site: Site, code: str, name: str, kind: str) -> Location:
-    require(actor, MANAGE_DIRECTORY, "creating a location")
-    if kind not in LocationKind.values:
-        raise ServiceError(
-            f"unknown location kind {kind!r}; choose one of {', '.join(LocationKind.values)}",
-            "kind",
-        )
-    with transaction.atomic():
-        if Location.objects.filter(site=site, code=code).exists():
-            raise Conflict(f"location {code!r} exists already at {site.code}", "code")
-        loc = Location.objects.create(site=site, code=code, name=name or code, kind=kind)
-        ledger.append(actor, "location.create", "location", f"{site.code}/{code}", {"kind": kind})
-    return loc
-
-
-@dataclass
-class RecipientData:
-    employee_id: str
-    first_name: str
-    last_name: str
-    email: str
-    preferred_name: str = ""
-    phone: str = ""
-    department: str = ""
-    mail_stop: str = ""
-    manager_employee_id: str | None = None
-
-
-def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
-    require(actor, MANAGE_DIRECTORY, "adding a recipient")
-    with transaction.atomic():
-        if Recipient.objects.filter(employee_id=data.employee_id).exists():
-            raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
-        manager = _manager(data.manager_employee_id)
-        recipient = Recipient.objects.create(
-            employee_id=data.employee_id,
-            first_name=data.first_name,
-            last_name=data.last_name,
-            preferred_name=data.preferred_name,
-            email=data.email,
-            phone=data.phone,
-            department=data.department,
-            mail_stop=data.mail_stop,
-            manager=manager,
-        )
-        ledger.append(actor, "recipient.create", "recipient", data.employee_id, {})
-    return recipient
-
-
-def _manager(employee_id: str | None) -> Recipient | None:
-    if not employee_id:
-        return None
-    manager = Recipient.objects.filter(employee_id=employee_id).first()
-    if manager is None:
-        raise ServiceError(f"no recipient with employee id {employee_id}", "manager_employee_id")
-    return manager
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    created: int
-    updated: int
-
-
-def import_recipients(actor: Actor, text: str) -> ImportResult:
-    """Import a CSV whole or not at all: any bad row refuses the file (CsvImportError)."""
-    from mailwarden.custody.csv_import import CsvImportError, RowError, parse_recipients_csv
-
-    require(actor, MANAGE_DIRECTORY, "importing recipients")
-    rows = parse_recipients_csv(text)
-    created = updated = 0
-    with transaction.atomic():
-        by_id = {
-            r.employee_id: r
-            for r in Recipient.objects.filter(employee_id__in=[row.employee_id for row in rows])
-        }
-        for row in rows:
-            fields = {
-                "first_name": row.first_name,
-                "last_name": row.last_name,
-                "preferred_name": row.preferred_name or "",
-                "email": row.email,
-                "phone": row.phone or "",
-                "department": row.department or "",
-                "mail_stop": row.mail_stop or "",
-            }
-            existing = by_id.get(row.employee_id)
-            if existing is None:
-                by_id[row.employee_id] = Recipient.objects.create(
-                    employee_id=row.employee_id, **fields
-                )
-                created += 1
-            else:
-                for key, value in fields.items():
-                    setattr(existing, key, value)
-                existing.save()
-                updated += 1
-        # Managers second, so a file may name a manager who appears further down.
-        for line, row in enumerate(rows, start=2):
-            if not row.manager_employee_id:
-                continue
-            manager = (
-                by_id.get(row.manager_employee_id)
-                or Recipient.objects.filter(employee_id=row.manager_employee_id).first()
-            )
-            if manager is None:
-                raise CsvImportError(
-                    [
-                        RowError(
-                            line, "manager_employee_id", f"no employee {row.manager_employee_id}"
-                        )
-                    ]
-                )
-            Recipient.objects.filter(employee_id=row.employee_id).update(manager=manager)
-        ledger.append(
-            actor, "recipient.import", "recipient", "*", {"created": created, "updated": updated}
-        )
-    return ImportResult(created, updated)
 
 
 # ----------------------------------------------------------------------------- intake

@@ -26,7 +26,5 @@ urlpatterns = [
     ),
     path("pickup/", views.pickup_scan, name="pickup"),
     path("pickup/<str:uid>/", views.pickup_item, name="pickup_item"),
-    path("recipients/", views.recipients, name="recipients"),
-    path("recipients/import/", views.recipients_import, name="recipients_import"),
     path("my/", views.my_mail, name="my_mail"),
 ]

@@ -1,4 +1,4 @@
-"""Console pages for custody: dashboard, intake, search, item detail, pickup, recipients, my mail.
+"""Console pages for custody: dashboard, intake, search, item detail, pickup, my mail.
 
 Views only read models and call ``services`` for every change (DESIGN rule 1); a refusal from a
 service is shown next to the field it names.
@@ -16,8 +16,7 @@ from typing import Any
 import segno
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,23 +30,22 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error, form_field
 from mailwarden.core.models import LedgerEntry
-from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
+from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.custody import barcodes, carriers, csv_import, labels, pickup, queries, services
-from mailwarden.custody.csv_import import CsvImportError
+from mailwarden.custody import barcodes, carriers, labels, pickup, queries, services
 from mailwarden.custody.forms import (
     HandOverForm,
     IntakeForm,
     LabelPhotoForm,
     MoveForm,
-    RecipientImportForm,
     ScanForm,
     SearchForm,
     TransitionForm,
 )
-from mailwarden.custody.matching import Candidate, RecipientIndex
-from mailwarden.custody.models import Location, MailItem, Recipient, Site
+from mailwarden.custody.matching import RecipientIndex
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import OPEN_STATES, State, allowed_after
+from mailwarden.directory.models import Location, Recipient, Site
 
 PAGE_SIZE = 25
 SUGGESTIONS = 5
@@ -141,16 +139,7 @@ class _RecipientSuggester:
         )
         with self._lock:
             if self._index is None or version != self._version:
-                rows = Recipient.objects.filter(active=True).values_list(
-                    "id",
-                    "first_name",
-                    "last_name",
-                    "preferred_name",
-                    "department",
-                    "mail_stop",
-                    "email",
-                )
-                self._index = RecipientIndex(Candidate(*row) for row in rows)
+                self._index = RecipientIndex(queries.recipient_candidates())
                 self._version = version
             return self._index
 
@@ -284,7 +273,7 @@ def _label_data(item: MailItem) -> labels.LabelData:
         uid=item.uid,
         recipient_name=item.recipient.display_name,
         mail_stop=item.recipient.mail_stop,
-        department=item.recipient.department,
+        department=item.recipient.department_name,
         carrier=item.carrier.upper() if item.carrier else "",
         tracking_number=item.tracking_number,
         kind=item.get_kind_display(),
@@ -627,60 +616,6 @@ def pickup_item(request: HttpRequest, uid: str) -> HttpResponse:
     return render(
         request, "custody/pickup_item.html", context, status=_status(request, bool(form.errors))
     )
-
-
-# ----------------------------------------------------------------------------- recipients
-
-
-@console_page(VIEW_ITEMS, "the recipient directory")
-@require_GET
-def recipients(request: HttpRequest) -> HttpResponse:
-    q = request.GET.get("q", "").strip()[:120]
-    people = Recipient.objects.filter(active=True)
-    if q:
-        people = people.filter(
-            Q(last_name__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(preferred_name__icontains=q)
-            | Q(email__icontains=q)
-            | Q(employee_id__iexact=q)
-            | Q(department__icontains=q)
-        )
-    page = Paginator(people.order_by("last_name", "first_name", "id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    context = {
-        "page": page,
-        "q": q,
-        "can_import": actor_of(request).has(*MANAGE_DIRECTORY),
-    }
-    return _page(request, "custody/recipients.html", "custody/_recipient_rows.html", context)
-
-
-@console_page(MANAGE_DIRECTORY, "importing recipients")
-@require_http_methods(["GET", "POST"])
-def recipients_import(request: HttpRequest) -> HttpResponse:
-    form = RecipientImportForm(request.POST or None, request.FILES or None)
-    context: dict[str, Any] = {
-        "form": form,
-        "columns": csv_import.ALL_COLUMNS,
-        "required": csv_import.REQUIRED_COLUMNS,
-    }
-    if request.method == "POST" and form.is_valid():
-        try:
-            text = csv_import.decode_csv(form.cleaned_data["file"].read())
-            result = services.import_recipients(actor_of(request), text)
-        except CsvImportError as exc:
-            context["line_errors"] = exc.errors
-        except ServiceError as exc:
-            add_service_error(form, exc)
-        else:
-            messages.success(
-                request, f"Imported the directory: {result.created} new, {result.updated} updated."
-            )
-            return redirect("recipients")
-    failed = bool(form.errors) or "line_errors" in context
-    return render(request, "custody/recipients_import.html", context, status=400 if failed else 200)
 
 
 # ----------------------------------------------------------------------------- recipient's own view

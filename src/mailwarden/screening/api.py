@@ -19,8 +19,10 @@ from mailwarden.core.api import ERRORS, actor_of
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import VIEW_ITEMS
-from mailwarden.custody.models import MailItem, Site
-from mailwarden.custody.schemas import ItemUid, SiteCode
+from mailwarden.custody.models import MailItem
+from mailwarden.custody.schemas import ItemUid
+from mailwarden.directory.models import Site
+from mailwarden.directory.schemas import SiteCode
 from mailwarden.screening import imaging, queries, services
 from mailwarden.screening.models import (
     Decision,

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from django.db import models
 
-from mailwarden.custody.models import MailItem, Site
+from mailwarden.custody.models import MailItem
+from mailwarden.directory.models import Site
 from mailwarden.screening.policy import (
     DEFAULT_CONFIRM_WITHIN_MINUTES,
     DEFAULT_CRITICAL_AT,

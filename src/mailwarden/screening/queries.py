@@ -53,7 +53,7 @@ def quarantine_register(
     """Every item in quarantine, the longest-held first, with why it is there."""
     now = now or clock.now()
     items = MailItem.objects.filter(state=State.QUARANTINED).select_related(
-        "location", "site", "recipient"
+        "location", "site", "recipient__department"
     )
     if site_code:
         items = items.filter(site__code=site_code)

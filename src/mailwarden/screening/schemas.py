@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 
 from mailwarden.core.api import Input
-from mailwarden.custody.schemas import MAX_DB_ID, MAX_DB_INT, SLUG, SiteCode
+from mailwarden.custody.schemas import MAX_DB_INT
 from mailwarden.custody.states import State
+from mailwarden.directory.schemas import MAX_DB_ID, SLUG, SiteCode
 from mailwarden.screening import queries
 from mailwarden.screening.imaging import COLOUR_VIEWS, View
 from mailwarden.screening.models import (

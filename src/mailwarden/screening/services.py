@@ -23,8 +23,9 @@ from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import SCREEN, Role
 from mailwarden.custody import services as custody
-from mailwarden.custody.models import MailItem, Recipient, Site
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Recipient, Site
 from mailwarden.screening import decode, imaging
 from mailwarden.screening.models import (
     Decision,
@@ -275,9 +276,9 @@ def high_risk_reason(view: SitePolicyView, recipient: Recipient) -> str | None:
     """Why the recipient counts as high-risk under the policy, or None."""
     if recipient.employee_id in view.high_risk_employee_ids:
         return f"{recipient.display_name} ({recipient.employee_id}) is on the high-risk list"
-    department = recipient.department.strip().casefold()
+    department = recipient.department_name.casefold()
     if department and department in {d.casefold() for d in view.high_risk_departments}:
-        return f"{recipient.department} is a high-risk department"
+        return f"{recipient.department_name} is a high-risk department"
     return None
 
 

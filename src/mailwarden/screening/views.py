@@ -30,8 +30,9 @@ from mailwarden.core.forms import add_service_error
 from mailwarden.core.roles import SCREEN, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
 from mailwarden.custody import queries as custody_queries
-from mailwarden.custody.models import MailItem, Site
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Site
 from mailwarden.screening import imaging, queries, services
 from mailwarden.screening.forms import (
     QUARANTINE,

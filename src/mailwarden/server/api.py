@@ -241,9 +241,11 @@ def _register_routers() -> None:
     from mailwarden.access.api import router as access_router
     from mailwarden.core.api import router as core_router
     from mailwarden.custody.api import router as custody_router
+    from mailwarden.directory.api import router as directory_router
     from mailwarden.screening.api import router as screening_router
 
     api.add_router("/", core_router)
+    api.add_router("/", directory_router)
     api.add_router("/", custody_router)
     api.add_router("/", screening_router)
     api.add_router("/", access_router)

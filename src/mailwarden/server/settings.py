@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "mailwarden.core",
+    "mailwarden.directory",
     "mailwarden.custody",
     "mailwarden.screening",
     "mailwarden.access",

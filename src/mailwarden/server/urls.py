@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("", include("mailwarden.core.urls")),
+    path("", include("mailwarden.directory.urls")),
     path("", include("mailwarden.custody.urls")),
     path("screening/", include("mailwarden.screening.urls")),
     path("access/", include("mailwarden.access.urls")),

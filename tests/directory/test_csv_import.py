@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailwarden.custody.csv_import import (
+from mailwarden.directory.csv_import import (
     MAX_ROWS,
     REQUIRED_COLUMNS,
     CsvImportError,

@@ -1,0 +1,193 @@
+"""The directory's API: sites, their locations, departments and the people mail is for."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Status
+
+from mailwarden.core.api import ERRORS, ErrorOut, FieldErrorOut, actor_of, upload_bytes
+from mailwarden.core.errors import ServiceError
+from mailwarden.core.permissions import require
+from mailwarden.core.roles import VIEW_ITEMS
+from mailwarden.directory import services
+from mailwarden.directory.csv_import import CsvImportError, decode_csv
+from mailwarden.directory.models import Department, Location, Recipient, Site
+from mailwarden.directory.schemas import (
+    DepartmentOut,
+    ImportOut,
+    LocationIn,
+    LocationOut,
+    RecipientFilters,
+    RecipientIn,
+    RecipientOut,
+    SiteCode,
+    SiteIn,
+    SiteOut,
+    SiteUpdate,
+    recipient_out,
+)
+
+router = Router(tags=["directory"])
+
+
+def site_out(site: Site) -> SiteOut:
+    return SiteOut(code=site.code, name=site.name, timezone=site.timezone, address=site.address)
+
+
+# ----------------------------------------------------------------------------- sites
+
+
+@router.get("/sites", response={200: list[SiteOut], **ERRORS}, summary="List sites")
+def list_sites(request: HttpRequest) -> list[SiteOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing sites")
+    return [site_out(s) for s in Site.objects.order_by("code")]
+
+
+@router.post("/sites", response={201: SiteOut, **ERRORS}, summary="Create a site")
+def create_site(request: HttpRequest, payload: SiteIn) -> Status[SiteOut]:
+    site = services.create_site(
+        actor_of(request),
+        code=payload.code,
+        name=payload.name,
+        timezone=payload.timezone,
+        address=payload.address,
+    )
+    return Status(201, site_out(site))
+
+
+@router.put("/sites/{code}", response={200: SiteOut, **ERRORS}, summary="Change a site")
+def update_site(request: HttpRequest, payload: SiteUpdate, code: Path[SiteCode]) -> SiteOut:
+    site = services.update_site(
+        actor_of(request),
+        code,
+        name=payload.name,
+        timezone=payload.timezone,
+        address=payload.address,
+    )
+    return site_out(site)
+
+
+@router.get(
+    "/sites/{code}/locations",
+    response={200: list[LocationOut], **ERRORS},
+    summary="List a site's locations",
+)
+def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing locations")
+    site = services.site_by_code(code, field="code")
+    return [
+        LocationOut(code=loc.code, name=loc.name, kind=loc.kind)
+        for loc in Location.objects.filter(site=site).order_by("code")
+    ]
+
+
+@router.post(
+    "/sites/{code}/locations",
+    response={201: LocationOut, **ERRORS},
+    summary="Add a location to a site",
+)
+def create_location(
+    request: HttpRequest, payload: LocationIn, code: Path[SiteCode]
+) -> Status[LocationOut]:
+    loc = services.create_location(
+        actor_of(request),
+        site_code=code,
+        code=payload.code,
+        name=payload.name,
+        kind=payload.kind.value,
+    )
+    return Status(201, LocationOut(code=loc.code, name=loc.name, kind=loc.kind))
+
+
+# ----------------------------------------------------------------------------- recipients
+
+
+@router.get("/recipients", response={200: list[RecipientOut], **ERRORS}, summary="List recipients")
+def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> list[RecipientOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing recipients")
+    people = Recipient.objects.select_related("department")
+    q = filters.q.strip()
+    if q:
+        people = people.filter(
+            Q(last_name__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(preferred_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(employee_id__iexact=q)
+            | Q(department__name__icontains=q)
+        )
+    page = people.order_by("last_name", "first_name", "id")[
+        filters.offset : filters.offset + filters.limit
+    ]
+    return [recipient_out(r) for r in page]
+
+
+@router.post("/recipients", response={201: RecipientOut, **ERRORS}, summary="Add a recipient")
+def create_recipient(request: HttpRequest, payload: RecipientIn) -> Status[RecipientOut]:
+    recipient = services.create_recipient(
+        actor_of(request), services.RecipientData(**payload.model_dump())
+    )
+    return Status(201, recipient_out(recipient))
+
+
+_CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _csv_bytes(request: HttpRequest) -> bytes:
+    if request.content_type == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ServiceError("upload the CSV as the form field 'file'", "file")
+        return upload_bytes(upload, "file")
+    if request.content_type in ("text/csv", "text/plain"):
+        return request.body
+    raise ServiceError("send the CSV as a text/csv body or a multipart upload", "file")
+
+
+@router.post(
+    "/recipients/import",
+    response={200: ImportOut, **ERRORS},
+    summary="Import recipients from CSV (all rows or none)",
+    openapi_extra=_CSV_BODY,
+)
+def import_recipients(request: HttpRequest) -> ImportOut | Status[ErrorOut]:
+    data = _csv_bytes(request)
+    try:
+        result = services.import_recipients(actor_of(request), decode_csv(data))
+    except CsvImportError as exc:
+        first = exc.errors[0]
+        return Status(
+            400,
+            ErrorOut(
+                message=str(exc),
+                field=first.field,
+                errors=[
+                    FieldErrorOut(line=e.line, field=e.field, message=e.reason) for e in exc.errors
+                ],
+            ),
+        )
+    return ImportOut(created=result.created, updated=result.updated)
+
+
+@router.get(
+    "/departments", response={200: list[DepartmentOut], **ERRORS}, summary="List departments"
+)
+def list_departments(request: HttpRequest) -> list[DepartmentOut]:
+    require(actor_of(request), VIEW_ITEMS, "listing departments")
+    rows = Department.objects.annotate(n=Count("members")).order_by("name")
+    return [DepartmentOut(id=d.pk, name=d.name, members=d.n) for d in rows]

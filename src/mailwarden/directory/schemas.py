@@ -1,0 +1,127 @@
+"""Request and response shapes of the directory API: sites, locations and people.
+
+Every input is bounded like the column it lands in (PostgreSQL enforces lengths and integer
+ranges; SQLite does not), so an oversized value is refused naming its field on both databases.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Field, Schema
+from pydantic import AfterValidator
+
+from mailwarden.core.api import Input
+from mailwarden.directory.models import LocationKind, Recipient
+
+SLUG = r"^[-a-zA-Z0-9_]+$"
+MAX_DB_ID = 2**63 - 1  # BigAutoField
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("is not an email address") from None
+    return value
+
+
+SiteCode = Annotated[str, Field(min_length=1, max_length=30, pattern=SLUG)]
+LocationCode = Annotated[str, Field(min_length=1, max_length=40, pattern=SLUG)]
+RecipientId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
+Limit = Annotated[int, Field(ge=1, le=200)]
+Offset = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class SiteIn(Input):
+    code: SiteCode
+    name: str = Field("", max_length=120)
+    timezone: str = Field("UTC", min_length=1, max_length=64)
+    address: str = Field("", max_length=1000)
+
+
+class SiteUpdate(Input):
+    name: str = Field(min_length=1, max_length=120)
+    timezone: str = Field(min_length=1, max_length=64)
+    address: str = Field("", max_length=1000)
+
+
+class SiteOut(Schema):
+    code: str
+    name: str
+    timezone: str
+    address: str
+
+
+class LocationIn(Input):
+    code: LocationCode
+    name: str = Field("", max_length=120)
+    kind: LocationKind
+
+
+class LocationOut(Schema):
+    code: str
+    name: str
+    kind: LocationKind
+
+
+class RecipientIn(Input):
+    employee_id: str = Field(min_length=1, max_length=40)
+    first_name: str = Field(min_length=1, max_length=80)
+    last_name: str = Field(min_length=1, max_length=80)
+    email: Email
+    preferred_name: str = Field("", max_length=80)
+    phone: str = Field("", max_length=20)
+    department: str = Field("", max_length=120)
+    mail_stop: str = Field("", max_length=40)
+    manager_employee_id: str | None = Field(None, max_length=40)
+
+
+class RecipientOut(Schema):
+    id: int
+    employee_id: str
+    first_name: str
+    last_name: str
+    preferred_name: str
+    display_name: str
+    email: str
+    phone: str
+    department: str
+    mail_stop: str
+    active: bool
+
+
+class RecipientFilters(Input):
+    q: str = Field("", max_length=120)
+    limit: Limit = 50
+    offset: Offset = 0
+
+
+class ImportOut(Schema):
+    created: int
+    updated: int
+
+
+class DepartmentOut(Schema):
+    id: int
+    name: str
+    members: int
+
+
+def recipient_out(recipient: Recipient) -> RecipientOut:
+    return RecipientOut(
+        id=recipient.pk,
+        employee_id=recipient.employee_id,
+        first_name=recipient.first_name,
+        last_name=recipient.last_name,
+        preferred_name=recipient.preferred_name,
+        display_name=recipient.display_name,
+        email=recipient.email,
+        phone=recipient.phone,
+        department=recipient.department_name,
+        mail_stop=recipient.mail_stop,
+        active=recipient.active,
+    )

@@ -1,0 +1,218 @@
+"""Every change to the directory is one function here: sites, locations, departments and people.
+
+Each takes an explicit actor, validates, writes and appends to the ledger in one transaction.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from mailwarden.core import ledger
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.permissions import require
+from mailwarden.core.roles import MANAGE_DIRECTORY
+from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
+
+# ----------------------------------------------------------------------------- sites
+
+
+def _check_timezone(timezone: str) -> None:
+    if timezone not in zoneinfo.available_timezones():
+        raise ServiceError(f"{timezone!r} is not an IANA time zone", "timezone")
+
+
+def site_by_code(code: str, *, field: str = "site") -> Site:
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        raise NotFound(f"no site {code!r}", field)
+    return site
+
+
+def create_site(
+    actor: Actor, *, code: str, name: str, timezone: str = "UTC", address: str = ""
+) -> Site:
+    require(actor, MANAGE_DIRECTORY, "creating a site")
+    _check_timezone(timezone)
+    if not code.strip():
+        raise ServiceError("a site needs a code", "code")
+    with transaction.atomic():
+        if Site.objects.filter(code=code).exists():
+            raise Conflict(f"a site with code {code!r} exists already", "code")
+        site = Site.objects.create(code=code, name=name or code, timezone=timezone, address=address)
+        ledger.append(
+            actor, "directory.site.created", "site", code, {"name": site.name, "tz": timezone}
+        )
+    return site
+
+
+def update_site(actor: Actor, code: str, *, name: str, timezone: str, address: str = "") -> Site:
+    require(actor, MANAGE_DIRECTORY, "changing a site")
+    _check_timezone(timezone)
+    if not name.strip():
+        raise ServiceError("a site needs a name", "name")
+    with transaction.atomic():
+        site = site_by_code(code, field="code")
+        before = {"name": site.name, "tz": site.timezone, "address": site.address}
+        after = {"name": name.strip(), "tz": timezone, "address": address.strip()}
+        changed = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+        if not changed:
+            return site
+        site.name, site.timezone, site.address = after["name"], timezone, after["address"]
+        site.save(update_fields=["name", "timezone", "address"])
+        ledger.append(actor, "directory.site.updated", "site", code, {"changed": changed})
+    return site
+
+
+# ----------------------------------------------------------------------------- locations
+
+
+def create_location(actor: Actor, *, site_code: str, code: str, name: str, kind: str) -> Location:
+    require(actor, MANAGE_DIRECTORY, "creating a location")
+    if kind not in LocationKind.values:
+        raise ServiceError(
+            f"unknown location kind {kind!r}; choose one of {', '.join(LocationKind.values)}",
+            "kind",
+        )
+    if not code.strip():
+        raise ServiceError("a location needs a code", "code")
+    with transaction.atomic():
+        site = site_by_code(site_code)
+        if Location.objects.filter(site=site, code=code).exists():
+            raise Conflict(f"location {code!r} exists already at {site.code}", "code")
+        loc = Location.objects.create(site=site, code=code, name=name or code, kind=kind)
+        ledger.append(
+            actor, "directory.location.created", "location", f"{site.code}/{code}", {"kind": kind}
+        )
+    return loc
+
+
+# ----------------------------------------------------------------------------- departments
+
+
+def _department(name: str) -> Department | None:
+    """The department of that name, made on first use; names match without regard to case."""
+    clean = " ".join(name.split())
+    if not clean:
+        return None
+    found = Department.objects.filter(name__iexact=clean).first()
+    return found or Department.objects.create(name=clean)
+
+
+# ----------------------------------------------------------------------------- people
+
+
+@dataclass
+class RecipientData:
+    employee_id: str
+    first_name: str
+    last_name: str
+    email: str
+    preferred_name: str = ""
+    phone: str = ""
+    department: str = ""
+    mail_stop: str = ""
+    manager_employee_id: str | None = None
+
+
+def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
+    require(actor, MANAGE_DIRECTORY, "adding a recipient")
+    with transaction.atomic():
+        if Recipient.objects.filter(employee_id=data.employee_id).exists():
+            raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
+        manager = _manager(data.manager_employee_id)
+        recipient = Recipient.objects.create(
+            employee_id=data.employee_id,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            preferred_name=data.preferred_name,
+            email=data.email,
+            phone=data.phone,
+            department=_department(data.department),
+            mail_stop=data.mail_stop,
+            manager=manager,
+        )
+        ledger.append(actor, "directory.recipient.created", "recipient", data.employee_id, {})
+    return recipient
+
+
+def _manager(employee_id: str | None) -> Recipient | None:
+    if not employee_id:
+        return None
+    manager = Recipient.objects.filter(employee_id=employee_id).first()
+    if manager is None:
+        raise ServiceError(f"no recipient with employee id {employee_id}", "manager_employee_id")
+    return manager
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+
+def import_recipients(actor: Actor, text: str) -> ImportResult:
+    """Import a CSV whole or not at all: any bad row refuses the file (CsvImportError)."""
+    from mailwarden.directory.csv_import import CsvImportError, RowError, parse_recipients_csv
+
+    require(actor, MANAGE_DIRECTORY, "importing recipients")
+    rows = parse_recipients_csv(text)
+    created = updated = 0
+    with transaction.atomic():
+        by_id = {
+            r.employee_id: r
+            for r in Recipient.objects.filter(employee_id__in=[row.employee_id for row in rows])
+        }
+        departments: dict[str, Department | None] = {}
+        for row in rows:
+            key = " ".join((row.department or "").split()).casefold()
+            if key not in departments:
+                departments[key] = _department(row.department or "")
+            fields = {
+                "first_name": row.first_name,
+                "last_name": row.last_name,
+                "preferred_name": row.preferred_name or "",
+                "email": row.email,
+                "phone": row.phone or "",
+                "department": departments[key],
+                "mail_stop": row.mail_stop or "",
+            }
+            existing = by_id.get(row.employee_id)
+            if existing is None:
+                by_id[row.employee_id] = Recipient.objects.create(
+                    employee_id=row.employee_id, **fields
+                )
+                created += 1
+            else:
+                for name, value in fields.items():
+                    setattr(existing, name, value)
+                existing.save()
+                updated += 1
+        # Managers second, so a file may name a manager who appears further down.
+        for line, row in enumerate(rows, start=2):
+            if not row.manager_employee_id:
+                continue
+            manager = (
+                by_id.get(row.manager_employee_id)
+                or Recipient.objects.filter(employee_id=row.manager_employee_id).first()
+            )
+            if manager is None:
+                raise CsvImportError(
+                    [
+                        RowError(
+                            line, "manager_employee_id", f"no employee {row.manager_employee_id}"
+                        )
+                    ]
+                )
+            Recipient.objects.filter(employee_id=row.employee_id).update(manager=manager)
+        ledger.append(
+            actor,
+            "directory.recipient.imported",
+            "recipient",
+            "*",
+            {"created": created, "updated": updated},
+        )
+    return ImportResult(created, updated)

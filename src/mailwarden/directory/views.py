@@ -1,0 +1,204 @@
+"""Console pages for the directory: people, sites and their locations.
+
+Views only read models and call ``services`` for every change; a refusal from a service is shown
+next to the field it names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from mailwarden.core.errors import NotFound, ServiceError
+from mailwarden.core.forms import add_service_error
+from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
+from mailwarden.core.views import actor_of, console_page, forbidden
+from mailwarden.directory import csv_import, services
+from mailwarden.directory.csv_import import CsvImportError
+from mailwarden.directory.forms import LocationForm, RecipientImportForm, SiteEditForm, SiteForm
+from mailwarden.directory.models import Location, Recipient, Site
+
+PAGE_SIZE = 25
+
+
+def _page(
+    request: HttpRequest, full: str, partial: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    htmx = request.htmx  # type: ignore[attr-defined]
+    # Going back in history asks for the whole page, even though HTMX sends the request.
+    template = partial if htmx and not htmx.history_restore_request else full
+    return render(request, template, context, status=status)
+
+
+# ----------------------------------------------------------------------------- people
+
+
+@console_page(VIEW_ITEMS, "the recipient directory")
+@require_GET
+def recipients(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()[:120]
+    people = Recipient.objects.filter(active=True).select_related("department")
+    if q:
+        people = people.filter(
+            Q(last_name__icontains=q)
+            | Q(first_name__icontains=q)
+            | Q(preferred_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(employee_id__iexact=q)
+            | Q(department__name__icontains=q)
+        )
+    page = Paginator(people.order_by("last_name", "first_name", "id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "page": page,
+        "q": q,
+        "can_import": actor_of(request).has(*MANAGE_DIRECTORY),
+    }
+    return _page(request, "directory/recipients.html", "directory/_recipient_rows.html", context)
+
+
+@console_page(MANAGE_DIRECTORY, "importing recipients")
+@require_http_methods(["GET", "POST"])
+def recipients_import(request: HttpRequest) -> HttpResponse:
+    form = RecipientImportForm(request.POST or None, request.FILES or None)
+    context: dict[str, Any] = {
+        "form": form,
+        "columns": csv_import.ALL_COLUMNS,
+        "required": csv_import.REQUIRED_COLUMNS,
+    }
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = csv_import.decode_csv(form.cleaned_data["file"].read())
+            result = services.import_recipients(actor_of(request), text)
+        except CsvImportError as exc:
+            context["line_errors"] = exc.errors
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request, f"Imported the directory: {result.created} new, {result.updated} updated."
+            )
+            return redirect("directory:recipients")
+    failed = bool(form.errors) or "line_errors" in context
+    return render(
+        request, "directory/recipients_import.html", context, status=400 if failed else 200
+    )
+
+
+# ----------------------------------------------------------------------------- sites
+
+
+@console_page(VIEW_ITEMS, "the list of sites")
+@require_http_methods(["GET", "POST"])
+def sites(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    can_manage = actor.has(*MANAGE_DIRECTORY)
+    if request.method == "POST" and not can_manage:
+        return forbidden(request, "creating a site is for security managers")
+    form = SiteForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            site = services.create_site(
+                actor,
+                code=data["code"],
+                name=data["name"],
+                timezone=data["timezone"],
+                address=data["address"],
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Site {site.name} created. Add its locations next.")
+            return redirect("directory:site", code=site.code)
+    rows = Site.objects.annotate(n_locations=Count("locations")).order_by("code")
+    context = {"sites": rows, "form": form, "can_manage": can_manage}
+    return render(request, "directory/sites.html", context, status=400 if form.errors else 200)
+
+
+def _site_context(request: HttpRequest, site: Site, **extra: Any) -> dict[str, Any]:
+    return {
+        "site": site,
+        "locations": Location.objects.filter(site=site).order_by("kind", "code"),
+        "can_manage": actor_of(request).has(*MANAGE_DIRECTORY),
+        "location_form": LocationForm(),
+        "edit_form": SiteEditForm(
+            initial={"name": site.name, "timezone": site.timezone, "address": site.address}
+        ),
+        **extra,
+    }
+
+
+def _site_or_404(request: HttpRequest, code: str) -> Site | HttpResponse:
+    try:
+        return services.site_by_code(code)
+    except NotFound as exc:
+        return render(request, "directory/site_missing.html", {"message": exc.message}, status=404)
+
+
+@console_page(VIEW_ITEMS, "a site")
+@require_GET
+def site_detail(request: HttpRequest, code: str) -> HttpResponse:
+    site = _site_or_404(request, code)
+    if isinstance(site, HttpResponse):
+        return site
+    return render(request, "directory/site.html", _site_context(request, site))
+
+
+@console_page(MANAGE_DIRECTORY, "changing a site")
+@require_POST
+def site_edit(request: HttpRequest, code: str) -> HttpResponse:
+    site = _site_or_404(request, code)
+    if isinstance(site, HttpResponse):
+        return site
+    form = SiteEditForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_site(
+                actor_of(request),
+                site.code,
+                name=data["name"],
+                timezone=data["timezone"],
+                address=data["address"],
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Site saved.")
+            return redirect("directory:site", code=site.code)
+    context = _site_context(request, site, edit_form=form, editing=True)
+    return render(request, "directory/site.html", context, status=400)
+
+
+@console_page(MANAGE_DIRECTORY, "adding a location")
+@require_POST
+def location_add(request: HttpRequest, code: str) -> HttpResponse:
+    site = _site_or_404(request, code)
+    if isinstance(site, HttpResponse):
+        return site
+    form = LocationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            loc = services.create_location(
+                actor_of(request),
+                site_code=site.code,
+                code=data["code"],
+                name=data["name"],
+                kind=data["kind"],
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Location {loc.name} added.")
+            return redirect("directory:site", code=site.code)
+    context = _site_context(request, site, location_form=form)
+    return render(request, "directory/site.html", context, status=400)

@@ -1,0 +1,1 @@
+from tests.console.conftest import as_role, make_person, recipient, site  # noqa: F401
