@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
-from ninja.files import UploadedFile
 from pydantic import AwareDatetime, field_validator
 
 from mailwarden.config import get_settings
@@ -67,6 +67,7 @@ class Input(Schema):
 
 
 def upload_bytes(upload: UploadedFile, field: str) -> bytes:
+    """The bytes of an uploaded file: a ninja File parameter or one of ``request.FILES``."""
     # Django has spooled the upload to disk; checking its size first keeps an oversized file
     # out of memory.
     limit = get_settings().uploads.max_bytes

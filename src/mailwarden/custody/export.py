@@ -15,6 +15,7 @@ from typing import Any
 from django.template.loader import render_to_string
 
 from mailwarden.core import clock, ledger
+from mailwarden.core.chain import Problem
 from mailwarden.core.models import LedgerEntry
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
@@ -35,7 +36,7 @@ _ACTIONS = {
 @dataclass(frozen=True)
 class _Record:
     entries: list[LedgerEntry]
-    problems: list[ledger.Problem]
+    problems: list[Problem]
     head_seq: int
     head_hash: str
     exported_at: datetime
@@ -112,7 +113,7 @@ def _entry_json(entry: LedgerEntry) -> dict[str, Any]:
 
 
 def _state_label(value: object) -> str:
-    return State(value).label if value in State.values else str(value)
+    return State(value).label if isinstance(value, str) and value in State.values else str(value)
 
 
 def _describe(entry: LedgerEntry, data: dict[str, Any]) -> str:

@@ -100,7 +100,8 @@ def _line(
     font, shown = _fitted(draw, text, style, size, width, smallest)
     draw.text((left, top), shown, font=font, fill=fill)
     box = draw.textbbox((left, top), "Hg", font=font)
-    return box[3] + size // 4
+    # Pillow types a bounding box as floats; these fonts give whole pixels, so int() keeps it.
+    return int(box[3]) + size // 4
 
 
 def _caption(draw: ImageDraw.ImageDraw, top: int, text: str, left: int = _MARGIN) -> int:

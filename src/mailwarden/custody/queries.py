@@ -199,7 +199,9 @@ class MyItem:
 
 
 def my_items(actor: Actor, limit: int = 100) -> list[MyItem]:
-    """The signed-in recipient's own items, newest first."""
+    """The signed-in recipient's own items, newest first; none for a caller who is no person."""
+    if actor.user_id is None:
+        return []
     mine = visible_items(actor).filter(recipient__user_id=actor.user_id)
     out = []
     for item in mine.order_by(*NEWEST_FIRST)[:limit]:

@@ -12,7 +12,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.roles import VIEW_ITEMS
 from mailwarden.directory import services
 from mailwarden.directory.csv_import import CsvImportError, decode_csv
-from mailwarden.directory.models import Department, Location, Recipient, Site
+from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
 from mailwarden.directory.schemas import (
     DepartmentOut,
     ImportOut,
@@ -77,7 +77,7 @@ def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationO
     require(actor_of(request), VIEW_ITEMS, "listing locations")
     site = services.site_by_code(code, field="code")
     return [
-        LocationOut(code=loc.code, name=loc.name, kind=loc.kind)
+        LocationOut(code=loc.code, name=loc.name, kind=LocationKind(loc.kind))
         for loc in Location.objects.filter(site=site).order_by("code")
     ]
 
@@ -97,7 +97,7 @@ def create_location(
         name=payload.name,
         kind=payload.kind.value,
     )
-    return Status(201, LocationOut(code=loc.code, name=loc.name, kind=loc.kind))
+    return Status(201, LocationOut(code=loc.code, name=loc.name, kind=LocationKind(loc.kind)))
 
 
 # ----------------------------------------------------------------------------- recipients

@@ -85,7 +85,8 @@ class Recipient(models.Model):
 
     @property
     def department_name(self) -> str:
-        return self.department.name if self.department_id else ""
+        # No query when there is no department: the relation is None without one.
+        return self.department.name if self.department is not None else ""
 
     def __str__(self) -> str:
         return self.display_name

@@ -35,7 +35,7 @@ def _discard_input(sock: socket.socket) -> None:
         pass
 
 
-class ByteChannel(libosdp.Channel):
+class ByteChannel(libosdp.Channel):  # type: ignore[misc]  # libosdp ships no type information
     """Base for our channels: a unique id, because libosdp treats PDs whose channels share an id as
     sharing one multi-drop bus and serialises them."""
 

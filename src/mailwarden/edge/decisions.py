@@ -530,7 +530,9 @@ def _merge(base: RuleSnapshot, delta: RuleDelta) -> RuleSnapshot:
                     f"delta removes {name.value} {entry_id!r}, which does not exist",
                 )
         collections[name.value] = tuple(current.values())
-    entries = RuleEntries.model_construct(**collections)
+    # None: every field given counts as set (pydantic's default), said outright so that no key
+    # of ``collections`` is taken for the ``_fields_set`` argument.
+    entries = RuleEntries.model_construct(None, **collections)
     try:
         check_references(entries)
     except RuleError as exc:
@@ -538,6 +540,7 @@ def _merge(base: RuleSnapshot, delta: RuleDelta) -> RuleSnapshot:
     # Entries were validated when the base and the delta were parsed; only cross-references
     # can break by merging, and they were just checked, so skip revalidating 100k entries.
     return RuleSnapshot.model_construct(
+        None,
         **collections,
         version=delta.version,
         site_id=base.site_id,

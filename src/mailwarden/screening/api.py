@@ -292,7 +292,7 @@ def upload_scan(
 ) -> Status[ScanOut]:
     if request.content_type != "multipart/form-data":
         raise ServiceError("send the scan as a multipart upload", "image")
-    names = [u.name for u in (image, high) if u is not None]
+    names = [u.name or "" for u in (image, high) if u is not None]
     upload = services.ScanUpload(
         image=_upload_bytes(image, "image"),
         high=_upload_bytes(high, "high"),

@@ -60,17 +60,17 @@ def quarantine_register(
     items_list = list(items.order_by("state_changed_at", "uid"))
     ids = [i.pk for i in items_list]
     decisions: dict[int, Decision] = {}
-    for decision in Decision.objects.filter(
+    for quarantined in Decision.objects.filter(
         item_id__in=ids, status=DecisionStatus.QUARANTINED
     ).order_by("decided_at", "id"):
-        decisions[decision.item_id] = decision
+        decisions[quarantined.item_id] = quarantined
     requests: dict[int, QuarantineRequest] = {}
-    for request in (
+    for proposal in (
         QuarantineRequest.objects.filter(item_id__in=ids)
         .select_related("item")
         .order_by("proposed_at", "id")
     ):
-        requests[request.item_id] = request
+        requests[proposal.item_id] = proposal
     rows = []
     for item in items_list:
         decision = decisions.get(item.pk)

@@ -117,13 +117,13 @@ def calibration(config: ScanConfig) -> Calibration:
         r_at = np.array([np.interp(a, w[1], w[2]) for w in wedges.values()])
         mt_at = np.array([np.interp(a, w[1], w[0]) for w in wedges.values()])
         # keep the references in Z order whose R still rises with Z at this attenuation
-        keep = [0]
+        rising = [0]
         for k in range(1, len(REFERENCES)):
-            if r_at[k] > r_at[keep[-1]]:
-                keep.append(k)
-        zeff[i] = np.interp(r_grid, r_at[keep], z_refs[keep])
+            if r_at[k] > r_at[rising[-1]]:
+                rising.append(k)
+        zeff[i] = np.interp(r_grid, r_at[rising], z_refs[rising])
         # mass thickness follows log-linearly between the neighbouring references
-        mass[i] = np.exp(np.interp(r_grid, r_at[keep], np.log(mt_at[keep])))
+        mass[i] = np.exp(np.interp(r_grid, r_at[rising], np.log(mt_at[rising])))
     z_grid = np.arange(5.0, 30.0 + 1e-9, 0.02)
     ratio_of_z = np.empty((a_grid.size, z_grid.size), dtype=np.float32)
     for i in range(a_grid.size):

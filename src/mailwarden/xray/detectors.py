@@ -209,9 +209,9 @@ def organic_masses(
     if found and every:
         table = np.asarray(every, dtype=float)
         for mass in found:
-            count = float(mass.blob.mask.sum())
+            pixels = float(mass.blob.mask.sum())
             same = (np.abs(table[:, :4] - np.asarray(mass.blob.bounds)).max(axis=1) <= 2) & (
-                np.abs(table[:, 4] - count) <= 0.15 * count
+                np.abs(table[:, 4] - pixels) <= 0.15 * pixels
             )
             mass.features["repeats"] = float(same.sum())
     return found
@@ -465,14 +465,14 @@ def added_layer(
     label = np.concatenate(groups)
     total = GROUPS * len(chosen)
     both = np.stack([np.concatenate(highs)[at], np.concatenate(lows)[at]])
-    readings = _group_quantiles(both, label, total, np.tile(GROUP_Q, len(chosen)))
+    quantiles = _group_quantiles(both, label, total, np.tile(GROUP_Q, len(chosen)))
     sizes = np.bincount(label, minlength=total)
     owners: list[tuple[int, str]] = []
     inside: list[np.ndarray] = []
     around: list[np.ndarray] = []
     for index in range(len(chosen)):
         span = slice(index * GROUPS, (index + 1) * GROUPS)
-        for name, i, o in _layer_pairs(readings[:, span], sizes[span]):
+        for name, i, o in _layer_pairs(quantiles[:, span], sizes[span]):
             owners.append((index, name))
             inside.append(i)
             around.append(o)
@@ -710,7 +710,7 @@ def detonator_context(
     The charge of a packed IED is often overlapped by other things and cannot be outlined;
     the detonator and the battery, being metal, still stand out.
     """
-    found = []
+    found: list[Candidate] = []
     powers = [(m, v) for m in metals if (v := power_source(m)) > 0]
     if not powers:
         return found

@@ -290,14 +290,14 @@ def own_readings(
     basis-material decomposition for all of them."""
     out: list[tuple[float, float, float, float]] = []
     if readings and config is not None and all(r.has_low for r, _, _ in readings):
-        own_h, zeff, mt = own_materials(
+        all_h, all_z, all_mt = own_materials(
             config,
             np.array([r.inside for r, _, _ in readings]),
             np.array([r.around for r, _, _ in readings]),
         )
         return [
             (float(h), float(z), float(m), r.background_mt)
-            for (r, _, _), h, z, m in zip(readings, own_h, zeff, mt, strict=True)
+            for (r, _, _), h, z, m in zip(readings, all_h, all_z, all_mt, strict=True)
         ]
     for reading, rings, window in readings:
         (in_h, in_l), around, bg_mt = reading.inside, reading.around, reading.background_mt

@@ -152,9 +152,12 @@ def smooth_field(rng: np.random.Generator, n: int = 24, passes: int = 3) -> np.n
     for _ in range(passes):
         padded = np.pad(field, 1, mode="edge")
         field = sum(
-            padded[1 + di : n + 1 + di, 1 + dj : n + 1 + dj]
-            for di in (-1, 0, 1)
-            for dj in (-1, 0, 1)
+            (
+                padded[1 + di : n + 1 + di, 1 + dj : n + 1 + dj]
+                for di in (-1, 0, 1)
+                for dj in (-1, 0, 1)
+            ),
+            np.zeros((n, n)),
         )
     field -= field.mean()
     return field / max(float(np.abs(field).max()), 1e-9)
