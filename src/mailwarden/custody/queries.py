@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from PIL import Image
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from mailwarden.core import clock, media
 from mailwarden.core.actor import Actor
@@ -209,3 +211,11 @@ def my_items(actor: Actor, limit: int = 100) -> list[MyItem]:
             )
         )
     return out
+
+
+def metrics() -> Iterator[Metric]:
+    """Custody's Prometheus gauges, read at scrape time (declared on CustodyConfig)."""
+    items = GaugeMetricFamily("mailwarden_items", "Mail items by custody state", labels=["state"])
+    for row in MailItem.objects.values("state").annotate(n=Count("id")):
+        items.add_metric([row["state"]], row["n"])
+    yield items
