@@ -29,7 +29,7 @@ urlpatterns = [
 
 router = Router(tags=["gadgets"])
 
-# The gadget app owns the devices whose names start "gadget-": their tokens reach nothing.
+# The gadget app owns the devices whose names start "gadget-": their tokens reach only its sync.
 GADGET_OPERATIONS: frozenset[str] = frozenset({"gadget_sync"})
 
 
