@@ -138,7 +138,7 @@ def test_the_demo_runs_every_app_seeder_in_installed_apps_order(with_gadgets):
     parts.CALLS.live.clear()
     result = demo.seed(items=6, recipients=3, seed=2, skip={"screening", "access"})
     assert result.created
-    assert result.summary() == "Seeded 1 site, 3 recipients and 6 items. Seeded 3 gadgets."
+    assert result.summary() == ("Seeded 1 site and 3 recipients. Seeded 6 items. Seeded 3 gadgets.")
     # The gadgets came after custody, and saw its items.
     [(options, items)] = parts.CALLS.seeded
     assert items == MailItem.objects.count() == 6

@@ -126,7 +126,7 @@ class DirectoryDemo(DemoSeeder):
     def present(self) -> str | None:
         if not Site.objects.exists():
             return None
-        return f"{Site.objects.count()} sites, {Recipient.objects.count()} recipients"
+        return f"{Recipient.objects.count()} recipients"
 
     def seed(self, options: DemoOptions) -> str:
         with use_clock(FrozenClock(options.history_from)):
