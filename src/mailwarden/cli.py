@@ -120,6 +120,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     _django()
     from mailwarden.core import ledger
+    from mailwarden.core.actor import Actor
 
     show_progress = not args.json and sys.stderr.isatty()
 
@@ -127,7 +128,9 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         print(f"\rverified {seq:,} entries", end="", file=sys.stderr, flush=True)
 
     jobs = args.jobs or ledger.default_jobs()
-    result = ledger.verify(progress=progress if show_progress else None, jobs=jobs)
+    result = ledger.verify_and_report(
+        "cli", Actor.job("cli"), progress=progress if show_progress else None, jobs=jobs
+    )
     if show_progress:
         print(file=sys.stderr)
     if args.json:
