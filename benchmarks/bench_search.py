@@ -54,8 +54,8 @@ def surname(rng: random.Random, common: list[str]) -> str:
 def build_directory(recipients: int, rng: random.Random) -> tuple[int, dict[str, int], list[int]]:
     """One site with its locations, and the recipients; returns site id, locations, people."""
     from mailwarden.core.actor import Actor
-    from mailwarden.custody.demo import FIRST, LAST
     from mailwarden.directory import services
+    from mailwarden.directory.demo import FIRST, LAST
     from mailwarden.directory.models import Department, Location, LocationKind, Recipient
 
     admin = Actor.job("benchmark")

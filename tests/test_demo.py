@@ -1,7 +1,7 @@
 import pytest
 
 from mailwarden.core import ledger
-from mailwarden.custody.demo import demo_logins, seed
+from mailwarden.core.demo import demo_logins, seed
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Recipient, Site
@@ -9,7 +9,7 @@ from mailwarden.directory.models import Recipient, Site
 
 @pytest.mark.django_db
 def test_demo_seeds_every_state_once():
-    first = seed(items=200, recipients=50, seed=7, with_scans=False)
+    first = seed(items=200, recipients=50, seed=7, skip={"screening"})
     assert first.created
     assert Site.objects.count() == 1
     assert Recipient.objects.count() == 50
@@ -27,7 +27,7 @@ def test_demo_seeds_every_state_once():
 
 @pytest.mark.django_db
 def test_demo_login_is_printed_from_the_data_folder():
-    seed(items=12, recipients=5, seed=1, with_scans=False)
+    seed(items=12, recipients=5, seed=1, skip={"screening"})
     logins = demo_logins()
     assert logins.username == "admin"
     assert len(logins.password) >= 12

@@ -39,7 +39,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     _django()
     _migrate()
-    from mailwarden.custody.demo import seed
+    from mailwarden.core.demo import seed
 
     result = seed(items=args.items, recipients=args.recipients, seed=args.seed)
     print(result.summary())
@@ -57,13 +57,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     os.environ.setdefault("MW_EMAIL__BACKEND", "file")
     _django()
     _migrate()
-    from django.conf import settings
+    from mailwarden.core import demo
 
-    from mailwarden.access.demo import DemoEdge, folder, local_url
-    from mailwarden.custody.demo import demo_logins, seed
-
-    result = seed(items=args.items, recipients=args.recipients, seed=args.seed)
-    logins = demo_logins()
+    # Every installed app seeds its part, adds its lines to the banner and starts what it runs
+    # beside the server (the simulated door controller, which reaches it over HTTP once it
+    # listens).
+    result = demo.seed(items=args.items, recipients=args.recipients, seed=args.seed)
     url = f"http://{args.host}:{args.port}/"
     lines = [
         "",
@@ -71,21 +70,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"  {result.summary()}",
         f"  Console:  {url}",
         f"  API docs: {url}api/docs",
-        f"  Sign in:  {logins.username} / {logins.password}   (administrator)",
-        "  Other roles use the same password: " + ", ".join(name for name in logins.role_users),
-        f"  E-mail to recipients is written to {settings.EMAIL_FILE_PATH}",
-        f"  Doors:    a simulated edge controller badges people in: {url}access/",
+        *demo.banner(url),
         "  Press Ctrl+C to stop.",
         "",
     ]
-    # The controller talks to this server over HTTP like a real one, so it starts (in its own
-    # thread) once the server listens; if it fails it says so once and the console carries on.
-    edge = DemoEdge(folder(settings.DATA_DIR), local_url(args.host, args.port), seed=args.seed)
-    edge.start()
+    live = demo.start_live(args.host, args.port, result.options)
     try:
         return _serve(args.host, args.port, banner="\n".join(lines))
     finally:
-        edge.stop()
+        for process in live:
+            process.stop()
 
 
 def _serve(host: str, port: int, banner: str | None) -> int:

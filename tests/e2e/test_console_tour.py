@@ -9,8 +9,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from mailwarden.core.demo import demo_logins, seed
 from mailwarden.custody import pickup, queries, services
-from mailwarden.custody.demo import demo_logins, seed
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Recipient
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo(transactional_db) -> str:
     # No X-ray scans: nothing here opens the screening pages, and simulating them costs seconds.
-    seed(items=60, recipients=24, with_scans=False)
+    seed(items=60, recipients=24, skip={"screening"})
     return demo_logins().password
 
 

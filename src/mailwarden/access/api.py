@@ -3,7 +3,8 @@ reports for people.
 
 Every change goes through :mod:`mailwarden.access.services`, which checks the caller's role;
 reads check it here. An edge controller's device token reaches only ``GET /access/rules`` and
-``POST /access/events`` (:func:`_controller_scope`); nothing else here accepts a device.
+``POST /access/events`` (:func:`controller_scope`, declared on AccessConfig); nothing else
+here accepts a device.
 """
 
 from __future__ import annotations
@@ -89,7 +90,6 @@ from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.models import Location, Recipient, Site
 from mailwarden.directory.schemas import SiteCode
-from mailwarden.server.api import scope_devices
 
 router = Router(tags=["access"])
 
@@ -97,8 +97,8 @@ RULES, EVENTS = "access_rules", "access_events"
 DEVICE_OPERATIONS = frozenset({RULES, EVENTS})
 
 
-@scope_devices
-def _controller_scope(device: str) -> frozenset[str] | None:
+def controller_scope(device: str) -> frozenset[str] | None:
+    """The operations a controller's token may call; None for a device that is no controller."""
     exists = AccessController.objects.filter(name=device).exists()
     return DEVICE_OPERATIONS if exists else None
 

@@ -1,6 +1,7 @@
-"""Access control for ``mailwarden demo``: the demo site's doors, readers, controller, people and
-cards (:func:`seed_access`), a few days of badge history, and the simulated edge controller that
-keeps the door board alive while the demo runs (:class:`DemoEdge`).
+"""Access control for ``mailwarden demo`` (:class:`AccessDemo`, declared on AccessConfig): the demo
+site's doors, readers, controller, people and cards (:func:`seed_access`), a few days of badge
+history, and the simulated edge controller that keeps the door board alive while the demo runs
+(:class:`DemoEdge`).
 
 Everything is made through the access services, and the history goes through the real edge
 library and the real ingestion service, so the demo's log, ledger and report are what a real
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mailwarden.core.plugins import DemoOptions, DemoSeeder
 from mailwarden.edge.clock import ManualClock
 from mailwarden.edge.config import write_key_file
 from mailwarden.edge.controller import AccessController as EdgeController
@@ -103,6 +105,30 @@ class AccessSeed:
             f"{self.cardholders} cardholders, {self.credentials} credentials, "
             f"{self.events} events of badge history."
         )
+
+
+class AccessDemo(DemoSeeder):
+    """Access control at the demo site for the directory's people, and the live controller."""
+
+    def seed(self, options: DemoOptions) -> str:
+        from mailwarden.directory.models import Recipient, Site
+
+        site = Site.objects.order_by("pk").first()
+        if site is None:
+            return ""
+        people = list(Recipient.objects.order_by("pk"))
+        # Doors, cards and badge history for the same site and people; the summary line says so.
+        return seed_access(site, people, options.seed).summary()
+
+    def banner(self, url: str) -> list[str]:
+        return [f"  Doors:    a simulated edge controller badges people in: {url}access/"]
+
+    def live(self, host: str, port: int, options: DemoOptions) -> DemoEdge:
+        # The controller talks to the server over HTTP like a real one, so it starts (in its own
+        # thread) once the server listens; if it fails it says so once and the console carries on.
+        from django.conf import settings
+
+        return DemoEdge(folder(settings.DATA_DIR), local_url(host, port), seed=options.seed).start()
 
 
 def seed_access(

@@ -1,10 +1,23 @@
-from django.apps import AppConfig
+from mailwarden.core.plugins import MailwardenApp, NavEntry
+from mailwarden.core.roles import HANDOVER, INTAKE, VIEW_ITEMS, Role
 
 
-class CustodyConfig(AppConfig):
+class CustodyConfig(MailwardenApp):
     name = "mailwarden.custody"
     label = "custody"
     verbose_name = "Custody"
 
-    def ready(self) -> None:
-        from mailwarden.custody import handlers  # noqa: F401  (registers outbox handlers)
+    nav = (
+        NavEntry("dashboard", "Dashboard", "gauge", VIEW_ITEMS, order=10),
+        NavEntry("intake", "Intake", "inbox", INTAKE, order=20),
+        NavEntry("items", "Items", "search", VIEW_ITEMS, order=30, pages=("item_detail",)),
+        NavEntry("pickup", "Pickup", "handover", HANDOVER, order=70, pages=("pickup_item",)),
+        NavEntry("my_mail", "My mail", "mail", (Role.RECIPIENT,), order=90, admin_too=False),
+    )
+    urls = "mailwarden.custody.urls"
+    api_router = "mailwarden.custody.api.router"
+    event_handlers = ("mailwarden.custody.handlers",)
+    # The reminder job, with the e-mail renderers.
+    periodic_jobs = ("mailwarden.custody.notifications",)
+    metrics = "mailwarden.custody.queries.metrics"
+    demo_seeder = "mailwarden.custody.demo.CustodyDemo"

@@ -1,133 +1,23 @@
-"""A full sample mailroom for ``mailwarden demo``: one site, staff in every role, recipients and
-items spread over every custody state, all made through the services so the ledger is real."""
+"""Custody's part of ``mailwarden demo`` (:class:`CustodyDemo`, declared on CustodyConfig): one
+site, recipients and items spread over every custody state, all made through the services so the
+ledger is real."""
 
 from __future__ import annotations
 
 import random
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
-from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import transaction
 
-from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock, use_clock
+from mailwarden.core.plugins import DemoOptions, DemoSeeder
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user, ensure_role_groups
 from mailwarden.custody import carriers, pickup, services
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
-from mailwarden.directory import services as directory
-from mailwarden.directory.models import LocationKind, Recipient, Site
+from mailwarden.directory.models import Recipient, Site
 
-FIRST = [
-    "Amelia",
-    "Oliver",
-    "Isla",
-    "George",
-    "Ava",
-    "Noah",
-    "Mia",
-    "Arthur",
-    "Ivy",
-    "Leo",
-    "Grace",
-    "Oscar",
-    "Freya",
-    "Harry",
-    "Lily",
-    "Jack",
-    "Sofia",
-    "Charlie",
-    "Ella",
-    "Jacob",
-    "Aisha",
-    "Mohammed",
-    "Priya",
-    "Arjun",
-    "Mei",
-    "Wei",
-    "Sakura",
-    "Hiro",
-    "Fatima",
-    "Omar",
-    "Elena",
-    "Mateo",
-    "Chloe",
-    "Lucas",
-    "Zara",
-    "Ethan",
-    "Nora",
-    "Samuel",
-    "Ruby",
-    "Daniel",
-    "Maya",
-    "Adam",
-    "Hannah",
-    "Tom",
-    "Rosa",
-    "Luis",
-    "Anna",
-    "Peter",
-    "Clara",
-    "Joseph",
-]
-LAST = [
-    "Smith",
-    "Jones",
-    "Taylor",
-    "Brown",
-    "Williams",
-    "Wilson",
-    "Johnson",
-    "Davies",
-    "Patel",
-    "Robinson",
-    "Wright",
-    "Thompson",
-    "Evans",
-    "Walker",
-    "White",
-    "Roberts",
-    "Green",
-    "Hall",
-    "Wood",
-    "Jackson",
-    "Clarke",
-    "Khan",
-    "Singh",
-    "Chen",
-    "Nakamura",
-    "Garcia",
-    "Rossi",
-    "Novak",
-    "Kowalski",
-    "Müller",
-    "Dubois",
-    "Okafor",
-    "Mensah",
-    "Haddad",
-    "Ivanova",
-    "Larsen",
-    "Silva",
-    "Murphy",
-    "O'Brien",
-    "Kelly",
-]
-DEPARTMENTS = (
-    "Finance",
-    "Legal",
-    "Executive Office",
-    "Research",
-    "Human Resources",
-    "Facilities",
-    "IT",
-    "Procurement",
-)
 SENDERS = (
     "Acme Supplies Ltd",
     "City Council",
@@ -140,26 +30,6 @@ SENDERS = (
     "University Press",
     "Blue Harbour Bank",
 )
-DEMO_STAFF = {
-    Role.ADMIN: "admin",
-    Role.SECURITY_MANAGER: "manager",
-    Role.SECURITY_OPERATOR: "operator",
-    Role.SCREENER: "screener",
-    Role.CLERK: "clerk",
-    Role.AUDITOR: "auditor",
-    Role.RECIPIENT: "recipient",
-}
-
-DEMO_STAFF_NAMES = {
-    Role.ADMIN: ("Robin", "Hale"),
-    Role.SECURITY_MANAGER: ("Morgan", "Reyes"),
-    Role.SECURITY_OPERATOR: ("Sam", "Okoro"),
-    Role.SCREENER: ("Priya", "Shah"),
-    Role.CLERK: ("Jamie", "Clarke"),
-    Role.AUDITOR: ("Dana", "Fischer"),
-    Role.RECIPIENT: ("Lee", "Carter"),
-}
-
 # Where the 200 demo items end up; every state appears.
 STATE_MIX: tuple[tuple[State, float], ...] = (
     (State.AWAITING_SCREENING, 0.12),
@@ -189,120 +59,23 @@ PATHS: dict[State, tuple[State, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class SeedResult:
-    created: bool
-    recipients: int
-    items: int
-    scans: str = ""
+class CustodyDemo(DemoSeeder):
+    """Items in every state, for the people the directory's demo seeded."""
 
-    def summary(self) -> str:
-        if not self.created:
-            return f"Demo data already present: {self.recipients} recipients, {self.items} items."
-        seeded = f"Seeded 1 site, {self.recipients} recipients and {self.items} items."
-        return f"{seeded} {self.scans}".strip()
+    def present(self) -> str | None:
+        if not MailItem.objects.exists():
+            return None
+        return f"{MailItem.objects.count()} items"
 
-
-@dataclass(frozen=True)
-class DemoLogins:
-    username: str
-    password: str
-    role_users: dict[str, str]
-
-
-def _password_file() -> Path:
-    return Path(settings.DATA_DIR) / "demo-password"
-
-
-def demo_logins() -> DemoLogins:
-    path = _password_file()
-    password = path.read_text().strip() if path.exists() else ""
-    return DemoLogins("admin", password, {u: r.value for r, u in DEMO_STAFF.items()})
-
-
-def seed(
-    *, items: int = 200, recipients: int = 50, seed: int = 7, with_scans: bool = True
-) -> SeedResult:
-    """Seed once, into an empty database; later calls change nothing."""
-    if Site.objects.exists() or MailItem.objects.exists():
-        return SeedResult(False, Recipient.objects.count(), MailItem.objects.count())
-    rng = random.Random(seed)
-    start = clock.now() - timedelta(days=21)
-    fake_clock = FrozenClock(start)
-    with use_clock(fake_clock):
-        people = _seed_staff_and_directory(recipients, rng)
-        _seed_items(items, people, rng, fake_clock)
-    scans = ""
-    if with_scans:
-        from mailwarden.screening.demo import seed_scans
-
-        scans = seed_scans(MailItem.objects.all(), seed=seed).summary()
-    from mailwarden.access.demo import seed_access
-
-    # Doors, cards and badge history for the same site and people; the summary line says so.
-    access = seed_access(Site.objects.get(code="hq"), people, seed)
-    scans = f"{scans} {access.summary()}".strip()
-    return SeedResult(True, recipients, items, scans)
-
-
-def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]:
-    ensure_role_groups()
-    password = secrets.token_urlsafe(9)
-    _password_file().parent.mkdir(parents=True, exist_ok=True)
-    _password_file().write_text(password)
-    _password_file().chmod(0o600)
-    for role, username in DEMO_STAFF.items():
-        if not User.objects.filter(username=username).exists():
-            create_user(
-                username,
-                password=password,
-                roles=[role.value],
-                email=f"{username}@example.org",
-                first_name=DEMO_STAFF_NAMES[role][0],
-                last_name=DEMO_STAFF_NAMES[role][1],
-                check_password=False,
-            )
-    system = Actor.job("demo-seed")
-    site = directory.create_site(
-        system, code="hq", name="Head office mailroom", timezone="Europe/London"
-    )
-    for code, name, kind in (
-        ("dock", "Loading dock", LocationKind.DOCK),
-        ("xray", "Screening room", LocationKind.SCREENING),
-        ("quarantine", "Quarantine room", LocationKind.QUARANTINE),
-        ("shelf-a", "Shelf A", LocationKind.SHELF),
-        ("shelf-b", "Shelf B", LocationKind.SHELF),
-        ("lockers", "Parcel lockers", LocationKind.LOCKER),
-        ("trolley", "Delivery trolley", LocationKind.VEHICLE),
-    ):
-        directory.create_location(system, site_code=site.code, code=code, name=name, kind=kind)
-    people: list[Recipient] = []
-    used: set[tuple[str, str]] = set()
-    while len(people) < count:
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        if (first, last) in used:
-            continue
-        used.add((first, last))
-        n = len(people) + 1
-        manager = people[0].employee_id if people and n % 7 else None
-        people.append(
-            directory.create_recipient(
-                system,
-                directory.RecipientData(
-                    employee_id=f"E{1000 + n}",
-                    first_name=first,
-                    last_name=last,
-                    email=f"{first.lower()}.{last.lower().replace(chr(39), '')}@example.org",
-                    phone=f"+44207946{n:04d}",
-                    department=rng.choice(DEPARTMENTS),
-                    mail_stop=f"{rng.randint(1, 6)}-{rng.randint(100, 480)}",
-                    manager_employee_id=manager,
-                ),
-            )
-        )
-    recipient_user = User.objects.get(username=DEMO_STAFF[Role.RECIPIENT])
-    Recipient.objects.filter(pk=people[1].pk).update(user=recipient_user)
-    return people
+    def seed(self, options: DemoOptions) -> str:
+        rng = random.Random(options.seed)
+        people = list(Recipient.objects.filter(active=True).order_by("pk"))
+        if not people:
+            return ""
+        fake_clock = FrozenClock(options.history_from)
+        with use_clock(fake_clock):
+            _seed_items(options.items, people, rng, fake_clock)
+        return f"Seeded {options.items} items."
 
 
 def tracking_number(rng: random.Random, carrier: str) -> str:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from PIL import Image
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from mailwarden.core import clock, media
 from mailwarden.core.actor import Actor
@@ -221,3 +222,11 @@ def recipient_candidates() -> Iterator[Candidate]:
     )
     for pk, first, last, preferred, department, mail_stop, email in rows:
         yield Candidate(pk, first, last, preferred, department or "", mail_stop, email)
+
+
+def metrics() -> Iterator[Metric]:
+    """Custody's Prometheus gauges, read at scrape time (declared on CustodyConfig)."""
+    items = GaugeMetricFamily("mailwarden_items", "Mail items by custody state", labels=["state"])
+    for row in MailItem.objects.values("state").annotate(n=Count("id")):
+        items.add_metric([row["state"]], row["n"])
+    yield items

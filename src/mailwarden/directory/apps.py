@@ -1,7 +1,25 @@
-from django.apps import AppConfig
+from mailwarden.core.plugins import MailwardenApp, NavEntry
+from mailwarden.core.roles import VIEW_ITEMS
 
 
-class DirectoryConfig(AppConfig):
+class DirectoryConfig(MailwardenApp):
     name = "mailwarden.directory"
     label = "directory"
     verbose_name = "Directory"
+
+    nav = (
+        NavEntry(
+            "directory:recipients",
+            "Recipients",
+            "people",
+            VIEW_ITEMS,
+            order=80,
+            pages=("directory:recipients_import",),
+        ),
+        NavEntry(
+            "directory:sites", "Sites", "building", VIEW_ITEMS, order=85, pages=("directory:site",)
+        ),
+    )
+    urls = "mailwarden.directory.urls"
+    api_router = "mailwarden.directory.api.router"
+    demo_seeder = "mailwarden.directory.demo.DirectoryDemo"

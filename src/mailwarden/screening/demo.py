@@ -1,4 +1,5 @@
-"""X-ray scans for the demo mailroom, from the built-in dual-energy simulator.
+"""X-ray scans for the demo mailroom, from the built-in dual-energy simulator: screening's part of
+``mailwarden demo`` (:class:`ScreeningDemo`, declared on ScreeningConfig).
 
 Each scanned item gets a simulated parcel, written as a 16-bit TIFF pair and imported through
 the same service as a real scanner's files: stored, put on the ledger, analysed and rendered.
@@ -19,6 +20,7 @@ import numpy as np
 
 from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock, use_clock
+from mailwarden.core.plugins import DemoOptions, DemoSeeder
 from mailwarden.core.roles import Role
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
@@ -103,3 +105,10 @@ def seed_scans(
             else:
                 services.backfill_scan(history, item.uid, upload, source=ScanSource.DEMO)
     return SeedScansResult(len(todo), threats, time.monotonic() - started)
+
+
+class ScreeningDemo(DemoSeeder):
+    """Scans of the items custody's part of the demo left behind."""
+
+    def seed(self, options: DemoOptions) -> str:
+        return seed_scans(MailItem.objects.all(), seed=options.seed).summary()

@@ -22,33 +22,20 @@ from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.middleware import mfa_pending
+from mailwarden.core.plugins import api_routers, device_operations
 
 logger = logging.getLogger(__name__)
 
 _SIGN_IN = "sign in or send a valid API token"
 
 
-# Apps that own a kind of device say which operations (by URL name) its tokens may call: a
-# resolver gets the token's device name and answers with that set, or None when the device is
-# not one of its own. A device no resolver claims (a dock scanner) keeps its role's reach; an
-# edge controller's token, which sits in a box in a corridor, reaches only its sync operations.
-DeviceScope = Callable[[str], frozenset[str] | None]
-_device_scopes: list[DeviceScope] = []
-
-
-def scope_devices(resolver: DeviceScope) -> DeviceScope:
-    _device_scopes.append(resolver)
-    return resolver
-
-
 def _device_may_call(request: HttpRequest, device: str) -> bool:
+    # The app that owns the device says which operations its token may call (by URL name).
+    allowed = device_operations(device)
+    if allowed is None:
+        return True
     match = getattr(request, "resolver_match", None)
-    url_name = match.url_name if match is not None else None
-    for resolver in _device_scopes:
-        allowed = resolver(device)
-        if allowed is not None:
-            return url_name in allowed
-    return True
+    return match is not None and match.url_name in allowed
 
 
 class TokenAuth(HttpBearer):
@@ -238,17 +225,9 @@ def _no_such_path(request: HttpRequest, rest: str) -> HttpResponse:
 
 
 def _register_routers() -> None:
-    from mailwarden.access.api import router as access_router
-    from mailwarden.core.api import router as core_router
-    from mailwarden.custody.api import router as custody_router
-    from mailwarden.directory.api import router as directory_router
-    from mailwarden.screening.api import router as screening_router
-
-    api.add_router("/", core_router)
-    api.add_router("/", directory_router)
-    api.add_router("/", custody_router)
-    api.add_router("/", screening_router)
-    api.add_router("/", access_router)
+    # One router per app, in INSTALLED_APPS order, each declared on its AppConfig.
+    for router in api_routers():
+        api.add_router("/", router)
     api.add_router("/", _fallback)
 
 

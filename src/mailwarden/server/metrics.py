@@ -12,6 +12,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from mailwarden.core.plugins import app_metrics
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter(
     "mailwarden_http_requests",
@@ -34,14 +36,9 @@ class _DomainCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         from mailwarden.core.models import Notification, OutboxEvent
-        from mailwarden.custody.models import MailItem
 
-        items = GaugeMetricFamily(
-            "mailwarden_items", "Mail items by custody state", labels=["state"]
-        )
-        for row in MailItem.objects.values("state").annotate(n=Count("id")):
-            items.add_metric([row["state"]], row["n"])
-        yield items
+        # Each app's own gauges, declared on its AppConfig.
+        yield from app_metrics()
         outbox = GaugeMetricFamily(
             "mailwarden_outbox_events", "Outbox events by status", labels=["status"]
         )

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mailwarden.core.plugins import console_urlconfs
 from mailwarden.server import health
 from mailwarden.server.api import api
 from mailwarden.server.metrics import metrics_view
@@ -11,9 +12,6 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
-    path("", include("mailwarden.core.urls")),
-    path("", include("mailwarden.directory.urls")),
-    path("", include("mailwarden.custody.urls")),
-    path("screening/", include("mailwarden.screening.urls")),
-    path("access/", include("mailwarden.access.urls")),
+    # Each app's console pages, where its AppConfig says.
+    *(path(prefix, include(urlconf)) for prefix, urlconf in console_urlconfs()),
 ]

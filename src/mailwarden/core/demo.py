@@ -1,0 +1,138 @@
+"""``mailwarden demo``: a full sample installation, seeded by every installed app in turn.
+
+Each app's :class:`~mailwarden.core.plugins.DemoSeeder` (declared on its AppConfig) seeds its own
+part through its own services, in ``INSTALLED_APPS`` order, so the ledger is real; an app reads
+what the apps below it seeded. Core's own part is the staff: one sign-in per role, sharing a
+password kept in the data folder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from mailwarden.core import clock
+from mailwarden.core.clock import FrozenClock, use_clock
+from mailwarden.core.plugins import DemoOptions, DemoProcess, DemoSeeder, demo_seeders
+from mailwarden.core.roles import Role
+from mailwarden.core.users import create_user, ensure_role_groups
+
+# The demo mailroom has three weeks of history.
+HISTORY = timedelta(days=21)
+
+DEMO_STAFF = {
+    Role.ADMIN: "admin",
+    Role.SECURITY_MANAGER: "manager",
+    Role.SECURITY_OPERATOR: "operator",
+    Role.SCREENER: "screener",
+    Role.CLERK: "clerk",
+    Role.AUDITOR: "auditor",
+    Role.RECIPIENT: "recipient",
+}
+
+DEMO_STAFF_NAMES = {
+    Role.ADMIN: ("Robin", "Hale"),
+    Role.SECURITY_MANAGER: ("Morgan", "Reyes"),
+    Role.SECURITY_OPERATOR: ("Sam", "Okoro"),
+    Role.SCREENER: ("Priya", "Shah"),
+    Role.CLERK: ("Jamie", "Clarke"),
+    Role.AUDITOR: ("Dana", "Fischer"),
+    Role.RECIPIENT: ("Lee", "Carter"),
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    created: bool
+    options: DemoOptions
+    # Each app's sentence: what it seeded when created, else what was there already.
+    parts: tuple[str, ...]
+
+    def summary(self) -> str:
+        if not self.created:
+            return f"Demo data already present: {', '.join(self.parts)}."
+        return " ".join(self.parts)
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    username: str
+    password: str
+    role_users: dict[str, str]
+
+
+def seed(
+    *, items: int = 200, recipients: int = 50, seed: int = 7, skip: Collection[str] = ()
+) -> DemoResult:
+    """Seed once, into a database in which no app holds data; later calls change nothing.
+
+    ``skip`` names apps (by label) whose part is left out, such as ``screening``'s slow scans.
+    """
+    options = DemoOptions(
+        seed=seed, items=items, recipients=recipients, history_from=clock.now() - HISTORY
+    )
+    seeders = [s for label, s in demo_seeders() if label not in skip]
+    present = [p for p in (s.present() for s in seeders) if p]
+    if present:
+        return DemoResult(False, options, tuple(present))
+    parts = [s.seed(options) for s in seeders]
+    return DemoResult(True, options, tuple(p for p in parts if p))
+
+
+def banner(url: str) -> list[str]:
+    """Every app's lines for the banner of a demo served at ``url``."""
+    return [line for _, s in demo_seeders() for line in s.banner(url)]
+
+
+def start_live(host: str, port: int, options: DemoOptions) -> list[DemoProcess]:
+    """Start what every app runs beside the demo server (simulated devices)."""
+    started = (s.live(host, port, options) for _, s in demo_seeders())
+    return [p for p in started if p is not None]
+
+
+def _password_file() -> Path:
+    return Path(settings.DATA_DIR) / "demo-password"
+
+
+def demo_logins() -> DemoLogins:
+    path = _password_file()
+    password = path.read_text().strip() if path.exists() else ""
+    return DemoLogins("admin", password, {u: r.value for r, u in DEMO_STAFF.items()})
+
+
+class StaffDemo(DemoSeeder):
+    """One sign-in per role, all with the password written to ``<data>/demo-password``."""
+
+    def seed(self, options: DemoOptions) -> str:
+        with use_clock(FrozenClock(options.history_from)):
+            ensure_role_groups()
+            password = secrets.token_urlsafe(9)
+            _password_file().parent.mkdir(parents=True, exist_ok=True)
+            _password_file().write_text(password)
+            _password_file().chmod(0o600)
+            for role, username in DEMO_STAFF.items():
+                if not User.objects.filter(username=username).exists():
+                    create_user(
+                        username,
+                        password=password,
+                        roles=[role.value],
+                        email=f"{username}@example.org",
+                        first_name=DEMO_STAFF_NAMES[role][0],
+                        last_name=DEMO_STAFF_NAMES[role][1],
+                        check_password=False,
+                    )
+        return ""
+
+    def banner(self, url: str) -> list[str]:
+        logins = demo_logins()
+        return [
+            f"  Sign in:  {logins.username} / {logins.password}   (administrator)",
+            "  Other roles use the same password: " + ", ".join(logins.role_users),
+            f"  E-mail to recipients is written to {settings.EMAIL_FILE_PATH}",
+        ]
