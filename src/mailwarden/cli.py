@@ -161,6 +161,17 @@ def cmd_carrier_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    from mailwarden.contracts import events
+
+    if args.markdown:
+        sys.stdout.write(events.markdown())
+        return 0
+    for topic, model in sorted(events.CATALOGUE.items()):
+        print(f"{topic}\t{model.__name__}")
+    return 0
+
+
 def cmd_token_issue(args: argparse.Namespace) -> int:
     _django()
     from mailwarden.core import tokens
@@ -453,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes for a long ledger (default: cores, at most 4; 1 walks alone)",
     )
     p.set_defaults(fn=cmd_ledger_verify)
+
+    p = add("events", cmd_events, "List the domain events other parts can react to.")
+    p.add_argument("--markdown", action="store_true", help="print the catalogue as docs/events.md")
 
     carrier = add("carrier", lambda a: _usage(a, "carrier"), "Tracking-number tools.")
     carrier_sub = carrier.add_subparsers(dest="carrier_command", required=True, metavar="ACTION")

@@ -227,9 +227,19 @@ def test_the_catalogue_loads_without_django():
 def test_docs_events_md_is_up_to_date():
     written = (ROOT / "docs" / "events.md").read_text()
     assert written == events.markdown(), (
-        "docs/events.md is out of date: run "
-        "`PYTHONPATH=src python -m mailwarden.contracts.events > docs/events.md`"
+        "docs/events.md is out of date: run `mailwarden events --markdown > docs/events.md`"
     )
+
+
+def test_the_command_prints_the_document_and_the_list(capsys):
+    from mailwarden.cli import main
+
+    assert main(["events", "--markdown"]) == 0
+    assert capsys.readouterr().out == events.markdown()
+    assert main(["events"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == len(events.CATALOGUE)
+    assert "custody.item.received\tItemReceived" in listed
 
 
 def test_the_module_prints_the_document():
