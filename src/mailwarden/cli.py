@@ -114,6 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     _django()
     from mailwarden.core import ledger
+    from mailwarden.core.actor import Actor
 
     show_progress = not args.json and sys.stderr.isatty()
 
@@ -121,7 +122,9 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         print(f"\rverified {seq:,} entries", end="", file=sys.stderr, flush=True)
 
     jobs = args.jobs or ledger.default_jobs()
-    result = ledger.verify(progress=progress if show_progress else None, jobs=jobs)
+    result = ledger.verify_and_report(
+        "cli", Actor.job("cli"), progress=progress if show_progress else None, jobs=jobs
+    )
     if show_progress:
         print(file=sys.stderr)
     if args.json:
@@ -155,6 +158,17 @@ def cmd_carrier_detect(args: argparse.Namespace) -> int:
     lines = args.numbers if args.numbers else sys.stdin
     for row in carrier_detect_lines(lines):
         print(json.dumps(row), flush=True)
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from mailwarden.contracts import events
+
+    if args.markdown:
+        sys.stdout.write(events.markdown())
+        return 0
+    for topic, model in sorted(events.CATALOGUE.items()):
+        print(f"{topic}\t{model.__name__}")
     return 0
 
 
@@ -450,6 +464,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes for a long ledger (default: cores, at most 4; 1 walks alone)",
     )
     p.set_defaults(fn=cmd_ledger_verify)
+
+    p = add("events", cmd_events, "List the domain events other parts can react to.")
+    p.add_argument("--markdown", action="store_true", help="print the catalogue as docs/events.md")
 
     carrier = add("carrier", lambda a: _usage(a, "carrier"), "Tracking-number tools.")
     carrier_sub = carrier.add_subparsers(dest="carrier_command", required=True, metavar="ACTION")

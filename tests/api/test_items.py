@@ -148,15 +148,15 @@ def test_the_life_of_an_item(clerk, sam, site, recipient, frozen_clock):
 
     chain = clerk.get(f"/api/items/{uid}/custody").json()
     assert [e["action"] for e in chain] == [
-        "custody.intake",
-        "custody.transition",
-        "screening.decision",
-        "custody.transition",
-        "custody.transition",
-        "custody.move",
-        "custody.transition",
+        "custody.item.received",
+        "custody.item.transitioned",
+        "screening.decision.recorded",
+        "custody.item.transitioned",
+        "custody.item.transitioned",
+        "custody.item.moved",
+        "custody.item.transitioned",
     ]
-    assert [e["data"].get("to") for e in chain if e["action"] == "custody.transition"] == [
+    assert [e["data"].get("to") for e in chain if e["action"] == "custody.item.transitioned"] == [
         "awaiting_screening",
         "cleared",
         "ready_for_pickup",

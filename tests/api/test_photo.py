@@ -99,7 +99,7 @@ def test_intake_with_its_photo_is_one_step_on_the_ledger(clerk, site, recipient)
     assert item["photo_sha256"] == digest and item["accountable"] is True
     assert media.get(digest) == data
     chain = clerk.get(f"/api/items/{item['uid']}/custody").json()
-    assert [e["action"] for e in chain] == ["custody.intake", "custody.transition"]
+    assert [e["action"] for e in chain] == ["custody.item.received", "custody.item.transitioned"]
     assert chain[0]["data"]["photo_sha256"] == digest
 
 

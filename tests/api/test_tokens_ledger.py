@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from mailwarden.contracts.events import LedgerVerifyFailed
 from mailwarden.core import clock
-from mailwarden.core.models import LedgerEntry
+from mailwarden.core.models import LedgerEntry, OutboxEvent
 from mailwarden.core.roles import Role
-from tests.api.conftest import Api, assert_refused, snapshot
+from tests.api.conftest import Api, actor_label, assert_refused, snapshot
 from tests.factories import intake
 
 
@@ -91,3 +92,9 @@ def test_ledger_verify_names_a_changed_entry(as_role, site, recipient):
     result = auditor.get("/api/ledger/verify").json()
     assert result["ok"] is False
     assert result["problem"].startswith(f"entry {entry.seq}: changed")
+    # Whoever listens hears of it: one event per failed check, none for the check that passed.
+    (row,) = OutboxEvent.objects.filter(topic=LedgerVerifyFailed.TOPIC)
+    failed = LedgerVerifyFailed.model_validate(row.payload)
+    assert (failed.source, failed.actor) == ("api", actor_label(auditor))
+    assert (failed.problem_seq, failed.problem_kind) == (entry.seq, "changed")
+    assert failed.head_hash == result["head_hash"]

@@ -123,7 +123,9 @@ def test_required_role_enrols_a_device_with_a_real_code(make_person, no_default_
     assert device.confirmed
     assert client.get("/").status_code == 200
     assert client.get("/api/items").status_code == 200
-    assert LedgerEntry.objects.filter(action="security.mfa_enrol", subject_id=str(user.pk)).exists()
+    assert LedgerEntry.objects.filter(
+        action="core.user.mfa_enrolled", subject_id=str(user.pk)
+    ).exists()
 
 
 def test_required_role_with_a_device_must_give_the_code(make_person, no_default_mfa, no_throttle):
@@ -186,7 +188,7 @@ def test_security_manager_sets_the_policy_on_the_page(as_role, no_default_mfa):
     client = as_role(Role.SECURITY_MANAGER)
     page = client.get("/settings/security/").content.decode()
     assert re.search(r'name="screener"', page)
-    before = LedgerEntry.objects.filter(action="security.mfa_policy").count()
+    before = LedgerEntry.objects.filter(action="core.mfa_policy.changed").count()
 
     response = client.post("/settings/security/", {"screener": "on", "admin": "on"})
     assert response.status_code == 302
@@ -194,7 +196,7 @@ def test_security_manager_sets_the_policy_on_the_page(as_role, no_default_mfa):
         "screener",
         "admin",
     }
-    entries = LedgerEntry.objects.filter(action="security.mfa_policy").order_by("seq")
+    entries = LedgerEntry.objects.filter(action="core.mfa_policy.changed").order_by("seq")
     assert entries.count() == before + 2
     assert {e.subject_id for e in entries} == {"screener", "admin"}
     after = client.get("/settings/security/").content.decode()
@@ -216,4 +218,4 @@ def test_set_mfa_required_refuses_bad_input_and_changes_nothing(db):
         services.set_mfa_required(MANAGER, "janitor", True)
     assert bad.value.field == "role"
     assert not RolePolicy.objects.exists()
-    assert not LedgerEntry.objects.filter(action="security.mfa_policy").exists()
+    assert not LedgerEntry.objects.filter(action="core.mfa_policy.changed").exists()

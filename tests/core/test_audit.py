@@ -18,10 +18,10 @@ def test_sign_ins_failures_and_new_users_are_on_the_ledger():
         )
     )
     assert actions == [
-        ("user.create", "job:users"),
-        ("auth.sign_in_failed", "job:sign-in"),
-        ("auth.sign_in", "user:olga"),
-        ("auth.sign_out", "user:olga"),
+        ("core.user.created", "job:users"),
+        ("core.user.sign_in_failed", "job:sign-in"),
+        ("core.user.signed_in", "user:olga"),
+        ("core.user.signed_out", "user:olga"),
     ]
 
 
@@ -32,4 +32,4 @@ def test_lockout_is_on_the_ledger(settings):
     for _ in range(settings.AXES_FAILURE_LIMIT + 1):
         client.post("/login/", {"username": "pavel", "password": "nope"})
     actions = set(LedgerEntry.objects.filter(subject_id="pavel").values_list("action", flat=True))
-    assert "auth.locked_out" in actions
+    assert "core.user.locked_out" in actions

@@ -32,7 +32,9 @@ def test_two_moves_of_one_item_both_land(pg):
     assert [type(r) for r in results] == [MailItem, MailItem]
     stored = MailItem.objects.get(pk=item.pk)
     assert stored.version == item.version + 2
-    moves = [e for e in ledger.entries_for("mailitem", item.uid) if e.action == "custody.move"]
+    moves = [
+        e for e in ledger.entries_for("mailitem", item.uid) if e.action == "custody.item.moved"
+    ]
     assert sorted(ledger.entry_data(e)["location"] for e in moves) == ["shelf-a", "xray"]
     # The item ends where the later of the two serialised moves put it.
     assert stored.location.code == ledger.entry_data(moves[-1])["location"]

@@ -45,12 +45,12 @@ def test_json_has_every_step_in_order_with_hashes_that_chain(handed_over):
     entries = record["entries"]
 
     assert [e["action"] for e in entries] == [
-        "custody.intake",
-        "custody.transition",
-        "custody.move",
-        "custody.transition",
-        "custody.transition",
-        "custody.transition",
+        "custody.item.received",
+        "custody.item.transitioned",
+        "custody.item.moved",
+        "custody.item.transitioned",
+        "custody.item.transitioned",
+        "custody.item.transitioned",
     ]
     assert [e["data"].get("to") for e in entries[3:]] == [
         "cleared",

@@ -46,7 +46,7 @@ def test_wrong_code_is_refused_but_the_failure_is_committed():
     assert connection.get_autocommit()
     stored = MailItem.objects.get(pk=item.pk)
     assert (stored.state, stored.pickup_failures) == (State.READY_FOR_PICKUP, 1)
-    assert ledger.entries_for("mailitem", item.uid)[-1].action == "custody.pickup_code_failed"
+    assert ledger.entries_for("mailitem", item.uid)[-1].action == "custody.pickup_code.rejected"
     assert ledger.verify().ok
 
 

@@ -37,7 +37,7 @@ def test_intake_records_the_item_and_its_ledger_entry(site, recipient, frozen_cl
     assert stored.photo_sha256 == digest
     assert media.get(digest) == photo
     entry = ledger.entries_for("mailitem", item.uid)[0]
-    assert entry.action == "custody.intake"
+    assert entry.action == "custody.item.received"
     assert entry.actor == CLERK.label
     assert ledger.entry_data(entry) == {
         "tracking_number": VALID_UPS,
@@ -138,7 +138,7 @@ def test_an_item_id_already_taken_is_drawn_again(site, recipient, monkeypatch):
     second = services.intake(CLERK, request(site, recipient))
     assert second.uid == "MW-FRESH001"
     assert MailItem.objects.filter(uid=first.uid).count() == 1
-    assert ledger.entries_for("mailitem", "MW-FRESH001")[0].action == "custody.intake"
+    assert ledger.entries_for("mailitem", "MW-FRESH001")[0].action == "custody.item.received"
     assert ledger.verify().ok
 
 

@@ -48,7 +48,7 @@ def test_every_legal_transition_works_and_is_on_the_ledger(site, recipient, froz
     assert stored.state_changed_at == frozen_clock.current
     entry = ledger.entries_for("mailitem", item.uid)[-1]
     data = ledger.entry_data(entry)
-    assert entry.action == "custody.transition"
+    assert entry.action == "custody.item.transitioned"
     assert (data["from"], data["to"]) == (src.value, dst.value)
     assert entry.created_at == frozen_clock.current
     assert data["location"] == stored.location.code == after.location.code
@@ -84,7 +84,7 @@ def test_illegal_transition_names_current_and_allowed_states(site, recipient, sr
 def test_intake_records_the_step_from_received_to_screening(site, recipient, frozen_clock):
     item = item_in(site, recipient, State.AWAITING_SCREENING)
     intake_entry, step = ledger.entries_for("mailitem", item.uid)
-    assert intake_entry.action == "custody.intake"
+    assert intake_entry.action == "custody.item.received"
     assert ledger.entry_data(step) == {
         "from": "received",
         "to": "awaiting_screening",
@@ -168,7 +168,7 @@ def test_move_records_place_without_changing_state(site, recipient, frozen_clock
         item.version + 1,
     )
     entry = ledger.entries_for("mailitem", item.uid)[-1]
-    assert entry.action == "custody.move"
+    assert entry.action == "custody.item.moved"
     assert entry.actor == CLERK.label
     assert entry.created_at == frozen_clock.current
     assert ledger.entry_data(entry) == {

@@ -25,7 +25,7 @@ def forged(seq: int, prev_hash: str) -> LedgerEntry:
         seq=seq,
         prev_hash=prev_hash,
         actor=Actor("user", "intruder"),
-        action="custody.transition",
+        action="custody.item.transitioned",
         subject_type="mailitem",
         subject_id="MW-FORGED00",
         data={"to": "picked_up"},

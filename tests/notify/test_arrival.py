@@ -71,7 +71,7 @@ def test_the_email_waits_until_the_item_is_on_the_shelf(smtp_server, site):
 
 
 def test_redelivered_event_gives_one_notification_and_one_email(smtp_server, ready_item):
-    topic = "item.ready_for_pickup"
+    topic = "custody.item.made_ready_for_pickup"
     assert outbox.dispatch_due() >= 1
     # At-least-once delivery may hand the same event to the handler again.
     OutboxEvent.objects.filter(topic=topic).update(status=OutboxStatus.PENDING)

@@ -43,7 +43,7 @@ def test_reminder_goes_once_on_its_day(smtp_server, ready_item, frozen_clock):
     item = MailItem.objects.get(uid=ready_item.uid)
     assert item.reminders_sent == 1
     [entry] = [
-        e for e in ledger.entries_for("mailitem", item.uid) if e.action == "custody.reminder_sent"
+        e for e in ledger.entries_for("mailitem", item.uid) if e.action == "custody.reminder.sent"
     ]
     assert entry.actor == "job:reminders"
     assert entry.created_at == ready_at + timedelta(days=days)
@@ -74,8 +74,8 @@ def test_escalation_goes_to_the_manager_once_without_the_code(
     item = MailItem.objects.get(uid=ready_item.uid)
     assert item.escalated_at == ready_at + timedelta(days=days)
     actions = [e.action for e in ledger.entries_for("mailitem", item.uid)]
-    assert actions.count("custody.escalated") == 1
-    assert actions.count("custody.reminder_sent") == 1
+    assert actions.count("custody.item.escalated") == 1
+    assert actions.count("custody.reminder.sent") == 1
 
 
 def test_nothing_is_sent_for_an_item_already_collected(smtp_server, site, frozen_clock):

@@ -51,7 +51,7 @@ def test_a_security_manager_changes_the_policy_on_the_ledger(site, item):
     assert view.policy.indicator_weights["no-return-address"] == 3
     assert view.high_risk_employee_ids == ("E1001", "E2002")
     entry = ledger.entries_for("site", site.code)[-1]
-    assert entry.action == "screening.policy"
+    assert entry.action == "screening.policy.updated"
     assert entry.actor == "user:mona"
     assert ledger.entry_data(entry)["indicator_weights"] == {"no-return-address": 3}
     # the new weight makes one missing return address elevated, which now means quarantine

@@ -42,7 +42,7 @@ def test_low_tier_is_cleared_by_one_screener_and_recorded(item, frozen_clock, em
     assert (decision.tier, decision.status) == ("low", DecisionStatus.CLEARED)
     assert state(item.uid) == State.CLEARED
     entries = ledger.entries_for("mailitem", item.uid)
-    entry = next(e for e in entries if e.action == "screening.decision")
+    entry = next(e for e in entries if e.action == "screening.decision.recorded")
     data = ledger.entry_data(entry)
     assert entry.actor == "user:sam"
     assert entry.created_at == frozen_clock.current
@@ -50,7 +50,7 @@ def test_low_tier_is_cleared_by_one_screener_and_recorded(item, frozen_clock, em
     assert data["image_sha256"] == [scan.high_sha256, scan.low_sha256]
     assert any("no-return-address" in r for r in data["reasons"])
     # the decision comes before the custody transition it drives
-    assert entries[-1].action == "custody.transition"
+    assert entries[-1].action == "custody.item.transitioned"
     assert ledger.entry_data(entries[-1])["to"] == "cleared"
 
 
@@ -68,7 +68,7 @@ def test_elevated_tier_needs_a_second_different_screener(item):
     assert confirmed.confirmed_by == "user:sky"
     assert state(item.uid) == State.CLEARED
     actions = [e.action for e in ledger.entries_for("mailitem", item.uid)]
-    assert actions[-2:] == ["screening.confirm", "custody.transition"]
+    assert actions[-2:] == ["screening.decision.confirmed", "custody.item.transitioned"]
 
 
 def test_a_token_without_a_person_cannot_be_the_second_screener(item):
@@ -94,7 +94,7 @@ def test_high_tier_goes_to_the_quarantine_room(item):
     assert (decision.tier, decision.action) == ("high", "quarantine")
     moved = MailItem.objects.select_related("location").get(uid=item.uid)
     assert (moved.state, moved.location.kind) == (State.QUARANTINED, "quarantine")
-    assert not OutboxEvent.objects.filter(topic="screening.alarm").exists()
+    assert not OutboxEvent.objects.filter(topic="screening.alarm.raised").exists()
 
 
 def test_critical_tier_stays_put_and_raises_the_alarm(item):
@@ -103,7 +103,7 @@ def test_critical_tier_stays_put_and_raises_the_alarm(item):
     assert (decision.tier, decision.action) == ("critical", "evacuate")
     held = MailItem.objects.select_related("location").get(uid=item.uid)
     assert (held.state, held.location.code) == (State.QUARANTINED, where)
-    alarm = OutboxEvent.objects.get(topic="screening.alarm")
+    alarm = OutboxEvent.objects.get(topic="screening.alarm.raised")
     assert alarm.payload["uid"] == item.uid
     assert alarm.payload["tier"] == "critical"
     assert alarm.payload["screener"] == "user:sam"

@@ -22,6 +22,6 @@ def test_every_screened_item_gets_a_scan_once(site, recipient, item, quarantined
         s.kind == "pair" and s.source == "demo" and s.rendered_sha256 for s in scans.values()
     )
     history = ledger.entries_for("mailitem", cleared.uid)
-    scan_entry = next(e for e in history if e.action == "screening.scan")
+    scan_entry = next(e for e in history if e.action == "screening.scan.stored")
     assert ledger.entry_data(scan_entry)["backfilled"] is True
     assert seed_scans(received, seed=3, sample=None).scans == 0

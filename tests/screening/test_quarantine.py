@@ -55,9 +55,9 @@ def test_two_different_people_release_an_item(quarantined, frozen_clock):
     assert MailItem.objects.get(pk=quarantined.pk).state == State.RELEASED
     entries = ledger.entries_for("mailitem", quarantined.uid)
     assert [e.action for e in entries[-3:]] == [
-        "screening.quarantine_propose",
-        "screening.quarantine_confirm",
-        "custody.transition",
+        "screening.quarantine_outcome.proposed",
+        "screening.quarantine_outcome.confirmed",
+        "custody.item.transitioned",
     ]
     transition = ledger.entry_data(entries[-1])
     assert (transition["to"], transition["proposed_by"], transition["confirmed_by"]) == (

@@ -31,7 +31,7 @@ def test_a_pair_is_stored_analysed_rendered_and_on_the_ledger(item, clean_pair):
     with Image.open(io.BytesIO(media.get(scan.rendered_sha256))) as rendered:
         assert (rendered.format, rendered.mode, rendered.size) == ("PNG", "RGB", (512, 384))
     entry = ledger.entries_for("mailitem", item.uid)[-1]
-    assert entry.action == "screening.scan"
+    assert entry.action == "screening.scan.stored"
     data = ledger.entry_data(entry)
     assert data["sha256"] == [scan.high_sha256, scan.low_sha256]
     assert data["rendered_sha256"] == scan.rendered_sha256

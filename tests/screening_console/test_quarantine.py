@@ -89,9 +89,9 @@ def test_a_different_manager_confirms_and_the_item_is_released(signed_in, held):
     assert (request.status, request.confirmed_by) == (RequestStatus.CONFIRMED, "user:max")
     entries = ledger.entries_for("mailitem", held.uid)
     assert [e.action for e in entries[-3:]] == [
-        "screening.quarantine_propose",
-        "screening.quarantine_confirm",
-        "custody.transition",
+        "screening.quarantine_outcome.proposed",
+        "screening.quarantine_outcome.confirmed",
+        "custody.item.transitioned",
     ]
     transition = ledger.entry_data(entries[-1])
     assert (transition["to"], transition["proposed_by"], transition["confirmed_by"]) == (

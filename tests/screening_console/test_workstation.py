@@ -92,7 +92,7 @@ def test_clear_clears_the_item_and_records_the_time_on_it(signed_in, item, froze
     assert response.status_code == 302
     assert response["Location"] == f"/screening/items/{item.uid}/"
     assert state_of(item) == State.CLEARED
-    assert actions(item)[-2:] == ["screening.decision", "custody.transition"]
+    assert actions(item)[-2:] == ["screening.decision.recorded", "custody.item.transitioned"]
     decision = Decision.objects.get(item=item)
     assert (decision.tier, decision.status, decision.screener) == (
         "low",
@@ -141,7 +141,7 @@ def test_a_second_screener_confirms_and_the_item_is_cleared(signed_in, item):
     assert state_of(item) == State.CLEARED
     decision.refresh_from_db()
     assert (decision.status, decision.confirmed_by) == ("cleared", "user:sky")
-    assert actions(item)[-2:] == ["screening.confirm", "custody.transition"]
+    assert actions(item)[-2:] == ["screening.decision.confirmed", "custody.item.transitioned"]
     # The item's custody timeline names the screening steps in words, with the tier.
     detail = second.get(f"/items/{item.uid}/").content.decode()
     titles = re.findall(r'<div class="step-title">([^<]+)</div>', detail)
@@ -229,7 +229,7 @@ def test_threat_leaves_the_item_in_place_and_raises_the_alarm(signed_in, item):
     assert (held.state, held.location.code) == (State.QUARANTINED, "dock")
     decision = Decision.objects.get(item=item)
     assert (decision.tier, decision.action) == ("critical", "evacuate")
-    alarm = OutboxEvent.objects.get(topic="screening.alarm")
+    alarm = OutboxEvent.objects.get(topic="screening.alarm.raised")
     assert alarm.payload["uid"] == item.uid
     after = client.get(response["Location"]).content.decode()
     assert "data-evacuate" in after and "Do not open: suspected device" in after

@@ -100,8 +100,9 @@ class LedgerVerifyOut(Schema):
     summary="Verify the whole ledger",
 )
 def verify_ledger(request: HttpRequest) -> LedgerVerifyOut:
-    require(actor_of(request), AUDIT, "verifying the ledger")
-    result = ledger.verify()
+    actor = actor_of(request)
+    require(actor, AUDIT, "verifying the ledger")
+    result = ledger.verify_and_report("api", actor)
     return LedgerVerifyOut(
         ok=result.ok,
         checked=result.checked,

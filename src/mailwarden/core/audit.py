@@ -31,13 +31,13 @@ def _record(actor: Actor, action: str, username: str, request: HttpRequest | Non
 
 @receiver(user_logged_in)
 def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    _record(Actor.for_user(user), "auth.sign_in", user.get_username(), request)
+    _record(Actor.for_user(user), "core.user.signed_in", user.get_username(), request)
 
 
 @receiver(user_logged_out)
 def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None:
-        _record(Actor.for_user(user), "auth.sign_out", user.get_username(), request)
+        _record(Actor.for_user(user), "core.user.signed_out", user.get_username(), request)
 
 
 @receiver(user_login_failed)
@@ -45,11 +45,11 @@ def _sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     username = str(credentials.get("username", ""))
-    _record(Actor.job("sign-in"), "auth.sign_in_failed", username, request)
+    _record(Actor.job("sign-in"), "core.user.sign_in_failed", username, request)
 
 
 @receiver(user_locked_out)
 def _locked_out(
     sender: Any, request: HttpRequest | None = None, username: str | None = None, **kwargs: Any
 ) -> None:
-    _record(Actor.job("sign-in"), "auth.locked_out", username or "", request)
+    _record(Actor.job("sign-in"), "core.user.locked_out", username or "", request)

@@ -3,25 +3,82 @@
 Entry ``n`` stores ``hash = sha256(prev_hash + body)``, where ``body`` is the canonical JSON of its
 sequence number, time, actor, action, subject and data. Changing, deleting, inserting or reordering
 any row breaks either a hash or a link, and :func:`verify` names the first entry where that shows.
+
+Actions are named ``<app>.<noun>.<verb>``, the verb in the past tense, as the outbox's topics are.
+Entries are never rewritten, so older ledgers keep the names their entries were written with:
+:data:`LEGACY_ACTIONS` maps each of those to its current name, and every reader of actions goes
+through :func:`current_action` (to read an entry) or :func:`stored_as` (to filter on a name).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal
 
 from django.db import connection, transaction
 from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabase
 
-from mailwarden.core import canonical, chain, clock, plainsql
+from mailwarden.contracts.events import LedgerVerifyFailed
+from mailwarden.core import canonical, chain, clock, outbox, plainsql
 from mailwarden.core.actor import Actor
 from mailwarden.core.chain import GENESIS, Problem, Row, columns_match, digest
 from mailwarden.core.models import LedgerEntry, LedgerHead
+
+# The names entries were written with before the ``<app>.<noun>.<verb>`` scheme, and the name
+# each has now. The one list of them: entries carrying these are read as the current name.
+LEGACY_ACTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "auth.locked_out": "core.user.locked_out",
+        "auth.sign_in": "core.user.signed_in",
+        "auth.sign_in_failed": "core.user.sign_in_failed",
+        "auth.sign_out": "core.user.signed_out",
+        "security.mfa_enrol": "core.user.mfa_enrolled",
+        "security.mfa_policy": "core.mfa_policy.changed",
+        "token.issue": "core.token.issued",
+        "token.revoke": "core.token.revoked",
+        "user.create": "core.user.created",
+        "custody.escalated": "custody.item.escalated",
+        "custody.intake": "custody.item.received",
+        "custody.move": "custody.item.moved",
+        "custody.photo": "custody.item.photo_attached",
+        "custody.pickup_code_failed": "custody.pickup_code.rejected",
+        "custody.reminder_sent": "custody.reminder.sent",
+        "custody.transition": "custody.item.transitioned",
+        "screening.confirm": "screening.decision.confirmed",
+        "screening.decision": "screening.decision.recorded",
+        "screening.policy": "screening.policy.updated",
+        "screening.quarantine_confirm": "screening.quarantine_outcome.confirmed",
+        "screening.quarantine_propose": "screening.quarantine_outcome.proposed",
+        "screening.scan": "screening.scan.stored",
+    }
+)
+_LEGACY_NAMES: dict[str, tuple[str, ...]] = {}
+for _old, _new in LEGACY_ACTIONS.items():
+    _LEGACY_NAMES[_new] = (*_LEGACY_NAMES.get(_new, ()), _old)
+
+
+def current_action(action: str) -> str:
+    """The current name of a stored action (itself, unless it is a legacy name)."""
+    return LEGACY_ACTIONS.get(action, action)
+
+
+def stored_as(*actions: str) -> list[str]:
+    """Every name entries of these actions may carry: each current name and its legacy names.
+
+    For filters: ``LedgerEntry.objects.filter(action__in=ledger.stored_as("custody.item.moved"))``.
+    """
+    names: list[str] = []
+    for action in actions:
+        current = current_action(action)
+        names += [current, *_LEGACY_NAMES.get(current, ())]
+    return names
+
 
 # Below this many entries one walk ends before worker processes would have started.
 PARALLEL_FROM = 100_000
@@ -200,6 +257,48 @@ def verify(
         problem = _check_tip(head_seq, head_hash)
     checked = problem.seq - 1 if problem else head_seq
     return VerifyResult(checked, head_seq, head_hash, problem)
+
+
+VerifySource = Literal["cli", "api", "schedule"]
+
+
+def verify_and_report(
+    source: VerifySource,
+    actor: Actor,
+    *,
+    batch: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
+) -> VerifyResult:
+    """:func:`verify`, then, when it found a problem, tell whoever listens (:func:`report`).
+
+    The command, the API and any scheduled check call this, so no failed check goes unheard.
+    """
+    result = verify(batch=batch, progress=progress, jobs=jobs)
+    if result.problem is not None:
+        report(result, source, actor)
+    return result
+
+
+def report(result: VerifyResult, source: VerifySource, actor: Actor) -> None:
+    """Emit ``LedgerVerifyFailed`` for a failed check, in a transaction of its own."""
+    problem = result.problem
+    if problem is None:
+        return
+    # Durable: a caller's transaction must not hold back, or roll back, the alarm.
+    with transaction.atomic(durable=True):
+        outbox.emit(
+            LedgerVerifyFailed(
+                source=source,
+                actor=actor.label,
+                checked=result.checked,
+                head_seq=result.head_seq,
+                head_hash=result.head_hash,
+                problem_seq=problem.seq,
+                problem_kind=problem.kind,
+                problem_detail=problem.detail,
+            )
+        )
 
 
 def _check_in_parts(

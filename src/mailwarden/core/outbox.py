@@ -1,8 +1,11 @@
 """The transactional outbox (DESIGN rule 3).
 
-``emit`` writes an event in the caller's transaction. ``dispatch_due`` later hands each due event to
-the handlers registered for its topic; a handler that raises leaves the event pending with a later
-retry time, so a crash or an outage delays an event and never loses it.
+``emit`` writes an event, one of the catalogued models of :mod:`mailwarden.contracts.events`, in
+the caller's transaction: the row keeps its topic and its JSON payload. ``dispatch_due`` later reads
+each due row back as its model and hands it to the handlers registered for it (``handles``). A
+handler that raises, or a payload that no longer parses as its model, leaves the event pending
+with a later retry time (and the error in ``last_error``), so a crash or an outage delays an event
+and never loses it.
 """
 
 from __future__ import annotations
@@ -12,61 +15,83 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
 
+from mailwarden.contracts.events import CATALOGUE, DomainEvent, parse
 from mailwarden.core import clock, plainsql
 from mailwarden.core.models import OutboxEvent, OutboxStatus
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[OutboxEvent], None]
+E = TypeVar("E", bound=DomainEvent)
+Handler = Callable[[Any], None]
 _handlers: dict[str, list[Handler]] = {}
 
 MAX_ATTEMPTS = 20
 
 
-def handles(topic: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        _handlers.setdefault(topic, []).append(fn)
+def handles(model: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
+    """Register ``fn(event)`` for ``model``'s topic; it receives the parsed model.
+
+    A base of several catalogued models (``ItemTransitioned``, ``AccessAlarmRaised``) registers
+    the handler for every one of them.
+    """
+    topics = [t for t, m in CATALOGUE.items() if issubclass(m, model)]
+    if not topics:
+        raise TypeError(f"{model.__name__} is not in the event catalogue (contracts.events)")
+
+    def register(fn: Callable[[E], None]) -> Callable[[E], None]:
+        for topic in topics:
+            _handlers.setdefault(topic, []).append(fn)
         return fn
 
     return register
 
 
 @dataclass(frozen=True)
-class Event:
+class _Untyped:
     topic: str
     payload: dict[str, Any]
-    key: str | None = None
 
 
-def emit(topic: str, payload: dict[str, Any], *, key: str | None = None) -> None:
-    """Record an event in the caller's transaction; it is delivered after the commit."""
-    emit_many([Event(topic, payload, key)])
+def emit(event: DomainEvent | str, payload: dict[str, Any] | None = None) -> None:
+    """Record an event in the caller's transaction; it is delivered after the commit.
+
+    A topic and a dict instead of a model is the old, untyped form, kept only until the access
+    app's emitters are converted to the catalogue; such an event has no handlers.
+    """
+    emit_many([event if isinstance(event, DomainEvent) else _Untyped(event, payload or {})])
 
 
-def emit_many(events: Sequence[Event]) -> None:
+def emit_many(events: Sequence[DomainEvent | _Untyped]) -> None:
     """Record several events of one change with one INSERT, in the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.emit must run inside the change's transaction")
     at = clock.now()
-    rows = [
-        OutboxEvent(
-            key=event.key or f"{event.topic}:{uuid.uuid4().hex}",
-            topic=event.topic,
-            payload=event.payload,
-            created_at=at,
-            next_attempt_at=at,
-        )
-        for event in events
-    ]
+    rows = [_row(event, at) for event in events]
     # Every change emits: a plain INSERT, not the ORM's compiled save.
     if len(rows) == 1:
         plainsql.insert(rows[0])
     else:
         plainsql.insert_many(rows)
+
+
+def _row(event: DomainEvent | _Untyped, at: datetime) -> OutboxEvent:
+    if isinstance(event, _Untyped):
+        topic, payload, key = event.topic, event.payload, None
+    else:
+        if CATALOGUE.get(event.TOPIC) is not type(event):
+            raise TypeError(f"{type(event).__name__} is not in the event catalogue")
+        topic, payload, key = event.TOPIC, event.model_dump(mode="json"), event.idempotency_key()
+    return OutboxEvent(
+        key=key or f"{topic}:{uuid.uuid4().hex}",
+        topic=topic,
+        payload=payload,
+        created_at=at,
+        next_attempt_at=at,
+    )
 
 
 def backoff(attempts: int, base_s: float = 15.0, cap_s: float = 3600.0) -> timedelta:
@@ -93,9 +118,12 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
             if event is None:
                 continue
             try:
+                # A payload of an older or unknown shape fails here, like a failing handler:
+                # retried later (a release may read it again), then dead with the reason.
+                parsed = parse(event.topic, event.payload)
                 with transaction.atomic():
                     for handler in _handlers.get(event.topic, []):
-                        handler(event)
+                        handler(parsed)
             except Exception as exc:
                 event.attempts += 1
                 event.last_error = f"{type(exc).__name__}: {exc}"[:2000]

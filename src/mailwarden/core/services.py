@@ -56,7 +56,7 @@ def set_mfa_required(actor: Actor, role: str, required: bool) -> RolePolicy:
         policy.save(update_fields=["mfa_required", "updated_at", "updated_by"])
         ledger.append(
             actor,
-            "security.mfa_policy",
+            "core.mfa_policy.changed",
             "role",
             target.value,
             {"mfa_required": required, "was": before},
@@ -124,5 +124,5 @@ def confirm_totp_enrolment(actor: Actor, user: AbstractBaseUser, token: str) -> 
         TOTPDevice.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        ledger.append(actor, "security.mfa_enrol", "user", str(user.pk), {"device": device.pk})
+        ledger.append(actor, "core.user.mfa_enrolled", "user", str(user.pk), {"device": device.pk})
     return device

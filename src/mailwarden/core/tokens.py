@@ -66,7 +66,7 @@ def issue(
         )
         ledger.append(
             actor,
-            "token.issue",
+            "core.token.issued",
             "token",
             prefix,
             {"name": token.name, "role": token.role, "device": device},
@@ -83,7 +83,7 @@ def revoke(actor: Actor, prefix: str) -> ApiToken:
         if token.revoked_at is None:
             token.revoked_at = clock.now()
             token.save(update_fields=["revoked_at"])
-            ledger.append(actor, "token.revoke", "token", prefix, {"name": token.name})
+            ledger.append(actor, "core.token.revoked", "token", prefix, {"name": token.name})
     return token
 
 

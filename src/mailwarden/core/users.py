@@ -57,7 +57,7 @@ def create_user(
         user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
         ledger.append(
             actor or Actor.job("users"),
-            "user.create",
+            "core.user.created",
             "user",
             username,
             {"roles": sorted(r.value for r in wanted)},

@@ -26,10 +26,11 @@ VERIFICATION_METHOD = (
     "with the body, and its prev_hash is compared with the hash of the entry before it in the "
     "ledger; `mailwarden ledger verify` checks the whole chain"
 )
+# By current action name (``ledger.current_action``): older entries carry legacy names.
 _ACTIONS = {
-    "custody.intake": "Logged at intake",
-    "custody.move": "Moved",
-    "custody.pickup_code_failed": "Wrong pickup code",
+    "custody.item.received": "Logged at intake",
+    "custody.item.moved": "Moved",
+    "custody.pickup_code.rejected": "Wrong pickup code",
 }
 
 
@@ -117,13 +118,14 @@ def _state_label(value: object) -> str:
 
 
 def _describe(entry: LedgerEntry, data: dict[str, Any]) -> str:
-    if entry.action == "custody.transition":
+    action = ledger.current_action(entry.action)
+    if action == "custody.item.transitioned":
         return f"{_state_label(data.get('from'))} → {_state_label(data.get('to'))}"
-    return _ACTIONS.get(entry.action, entry.action)
+    return _ACTIONS.get(action, action)
 
 
 def _reason(entry: LedgerEntry, data: dict[str, Any]) -> str:
-    if entry.action == "custody.intake":
+    if ledger.current_action(entry.action) == "custody.item.received":
         number = data.get("tracking_number")
         return f"{data.get('kind', '')}, tracking {number}" if number else data.get("kind", "")
     reason = str(data.get("reason", ""))

@@ -6,13 +6,12 @@ the reminder job, which live in :mod:`mailwarden.custody.notifications`.
 
 from __future__ import annotations
 
+from mailwarden.contracts.events import ItemReadyForPickup
 from mailwarden.core import outbox
-from mailwarden.core.models import OutboxEvent
 from mailwarden.custody import notifications
-from mailwarden.custody.states import State
 
 
-@outbox.handles(f"item.{State.READY_FOR_PICKUP.value}")
-def invite_to_collect(event: OutboxEvent) -> None:
+@outbox.handles(ItemReadyForPickup)
+def invite_to_collect(event: ItemReadyForPickup) -> None:
     # Ready for pickup, not received: nobody is asked to collect an item before it is screened.
-    notifications.queue_arrival(event.payload["uid"])
+    notifications.queue_arrival(event.uid)

@@ -154,7 +154,7 @@ def record_reminder(actor: Actor, uid: str, *, now: datetime) -> bool:
         item.save(update_fields=["reminders_sent"])
         ledger.append(
             actor,
-            "custody.reminder_sent",
+            "custody.reminder.sent",
             "mailitem",
             uid,
             {
@@ -185,7 +185,7 @@ def record_escalation(actor: Actor, uid: str, *, now: datetime) -> bool:
         item.save(update_fields=["escalated_at"])
         ledger.append(
             actor,
-            "custody.escalated",
+            "custody.item.escalated",
             "mailitem",
             uid,
             {

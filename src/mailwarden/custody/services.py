@@ -17,6 +17,7 @@ from django.db import transaction
 from PIL import Image
 
 from mailwarden.config import get_settings
+from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
@@ -141,7 +142,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         # the row is written in its queued state and both steps share one lock of the ledger.
         item = _create_item(req, recipient, location, number, carrier, tracking_type, photo_hash)
         intake_record = ledger.Record(
-            "custody.intake",
+            "custody.item.received",
             "mailitem",
             item.uid,
             {
@@ -157,7 +158,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         queued = _transition_record(item, State.RECEIVED, location, "logged at intake")
         outbox.emit_many(
             [
-                outbox.Event("item.received", {"uid": item.uid}, f"item.received:{item.uid}"),
+                events.ItemReceived(uid=item.uid, site=req.site.code, kind=req.kind),
                 _transition_event(item, State.RECEIVED),
             ]
         )
@@ -219,7 +220,11 @@ def attach_photo(actor: Actor, uid: str, photo: bytes) -> MailItem:
         item.version += 1
         item.save(update_fields=["photo_sha256", "version"])
         ledger.append(
-            actor, "custody.photo", "mailitem", uid, {"photo_sha256": digest, "replaces": previous}
+            actor,
+            "custody.item.photo_attached",
+            "mailitem",
+            uid,
+            {"photo_sha256": digest, "replaces": previous},
         )
     return item
 
@@ -282,15 +287,14 @@ def _transition_record(
         "reason": reason,
         **(extra or {}),
     }
-    return ledger.Record("custody.transition", "mailitem", item.uid, data)
+    return ledger.Record("custody.item.transitioned", "mailitem", item.uid, data)
 
 
-def _transition_event(item: MailItem, previous: State) -> outbox.Event:
-    to = State(item.state).value
-    return outbox.Event(
-        f"item.{to}",
-        {"uid": item.uid, "from": previous.value, "to": to},
-        f"item.{to}:{item.uid}:{item.version}",
+def _transition_event(item: MailItem, previous: State) -> events.ItemTransitioned:
+    """The catalogued event of the move an item (already in its new state) has just made."""
+    model = events.TRANSITIONS[State(item.state).value]
+    return model(
+        uid=item.uid, previous=previous.value, location=item.location.code, version=item.version
     )
 
 
@@ -368,7 +372,7 @@ def move(actor: Actor, uid: str, location_code: str, reason: str = "") -> MailIt
         item.save(update_fields=["location", "version"])
         ledger.append(
             actor,
-            "custody.move",
+            "custody.item.moved",
             "mailitem",
             uid,
             {"state": item.state, "location": location.code, "reason": reason},
@@ -440,7 +444,7 @@ def hand_over(
                 # The failure is counted and committed; the refusal is raised after the commit.
                 item.pickup_failures += 1
                 item.save(update_fields=["pickup_failures"])
-                ledger.append(actor, "custody.pickup_code_failed", "mailitem", uid, {})
+                ledger.append(actor, "custody.pickup_code.rejected", "mailitem", uid, {})
                 failed = item
             else:
                 failed = None

@@ -353,18 +353,19 @@ ACTIONS = (
 
 SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
 
+# By current action name (``ledger.current_action``): older entries carry legacy names.
 _ACTION_TITLES = {
-    "custody.intake": "Logged at intake",
-    "custody.move": "Moved",
-    "custody.photo": "Photo attached",
-    "custody.pickup_code_failed": "Wrong pickup code",
-    "custody.reminder_sent": "Pickup reminder sent",
-    "custody.escalated": "Escalated to the recipient's manager",
-    "screening.scan": "X-ray image stored",
-    "screening.decision": "Screening decision",
-    "screening.confirm": "Decision confirmed by a second screener",
-    "screening.quarantine_propose": "Quarantine outcome proposed",
-    "screening.quarantine_confirm": "Quarantine outcome confirmed",
+    "custody.item.received": "Logged at intake",
+    "custody.item.moved": "Moved",
+    "custody.item.photo_attached": "Photo attached",
+    "custody.pickup_code.rejected": "Wrong pickup code",
+    "custody.reminder.sent": "Pickup reminder sent",
+    "custody.item.escalated": "Escalated to the recipient's manager",
+    "screening.scan.stored": "X-ray image stored",
+    "screening.decision.recorded": "Screening decision",
+    "screening.decision.confirmed": "Decision confirmed by a second screener",
+    "screening.quarantine_outcome.proposed": "Quarantine outcome proposed",
+    "screening.quarantine_outcome.confirmed": "Quarantine outcome confirmed",
 }
 
 
@@ -386,11 +387,12 @@ def _timeline(item: MailItem) -> list[Step]:
     steps = []
     for entry in ledger.entries_for("mailitem", item.uid):
         data = ledger.entry_data(entry)
+        action = ledger.current_action(entry.action)
         state = str(data.get("to", "")) or (
-            State.RECEIVED.value if entry.action == "custody.intake" else ""
+            State.RECEIVED.value if action == "custody.item.received" else ""
         )
-        title = _ACTION_TITLES.get(entry.action) or (
-            State(state).label if state in State.values else entry.action
+        title = _ACTION_TITLES.get(action) or (
+            State(state).label if state in State.values else action
         )
         details = [
             (label, str(data[key]))

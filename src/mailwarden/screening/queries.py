@@ -35,7 +35,9 @@ def _transition_reason(uid: str) -> str:
     """Why the item went into quarantine, for items put there without a screening decision."""
     entries = (
         LedgerEntry.objects.filter(
-            subject_type="mailitem", subject_id=uid, action="custody.transition"
+            subject_type="mailitem",
+            subject_id=uid,
+            action__in=ledger.stored_as("custody.item.transitioned"),
         )
         .order_by("-seq")
         .only("body")[:20]

@@ -17,6 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from mailwarden.config import get_settings
+from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -267,7 +268,11 @@ def update_policy(actor: Actor, site_code: str, change: PolicyUpdate) -> SitePol
         row.updated_by = actor.label
         row.save()
         ledger.append(
-            actor, "screening.policy", "site", site.code, {"version": row.version, **changes}
+            actor,
+            "screening.policy.updated",
+            "site",
+            site.code,
+            {"version": row.version, **changes},
         )
     return site_policy(site)
 
@@ -388,7 +393,7 @@ def _store_scan(
         )
         ledger.append(
             actor,
-            "screening.scan",
+            "screening.scan.stored",
             "mailitem",
             item.uid,
             {
@@ -515,7 +520,7 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
             earlier.save(update_fields=["status"])
         ledger.append(
             actor,
-            "screening.decision",
+            "screening.decision.recorded",
             "mailitem",
             item.uid,
             {
@@ -550,17 +555,15 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
                 location_code=item.location.code,
             )
             outbox.emit(
-                "screening.alarm",
-                {
-                    "uid": item.uid,
-                    "tier": decision.tier,
-                    "reasons": decision.reasons,
-                    "screener": actor.label,
-                    "decision": decision.pk,
-                    "site": item.site.code,
-                    "location": item.location.code,
-                },
-                key=f"screening.alarm:{decision.pk}",
+                events.ScreeningAlarm(
+                    uid=item.uid,
+                    tier=decision.tier,
+                    reasons=decision.reasons,
+                    screener=actor.label,
+                    decision=decision.pk,
+                    site=item.site.code,
+                    location=item.location.code,
+                )
             )
     decision.refresh_from_db()
     return decision
@@ -605,7 +608,7 @@ def confirm_decision(actor: Actor, decision_id: int) -> Decision:
         uid = decision.item.uid
         ledger.append(
             actor,
-            "screening.confirm",
+            "screening.decision.confirmed",
             "mailitem",
             uid,
             {
@@ -673,7 +676,7 @@ def propose_quarantine_outcome(
         )
         ledger.append(
             actor,
-            "screening.quarantine_propose",
+            "screening.quarantine_outcome.proposed",
             "mailitem",
             item.uid,
             {
@@ -720,7 +723,7 @@ def confirm_quarantine_outcome(actor: Actor, request_id: int) -> QuarantineReque
         uid = request.item.uid
         ledger.append(
             actor,
-            "screening.quarantine_confirm",
+            "screening.quarantine_outcome.confirmed",
             "mailitem",
             uid,
             {

@@ -1,0 +1,650 @@
+"""The catalogue of domain events: everything that can be reacted to, in one place.
+
+A service writes one of these models to the transactional outbox in the transaction of the change
+it describes (``mailwarden.core.outbox.emit``); the dispatcher hands the parsed model to every
+handler registered for it (``mailwarden.core.outbox.handles``). Each model names its topic,
+``<app>.<noun>.<verb>`` with the verb in the past tense, in ``TOPIC``; its docstring says when it
+happens. Where the emitter gives the event an idempotency key, ``KEY`` is the rule (a format
+string over ``topic`` and the fields), so the same fact emitted twice is stored once.
+
+``docs/events.md`` is generated from this module: ``mailwarden events --markdown`` (or, without
+the server's dependencies, ``python -m mailwarden.contracts.events``).
+
+No Django here: the catalogue is shared with the edge and vision processes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_catalogue: dict[str, type[DomainEvent]] = {}
+
+# ============================================================================= the naming scheme
+
+# ``<app>.<noun>.<verb>``: lower case, words joined by underscores, the verb in the past tense.
+# Ledger actions follow it too, so an event and the entry of the same change read alike.
+_NAME = re.compile(r"[a-z]+\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+# Past tenses and participles that do not end in -ed.
+_IRREGULAR_PAST = frozenset({"done", "found", "given", "held", "lost", "made", "sent", "went"})
+
+
+def naming_problem(name: str) -> str | None:
+    """What is wrong with a topic or ledger action name under the naming scheme, or None."""
+    if not _NAME.fullmatch(name):
+        return f"{name!r} is not <app>.<noun>.<verb> in lower case"
+    words = name.rsplit(".", 1)[1].split("_")
+    if not any(w.endswith("ed") or w in _IRREGULAR_PAST for w in words):
+        return f"{name!r}: the verb ({name.rsplit('.', 1)[1]}) is not in the past tense"
+    return None
+
+
+class DomainEvent(BaseModel):
+    """The base of every event in the catalogue. Abstract: only subclasses with a TOPIC are sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    TOPIC: ClassVar[str] = ""
+    # The idempotency key's rule, as a format string over ``topic`` and the fields; None when
+    # every emission is a new event (the outbox then keys it ``<topic>:<random hex>``).
+    KEY: ClassVar[str | None] = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        topic = cls.__dict__.get("TOPIC")
+        if not topic:
+            return
+        problem = naming_problem(topic)
+        if problem:
+            raise TypeError(f"{cls.__name__}: {problem}")
+        if topic in _catalogue:
+            raise TypeError(f"{cls.__name__} and {_catalogue[topic].__name__} share {topic!r}")
+        _catalogue[topic] = cls
+
+    def idempotency_key(self) -> str | None:
+        """The outbox key for this event, by ``KEY``; None when it has no rule."""
+        if self.KEY is None:
+            return None
+        return self.KEY.format(topic=self.TOPIC, **self.model_dump(mode="json"))
+
+
+# ============================================================================= core
+
+
+class LedgerVerifyFailed(DomainEvent):
+    """A check of the whole ledger found a problem: an entry changed, deleted, inserted or
+    reordered, or the recorded head no longer matching the chain. Sent by ``mailwarden ledger
+    verify``, by ``GET /api/ledger/verify`` and by any scheduled check, in a transaction of its
+    own (the check itself writes nothing), each time a check fails."""
+
+    TOPIC: ClassVar[str] = "core.ledger.verification_failed"
+
+    source: Literal["cli", "api", "schedule"] = Field(description="Where the check was run.")
+    actor: str = Field(description="Who ran it (an actor label such as `user:olga`).")
+    checked: int = Field(description="Entries proved intact before the problem.")
+    head_seq: int = Field(description="The recorded head's sequence number.")
+    head_hash: str = Field(description="The recorded head's hash.")
+    problem_seq: int = Field(description="The first entry where the problem shows.")
+    problem_kind: str = Field(
+        description="changed, deleted, inserted, reordered or head (`core.chain.Problem`)."
+    )
+    problem_detail: str = Field(description="The problem in words.")
+
+
+# ============================================================================= custody
+
+
+class ItemReceived(DomainEvent):
+    """An item was logged at intake. It is queued for screening in the same change, so an
+    :class:`ItemQueuedForScreening` for the same item always follows."""
+
+    TOPIC: ClassVar[str] = "custody.item.received"
+    KEY: ClassVar[str | None] = "{topic}:{uid}"
+
+    uid: str = Field(description="The item's ID (`MW-` and 8 characters).")
+    site: str = Field(description="The site's code.")
+    kind: str = Field(description="letter, flat, parcel, ... (`custody.models.ItemKind`).")
+
+
+class ItemTransitioned(DomainEvent):
+    """The base of the custody state changes: one topic per state an item can move into, so a
+    subscriber picks the moves it cares about (``outbox.handles`` on this base takes them all).
+    The ledger records each move as ``custody.item.transitioned``."""
+
+    # The custody state (``custody.states.State``) the item has just entered.
+    STATE: ClassVar[str] = ""
+    KEY: ClassVar[str | None] = "{topic}:{uid}:{version}"
+
+    uid: str = Field(description="The item's ID.")
+    previous: str = Field(description="The state the item left.")
+    location: str = Field(description="The code of the location the item is at now.")
+    version: int = Field(description="The item's version after the move (one per change).")
+
+
+class ItemQueuedForScreening(ItemTransitioned):
+    """An item logged at intake entered the screening queue (every item is screened)."""
+
+    TOPIC: ClassVar[str] = "custody.item.queued_for_screening"
+    STATE: ClassVar[str] = "awaiting_screening"
+
+
+class ItemCleared(ItemTransitioned):
+    """Screening found nothing that holds the item back: it may go on to its recipient."""
+
+    TOPIC: ClassVar[str] = "custody.item.cleared"
+    STATE: ClassVar[str] = "cleared"
+
+
+class ItemQuarantined(ItemTransitioned):
+    """An item was put in quarantine (by a screening decision, or by hand with a reason). It
+    leaves quarantine only on a two-person decision."""
+
+    TOPIC: ClassVar[str] = "custody.item.quarantined"
+    STATE: ClassVar[str] = "quarantined"
+
+
+class ItemReleased(ItemTransitioned):
+    """Two people agreed to release a quarantined item; it may go on to its recipient."""
+
+    TOPIC: ClassVar[str] = "custody.item.released"
+    STATE: ClassVar[str] = "released"
+
+
+class ItemDestroyed(ItemTransitioned):
+    """Two people agreed to destroy a quarantined item. Final."""
+
+    TOPIC: ClassVar[str] = "custody.item.destroyed"
+    STATE: ClassVar[str] = "destroyed"
+
+
+class ItemHandedToAuthorities(ItemTransitioned):
+    """Two people agreed to hand a quarantined item to the authorities. Final."""
+
+    TOPIC: ClassVar[str] = "custody.item.handed_to_authorities"
+    STATE: ClassVar[str] = "handed_to_authorities"
+
+
+class ItemReadyForPickup(ItemTransitioned):
+    """A screened item was shelved for its recipient to collect. Custody invites the recipient
+    (the arrival email) on this event."""
+
+    TOPIC: ClassVar[str] = "custody.item.made_ready_for_pickup"
+    STATE: ClassVar[str] = "ready_for_pickup"
+
+
+class ItemOutForDelivery(ItemTransitioned):
+    """A screened item left the mailroom to be delivered to its recipient's desk."""
+
+    TOPIC: ClassVar[str] = "custody.item.sent_out_for_delivery"
+    STATE: ClassVar[str] = "out_for_delivery"
+
+
+class ItemDelivered(ItemTransitioned):
+    """An item out for delivery was handed to its recipient, with proof. Final."""
+
+    TOPIC: ClassVar[str] = "custody.item.delivered"
+    STATE: ClassVar[str] = "delivered"
+
+
+class ItemPickedUp(ItemTransitioned):
+    """An item was collected at the counter by its recipient or a delegate, with proof. Final."""
+
+    TOPIC: ClassVar[str] = "custody.item.picked_up"
+    STATE: ClassVar[str] = "picked_up"
+
+
+class ItemReturned(ItemTransitioned):
+    """An item was returned to its sender. Final."""
+
+    TOPIC: ClassVar[str] = "custody.item.returned"
+    STATE: ClassVar[str] = "returned"
+
+
+# ============================================================================= screening
+
+
+class ScreeningAlarm(DomainEvent):
+    """A screening decision put an item in the critical tier: do not open, evacuate. The item
+    is quarantined where it was found, in the same change."""
+
+    TOPIC: ClassVar[str] = "screening.alarm.raised"
+    KEY: ClassVar[str | None] = "{topic}:{decision}"
+
+    uid: str = Field(description="The item's ID.")
+    tier: str = Field(description="The decision's risk tier (critical).")
+    reasons: list[str] = Field(description="Why, in the policy's words, in order.")
+    screener: str = Field(description="The screener's actor label.")
+    decision: int = Field(description="The screening decision's ID.")
+    site: str = Field(description="The site's code.")
+    location: str = Field(description="The code of the location where the item stays.")
+
+
+# ============================================================================= access
+
+
+class AccessRulesChanged(DomainEvent):
+    """The base of the access-rule changes. Each bumps the site's rules version, which the
+    edge controllers fetch on their next sync."""
+
+    subject: str = Field(description="What changed, as `<type>:<id>` (the ledger's subject).")
+    site: str = Field(description="The site's code.")
+    rules_version: int = Field(description="The site's rules version after the change.")
+
+
+class ControllerCreated(AccessRulesChanged):
+    """An edge controller was enrolled: it has a device token and a sync secret."""
+
+    TOPIC: ClassVar[str] = "access.controller.created"
+
+    token: str = Field(description="The prefix of the controller's device token.")
+    fail_mode: str = Field(description="What its doors do when it cannot decide.")
+
+
+class ControllerRekeyed(AccessRulesChanged):
+    """An edge controller's device token and sync secret were replaced (as after the box was
+    exposed); its old tokens are revoked."""
+
+    TOPIC: ClassVar[str] = "access.controller.rekeyed"
+
+    token: str = Field(description="The prefix of the new device token.")
+    revoked_tokens: list[str] = Field(description="The prefixes of the revoked tokens.")
+    reason: str = Field(description="Why, as given.")
+
+
+class ScheduleCreated(AccessRulesChanged):
+    """An access schedule was created."""
+
+    TOPIC: ClassVar[str] = "access.schedule.created"
+
+
+class ScheduleUpdated(AccessRulesChanged):
+    """An access schedule's times were changed."""
+
+    TOPIC: ClassVar[str] = "access.schedule.updated"
+
+
+class HolidayAdded(AccessRulesChanged):
+    """A holiday was added to a site's calendar."""
+
+    TOPIC: ClassVar[str] = "access.holiday.added"
+
+
+class HolidayRemoved(AccessRulesChanged):
+    """A holiday was removed from a site's calendar."""
+
+    TOPIC: ClassVar[str] = "access.holiday.removed"
+
+
+class AreaCreated(AccessRulesChanged):
+    """An access area was created."""
+
+    TOPIC: ClassVar[str] = "access.area.created"
+
+    mode: str = Field(description="The area's mode.")
+
+
+class DoorCreated(AccessRulesChanged):
+    """A door was created."""
+
+    TOPIC: ClassVar[str] = "access.door.created"
+
+    mode: str = Field(description="The door's mode.")
+    location: str | None = Field(description="The code of the location it guards, if any.")
+
+
+class DoorModeChanged(AccessRulesChanged):
+    """A door's mode (and unlock schedule) was changed."""
+
+    TOPIC: ClassVar[str] = "access.door.mode_changed"
+
+    mode: str = Field(description="The door's new mode.")
+    schedule: int | None = Field(description="The ID of its unlock schedule, if any.")
+
+
+class DoorRulesChanged(AccessRulesChanged):
+    """A door's two-person, first-person-in or lockdown rules were changed."""
+
+    TOPIC: ClassVar[str] = "access.door.rules_changed"
+
+    two_person_window_s: int | None = Field(description="The two-person window, if any.")
+    first_person_levels: list[int] = Field(description="Levels that start a scheduled unlock.")
+    lockdown_levels: list[int] = Field(description="Levels still admitted in a lockdown.")
+
+
+class ReaderCreated(AccessRulesChanged):
+    """A card reader was added to a controller."""
+
+    TOPIC: ClassVar[str] = "access.reader.created"
+
+    door: str = Field(description="The code of the door it reads for.")
+    osdp_address: int = Field(description="Its OSDP address on the controller's bus.")
+    direction: str = Field(description="in or out.")
+
+
+class LevelCreated(AccessRulesChanged):
+    """An access level was created."""
+
+    TOPIC: ClassVar[str] = "access.level.created"
+
+    name: str = Field(description="The level's name.")
+    schedule: int = Field(description="The ID of its schedule.")
+    doors: list[str] = Field(description="The codes of its doors.")
+
+
+class LevelUpdated(AccessRulesChanged):
+    """An access level's schedule or doors were changed."""
+
+    TOPIC: ClassVar[str] = "access.level.updated"
+
+    schedule: int = Field(description="The ID of its schedule.")
+    doors: list[str] = Field(description="The codes of its doors.")
+
+
+class LockdownStarted(AccessRulesChanged):
+    """A site was locked down: every door there refuses every card."""
+
+    TOPIC: ClassVar[str] = "access.lockdown.started"
+
+    reason: str = Field(description="Why, as given.")
+
+
+class LockdownLifted(AccessRulesChanged):
+    """A site's lockdown was lifted."""
+
+    TOPIC: ClassVar[str] = "access.lockdown.lifted"
+
+    reason: str = Field(description="Why, as given (may be empty).")
+    since: datetime | None = Field(description="When the lockdown had started.")
+
+
+class CardholderCreated(DomainEvent):
+    """A cardholder (employee, contractor, visitor...) was created."""
+
+    TOPIC: ClassVar[str] = "access.cardholder.created"
+
+    cardholder: int = Field(description="The cardholder's ID.")
+    kind: str = Field(description="The cardholder's kind.")
+
+
+class CardholderUpdated(DomainEvent):
+    """A cardholder's name, kind or company was corrected."""
+
+    TOPIC: ClassVar[str] = "access.cardholder.updated"
+
+    cardholder: int = Field(description="The cardholder's ID.")
+    fields: list[str] = Field(description="The names of the fields that changed.")
+
+
+class CredentialIssued(DomainEvent):
+    """A credential (card, PIN, or both) was issued to a cardholder."""
+
+    TOPIC: ClassVar[str] = "access.credential.issued"
+
+    credential: int = Field(description="The credential's ID.")
+    holder: int = Field(description="The cardholder's ID.")
+    kind: str = Field(description="card, pin or card_and_pin.")
+    card: str | None = Field(description="The card as `<format> <facility>/<number>`, if any.")
+    levels: list[int] = Field(description="The IDs of its access levels.")
+    valid_until: datetime | None = Field(description="When it expires, if it does.")
+
+
+class CredentialLevelsChanged(DomainEvent):
+    """A credential's access levels were changed."""
+
+    TOPIC: ClassVar[str] = "access.credential.levels_changed"
+
+    credential: int = Field(description="The credential's ID.")
+    levels: list[int] = Field(description="The IDs of its access levels now.")
+
+
+class CredentialRevoked(DomainEvent):
+    """A credential was revoked; the controllers refuse it from their next sync."""
+
+    TOPIC: ClassVar[str] = "access.credential.revoked"
+
+    credential: int = Field(description="The credential's ID.")
+    reason: str = Field(description="Why, as given.")
+
+
+class AlarmThresholdsChanged(DomainEvent):
+    """A site's invalid-attempts alarm thresholds were changed."""
+
+    TOPIC: ClassVar[str] = "access.alarm_thresholds.changed"
+
+    site: str = Field(description="The site's code.")
+    invalid_attempts: int = Field(description="Refused presentations at one reader...")
+    window_s: int = Field(description="...within this many seconds raise an alarm.")
+
+
+class RulesPublished(DomainEvent):
+    """A new signed rule snapshot was built for an edge controller."""
+
+    TOPIC: ClassVar[str] = "access.rules.published"
+
+    controller: str = Field(description="The controller's name.")
+    version: int = Field(description="The snapshot's version for this controller.")
+    site_version: int = Field(description="The site's rules version it was built from.")
+    content_hash: str = Field(description="The SHA-256 of its content.")
+    credentials: int = Field(description="How many credentials it holds.")
+    controller_claimed: int | None = Field(
+        None, description="The version the controller claimed to hold, when beyond ours."
+    )
+
+
+class AccessAlarmRaised(DomainEvent):
+    """The base of the access alarms: one topic per kind of alarm. An alarm is raised once
+    while its condition lasts; :class:`AccessAlarmCleared` says when the condition ended."""
+
+    # The alarm's kind (``access.models.AlarmKind``).
+    KIND: ClassVar[str] = ""
+
+    alarm: int = Field(description="The alarm's ID.")
+    site: str = Field(description="The site's code.")
+    controller: str | None = Field(description="The controller's name, where one is involved.")
+    door: str | None = Field(description="The door's code, where one is involved.")
+    reader: str | None = Field(description="The reader's code, where one is involved.")
+    occurred_at: datetime = Field(description="When the condition began (the edge's time).")
+    detail: str = Field(description="What happened, in words.")
+
+
+class DoorForced(AccessAlarmRaised):
+    """A door opened without a granted card or an exit request (forced open)."""
+
+    TOPIC: ClassVar[str] = "access.door.forced"
+    KIND: ClassVar[str] = "forced_open"
+
+
+class DoorHeld(AccessAlarmRaised):
+    """A door stayed open longer than its allowed time (held open)."""
+
+    TOPIC: ClassVar[str] = "access.door.held_open"
+    KIND: ClassVar[str] = "held_open"
+
+
+class InvalidAttemptsExceeded(AccessAlarmRaised):
+    """A reader refused more presentations within the site's window than its threshold
+    allows."""
+
+    TOPIC: ClassVar[str] = "access.reader.invalid_attempts_exceeded"
+    KIND: ClassVar[str] = "invalid_attempts"
+
+
+class ReaderTampered(AccessAlarmRaised):
+    """A reader reported tampering."""
+
+    TOPIC: ClassVar[str] = "access.reader.tampered"
+    KIND: ClassVar[str] = "tamper"
+
+
+class ReaderOffline(AccessAlarmRaised):
+    """A reader stopped answering its controller."""
+
+    TOPIC: ClassVar[str] = "access.reader.went_offline"
+    KIND: ClassVar[str] = "reader_offline"
+
+
+class ControllerOffline(AccessAlarmRaised):
+    """An edge controller has not synced for longer than its limit."""
+
+    TOPIC: ClassVar[str] = "access.controller.went_offline"
+    KIND: ClassVar[str] = "controller_offline"
+
+
+class ControllerRulesRejected(AccessAlarmRaised):
+    """An edge controller refused the rules it was sent (a signature or version that does not
+    verify); it keeps the rules it has."""
+
+    TOPIC: ClassVar[str] = "access.controller.rules_rejected"
+    KIND: ClassVar[str] = "rules_rejected"
+
+
+class ControllerClockSkewed(AccessAlarmRaised):
+    """An edge controller's clock is further from the server's than allowed."""
+
+    TOPIC: ClassVar[str] = "access.controller.clock_skewed"
+    KIND: ClassVar[str] = "clock_skew"
+
+
+class AccessAlarmCleared(DomainEvent):
+    """An access alarm's condition ended (door closed, reader back, clock in line...).
+    Operators still acknowledge the alarm."""
+
+    TOPIC: ClassVar[str] = "access.alarm.cleared"
+
+    alarm: int = Field(description="The alarm's ID.")
+    kind: str = Field(description="The alarm's kind (`KIND` of its raised event).")
+    site: str = Field(description="The site's code.")
+
+
+class AccessAlarmAcknowledged(DomainEvent):
+    """An operator acknowledged an access alarm."""
+
+    TOPIC: ClassVar[str] = "access.alarm.acknowledged"
+
+    alarm: int = Field(description="The alarm's ID.")
+    by: str = Field(description="The operator's actor label.")
+
+
+class AccessEventRecorded(DomainEvent):
+    """An event from an edge controller (a card decision, a door or reader event...) was
+    stored, once, however often the controller sent it. The live access log follows these."""
+
+    TOPIC: ClassVar[str] = "access.event.recorded"
+
+    event: int = Field(description="The stored access event's ID.")
+    type: str = Field(description="The edge event type (`contracts.access`), e.g. access.decision.")
+    site: str = Field(description="The site's code.")
+    door: str | None = Field(description="The door's code, if any.")
+    reader: str | None = Field(description="The reader's code, if any.")
+    granted: bool | None = Field(description="For a card decision: whether it was granted.")
+    reason: str = Field(description="The decision's or event's reason code.")
+    occurred_at: datetime = Field(description="When it happened (the edge's time).")
+
+
+# ============================================================================= the registry
+
+CATALOGUE: Mapping[str, type[DomainEvent]] = MappingProxyType(_catalogue)
+
+# The custody state change for each state an item can move into, by state value.
+TRANSITIONS: Mapping[str, type[ItemTransitioned]] = MappingProxyType(
+    {m.STATE: m for m in _catalogue.values() if issubclass(m, ItemTransitioned)}
+)
+
+# The access alarm for each alarm kind, by kind value.
+ACCESS_ALARMS: Mapping[str, type[AccessAlarmRaised]] = MappingProxyType(
+    {m.KIND: m for m in _catalogue.values() if issubclass(m, AccessAlarmRaised)}
+)
+
+
+def model_for(topic: str) -> type[DomainEvent]:
+    """The catalogued model of ``topic``; KeyError when the topic is not in the catalogue."""
+    return CATALOGUE[topic]
+
+
+def parse(topic: str, payload: Any) -> DomainEvent:
+    """A stored payload read back as its topic's model (KeyError, pydantic.ValidationError)."""
+    return model_for(topic).model_validate(payload)
+
+
+# ============================================================================= the document
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and not get_args(annotation):
+        return annotation.__name__
+    return repr(annotation).replace("typing.", "").replace("datetime.datetime", "datetime")
+
+
+def _when(model: type[DomainEvent]) -> str:
+    return " ".join(inspect.cleandoc(model.__doc__ or "").split())
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + (dot.strip() if dot else "")
+
+
+def _key_rule(model: type[DomainEvent]) -> str:
+    if model.KEY is None:
+        return "none: every emission is a new event."
+    return f"`{model.KEY.replace('{topic}', model.TOPIC)}`"
+
+
+def markdown() -> str:
+    """``docs/events.md``: the catalogue as a document, generated from the models."""
+    lines = [
+        "# Domain events",
+        "",
+        "<!-- Generated by `mailwarden events --markdown > docs/events.md`; do not edit. -->",
+        "",
+        "Every change that others may react to writes one of these events to the transactional",
+        "outbox, in the transaction of the change; the dispatcher then hands the parsed event to",
+        "each handler registered for it (`mailwarden.core.outbox.handles`), with retries. This is",
+        "the whole list: the models live in `src/mailwarden/contracts/events.py`.",
+        "",
+        "Topics are named `<app>.<noun>.<verb>`, the verb in the past tense; ledger actions",
+        "follow the same scheme (see `LEGACY_ACTIONS` in `src/mailwarden/core/ledger.py` for the",
+        "names older ledger entries carry). The idempotency key, where there is one, makes a",
+        "second emission of the same fact a no-op.",
+        "",
+        "| topic | model | when |",
+        "| --- | --- | --- |",
+    ]
+    for topic, model in sorted(CATALOGUE.items()):
+        lines.append(f"| `{topic}` | `{model.__name__}` | {_first_sentence(_when(model))} |")
+    app = None
+    for topic, model in sorted(CATALOGUE.items()):
+        if topic.split(".")[0] != app:
+            app = topic.split(".")[0]
+            lines += ["", f"## {app}"]
+        lines += [
+            "",
+            f"### `{topic}`",
+            "",
+            f"`{model.__name__}`: {_when(model)}",
+            "",
+            f"Idempotency key: {_key_rule(model)}",
+            "",
+            "| field | type | meaning |",
+            "| --- | --- | --- |",
+        ]
+        for name, info in model.model_fields.items():
+            meaning = (info.description or "").replace("|", "\\|")
+            kind = _type_name(info.annotation).replace("|", "\\|")
+            lines.append(f"| `{name}` | `{kind}` | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    # Imported by name, so the document lists the very classes the server registers.
+    from mailwarden.contracts import events
+
+    sys.stdout.write(events.markdown())
