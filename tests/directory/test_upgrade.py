@@ -1,7 +1,8 @@
 """A database made before the directory app existed upgrades in place and keeps every row and key.
 
 The test winds the schema back to the last release's migrations, writes data through the models
-of that schema, migrates forward, and reads it back through today's models.
+of that schema, migrates forward, and reads it back through today's models. Its codes are its
+own, so rows that other tests left committed do not disturb it.
 """
 
 from __future__ import annotations
@@ -48,21 +49,21 @@ def old_schema(transactional_db: None) -> Iterator[MigrationExecutor]:
 def _seed_old(executor: MigrationExecutor) -> dict[str, int]:
     old = executor.loader.project_state(BEFORE[:-1]).apps
     site = old.get_model("custody", "Site").objects.create(
-        code="hq", name="Head office", timezone="Europe/London", address="1 Dock Road"
+        code="upgrade-hq", name="Head office", timezone="Europe/London", address="1 Dock Road"
     )
     dock = old.get_model("custody", "Location").objects.create(
         site=site, code="dock", name="Dock", kind="dock"
     )
     recipient_model = old.get_model("custody", "Recipient")
     boss = recipient_model.objects.create(
-        employee_id="E1",
+        employee_id="UPG-1",
         first_name="Grace",
         last_name="Hopper",
         email="g@example.org",
         department="Research",
     )
     ada = recipient_model.objects.create(
-        employee_id="E2",
+        employee_id="UPG-2",
         first_name="Ada",
         last_name="Lovelace",
         email="a@example.org",
@@ -70,10 +71,10 @@ def _seed_old(executor: MigrationExecutor) -> dict[str, int]:
         manager=boss,
     )
     recipient_model.objects.create(
-        employee_id="E3", first_name="Alan", last_name="Turing", email="t@example.org"
+        employee_id="UPG-3", first_name="Alan", last_name="Turing", email="t@example.org"
     )
     item = old.get_model("custody", "MailItem").objects.create(
-        uid="MW-00000001",
+        uid="MW-UPGRADE1",
         site=site,
         location=dock,
         recipient=ada,
@@ -118,21 +119,25 @@ def test_upgrade_keeps_every_row_key_and_link(old_schema: MigrationExecutor) -> 
     recipient_model = current_apps.get_model("directory", "Recipient")
     site = site_model.objects.get(pk=ids["site"])
     assert (site.code, site.name, site.timezone, site.address) == (
-        "hq",
+        "upgrade-hq",
         "Head office",
         "Europe/London",
         "1 Dock Road",
     )
     assert current_apps.get_model("directory", "Location").objects.get(pk=ids["dock"]).site == site
-    assert recipient_model.objects.count() == 3
+    assert recipient_model.objects.filter(employee_id__startswith="UPG-").count() == 3
     ada = recipient_model.objects.get(pk=ids["ada"])
     assert ada.manager_id == ids["boss"]
     # Names that differ only in case and spaces became one department; no name stays empty.
-    departments = current_apps.get_model("directory", "Department").objects.all()
+    departments = (
+        current_apps.get_model("directory", "Department")
+        .objects.filter(members__employee_id__startswith="UPG-")
+        .distinct()
+    )
     assert [d.name for d in departments] == ["Research"]
     assert ada.department == departments[0]
-    assert recipient_model.objects.get(employee_id="E1").department == departments[0]
-    assert recipient_model.objects.get(employee_id="E3").department is None
+    assert recipient_model.objects.get(employee_id="UPG-1").department == departments[0]
+    assert recipient_model.objects.get(employee_id="UPG-3").department is None
 
     item = current_apps.get_model("custody", "MailItem").objects.get(pk=ids["item"])
     assert (item.site_id, item.location_id, item.recipient_id) == (
@@ -148,4 +153,4 @@ def test_upgrade_keeps_every_row_key_and_link(old_schema: MigrationExecutor) -> 
     assert policy.site_id == ids["site"]
     # On PostgreSQL the identity sequence moved with the table, so it never hands out a key
     # that an old row holds.
-    assert site_model.objects.create(code="b2", name="B2").pk > ids["site"]
+    assert site_model.objects.create(code="upgrade-b2", name="B2").pk > ids["site"]
