@@ -7,4 +7,5 @@ class CustodyConfig(AppConfig):
     verbose_name = "Custody"
 
     def ready(self) -> None:
-        from mailwarden.custody import handlers  # noqa: F401  (registers outbox handlers)
+        # The outbox handlers, and the reminder job (a periodic tick job in services).
+        from mailwarden.custody import handlers, services  # noqa: F401
