@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mailwarden.access import services as access
-from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
+from mailwarden.core.services import issue_token
 from mailwarden.custody import services as custody
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
@@ -73,8 +73,8 @@ def mailroom(db) -> Iterator[Mailroom]:
     people = [make_recipient() for _ in range(3)]
     item = intake_item(site, people[0], tracking_number=VALID_UPS)
     intake_item(site, people[1])
-    secret = tokens.issue(ADMIN, name="fuzzer", role="admin").secret
-    other = tokens.issue(ADMIN, name="spare", role="clerk").token.prefix
+    secret = issue_token(ADMIN, name="fuzzer", role="admin").secret
+    other = issue_token(ADMIN, name="spare", role="clerk").token.prefix
     # Screening records to aim at: a scan (of an empty belt), a pending decision and a pending
     # quarantine request (two-person rules need a person, so a screener with a user id).
     empty = tiff16(np.full((64, 64), 60_000, np.uint16))

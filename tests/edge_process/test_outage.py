@@ -311,9 +311,12 @@ import os, sys, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
 django.setup()
 from django.contrib.auth.models import User
-from mailwarden.core.users import create_user
+from mailwarden.core.actor import Actor
+from mailwarden.core.services import create_user
 if not User.objects.filter(username="door-operator").exists():
-    create_user("door-operator", password=sys.argv[1], roles=["security_operator"])
+    create_user(
+        Actor.job("users"), "door-operator", password=sys.argv[1], roles=["security_operator"]
+    )
 print("ok")
 """
 

@@ -47,12 +47,13 @@ from mailwarden.access.models import (
     SiteRules,
 )
 from mailwarden.contracts import access as contract
-from mailwarden.core import clock, ledger, outbox, tokens
+from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.api import clean_text
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
+from mailwarden.core.services import IssuedToken, issue_token, revoke_device_tokens
 from mailwarden.core.tasks import periodic
 from mailwarden.custody.models import Location, LocationKind, Recipient, Site
 from mailwarden.edge import wiegand
@@ -188,9 +189,9 @@ class Enrolment:
     sync_secret: str
 
 
-def _device_token(actor: Actor, controller_name: str) -> tokens.IssuedToken:
+def _device_token(actor: Actor, controller_name: str) -> IssuedToken:
     # An operator's role lets it sync; the device scope keeps it to the sync operations.
-    return tokens.issue(
+    return issue_token(
         actor,
         name=f"access controller {controller_name}",
         role=Role.SECURITY_OPERATOR.value,
@@ -245,7 +246,7 @@ def rekey_controller(actor: Actor, controller: AccessController, *, reason: str)
     reason = _text(reason, "reason", max_length=200, required=True)
     with transaction.atomic():
         controller = AccessController.objects.select_for_update().get(pk=controller.pk)
-        old = tokens.revoke_device(actor, controller.name)
+        old = revoke_device_tokens(actor, controller.name)
         issued = _device_token(actor, controller.name)
         controller.sync_secret = secrets.token_hex(32)
         controller.token_prefix = issued.token.prefix

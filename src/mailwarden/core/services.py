@@ -1,24 +1,31 @@
-"""Changes to shared security settings: the two-factor policy and each person's TOTP device.
+"""Changes to shared machinery: console users, API tokens, the two-factor policy and each
+person's TOTP device.
 
-Like every other change (DESIGN rule 1), each is one function that checks the actor, writes and
-appends to the ledger in one transaction.
+Like every other change (docs/architecture.md, rule 1), each is one function that takes the actor,
+checks it, writes and appends to the ledger in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import NotFound, ServiceError
-from mailwarden.core.models import RolePolicy
+from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.models import ApiToken, RolePolicy
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import MANAGE_SECURITY, Role
+from mailwarden.core.roles import MANAGE_SECURITY, MANAGE_TOKENS, Role
+from mailwarden.core.tokens import TOKEN_PREFIX, secret_hash
 
 
 def _role(name: str) -> Role:
@@ -28,6 +35,134 @@ def _role(name: str) -> Role:
         raise ServiceError(
             f"unknown role {name!r}; roles are {', '.join(r.value for r in Role)}", "role"
         ) from None
+
+
+# ----------------------------------------------------------------------------- users
+
+
+def _ensure_role_groups() -> None:
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+
+
+def create_user(
+    actor: Actor,
+    username: str,
+    *,
+    password: str,
+    roles: Iterable[str],
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    check_password: bool = True,
+) -> AbstractUser:
+    """A console user holding ``roles`` (each role is a group); administrators are staff."""
+    wanted = []
+    for name in roles:
+        try:
+            wanted.append(Role(name))
+        except ValueError:
+            raise ServiceError(
+                f"unknown role {name!r}; roles are {', '.join(r.value for r in Role)}", "role"
+            ) from None
+    if check_password:
+        try:
+            validate_password(password, User(username=username, email=email))
+        except ValidationError as exc:
+            raise ServiceError(" ".join(exc.messages), "password") from None
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise Conflict(f"user {username!r} exists already", "username")
+        _ensure_role_groups()
+        user = User.objects.create_user(
+            username, email=email, password=password, first_name=first_name, last_name=last_name
+        )
+        user.is_staff = Role.ADMIN in wanted
+        user.is_superuser = Role.ADMIN in wanted
+        user.save(update_fields=["is_staff", "is_superuser"])
+        user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
+        ledger.append(
+            actor, "user.create", "user", username, {"roles": sorted(r.value for r in wanted)}
+        )
+    return user
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A new token and its secret, which is shown this once and never stored."""
+
+    token: ApiToken
+    secret: str
+
+
+def issue_token(
+    actor: Actor,
+    *,
+    name: str,
+    role: str,
+    device: str = "",
+    user_id: int | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedToken:
+    require(actor, MANAGE_TOKENS, "issuing API tokens")
+    if not name.strip():
+        raise ServiceError("a token needs a name", "name")
+    try:
+        token_role = Role(role)
+    except ValueError:
+        raise ServiceError(
+            f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}", "role"
+        ) from None
+    prefix = secrets.token_hex(4)
+    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            name=name.strip(),
+            prefix=prefix,
+            secret_hash=secret_hash(secret),
+            role=token_role.value,
+            device=device,
+            user_id=user_id,
+            created_at=clock.now(),
+            expires_at=expires_at,
+        )
+        ledger.append(
+            actor,
+            "token.issue",
+            "token",
+            prefix,
+            {"name": token.name, "role": token.role, "device": device},
+        )
+    return IssuedToken(token, secret)
+
+
+def revoke_token(actor: Actor, prefix: str) -> ApiToken:
+    require(actor, MANAGE_TOKENS, "revoking API tokens")
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
+        if token is None:
+            raise NotFound(f"no token with prefix {prefix}", "prefix")
+        if token.revoked_at is None:
+            token.revoked_at = clock.now()
+            token.save(update_fields=["revoked_at"])
+            ledger.append(actor, "token.revoke", "token", prefix, {"name": token.name})
+    return token
+
+
+def revoke_device_tokens(actor: Actor, device: str) -> list[str]:
+    """Revoke every live token issued to ``device``; returns their prefixes."""
+    require(actor, MANAGE_TOKENS, "revoking API tokens")
+    live = ApiToken.objects.filter(device=device, revoked_at__isnull=True)
+    prefixes = sorted(live.values_list("prefix", flat=True))
+    for prefix in prefixes:
+        revoke_token(actor, prefix)
+    return prefixes
+
+
+# ----------------------------------------------------------------------------- two-factor
 
 
 def mfa_policy() -> dict[Role, bool]:

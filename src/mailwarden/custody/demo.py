@@ -14,10 +14,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from mailwarden.core import clock
+from mailwarden.core import services as core_services
 from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock, use_clock
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user, ensure_role_groups
 from mailwarden.custody import carriers, pickup, services
 from mailwarden.custody.models import LocationKind, MailItem, Recipient, Site
 from mailwarden.custody.states import State
@@ -244,14 +244,15 @@ def seed(
 
 
 def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]:
-    ensure_role_groups()
+    system = Actor.job("demo-seed")
     password = secrets.token_urlsafe(9)
     _password_file().parent.mkdir(parents=True, exist_ok=True)
     _password_file().write_text(password)
     _password_file().chmod(0o600)
     for role, username in DEMO_STAFF.items():
         if not User.objects.filter(username=username).exists():
-            create_user(
+            core_services.create_user(
+                system,
                 username,
                 password=password,
                 roles=[role.value],
@@ -260,7 +261,6 @@ def _seed_staff_and_directory(count: int, rng: random.Random) -> list[Recipient]
                 last_name=DEMO_STAFF_NAMES[role][1],
                 check_password=False,
             )
-    system = Actor.job("demo-seed")
     site = services.create_site(
         system, code="hq", name="Head office mailroom", timezone="Europe/London"
     )
