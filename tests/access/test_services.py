@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from mailwarden.access import services
-from mailwarden.access.models import Credential, SiteRules
+from mailwarden.access.models import Credential, PinPolicy, SiteRules
 from mailwarden.core import ledger, tokens
 from mailwarden.core.errors import Conflict, Forbidden, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
@@ -102,11 +102,27 @@ class TestCards:
 class TestPins:
     def test_only_the_edge_hash_is_stored(self, mailroom):
         credential = issue(mailroom, kind="pin", pin="97531")
-        policy = services.snapshots.pin_policy()
+        policy = PinPolicy.objects.get()
         assert credential.pin_hash == pin_hash("97531", policy.salt, policy.iterations)
         stored = Credential.objects.filter(pk=credential.pk).values()[0]
         assert "97531" not in repr(stored)
         assert not any("97531" in entry.body for entry in LedgerEntry.objects.all())
+
+    def test_the_pin_salt_is_made_once_by_its_first_user_and_recorded(self, db):
+        assert not PinPolicy.objects.exists()
+        with pytest.raises(ServiceError):
+            services.issue_credential(
+                MANAGER,
+                services.CredentialData(
+                    holder=services.create_cardholder(MANAGER, name="Pat"), kind="pin", pin="1"
+                ),
+            )
+        assert not PinPolicy.objects.exists()  # a refused PIN leaves no salt behind
+        policy = services.ensure_pin_policy(MANAGER)
+        assert services.ensure_pin_policy(OPERATOR) == policy
+        [entry] = LedgerEntry.objects.filter(action="access.pin_policy.create")
+        assert entry.actor == MANAGER.label
+        assert ledger.entry_data(entry) == {"iterations": policy.iterations}
 
     @pytest.mark.parametrize("pin", ["12a4", "123", "1" * 13, "", "١٢٣٤"])
     def test_a_pin_is_four_to_twelve_ascii_digits(self, mailroom, pin):

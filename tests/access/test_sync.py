@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mailwarden.access import services, snapshots
-from mailwarden.access.models import RulePublication, SiteRules
+from mailwarden.access.models import PinPolicy, RulePublication, SiteRules
 from mailwarden.edge.decisions import DecisionEngine, Pin, Reason, RejectReason, SnapshotRejected
 from mailwarden.edge.rules import DoorMode, RuleSnapshot, pin_hash
 from mailwarden.edge.signing import DocumentKind, SignatureError, open_document
@@ -34,14 +34,18 @@ def published(controller) -> RuleSnapshot:
     return RuleSnapshot.model_validate(latest.snapshot)
 
 
+def built(controller) -> RuleSnapshot:
+    return snapshots.build_snapshot(controller, services.ensure_pin_policy(MANAGER))
+
+
 def ids(entries) -> set[str]:
     return {e.id for e in entries}
 
 
 class TestContent:
     def test_each_controller_gets_only_its_doors_readers_and_credentials(self, mailroom):
-        one = snapshots.build_snapshot(mailroom.edge1)
-        two = snapshots.build_snapshot(mailroom.edge2)
+        one = built(mailroom.edge1)
+        two = built(mailroom.edge2)
         assert ids(one.doors) == {"dock", "quarantine"}
         assert ids(one.readers) == {"dock-in", "q-in", "q-out"}
         assert ids(two.doors) == {"lobby"}
@@ -61,27 +65,27 @@ class TestContent:
         assert not two.areas
 
     def test_readers_carry_the_door_areas_by_direction(self, mailroom):
-        readers = {r.id: r for r in snapshots.build_snapshot(mailroom.edge1).readers}
+        readers = {r.id: r for r in built(mailroom.edge1).readers}
         assert (readers["q-in"].area_from, readers["q-in"].area_to) == (None, "quarantine-room")
         assert (readers["q-out"].area_from, readers["q-out"].area_to) == ("quarantine-room", None)
 
     def test_a_credential_only_for_other_doors_stays_off(self, mailroom):
         quarantine_only = card(mailroom.erin, 1500, mailroom.screeners)
         cid = snapshots.credential_id(quarantine_only.pk)
-        assert cid in ids(snapshots.build_snapshot(mailroom.edge1).credentials)
-        assert cid not in ids(snapshots.build_snapshot(mailroom.edge2).credentials)
+        assert cid in ids(built(mailroom.edge1).credentials)
+        assert cid not in ids(built(mailroom.edge2).credentials)
 
     def test_revoked_cards_leave(self, mailroom):
         services.revoke_credential(OPERATOR, mailroom.bob_card, reason="left the company")
-        entries = {c.id: c for c in snapshots.build_snapshot(mailroom.edge1).credentials}
+        entries = {c.id: c for c in built(mailroom.edge1).credentials}
         assert snapshots.credential_id(mailroom.bob_card.pk) not in entries
         assert snapshots.credential_id(mailroom.alice_card.pk) in entries
 
     def test_card_and_pin_is_sent_enabled_with_its_pin_hash(self, mailroom):
         both = card_and_pin(mailroom, 1777, "2468")
-        entries = {c.id: c for c in snapshots.build_snapshot(mailroom.edge1).credentials}
+        entries = {c.id: c for c in built(mailroom.edge1).credentials}
         entry = entries[snapshots.credential_id(both.pk)]
-        policy = snapshots.pin_policy()
+        policy = PinPolicy.objects.get()
         assert entry.enabled is True and entry.needs_pin
         assert (entry.format, entry.facility, entry.card) == ("H10301", 10, 1777)
         assert entry.pin_hash == pin_hash("2468", policy.salt, policy.iterations)
@@ -89,7 +93,7 @@ class TestContent:
 
     def test_holidays_and_schedules_in_site_time(self, mailroom):
         services.add_holiday(MANAGER, site=mailroom.site, day=date(2026, 4, 3), name="Good Friday")
-        snap = snapshots.build_snapshot(mailroom.edge1)
+        snap = built(mailroom.edge1)
         assert snap.holidays == (date(2026, 4, 3),)
         office = {s.id: s for s in snap.schedules}[snapshots.schedule_id(mailroom.office.pk)]
         assert (office.windows[0].start, office.windows[0].end) == (8 * 60, 18 * 60)

@@ -41,6 +41,7 @@ from mailwarden.access.models import (
     HolderKind,
     Holiday,
     Mode,
+    PinPolicy,
     Reader,
     RulePublication,
     Schedule,
@@ -776,11 +777,43 @@ def _card_from_bits(bits: str, fmt: str | None) -> CardNumber:
     return CardNumber(decoded.format.value, decoded.facility, decoded.card, len(bits))
 
 
-def _pin_hash(pin: str | None) -> str:
+PIN_ITERATIONS = 100_000
+
+
+def ensure_pin_policy(actor: Actor) -> PinPolicy:
+    """The installation's PIN salt, made (and recorded on the ledger) by its first user.
+
+    Every PIN hash, here and at the edge, uses it; it never changes once made, because that
+    would void every PIN issued.
+    """
+    with transaction.atomic():
+        policy = PinPolicy.objects.filter(id=1).first()
+        if policy is not None:
+            return policy
+        policy, created = PinPolicy.objects.get_or_create(
+            id=1, defaults={"salt": secrets.token_hex(16), "iterations": PIN_ITERATIONS}
+        )
+        if created:
+            # The salt goes to every controller, but the ledger has no need of it.
+            ledger.append(
+                actor,
+                "access.pin_policy.create",
+                "pin_policy",
+                "1",
+                {"iterations": policy.iterations},
+            )
+    return policy
+
+
+def _check_pin(pin: str | None) -> str:
     low, high = PIN_DIGITS
     if pin is None or not pin.isascii() or not pin.isdigit() or not low <= len(pin) <= high:
         raise ServiceError(f"a PIN is {low} to {high} digits", "pin")
-    policy = snapshots.pin_policy()
+    return pin
+
+
+def _pin_hash(actor: Actor, pin: str) -> str:
+    policy = ensure_pin_policy(actor)
     return pin_hash(pin, policy.salt, policy.iterations)
 
 
@@ -794,7 +827,7 @@ def issue_credential(actor: Actor, data: CredentialData) -> Credential:
     elif any(v is not None for v in (data.format, data.card, data.bits)):
         raise ServiceError("a PIN credential has no card; use kind card_pin for both", "kind")
     if data.kind in (CredentialKind.PIN, CredentialKind.CARD_AND_PIN):
-        pin = _pin_hash(data.pin)
+        pin = _check_pin(data.pin)
     elif data.pin is not None:
         raise ServiceError("a card credential has no PIN; use kind card_pin for both", "pin")
     valid_from = _aware(data.valid_from, "valid_from")
@@ -811,6 +844,9 @@ def issue_credential(actor: Actor, data: CredentialData) -> Credential:
         if not isinstance(level, AccessLevel):
             raise ServiceError("unknown access level", "levels")
     with transaction.atomic():
+        if pin is not None:
+            # In the transaction: a refused credential leaves no PIN policy behind either.
+            pin = _pin_hash(actor, pin)
         live = Credential.objects.filter(revoked_at__isnull=True)
         if (
             card is not None
@@ -1043,7 +1079,9 @@ def _publish(
     the last one, as after restoring the server from a backup: its engine accepts only a newer
     version, so the next one starts above what it holds)."""
     current = latest.version if latest else 0
-    built = snapshots.build_snapshot(ctl, version=max(current, claimed or 0) + 1, issued_at=now)
+    built = snapshots.build_snapshot(
+        ctl, ensure_pin_policy(actor), version=max(current, claimed or 0) + 1, issued_at=now
+    )
     content_hash = snapshots.content_hash(built)
     if latest is not None and claimed is None and content_hash == latest.content_hash:
         return latest
