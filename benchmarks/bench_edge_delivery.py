@@ -46,7 +46,7 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
     room = custody.create_location(
         admin, site=site, code="quarantine", name="Quarantine room", kind=LocationKind.QUARANTINE
     )
-    always = services.create_schedule(
+    always = services.levels.create_schedule(
         manager,
         site=site,
         name="always",
@@ -58,12 +58,12 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
             }
         ],
     )
-    enrolment = services.create_controller(admin, name=CONTROLLER, site=site)
+    enrolment = services.doors.create_controller(admin, name=CONTROLLER, site=site)
     doors = []
     address = 1
     for code, reader, direction in DOORS:
-        door = services.create_door(manager, services.DoorData(site=site, code=code))
-        services.create_reader(
+        door = services.doors.create_door(manager, services.doors.DoorData(site=site, code=code))
+        services.doors.create_reader(
             manager,
             controller=enrolment.controller,
             door=door,
@@ -73,11 +73,11 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
         )
         doors.append(door)
         address += 1
-    quarantine = services.create_door(
-        manager, services.DoorData(site=site, code=QUARANTINE[0], location=room)
+    quarantine = services.doors.create_door(
+        manager, services.doors.DoorData(site=site, code=QUARANTINE[0], location=room)
     )
     for reader, direction in ((QUARANTINE[1], "in"), (QUARANTINE[2], "out")):
-        services.create_reader(
+        services.doors.create_reader(
             manager,
             controller=enrolment.controller,
             door=quarantine,
@@ -86,16 +86,16 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
             direction=direction,
         )
         address += 1
-    services.set_door_rules(manager, quarantine, two_person_window_s=30)
-    level = services.create_level(
+    services.doors.set_door_rules(manager, quarantine, two_person_window_s=30)
+    level = services.levels.create_level(
         manager, site=site, name="staff", schedule=always, doors=[*doors, quarantine]
     )
     cards = []
     for n in range(holders):
-        holder = services.create_cardholder(manager, name=f"Bench Person {n}")
-        credential = services.issue_credential(
+        holder = services.credentials.create_cardholder(manager, name=f"Bench Person {n}")
+        credential = services.credentials.issue_credential(
             manager,
-            services.CredentialData(
+            services.credentials.CredentialData(
                 holder=holder, format="H10301", facility=42, card=1000 + n, levels=[level]
             ),
         )

@@ -79,9 +79,9 @@ class Mailroom:
 
 
 def card(holder: Cardholder, number: int, *levels: AccessLevel, **extra: Any) -> Credential:
-    return services.issue_credential(
+    return services.credentials.issue_credential(
         MANAGER,
-        services.CredentialData(
+        services.credentials.CredentialData(
             holder=holder, format="H10301", facility=10, card=number, levels=levels, **extra
         ),
     )
@@ -91,25 +91,25 @@ def card(holder: Cardholder, number: int, *levels: AccessLevel, **extra: Any) ->
 def mailroom(db, frozen_clock) -> Mailroom:
     site = make_site()
     location = {loc.code: loc for loc in Location.objects.filter(site=site)}
-    e1 = services.create_controller(ADMIN, name="edge-1", site=site)
-    e2 = services.create_controller(ADMIN, name="edge-2", site=site)
-    office = services.create_schedule(
+    e1 = services.doors.create_controller(ADMIN, name="edge-1", site=site)
+    e2 = services.doors.create_controller(ADMIN, name="edge-2", site=site)
+    office = services.levels.create_schedule(
         MANAGER,
         site=site,
         name="office",
         windows=[{"days": WEEKDAYS, "start": "08:00", "end": "18:00"}],
     )
-    always = services.create_schedule(
+    always = services.levels.create_schedule(
         MANAGER,
         site=site,
         name="always",
         windows=[{"days": [*WEEKDAYS, "sat", "sun"], "start": "00:00", "end": "24:00"}],
         holiday_windows=[{"start": "00:00", "end": "24:00"}],
     )
-    room = services.create_area(MANAGER, site=site, code="quarantine-room", mode="hard")
-    quarantine = services.create_door(
+    room = services.doors.create_area(MANAGER, site=site, code="quarantine-room", mode="hard")
+    quarantine = services.doors.create_door(
         MANAGER,
-        services.DoorData(
+        services.doors.DoorData(
             site=site,
             code="quarantine",
             name="Quarantine room",
@@ -117,14 +117,14 @@ def mailroom(db, frozen_clock) -> Mailroom:
             area_inside=room,
         ),
     )
-    dock = services.create_door(
-        MANAGER, services.DoorData(site=site, code="dock", location=location["dock"])
+    dock = services.doors.create_door(
+        MANAGER, services.doors.DoorData(site=site, code="dock", location=location["dock"])
     )
-    lobby = services.create_door(MANAGER, services.DoorData(site=site, code="lobby"))
-    q_in = services.create_reader(
+    lobby = services.doors.create_door(MANAGER, services.doors.DoorData(site=site, code="lobby"))
+    q_in = services.doors.create_reader(
         MANAGER, controller=e1.controller, door=quarantine, code="q-in", osdp_address=1
     )
-    q_out = services.create_reader(
+    q_out = services.doors.create_reader(
         MANAGER,
         controller=e1.controller,
         door=quarantine,
@@ -132,26 +132,28 @@ def mailroom(db, frozen_clock) -> Mailroom:
         osdp_address=2,
         direction="out",
     )
-    dock_in = services.create_reader(
+    dock_in = services.doors.create_reader(
         MANAGER, controller=e1.controller, door=dock, code="dock-in", osdp_address=3
     )
-    lobby_in = services.create_reader(
+    lobby_in = services.doors.create_reader(
         MANAGER, controller=e2.controller, door=lobby, code="lobby-in", osdp_address=1
     )
-    screeners = services.create_level(
+    screeners = services.levels.create_level(
         MANAGER, site=site, name="screeners", schedule=always, doors=[quarantine]
     )
-    staff = services.create_level(
+    staff = services.levels.create_level(
         MANAGER, site=site, name="staff", schedule=office, doors=[dock, lobby]
     )
-    alice = services.create_cardholder(MANAGER, recipient=make_recipient(first_name="Alice"))
-    bob = services.create_cardholder(MANAGER, name="Bob Baker")
-    erin = services.create_cardholder(MANAGER, name="Erin Eve")
+    alice = services.credentials.create_cardholder(
+        MANAGER, recipient=make_recipient(first_name="Alice")
+    )
+    bob = services.credentials.create_cardholder(MANAGER, name="Bob Baker")
+    erin = services.credentials.create_cardholder(MANAGER, name="Erin Eve")
     alice_card = card(alice, 1001, screeners, staff)
     bob_card = card(bob, 1002, staff)
-    erin_pin = services.issue_credential(
+    erin_pin = services.credentials.issue_credential(
         MANAGER,
-        services.CredentialData(holder=erin, kind="pin", pin="4321", levels=[staff]),
+        services.credentials.CredentialData(holder=erin, kind="pin", pin="4321", levels=[staff]),
     )
     return Mailroom(
         site=site,

@@ -29,8 +29,9 @@ from tests.factories import ADMIN
 
 
 def issue(mailroom, **fields):
-    return services.issue_credential(
-        MANAGER, services.CredentialData(holder=mailroom.bob, levels=[mailroom.staff], **fields)
+    return services.credentials.issue_credential(
+        MANAGER,
+        services.credentials.CredentialData(holder=mailroom.bob, levels=[mailroom.staff], **fields),
     )
 
 
@@ -94,7 +95,9 @@ class TestCards:
         with pytest.raises(Conflict) as refused:
             card(mailroom.erin, 1002, mailroom.staff)
         assert refused.value.field == "card"
-        services.revoke_credential(OPERATOR, mailroom.bob_card, reason="lost on the bus")
+        services.credentials.revoke_credential(
+            OPERATOR, mailroom.bob_card, reason="lost on the bus"
+        )
         again = card(mailroom.erin, 1002, mailroom.staff)
         assert again.holder == mailroom.erin
 
@@ -111,15 +114,17 @@ class TestPins:
     def test_the_pin_salt_is_made_once_by_its_first_user_and_recorded(self, db):
         assert not PinPolicy.objects.exists()
         with pytest.raises(ServiceError):
-            services.issue_credential(
+            services.credentials.issue_credential(
                 MANAGER,
-                services.CredentialData(
-                    holder=services.create_cardholder(MANAGER, name="Pat"), kind="pin", pin="1"
+                services.credentials.CredentialData(
+                    holder=services.credentials.create_cardholder(MANAGER, name="Pat"),
+                    kind="pin",
+                    pin="1",
                 ),
             )
         assert not PinPolicy.objects.exists()  # a refused PIN leaves no salt behind
-        policy = services.ensure_pin_policy(MANAGER)
-        assert services.ensure_pin_policy(OPERATOR) == policy
+        policy = services.credentials.ensure_pin_policy(MANAGER)
+        assert services.credentials.ensure_pin_policy(OPERATOR) == policy
         [entry] = LedgerEntry.objects.filter(action="access.pin_policy.create")
         assert entry.actor == MANAGER.label
         assert ledger.entry_data(entry) == {"iterations": policy.iterations}
@@ -156,17 +161,17 @@ class TestPins:
 
 class TestValidity:
     def test_visitors_need_an_end_date(self, mailroom, frozen_clock):
-        visitor = services.create_cardholder(
+        visitor = services.credentials.create_cardholder(
             MANAGER, name="Vic Visitor", kind="visitor", company="Acme"
         )
-        data = services.CredentialData(
+        data = services.credentials.CredentialData(
             holder=visitor, format="H10301", facility=10, card=3000, levels=[mailroom.staff]
         )
         with pytest.raises(ServiceError) as refused:
-            services.issue_credential(MANAGER, data)
+            services.credentials.issue_credential(MANAGER, data)
         assert (refused.value.field, "end date" in refused.value.message) == ("valid_until", True)
         data.valid_until = frozen_clock() + timedelta(hours=8)
-        credential = services.issue_credential(MANAGER, data)
+        credential = services.credentials.issue_credential(MANAGER, data)
         assert credential.temporary
 
     def test_the_window_must_run_forwards_and_carry_a_zone(self, mailroom, frozen_clock):
@@ -192,7 +197,9 @@ class TestConfiguration:
     def test_bad_schedule_windows_name_the_field(self, mailroom, windows, words):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.create_schedule(MANAGER, site=mailroom.site, name="bad", windows=windows)
+            services.levels.create_schedule(
+                MANAGER, site=mailroom.site, name="bad", windows=windows
+            )
         assert refused.value.field == "windows"
         assert words in refused.value.message
         assert state() == before
@@ -200,17 +207,20 @@ class TestConfiguration:
     def test_doors_and_readers_check_their_settings(self, mailroom):
         site = mailroom.site
         cases = [
-            (services.DoorData(site=site, code="x", mode="scheduled_unlock"), "unlock_schedule"),
-            (services.DoorData(site=site, code="x", unlock_s=0), "unlock_s"),
-            (services.DoorData(site=site, code="x", held_open_s=7200), "held_open_s"),
-            (services.DoorData(site=site, code="x", fail_mode="fail_open"), "fail_mode"),
-            (services.DoorData(site=site, code="a b"), "code"),
-            (services.DoorData(site=site, code="dock"), "code"),
+            (
+                services.doors.DoorData(site=site, code="x", mode="scheduled_unlock"),
+                "unlock_schedule",
+            ),
+            (services.doors.DoorData(site=site, code="x", unlock_s=0), "unlock_s"),
+            (services.doors.DoorData(site=site, code="x", held_open_s=7200), "held_open_s"),
+            (services.doors.DoorData(site=site, code="x", fail_mode="fail_open"), "fail_mode"),
+            (services.doors.DoorData(site=site, code="a b"), "code"),
+            (services.doors.DoorData(site=site, code="dock"), "code"),
         ]
         before = state()
         for data, field in cases:
             with pytest.raises(ServiceError) as refused:
-                services.create_door(MANAGER, data)
+                services.doors.create_door(MANAGER, data)
             assert refused.value.field == field, data
         for kwargs, field in [
             ({"osdp_address": 127}, "osdp_address"),
@@ -219,7 +229,7 @@ class TestConfiguration:
             ({"osdp_address": 9, "direction": "sideways"}, "direction"),
         ]:
             with pytest.raises(ServiceError) as refused:
-                services.create_reader(
+                services.doors.create_reader(
                     MANAGER,
                     controller=mailroom.edge1,
                     door=mailroom.dock,
@@ -227,10 +237,12 @@ class TestConfiguration:
                 )
             assert refused.value.field == field, kwargs
         with pytest.raises(ServiceError) as refused:
-            services.set_door_rules(MANAGER, mailroom.dock, two_person_window_s=601)
+            services.doors.set_door_rules(MANAGER, mailroom.dock, two_person_window_s=601)
         assert refused.value.field == "two_person_window_s"
         with pytest.raises(ServiceError) as refused:
-            services.set_door_rules(MANAGER, mailroom.dock, first_person_levels=[mailroom.staff])
+            services.doors.set_door_rules(
+                MANAGER, mailroom.dock, first_person_levels=[mailroom.staff]
+            )
         assert refused.value.field == "first_person_levels"
         assert state() == before
 
@@ -239,7 +251,7 @@ class TestCardholderDetails:
     def test_a_correction_is_on_the_ledger_with_old_and_new(self, mailroom):
         bob = mailroom.bob
         before_name, before_kind = bob.name, bob.kind
-        holder = services.update_cardholder(
+        holder = services.credentials.update_cardholder(
             MANAGER, bob, name="  Robert Jones ", kind="contractor", company="Acme"
         )
         assert (holder.name, holder.kind, holder.company) == ("Robert Jones", "contractor", "Acme")
@@ -251,7 +263,7 @@ class TestCardholderDetails:
             "company": ["", "Acme"],
         }
         # The same values again change nothing and record nothing.
-        services.update_cardholder(
+        services.credentials.update_cardholder(
             MANAGER, holder, name="Robert Jones", kind="contractor", company="Acme"
         )
         assert LedgerEntry.objects.filter(action="access.cardholder.update").count() == 1
@@ -262,7 +274,7 @@ class TestCardholderDetails:
     def test_bad_details_name_the_field_and_change_nothing(self, mailroom, name, kind, field):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.update_cardholder(MANAGER, mailroom.bob, name=name, kind=kind)
+            services.credentials.update_cardholder(MANAGER, mailroom.bob, name=name, kind=kind)
         assert refused.value.field == field
         assert state() == before
 
@@ -271,39 +283,41 @@ class TestRoles:
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR, OPERATOR], ids=lambda a: a.name)
     def test_only_managers_issue_credentials(self, mailroom, actor):
         before = state()
-        data = services.CredentialData(holder=mailroom.bob, format="H10301", facility=10, card=4000)
+        data = services.credentials.CredentialData(
+            holder=mailroom.bob, format="H10301", facility=10, card=4000
+        )
         with pytest.raises(Forbidden):
-            services.issue_credential(actor, data)
+            services.credentials.issue_credential(actor, data)
         with pytest.raises(Forbidden):
-            services.create_cardholder(actor, name="Nobody")
+            services.credentials.create_cardholder(actor, name="Nobody")
         with pytest.raises(Forbidden):
-            services.update_cardholder(actor, mailroom.bob, name="Robert", kind="staff")
+            services.credentials.update_cardholder(actor, mailroom.bob, name="Robert", kind="staff")
         assert state() == before
 
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR], ids=lambda a: a.name)
     def test_clerks_screeners_and_auditors_cannot_lock_down(self, mailroom, actor):
         before = state()
         with pytest.raises(Forbidden):
-            services.lockdown_site(actor, mailroom.site, True)
+            services.lockdown.lockdown_site(actor, mailroom.site, True)
         with pytest.raises(Forbidden):
-            services.revoke_credential(actor, mailroom.bob_card, reason="x")
+            services.credentials.revoke_credential(actor, mailroom.bob_card, reason="x")
         assert state() == before
 
     def test_a_device_cannot_change_anything_even_with_an_operator_role(self, mailroom):
         before = state()
         edge = device(mailroom.edge1)
         with pytest.raises(Forbidden) as refused:
-            services.lockdown_site(edge, mailroom.site, True)
+            services.lockdown.lockdown_site(edge, mailroom.site, True)
         assert refused.value.field == "Authorization"
         with pytest.raises(Forbidden):
-            services.revoke_credential(edge, mailroom.bob_card, reason="x")
+            services.credentials.revoke_credential(edge, mailroom.bob_card, reason="x")
         with pytest.raises(Forbidden):
-            services.sync_rules(device(mailroom.edge2), mailroom.edge1, None)
+            services.sync.sync_rules(device(mailroom.edge2), mailroom.edge1, None)
         assert state() == before
 
     def test_enrolling_a_controller_is_for_administrators(self, mailroom):
         with pytest.raises(Forbidden):
-            services.create_controller(MANAGER, name="edge-9", site=mailroom.site)
+            services.doors.create_controller(MANAGER, name="edge-9", site=mailroom.site)
 
 
 class TestRekey:
@@ -311,7 +325,7 @@ class TestRekey:
         edge = mailroom.edge1
         old_prefix, old_secret = edge.token_prefix, bytes.fromhex(edge.sync_secret)
         version = SiteRules.objects.get(site=mailroom.site).version
-        enrolment = services.rekey_controller(ADMIN, edge, reason="box left unattended")
+        enrolment = services.doors.rekey_controller(ADMIN, edge, reason="box left unattended")
         assert tokens.authenticate(mailroom.token1) is None
         assert tokens.authenticate(enrolment.token).name == edge.name
         assert tokens.authenticate(mailroom.token2).name == mailroom.edge2.name
@@ -319,7 +333,7 @@ class TestRekey:
         assert edge.token_prefix == enrolment.token.split("_")[1] != old_prefix
         new_secret = bytes.fromhex(enrolment.sync_secret)
         assert len(new_secret) == 32 and new_secret != old_secret
-        document = services.sync_rules(device(edge), edge, None).document
+        document = services.sync.sync_rules(device(edge), edge, None).document
         assert open_document(document, {edge.name: new_secret}, DocumentKind.SNAPSHOT)
         with pytest.raises(SignatureError):
             open_document(document, {edge.name: old_secret}, DocumentKind.SNAPSHOT)
@@ -338,16 +352,16 @@ class TestRekey:
     def test_only_administrators_rekey(self, mailroom, who):
         before = state()
         with pytest.raises(Forbidden):
-            services.rekey_controller(who, mailroom.edge1, reason="lost")
+            services.doors.rekey_controller(who, mailroom.edge1, reason="lost")
         with pytest.raises(Forbidden):
-            services.rekey_controller(device(mailroom.edge1), mailroom.edge1, reason="lost")
+            services.doors.rekey_controller(device(mailroom.edge1), mailroom.edge1, reason="lost")
         assert state() == before
         assert tokens.authenticate(mailroom.token1).name == mailroom.edge1.name
 
     def test_it_needs_a_reason(self, mailroom):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.rekey_controller(ADMIN, mailroom.edge1, reason="  ")
+            services.doors.rekey_controller(ADMIN, mailroom.edge1, reason="  ")
         assert refused.value.field == "reason"
         assert state() == before
 
@@ -356,20 +370,22 @@ class TestLockdown:
     def test_it_needs_confirmation(self, mailroom):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.lockdown_site(OPERATOR, mailroom.site, False)
+            services.lockdown.lockdown_site(OPERATOR, mailroom.site, False)
         assert refused.value.field == "confirm"
         assert "confirm" in refused.value.message
         assert state() == before
 
     def test_lock_down_and_lift(self, mailroom):
-        rules = services.lockdown_site(OPERATOR, mailroom.site, True, reason="suspect package")
+        rules = services.lockdown.lockdown_site(
+            OPERATOR, mailroom.site, True, reason="suspect package"
+        )
         assert rules.lockdown and rules.lockdown_by == "user:otto"
         with pytest.raises(Conflict):
-            services.lockdown_site(OPERATOR, mailroom.site, True)
-        lifted = services.lift_lockdown(MANAGER, mailroom.site)
+            services.lockdown.lockdown_site(OPERATOR, mailroom.site, True)
+        lifted = services.lockdown.lift_lockdown(MANAGER, mailroom.site)
         assert not lifted.lockdown and lifted.version == rules.version + 1
         with pytest.raises(Conflict):
-            services.lift_lockdown(MANAGER, mailroom.site)
+            services.lockdown.lift_lockdown(MANAGER, mailroom.site)
         actions = list(
             LedgerEntry.objects.filter(action__startswith="access.lockdown").values_list(
                 "action", flat=True

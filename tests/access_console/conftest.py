@@ -54,9 +54,9 @@ def as_role(person) -> Callable[[Role], Client]:
     return client_for
 
 
-def ingest(room: Mailroom, *batch: dict[str, Any]) -> services.IngestResult:
+def ingest(room: Mailroom, *batch: dict[str, Any]) -> services.ingest.IngestResult:
     """Events as the quarantine and dock controller (edge-1) delivers them."""
-    result = services.ingest_events(device(room.edge1), room.edge1, list(batch))
+    result = services.ingest.ingest_events(device(room.edge1), room.edge1, list(batch))
     assert result.rejected == [], result.rejected
     return result
 

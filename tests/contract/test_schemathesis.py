@@ -86,19 +86,21 @@ def mailroom(db) -> Iterator[Mailroom]:
     held = intake_item(site, people[2])
     custody.transition(ADMIN, held.uid, "quarantined", reason="fuzzing")
     request = screening.propose_quarantine_outcome(screener, held.uid, "released", "fuzzing")
-    holder = access.create_cardholder(ADMIN, name="Fuzz Holder")
-    hours = access.create_schedule(
+    holder = access.credentials.create_cardholder(ADMIN, name="Fuzz Holder")
+    hours = access.levels.create_schedule(
         ADMIN,
         site=site,
         name="hours",
         windows=[{"days": ["mon"], "start": "08:00", "end": "18:00"}],
     )
-    level = access.create_level(ADMIN, site=site, name="fuzz", schedule=hours)
-    card = access.issue_credential(
+    level = access.levels.create_level(ADMIN, site=site, name="fuzz", schedule=hours)
+    card = access.credentials.issue_credential(
         ADMIN,
-        access.CredentialData(holder=holder, format="H10301", facility=1, card=7, levels=[level]),
+        access.credentials.CredentialData(
+            holder=holder, format="H10301", facility=1, card=7, levels=[level]
+        ),
     )
-    access.add_holiday(ADMIN, site=site, day=date(2026, 12, 25))
+    access.levels.add_holiday(ADMIN, site=site, day=date(2026, 12, 25))
     real = {
         "uid": item.uid,
         "code": site.code,

@@ -55,21 +55,25 @@ from mailwarden.custody import services as custody
 controller, alice, bob = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 actor = Actor.job("outage-test")
 site = custody.create_site(actor, code="hq", name="Head office", timezone="Europe/London")
-always = access.create_schedule(
+always = access.levels.create_schedule(
     actor, site=site, name="always",
     windows=[{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
               "start": "00:00", "end": "24:00"}],
     holiday_windows=[{"start": "00:00", "end": "24:00"}],
 )
-door = access.create_door(actor, access.DoorData(site=site, code="mailroom", name="Mailroom"))
-enrolment = access.create_controller(actor, name=controller, site=site)
-access.create_reader(
+door = access.doors.create_door(
+    actor, access.doors.DoorData(site=site, code="mailroom", name="Mailroom")
+)
+enrolment = access.doors.create_controller(actor, name=controller, site=site)
+access.doors.create_reader(
     actor, controller=enrolment.controller, door=door, code="mailroom-in", osdp_address=1
 )
-level = access.create_level(actor, site=site, name="mailroom staff", schedule=always, doors=[door])
+level = access.levels.create_level(
+    actor, site=site, name="mailroom staff", schedule=always, doors=[door]
+)
 for name, number in (("Alice", alice), ("Bob", bob)):
-    holder = access.create_cardholder(actor, name=name)
-    access.issue_credential(actor, access.CredentialData(
+    holder = access.credentials.create_cardholder(actor, name=name)
+    access.credentials.issue_credential(actor, access.credentials.CredentialData(
         holder=holder, format="H10301", facility=10, card=number, levels=[level]))
 print(json.dumps({"token": enrolment.token, "secret": enrolment.sync_secret}))
 """
@@ -272,9 +276,9 @@ from mailwarden.core.actor import Actor
 from mailwarden.custody.models import Site
 actor, site = Actor.job("outage-test"), Site.objects.get(code="hq")
 if sys.argv[1] == "on":
-    access.lockdown_site(actor, site, True, reason="suspicious parcel at the dock")
+    access.lockdown.lockdown_site(actor, site, True, reason="suspicious parcel at the dock")
 else:
-    access.lift_lockdown(actor, site, reason="all clear")
+    access.lockdown.lift_lockdown(actor, site, reason="all clear")
 print("ok")
 """
 

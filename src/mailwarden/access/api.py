@@ -175,7 +175,7 @@ def _device_controller(request: HttpRequest) -> tuple[Actor, AccessController]:
 )
 def sync_rules(request: HttpRequest, filters: Query[RulesQuery]) -> HttpResponse:
     actor, controller = _device_controller(request)
-    answer = services.sync_rules(actor, controller, filters.since)
+    answer = services.sync.sync_rules(actor, controller, filters.since)
     if answer.document is None:
         body = b'{"up_to_date":true,"version":%d}' % answer.version
     else:
@@ -196,7 +196,7 @@ def sync_rules(request: HttpRequest, filters: Query[RulesQuery]) -> HttpResponse
 )
 def deliver_events(request: HttpRequest, payload: EventBatchIn) -> EventBatchOut:
     actor, controller = _device_controller(request)
-    result = services.ingest_events(actor, controller, payload.events)
+    result = services.ingest.ingest_events(actor, controller, payload.events)
     return EventBatchOut(
         applied=result.applied,
         duplicates=result.duplicates,
@@ -224,7 +224,7 @@ def list_controllers(request: HttpRequest) -> list[ControllerOut]:
     summary="Enrol an edge controller (its token and sync secret are shown once)",
 )
 def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[EnrolmentOut]:
-    enrolment = services.create_controller(
+    enrolment = services.doors.create_controller(
         actor_of(request),
         name=payload.name,
         site=_site(payload.site, "site"),
@@ -244,11 +244,11 @@ def rekey_controller(request: HttpRequest, payload: RekeyIn, name: Path[Code]) -
     # Role first, so a refused caller learns nothing about which controllers exist.
     require(actor, services.ENROL_CONTROLLERS, "re-keying an access controller")
     controller = queries.controller_named(name)
-    enrolment = services.rekey_controller(actor, controller, reason=payload.reason)
+    enrolment = services.doors.rekey_controller(actor, controller, reason=payload.reason)
     return _enrolment_out(enrolment)
 
 
-def _enrolment_out(enrolment: services.Enrolment) -> EnrolmentOut:
+def _enrolment_out(enrolment: services.doors.Enrolment) -> EnrolmentOut:
     out = controller_out(enrolment.controller).model_dump()
     return EnrolmentOut(**out, token=enrolment.token, sync_secret=enrolment.sync_secret)
 
@@ -274,7 +274,7 @@ def list_schedules(request: HttpRequest, code: Path[SiteCode]) -> list[ScheduleO
 def create_schedule(
     request: HttpRequest, payload: ScheduleIn, code: Path[SiteCode]
 ) -> Status[ScheduleOut]:
-    schedule = services.create_schedule(
+    schedule = services.levels.create_schedule(
         actor_of(request),
         site=_site(code),
         name=payload.name,
@@ -296,7 +296,7 @@ def update_schedule(
     require(actor, services.MANAGE_ACCESS, "changing a schedule")
     schedule = _schedule(_site(code), schedule_id, "schedule_id")
     assert schedule is not None
-    schedule = services.update_schedule(
+    schedule = services.levels.update_schedule(
         actor,
         schedule,
         windows=[w.model_dump() for w in payload.windows],
@@ -313,7 +313,7 @@ def update_schedule(
 def add_holiday(
     request: HttpRequest, payload: HolidayIn, code: Path[SiteCode]
 ) -> Status[HolidayOut]:
-    holiday = services.add_holiday(
+    holiday = services.levels.add_holiday(
         actor_of(request), site=_site(code), day=payload.date, name=payload.name
     )
     return Status(201, HolidayOut(date=holiday.date, name=holiday.name))
@@ -327,7 +327,7 @@ def add_holiday(
 def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) -> Status[None]:
     actor = actor_of(request)
     require(actor, services.MANAGE_ACCESS, "removing a holiday")
-    services.remove_holiday(actor, site=_site(code), day=day)
+    services.levels.remove_holiday(actor, site=_site(code), day=day)
     return Status(204, None)
 
 
@@ -340,7 +340,7 @@ def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) 
     summary="Create an anti-passback area",
 )
 def create_area(request: HttpRequest, payload: AreaIn, code: Path[SiteCode]) -> Status[AreaOut]:
-    area = services.create_area(
+    area = services.doors.create_area(
         actor_of(request),
         site=_site(code),
         code=payload.code,
@@ -380,9 +380,9 @@ def create_door(request: HttpRequest, payload: DoorIn, code: Path[SiteCode]) -> 
         location = Location.objects.filter(site=site, code=payload.location).first()
         if location is None:
             raise NotFound(f"no location {payload.location!r} at {site.code}", "location")
-    door = services.create_door(
+    door = services.doors.create_door(
         actor_of(request),
-        services.DoorData(
+        services.doors.DoorData(
             site=site,
             code=payload.code,
             name=payload.name,
@@ -406,7 +406,7 @@ def create_door(request: HttpRequest, payload: DoorIn, code: Path[SiteCode]) -> 
 )
 def set_door_mode(request: HttpRequest, payload: DoorModeIn, code: Path[SiteCode]) -> DoorOut:
     site = _site(code)
-    door = services.set_door_mode(
+    door = services.doors.set_door_mode(
         actor_of(request),
         _door(site, payload.door),
         payload.mode.value,
@@ -422,7 +422,7 @@ def set_door_mode(request: HttpRequest, payload: DoorModeIn, code: Path[SiteCode
 )
 def set_door_rules(request: HttpRequest, payload: DoorRulesIn, code: Path[SiteCode]) -> DoorOut:
     site = _site(code)
-    door = services.set_door_rules(
+    door = services.doors.set_door_rules(
         actor_of(request),
         _door(site, payload.door),
         two_person_window_s=payload.two_person_window_s,
@@ -436,7 +436,7 @@ def set_door_rules(request: HttpRequest, payload: DoorRulesIn, code: Path[SiteCo
 @router.post("/access/readers", response={201: ReaderOut, **ERRORS}, summary="Add a reader")
 def create_reader(request: HttpRequest, payload: ReaderIn) -> Status[ReaderOut]:
     controller = queries.controller_named(payload.controller, "controller")
-    reader = services.create_reader(
+    reader = services.doors.create_reader(
         actor_of(request),
         controller=controller,
         door=_door(controller.site, payload.door),
@@ -471,7 +471,7 @@ def create_level(request: HttpRequest, payload: LevelIn, code: Path[SiteCode]) -
     site = _site(code)
     schedule = _schedule(site, payload.schedule_id, "schedule_id")
     assert schedule is not None
-    level = services.create_level(
+    level = services.levels.create_level(
         actor_of(request),
         site=site,
         name=payload.name,
@@ -495,7 +495,7 @@ def update_level(
     [level] = _levels([level_id], "level_id", site)
     schedule = _schedule(site, payload.schedule_id, "schedule_id")
     assert schedule is not None
-    level = services.set_level(
+    level = services.levels.set_level(
         actor,
         level,
         schedule=schedule,
@@ -539,7 +539,7 @@ def create_cardholder(request: HttpRequest, payload: CardholderIn) -> Status[Car
         if user is None:
             raise NotFound(f"no user {payload.username!r}", "username")
         user_id = user.pk
-    holder = services.create_cardholder(
+    holder = services.credentials.create_cardholder(
         actor_of(request),
         name=payload.name,
         kind=payload.kind.value,
@@ -561,7 +561,7 @@ def update_cardholder(
     holder = Cardholder.objects.select_related("recipient", "user").filter(pk=holder_id).first()
     if holder is None:
         raise NotFound(f"no cardholder {holder_id}", "holder_id")
-    holder = services.update_cardholder(
+    holder = services.credentials.update_cardholder(
         actor_of(request),
         holder,
         name=payload.name,
@@ -602,9 +602,9 @@ def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[Cred
     holder = Cardholder.objects.filter(pk=payload.holder_id).first()
     if holder is None:
         raise NotFound(f"no cardholder {payload.holder_id}", "holder_id")
-    credential = services.issue_credential(
+    credential = services.credentials.issue_credential(
         actor,
-        services.CredentialData(
+        services.credentials.CredentialData(
             holder=holder,
             kind=payload.kind.value,
             format=payload.format.value if payload.format else None,
@@ -633,7 +633,7 @@ def set_credential_levels(
     require(actor, services.MANAGE_ACCESS, "changing a credential's access levels")
     credential = _credential(credential_id)
     levels = _levels(list(dict.fromkeys(payload.level_ids)), "level_ids")
-    return credential_out(services.set_credential_levels(actor, credential, levels))
+    return credential_out(services.credentials.set_credential_levels(actor, credential, levels))
 
 
 @router.post(
@@ -645,14 +645,16 @@ def revoke_credential(request: HttpRequest, payload: RevokeIn) -> CredentialOut:
     actor = actor_of(request)
     require(actor, services.REVOKE_CREDENTIALS, "revoking a credential")
     credential = _credential(payload.credential_id)
-    return credential_out(services.revoke_credential(actor, credential, reason=payload.reason))
+    return credential_out(
+        services.credentials.revoke_credential(actor, credential, reason=payload.reason)
+    )
 
 
 # ----------------------------------------------------------------------------- lockdown
 
 
 def _rules_out(site: Site) -> SiteRulesOut:
-    rules = services.site_rules(site)
+    rules = queries.site_rules(site)
     return SiteRulesOut(
         site=site.code,
         version=rules.version,
@@ -680,7 +682,7 @@ def site_rules(request: HttpRequest, code: Path[SiteCode]) -> SiteRulesOut:
 )
 def lockdown(request: HttpRequest, payload: LockdownIn, code: Path[SiteCode]) -> SiteRulesOut:
     site = _site(code)
-    services.lockdown_site(actor_of(request), site, payload.confirm, reason=payload.reason)
+    services.lockdown.lockdown_site(actor_of(request), site, payload.confirm, reason=payload.reason)
     return _rules_out(site)
 
 
@@ -691,7 +693,7 @@ def lockdown(request: HttpRequest, payload: LockdownIn, code: Path[SiteCode]) ->
 )
 def lift_lockdown(request: HttpRequest, payload: LiftIn, code: Path[SiteCode]) -> SiteRulesOut:
     site = _site(code)
-    services.lift_lockdown(actor_of(request), site, reason=payload.reason)
+    services.lockdown.lift_lockdown(actor_of(request), site, reason=payload.reason)
     return _rules_out(site)
 
 
@@ -740,7 +742,7 @@ def acknowledge_alarm(request: HttpRequest, payload: AcknowledgeIn) -> AlarmOut:
     alarm = AccessAlarm.objects.select_related("site").filter(pk=payload.alarm_id).first()
     if alarm is None:
         raise NotFound(f"no alarm {payload.alarm_id}", "alarm_id")
-    alarm = services.acknowledge_alarm(actor, alarm, note=payload.note)
+    alarm = services.alarms.acknowledge_alarm(actor, alarm, note=payload.note)
     return alarm_out(alarm)
 
 

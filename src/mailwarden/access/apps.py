@@ -7,5 +7,6 @@ class AccessConfig(AppConfig):
     verbose_name = "Access"
 
     def ready(self) -> None:
-        # Registers check_controllers with the periodic tick.
+        # The services package imports services.alarms, whose check_controllers joins the
+        # periodic tick.
         from mailwarden.access import services  # noqa: F401

@@ -16,6 +16,7 @@ from mailwarden.access.models import (
     AccessEvent,
     Direction,
     Reader,
+    SiteRules,
 )
 from mailwarden.contracts.access import ACCESS_DECISION
 from mailwarden.core.errors import NotFound
@@ -190,6 +191,12 @@ def controller_config(controller: AccessController) -> ControllerConfig:
             ReaderHardware(r.code, r.door.code, r.osdp_address, r.direction) for r in readers
         ),
     )
+
+
+def site_rules(site: Site) -> SiteRules:
+    """The site's rule state (version, lockdown, alarm thresholds); its defaults where nothing has
+    been set yet. Nothing is written."""
+    return SiteRules.objects.filter(site=site).first() or SiteRules(site=site)
 
 
 def controller_named(name: str, field: str = "name") -> AccessController:

@@ -62,8 +62,8 @@ def build_snapshot(
 ) -> edge.RuleSnapshot:
     """The controller's rules as they stand. ``version`` defaults to its latest published one.
 
-    ``pin_policy`` is the installation's PIN salt (made on first use by
-    :func:`mailwarden.access.services.ensure_pin_policy`), which the edge hashes PINs with.
+    ``pin_policy`` is the installation's PIN salt, which the edge hashes PINs with (made on first
+    use by :func:`mailwarden.access.services.credentials.ensure_pin_policy`).
     """
     if version is None:
         latest = controller.publications.order_by("-version").first()

@@ -396,7 +396,7 @@ def _door_state(
 
 def build_board(site: Site, now: datetime) -> BoardView:
     zone = _zone(site)
-    rules = services.site_rules(site)
+    rules = queries.site_rules(site)
     controllers = tuple(
         ControllerState(c, controller_online(c, now), c.last_seen_at)
         for c in AccessController.objects.filter(site=site).order_by("name")
@@ -596,7 +596,7 @@ def lockdown(request: HttpRequest) -> HttpResponse:
             form.add_error("confirm", f"type {site.code} exactly to lock {site.name} down")
         else:
             try:
-                services.lockdown_site(
+                services.lockdown.lockdown_site(
                     actor_of(request), site, True, reason=form.cleaned_data["reason"]
                 )
             except ServiceError as exc:
@@ -623,7 +623,9 @@ def lift(request: HttpRequest) -> HttpResponse:
     site = _site_or_404(request.POST.get("site"))
     if form.is_valid():
         try:
-            services.lift_lockdown(actor_of(request), site, reason=form.cleaned_data["reason"])
+            services.lockdown.lift_lockdown(
+                actor_of(request), site, reason=form.cleaned_data["reason"]
+            )
         except ServiceError as exc:
             add_service_error(form, exc, _ABOVE_THE_FORM)
         else:
@@ -640,7 +642,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     form = AcknowledgeForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        services.acknowledge_alarm(actor_of(request), alarm, note=note)
+        services.alarms.acknowledge_alarm(actor_of(request), alarm, note=note)
     except ServiceError as exc:
         messages.error(request, f"The alarm was not acknowledged: {exc.message}.")
     else:
@@ -833,7 +835,7 @@ def cardholder_new(request: HttpRequest) -> HttpResponse:
                 form.add_error("recipient", f"no employee with ID {data['recipient']}")
         if not form.errors:
             try:
-                holder = services.create_cardholder(
+                holder = services.credentials.create_cardholder(
                     actor_of(request),
                     name=data["name"],
                     kind=data["kind"],
@@ -857,7 +859,9 @@ def cardholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CardholderEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            holder = services.update_cardholder(actor_of(request), holder, **form.cleaned_data)
+            holder = services.credentials.update_cardholder(
+                actor_of(request), holder, **form.cleaned_data
+            )
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
@@ -940,9 +944,9 @@ def credential_issue(request: HttpRequest, pk: int) -> HttpResponse:
     if valid:
         data = form.cleaned_data
         try:
-            credential = services.issue_credential(
+            credential = services.credentials.issue_credential(
                 actor_of(request),
-                services.CredentialData(
+                services.credentials.CredentialData(
                     holder=holder,
                     kind=data["kind"],
                     pin=form.pin_value(),
@@ -1033,7 +1037,7 @@ def credential_levels(request: HttpRequest, pk: int) -> HttpResponse:
     form = CredentialLevelsForm(request.POST)
     if form.is_valid():
         try:
-            services.set_credential_levels(
+            services.credentials.set_credential_levels(
                 actor_of(request), found, list(form.cleaned_data["levels"])
             )
         except ServiceError as exc:
@@ -1052,7 +1056,9 @@ def credential_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.revoke_credential(actor_of(request), found, reason=form.cleaned_data["reason"])
+            services.credentials.revoke_credential(
+                actor_of(request), found, reason=form.cleaned_data["reason"]
+            )
         except ServiceError as exc:
             add_service_error(form, exc, {"credential": "reason"})
         else:
@@ -1107,7 +1113,7 @@ def level_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            level = services.create_level(
+            level = services.levels.create_level(
                 actor_of(request),
                 site=site,
                 name=data["name"],
@@ -1131,7 +1137,7 @@ def level_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = LevelForm(request.POST or None, site=level.site, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_level(
+            services.levels.set_level(
                 actor_of(request),
                 level,
                 schedule=form.cleaned_data["schedule"],
@@ -1231,7 +1237,7 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         windows, holiday_windows = form.windows(), form.holiday_windows()
         try:
-            schedule = services.create_schedule(
+            schedule = services.levels.create_schedule(
                 actor_of(request),
                 site=site,
                 name=form.cleaned_data["name"],
@@ -1260,7 +1266,7 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         windows, holiday_windows = form.windows(), form.holiday_windows()
         try:
-            services.update_schedule(
+            services.levels.update_schedule(
                 actor_of(request), schedule, windows=windows, holiday_windows=holiday_windows
             )
         except ServiceError as exc:
@@ -1279,7 +1285,7 @@ def holiday_add(request: HttpRequest) -> HttpResponse:
     form = HolidayForm(request.POST)
     if form.is_valid():
         try:
-            holiday = services.add_holiday(
+            holiday = services.levels.add_holiday(
                 actor_of(request),
                 site=site,
                 day=form.cleaned_data["date"],
@@ -1304,7 +1310,7 @@ def holiday_remove(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The holiday was not removed: its date could not be read.")
         return redirect(_with_query(reverse("access:schedules"), site=site.code))
     try:
-        services.remove_holiday(actor_of(request), site=site, day=day)
+        services.levels.remove_holiday(actor_of(request), site=site, day=day)
     except ServiceError as exc:
         messages.error(request, f"The holiday was not removed: {exc.message}.")
     else:
