@@ -481,7 +481,7 @@ def edge_api(db):
     from mailwarden.access import services
 
     site = make_site("fz")
-    enrolment = services.doors.create_controller(ADMIN, name="fuzz-edge", site=site)
+    enrolment = services.doors.create_controller(ADMIN, name="fuzz-edge", site=site.code)
     return Api(enrolment.token)
 
 

@@ -10,7 +10,7 @@ import pytest
 from mailwarden.access import services
 from mailwarden.access.models import Credential, PinPolicy, SiteRules
 from mailwarden.core import ledger, tokens
-from mailwarden.core.errors import Conflict, Forbidden, ServiceError
+from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
 from mailwarden.edge import wiegand
 from mailwarden.edge.rules import pin_hash
@@ -25,13 +25,15 @@ from tests.access.conftest import (
     device,
     state,
 )
-from tests.factories import ADMIN
+from tests.factories import ADMIN, make_site
 
 
 def issue(mailroom, **fields):
     return services.credentials.issue_credential(
         MANAGER,
-        services.credentials.CredentialData(holder=mailroom.bob, levels=[mailroom.staff], **fields),
+        services.credentials.CredentialData(
+            holder_id=mailroom.bob.pk, level_ids=[mailroom.staff.pk], **fields
+        ),
     )
 
 
@@ -96,7 +98,7 @@ class TestCards:
             card(mailroom.erin, 1002, mailroom.staff)
         assert refused.value.field == "card"
         services.credentials.revoke_credential(
-            OPERATOR, mailroom.bob_card, reason="lost on the bus"
+            OPERATOR, mailroom.bob_card.pk, reason="lost on the bus"
         )
         again = card(mailroom.erin, 1002, mailroom.staff)
         assert again.holder == mailroom.erin
@@ -117,7 +119,7 @@ class TestPins:
             services.credentials.issue_credential(
                 MANAGER,
                 services.credentials.CredentialData(
-                    holder=services.credentials.create_cardholder(MANAGER, name="Pat"),
+                    holder_id=services.credentials.create_cardholder(MANAGER, name="Pat").pk,
                     kind="pin",
                     pin="1",
                 ),
@@ -165,7 +167,11 @@ class TestValidity:
             MANAGER, name="Vic Visitor", kind="visitor", company="Acme"
         )
         data = services.credentials.CredentialData(
-            holder=visitor, format="H10301", facility=10, card=3000, levels=[mailroom.staff]
+            holder_id=visitor.pk,
+            format="H10301",
+            facility=10,
+            card=3000,
+            level_ids=[mailroom.staff.pk],
         )
         with pytest.raises(ServiceError) as refused:
             services.credentials.issue_credential(MANAGER, data)
@@ -197,19 +203,17 @@ class TestConfiguration:
     def test_bad_schedule_windows_name_the_field(self, mailroom, windows, words):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.levels.create_schedule(
-                MANAGER, site=mailroom.site, name="bad", windows=windows
-            )
+            services.levels.create_schedule(MANAGER, site="hq", name="bad", windows=windows)
         assert refused.value.field == "windows"
         assert words in refused.value.message
         assert state() == before
 
     def test_doors_and_readers_check_their_settings(self, mailroom):
-        site = mailroom.site
+        site = mailroom.site.code
         cases = [
             (
                 services.doors.DoorData(site=site, code="x", mode="scheduled_unlock"),
-                "unlock_schedule",
+                "unlock_schedule_id",
             ),
             (services.doors.DoorData(site=site, code="x", unlock_s=0), "unlock_s"),
             (services.doors.DoorData(site=site, code="x", held_open_s=7200), "held_open_s"),
@@ -231,19 +235,133 @@ class TestConfiguration:
             with pytest.raises(ServiceError) as refused:
                 services.doors.create_reader(
                     MANAGER,
-                    controller=mailroom.edge1,
-                    door=mailroom.dock,
+                    controller="edge-1",
+                    door="dock",
                     **{"code": "new", **kwargs},
                 )
             assert refused.value.field == field, kwargs
         with pytest.raises(ServiceError) as refused:
-            services.doors.set_door_rules(MANAGER, mailroom.dock, two_person_window_s=601)
+            services.doors.set_door_rules(MANAGER, "hq", "dock", two_person_window_s=601)
         assert refused.value.field == "two_person_window_s"
         with pytest.raises(ServiceError) as refused:
             services.doors.set_door_rules(
-                MANAGER, mailroom.dock, first_person_levels=[mailroom.staff]
+                MANAGER, "hq", "dock", first_person_level_ids=[mailroom.staff.pk]
             )
-        assert refused.value.field == "first_person_levels"
+        assert refused.value.field == "first_person_level_ids"
+        assert state() == before
+
+
+class TestIdentifiers:
+    """Services take what they change by its identifier; one that names nothing is refused,
+    naming the input, and changes nothing."""
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("annex", "x")
+                ),
+                "site",
+            ),
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("hq", "x", "", "roof")
+                ),
+                "location",
+            ),
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("hq", "x", unlock_schedule_id=999999)
+                ),
+                "unlock_schedule_id",
+            ),
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("hq", "x", area_inside="x")
+                ),
+                "area_inside",
+            ),
+            (
+                lambda m: services.doors.create_reader(
+                    MANAGER, controller="edge-9", door="dock", code="r", osdp_address=9
+                ),
+                "controller",
+            ),
+            (
+                lambda m: services.doors.create_reader(
+                    MANAGER, controller="edge-2", door="nowhere", code="r", osdp_address=9
+                ),
+                "door",
+            ),
+            (
+                lambda m: services.doors.set_door_rules(
+                    MANAGER, "hq", "dock", lockdown_level_ids=[999999]
+                ),
+                "lockdown_level_ids",
+            ),
+            (
+                lambda m: services.levels.set_level(
+                    MANAGER, "hq", 999999, schedule_id=m.office.pk, doors=[]
+                ),
+                "level_id",
+            ),
+            (
+                lambda m: services.levels.update_schedule(MANAGER, "hq", 999999, windows=[]),
+                "schedule_id",
+            ),
+            (
+                lambda m: services.credentials.issue_credential(
+                    MANAGER,
+                    services.credentials.CredentialData(holder_id=999999, kind="pin", pin="2468"),
+                ),
+                "holder_id",
+            ),
+            (
+                lambda m: services.credentials.issue_credential(
+                    MANAGER,
+                    services.credentials.CredentialData(
+                        holder_id=m.bob.pk, kind="pin", pin="2468", level_ids=[999999]
+                    ),
+                ),
+                "level_ids",
+            ),
+            (
+                lambda m: services.credentials.create_cardholder(MANAGER, employee_id="E404"),
+                "employee_id",
+            ),
+            (
+                lambda m: services.credentials.revoke_credential(MANAGER, 999999, reason="x"),
+                "credential_id",
+            ),
+            (lambda m: services.alarms.acknowledge_alarm(MANAGER, 999999), "alarm_id"),
+            (lambda m: services.lockdown.lockdown_site(MANAGER, "annex", True), "site"),
+            (lambda m: services.sync.sync_rules(ADMIN, "edge-9", None), "controller"),
+        ],
+    )
+    def test_an_unknown_one_names_its_input_and_changes_nothing(self, mailroom, change, field):
+        before = state()
+        with pytest.raises(NotFound) as refused:
+            change(mailroom)
+        assert refused.value.field == field
+        assert state() == before
+
+    def test_what_belongs_to_another_site_is_not_found_there(self, mailroom):
+        make_site("annex")
+        annex = services.levels.create_schedule(
+            MANAGER, site="annex", name="annex hours", windows=[]
+        )
+        before = state()
+        with pytest.raises(NotFound) as refused:
+            services.levels.create_level(
+                MANAGER, site="annex", name="annex", schedule_id=annex.pk, doors=["dock"]
+            )
+        assert (refused.value.field, refused.value.message) == ("doors", "no door 'dock' at annex")
+        with pytest.raises(NotFound) as refused:
+            services.doors.set_door_mode(
+                MANAGER, "hq", "dock", "scheduled_unlock", unlock_schedule_id=annex.pk
+            )
+        assert refused.value.field == "unlock_schedule_id"
         assert state() == before
 
 
@@ -252,7 +370,7 @@ class TestCardholderDetails:
         bob = mailroom.bob
         before_name, before_kind = bob.name, bob.kind
         holder = services.credentials.update_cardholder(
-            MANAGER, bob, name="  Robert Jones ", kind="contractor", company="Acme"
+            MANAGER, bob.pk, name="  Robert Jones ", kind="contractor", company="Acme"
         )
         assert (holder.name, holder.kind, holder.company) == ("Robert Jones", "contractor", "Acme")
         entry = LedgerEntry.objects.filter(action="access.cardholder.update").get()
@@ -264,7 +382,7 @@ class TestCardholderDetails:
         }
         # The same values again change nothing and record nothing.
         services.credentials.update_cardholder(
-            MANAGER, holder, name="Robert Jones", kind="contractor", company="Acme"
+            MANAGER, holder.pk, name="Robert Jones", kind="contractor", company="Acme"
         )
         assert LedgerEntry.objects.filter(action="access.cardholder.update").count() == 1
 
@@ -274,7 +392,7 @@ class TestCardholderDetails:
     def test_bad_details_name_the_field_and_change_nothing(self, mailroom, name, kind, field):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.credentials.update_cardholder(MANAGER, mailroom.bob, name=name, kind=kind)
+            services.credentials.update_cardholder(MANAGER, mailroom.bob.pk, name=name, kind=kind)
         assert refused.value.field == field
         assert state() == before
 
@@ -284,40 +402,42 @@ class TestRoles:
     def test_only_managers_issue_credentials(self, mailroom, actor):
         before = state()
         data = services.credentials.CredentialData(
-            holder=mailroom.bob, format="H10301", facility=10, card=4000
+            holder_id=mailroom.bob.pk, format="H10301", facility=10, card=4000
         )
         with pytest.raises(Forbidden):
             services.credentials.issue_credential(actor, data)
         with pytest.raises(Forbidden):
             services.credentials.create_cardholder(actor, name="Nobody")
         with pytest.raises(Forbidden):
-            services.credentials.update_cardholder(actor, mailroom.bob, name="Robert", kind="staff")
+            services.credentials.update_cardholder(
+                actor, mailroom.bob.pk, name="Robert", kind="staff"
+            )
         assert state() == before
 
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR], ids=lambda a: a.name)
     def test_clerks_screeners_and_auditors_cannot_lock_down(self, mailroom, actor):
         before = state()
         with pytest.raises(Forbidden):
-            services.lockdown.lockdown_site(actor, mailroom.site, True)
+            services.lockdown.lockdown_site(actor, mailroom.site.code, True)
         with pytest.raises(Forbidden):
-            services.credentials.revoke_credential(actor, mailroom.bob_card, reason="x")
+            services.credentials.revoke_credential(actor, mailroom.bob_card.pk, reason="x")
         assert state() == before
 
     def test_a_device_cannot_change_anything_even_with_an_operator_role(self, mailroom):
         before = state()
         edge = device(mailroom.edge1)
         with pytest.raises(Forbidden) as refused:
-            services.lockdown.lockdown_site(edge, mailroom.site, True)
+            services.lockdown.lockdown_site(edge, mailroom.site.code, True)
         assert refused.value.field == "Authorization"
         with pytest.raises(Forbidden):
-            services.credentials.revoke_credential(edge, mailroom.bob_card, reason="x")
+            services.credentials.revoke_credential(edge, mailroom.bob_card.pk, reason="x")
         with pytest.raises(Forbidden):
-            services.sync.sync_rules(device(mailroom.edge2), mailroom.edge1, None)
+            services.sync.sync_rules(device(mailroom.edge2), mailroom.edge1.name, None)
         assert state() == before
 
     def test_enrolling_a_controller_is_for_administrators(self, mailroom):
         with pytest.raises(Forbidden):
-            services.doors.create_controller(MANAGER, name="edge-9", site=mailroom.site)
+            services.doors.create_controller(MANAGER, name="edge-9", site="hq")
 
 
 class TestRekey:
@@ -325,7 +445,7 @@ class TestRekey:
         edge = mailroom.edge1
         old_prefix, old_secret = edge.token_prefix, bytes.fromhex(edge.sync_secret)
         version = SiteRules.objects.get(site=mailroom.site).version
-        enrolment = services.doors.rekey_controller(ADMIN, edge, reason="box left unattended")
+        enrolment = services.doors.rekey_controller(ADMIN, edge.name, reason="box left unattended")
         assert tokens.authenticate(mailroom.token1) is None
         assert tokens.authenticate(enrolment.token).name == edge.name
         assert tokens.authenticate(mailroom.token2).name == mailroom.edge2.name
@@ -333,7 +453,7 @@ class TestRekey:
         assert edge.token_prefix == enrolment.token.split("_")[1] != old_prefix
         new_secret = bytes.fromhex(enrolment.sync_secret)
         assert len(new_secret) == 32 and new_secret != old_secret
-        document = services.sync.sync_rules(device(edge), edge, None).document
+        document = services.sync.sync_rules(device(edge), edge.name, None).document
         assert open_document(document, {edge.name: new_secret}, DocumentKind.SNAPSHOT)
         with pytest.raises(SignatureError):
             open_document(document, {edge.name: old_secret}, DocumentKind.SNAPSHOT)
@@ -352,16 +472,18 @@ class TestRekey:
     def test_only_administrators_rekey(self, mailroom, who):
         before = state()
         with pytest.raises(Forbidden):
-            services.doors.rekey_controller(who, mailroom.edge1, reason="lost")
+            services.doors.rekey_controller(who, mailroom.edge1.name, reason="lost")
         with pytest.raises(Forbidden):
-            services.doors.rekey_controller(device(mailroom.edge1), mailroom.edge1, reason="lost")
+            services.doors.rekey_controller(
+                device(mailroom.edge1), mailroom.edge1.name, reason="lost"
+            )
         assert state() == before
         assert tokens.authenticate(mailroom.token1).name == mailroom.edge1.name
 
     def test_it_needs_a_reason(self, mailroom):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.doors.rekey_controller(ADMIN, mailroom.edge1, reason="  ")
+            services.doors.rekey_controller(ADMIN, mailroom.edge1.name, reason="  ")
         assert refused.value.field == "reason"
         assert state() == before
 
@@ -370,22 +492,22 @@ class TestLockdown:
     def test_it_needs_confirmation(self, mailroom):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.lockdown.lockdown_site(OPERATOR, mailroom.site, False)
+            services.lockdown.lockdown_site(OPERATOR, mailroom.site.code, False)
         assert refused.value.field == "confirm"
         assert "confirm" in refused.value.message
         assert state() == before
 
     def test_lock_down_and_lift(self, mailroom):
         rules = services.lockdown.lockdown_site(
-            OPERATOR, mailroom.site, True, reason="suspect package"
+            OPERATOR, mailroom.site.code, True, reason="suspect package"
         )
         assert rules.lockdown and rules.lockdown_by == "user:otto"
         with pytest.raises(Conflict):
-            services.lockdown.lockdown_site(OPERATOR, mailroom.site, True)
-        lifted = services.lockdown.lift_lockdown(MANAGER, mailroom.site)
+            services.lockdown.lockdown_site(OPERATOR, mailroom.site.code, True)
+        lifted = services.lockdown.lift_lockdown(MANAGER, mailroom.site.code)
         assert not lifted.lockdown and lifted.version == rules.version + 1
         with pytest.raises(Conflict):
-            services.lockdown.lift_lockdown(MANAGER, mailroom.site)
+            services.lockdown.lift_lockdown(MANAGER, mailroom.site.code)
         actions = list(
             LedgerEntry.objects.filter(action__startswith="access.lockdown").values_list(
                 "action", flat=True

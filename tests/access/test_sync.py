@@ -77,7 +77,7 @@ class TestContent:
 
     def test_revoked_cards_leave(self, mailroom):
         services.credentials.revoke_credential(
-            OPERATOR, mailroom.bob_card, reason="left the company"
+            OPERATOR, mailroom.bob_card.pk, reason="left the company"
         )
         entries = {c.id: c for c in built(mailroom.edge1).credentials}
         assert snapshots.credential_id(mailroom.bob_card.pk) not in entries
@@ -94,9 +94,7 @@ class TestContent:
         assert entry.pin_hash == both.pin_hash
 
     def test_holidays_and_schedules_in_site_time(self, mailroom):
-        services.levels.add_holiday(
-            MANAGER, site=mailroom.site, day=date(2026, 4, 3), name="Good Friday"
-        )
+        services.levels.add_holiday(MANAGER, site="hq", day=date(2026, 4, 3), name="Good Friday")
         snap = built(mailroom.edge1)
         assert snap.holidays == (date(2026, 4, 3),)
         office = {s.id: s for s in snap.schedules}[snapshots.schedule_id(mailroom.office.pk)]
@@ -107,13 +105,13 @@ def card_and_pin(mailroom, number: int, pin: str):
     return services.credentials.issue_credential(
         MANAGER,
         services.credentials.CredentialData(
-            holder=mailroom.bob,
+            holder_id=mailroom.bob.pk,
             kind="card_pin",
             format="H10301",
             facility=10,
             card=number,
             pin=pin,
-            levels=[mailroom.staff],
+            level_ids=[mailroom.staff.pk],
         ),
     )
 
@@ -122,7 +120,9 @@ class TestSync:
     def test_card_and_pin_round_trips_to_the_edge_engine(self, mailroom, frozen_clock):
         # The same digits as Erin's PIN credential: a card's PIN need not be unique.
         both = card_and_pin(mailroom, 1777, "4321")
-        document = services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1, None).document
+        document = services.sync.sync_rules(
+            device(mailroom.edge1), mailroom.edge1.name, None
+        ).document
         engine = mailroom.engine()
         engine.load_snapshot(document)
         now = frozen_clock()
@@ -139,16 +139,18 @@ class TestSync:
 
     def test_first_poll_gets_a_signed_snapshot_then_nothing(self, mailroom):
         edge = device(mailroom.edge1)
-        first = services.sync.sync_rules(edge, mailroom.edge1, None)
+        first = services.sync.sync_rules(edge, mailroom.edge1.name, None)
         assert (first.kind, first.version) == (DocumentKind.SNAPSHOT, 1)
         engine = mailroom.engine()
         assert engine.load_snapshot(first.document) == 1
-        again = services.sync.sync_rules(edge, mailroom.edge1, 1)
+        again = services.sync.sync_rules(edge, mailroom.edge1.name, 1)
         assert again.up_to_date and again.version == 1
-        assert services.sync.sync_rules(edge, mailroom.edge1, 0).kind is DocumentKind.SNAPSHOT
+        assert services.sync.sync_rules(edge, mailroom.edge1.name, 0).kind is DocumentKind.SNAPSHOT
 
     def test_the_signature_verifies_with_this_controllers_secret_only(self, mailroom):
-        document = services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1, None).document
+        document = services.sync.sync_rules(
+            device(mailroom.edge1), mailroom.edge1.name, None
+        ).document
         payload = open_document(document, {"edge-1": mailroom.secret1}, DocumentKind.SNAPSHOT)
         assert payload["version"] == 1
         with pytest.raises(SignatureError, match="does not match"):
@@ -161,21 +163,22 @@ class TestSync:
     def test_a_delta_brings_the_engine_to_exactly_the_servers_rules(self, mailroom, frozen_clock):
         edge, ctl = device(mailroom.edge1), mailroom.edge1
         engine = mailroom.engine()
-        engine.load_snapshot(services.sync.sync_rules(edge, ctl, None).document)
+        engine.load_snapshot(services.sync.sync_rules(edge, ctl.name, None).document)
         now = frozen_clock()
         assert engine.decide("dock-in", swipe(1002), now).granted
         # Several changes between two polls: one delta carries them all.
-        services.credentials.revoke_credential(OPERATOR, mailroom.bob_card, reason="lost")
+        services.credentials.revoke_credential(OPERATOR, mailroom.bob_card.pk, reason="lost")
         new_card = card(mailroom.bob, 1003, mailroom.staff)
-        services.levels.add_holiday(MANAGER, site=mailroom.site, day=date(2026, 3, 3))
-        services.doors.set_door_rules(MANAGER, mailroom.quarantine, two_person_window_s=30)
+        services.levels.add_holiday(MANAGER, site="hq", day=date(2026, 3, 3))
+        services.doors.set_door_rules(MANAGER, "hq", "quarantine", two_person_window_s=30)
         services.levels.update_schedule(
             MANAGER,
-            mailroom.office,
+            "hq",
+            mailroom.office.pk,
             windows=[{"days": ["mon", "tue"], "start": "07:00", "end": "19:00"}],
         )
         frozen_clock.advance(seconds=2)
-        answer = services.sync.sync_rules(edge, ctl, engine.version)
+        answer = services.sync.sync_rules(edge, ctl.name, engine.version)
         assert answer.kind is DocumentKind.DELTA and answer.version == 2
         assert engine.apply_delta(answer.document) == 2
         assert normalised(engine.rules.snapshot) == normalised(published(ctl))
@@ -192,7 +195,7 @@ class TestSync:
     def test_pins_decide_on_the_edge(self, mailroom, frozen_clock):
         engine = mailroom.engine()
         engine.load_snapshot(
-            services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1, 0).document
+            services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, 0).document
         )
         decision = engine.decide("dock-in", Pin("4321"), frozen_clock())
         assert decision.granted
@@ -201,41 +204,43 @@ class TestSync:
 
     def test_an_old_version_gets_a_snapshot_that_replaces_it(self, mailroom, frozen_clock):
         edge, ctl = device(mailroom.edge1), mailroom.edge1
-        services.sync.sync_rules(edge, ctl, None)
+        services.sync.sync_rules(edge, ctl.name, None)
         for number in (1201, 1202):
             card(mailroom.bob, number, mailroom.staff)
-            services.sync.sync_rules(edge, ctl, None)
+            services.sync.sync_rules(edge, ctl.name, None)
         assert ctl.publications.count() == 3
-        answer = services.sync.sync_rules(edge, ctl, 1)
+        answer = services.sync.sync_rules(edge, ctl.name, 1)
         assert (answer.kind, answer.version) == (DocumentKind.SNAPSHOT, 3)
 
     def test_changes_elsewhere_publish_nothing_new(self, mailroom):
         edge, ctl = device(mailroom.edge1), mailroom.edge1
-        services.sync.sync_rules(edge, ctl, None)
-        services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2, None)
+        services.sync.sync_rules(edge, ctl.name, None)
+        services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2.name, None)
         before = SiteRules.objects.get(site=mailroom.site).version
         lobby_only = services.levels.create_level(
             MANAGER,
-            site=mailroom.site,
+            site="hq",
             name="lobby",
-            schedule=mailroom.office,
-            doors=[mailroom.lobby],
+            schedule_id=mailroom.office.pk,
+            doors=["lobby"],
         )
         card(mailroom.erin, 1300, lobby_only)
         assert SiteRules.objects.get(site=mailroom.site).version > before
-        assert services.sync.sync_rules(edge, ctl, 1).up_to_date
-        assert not services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2, 1).up_to_date
+        assert services.sync.sync_rules(edge, ctl.name, 1).up_to_date
+        assert not services.sync.sync_rules(
+            device(mailroom.edge2), mailroom.edge2.name, 1
+        ).up_to_date
 
     def test_a_controller_ahead_of_the_server_gets_a_newer_version(self, mailroom):
         # As after restoring the server from a backup older than the edge's rules: the
         # engine accepts only a newer snapshot, so the server continues above it.
         edge, ctl = device(mailroom.edge1), mailroom.edge1
-        services.sync.sync_rules(edge, ctl, None)
-        answer = services.sync.sync_rules(edge, ctl, 7)
+        services.sync.sync_rules(edge, ctl.name, None)
+        answer = services.sync.sync_rules(edge, ctl.name, 7)
         assert (answer.kind, answer.version) == (DocumentKind.SNAPSHOT, 8)
-        assert services.sync.sync_rules(edge, ctl, 8).up_to_date
+        assert services.sync.sync_rules(edge, ctl.name, 8).up_to_date
         # Likewise a controller whose server lost every publication.
-        fresh = services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2, 5)
+        fresh = services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2.name, 5)
         assert (fresh.kind, fresh.version) == (DocumentKind.SNAPSHOT, 6)
 
     def test_only_the_last_versions_are_kept(self, mailroom, monkeypatch):
@@ -243,13 +248,13 @@ class TestSync:
         edge, ctl = device(mailroom.edge1), mailroom.edge1
         for number in range(1400, 1406):
             card(mailroom.bob, number, mailroom.staff)
-            services.sync.sync_rules(edge, ctl, None)
+            services.sync.sync_rules(edge, ctl.name, None)
         versions = list(ctl.publications.order_by("version").values_list("version", flat=True))
         assert versions == [4, 5, 6]
 
     def test_polling_marks_the_controller_seen(self, mailroom, frozen_clock):
         frozen_clock.advance(seconds=30)
-        services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1, None)
+        services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, None)
         mailroom.edge1.refresh_from_db()
         assert mailroom.edge1.last_seen_at == frozen_clock()
 
@@ -259,28 +264,37 @@ def _change(kind: str, mailroom) -> None:
     if kind == "credential added":
         card(m.bob, 1600, m.staff)
     elif kind == "credential revoked":
-        services.credentials.revoke_credential(OPERATOR, m.bob_card, reason="lost")
+        services.credentials.revoke_credential(OPERATOR, m.bob_card.pk, reason="lost")
     elif kind == "credential levels":
-        services.credentials.set_credential_levels(MANAGER, m.bob_card, [m.staff, m.screeners])
+        services.credentials.set_credential_levels(
+            MANAGER, m.bob_card.pk, [m.staff.pk, m.screeners.pk]
+        )
     elif kind == "level":
-        services.levels.set_level(MANAGER, m.staff, schedule=m.always, doors=[m.dock, m.lobby])
+        services.levels.set_level(
+            MANAGER, "hq", m.staff.pk, schedule_id=m.always.pk, doors=["dock", "lobby"]
+        )
     elif kind == "schedule":
         services.levels.update_schedule(
-            MANAGER, m.office, windows=[{"days": ["mon"], "start": "09:00", "end": "10:00"}]
+            MANAGER,
+            "hq",
+            m.office.pk,
+            windows=[{"days": ["mon"], "start": "09:00", "end": "10:00"}],
         )
     elif kind == "holiday":
-        services.levels.add_holiday(MANAGER, site=m.site, day=date(2026, 12, 25))
+        services.levels.add_holiday(MANAGER, site="hq", day=date(2026, 12, 25))
     elif kind == "door mode":
-        services.doors.set_door_mode(MANAGER, m.dock, "scheduled_unlock", unlock_schedule=m.office)
+        services.doors.set_door_mode(
+            MANAGER, "hq", "dock", "scheduled_unlock", unlock_schedule_id=m.office.pk
+        )
     elif kind == "door rules":
-        services.doors.set_door_rules(MANAGER, m.quarantine, two_person_window_s=20)
+        services.doors.set_door_rules(MANAGER, "hq", "quarantine", two_person_window_s=20)
     elif kind == "lockdown":
-        services.lockdown.lockdown_site(OPERATOR, m.site, True)
+        services.lockdown.lockdown_site(OPERATOR, m.site.code, True)
     elif kind == "reader":
         services.doors.create_reader(
             MANAGER,
-            controller=m.edge1,
-            door=m.dock,
+            controller="edge-1",
+            door="dock",
             code="dock-out",
             osdp_address=4,
             direction="out",
@@ -305,11 +319,11 @@ CHANGES = [
 def test_every_kind_of_change_bumps_the_version_and_reaches_the_edge(mailroom, kind):
     edge, ctl = device(mailroom.edge1), mailroom.edge1
     engine = mailroom.engine()
-    engine.load_snapshot(services.sync.sync_rules(edge, ctl, None).document)
+    engine.load_snapshot(services.sync.sync_rules(edge, ctl.name, None).document)
     site_version = SiteRules.objects.get(site=mailroom.site).version
     _change(kind, mailroom)
     assert SiteRules.objects.get(site=mailroom.site).version == site_version + 1
-    answer = services.sync.sync_rules(edge, ctl, engine.version)
+    answer = services.sync.sync_rules(edge, ctl.name, engine.version)
     assert answer.kind is DocumentKind.DELTA and answer.version == 2
     engine.apply_delta(answer.document)
     assert normalised(engine.rules.snapshot) == normalised(published(ctl))
@@ -319,15 +333,15 @@ def test_every_kind_of_change_bumps_the_version_and_reaches_the_edge(mailroom, k
 def test_lockdown_reaches_the_snapshot_and_lifting_restores_the_modes(mailroom, frozen_clock):
     edge, ctl = device(mailroom.edge1), mailroom.edge1
     services.doors.set_door_mode(
-        MANAGER, mailroom.dock, "scheduled_unlock", unlock_schedule=mailroom.office
+        MANAGER, "hq", "dock", "scheduled_unlock", unlock_schedule_id=mailroom.office.pk
     )
     services.doors.set_door_rules(
-        MANAGER, mailroom.quarantine, lockdown_levels=[mailroom.screeners]
+        MANAGER, "hq", "quarantine", lockdown_level_ids=[mailroom.screeners.pk]
     )
     engine: DecisionEngine = mailroom.engine()
-    engine.load_snapshot(services.sync.sync_rules(edge, ctl, None).document)
-    services.lockdown.lockdown_site(OPERATOR, mailroom.site, True, reason="white powder")
-    engine.apply_delta(services.sync.sync_rules(edge, ctl, engine.version).document)
+    engine.load_snapshot(services.sync.sync_rules(edge, ctl.name, None).document)
+    services.lockdown.lockdown_site(OPERATOR, mailroom.site.code, True, reason="white powder")
+    engine.apply_delta(services.sync.sync_rules(edge, ctl.name, engine.version).document)
     assert {d.id: d.mode for d in engine.rules.snapshot.doors} == {
         "dock": DoorMode.LOCKDOWN,
         "quarantine": DoorMode.LOCKDOWN,
@@ -337,8 +351,8 @@ def test_lockdown_reaches_the_snapshot_and_lifting_restores_the_modes(mailroom, 
     assert not engine.door_unlocked("dock", now)
     override = engine.decide("q-in", swipe(1001), now)
     assert override.reason is Reason.GRANTED_LOCKDOWN_OVERRIDE
-    services.lockdown.lift_lockdown(MANAGER, mailroom.site)
-    engine.apply_delta(services.sync.sync_rules(edge, ctl, engine.version).document)
+    services.lockdown.lift_lockdown(MANAGER, mailroom.site.code)
+    engine.apply_delta(services.sync.sync_rules(edge, ctl.name, engine.version).document)
     assert {d.id: d.mode for d in engine.rules.snapshot.doors} == {
         "dock": DoorMode.SCHEDULED_UNLOCK,
         "quarantine": DoorMode.LOCKED,
@@ -348,17 +362,18 @@ def test_lockdown_reaches_the_snapshot_and_lifting_restores_the_modes(mailroom, 
 
 def test_first_person_in_and_anti_passback_work_on_the_edge(mailroom, frozen_clock):
     services.doors.set_door_mode(
-        MANAGER, mailroom.dock, "scheduled_unlock", unlock_schedule=mailroom.office
+        MANAGER, "hq", "dock", "scheduled_unlock", unlock_schedule_id=mailroom.office.pk
     )
     services.doors.set_door_rules(
         MANAGER,
-        mailroom.dock,
-        first_person_levels=[mailroom.screeners],
+        "hq",
+        "dock",
+        first_person_level_ids=[mailroom.screeners.pk],
         first_person_others_wait=True,
     )
     engine = mailroom.engine()
     engine.load_snapshot(
-        services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1, None).document
+        services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, None).document
     )
     dock = {d.id: d for d in engine.rules.snapshot.doors}["dock"]
     assert dock.first_person_in.levels == (snapshots.level_id(mailroom.screeners.pk),)

@@ -56,7 +56,7 @@ def as_role(person) -> Callable[[Role], Client]:
 
 def ingest(room: Mailroom, *batch: dict[str, Any]) -> services.ingest.IngestResult:
     """Events as the quarantine and dock controller (edge-1) delivers them."""
-    result = services.ingest.ingest_events(device(room.edge1), room.edge1, list(batch))
+    result = services.ingest.ingest_events(device(room.edge1), room.edge1.name, list(batch))
     assert result.rejected == [], result.rejected
     return result
 

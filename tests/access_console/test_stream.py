@@ -130,7 +130,7 @@ def test_lockdown_and_alarms_reach_the_board(person, mailroom, frozen_clock, fak
         seen: list[tuple[str, Any]] = []
         await next_board(chunks, seen)
         await sync_to_async(services.lockdown.lockdown_site)(
-            MANAGER_ACTOR, m.site, True, reason="drill"
+            MANAGER_ACTOR, m.site.code, True, reason="drill"
         )
         locked = await next_board(chunks, seen)
         forced = event("door.event", frozen_clock(), door_id="quarantine", kind="forced_open")

@@ -89,18 +89,18 @@ def mailroom(db) -> Iterator[Mailroom]:
     holder = access.credentials.create_cardholder(ADMIN, name="Fuzz Holder")
     hours = access.levels.create_schedule(
         ADMIN,
-        site=site,
+        site=site.code,
         name="hours",
         windows=[{"days": ["mon"], "start": "08:00", "end": "18:00"}],
     )
-    level = access.levels.create_level(ADMIN, site=site, name="fuzz", schedule=hours)
+    level = access.levels.create_level(ADMIN, site=site.code, name="fuzz", schedule_id=hours.pk)
     card = access.credentials.issue_credential(
         ADMIN,
         access.credentials.CredentialData(
-            holder=holder, format="H10301", facility=1, card=7, levels=[level]
+            holder_id=holder.pk, format="H10301", facility=1, card=7, level_ids=[level.pk]
         ),
     )
-    access.levels.add_holiday(ADMIN, site=site, day=date(2026, 12, 25))
+    access.levels.add_holiday(ADMIN, site=site.code, day=date(2026, 12, 25))
     real = {
         "uid": item.uid,
         "code": site.code,

@@ -56,25 +56,26 @@ controller, alice, bob = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 actor = Actor.job("outage-test")
 site = custody.create_site(actor, code="hq", name="Head office", timezone="Europe/London")
 always = access.levels.create_schedule(
-    actor, site=site, name="always",
+    actor, site="hq", name="always",
     windows=[{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
               "start": "00:00", "end": "24:00"}],
     holiday_windows=[{"start": "00:00", "end": "24:00"}],
 )
 door = access.doors.create_door(
-    actor, access.doors.DoorData(site=site, code="mailroom", name="Mailroom")
+    actor, access.doors.DoorData(site="hq", code="mailroom", name="Mailroom")
 )
-enrolment = access.doors.create_controller(actor, name=controller, site=site)
+enrolment = access.doors.create_controller(actor, name=controller, site="hq")
 access.doors.create_reader(
-    actor, controller=enrolment.controller, door=door, code="mailroom-in", osdp_address=1
+    actor, controller=controller, door="mailroom", code="mailroom-in", osdp_address=1
 )
 level = access.levels.create_level(
-    actor, site=site, name="mailroom staff", schedule=always, doors=[door]
+    actor, site="hq", name="mailroom staff", schedule_id=always.pk, doors=["mailroom"]
 )
 for name, number in (("Alice", alice), ("Bob", bob)):
     holder = access.credentials.create_cardholder(actor, name=name)
     access.credentials.issue_credential(actor, access.credentials.CredentialData(
-        holder=holder, format="H10301", facility=10, card=number, levels=[level]))
+        holder_id=holder.pk, format="H10301", facility=10, card=number,
+        level_ids=[level.pk]))
 print(json.dumps({"token": enrolment.token, "secret": enrolment.sync_secret}))
 """
 
@@ -273,12 +274,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
 django.setup()
 from mailwarden.access import services as access
 from mailwarden.core.actor import Actor
-from mailwarden.custody.models import Site
-actor, site = Actor.job("outage-test"), Site.objects.get(code="hq")
+actor = Actor.job("outage-test")
 if sys.argv[1] == "on":
-    access.lockdown.lockdown_site(actor, site, True, reason="suspicious parcel at the dock")
+    access.lockdown.lockdown_site(actor, "hq", True, reason="suspicious parcel at the dock")
 else:
-    access.lockdown.lift_lockdown(actor, site, reason="all clear")
+    access.lockdown.lift_lockdown(actor, "hq", reason="all clear")
 print("ok")
 """
 

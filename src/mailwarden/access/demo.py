@@ -141,46 +141,46 @@ def seed_access(
         every_day = [*WEEKDAYS]
         office = services.levels.create_schedule(
             manager,
-            site=site,
+            site=site.code,
             name="Office hours",
             windows=[{"days": every_day[:5], "start": "07:00", "end": "19:00"}],
         )
         always = services.levels.create_schedule(
             manager,
-            site=site,
+            site=site.code,
             name="Around the clock",
             windows=[{"days": every_day, "start": "00:00", "end": "24:00"}],
             holiday_windows=[{"start": "00:00", "end": "24:00"}],
         )
         for day, name in _holidays(now.date()):
-            services.levels.add_holiday(manager, site=site, day=day, name=name)
+            services.levels.add_holiday(manager, site=site.code, day=day, name=name)
         room = services.doors.create_area(
-            manager, site=site, code="quarantine-room", mode="soft", name="Quarantine room"
+            manager, site=site.code, code="quarantine-room", mode="soft", name="Quarantine room"
         )
-        locations = {loc.code: loc for loc in Location.objects.filter(site=site)}
+        locations = set(Location.objects.filter(site=site).values_list("code", flat=True))
         doors = {}
         for code, name, location, unlock_s, held_s in DOORS:
             doors[code] = services.doors.create_door(
                 manager,
                 services.doors.DoorData(
-                    site=site,
+                    site=site.code,
                     code=code,
                     name=name,
-                    location=locations.get(location),
+                    location=location if location in locations else None,
                     unlock_s=unlock_s,
                     held_open_s=held_s,
-                    area_inside=room if code == "quarantine-room" else None,
+                    area_inside=room.code if code == "quarantine-room" else None,
                 ),
             )
         services.doors.set_door_rules(
-            manager, doors["quarantine-room"], two_person_window_s=TWO_PERSON_WINDOW_S
+            manager, site.code, "quarantine-room", two_person_window_s=TWO_PERSON_WINDOW_S
         )
-        enrolment = services.doors.create_controller(admin, name=CONTROLLER, site=site)
+        enrolment = services.doors.create_controller(admin, name=CONTROLLER, site=site.code)
         for code, door, address, direction in READERS:
             services.doors.create_reader(
                 manager,
-                controller=enrolment.controller,
-                door=doors[door],
+                controller=CONTROLLER,
+                door=door,
                 code=code,
                 osdp_address=address,
                 direction=direction,
@@ -188,33 +188,33 @@ def seed_access(
         levels = {
             "Mailroom staff": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Mailroom staff",
-                schedule=always,
-                doors=[doors["mailroom-entrance"], doors["screening-room"]],
+                schedule_id=always.pk,
+                doors=["mailroom-entrance", "screening-room"],
             ),
             "Quarantine team": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Quarantine team",
-                schedule=always,
-                doors=list(doors.values()),
+                schedule_id=always.pk,
+                doors=list(doors),
             ),
             # Employees collect at the counter whenever the mailroom is staffed, which in the
             # demo is always, so the board is not a wall of refusals at night.
             "Mailroom counter": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Mailroom counter",
-                schedule=always,
-                doors=[doors["mailroom-entrance"]],
+                schedule_id=always.pk,
+                doors=["mailroom-entrance"],
             ),
             "Visitors": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Visitors",
-                schedule=office,
-                doors=[doors["mailroom-entrance"]],
+                schedule_id=office.pk,
+                doors=["mailroom-entrance"],
             ),
         }
         cards = iter(rng.sample(range(1000, 65000), 64))
@@ -255,11 +255,11 @@ def _people(
         return services.credentials.issue_credential(
             actor,
             services.credentials.CredentialData(
-                holder=holder,
+                holder_id=holder.pk,
                 format="H10301",
                 facility=FACILITY,
                 card=next(cards),
-                levels=[levels[name] for name in level_names],
+                level_ids=[levels[name].pk for name in level_names],
                 **extra,
             ),
         )
@@ -272,7 +272,7 @@ def _people(
         card(services.credentials.create_cardholder(actor, name=name, user_id=user.pk), level)
     staff = list(people[: EXTRA_STAFF + COUNTER_PEOPLE])
     for n, person in enumerate(staff):
-        holder = services.credentials.create_cardholder(actor, recipient=person)
+        holder = services.credentials.create_cardholder(actor, employee_id=person.employee_id)
         if n < EXTRA_STAFF:
             card(holder, "Quarantine team" if n == 0 else "Mailroom staff")
         else:
@@ -280,9 +280,10 @@ def _people(
     if len(staff) > EXTRA_STAFF:
         # A lost card, revoked: the log shows it refused if it is ever tried again.
         lost = card(
-            services.credentials.create_cardholder(actor, recipient=staff[-1]), "Mailroom counter"
+            services.credentials.create_cardholder(actor, employee_id=staff[-1].employee_id),
+            "Mailroom counter",
         )
-        services.credentials.revoke_credential(actor, lost, reason="reported lost")
+        services.credentials.revoke_credential(actor, lost.pk, reason="reported lost")
     courier = services.credentials.create_cardholder(
         actor, name="Dana Courier", kind="contractor", company="Parcelforce"
     )
@@ -292,10 +293,10 @@ def _people(
     services.credentials.issue_credential(
         actor,
         services.credentials.CredentialData(
-            holder=clerk,
+            holder_id=clerk.pk,
             kind="pin",
             pin=f"{rng.randint(0, 999_999):06d}",
-            levels=[levels["Mailroom staff"]],
+            level_ids=[levels["Mailroom staff"].pk],
         ),
     )
 
@@ -383,7 +384,7 @@ def _history(
     if start >= end:
         return 0
     device = Actor.device(controller.name, Role.SECURITY_OPERATOR)
-    answer = services.sync.sync_rules(device, controller, None, now=start)
+    answer = services.sync.sync_rules(device, controller.name, None, now=start)
     engine = DecisionEngine({controller.name: bytes.fromhex(sync_secret)})
     assert answer.document is not None
     engine.load_snapshot(answer.document)
@@ -420,7 +421,7 @@ def _history(
         batch = events[first : first + 200]
         items = [{"key": str(e.key), "type": e.kind, "event": e.payload} for e in batch]
         received = min(end, batch[-1].created_at + timedelta(seconds=2))
-        services.ingest.ingest_events(device, controller, items, now=received)
+        services.ingest.ingest_events(device, controller.name, items, now=received)
     return len(events)
 
 

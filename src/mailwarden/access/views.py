@@ -597,7 +597,7 @@ def lockdown(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 services.lockdown.lockdown_site(
-                    actor_of(request), site, True, reason=form.cleaned_data["reason"]
+                    actor_of(request), site.code, True, reason=form.cleaned_data["reason"]
                 )
             except ServiceError as exc:
                 add_service_error(form, exc, _ABOVE_THE_FORM)
@@ -624,7 +624,7 @@ def lift(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             services.lockdown.lift_lockdown(
-                actor_of(request), site, reason=form.cleaned_data["reason"]
+                actor_of(request), site.code, reason=form.cleaned_data["reason"]
             )
         except ServiceError as exc:
             add_service_error(form, exc, _ABOVE_THE_FORM)
@@ -642,7 +642,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     form = AcknowledgeForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        services.alarms.acknowledge_alarm(actor_of(request), alarm, note=note)
+        services.alarms.acknowledge_alarm(actor_of(request), alarm.pk, note=note)
     except ServiceError as exc:
         messages.error(request, f"The alarm was not acknowledged: {exc.message}.")
     else:
@@ -839,7 +839,7 @@ def cardholder_new(request: HttpRequest) -> HttpResponse:
                     actor_of(request),
                     name=data["name"],
                     kind=data["kind"],
-                    recipient=recipient,
+                    employee_id=recipient.employee_id if recipient else None,
                     company=data["company"],
                 )
             except ServiceError as exc:
@@ -860,7 +860,7 @@ def cardholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             holder = services.credentials.update_cardholder(
-                actor_of(request), holder, **form.cleaned_data
+                actor_of(request), holder.pk, **form.cleaned_data
             )
         except ServiceError as exc:
             add_service_error(form, exc)
@@ -947,10 +947,10 @@ def credential_issue(request: HttpRequest, pk: int) -> HttpResponse:
             credential = services.credentials.issue_credential(
                 actor_of(request),
                 services.credentials.CredentialData(
-                    holder=holder,
+                    holder_id=holder.pk,
                     kind=data["kind"],
                     pin=form.pin_value(),
-                    levels=list(data["levels"]),
+                    level_ids=[level.pk for level in data["levels"]],
                     valid_from=data.get("valid_from"),
                     valid_until=data.get("valid_until"),
                     **form.card_values(),
@@ -1038,10 +1038,10 @@ def credential_levels(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.credentials.set_credential_levels(
-                actor_of(request), found, list(form.cleaned_data["levels"])
+                actor_of(request), found.pk, [level.pk for level in form.cleaned_data["levels"]]
             )
         except ServiceError as exc:
-            add_service_error(form, exc, {"credential": "levels"})
+            add_service_error(form, exc, {"credential": "levels", "level_ids": "levels"})
         else:
             messages.success(request, f"Access levels of {credential_number(found)} saved.")
             return redirect("access:credential", pk=found.pk)
@@ -1057,7 +1057,7 @@ def credential_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.credentials.revoke_credential(
-                actor_of(request), found, reason=form.cleaned_data["reason"]
+                actor_of(request), found.pk, reason=form.cleaned_data["reason"]
             )
         except ServiceError as exc:
             add_service_error(form, exc, {"credential": "reason"})
@@ -1103,6 +1103,9 @@ def levels(request: HttpRequest) -> HttpResponse:
     return render(request, "access/levels.html", context)
 
 
+_LEVEL_FIELDS = {"schedule_id": "schedule"}
+
+
 @console_page(MANAGE_ACCESS, "creating an access level")
 @require_http_methods(["GET", "POST"])
 def level_new(request: HttpRequest) -> HttpResponse:
@@ -1115,13 +1118,13 @@ def level_new(request: HttpRequest) -> HttpResponse:
         try:
             level = services.levels.create_level(
                 actor_of(request),
-                site=site,
+                site=site.code,
                 name=data["name"],
-                schedule=data["schedule"],
-                doors=list(data["doors"]),
+                schedule_id=data["schedule"].pk,
+                doors=[door.code for door in data["doors"]],
             )
         except ServiceError as exc:
-            add_service_error(form, exc)
+            add_service_error(form, exc, _LEVEL_FIELDS)
         else:
             messages.success(request, f"Access level {level.name} created.")
             return redirect(_with_query(reverse("access:levels"), site=site.code))
@@ -1139,12 +1142,13 @@ def level_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.levels.set_level(
                 actor_of(request),
-                level,
-                schedule=form.cleaned_data["schedule"],
-                doors=list(form.cleaned_data["doors"]),
+                level.site.code,
+                level.pk,
+                schedule_id=form.cleaned_data["schedule"].pk,
+                doors=[door.code for door in form.cleaned_data["doors"]],
             )
         except ServiceError as exc:
-            add_service_error(form, exc)
+            add_service_error(form, exc, _LEVEL_FIELDS)
         else:
             messages.success(request, f"Access level {level.name} saved.")
             return redirect(_with_query(reverse("access:levels"), site=level.site.code))
@@ -1239,7 +1243,7 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
         try:
             schedule = services.levels.create_schedule(
                 actor_of(request),
-                site=site,
+                site=site.code,
                 name=form.cleaned_data["name"],
                 windows=windows,
                 holiday_windows=holiday_windows,
@@ -1267,7 +1271,11 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
         windows, holiday_windows = form.windows(), form.holiday_windows()
         try:
             services.levels.update_schedule(
-                actor_of(request), schedule, windows=windows, holiday_windows=holiday_windows
+                actor_of(request),
+                schedule.site.code,
+                schedule.pk,
+                windows=windows,
+                holiday_windows=holiday_windows,
             )
         except ServiceError as exc:
             _schedule_error(form, exc)
@@ -1287,7 +1295,7 @@ def holiday_add(request: HttpRequest) -> HttpResponse:
         try:
             holiday = services.levels.add_holiday(
                 actor_of(request),
-                site=site,
+                site=site.code,
                 day=form.cleaned_data["date"],
                 name=form.cleaned_data["name"],
             )
@@ -1310,7 +1318,7 @@ def holiday_remove(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The holiday was not removed: its date could not be read.")
         return redirect(_with_query(reverse("access:schedules"), site=site.code))
     try:
-        services.levels.remove_holiday(actor_of(request), site=site, day=day)
+        services.levels.remove_holiday(actor_of(request), site=site.code, day=day)
     except ServiceError as exc:
         messages.error(request, f"The holiday was not removed: {exc.message}.")
     else:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 
+from mailwarden.access import queries
 from mailwarden.access.models import (
     AccessAlarm,
     AccessController,
@@ -29,25 +30,27 @@ from mailwarden.access.services.common import (
 )
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import Conflict
+from mailwarden.core.errors import Conflict, NotFound
 from mailwarden.core.tasks import periodic
 from mailwarden.custody.models import Site
 
 
 def set_alarm_thresholds(
-    actor: Actor, site: Site, *, invalid_attempts: int, window_s: int
+    actor: Actor, site: str, *, invalid_attempts: int, window_s: int
 ) -> SiteRules:
-    """How many refused presentations at one reader, within how long, raise an alarm."""
+    """How many refused presentations at one reader, within how long, raise an alarm at the site
+    with code ``site``."""
     authorise(actor, "changing alarm thresholds")
+    at = queries.site_named(site)
     check_seconds(invalid_attempts, "invalid_attempts", 2, 1000)
     check_seconds(window_s, "window_s", 10, 86_400)
     with transaction.atomic():
-        rules = site_rules(site, lock=True)
+        rules = site_rules(at, lock=True)
         rules.invalid_attempts_limit, rules.invalid_attempts_window_s = invalid_attempts, window_s
         rules.save(update_fields=["invalid_attempts_limit", "invalid_attempts_window_s"])
         data = {"invalid_attempts": invalid_attempts, "window_s": window_s}
-        ledger.append(actor, "access.alarm.thresholds", "site", site.code, data)
-        outbox.emit("access.alarm.thresholds", {"site": site.code, **data})
+        ledger.append(actor, "access.alarm.thresholds", "site", at.code, data)
+        outbox.emit("access.alarm.thresholds", {"site": at.code, **data})
     return rules
 
 
@@ -109,11 +112,13 @@ def clear_alarms(site: Site, kind: AlarmKind, now: datetime, **where: Any) -> in
     return len(alarms)
 
 
-def acknowledge_alarm(actor: Actor, alarm: AccessAlarm, *, note: str = "") -> AccessAlarm:
+def acknowledge_alarm(actor: Actor, alarm_id: int, *, note: str = "") -> AccessAlarm:
     authorise(actor, "acknowledging an alarm", HANDLE_ALARMS)
+    if not AccessAlarm.objects.filter(pk=alarm_id).exists():
+        raise NotFound(f"no alarm {alarm_id}", "alarm_id")
     note = check_text(note, "note", max_length=500)
     with transaction.atomic():
-        alarm = AccessAlarm.objects.select_for_update().get(pk=alarm.pk)
+        alarm = AccessAlarm.objects.select_for_update().get(pk=alarm_id)
         if alarm.acknowledged_at is not None:
             raise Conflict("this alarm is acknowledged already", "alarm")
         alarm.acknowledged_at, alarm.acknowledged_by, alarm.note = clock.now(), actor.label, note

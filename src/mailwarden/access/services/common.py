@@ -13,7 +13,7 @@ from mailwarden.access.models import AccessController, SiteRules
 from mailwarden.core import ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.api import clean_text
-from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.errors import Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.custody.models import Site
@@ -69,11 +69,6 @@ def check_seconds(value: int, field_name: str, low: int, high: int) -> int:
     return value
 
 
-def check_same_site(site: Site, obj: Any, field_name: str) -> None:
-    if obj is not None and obj.site_id != site.pk:
-        raise ServiceError(f"{obj} belongs to another site", field_name)
-
-
 def check_choice(value: str, choices: type[Any], field_name: str) -> str:
     if value not in choices.values:
         raise ServiceError(
@@ -126,10 +121,20 @@ def rule_changed(
     outbox.emit(action, {"subject": f"{subject_type}:{subject_id}", **payload})
 
 
-def speaks_for(actor: Actor, controller: AccessController, what: str) -> None:
-    """Only the controller itself (or an administrator's job) may speak for a controller."""
+def speaks_for(actor: Actor, controller: str, what: str) -> None:
+    """Only the controller itself (or an administrator's job) may speak for controller
+    ``controller`` (its name)."""
     if actor.kind == "device":
-        if actor.name != controller.name:
-            raise Forbidden(f"device {actor.name!r} is not controller {controller.name}", None)
+        if actor.name != controller:
+            raise Forbidden(f"device {actor.name!r} is not controller {controller}", None)
         return
     require(actor, (), what)
+
+
+def controller_with_site(name: str, *, lock: bool = False) -> AccessController:
+    """Controller ``name`` with its site; with ``lock``, locked for the rest of the transaction."""
+    query = AccessController.objects.select_for_update() if lock else AccessController.objects
+    controller = query.select_related("site").filter(name=name).first()
+    if controller is None:
+        raise NotFound(f"no controller {name!r}", "controller")
+    return controller

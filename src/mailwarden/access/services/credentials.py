@@ -11,8 +11,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from mailwarden.access import queries
 from mailwarden.access.models import (
-    AccessLevel,
     CardFormat,
     Cardholder,
     Credential,
@@ -31,7 +31,6 @@ from mailwarden.access.services.common import (
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
-from mailwarden.custody.models import Recipient
 from mailwarden.edge import wiegand
 from mailwarden.edge.rules import pin_hash
 
@@ -47,12 +46,14 @@ def create_cardholder(
     *,
     name: str = "",
     kind: str = HolderKind.STAFF,
-    recipient: Recipient | None = None,
+    employee_id: str | None = None,
     user_id: int | None = None,
     company: str = "",
 ) -> Cardholder:
-    """A person to issue credentials to; ``name`` defaults to the linked recipient's."""
+    """A person to issue credentials to, linked to the recipient with ``employee_id`` or the
+    user with ``user_id`` when given; ``name`` defaults to the linked recipient's."""
     authorise(actor, "adding a cardholder")
+    recipient = None if employee_id is None else queries.recipient_with_employee_id(employee_id)
     check_choice(kind, HolderKind, "kind")
     name = check_text(name, "name", max_length=150) or (recipient.display_name if recipient else "")
     if not name:
@@ -88,11 +89,12 @@ def create_cardholder(
 
 
 def update_cardholder(
-    actor: Actor, holder: Cardholder, *, name: str, kind: str, company: str = ""
+    actor: Actor, holder_id: int, *, name: str, kind: str, company: str = ""
 ) -> Cardholder:
     """Correct a cardholder's name, kind or company. Each change is on the ledger, old and new;
     credentials and links to the directory stay as they are."""
     authorise(actor, "changing a cardholder")
+    found = queries.cardholder_with_id(holder_id)
     check_choice(kind, HolderKind, "kind")
     wanted = {
         "name": check_text(name, "name", max_length=150, required=True),
@@ -100,7 +102,7 @@ def update_cardholder(
         "company": check_text(company, "company", max_length=120),
     }
     with transaction.atomic():
-        holder = Cardholder.objects.select_for_update().get(pk=holder.pk)
+        holder = Cardholder.objects.select_for_update().get(pk=found.pk)
         changed = {f: [getattr(holder, f), v] for f, v in wanted.items() if getattr(holder, f) != v}
         if not changed:
             return holder
@@ -121,10 +123,12 @@ def update_cardholder(
 
 @dataclass
 class CredentialData:
-    """A card is ``format`` + ``facility`` + ``card`` (``bit_length`` for raw), or ``bits``
-    as read by an enrolment reader ("0101..."); a PIN is ``pin``; card + PIN is both."""
+    """A credential for the cardholder with ``holder_id``, opening the levels with ``level_ids``.
 
-    holder: Cardholder
+    A card is ``format`` + ``facility`` + ``card`` (``bit_length`` for raw), or ``bits`` as read
+    by an enrolment reader ("0101..."); a PIN is ``pin``; card + PIN is both."""
+
+    holder_id: int
     kind: str = CredentialKind.CARD
     format: str | None = None
     facility: int | None = None
@@ -132,7 +136,7 @@ class CredentialData:
     bit_length: int | None = None
     bits: str | None = None
     pin: str | None = None
-    levels: Sequence[AccessLevel] = ()
+    level_ids: Sequence[int] = ()
     valid_from: datetime | None = None
     valid_until: datetime | None = None
 
@@ -253,6 +257,8 @@ def _pin_hash(actor: Actor, pin: str) -> str:
 def issue_credential(actor: Actor, data: CredentialData) -> Credential:
     """Issue a card, a PIN or both. Visitors' and contractors' credentials must expire."""
     authorise(actor, "issuing a credential")
+    holder = queries.cardholder_with_id(data.holder_id)
+    levels = queries.levels_with_ids(data.level_ids, "level_ids")
     check_choice(data.kind, CredentialKind, "kind")
     card = pin = None
     if data.kind in (CredentialKind.CARD, CredentialKind.CARD_AND_PIN):
@@ -267,15 +273,11 @@ def issue_credential(actor: Actor, data: CredentialData) -> Credential:
     valid_until = check_aware(data.valid_until, "valid_until")
     if valid_from and valid_until and valid_from >= valid_until:
         raise ServiceError("must be after valid_from", "valid_until")
-    holder = data.holder
     temporary = holder.kind != HolderKind.STAFF
     if temporary and valid_until is None:
         raise ServiceError(
             f"a {holder.get_kind_display().lower()}'s credential needs an end date", "valid_until"
         )
-    for level in data.levels:
-        if not isinstance(level, AccessLevel):
-            raise ServiceError("unknown access level", "levels")
     with transaction.atomic():
         if pin is not None:
             # In the transaction: a refused credential leaves no PIN policy behind either.
@@ -303,15 +305,15 @@ def issue_credential(actor: Actor, data: CredentialData) -> Credential:
             temporary=temporary,
             issued_at=clock.now(),
         )
-        credential.levels.set(data.levels)
-        sites = {lv.site for lv in data.levels}
+        credential.levels.set(levels)
+        sites = {lv.site for lv in levels}
         for site in sorted(sites, key=lambda s: s.pk):
             bump_rules(site)
         payload = {
             "holder": holder.pk,
             "kind": data.kind,
             "card": f"{card.format} {card.facility}/{card.card}" if card else None,
-            "levels": sorted(lv.pk for lv in data.levels),
+            "levels": sorted(lv.pk for lv in levels),
             "valid_until": valid_until.isoformat() if valid_until else None,
         }
         ledger.append(actor, "access.credential.issue", "credential", str(credential.pk), payload)
@@ -319,12 +321,13 @@ def issue_credential(actor: Actor, data: CredentialData) -> Credential:
     return credential
 
 
-def set_credential_levels(
-    actor: Actor, credential: Credential, levels: Sequence[AccessLevel]
-) -> Credential:
+def set_credential_levels(actor: Actor, credential_id: int, level_ids: Sequence[int]) -> Credential:
+    """From now on the credential opens what the levels with ``level_ids`` open, and no more."""
     authorise(actor, "changing a credential's access levels")
+    found = queries.credential_with_id(credential_id)
+    levels = queries.levels_with_ids(level_ids, "level_ids")
     with transaction.atomic():
-        credential = Credential.objects.select_for_update().get(pk=credential.pk)
+        credential = Credential.objects.select_for_update().get(pk=found.pk)
         if credential.revoked_at is not None:
             raise Conflict("this credential is revoked", "credential")
         before = set(credential.levels.all())
@@ -337,11 +340,12 @@ def set_credential_levels(
     return credential
 
 
-def revoke_credential(actor: Actor, credential: Credential, *, reason: str) -> Credential:
+def revoke_credential(actor: Actor, credential_id: int, *, reason: str) -> Credential:
     authorise(actor, "revoking a credential", REVOKE_CREDENTIALS)
+    found = queries.credential_with_id(credential_id)
     reason = check_text(reason, "reason", max_length=200, required=True)
     with transaction.atomic():
-        credential = Credential.objects.select_for_update().get(pk=credential.pk)
+        credential = Credential.objects.select_for_update().get(pk=found.pk)
         if credential.revoked_at is not None:
             raise Conflict("this credential is revoked already", "credential")
         credential.revoked_at = clock.now()

@@ -25,7 +25,12 @@ from mailwarden.access.models import (
     Reader,
 )
 from mailwarden.access.services.alarms import clear_alarms, open_alarm, raise_alarm
-from mailwarden.access.services.common import MAX_DB_INT, site_rules, speaks_for
+from mailwarden.access.services.common import (
+    MAX_DB_INT,
+    controller_with_site,
+    site_rules,
+    speaks_for,
+)
 from mailwarden.contracts import access as contract
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
@@ -59,11 +64,12 @@ class _Rejected(Exception):
 
 def ingest_events(
     actor: Actor,
-    controller: AccessController,
+    controller: str,
     batch: Sequence[Any],
     now: datetime | None = None,
 ) -> IngestResult:
-    """Apply a batch of edge events, each exactly once (by its key), each on its own.
+    """Apply a batch of events from controller ``controller`` (its name), each exactly once (by
+    its key), each on its own.
 
     ``batch`` holds the raw items (``{"key", "type", "event"}``); an item that cannot be read,
     or whose time is too far ahead of ours, is rejected with the reason and the rest still apply.
@@ -86,7 +92,7 @@ def ingest_events(
         AccessEvent.objects.filter(key__in=[p[1] for p in parsed]).values_list("key", flat=True)
     )
     with transaction.atomic():
-        ctl = AccessController.objects.select_related("site").get(pk=controller.pk)
+        ctl = controller_with_site(controller)
         context = _Context(actor, ctl, now)
         for raw_key, key, kind, event, raw in parsed:
             if key in known:

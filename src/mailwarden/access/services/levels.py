@@ -9,16 +9,15 @@ from typing import Any
 from django.db import transaction
 from pydantic import ValidationError
 
+from mailwarden.access import queries
 from mailwarden.access.models import (
     AccessLevel,
-    Door,
     Holiday,
     Schedule,
 )
-from mailwarden.access.services.common import authorise, check_same_site, check_text, rule_changed
+from mailwarden.access.services.common import authorise, check_text, rule_changed
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
-from mailwarden.custody.models import Site
 from mailwarden.edge.rules import TimeWindow, WeeklyWindow
 
 # ----------------------------------------------------------------------------- schedules
@@ -42,111 +41,120 @@ def _windows(raw: Iterable[Any], model: type[TimeWindow], field_name: str) -> li
 def create_schedule(
     actor: Actor,
     *,
-    site: Site,
+    site: str,
     name: str,
     windows: Iterable[Any],
     holiday_windows: Iterable[Any] = (),
 ) -> Schedule:
-    """``windows``: ``{"days": ["mon", ...], "start": "08:00", "end": "18:00"}`` in site time."""
+    """``windows``: ``{"days": ["mon", ...], "start": "08:00", "end": "18:00"}`` in the time of
+    the site with code ``site``."""
     authorise(actor, "creating a schedule")
+    at = queries.site_named(site)
     name = check_text(name, "name", max_length=100, required=True)
     weekly = _windows(windows, WeeklyWindow, "windows")
     holidays = _windows(holiday_windows, TimeWindow, "holiday_windows")
     with transaction.atomic():
-        if Schedule.objects.filter(site=site, name=name).exists():
-            raise Conflict(f"a schedule named {name!r} exists already at {site.code}", "name")
+        if Schedule.objects.filter(site=at, name=name).exists():
+            raise Conflict(f"a schedule named {name!r} exists already at {at.code}", "name")
         schedule = Schedule.objects.create(
-            site=site, name=name, windows=weekly, holiday_windows=holidays
+            site=at, name=name, windows=weekly, holiday_windows=holidays
         )
-        rule_changed(actor, site, "access.schedule.create", "schedule", str(schedule.pk))
+        rule_changed(actor, at, "access.schedule.create", "schedule", str(schedule.pk))
     return schedule
 
 
 def update_schedule(
     actor: Actor,
-    schedule: Schedule,
+    site: str,
+    schedule_id: int,
     *,
     windows: Iterable[Any],
     holiday_windows: Iterable[Any] = (),
 ) -> Schedule:
+    """Replace the windows of schedule ``schedule_id`` at the site with code ``site``."""
     authorise(actor, "changing a schedule")
+    found = queries.schedule_at(queries.site_named(site), schedule_id, "schedule_id")
     weekly = _windows(windows, WeeklyWindow, "windows")
     holidays = _windows(holiday_windows, TimeWindow, "holiday_windows")
     with transaction.atomic():
-        schedule = Schedule.objects.select_for_update().get(pk=schedule.pk)
+        schedule = Schedule.objects.select_for_update().get(pk=found.pk)
         schedule.windows, schedule.holiday_windows = weekly, holidays
         schedule.save(update_fields=["windows", "holiday_windows"])
-        rule_changed(actor, schedule.site, "access.schedule.update", "schedule", str(schedule.pk))
+        rule_changed(actor, found.site, "access.schedule.update", "schedule", str(schedule.pk))
     return schedule
 
 
-def add_holiday(actor: Actor, *, site: Site, day: date, name: str = "") -> Holiday:
+def add_holiday(actor: Actor, *, site: str, day: date, name: str = "") -> Holiday:
     authorise(actor, "adding a holiday")
+    at = queries.site_named(site)
     name = check_text(name, "name", max_length=100)
     with transaction.atomic():
-        if Holiday.objects.filter(site=site, date=day).exists():
-            raise Conflict(f"{day.isoformat()} is already a holiday at {site.code}", "date")
-        holiday = Holiday.objects.create(site=site, date=day, name=name)
-        rule_changed(actor, site, "access.holiday.add", "holiday", f"{site.code}/{day.isoformat()}")
+        if Holiday.objects.filter(site=at, date=day).exists():
+            raise Conflict(f"{day.isoformat()} is already a holiday at {at.code}", "date")
+        holiday = Holiday.objects.create(site=at, date=day, name=name)
+        rule_changed(actor, at, "access.holiday.add", "holiday", f"{at.code}/{day.isoformat()}")
     return holiday
 
 
-def remove_holiday(actor: Actor, *, site: Site, day: date) -> None:
+def remove_holiday(actor: Actor, *, site: str, day: date) -> None:
     authorise(actor, "removing a holiday")
+    at = queries.site_named(site)
     with transaction.atomic():
-        deleted, _ = Holiday.objects.filter(site=site, date=day).delete()
+        deleted, _ = Holiday.objects.filter(site=at, date=day).delete()
         if not deleted:
-            raise NotFound(f"{day.isoformat()} is not a holiday at {site.code}", "date")
-        rule_changed(
-            actor, site, "access.holiday.remove", "holiday", f"{site.code}/{day.isoformat()}"
-        )
+            raise NotFound(f"{day.isoformat()} is not a holiday at {at.code}", "date")
+        rule_changed(actor, at, "access.holiday.remove", "holiday", f"{at.code}/{day.isoformat()}")
 
 
 # ----------------------------------------------------------------------------- levels
 
 
 def create_level(
-    actor: Actor, *, site: Site, name: str, schedule: Schedule, doors: Sequence[Door] = ()
+    actor: Actor, *, site: str, name: str, schedule_id: int, doors: Sequence[str] = ()
 ) -> AccessLevel:
+    """A level at the site with code ``site``: its doors (by code) on schedule ``schedule_id``."""
     authorise(actor, "creating an access level")
+    at = queries.site_named(site)
+    schedule = queries.schedule_at(at, schedule_id, "schedule_id")
+    opens = queries.doors_at(at, doors)
     name = check_text(name, "name", max_length=100, required=True)
-    check_same_site(site, schedule, "schedule")
-    for door in doors:
-        check_same_site(site, door, "doors")
     with transaction.atomic():
-        if AccessLevel.objects.filter(site=site, name=name).exists():
+        if AccessLevel.objects.filter(site=at, name=name).exists():
             raise Conflict(f"an access level named {name!r} exists already", "name")
-        level = AccessLevel.objects.create(site=site, name=name, schedule=schedule)
-        level.doors.set(doors)
+        level = AccessLevel.objects.create(site=at, name=name, schedule=schedule)
+        level.doors.set(opens)
         rule_changed(
             actor,
-            site,
+            at,
             "access.level.create",
             "level",
             str(level.pk),
-            {"name": name, "schedule": schedule.pk, "doors": sorted(d.code for d in doors)},
+            {"name": name, "schedule": schedule.pk, "doors": sorted(d.code for d in opens)},
         )
     return level
 
 
 def set_level(
-    actor: Actor, level: AccessLevel, *, schedule: Schedule, doors: Sequence[Door]
+    actor: Actor, site: str, level_id: int, *, schedule_id: int, doors: Sequence[str]
 ) -> AccessLevel:
+    """Level ``level_id`` at the site with code ``site`` opens ``doors`` (codes) on schedule
+    ``schedule_id`` from now on."""
     authorise(actor, "changing an access level")
-    check_same_site(level.site, schedule, "schedule")
-    for door in doors:
-        check_same_site(level.site, door, "doors")
+    at = queries.site_named(site)
+    [found] = queries.levels_with_ids([level_id], "level_id", at)
+    schedule = queries.schedule_at(at, schedule_id, "schedule_id")
+    opens = queries.doors_at(at, doors)
     with transaction.atomic():
-        level = AccessLevel.objects.select_for_update().get(pk=level.pk)
+        level = AccessLevel.objects.select_for_update().get(pk=found.pk)
         level.schedule = schedule
         level.save(update_fields=["schedule"])
-        level.doors.set(doors)
+        level.doors.set(opens)
         rule_changed(
             actor,
-            level.site,
+            at,
             "access.level.update",
             "level",
             str(level.pk),
-            {"schedule": schedule.pk, "doors": sorted(d.code for d in doors)},
+            {"schedule": schedule.pk, "doors": sorted(d.code for d in opens)},
         )
     return level

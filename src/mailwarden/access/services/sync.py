@@ -15,7 +15,12 @@ from mailwarden.access.models import (
     RulePublication,
 )
 from mailwarden.access.services.alarms import clear_alarms
-from mailwarden.access.services.common import MAX_DB_INT, site_rules, speaks_for
+from mailwarden.access.services.common import (
+    MAX_DB_INT,
+    controller_with_site,
+    site_rules,
+    speaks_for,
+)
 from mailwarden.access.services.credentials import ensure_pin_policy
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
@@ -42,9 +47,10 @@ KEEP_PUBLICATIONS = 50
 
 
 def sync_rules(
-    actor: Actor, controller: AccessController, since: int | None, now: datetime | None = None
+    actor: Actor, controller: str, since: int | None, now: datetime | None = None
 ) -> RulesAnswer:
-    """Answer a controller's poll, publishing a new rule version first if the rules changed.
+    """Answer the poll of controller ``controller`` (its name), publishing a new rule version
+    first if the rules changed.
 
     Versions are the controller's own and step by one per published change, because a
     ``RuleDelta`` moves exactly one version: a controller that was current at its last poll is
@@ -56,11 +62,7 @@ def sync_rules(
     if since is not None and not 0 <= since < MAX_DB_INT:
         raise ServiceError(f"must be 0 to {MAX_DB_INT - 1}", "since")
     with transaction.atomic():
-        ctl = (
-            AccessController.objects.select_for_update()
-            .select_related("site")
-            .get(pk=controller.pk)
-        )
+        ctl = controller_with_site(controller, lock=True)
         ctl.last_seen_at = now
         # Read before building, so a change committed while building is rebuilt next time.
         site_version = site_rules(ctl.site).version
