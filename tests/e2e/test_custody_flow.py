@@ -142,7 +142,7 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
 def test_signature_pickup_on_a_tablet(open_page, mailroom):
     site, margaret = mailroom
     item = services.intake(
-        CLERK, services.IntakeRequest(site=site, recipient_id=margaret.pk, kind="letter")
+        CLERK, services.IntakeRequest(site=site.code, recipient_id=margaret.pk, kind="letter")
     )
     services.transition(SCREENER, item.uid, "cleared")
     services.transition(CLERK, item.uid, "ready_for_pickup")

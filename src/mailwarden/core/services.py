@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group, User
+from django.contrib.auth.models import AbstractUser, Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -221,9 +221,16 @@ def _throttled(device: TOTPDevice) -> bool:
     return not allowed
 
 
-def verify_totp(user: AbstractBaseUser, token: str) -> TOTPDevice:
-    """The person's device that accepts ``token``: the second step of signing in."""
-    devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+def _own_account(actor: Actor) -> int:
+    """Two-factor devices are a person's own: the actor's user account."""
+    if actor.kind != "user" or actor.user_id is None:
+        raise ServiceError("two-factor sign-in is for a person's own account", None)
+    return actor.user_id
+
+
+def verify_totp(actor: Actor, token: str) -> TOTPDevice:
+    """The actor's device that accepts ``token``: the second step of signing in."""
+    devices = list(TOTPDevice.objects.filter(user_id=_own_account(actor), confirmed=True))
     if not devices:
         raise NotFound("there is no two-factor device for this account", "token")
     if all(_throttled(device) for device in devices):
@@ -234,20 +241,28 @@ def verify_totp(user: AbstractBaseUser, token: str) -> TOTPDevice:
     raise ServiceError("that code is not right; use the newest code your app shows", "token")
 
 
-def start_totp_enrolment(user: AbstractBaseUser) -> TOTPDevice:
-    """The person's unconfirmed device, made on first use so the QR stays the same on reload."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+def start_totp_enrolment(actor: Actor) -> TOTPDevice:
+    """The actor's unconfirmed device, made on first use so the QR stays the same on reload.
+
+    Nothing is recorded until the device is confirmed (:func:`confirm_totp_enrolment`).
+    """
+    user_id = _own_account(actor)
+    device = TOTPDevice.objects.filter(user_id=user_id, confirmed=False).order_by("-id").first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+        device = TOTPDevice.objects.create(
+            user_id=user_id, name="Authenticator app", confirmed=False
+        )
     return device
 
 
-def confirm_totp_enrolment(actor: Actor, user: AbstractBaseUser, token: str) -> TOTPDevice:
-    """Confirm the pending device with a code from the app; any older device is replaced."""
+def confirm_totp_enrolment(actor: Actor, token: str) -> TOTPDevice:
+    """Confirm the actor's pending device with a code from the app; any older device is
+    replaced."""
+    user_id = _own_account(actor)
     token = token.strip().replace(" ", "")
     if not (token.isdigit() and len(token) == 6):
         raise ServiceError("enter the 6-digit code your app shows", "token")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    device = TOTPDevice.objects.filter(user_id=user_id, confirmed=False).order_by("-id").first()
     if device is None:
         raise NotFound("there is no two-factor set-up in progress; start again", "token")
     if _throttled(device):
@@ -256,8 +271,8 @@ def confirm_totp_enrolment(actor: Actor, user: AbstractBaseUser, token: str) -> 
     if not device.verify_token(token):
         raise ServiceError("that code is not right; check the time on your phone", "token")
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        TOTPDevice.objects.filter(user_id=user_id, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        ledger.append(actor, "security.mfa_enrol", "user", str(user.pk), {"device": device.pk})
+        ledger.append(actor, "security.mfa_enrol", "user", str(user_id), {"device": device.pk})
     return device

@@ -326,7 +326,6 @@ def tracking_number(rng: random.Random, carrier: str) -> str:
 def _seed_items(
     count: int, people: list[Recipient], rng: random.Random, fake_clock: FrozenClock
 ) -> None:
-    site = Site.objects.get(code="hq")
     clerk = Actor("user", "clerk", frozenset({Role.CLERK}))
     screener = Actor("user", "screener", frozenset({Role.SCREENER}))
     manager = Actor("user", "manager", frozenset({Role.SECURITY_MANAGER}))
@@ -348,7 +347,7 @@ def _seed_items(
             item = services.intake(
                 clerk,
                 services.IntakeRequest(
-                    site=site,
+                    site="hq",
                     recipient_id=rng.choice(people).pk,
                     kind=kind,
                     tracking_number=number,

@@ -191,7 +191,9 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
 
 @dataclass
 class IntakeRequest:
-    site: Site
+    """An item arriving at the site with code ``site``, for the recipient with ``recipient_id``."""
+
+    site: str
     recipient_id: int
     kind: str
     tracking_number: str = ""
@@ -238,6 +240,9 @@ def _dock(site: Site, code: str | None) -> Location:
 
 def intake(actor: Actor, req: IntakeRequest) -> MailItem:
     require(actor, INTAKE, "logging an item")
+    site = first_where(Site, "code = %s", [req.site])
+    if site is None:
+        raise ServiceError(f"no site {req.site!r}", "site")
     if req.kind not in ItemKind.values:
         raise ServiceError(
             f"unknown item type {req.kind!r}; choose one of {', '.join(ItemKind.values)}", "kind"
@@ -268,7 +273,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             max_pixels=cfg.uploads.max_pixels,
         )
     now = clock.now()
-    location = _dock(req.site, req.location_code)
+    location = _dock(site, req.location_code)
     with transaction.atomic():
         if number and not req.confirm_duplicate:
             window = timedelta(minutes=cfg.intake.duplicate_window_minutes)
@@ -284,7 +289,9 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             photo_hash = media.put(checked.data)
         # Every item is screened: it is logged and moved to the screening queue at once, so
         # the row is written in its queued state and both steps share one lock of the ledger.
-        item = _create_item(req, recipient, location, number, carrier, tracking_type, photo_hash)
+        item = _create_item(
+            req, site, recipient, location, number, carrier, tracking_type, photo_hash
+        )
         intake_record = ledger.Record(
             "custody.intake",
             "mailitem",
@@ -313,6 +320,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
 
 def _create_item(
     req: IntakeRequest,
+    site: Site,
     recipient: Recipient,
     location: Location,
     number: str,
@@ -322,7 +330,7 @@ def _create_item(
 ) -> MailItem:
     now = clock.now()
     item = MailItem(
-        site=req.site,
+        site=site,
         tracking_number=number,
         carrier=carrier,
         tracking_type=tracking_type,
