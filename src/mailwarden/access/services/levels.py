@@ -10,11 +10,7 @@ from django.db import transaction
 from pydantic import ValidationError
 
 from mailwarden.access import queries
-from mailwarden.access.models import (
-    AccessLevel,
-    Holiday,
-    Schedule,
-)
+from mailwarden.access.models import AccessLevel, Holiday, Schedule
 from mailwarden.access.services.common import authorise, check_text, rule_changed
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError

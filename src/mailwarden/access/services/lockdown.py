@@ -5,9 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from mailwarden.access import queries
-from mailwarden.access.models import (
-    SiteRules,
-)
+from mailwarden.access.models import SiteRules
 from mailwarden.access.services.common import (
     LOCKDOWN,
     authorise,

@@ -9,11 +9,7 @@ from datetime import datetime
 from django.db import transaction
 
 from mailwarden.access import snapshots
-from mailwarden.access.models import (
-    AccessController,
-    AlarmKind,
-    RulePublication,
-)
+from mailwarden.access.models import AccessController, AlarmKind, RulePublication
 from mailwarden.access.services.alarms import clear_alarms
 from mailwarden.access.services.common import (
     MAX_DB_INT,
