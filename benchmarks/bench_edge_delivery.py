@@ -50,9 +50,9 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
         name="Quarantine room",
         kind=LocationKind.QUARANTINE,
     )
-    always = services.create_schedule(
+    always = services.levels.create_schedule(
         manager,
-        site=site,
+        site=site.code,
         name="always",
         windows=[
             {
@@ -62,45 +62,55 @@ def set_up(holders: int) -> tuple[str, list[tuple[str, str, int]]]:
             }
         ],
     )
-    enrolment = services.create_controller(admin, name=CONTROLLER, site=site)
+    enrolment = services.doors.create_controller(admin, name=CONTROLLER, site=site.code)
     doors = []
     address = 1
     for code, reader, direction in DOORS:
-        door = services.create_door(manager, services.DoorData(site=site, code=code))
-        services.create_reader(
+        door = services.doors.create_door(
+            manager, services.doors.DoorData(site=site.code, code=code)
+        )
+        services.doors.create_reader(
             manager,
-            controller=enrolment.controller,
-            door=door,
+            controller=CONTROLLER,
+            door=door.code,
             code=reader,
             osdp_address=address,
             direction=direction,
         )
         doors.append(door)
         address += 1
-    quarantine = services.create_door(
-        manager, services.DoorData(site=site, code=QUARANTINE[0], location=room)
+    quarantine = services.doors.create_door(
+        manager, services.doors.DoorData(site=site.code, code=QUARANTINE[0], location=room.code)
     )
     for reader, direction in ((QUARANTINE[1], "in"), (QUARANTINE[2], "out")):
-        services.create_reader(
+        services.doors.create_reader(
             manager,
-            controller=enrolment.controller,
-            door=quarantine,
+            controller=CONTROLLER,
+            door=quarantine.code,
             code=reader,
             osdp_address=address,
             direction=direction,
         )
         address += 1
-    services.set_door_rules(manager, quarantine, two_person_window_s=30)
-    level = services.create_level(
-        manager, site=site, name="staff", schedule=always, doors=[*doors, quarantine]
+    services.doors.set_door_rules(manager, site.code, quarantine.code, two_person_window_s=30)
+    level = services.levels.create_level(
+        manager,
+        site=site.code,
+        name="staff",
+        schedule_id=always.pk,
+        doors=[d.code for d in (*doors, quarantine)],
     )
     cards = []
     for n in range(holders):
-        holder = services.create_cardholder(manager, name=f"Bench Person {n}")
-        credential = services.issue_credential(
+        holder = services.credentials.create_cardholder(manager, name=f"Bench Person {n}")
+        credential = services.credentials.issue_credential(
             manager,
-            services.CredentialData(
-                holder=holder, format="H10301", facility=42, card=1000 + n, levels=[level]
+            services.credentials.CredentialData(
+                holder_id=holder.pk,
+                format="H10301",
+                facility=42,
+                card=1000 + n,
+                level_ids=[level.pk],
             ),
         )
         cards.append(

@@ -49,5 +49,5 @@ def make_recipient(**kw: str) -> Recipient:
 
 
 def intake(site: Site, recipient: Recipient, **kw: object) -> object:
-    req = services.IntakeRequest(site=site, recipient_id=recipient.pk, kind="parcel", **kw)
+    req = services.IntakeRequest(site=site.code, recipient_id=recipient.pk, kind="parcel", **kw)
     return services.intake(CLERK, req)

@@ -174,10 +174,10 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 def cmd_token_issue(args: argparse.Namespace) -> int:
     _django()
-    from mailwarden.core import tokens
+    from mailwarden.core import services
     from mailwarden.core.actor import Actor
 
-    issued = tokens.issue(
+    issued = services.issue_token(
         Actor.job("cli"), name=args.name, role=args.role, device=args.device or ""
     )
     print(issued.secret)
@@ -191,24 +191,27 @@ def cmd_token_issue(args: argparse.Namespace) -> int:
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     _django()
-    from mailwarden.core import tokens
+    from mailwarden.core import services
     from mailwarden.core.actor import Actor
 
-    token = tokens.revoke(Actor.job("cli"), args.prefix)
+    token = services.revoke_token(Actor.job("cli"), args.prefix)
     print(f"revoked {token.prefix} ({token.name})")
     return 0
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
     _django()
-    from mailwarden.core.users import create_user
+    from mailwarden.core import services
+    from mailwarden.core.actor import Actor
 
     password = args.password or os.environ.get("MW_NEW_USER_PASSWORD")
     if not password:
         import getpass
 
         password = getpass.getpass(f"password for {args.username}: ")
-    create_user(args.username, password=password, roles=args.role, email=args.email or "")
+    services.create_user(
+        Actor.job("cli"), args.username, password=password, roles=args.role, email=args.email or ""
+    )
     print(f"created {args.username} with roles {', '.join(args.role)}")
     return 0
 

@@ -31,7 +31,7 @@ from mailwarden.access.models import (
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerHead, OutboxEvent
 from mailwarden.core.roles import Role
-from mailwarden.directory.models import Location, Site
+from mailwarden.directory.models import Site
 from mailwarden.edge.decisions import DecisionEngine
 from tests.factories import ADMIN, make_recipient, make_site
 
@@ -79,10 +79,15 @@ class Mailroom:
 
 
 def card(holder: Cardholder, number: int, *levels: AccessLevel, **extra: Any) -> Credential:
-    return services.issue_credential(
+    return services.credentials.issue_credential(
         MANAGER,
-        services.CredentialData(
-            holder=holder, format="H10301", facility=10, card=number, levels=levels, **extra
+        services.credentials.CredentialData(
+            holder_id=holder.pk,
+            format="H10301",
+            facility=10,
+            card=number,
+            level_ids=[lv.pk for lv in levels],
+            **extra,
         ),
     )
 
@@ -90,68 +95,71 @@ def card(holder: Cardholder, number: int, *levels: AccessLevel, **extra: Any) ->
 @pytest.fixture
 def mailroom(db, frozen_clock) -> Mailroom:
     site = make_site()
-    location = {loc.code: loc for loc in Location.objects.filter(site=site)}
-    e1 = services.create_controller(ADMIN, name="edge-1", site=site)
-    e2 = services.create_controller(ADMIN, name="edge-2", site=site)
-    office = services.create_schedule(
+    e1 = services.doors.create_controller(ADMIN, name="edge-1", site="hq")
+    e2 = services.doors.create_controller(ADMIN, name="edge-2", site="hq")
+    office = services.levels.create_schedule(
         MANAGER,
-        site=site,
+        site="hq",
         name="office",
         windows=[{"days": WEEKDAYS, "start": "08:00", "end": "18:00"}],
     )
-    always = services.create_schedule(
+    always = services.levels.create_schedule(
         MANAGER,
-        site=site,
+        site="hq",
         name="always",
         windows=[{"days": [*WEEKDAYS, "sat", "sun"], "start": "00:00", "end": "24:00"}],
         holiday_windows=[{"start": "00:00", "end": "24:00"}],
     )
-    room = services.create_area(MANAGER, site=site, code="quarantine-room", mode="hard")
-    quarantine = services.create_door(
+    services.doors.create_area(MANAGER, site="hq", code="quarantine-room", mode="hard")
+    quarantine = services.doors.create_door(
         MANAGER,
-        services.DoorData(
-            site=site,
+        services.doors.DoorData(
+            site="hq",
             code="quarantine",
             name="Quarantine room",
-            location=location["quarantine"],
-            area_inside=room,
+            location="quarantine",
+            area_inside="quarantine-room",
         ),
     )
-    dock = services.create_door(
-        MANAGER, services.DoorData(site=site, code="dock", location=location["dock"])
+    dock = services.doors.create_door(
+        MANAGER, services.doors.DoorData(site="hq", code="dock", location="dock")
     )
-    lobby = services.create_door(MANAGER, services.DoorData(site=site, code="lobby"))
-    q_in = services.create_reader(
-        MANAGER, controller=e1.controller, door=quarantine, code="q-in", osdp_address=1
+    lobby = services.doors.create_door(MANAGER, services.doors.DoorData(site="hq", code="lobby"))
+    q_in = services.doors.create_reader(
+        MANAGER, controller="edge-1", door="quarantine", code="q-in", osdp_address=1
     )
-    q_out = services.create_reader(
+    q_out = services.doors.create_reader(
         MANAGER,
-        controller=e1.controller,
-        door=quarantine,
+        controller="edge-1",
+        door="quarantine",
         code="q-out",
         osdp_address=2,
         direction="out",
     )
-    dock_in = services.create_reader(
-        MANAGER, controller=e1.controller, door=dock, code="dock-in", osdp_address=3
+    dock_in = services.doors.create_reader(
+        MANAGER, controller="edge-1", door="dock", code="dock-in", osdp_address=3
     )
-    lobby_in = services.create_reader(
-        MANAGER, controller=e2.controller, door=lobby, code="lobby-in", osdp_address=1
+    lobby_in = services.doors.create_reader(
+        MANAGER, controller="edge-2", door="lobby", code="lobby-in", osdp_address=1
     )
-    screeners = services.create_level(
-        MANAGER, site=site, name="screeners", schedule=always, doors=[quarantine]
+    screeners = services.levels.create_level(
+        MANAGER, site="hq", name="screeners", schedule_id=always.pk, doors=["quarantine"]
     )
-    staff = services.create_level(
-        MANAGER, site=site, name="staff", schedule=office, doors=[dock, lobby]
+    staff = services.levels.create_level(
+        MANAGER, site="hq", name="staff", schedule_id=office.pk, doors=["dock", "lobby"]
     )
-    alice = services.create_cardholder(MANAGER, recipient=make_recipient(first_name="Alice"))
-    bob = services.create_cardholder(MANAGER, name="Bob Baker")
-    erin = services.create_cardholder(MANAGER, name="Erin Eve")
+    alice = services.credentials.create_cardholder(
+        MANAGER, employee_id=make_recipient(first_name="Alice").employee_id
+    )
+    bob = services.credentials.create_cardholder(MANAGER, name="Bob Baker")
+    erin = services.credentials.create_cardholder(MANAGER, name="Erin Eve")
     alice_card = card(alice, 1001, screeners, staff)
     bob_card = card(bob, 1002, staff)
-    erin_pin = services.issue_credential(
+    erin_pin = services.credentials.issue_credential(
         MANAGER,
-        services.CredentialData(holder=erin, kind="pin", pin="4321", levels=[staff]),
+        services.credentials.CredentialData(
+            holder_id=erin.pk, kind="pin", pin="4321", level_ids=[staff.pk]
+        ),
     )
     return Mailroom(
         site=site,

@@ -59,7 +59,7 @@ def test_create_a_controller_prints_its_secrets_once(mailroom, capsys):
     # The printed secret verifies what the server signs for this controller.
     from mailwarden.access import services
 
-    document = services.sync_rules(device(controller), controller, None).document
+    document = services.sync.sync_rules(device(controller), controller.name, None).document
     secret = bytes.fromhex(lines["sync_secret"])
     assert open_document(document, {"edge-7": secret}, DocumentKind.SNAPSHOT)["site_id"] == "hq"
 

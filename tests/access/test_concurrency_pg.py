@@ -21,13 +21,13 @@ pytestmark = pytest.mark.postgres
 
 def test_the_same_batch_from_two_workers_is_stored_once(pg, frozen_clock):
     site = make_site()
-    ctl = services.create_controller(ADMIN, name="edge-race", site=site).controller
+    ctl = services.doors.create_controller(ADMIN, name="edge-race", site=site.code).controller
     now = frozen_clock()
     batch = [event("door.event", now, door_id="x", kind="forced_open") for _ in range(20)]
     keys = [item["key"] for item in batch]
     one, two = race(
-        lambda: services.ingest_events(device(ctl), ctl, batch),
-        lambda: services.ingest_events(device(ctl), ctl, batch),
+        lambda: services.ingest.ingest_events(device(ctl), ctl.name, batch),
+        lambda: services.ingest.ingest_events(device(ctl), ctl.name, batch),
     )
     assert not isinstance(one, Exception), one
     assert not isinstance(two, Exception), two

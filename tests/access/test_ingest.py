@@ -17,7 +17,7 @@ from tests.access.conftest import MANAGER, OPERATOR, decision, device, event, st
 
 def ingest(mailroom, batch, controller=None):
     ctl = controller or mailroom.edge1
-    return services.ingest_events(device(ctl), ctl, batch)
+    return services.ingest.ingest_events(device(ctl), ctl.name, batch)
 
 
 def refusals(mailroom, count, at, reader="dock-in", step_s=10):
@@ -162,7 +162,7 @@ class TestRefused:
         assert (row.reader, row.reader_ref, row.door) == (None, "gone-reader", None)
 
     def test_a_revoked_card_is_named_when_it_is_tried(self, mailroom, frozen_clock):
-        services.revoke_credential(OPERATOR, mailroom.bob_card, reason="lost")
+        services.credentials.revoke_credential(OPERATOR, mailroom.bob_card.pk, reason="lost")
         item = decision(
             frozen_clock(),
             "dock-in",
@@ -215,7 +215,7 @@ class TestAlarms:
         alarm.refresh_from_db()
         assert alarm.cleared_at == frozen_clock()
         assert queries.open_alarms().get() == alarm
-        services.acknowledge_alarm(OPERATOR, alarm, note="checked on camera")
+        services.alarms.acknowledge_alarm(OPERATOR, alarm.pk, note="checked on camera")
         assert not queries.open_alarms().exists()
 
     def test_held_open(self, mailroom, frozen_clock):
@@ -253,18 +253,18 @@ class TestAlarms:
         assert alarm.cleared_at == now
 
     def test_controller_offline_by_the_clock(self, mailroom, frozen_clock):
-        services.sync_rules(device(mailroom.edge1), mailroom.edge1, None)
-        services.sync_rules(device(mailroom.edge2), mailroom.edge2, None)
+        services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, None)
+        services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2.name, None)
         frozen_clock.advance(seconds=60)
-        assert services.check_controllers(frozen_clock()) == 0
-        services.sync_rules(device(mailroom.edge2), mailroom.edge2, 1)
+        assert services.alarms.check_controllers(frozen_clock()) == 0
+        services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2.name, 1)
         frozen_clock.advance(seconds=1)
-        assert services.check_controllers(frozen_clock()) == 1
-        assert services.check_controllers(frozen_clock()) == 0
+        assert services.alarms.check_controllers(frozen_clock()) == 1
+        assert services.alarms.check_controllers(frozen_clock()) == 0
         [alarm] = alarms(AlarmKind.CONTROLLER_OFFLINE)
         assert alarm.controller == mailroom.edge1 and "61 s" in alarm.detail
         assert OutboxEvent.objects.filter(topic="access.alarm").count() == 1
-        services.sync_rules(device(mailroom.edge1), mailroom.edge1, 1)
+        services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, 1)
         alarm.refresh_from_db()
         assert alarm.cleared_at == frozen_clock()
 
@@ -272,7 +272,7 @@ class TestAlarms:
         self, mailroom, frozen_clock
     ):
         ctl = mailroom.edge1
-        latest = services.sync_rules(device(ctl), ctl, None).version
+        latest = services.sync.sync_rules(device(ctl), ctl.name, None).version
         refused = event(
             "edge.rules_rejected",
             frozen_clock(),
@@ -297,11 +297,11 @@ class TestAlarms:
         entry = LedgerEntry.objects.get(action="access.rules_rejected")
         assert (entry.subject_type, entry.subject_id) == ("access_controller", ctl.name)
         # Polling while still holding nothing leaves it open; holding the latest ends it.
-        services.sync_rules(device(ctl), ctl, None)
+        services.sync.sync_rules(device(ctl), ctl.name, None)
         alarm.refresh_from_db()
         assert alarm.cleared_at is None
         frozen_clock.advance(seconds=5)
-        services.sync_rules(device(ctl), ctl, latest)
+        services.sync.sync_rules(device(ctl), ctl.name, latest)
         alarm.refresh_from_db()
         assert alarm.cleared_at == frozen_clock()
 
@@ -344,7 +344,7 @@ class TestQuarantine:
     def test_who_entered_the_quarantine_room_and_when(self, mailroom, frozen_clock):
         h, c = snapshots.holder_id, snapshots.credential_id
         t0 = frozen_clock() - timedelta(hours=3)
-        services.set_door_rules(MANAGER, mailroom.quarantine, two_person_window_s=30)
+        services.doors.set_door_rules(MANAGER, "hq", "quarantine", two_person_window_s=30)
         batch = [
             decision(
                 t0,

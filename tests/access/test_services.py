@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from mailwarden.access import services
-from mailwarden.access.models import Credential, SiteRules
+from mailwarden.access.models import Credential, PinPolicy, SiteRules
 from mailwarden.core import ledger, tokens
-from mailwarden.core.errors import Conflict, Forbidden, ServiceError
+from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
 from mailwarden.edge import wiegand
 from mailwarden.edge.rules import pin_hash
@@ -25,12 +25,15 @@ from tests.access.conftest import (
     device,
     state,
 )
-from tests.factories import ADMIN
+from tests.factories import ADMIN, make_site
 
 
 def issue(mailroom, **fields):
-    return services.issue_credential(
-        MANAGER, services.CredentialData(holder=mailroom.bob, levels=[mailroom.staff], **fields)
+    return services.credentials.issue_credential(
+        MANAGER,
+        services.credentials.CredentialData(
+            holder_id=mailroom.bob.pk, level_ids=[mailroom.staff.pk], **fields
+        ),
     )
 
 
@@ -94,7 +97,9 @@ class TestCards:
         with pytest.raises(Conflict) as refused:
             card(mailroom.erin, 1002, mailroom.staff)
         assert refused.value.field == "card"
-        services.revoke_credential(OPERATOR, mailroom.bob_card, reason="lost on the bus")
+        services.credentials.revoke_credential(
+            OPERATOR, mailroom.bob_card.pk, reason="lost on the bus"
+        )
         again = card(mailroom.erin, 1002, mailroom.staff)
         assert again.holder == mailroom.erin
 
@@ -102,11 +107,29 @@ class TestCards:
 class TestPins:
     def test_only_the_edge_hash_is_stored(self, mailroom):
         credential = issue(mailroom, kind="pin", pin="97531")
-        policy = services.snapshots.pin_policy()
+        policy = PinPolicy.objects.get()
         assert credential.pin_hash == pin_hash("97531", policy.salt, policy.iterations)
         stored = Credential.objects.filter(pk=credential.pk).values()[0]
         assert "97531" not in repr(stored)
         assert not any("97531" in entry.body for entry in LedgerEntry.objects.all())
+
+    def test_the_pin_salt_is_made_once_by_its_first_user_and_recorded(self, db):
+        assert not PinPolicy.objects.exists()
+        with pytest.raises(ServiceError):
+            services.credentials.issue_credential(
+                MANAGER,
+                services.credentials.CredentialData(
+                    holder_id=services.credentials.create_cardholder(MANAGER, name="Pat").pk,
+                    kind="pin",
+                    pin="1",
+                ),
+            )
+        assert not PinPolicy.objects.exists()  # a refused PIN leaves no salt behind
+        policy = services.credentials.ensure_pin_policy(MANAGER)
+        assert services.credentials.ensure_pin_policy(OPERATOR) == policy
+        [entry] = LedgerEntry.objects.filter(action="access.pin_policy.create")
+        assert entry.actor == MANAGER.label
+        assert ledger.entry_data(entry) == {"iterations": policy.iterations}
 
     @pytest.mark.parametrize("pin", ["12a4", "123", "1" * 13, "", "١٢٣٤"])
     def test_a_pin_is_four_to_twelve_ascii_digits(self, mailroom, pin):
@@ -140,17 +163,21 @@ class TestPins:
 
 class TestValidity:
     def test_visitors_need_an_end_date(self, mailroom, frozen_clock):
-        visitor = services.create_cardholder(
+        visitor = services.credentials.create_cardholder(
             MANAGER, name="Vic Visitor", kind="visitor", company="Acme"
         )
-        data = services.CredentialData(
-            holder=visitor, format="H10301", facility=10, card=3000, levels=[mailroom.staff]
+        data = services.credentials.CredentialData(
+            holder_id=visitor.pk,
+            format="H10301",
+            facility=10,
+            card=3000,
+            level_ids=[mailroom.staff.pk],
         )
         with pytest.raises(ServiceError) as refused:
-            services.issue_credential(MANAGER, data)
+            services.credentials.issue_credential(MANAGER, data)
         assert (refused.value.field, "end date" in refused.value.message) == ("valid_until", True)
         data.valid_until = frozen_clock() + timedelta(hours=8)
-        credential = services.issue_credential(MANAGER, data)
+        credential = services.credentials.issue_credential(MANAGER, data)
         assert credential.temporary
 
     def test_the_window_must_run_forwards_and_carry_a_zone(self, mailroom, frozen_clock):
@@ -176,25 +203,28 @@ class TestConfiguration:
     def test_bad_schedule_windows_name_the_field(self, mailroom, windows, words):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.create_schedule(MANAGER, site=mailroom.site, name="bad", windows=windows)
+            services.levels.create_schedule(MANAGER, site="hq", name="bad", windows=windows)
         assert refused.value.field == "windows"
         assert words in refused.value.message
         assert state() == before
 
     def test_doors_and_readers_check_their_settings(self, mailroom):
-        site = mailroom.site
+        site = mailroom.site.code
         cases = [
-            (services.DoorData(site=site, code="x", mode="scheduled_unlock"), "unlock_schedule"),
-            (services.DoorData(site=site, code="x", unlock_s=0), "unlock_s"),
-            (services.DoorData(site=site, code="x", held_open_s=7200), "held_open_s"),
-            (services.DoorData(site=site, code="x", fail_mode="fail_open"), "fail_mode"),
-            (services.DoorData(site=site, code="a b"), "code"),
-            (services.DoorData(site=site, code="dock"), "code"),
+            (
+                services.doors.DoorData(site=site, code="x", mode="scheduled_unlock"),
+                "unlock_schedule_id",
+            ),
+            (services.doors.DoorData(site=site, code="x", unlock_s=0), "unlock_s"),
+            (services.doors.DoorData(site=site, code="x", held_open_s=7200), "held_open_s"),
+            (services.doors.DoorData(site=site, code="x", fail_mode="fail_open"), "fail_mode"),
+            (services.doors.DoorData(site=site, code="a b"), "code"),
+            (services.doors.DoorData(site=site, code="dock"), "code"),
         ]
         before = state()
         for data, field in cases:
             with pytest.raises(ServiceError) as refused:
-                services.create_door(MANAGER, data)
+                services.doors.create_door(MANAGER, data)
             assert refused.value.field == field, data
         for kwargs, field in [
             ({"osdp_address": 127}, "osdp_address"),
@@ -203,19 +233,135 @@ class TestConfiguration:
             ({"osdp_address": 9, "direction": "sideways"}, "direction"),
         ]:
             with pytest.raises(ServiceError) as refused:
-                services.create_reader(
+                services.doors.create_reader(
                     MANAGER,
-                    controller=mailroom.edge1,
-                    door=mailroom.dock,
+                    controller="edge-1",
+                    door="dock",
                     **{"code": "new", **kwargs},
                 )
             assert refused.value.field == field, kwargs
         with pytest.raises(ServiceError) as refused:
-            services.set_door_rules(MANAGER, mailroom.dock, two_person_window_s=601)
+            services.doors.set_door_rules(MANAGER, "hq", "dock", two_person_window_s=601)
         assert refused.value.field == "two_person_window_s"
         with pytest.raises(ServiceError) as refused:
-            services.set_door_rules(MANAGER, mailroom.dock, first_person_levels=[mailroom.staff])
-        assert refused.value.field == "first_person_levels"
+            services.doors.set_door_rules(
+                MANAGER, "hq", "dock", first_person_level_ids=[mailroom.staff.pk]
+            )
+        assert refused.value.field == "first_person_level_ids"
+        assert state() == before
+
+
+class TestIdentifiers:
+    """Services take what they change by its identifier; one that names nothing is refused,
+    naming the input, and changes nothing."""
+
+    @pytest.mark.parametrize(
+        ("change", "field"),
+        [
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("annex", "x")
+                ),
+                "site",
+            ),
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("hq", "x", "", "roof")
+                ),
+                "location",
+            ),
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("hq", "x", unlock_schedule_id=999999)
+                ),
+                "unlock_schedule_id",
+            ),
+            (
+                lambda m: services.doors.create_door(
+                    MANAGER, services.doors.DoorData("hq", "x", area_inside="x")
+                ),
+                "area_inside",
+            ),
+            (
+                lambda m: services.doors.create_reader(
+                    MANAGER, controller="edge-9", door="dock", code="r", osdp_address=9
+                ),
+                "controller",
+            ),
+            (
+                lambda m: services.doors.create_reader(
+                    MANAGER, controller="edge-2", door="nowhere", code="r", osdp_address=9
+                ),
+                "door",
+            ),
+            (
+                lambda m: services.doors.set_door_rules(
+                    MANAGER, "hq", "dock", lockdown_level_ids=[999999]
+                ),
+                "lockdown_level_ids",
+            ),
+            (
+                lambda m: services.levels.set_level(
+                    MANAGER, "hq", 999999, schedule_id=m.office.pk, doors=[]
+                ),
+                "level_id",
+            ),
+            (
+                lambda m: services.levels.update_schedule(MANAGER, "hq", 999999, windows=[]),
+                "schedule_id",
+            ),
+            (
+                lambda m: services.credentials.issue_credential(
+                    MANAGER,
+                    services.credentials.CredentialData(holder_id=999999, kind="pin", pin="2468"),
+                ),
+                "holder_id",
+            ),
+            (
+                lambda m: services.credentials.issue_credential(
+                    MANAGER,
+                    services.credentials.CredentialData(
+                        holder_id=m.bob.pk, kind="pin", pin="2468", level_ids=[999999]
+                    ),
+                ),
+                "level_ids",
+            ),
+            (
+                lambda m: services.credentials.create_cardholder(MANAGER, employee_id="E404"),
+                "employee_id",
+            ),
+            (
+                lambda m: services.credentials.revoke_credential(MANAGER, 999999, reason="x"),
+                "credential_id",
+            ),
+            (lambda m: services.alarms.acknowledge_alarm(MANAGER, 999999), "alarm_id"),
+            (lambda m: services.lockdown.lockdown_site(MANAGER, "annex", True), "site"),
+            (lambda m: services.sync.sync_rules(ADMIN, "edge-9", None), "controller"),
+        ],
+    )
+    def test_an_unknown_one_names_its_input_and_changes_nothing(self, mailroom, change, field):
+        before = state()
+        with pytest.raises(NotFound) as refused:
+            change(mailroom)
+        assert refused.value.field == field
+        assert state() == before
+
+    def test_what_belongs_to_another_site_is_not_found_there(self, mailroom):
+        make_site("annex")
+        annex = services.levels.create_schedule(
+            MANAGER, site="annex", name="annex hours", windows=[]
+        )
+        before = state()
+        with pytest.raises(NotFound) as refused:
+            services.levels.create_level(
+                MANAGER, site="annex", name="annex", schedule_id=annex.pk, doors=["dock"]
+            )
+        assert (refused.value.field, refused.value.message) == ("doors", "no door 'dock' at annex")
+        with pytest.raises(NotFound) as refused:
+            services.doors.set_door_mode(
+                MANAGER, "hq", "dock", "scheduled_unlock", unlock_schedule_id=annex.pk
+            )
+        assert refused.value.field == "unlock_schedule_id"
         assert state() == before
 
 
@@ -223,8 +369,8 @@ class TestCardholderDetails:
     def test_a_correction_is_on_the_ledger_with_old_and_new(self, mailroom):
         bob = mailroom.bob
         before_name, before_kind = bob.name, bob.kind
-        holder = services.update_cardholder(
-            MANAGER, bob, name="  Robert Jones ", kind="contractor", company="Acme"
+        holder = services.credentials.update_cardholder(
+            MANAGER, bob.pk, name="  Robert Jones ", kind="contractor", company="Acme"
         )
         assert (holder.name, holder.kind, holder.company) == ("Robert Jones", "contractor", "Acme")
         entry = LedgerEntry.objects.filter(action="access.cardholder.update").get()
@@ -235,8 +381,8 @@ class TestCardholderDetails:
             "company": ["", "Acme"],
         }
         # The same values again change nothing and record nothing.
-        services.update_cardholder(
-            MANAGER, holder, name="Robert Jones", kind="contractor", company="Acme"
+        services.credentials.update_cardholder(
+            MANAGER, holder.pk, name="Robert Jones", kind="contractor", company="Acme"
         )
         assert LedgerEntry.objects.filter(action="access.cardholder.update").count() == 1
 
@@ -246,7 +392,7 @@ class TestCardholderDetails:
     def test_bad_details_name_the_field_and_change_nothing(self, mailroom, name, kind, field):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.update_cardholder(MANAGER, mailroom.bob, name=name, kind=kind)
+            services.credentials.update_cardholder(MANAGER, mailroom.bob.pk, name=name, kind=kind)
         assert refused.value.field == field
         assert state() == before
 
@@ -255,39 +401,43 @@ class TestRoles:
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR, OPERATOR], ids=lambda a: a.name)
     def test_only_managers_issue_credentials(self, mailroom, actor):
         before = state()
-        data = services.CredentialData(holder=mailroom.bob, format="H10301", facility=10, card=4000)
+        data = services.credentials.CredentialData(
+            holder_id=mailroom.bob.pk, format="H10301", facility=10, card=4000
+        )
         with pytest.raises(Forbidden):
-            services.issue_credential(actor, data)
+            services.credentials.issue_credential(actor, data)
         with pytest.raises(Forbidden):
-            services.create_cardholder(actor, name="Nobody")
+            services.credentials.create_cardholder(actor, name="Nobody")
         with pytest.raises(Forbidden):
-            services.update_cardholder(actor, mailroom.bob, name="Robert", kind="staff")
+            services.credentials.update_cardholder(
+                actor, mailroom.bob.pk, name="Robert", kind="staff"
+            )
         assert state() == before
 
     @pytest.mark.parametrize("actor", [CLERK, SCREENER, AUDITOR], ids=lambda a: a.name)
     def test_clerks_screeners_and_auditors_cannot_lock_down(self, mailroom, actor):
         before = state()
         with pytest.raises(Forbidden):
-            services.lockdown_site(actor, mailroom.site, True)
+            services.lockdown.lockdown_site(actor, mailroom.site.code, True)
         with pytest.raises(Forbidden):
-            services.revoke_credential(actor, mailroom.bob_card, reason="x")
+            services.credentials.revoke_credential(actor, mailroom.bob_card.pk, reason="x")
         assert state() == before
 
     def test_a_device_cannot_change_anything_even_with_an_operator_role(self, mailroom):
         before = state()
         edge = device(mailroom.edge1)
         with pytest.raises(Forbidden) as refused:
-            services.lockdown_site(edge, mailroom.site, True)
+            services.lockdown.lockdown_site(edge, mailroom.site.code, True)
         assert refused.value.field == "Authorization"
         with pytest.raises(Forbidden):
-            services.revoke_credential(edge, mailroom.bob_card, reason="x")
+            services.credentials.revoke_credential(edge, mailroom.bob_card.pk, reason="x")
         with pytest.raises(Forbidden):
-            services.sync_rules(device(mailroom.edge2), mailroom.edge1, None)
+            services.sync.sync_rules(device(mailroom.edge2), mailroom.edge1.name, None)
         assert state() == before
 
     def test_enrolling_a_controller_is_for_administrators(self, mailroom):
         with pytest.raises(Forbidden):
-            services.create_controller(MANAGER, name="edge-9", site=mailroom.site)
+            services.doors.create_controller(MANAGER, name="edge-9", site="hq")
 
 
 class TestRekey:
@@ -295,7 +445,7 @@ class TestRekey:
         edge = mailroom.edge1
         old_prefix, old_secret = edge.token_prefix, bytes.fromhex(edge.sync_secret)
         version = SiteRules.objects.get(site=mailroom.site).version
-        enrolment = services.rekey_controller(ADMIN, edge, reason="box left unattended")
+        enrolment = services.doors.rekey_controller(ADMIN, edge.name, reason="box left unattended")
         assert tokens.authenticate(mailroom.token1) is None
         assert tokens.authenticate(enrolment.token).name == edge.name
         assert tokens.authenticate(mailroom.token2).name == mailroom.edge2.name
@@ -303,7 +453,7 @@ class TestRekey:
         assert edge.token_prefix == enrolment.token.split("_")[1] != old_prefix
         new_secret = bytes.fromhex(enrolment.sync_secret)
         assert len(new_secret) == 32 and new_secret != old_secret
-        document = services.sync_rules(device(edge), edge, None).document
+        document = services.sync.sync_rules(device(edge), edge.name, None).document
         assert open_document(document, {edge.name: new_secret}, DocumentKind.SNAPSHOT)
         with pytest.raises(SignatureError):
             open_document(document, {edge.name: old_secret}, DocumentKind.SNAPSHOT)
@@ -322,16 +472,18 @@ class TestRekey:
     def test_only_administrators_rekey(self, mailroom, who):
         before = state()
         with pytest.raises(Forbidden):
-            services.rekey_controller(who, mailroom.edge1, reason="lost")
+            services.doors.rekey_controller(who, mailroom.edge1.name, reason="lost")
         with pytest.raises(Forbidden):
-            services.rekey_controller(device(mailroom.edge1), mailroom.edge1, reason="lost")
+            services.doors.rekey_controller(
+                device(mailroom.edge1), mailroom.edge1.name, reason="lost"
+            )
         assert state() == before
         assert tokens.authenticate(mailroom.token1).name == mailroom.edge1.name
 
     def test_it_needs_a_reason(self, mailroom):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.rekey_controller(ADMIN, mailroom.edge1, reason="  ")
+            services.doors.rekey_controller(ADMIN, mailroom.edge1.name, reason="  ")
         assert refused.value.field == "reason"
         assert state() == before
 
@@ -340,20 +492,22 @@ class TestLockdown:
     def test_it_needs_confirmation(self, mailroom):
         before = state()
         with pytest.raises(ServiceError) as refused:
-            services.lockdown_site(OPERATOR, mailroom.site, False)
+            services.lockdown.lockdown_site(OPERATOR, mailroom.site.code, False)
         assert refused.value.field == "confirm"
         assert "confirm" in refused.value.message
         assert state() == before
 
     def test_lock_down_and_lift(self, mailroom):
-        rules = services.lockdown_site(OPERATOR, mailroom.site, True, reason="suspect package")
+        rules = services.lockdown.lockdown_site(
+            OPERATOR, mailroom.site.code, True, reason="suspect package"
+        )
         assert rules.lockdown and rules.lockdown_by == "user:otto"
         with pytest.raises(Conflict):
-            services.lockdown_site(OPERATOR, mailroom.site, True)
-        lifted = services.lift_lockdown(MANAGER, mailroom.site)
+            services.lockdown.lockdown_site(OPERATOR, mailroom.site.code, True)
+        lifted = services.lockdown.lift_lockdown(MANAGER, mailroom.site.code)
         assert not lifted.lockdown and lifted.version == rules.version + 1
         with pytest.raises(Conflict):
-            services.lift_lockdown(MANAGER, mailroom.site)
+            services.lockdown.lift_lockdown(MANAGER, mailroom.site.code)
         actions = list(
             LedgerEntry.objects.filter(action__startswith="access.lockdown").values_list(
                 "action", flat=True

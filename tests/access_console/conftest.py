@@ -14,7 +14,7 @@ from django.test import Client
 from mailwarden.access import services, snapshots
 from mailwarden.access.models import Cardholder, Credential
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 
 # The access services' mailroom is the console's too: one set of doors, people and cards.
 from tests.access.conftest import MANAGER as MANAGER_ACTOR  # noqa: F401
@@ -26,6 +26,7 @@ from tests.access.conftest import (  # noqa: F401
     mailroom,
     state,
 )
+from tests.factories import ADMIN
 
 PASSWORD = "Correct-Horse-9-Battery"
 
@@ -36,7 +37,9 @@ def person(db) -> Callable[[Role], User]:
         existing = User.objects.filter(username=role.value).first()
         if existing is not None:
             return existing
-        return create_user(role.value, password=PASSWORD, roles=[role.value], check_password=False)
+        return create_user(
+            ADMIN, role.value, password=PASSWORD, roles=[role.value], check_password=False
+        )
 
     return make
 
@@ -51,9 +54,9 @@ def as_role(person) -> Callable[[Role], Client]:
     return client_for
 
 
-def ingest(room: Mailroom, *batch: dict[str, Any]) -> services.IngestResult:
+def ingest(room: Mailroom, *batch: dict[str, Any]) -> services.ingest.IngestResult:
     """Events as the quarantine and dock controller (edge-1) delivers them."""
-    result = services.ingest_events(device(room.edge1), room.edge1, list(batch))
+    result = services.ingest.ingest_events(device(room.edge1), room.edge1.name, list(batch))
     assert result.rejected == [], result.rejected
     return result
 

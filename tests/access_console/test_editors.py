@@ -160,7 +160,9 @@ class TestCredentials:
         assert state() == before
 
     def test_a_visitor_needs_an_end_date_in_site_time(self, manager, mailroom):
-        visitor = services.create_cardholder(MANAGER_ACTOR, name="Vic Visitor", kind="visitor")
+        visitor = services.credentials.create_cardholder(
+            MANAGER_ACTOR, name="Vic Visitor", kind="visitor"
+        )
         refused = self.issue(
             manager, visitor, kind="card", format="H10301", facility="10", card="77"
         )

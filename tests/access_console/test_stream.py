@@ -129,7 +129,9 @@ def test_lockdown_and_alarms_reach_the_board(person, mailroom, frozen_clock, fak
         chunks = await open_stream(user)
         seen: list[tuple[str, Any]] = []
         await next_board(chunks, seen)
-        await sync_to_async(services.lockdown_site)(MANAGER_ACTOR, m.site, True, reason="drill")
+        await sync_to_async(services.lockdown.lockdown_site)(
+            MANAGER_ACTOR, m.site.code, True, reason="drill"
+        )
         locked = await next_board(chunks, seen)
         forced = event("door.event", frozen_clock(), door_id="quarantine", kind="forced_open")
         await sync_to_async(ingest)(m, forced)

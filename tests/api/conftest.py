@@ -14,10 +14,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from PIL import Image, ImageDraw
 
-from mailwarden.core import tokens
 from mailwarden.core.models import ApiToken, LedgerHead
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody.models import MailItem
 from mailwarden.directory.models import Location, Recipient, Site
 from tests.factories import ADMIN, make_recipient, make_site
@@ -62,7 +61,7 @@ def actor_label(api: Api) -> str:
 
 
 def token_for(role: Role, user: User | None = None) -> str:
-    issued = tokens.issue(
+    issued = issue_token(
         ADMIN, name=f"{role.value} test", role=role.value, user_id=user.pk if user else None
     )
     return issued.secret
@@ -108,7 +107,7 @@ class Person:
 @pytest.fixture
 def employee(db) -> Person:
     """A recipient who signs in: their API token acts for their own user account."""
-    user = create_user("employee", password="x", roles=["recipient"], check_password=False)
+    user = create_user(ADMIN, "employee", password="x", roles=["recipient"], check_password=False)
     person = make_recipient(first_name="Grace", last_name="Hopper")
     # No service links a directory entry to a sign-in account yet; the demo does the same.
     Recipient.objects.filter(pk=person.pk).update(user=user)

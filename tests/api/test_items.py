@@ -8,17 +8,19 @@ import pytest
 
 from mailwarden.core.models import LedgerHead
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody import pickup
 from mailwarden.custody.models import MailItem
 from tests.api.conftest import Api, actor_label, assert_refused, snapshot, token_for
-from tests.factories import VALID_UPS
+from tests.factories import ADMIN, VALID_UPS
 
 
 @pytest.fixture
 def sam(db) -> Api:
     """A screener whose token acts for a named person, as a screening decision needs."""
-    user = create_user("sam", password="x", roles=[Role.SCREENER.value], check_password=False)
+    user = create_user(
+        ADMIN, "sam", password="x", roles=[Role.SCREENER.value], check_password=False
+    )
     return Api(token_for(Role.SCREENER, user))
 
 

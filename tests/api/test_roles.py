@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from mailwarden.core import clock, tokens
+from mailwarden.core import clock
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user, issue_token, revoke_token
 from tests.api.conftest import Api, assert_refused, snapshot, token_for
 from tests.factories import ADMIN
 from tests.factories import intake as intake_item
@@ -59,7 +59,7 @@ def test_auditor_reads_and_verifies_but_changes_nothing(as_role, item):
 
 def test_security_manager_cannot_issue_or_revoke_tokens(as_role):
     manager = as_role(Role.SECURITY_MANAGER)
-    victim = tokens.issue(ADMIN, name="device", role="clerk").token
+    victim = issue_token(ADMIN, name="device", role="clerk").token
     before = snapshot()
     assert_refused(manager.post("/api/tokens", {"name": "x", "role": "admin"}), 403, None)
     assert_refused(manager.delete(f"/api/tokens/{victim.prefix}"), 403, None)
@@ -89,11 +89,11 @@ def test_recipient_cannot_log_items(employee, site):
 
 
 def test_anonymous_and_bad_tokens_get_401(site, recipient, frozen_clock):
-    issued = tokens.issue(ADMIN, name="soon gone", role="clerk")
-    expiring = tokens.issue(
+    issued = issue_token(ADMIN, name="soon gone", role="clerk")
+    expiring = issue_token(
         ADMIN, name="short", role="clerk", expires_at=clock.now() + timedelta(hours=1)
     )
-    tokens.revoke(ADMIN, issued.token.prefix)
+    revoke_token(ADMIN, issued.token.prefix)
     frozen_clock.advance(hours=2)
     before = snapshot()
     for api in (
@@ -109,7 +109,7 @@ def test_anonymous_and_bad_tokens_get_401(site, recipient, frozen_clock):
 
 
 def test_console_session_is_accepted(db, site, recipient):
-    user = create_user("clerk1", password="x", roles=["clerk"], check_password=False)
+    user = create_user(ADMIN, "clerk1", password="x", roles=["clerk"], check_password=False)
     api = Api(None)
     api.client.force_login(user)
     before = snapshot()
@@ -125,7 +125,7 @@ def test_console_session_is_accepted(db, site, recipient):
 
 
 def test_device_token_acts_as_its_device(db, site, recipient):
-    secret = tokens.issue(ADMIN, name="dock scanner", role="clerk", device="dock-1").secret
+    secret = issue_token(ADMIN, name="dock scanner", role="clerk", device="dock-1").secret
     uid = Api(secret).post("/api/items", intake_body(site, recipient)).json()["uid"]
     chain = Api(token_for(Role.AUDITOR)).get(f"/api/items/{uid}/custody").json()
     assert chain[0]["actor"] == "device:dock-1"

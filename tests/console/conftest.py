@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody.models import MailItem
 from mailwarden.directory.models import Recipient, Site
-from tests.factories import make_recipient, make_site
+from tests.factories import ADMIN, make_recipient, make_site
 
 PASSWORD = "Correct-Horse-9-Battery"
 
@@ -34,7 +34,11 @@ def make_person(db) -> Callable[..., User]:
         if existing is not None:
             return existing
         return create_user(
-            username or role.value, password=PASSWORD, roles=[role.value], check_password=False
+            ADMIN,
+            username or role.value,
+            password=PASSWORD,
+            roles=[role.value],
+            check_password=False,
         )
 
     return make

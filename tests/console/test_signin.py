@@ -219,3 +219,21 @@ def test_set_mfa_required_refuses_bad_input_and_changes_nothing(db):
     assert bad.value.field == "role"
     assert not RolePolicy.objects.exists()
     assert not LedgerEntry.objects.filter(action="core.mfa_policy.changed").exists()
+
+
+def test_a_device_is_enrolled_for_the_person_signed_in_only(make_person):
+    user = make_person(Role.CLERK, "zoe")
+    person = Actor.for_user(user)
+    device = services.start_totp_enrolment(person)
+    assert device.user_id == user.pk
+    assert services.start_totp_enrolment(person) == device  # the same QR on reload
+    confirmed = services.confirm_totp_enrolment(person, code_for(device))
+    assert confirmed.confirmed
+    [entry] = LedgerEntry.objects.filter(action="core.user.mfa_enrolled")
+    assert (entry.actor, entry.subject_id) == (person.label, str(user.pk))
+    for job in (Actor.job("cli"), Actor.device("dock-1", Role.CLERK)):
+        with pytest.raises(ServiceError):
+            services.start_totp_enrolment(job)
+        with pytest.raises(ServiceError):
+            services.verify_totp(job, code_for(device))
+    assert TOTPDevice.objects.count() == 1

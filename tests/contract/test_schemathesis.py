@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mailwarden.access import services as access
-from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
+from mailwarden.core.services import issue_token
 from mailwarden.custody import services as custody
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
@@ -73,8 +73,8 @@ def mailroom(db) -> Iterator[Mailroom]:
     people = [make_recipient() for _ in range(3)]
     item = intake_item(site, people[0], tracking_number=VALID_UPS)
     intake_item(site, people[1])
-    secret = tokens.issue(ADMIN, name="fuzzer", role="admin").secret
-    other = tokens.issue(ADMIN, name="spare", role="clerk").token.prefix
+    secret = issue_token(ADMIN, name="fuzzer", role="admin").secret
+    other = issue_token(ADMIN, name="spare", role="clerk").token.prefix
     # Screening records to aim at: a scan (of an empty belt), a pending decision and a pending
     # quarantine request (two-person rules need a person, so a screener with a user id).
     empty = tiff16(np.full((64, 64), 60_000, np.uint16))
@@ -86,19 +86,21 @@ def mailroom(db) -> Iterator[Mailroom]:
     held = intake_item(site, people[2])
     custody.transition(ADMIN, held.uid, "quarantined", reason="fuzzing")
     request = screening.propose_quarantine_outcome(screener, held.uid, "released", "fuzzing")
-    holder = access.create_cardholder(ADMIN, name="Fuzz Holder")
-    hours = access.create_schedule(
+    holder = access.credentials.create_cardholder(ADMIN, name="Fuzz Holder")
+    hours = access.levels.create_schedule(
         ADMIN,
-        site=site,
+        site=site.code,
         name="hours",
         windows=[{"days": ["mon"], "start": "08:00", "end": "18:00"}],
     )
-    level = access.create_level(ADMIN, site=site, name="fuzz", schedule=hours)
-    card = access.issue_credential(
+    level = access.levels.create_level(ADMIN, site=site.code, name="fuzz", schedule_id=hours.pk)
+    card = access.credentials.issue_credential(
         ADMIN,
-        access.CredentialData(holder=holder, format="H10301", facility=1, card=7, levels=[level]),
+        access.credentials.CredentialData(
+            holder_id=holder.pk, format="H10301", facility=1, card=7, level_ids=[level.pk]
+        ),
     )
-    access.add_holiday(ADMIN, site=site, day=date(2026, 12, 25))
+    access.levels.add_holiday(ADMIN, site=site.code, day=date(2026, 12, 25))
     real = {
         "uid": item.uid,
         "code": site.code,

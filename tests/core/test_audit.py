@@ -1,13 +1,16 @@
 import pytest
 from django.test import Client
 
+from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerEntry
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
+
+USERS = Actor.job("users")
 
 
 @pytest.mark.django_db
 def test_sign_ins_failures_and_new_users_are_on_the_ledger():
-    create_user("olga", password="correct horse battery", roles=["clerk"])
+    create_user(USERS, "olga", password="correct horse battery", roles=["clerk"])
     client = Client()
     client.post("/login/", {"username": "olga", "password": "wrong password"})
     client.post("/login/", {"username": "olga", "password": "correct horse battery"})
@@ -27,7 +30,7 @@ def test_sign_ins_failures_and_new_users_are_on_the_ledger():
 
 @pytest.mark.django_db
 def test_lockout_is_on_the_ledger(settings):
-    create_user("pavel", password="correct horse battery", roles=["clerk"])
+    create_user(USERS, "pavel", password="correct horse battery", roles=["clerk"])
     client = Client()
     for _ in range(settings.AXES_FAILURE_LIMIT + 1):
         client.post("/login/", {"username": "pavel", "password": "nope"})

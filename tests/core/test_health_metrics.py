@@ -1,7 +1,7 @@
 import pytest
 
-from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
+from mailwarden.core.services import issue_token
 from tests.factories import intake, make_recipient, make_site
 
 
@@ -21,7 +21,7 @@ def test_readyz_checks_the_database(client):
 @pytest.mark.django_db
 def test_metrics_need_a_token_and_a_role(client):
     assert client.get("/metrics").status_code == 401
-    clerk = tokens.issue(Actor.job("t"), name="clerk", role="clerk").secret
+    clerk = issue_token(Actor.job("t"), name="clerk", role="clerk").secret
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {clerk}").status_code == 403
 
 
@@ -29,7 +29,7 @@ def test_metrics_need_a_token_and_a_role(client):
 def test_metrics_report_items_by_state_in_prometheus_format(client):
     site = make_site()
     intake(site, make_recipient())
-    secret = tokens.issue(Actor.job("t"), name="prom", role="auditor").secret
+    secret = issue_token(Actor.job("t"), name="prom", role="auditor").secret
     client.get("/livez")
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200

@@ -18,11 +18,11 @@ from django.urls import URLResolver
 from django.utils.module_loading import import_string
 
 import mailwarden
-from mailwarden.core import demo, plugins, tokens
+from mailwarden.core import demo, plugins
 from mailwarden.core.actor import Actor
 from mailwarden.core.context import console
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody.models import MailItem
 from tests.core.plugin_app import parts
 
@@ -53,6 +53,7 @@ def with_gadgets() -> Iterator[None]:
 def menu_for(*roles: Role, page: str = "dashboard") -> tuple[list[str], str | None]:
     """The menu entries a person with ``roles`` sees on ``page`` (a view name), and the one lit."""
     user = create_user(
+        Actor.job("tests"),
         f"user{len(roles)}{''.join(r.value[:2] for r in roles)}",
         password="x",
         roles=[r.value for r in roles],
@@ -123,7 +124,7 @@ def test_an_app_plugs_in_with_one_line_in_installed_apps(with_gadgets):
 
 @pytest.mark.django_db
 def test_a_device_scope_declared_by_an_app_limits_that_device_tokens(client: Client):
-    secret = tokens.issue(Actor.job("t"), name="gadget", role="auditor", device="gadget-7").secret
+    secret = issue_token(Actor.job("t"), name="gadget", role="auditor", device="gadget-7").secret
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/ledger/verify", headers=headers).status_code == 200
     with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, GADGETS]):

@@ -4,7 +4,8 @@ from django.db import connection
 
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role, roles_of
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
+from tests.factories import ADMIN
 
 
 @pytest.mark.django_db
@@ -33,7 +34,7 @@ def test_file_database_really_switches_to_wal(tmp_path):
 
 @pytest.mark.django_db
 def test_passwords_are_hashed_with_argon2():
-    user = create_user("dana", password="correct horse battery", roles=["clerk"])
+    user = create_user(ADMIN, "dana", password="correct horse battery", roles=["clerk"])
     stored = User.objects.get(pk=user.pk).password
     assert stored.startswith("argon2$argon2id$")
     assert roles_of(User.objects.get(pk=user.pk)) == frozenset({Role.CLERK})
@@ -42,9 +43,9 @@ def test_passwords_are_hashed_with_argon2():
 @pytest.mark.django_db
 def test_weak_passwords_and_unknown_roles_are_refused_by_field():
     with pytest.raises(ServiceError) as weak:
-        create_user("erin", password="12345678", roles=["clerk"])
+        create_user(ADMIN, "erin", password="12345678", roles=["clerk"])
     assert weak.value.field == "password"
     with pytest.raises(ServiceError) as role:
-        create_user("erin", password="correct horse battery", roles=["janitor"])
+        create_user(ADMIN, "erin", password="correct horse battery", roles=["janitor"])
     assert role.value.field == "role"
     assert not User.objects.filter(username="erin").exists()

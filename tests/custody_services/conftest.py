@@ -87,7 +87,7 @@ def advance(uid: str, target: State, reason: str = "test step") -> MailItem:
 
 def item_in(site: Site, recipient: Recipient, state: State) -> MailItem:
     item = services.intake(
-        CLERK, services.IntakeRequest(site=site, recipient_id=recipient.pk, kind="parcel")
+        CLERK, services.IntakeRequest(site=site.code, recipient_id=recipient.pk, kind="parcel")
     )
     for step in path_to(state):
         item = advance(item.uid, step)

@@ -71,7 +71,7 @@ def test_concurrent_intakes_keep_one_unbroken_chain(pg):
         return [
             services.intake(
                 CLERK,
-                services.IntakeRequest(site=site, recipient_id=recipient.pk, kind="letter"),
+                services.IntakeRequest(site=site.code, recipient_id=recipient.pk, kind="letter"),
             ).uid
             for _ in range(5)
         ]

@@ -24,7 +24,10 @@ def handed_over(site, recipient, frozen_clock) -> MailItem:
     item = services.intake(
         CLERK,
         services.IntakeRequest(
-            site=site, recipient_id=recipient.pk, kind="parcel", tracking_number=VALID_UPS
+            site=site.code,
+            recipient_id=recipient.pk,
+            kind="parcel",
+            tracking_number=VALID_UPS,
         ),
     )
     for step in (
@@ -173,7 +176,7 @@ def test_pdf_escapes_what_people_typed(site, recipient):
     item = services.intake(
         CLERK,
         services.IntakeRequest(
-            site=site,
+            site=site.code,
             recipient_id=recipient.pk,
             kind="letter",
             sender='<img src="http://127.0.0.1:1/x.png"> & Co',

@@ -17,8 +17,8 @@ from tests.custody_services.conftest import png, snapshot
 from tests.factories import CLERK, VALID_UPS
 
 
-def request(site, recipient, **kw) -> services.IntakeRequest:
-    fields = {"site": site, "recipient_id": recipient.pk, "kind": "parcel", **kw}
+def request(site, recipient, *, site_code=None, **kw) -> services.IntakeRequest:
+    fields = {"site": site_code or site.code, "recipient_id": recipient.pk, "kind": "parcel", **kw}
     return services.IntakeRequest(**fields)
 
 
@@ -61,6 +61,7 @@ def test_intake_records_the_item_and_its_ledger_entry(site, recipient, frozen_cl
         ({"recipient_id": 999_999}, "recipient_id", "no active recipient with id 999999"),
         ({"tracking_number": "1Z5R89390357567128"}, "tracking_number", "check digit wrong"),
         ({"location_code": "roof"}, "location_code", "no location 'roof'"),
+        ({"site_code": "annex"}, "site", "no site 'annex'"),
         ({"photo": b"GIF89a but not really"}, "photo", "not a readable image"),
         ({"photo": b""}, "photo", "the file is empty"),
     ],

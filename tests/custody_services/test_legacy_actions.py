@@ -17,13 +17,13 @@ from mailwarden.core import ledger
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody import export, pickup, services
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Location
 from mailwarden.screening import queries as screening_queries
-from tests.factories import CLERK, MANAGER, SCREENER
+from tests.factories import ADMIN, CLERK, MANAGER, SCREENER
 
 UID = "MW-0LD00001"
 
@@ -138,7 +138,9 @@ def test_an_old_item_goes_on_with_current_names_and_reads_as_one_history(
     assert "custody.transition" not in html and "custody.intake" not in html
 
     # The console timeline names each step in words, old entries as new.
-    auditor = create_user("audrey", password="x", roles=[Role.AUDITOR.value], check_password=False)
+    auditor = create_user(
+        ADMIN, "audrey", password="x", roles=[Role.AUDITOR.value], check_password=False
+    )
     client = Client()
     client.force_login(auditor)
     body = client.get(f"/items/{UID}/").content.decode()
@@ -157,7 +159,7 @@ def test_an_old_item_goes_on_with_current_names_and_reads_as_one_history(
 
 def test_an_old_wrong_pickup_code_entry_keeps_its_title(site, recipient):
     item = services.intake(
-        CLERK, services.IntakeRequest(site=site, recipient_id=recipient.pk, kind="letter")
+        CLERK, services.IntakeRequest(site=site.code, recipient_id=recipient.pk, kind="letter")
     )
     with transaction.atomic():
         ledger.append(CLERK, "custody.pickup_code_failed", "mailitem", item.uid, {})

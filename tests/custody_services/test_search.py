@@ -43,7 +43,10 @@ def mailroom(db, frozen_clock):
             services.intake(
                 CLERK,
                 services.IntakeRequest(
-                    site=site, recipient_id=person.pk, kind="letter", tracking_number=number
+                    site=site.code,
+                    recipient_id=person.pk,
+                    kind="letter",
+                    tracking_number=number,
                 ),
             )
         )
@@ -121,7 +124,7 @@ def test_site_and_recipient_filters(mailroom):
     other = make_site("annex")
     elsewhere = services.intake(
         CLERK,
-        services.IntakeRequest(site=other, recipient_id=people["ada"].pk, kind="flat"),
+        services.IntakeRequest(site=other.code, recipient_id=people["ada"].pk, kind="flat"),
     )
     assert uids(search_items(STAFF, "", site_code="annex")) == [elsewhere.uid]
     assert uids(search_items(STAFF, "Lovelace", site_code="hq")) == newest_first(items["ada"])

@@ -89,7 +89,7 @@ def test_directory_import_errors_and_my_mail(open_page, demo, tmp_path):
     waiting = services.intake(
         CLERK,
         services.IntakeRequest(
-            site=own.items.first().site,
+            site=own.items.first().site.code,
             recipient_id=own.pk,
             kind="parcel",
             sender="Acme Supplies Ltd",

@@ -8,12 +8,12 @@ import pytest
 from playwright.sync_api import expect
 
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody import pickup, services
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from tests.e2e.conftest import PASSWORD, TABLET, follow, shot, sign_in, sign_out
-from tests.factories import CLERK, SCREENER, VALID_UPS, make_recipient, make_site
+from tests.factories import ADMIN, CLERK, SCREENER, VALID_UPS, make_recipient, make_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ def mailroom(transactional_db):
     )
     make_recipient(first_name="Marge", last_name="Hampton", department="Legal")
     for role in (Role.CLERK, Role.SCREENER):
-        create_user(role.value, password=PASSWORD, roles=[role.value], check_password=False)
+        create_user(ADMIN, role.value, password=PASSWORD, roles=[role.value], check_password=False)
     return site, margaret
 
 
@@ -142,7 +142,7 @@ def test_intake_screening_and_pickup_by_code(open_page, mailroom):
 def test_signature_pickup_on_a_tablet(open_page, mailroom):
     site, margaret = mailroom
     item = services.intake(
-        CLERK, services.IntakeRequest(site=site, recipient_id=margaret.pk, kind="letter")
+        CLERK, services.IntakeRequest(site=site.code, recipient_id=margaret.pk, kind="letter")
     )
     services.transition(SCREENER, item.uid, "cleared")
     services.transition(CLERK, item.uid, "ready_for_pickup")

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.screening import decode, services
@@ -21,7 +21,7 @@ from mailwarden.screening.demo import DEMO_SCANNER
 from mailwarden.screening.models import Scan, ScanSource
 from mailwarden.xray.simulator import simulate_parcel
 from tests.e2e.conftest import DESKTOP, PASSWORD, SHOTS, TABLET, follow, shot, sign_in, sign_out
-from tests.factories import intake, make_recipient, make_site
+from tests.factories import ADMIN, intake, make_recipient, make_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +68,7 @@ def mailroom(transactional_db, frozen_clock):
         ("manager", Role.SECURITY_MANAGER),
         ("manager2", Role.SECURITY_MANAGER),
     ):
-        create_user(name, password=PASSWORD, roles=[role.value], check_password=False)
+        create_user(ADMIN, name, password=PASSWORD, roles=[role.value], check_password=False)
     threat = intake(site, grace, sender="Unknown sender", weight_g=1480)
     scan = simulated_scan(threat.uid, 2, "knife")
     frozen_clock.advance(minutes=25)

@@ -55,22 +55,27 @@ from mailwarden.directory import services as directory
 controller, alice, bob = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 actor = Actor.job("outage-test")
 site = directory.create_site(actor, code="hq", name="Head office", timezone="Europe/London")
-always = access.create_schedule(
-    actor, site=site, name="always",
+always = access.levels.create_schedule(
+    actor, site="hq", name="always",
     windows=[{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
               "start": "00:00", "end": "24:00"}],
     holiday_windows=[{"start": "00:00", "end": "24:00"}],
 )
-door = access.create_door(actor, access.DoorData(site=site, code="mailroom", name="Mailroom"))
-enrolment = access.create_controller(actor, name=controller, site=site)
-access.create_reader(
-    actor, controller=enrolment.controller, door=door, code="mailroom-in", osdp_address=1
+door = access.doors.create_door(
+    actor, access.doors.DoorData(site="hq", code="mailroom", name="Mailroom")
 )
-level = access.create_level(actor, site=site, name="mailroom staff", schedule=always, doors=[door])
+enrolment = access.doors.create_controller(actor, name=controller, site="hq")
+access.doors.create_reader(
+    actor, controller=controller, door="mailroom", code="mailroom-in", osdp_address=1
+)
+level = access.levels.create_level(
+    actor, site="hq", name="mailroom staff", schedule_id=always.pk, doors=["mailroom"]
+)
 for name, number in (("Alice", alice), ("Bob", bob)):
-    holder = access.create_cardholder(actor, name=name)
-    access.issue_credential(actor, access.CredentialData(
-        holder=holder, format="H10301", facility=10, card=number, levels=[level]))
+    holder = access.credentials.create_cardholder(actor, name=name)
+    access.credentials.issue_credential(actor, access.credentials.CredentialData(
+        holder_id=holder.pk, format="H10301", facility=10, card=number,
+        level_ids=[level.pk]))
 print(json.dumps({"token": enrolment.token, "secret": enrolment.sync_secret}))
 """
 
@@ -269,12 +274,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
 django.setup()
 from mailwarden.access import services as access
 from mailwarden.core.actor import Actor
-from mailwarden.directory.models import Site
-actor, site = Actor.job("outage-test"), Site.objects.get(code="hq")
+actor = Actor.job("outage-test")
 if sys.argv[1] == "on":
-    access.lockdown_site(actor, site, True, reason="suspicious parcel at the dock")
+    access.lockdown.lockdown_site(actor, "hq", True, reason="suspicious parcel at the dock")
 else:
-    access.lift_lockdown(actor, site, reason="all clear")
+    access.lockdown.lift_lockdown(actor, "hq", reason="all clear")
 print("ok")
 """
 
@@ -311,9 +315,12 @@ import os, sys, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
 django.setup()
 from django.contrib.auth.models import User
-from mailwarden.core.users import create_user
+from mailwarden.core.actor import Actor
+from mailwarden.core.services import create_user
 if not User.objects.filter(username="door-operator").exists():
-    create_user("door-operator", password=sys.argv[1], roles=["security_operator"])
+    create_user(
+        Actor.job("users"), "door-operator", password=sys.argv[1], roles=["security_operator"]
+    )
 print("ok")
 """
 

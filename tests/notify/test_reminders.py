@@ -12,7 +12,6 @@ from mailwarden.core.models import Notification
 from mailwarden.core.runner import run_pending
 from mailwarden.custody import pickup, services
 from mailwarden.custody.models import MailItem
-from mailwarden.custody.notifications import send_due_reminders
 from tests.factories import CLERK
 from tests.notify.conftest import make_ready_item
 
@@ -85,7 +84,7 @@ def test_nothing_is_sent_for_an_item_already_collected(smtp_server, site, frozen
     services.hand_over(CLERK, item.uid, method="code", proof=pickup.pickup_code(item.uid))
 
     frozen_clock.advance(days=30)
-    assert send_due_reminders(clock.now()) == 0
+    assert services.send_due_reminders(clock.now()) == 0
     run_pending()
 
     assert len(smtp_server.received) == 1  # the arrival email only
@@ -98,7 +97,7 @@ def test_no_escalation_without_a_manager(smtp_server, site, frozen_clock):
     item = make_ready_item(site, manager=False)
     frozen_clock.advance(days=get_settings().notifications.escalate_after_days + 1)
 
-    assert send_due_reminders(clock.now()) == 1  # the reminder
+    assert services.send_due_reminders(clock.now()) == 1  # the reminder
     item.refresh_from_db()
     assert item.escalated_at is None
     assert set(Notification.objects.values_list("kind", flat=True)) == {"reminder"}

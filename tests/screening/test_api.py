@@ -10,14 +10,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody.models import MailItem
 from tests.api.conftest import Api, assert_refused, token_for
+from tests.factories import ADMIN
 from tests.screening.conftest import encode, snapshot
 
 
 def person(username: str, role: Role) -> Api:
-    user = create_user(username, password="x", roles=[role.value], check_password=False)
+    user = create_user(ADMIN, username, password="x", roles=[role.value], check_password=False)
     return Api(token_for(role, user))
 
 

@@ -12,12 +12,12 @@ from django.test import Client
 
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user
+from mailwarden.core.services import create_user
 from mailwarden.custody.models import MailItem
 from mailwarden.directory.models import Recipient, Site
 from mailwarden.screening import services
 from mailwarden.screening.models import Scan, ScanSource
-from tests.factories import intake, make_recipient, make_site
+from tests.factories import ADMIN, intake, make_recipient, make_site
 
 # The scanner-file fixtures are shared with the screening domain's own tests.
 from tests.screening.conftest import clean_pair, colour_rgb, knife_pair  # noqa: F401
@@ -43,7 +43,7 @@ def person(db) -> Callable[..., User]:
         existing = User.objects.filter(username=name).first()
         if existing is not None:
             return existing
-        return create_user(name, password=PASSWORD, roles=[role.value], check_password=False)
+        return create_user(ADMIN, name, password=PASSWORD, roles=[role.value], check_password=False)
 
     return make
 

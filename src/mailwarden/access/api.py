@@ -20,7 +20,6 @@ from mailwarden.access.models import (
     AccessAlarm,
     AccessController,
     AccessLevel,
-    AntiPassbackArea,
     Cardholder,
     Credential,
     Door,
@@ -88,7 +87,7 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.api import ERRORS, actor_of
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
-from mailwarden.directory.models import Location, Recipient, Site
+from mailwarden.directory.models import Site
 from mailwarden.directory.schemas import SiteCode
 
 router = Router(tags=["access"])
@@ -104,54 +103,8 @@ def controller_scope(device: str) -> frozenset[str] | None:
 
 
 def _site(code: str, field: str = "code") -> Site:
-    site = Site.objects.filter(code=code).first()
-    if site is None:
-        raise NotFound(f"no site {code!r}", field)
-    return site
-
-
-def _door(site: Site, code: str, field: str = "door") -> Door:
-    door = Door.objects.filter(site=site, code=code).first()
-    if door is None:
-        raise NotFound(f"no door {code!r} at {site.code}", field)
-    return door
-
-
-def _levels(ids: list[int], field: str, site: Site | None = None) -> list[AccessLevel]:
-    levels = AccessLevel.objects.filter(pk__in=ids).select_related("site")
-    if site is not None:
-        levels = levels.filter(site=site)
-    found = list(levels)
-    missing = set(ids) - {lv.pk for lv in found}
-    if missing:
-        where = f" at {site.code}" if site is not None else ""
-        raise NotFound(f"no access level {min(missing)}{where}", field)
-    return found
-
-
-def _schedule(site: Site, pk: int | None, field: str) -> Schedule | None:
-    if pk is None:
-        return None
-    schedule = Schedule.objects.filter(pk=pk, site=site).first()
-    if schedule is None:
-        raise NotFound(f"no schedule {pk} at {site.code}", field)
-    return schedule
-
-
-def _credential(pk: int, field: str = "credential_id") -> Credential:
-    credential = Credential.objects.filter(pk=pk).first()
-    if credential is None:
-        raise NotFound(f"no credential {pk}", field)
-    return credential
-
-
-def _area(site: Site, code: str | None, field: str) -> AntiPassbackArea | None:
-    if code is None:
-        return None
-    area = AntiPassbackArea.objects.filter(site=site, code=code).first()
-    if area is None:
-        raise NotFound(f"no anti-passback area {code!r} at {site.code}", field)
-    return area
+    """The site a path names: an unknown one is refused naming the path's ``code``."""
+    return queries.site_named(code, field)
 
 
 # ----------------------------------------------------------------------------- device sync
@@ -175,7 +128,7 @@ def _device_controller(request: HttpRequest) -> tuple[Actor, AccessController]:
 )
 def sync_rules(request: HttpRequest, filters: Query[RulesQuery]) -> HttpResponse:
     actor, controller = _device_controller(request)
-    answer = services.sync_rules(actor, controller, filters.since)
+    answer = services.sync.sync_rules(actor, controller.name, filters.since)
     if answer.document is None:
         body = b'{"up_to_date":true,"version":%d}' % answer.version
     else:
@@ -196,7 +149,7 @@ def sync_rules(request: HttpRequest, filters: Query[RulesQuery]) -> HttpResponse
 )
 def deliver_events(request: HttpRequest, payload: EventBatchIn) -> EventBatchOut:
     actor, controller = _device_controller(request)
-    result = services.ingest_events(actor, controller, payload.events)
+    result = services.ingest.ingest_events(actor, controller.name, payload.events)
     return EventBatchOut(
         applied=result.applied,
         duplicates=result.duplicates,
@@ -224,10 +177,10 @@ def list_controllers(request: HttpRequest) -> list[ControllerOut]:
     summary="Enrol an edge controller (its token and sync secret are shown once)",
 )
 def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[EnrolmentOut]:
-    enrolment = services.create_controller(
+    enrolment = services.doors.create_controller(
         actor_of(request),
         name=payload.name,
-        site=_site(payload.site, "site"),
+        site=payload.site,
         fail_mode=payload.fail_mode.value,
         offline_after_s=payload.offline_after_s,
     )
@@ -240,15 +193,11 @@ def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[Enr
     summary="Replace an edge controller's token and sync secret (the old ones stop working)",
 )
 def rekey_controller(request: HttpRequest, payload: RekeyIn, name: Path[Code]) -> EnrolmentOut:
-    actor = actor_of(request)
-    # Role first, so a refused caller learns nothing about which controllers exist.
-    require(actor, services.ENROL_CONTROLLERS, "re-keying an access controller")
-    controller = queries.controller_named(name)
-    enrolment = services.rekey_controller(actor, controller, reason=payload.reason)
+    enrolment = services.doors.rekey_controller(actor_of(request), name, reason=payload.reason)
     return _enrolment_out(enrolment)
 
 
-def _enrolment_out(enrolment: services.Enrolment) -> EnrolmentOut:
+def _enrolment_out(enrolment: services.doors.Enrolment) -> EnrolmentOut:
     out = controller_out(enrolment.controller).model_dump()
     return EnrolmentOut(**out, token=enrolment.token, sync_secret=enrolment.sync_secret)
 
@@ -274,9 +223,9 @@ def list_schedules(request: HttpRequest, code: Path[SiteCode]) -> list[ScheduleO
 def create_schedule(
     request: HttpRequest, payload: ScheduleIn, code: Path[SiteCode]
 ) -> Status[ScheduleOut]:
-    schedule = services.create_schedule(
+    schedule = services.levels.create_schedule(
         actor_of(request),
-        site=_site(code),
+        site=_site(code).code,
         name=payload.name,
         windows=[w.model_dump() for w in payload.windows],
         holiday_windows=[w.model_dump() for w in payload.holiday_windows],
@@ -293,12 +242,12 @@ def update_schedule(
     request: HttpRequest, payload: ScheduleTimesIn, code: Path[SiteCode], schedule_id: Path[DbId]
 ) -> ScheduleOut:
     actor = actor_of(request)
+    # Role first, so a refused caller learns nothing about which sites exist.
     require(actor, services.MANAGE_ACCESS, "changing a schedule")
-    schedule = _schedule(_site(code), schedule_id, "schedule_id")
-    assert schedule is not None
-    schedule = services.update_schedule(
+    schedule = services.levels.update_schedule(
         actor,
-        schedule,
+        _site(code).code,
+        schedule_id,
         windows=[w.model_dump() for w in payload.windows],
         holiday_windows=[w.model_dump() for w in payload.holiday_windows],
     )
@@ -313,8 +262,8 @@ def update_schedule(
 def add_holiday(
     request: HttpRequest, payload: HolidayIn, code: Path[SiteCode]
 ) -> Status[HolidayOut]:
-    holiday = services.add_holiday(
-        actor_of(request), site=_site(code), day=payload.date, name=payload.name
+    holiday = services.levels.add_holiday(
+        actor_of(request), site=_site(code).code, day=payload.date, name=payload.name
     )
     return Status(201, HolidayOut(date=holiday.date, name=holiday.name))
 
@@ -327,7 +276,7 @@ def add_holiday(
 def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) -> Status[None]:
     actor = actor_of(request)
     require(actor, services.MANAGE_ACCESS, "removing a holiday")
-    services.remove_holiday(actor, site=_site(code), day=day)
+    services.levels.remove_holiday(actor, site=_site(code).code, day=day)
     return Status(204, None)
 
 
@@ -340,9 +289,9 @@ def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) 
     summary="Create an anti-passback area",
 )
 def create_area(request: HttpRequest, payload: AreaIn, code: Path[SiteCode]) -> Status[AreaOut]:
-    area = services.create_area(
+    area = services.doors.create_area(
         actor_of(request),
-        site=_site(code),
+        site=_site(code).code,
         code=payload.code,
         name=payload.name,
         mode=payload.mode.value,
@@ -374,26 +323,20 @@ def list_doors(request: HttpRequest, code: Path[SiteCode]) -> list[DoorOut]:
     "/access/sites/{code}/doors", response={201: DoorOut, **ERRORS}, summary="Create a door"
 )
 def create_door(request: HttpRequest, payload: DoorIn, code: Path[SiteCode]) -> Status[DoorOut]:
-    site = _site(code)
-    location = None
-    if payload.location is not None:
-        location = Location.objects.filter(site=site, code=payload.location).first()
-        if location is None:
-            raise NotFound(f"no location {payload.location!r} at {site.code}", "location")
-    door = services.create_door(
+    door = services.doors.create_door(
         actor_of(request),
-        services.DoorData(
-            site=site,
+        services.doors.DoorData(
+            site=_site(code).code,
             code=payload.code,
             name=payload.name,
-            location=location,
+            location=payload.location,
             mode=payload.mode.value,
-            unlock_schedule=_schedule(site, payload.unlock_schedule_id, "unlock_schedule_id"),
+            unlock_schedule_id=payload.unlock_schedule_id,
             unlock_s=payload.unlock_s,
             held_open_s=payload.held_open_s,
             fail_mode=payload.fail_mode.value,
-            area_outside=_area(site, payload.area_outside, "area_outside"),
-            area_inside=_area(site, payload.area_inside, "area_inside"),
+            area_outside=payload.area_outside,
+            area_inside=payload.area_inside,
         ),
     )
     return Status(201, door_out(door))
@@ -405,12 +348,12 @@ def create_door(request: HttpRequest, payload: DoorIn, code: Path[SiteCode]) -> 
     summary="Set a door's mode: locked, scheduled unlock or lockdown",
 )
 def set_door_mode(request: HttpRequest, payload: DoorModeIn, code: Path[SiteCode]) -> DoorOut:
-    site = _site(code)
-    door = services.set_door_mode(
+    door = services.doors.set_door_mode(
         actor_of(request),
-        _door(site, payload.door),
+        _site(code).code,
+        payload.door,
         payload.mode.value,
-        unlock_schedule=_schedule(site, payload.unlock_schedule_id, "unlock_schedule_id"),
+        unlock_schedule_id=payload.unlock_schedule_id,
     )
     return door_out(door)
 
@@ -421,25 +364,24 @@ def set_door_mode(request: HttpRequest, payload: DoorModeIn, code: Path[SiteCode
     summary="Set a door's two-person, first-person-in and lockdown-override rules",
 )
 def set_door_rules(request: HttpRequest, payload: DoorRulesIn, code: Path[SiteCode]) -> DoorOut:
-    site = _site(code)
-    door = services.set_door_rules(
+    door = services.doors.set_door_rules(
         actor_of(request),
-        _door(site, payload.door),
+        _site(code).code,
+        payload.door,
         two_person_window_s=payload.two_person_window_s,
-        first_person_levels=_levels(payload.first_person_level_ids, "first_person_level_ids", site),
+        first_person_level_ids=payload.first_person_level_ids,
         first_person_others_wait=payload.first_person_others_wait,
-        lockdown_levels=_levels(payload.lockdown_level_ids, "lockdown_level_ids", site),
+        lockdown_level_ids=payload.lockdown_level_ids,
     )
     return door_out(door)
 
 
 @router.post("/access/readers", response={201: ReaderOut, **ERRORS}, summary="Add a reader")
 def create_reader(request: HttpRequest, payload: ReaderIn) -> Status[ReaderOut]:
-    controller = queries.controller_named(payload.controller, "controller")
-    reader = services.create_reader(
+    reader = services.doors.create_reader(
         actor_of(request),
-        controller=controller,
-        door=_door(controller.site, payload.door),
+        controller=payload.controller,
+        door=payload.door,
         code=payload.code,
         name=payload.name,
         osdp_address=payload.osdp_address,
@@ -468,15 +410,12 @@ def list_levels(request: HttpRequest, code: Path[SiteCode]) -> list[LevelOut]:
     summary="Create an access level (doors x schedule)",
 )
 def create_level(request: HttpRequest, payload: LevelIn, code: Path[SiteCode]) -> Status[LevelOut]:
-    site = _site(code)
-    schedule = _schedule(site, payload.schedule_id, "schedule_id")
-    assert schedule is not None
-    level = services.create_level(
+    level = services.levels.create_level(
         actor_of(request),
-        site=site,
+        site=_site(code).code,
         name=payload.name,
-        schedule=schedule,
-        doors=[_door(site, c, "doors") for c in dict.fromkeys(payload.doors)],
+        schedule_id=payload.schedule_id,
+        doors=payload.doors,
     )
     return Status(201, level_out(level))
 
@@ -490,16 +429,14 @@ def update_level(
     request: HttpRequest, payload: LevelDoorsIn, code: Path[SiteCode], level_id: Path[DbId]
 ) -> LevelOut:
     actor = actor_of(request)
+    # Role first, so a refused caller learns nothing about which sites exist.
     require(actor, services.MANAGE_ACCESS, "changing an access level")
-    site = _site(code)
-    [level] = _levels([level_id], "level_id", site)
-    schedule = _schedule(site, payload.schedule_id, "schedule_id")
-    assert schedule is not None
-    level = services.set_level(
+    level = services.levels.set_level(
         actor,
-        level,
-        schedule=schedule,
-        doors=[_door(site, c, "doors") for c in dict.fromkeys(payload.doors)],
+        _site(code).code,
+        level_id,
+        schedule_id=payload.schedule_id,
+        doors=payload.doors,
     )
     return level_out(level)
 
@@ -528,22 +465,17 @@ def list_cardholders(request: HttpRequest, filters: Query[CardholderQuery]) -> l
 def create_cardholder(request: HttpRequest, payload: CardholderIn) -> Status[CardholderOut]:
     from django.contrib.auth import get_user_model
 
-    recipient = None
-    if payload.employee_id is not None:
-        recipient = Recipient.objects.filter(employee_id=payload.employee_id).first()
-        if recipient is None:
-            raise NotFound(f"no recipient with employee id {payload.employee_id}", "employee_id")
     user_id = None
     if payload.username is not None:
         user = get_user_model().objects.filter(username=payload.username).first()
         if user is None:
             raise NotFound(f"no user {payload.username!r}", "username")
         user_id = user.pk
-    holder = services.create_cardholder(
+    holder = services.credentials.create_cardholder(
         actor_of(request),
         name=payload.name,
         kind=payload.kind.value,
-        recipient=recipient,
+        employee_id=payload.employee_id,
         user_id=user_id,
         company=payload.company,
     )
@@ -558,12 +490,9 @@ def create_cardholder(request: HttpRequest, payload: CardholderIn) -> Status[Car
 def update_cardholder(
     request: HttpRequest, holder_id: Path[DbId], payload: CardholderUpdate
 ) -> CardholderOut:
-    holder = Cardholder.objects.select_related("recipient", "user").filter(pk=holder_id).first()
-    if holder is None:
-        raise NotFound(f"no cardholder {holder_id}", "holder_id")
-    holder = services.update_cardholder(
+    holder = services.credentials.update_cardholder(
         actor_of(request),
-        holder,
+        holder_id,
         name=payload.name,
         kind=payload.kind.value,
         company=payload.company,
@@ -596,16 +525,10 @@ def list_credentials(request: HttpRequest, filters: Query[CredentialQuery]) -> l
     summary="Issue a card, a PIN, or card and PIN",
 )
 def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[CredentialOut]:
-    actor = actor_of(request)
-    # Role first, so a refused caller learns nothing about which holders exist.
-    require(actor, services.MANAGE_ACCESS, "issuing a credential")
-    holder = Cardholder.objects.filter(pk=payload.holder_id).first()
-    if holder is None:
-        raise NotFound(f"no cardholder {payload.holder_id}", "holder_id")
-    credential = services.issue_credential(
-        actor,
-        services.CredentialData(
-            holder=holder,
+    credential = services.credentials.issue_credential(
+        actor_of(request),
+        services.credentials.CredentialData(
+            holder_id=payload.holder_id,
             kind=payload.kind.value,
             format=payload.format.value if payload.format else None,
             facility=payload.facility,
@@ -613,7 +536,7 @@ def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[Cred
             bit_length=payload.bit_length,
             bits=payload.bits,
             pin=payload.pin,
-            levels=_levels(payload.level_ids, "level_ids"),
+            level_ids=payload.level_ids,
             valid_from=payload.valid_from,
             valid_until=payload.valid_until,
         ),
@@ -629,11 +552,10 @@ def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[Cred
 def set_credential_levels(
     request: HttpRequest, payload: CredentialLevelsIn, credential_id: Path[DbId]
 ) -> CredentialOut:
-    actor = actor_of(request)
-    require(actor, services.MANAGE_ACCESS, "changing a credential's access levels")
-    credential = _credential(credential_id)
-    levels = _levels(list(dict.fromkeys(payload.level_ids)), "level_ids")
-    return credential_out(services.set_credential_levels(actor, credential, levels))
+    credential = services.credentials.set_credential_levels(
+        actor_of(request), credential_id, payload.level_ids
+    )
+    return credential_out(credential)
 
 
 @router.post(
@@ -642,17 +564,17 @@ def set_credential_levels(
     summary="Revoke a credential (lost card, leaver)",
 )
 def revoke_credential(request: HttpRequest, payload: RevokeIn) -> CredentialOut:
-    actor = actor_of(request)
-    require(actor, services.REVOKE_CREDENTIALS, "revoking a credential")
-    credential = _credential(payload.credential_id)
-    return credential_out(services.revoke_credential(actor, credential, reason=payload.reason))
+    credential = services.credentials.revoke_credential(
+        actor_of(request), payload.credential_id, reason=payload.reason
+    )
+    return credential_out(credential)
 
 
 # ----------------------------------------------------------------------------- lockdown
 
 
 def _rules_out(site: Site) -> SiteRulesOut:
-    rules = services.site_rules(site)
+    rules = queries.site_rules(site)
     return SiteRulesOut(
         site=site.code,
         version=rules.version,
@@ -680,7 +602,9 @@ def site_rules(request: HttpRequest, code: Path[SiteCode]) -> SiteRulesOut:
 )
 def lockdown(request: HttpRequest, payload: LockdownIn, code: Path[SiteCode]) -> SiteRulesOut:
     site = _site(code)
-    services.lockdown_site(actor_of(request), site, payload.confirm, reason=payload.reason)
+    services.lockdown.lockdown_site(
+        actor_of(request), site.code, payload.confirm, reason=payload.reason
+    )
     return _rules_out(site)
 
 
@@ -691,7 +615,7 @@ def lockdown(request: HttpRequest, payload: LockdownIn, code: Path[SiteCode]) ->
 )
 def lift_lockdown(request: HttpRequest, payload: LiftIn, code: Path[SiteCode]) -> SiteRulesOut:
     site = _site(code)
-    services.lift_lockdown(actor_of(request), site, reason=payload.reason)
+    services.lockdown.lift_lockdown(actor_of(request), site.code, reason=payload.reason)
     return _rules_out(site)
 
 
@@ -735,12 +659,9 @@ def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmO
     summary="Acknowledge an access alarm",
 )
 def acknowledge_alarm(request: HttpRequest, payload: AcknowledgeIn) -> AlarmOut:
-    actor = actor_of(request)
-    require(actor, services.HANDLE_ALARMS, "acknowledging an alarm")
-    alarm = AccessAlarm.objects.select_related("site").filter(pk=payload.alarm_id).first()
-    if alarm is None:
-        raise NotFound(f"no alarm {payload.alarm_id}", "alarm_id")
-    alarm = services.acknowledge_alarm(actor, alarm, note=payload.note)
+    alarm = services.alarms.acknowledge_alarm(
+        actor_of(request), payload.alarm_id, note=payload.note
+    )
     return alarm_out(alarm)
 
 

@@ -67,10 +67,10 @@ def cmd_controller_create(args: argparse.Namespace) -> int:
     from mailwarden.access import services
     from mailwarden.core.actor import Actor
 
-    enrolment = services.create_controller(
+    enrolment = services.doors.create_controller(
         Actor.job("cli"),
         name=args.name,
-        site=_site(args.site),
+        site=args.site,
         fail_mode=args.fail_mode,
         offline_after_s=args.offline_after,
     )
@@ -94,7 +94,9 @@ def cmd_controller_rekey(args: argparse.Namespace) -> int:
         if not _confirmed(question, controller.name, sys.stdin, sys.stderr):
             print(f"mailwarden: {controller.name} was not re-keyed", file=sys.stderr)
             return 1
-    enrolment = services.rekey_controller(Actor.job("cli"), controller, reason=args.reason)
+    enrolment = services.doors.rekey_controller(
+        Actor.job("cli"), controller.name, reason=args.reason
+    )
     _print_enrolment(enrolment, args.json)
     return 0
 
@@ -132,7 +134,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
         if not _confirmed(question, site.code, sys.stdin, sys.stderr):
             print(f"mailwarden: {site.code} was not locked down", file=sys.stderr)
             return 1
-    rules = services.lockdown_site(Actor.job("cli"), site, True, reason=args.reason)
+    rules = services.lockdown.lockdown_site(Actor.job("cli"), site.code, True, reason=args.reason)
     print(
         f"{site.code} is in lockdown (rules version {rules.version}); "
         f"lift it with 'mailwarden access lift {site.code}'"
@@ -146,7 +148,7 @@ def cmd_lift(args: argparse.Namespace) -> int:
     from mailwarden.core.actor import Actor
 
     site = _site(args.site)
-    rules = services.lift_lockdown(Actor.job("cli"), site, reason=args.reason)
+    rules = services.lockdown.lift_lockdown(Actor.job("cli"), site.code, reason=args.reason)
     print(f"{site.code}: lockdown lifted (rules version {rules.version})")
     return 0
 

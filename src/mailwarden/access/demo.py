@@ -165,82 +165,82 @@ def seed_access(
     # Set up before the history starts, so the first badge of the history finds its card.
     with use_clock(FrozenClock(start - timedelta(hours=1))):
         every_day = [*WEEKDAYS]
-        office = services.create_schedule(
+        office = services.levels.create_schedule(
             manager,
-            site=site,
+            site=site.code,
             name="Office hours",
             windows=[{"days": every_day[:5], "start": "07:00", "end": "19:00"}],
         )
-        always = services.create_schedule(
+        always = services.levels.create_schedule(
             manager,
-            site=site,
+            site=site.code,
             name="Around the clock",
             windows=[{"days": every_day, "start": "00:00", "end": "24:00"}],
             holiday_windows=[{"start": "00:00", "end": "24:00"}],
         )
         for day, name in _holidays(now.date()):
-            services.add_holiday(manager, site=site, day=day, name=name)
-        room = services.create_area(
-            manager, site=site, code="quarantine-room", mode="soft", name="Quarantine room"
+            services.levels.add_holiday(manager, site=site.code, day=day, name=name)
+        room = services.doors.create_area(
+            manager, site=site.code, code="quarantine-room", mode="soft", name="Quarantine room"
         )
-        locations = {loc.code: loc for loc in Location.objects.filter(site=site)}
+        locations = set(Location.objects.filter(site=site).values_list("code", flat=True))
         doors = {}
         for code, name, location, unlock_s, held_s in DOORS:
-            doors[code] = services.create_door(
+            doors[code] = services.doors.create_door(
                 manager,
-                services.DoorData(
-                    site=site,
+                services.doors.DoorData(
+                    site=site.code,
                     code=code,
                     name=name,
-                    location=locations.get(location),
+                    location=location if location in locations else None,
                     unlock_s=unlock_s,
                     held_open_s=held_s,
-                    area_inside=room if code == "quarantine-room" else None,
+                    area_inside=room.code if code == "quarantine-room" else None,
                 ),
             )
-        services.set_door_rules(
-            manager, doors["quarantine-room"], two_person_window_s=TWO_PERSON_WINDOW_S
+        services.doors.set_door_rules(
+            manager, site.code, "quarantine-room", two_person_window_s=TWO_PERSON_WINDOW_S
         )
-        enrolment = services.create_controller(admin, name=CONTROLLER, site=site)
+        enrolment = services.doors.create_controller(admin, name=CONTROLLER, site=site.code)
         for code, door, address, direction in READERS:
-            services.create_reader(
+            services.doors.create_reader(
                 manager,
-                controller=enrolment.controller,
-                door=doors[door],
+                controller=CONTROLLER,
+                door=door,
                 code=code,
                 osdp_address=address,
                 direction=direction,
             )
         levels = {
-            "Mailroom staff": services.create_level(
+            "Mailroom staff": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Mailroom staff",
-                schedule=always,
-                doors=[doors["mailroom-entrance"], doors["screening-room"]],
+                schedule_id=always.pk,
+                doors=["mailroom-entrance", "screening-room"],
             ),
-            "Quarantine team": services.create_level(
+            "Quarantine team": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Quarantine team",
-                schedule=always,
-                doors=list(doors.values()),
+                schedule_id=always.pk,
+                doors=list(doors),
             ),
             # Employees collect at the counter whenever the mailroom is staffed, which in the
             # demo is always, so the board is not a wall of refusals at night.
-            "Mailroom counter": services.create_level(
+            "Mailroom counter": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Mailroom counter",
-                schedule=always,
-                doors=[doors["mailroom-entrance"]],
+                schedule_id=always.pk,
+                doors=["mailroom-entrance"],
             ),
-            "Visitors": services.create_level(
+            "Visitors": services.levels.create_level(
                 manager,
-                site=site,
+                site=site.code,
                 name="Visitors",
-                schedule=office,
-                doors=[doors["mailroom-entrance"]],
+                schedule_id=office.pk,
+                doors=["mailroom-entrance"],
             ),
         }
         cards = iter(rng.sample(range(1000, 65000), 64))
@@ -278,14 +278,14 @@ def _people(
     from mailwarden.access import services
 
     def card(holder: Cardholder, *level_names: str, **extra: Any) -> Credential:
-        return services.issue_credential(
+        return services.credentials.issue_credential(
             actor,
-            services.CredentialData(
-                holder=holder,
+            services.credentials.CredentialData(
+                holder_id=holder.pk,
                 format="H10301",
                 facility=FACILITY,
                 card=next(cards),
-                levels=[levels[name] for name in level_names],
+                level_ids=[levels[name].pk for name in level_names],
                 **extra,
             ),
         )
@@ -295,31 +295,34 @@ def _people(
         if user is None:
             continue
         name = user.get_full_name() or username
-        card(services.create_cardholder(actor, name=name, user_id=user.pk), level)
+        card(services.credentials.create_cardholder(actor, name=name, user_id=user.pk), level)
     staff = list(people[: EXTRA_STAFF + COUNTER_PEOPLE])
     for n, person in enumerate(staff):
-        holder = services.create_cardholder(actor, recipient=person)
+        holder = services.credentials.create_cardholder(actor, employee_id=person.employee_id)
         if n < EXTRA_STAFF:
             card(holder, "Quarantine team" if n == 0 else "Mailroom staff")
         else:
             card(holder, "Mailroom counter")
     if len(staff) > EXTRA_STAFF:
         # A lost card, revoked: the log shows it refused if it is ever tried again.
-        lost = card(services.create_cardholder(actor, recipient=staff[-1]), "Mailroom counter")
-        services.revoke_credential(actor, lost, reason="reported lost")
-    courier = services.create_cardholder(
+        lost = card(
+            services.credentials.create_cardholder(actor, employee_id=staff[-1].employee_id),
+            "Mailroom counter",
+        )
+        services.credentials.revoke_credential(actor, lost.pk, reason="reported lost")
+    courier = services.credentials.create_cardholder(
         actor, name="Dana Courier", kind="contractor", company="Parcelforce"
     )
     card(courier, "Visitors", valid_until=now + timedelta(days=rng.randint(40, 90)))
     # The clerk's keypad PIN for the day a badge is left at home.
-    clerk = services.create_cardholder(actor, name="Jamie Clarke (PIN)")
-    services.issue_credential(
+    clerk = services.credentials.create_cardholder(actor, name="Jamie Clarke (PIN)")
+    services.credentials.issue_credential(
         actor,
-        services.CredentialData(
-            holder=clerk,
+        services.credentials.CredentialData(
+            holder_id=clerk.pk,
             kind="pin",
             pin=f"{rng.randint(0, 999_999):06d}",
-            levels=[levels["Mailroom staff"]],
+            level_ids=[levels["Mailroom staff"].pk],
         ),
     )
 
@@ -407,7 +410,7 @@ def _history(
     if start >= end:
         return 0
     device = Actor.device(controller.name, Role.SECURITY_OPERATOR)
-    answer = services.sync_rules(device, controller, None, now=start)
+    answer = services.sync.sync_rules(device, controller.name, None, now=start)
     engine = DecisionEngine({controller.name: bytes.fromhex(sync_secret)})
     assert answer.document is not None
     engine.load_snapshot(answer.document)
@@ -444,7 +447,7 @@ def _history(
         batch = events[first : first + 200]
         items = [{"key": str(e.key), "type": e.kind, "event": e.payload} for e in batch]
         received = min(end, batch[-1].created_at + timedelta(seconds=2))
-        services.ingest_events(device, controller, items, now=received)
+        services.ingest.ingest_events(device, controller.name, items, now=received)
     return len(events)
 
 

@@ -5,6 +5,7 @@ Nothing here writes. Callers check the reader's role (``services.VIEW_ACCESS``) 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -14,12 +15,19 @@ from mailwarden.access.models import (
     AccessAlarm,
     AccessController,
     AccessEvent,
+    AccessLevel,
+    AntiPassbackArea,
+    Cardholder,
+    Credential,
     Direction,
+    Door,
     Reader,
+    Schedule,
+    SiteRules,
 )
 from mailwarden.contracts.access import ACCESS_DECISION
 from mailwarden.core.errors import NotFound
-from mailwarden.directory.models import LocationKind, Site
+from mailwarden.directory.models import Location, LocationKind, Recipient, Site
 
 
 @dataclass(frozen=True)
@@ -188,8 +196,94 @@ def controller_config(controller: AccessController) -> ControllerConfig:
     )
 
 
+def site_rules(site: Site) -> SiteRules:
+    """The site's rule state (version, lockdown, alarm thresholds); its defaults where nothing has
+    been set yet. Nothing is written."""
+    return SiteRules.objects.filter(site=site).first() or SiteRules(site=site)
+
+
 def controller_named(name: str, field: str = "name") -> AccessController:
     controller = AccessController.objects.select_related("site").filter(name=name).first()
     if controller is None:
         raise NotFound(f"no controller {name!r}", field)
     return controller
+
+
+# ----------------------------------------------------------------------------- lookups
+# The access services name what they change by its identifier; these find it, or refuse naming
+# the input (``field``) that named it.
+
+
+def site_named(code: str, field: str = "site") -> Site:
+    site = Site.objects.filter(code=code).first()
+    if site is None:
+        raise NotFound(f"no site {code!r}", field)
+    return site
+
+
+def door_at(site: Site, code: str, field: str = "door") -> Door:
+    door = Door.objects.filter(site=site, code=code).first()
+    if door is None:
+        raise NotFound(f"no door {code!r} at {site.code}", field)
+    return door
+
+
+def doors_at(site: Site, codes: Iterable[str], field: str = "doors") -> list[Door]:
+    """Each door once, in the order first named."""
+    return [door_at(site, code, field) for code in dict.fromkeys(codes)]
+
+
+def schedule_at(site: Site, pk: int, field: str) -> Schedule:
+    schedule = Schedule.objects.filter(pk=pk, site=site).first()
+    if schedule is None:
+        raise NotFound(f"no schedule {pk} at {site.code}", field)
+    return schedule
+
+
+def area_at(site: Site, code: str, field: str) -> AntiPassbackArea:
+    area = AntiPassbackArea.objects.filter(site=site, code=code).first()
+    if area is None:
+        raise NotFound(f"no anti-passback area {code!r} at {site.code}", field)
+    return area
+
+
+def location_at(site: Site, code: str, field: str = "location") -> Location:
+    location = Location.objects.filter(site=site, code=code).first()
+    if location is None:
+        raise NotFound(f"no location {code!r} at {site.code}", field)
+    return location
+
+
+def levels_with_ids(ids: Iterable[int], field: str, site: Site | None = None) -> list[AccessLevel]:
+    """Each level once; at ``site`` only, when one is given."""
+    wanted = list(dict.fromkeys(ids))
+    levels = AccessLevel.objects.filter(pk__in=wanted).select_related("site")
+    if site is not None:
+        levels = levels.filter(site=site)
+    found = {lv.pk: lv for lv in levels}
+    missing = set(wanted) - set(found)
+    if missing:
+        where = f" at {site.code}" if site is not None else ""
+        raise NotFound(f"no access level {min(missing)}{where}", field)
+    return [found[pk] for pk in wanted]
+
+
+def cardholder_with_id(pk: int, field: str = "holder_id") -> Cardholder:
+    holder = Cardholder.objects.filter(pk=pk).first()
+    if holder is None:
+        raise NotFound(f"no cardholder {pk}", field)
+    return holder
+
+
+def credential_with_id(pk: int, field: str = "credential_id") -> Credential:
+    credential = Credential.objects.filter(pk=pk).first()
+    if credential is None:
+        raise NotFound(f"no credential {pk}", field)
+    return credential
+
+
+def recipient_with_employee_id(employee_id: str, field: str = "employee_id") -> Recipient:
+    recipient = Recipient.objects.filter(employee_id=employee_id).first()
+    if recipient is None:
+        raise NotFound(f"no recipient with employee id {employee_id}", field)
+    return recipient

@@ -11,7 +11,6 @@ names too; levels, schedules, credentials and holders go by a letter and their d
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -55,23 +54,18 @@ def holder_id(pk: int) -> str:
     return f"{HOLDER}{pk}"
 
 
-def pin_policy() -> PinPolicy:
-    """The installation's PIN salt, made on first use."""
-    policy = PinPolicy.objects.filter(id=1).first()
-    if policy is None:
-        policy, _ = PinPolicy.objects.get_or_create(
-            id=1, defaults={"salt": secrets.token_hex(16), "iterations": 100_000}
-        )
-    return policy
-
-
 def build_snapshot(
     controller: AccessController,
+    pin_policy: PinPolicy,
     *,
     version: int | None = None,
     issued_at: datetime | None = None,
 ) -> edge.RuleSnapshot:
-    """The controller's rules as they stand. ``version`` defaults to its latest published one."""
+    """The controller's rules as they stand. ``version`` defaults to its latest published one.
+
+    ``pin_policy`` is the installation's PIN salt, which the edge hashes PINs with (made on first
+    use by :func:`mailwarden.access.services.credentials.ensure_pin_policy`).
+    """
     if version is None:
         latest = controller.publications.order_by("-version").first()
         version = latest.version if latest else 1
@@ -119,7 +113,6 @@ def build_snapshot(
                     id=area.code, mode=edge.AntiPassbackMode(area.mode), reentry_s=area.reentry_s
                 )
 
-    policy = pin_policy()
     return edge.RuleSnapshot(
         version=version,
         site_id=site.code,
@@ -128,8 +121,8 @@ def build_snapshot(
         holidays=tuple(
             Holiday.objects.filter(site=site).order_by("date").values_list("date", flat=True)
         ),
-        pin_salt=policy.salt,
-        pin_iterations=policy.iterations,
+        pin_salt=pin_policy.salt,
+        pin_iterations=pin_policy.iterations,
         schedules=tuple(
             edge.Schedule(
                 id=schedule_id(s.pk), windows=s.windows, holiday_windows=s.holiday_windows

@@ -396,7 +396,7 @@ def _door_state(
 
 def build_board(site: Site, now: datetime) -> BoardView:
     zone = _zone(site)
-    rules = services.site_rules(site)
+    rules = queries.site_rules(site)
     controllers = tuple(
         ControllerState(c, controller_online(c, now), c.last_seen_at)
         for c in AccessController.objects.filter(site=site).order_by("name")
@@ -596,8 +596,8 @@ def lockdown(request: HttpRequest) -> HttpResponse:
             form.add_error("confirm", f"type {site.code} exactly to lock {site.name} down")
         else:
             try:
-                services.lockdown_site(
-                    actor_of(request), site, True, reason=form.cleaned_data["reason"]
+                services.lockdown.lockdown_site(
+                    actor_of(request), site.code, True, reason=form.cleaned_data["reason"]
                 )
             except ServiceError as exc:
                 add_service_error(form, exc, _ABOVE_THE_FORM)
@@ -623,7 +623,9 @@ def lift(request: HttpRequest) -> HttpResponse:
     site = _site_or_404(request.POST.get("site"))
     if form.is_valid():
         try:
-            services.lift_lockdown(actor_of(request), site, reason=form.cleaned_data["reason"])
+            services.lockdown.lift_lockdown(
+                actor_of(request), site.code, reason=form.cleaned_data["reason"]
+            )
         except ServiceError as exc:
             add_service_error(form, exc, _ABOVE_THE_FORM)
         else:
@@ -640,7 +642,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     form = AcknowledgeForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        services.acknowledge_alarm(actor_of(request), alarm, note=note)
+        services.alarms.acknowledge_alarm(actor_of(request), alarm.pk, note=note)
     except ServiceError as exc:
         messages.error(request, f"The alarm was not acknowledged: {exc.message}.")
     else:
@@ -833,11 +835,11 @@ def cardholder_new(request: HttpRequest) -> HttpResponse:
                 form.add_error("recipient", f"no employee with ID {data['recipient']}")
         if not form.errors:
             try:
-                holder = services.create_cardholder(
+                holder = services.credentials.create_cardholder(
                     actor_of(request),
                     name=data["name"],
                     kind=data["kind"],
-                    recipient=recipient,
+                    employee_id=recipient.employee_id if recipient else None,
                     company=data["company"],
                 )
             except ServiceError as exc:
@@ -857,7 +859,9 @@ def cardholder_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = CardholderEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            holder = services.update_cardholder(actor_of(request), holder, **form.cleaned_data)
+            holder = services.credentials.update_cardholder(
+                actor_of(request), holder.pk, **form.cleaned_data
+            )
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
@@ -940,13 +944,13 @@ def credential_issue(request: HttpRequest, pk: int) -> HttpResponse:
     if valid:
         data = form.cleaned_data
         try:
-            credential = services.issue_credential(
+            credential = services.credentials.issue_credential(
                 actor_of(request),
-                services.CredentialData(
-                    holder=holder,
+                services.credentials.CredentialData(
+                    holder_id=holder.pk,
                     kind=data["kind"],
                     pin=form.pin_value(),
-                    levels=list(data["levels"]),
+                    level_ids=[level.pk for level in data["levels"]],
                     valid_from=data.get("valid_from"),
                     valid_until=data.get("valid_until"),
                     **form.card_values(),
@@ -1033,11 +1037,11 @@ def credential_levels(request: HttpRequest, pk: int) -> HttpResponse:
     form = CredentialLevelsForm(request.POST)
     if form.is_valid():
         try:
-            services.set_credential_levels(
-                actor_of(request), found, list(form.cleaned_data["levels"])
+            services.credentials.set_credential_levels(
+                actor_of(request), found.pk, [level.pk for level in form.cleaned_data["levels"]]
             )
         except ServiceError as exc:
-            add_service_error(form, exc, {"credential": "levels"})
+            add_service_error(form, exc, {"credential": "levels", "level_ids": "levels"})
         else:
             messages.success(request, f"Access levels of {credential_number(found)} saved.")
             return redirect("access:credential", pk=found.pk)
@@ -1052,7 +1056,9 @@ def credential_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.revoke_credential(actor_of(request), found, reason=form.cleaned_data["reason"])
+            services.credentials.revoke_credential(
+                actor_of(request), found.pk, reason=form.cleaned_data["reason"]
+            )
         except ServiceError as exc:
             add_service_error(form, exc, {"credential": "reason"})
         else:
@@ -1097,6 +1103,9 @@ def levels(request: HttpRequest) -> HttpResponse:
     return render(request, "access/levels.html", context)
 
 
+_LEVEL_FIELDS = {"schedule_id": "schedule"}
+
+
 @console_page(MANAGE_ACCESS, "creating an access level")
 @require_http_methods(["GET", "POST"])
 def level_new(request: HttpRequest) -> HttpResponse:
@@ -1107,15 +1116,15 @@ def level_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            level = services.create_level(
+            level = services.levels.create_level(
                 actor_of(request),
-                site=site,
+                site=site.code,
                 name=data["name"],
-                schedule=data["schedule"],
-                doors=list(data["doors"]),
+                schedule_id=data["schedule"].pk,
+                doors=[door.code for door in data["doors"]],
             )
         except ServiceError as exc:
-            add_service_error(form, exc)
+            add_service_error(form, exc, _LEVEL_FIELDS)
         else:
             messages.success(request, f"Access level {level.name} created.")
             return redirect(_with_query(reverse("access:levels"), site=site.code))
@@ -1131,14 +1140,15 @@ def level_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = LevelForm(request.POST or None, site=level.site, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_level(
+            services.levels.set_level(
                 actor_of(request),
-                level,
-                schedule=form.cleaned_data["schedule"],
-                doors=list(form.cleaned_data["doors"]),
+                level.site.code,
+                level.pk,
+                schedule_id=form.cleaned_data["schedule"].pk,
+                doors=[door.code for door in form.cleaned_data["doors"]],
             )
         except ServiceError as exc:
-            add_service_error(form, exc)
+            add_service_error(form, exc, _LEVEL_FIELDS)
         else:
             messages.success(request, f"Access level {level.name} saved.")
             return redirect(_with_query(reverse("access:levels"), site=level.site.code))
@@ -1231,9 +1241,9 @@ def schedule_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         windows, holiday_windows = form.windows(), form.holiday_windows()
         try:
-            schedule = services.create_schedule(
+            schedule = services.levels.create_schedule(
                 actor_of(request),
-                site=site,
+                site=site.code,
                 name=form.cleaned_data["name"],
                 windows=windows,
                 holiday_windows=holiday_windows,
@@ -1260,8 +1270,12 @@ def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         windows, holiday_windows = form.windows(), form.holiday_windows()
         try:
-            services.update_schedule(
-                actor_of(request), schedule, windows=windows, holiday_windows=holiday_windows
+            services.levels.update_schedule(
+                actor_of(request),
+                schedule.site.code,
+                schedule.pk,
+                windows=windows,
+                holiday_windows=holiday_windows,
             )
         except ServiceError as exc:
             _schedule_error(form, exc)
@@ -1279,9 +1293,9 @@ def holiday_add(request: HttpRequest) -> HttpResponse:
     form = HolidayForm(request.POST)
     if form.is_valid():
         try:
-            holiday = services.add_holiday(
+            holiday = services.levels.add_holiday(
                 actor_of(request),
-                site=site,
+                site=site.code,
                 day=form.cleaned_data["date"],
                 name=form.cleaned_data["name"],
             )
@@ -1304,7 +1318,7 @@ def holiday_remove(request: HttpRequest) -> HttpResponse:
         messages.error(request, "The holiday was not removed: its date could not be read.")
         return redirect(_with_query(reverse("access:schedules"), site=site.code))
     try:
-        services.remove_holiday(actor_of(request), site=site, day=day)
+        services.levels.remove_holiday(actor_of(request), site=site.code, day=day)
     except ServiceError as exc:
         messages.error(request, f"The holiday was not removed: {exc.message}.")
     else:

@@ -14,7 +14,7 @@ from ninja import Field, Path, Router, Schema, Status
 from pydantic import AwareDatetime, field_validator
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, ledger, services, tokens
+from mailwarden.core import clock, ledger, services
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.models import ApiToken
@@ -188,7 +188,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut
         user_id = user.pk
     if payload.expires_at is not None and payload.expires_at <= clock.now():
         raise ServiceError("must be in the future", "expires_at")
-    issued = tokens.issue(
+    issued = services.issue_token(
         actor,
         name=payload.name,
         role=payload.role.value,
@@ -206,7 +206,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut
     summary="Revoke an API token",
 )
 def revoke_token(request: HttpRequest, prefix: Path[TokenPrefix]) -> TokenOut:
-    token = tokens.revoke(actor_of(request), prefix)
+    token = services.revoke_token(actor_of(request), prefix)
     return _token_out(token)
 
 

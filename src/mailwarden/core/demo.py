@@ -18,10 +18,11 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from mailwarden.core import clock
+from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock, use_clock
 from mailwarden.core.plugins import DemoOptions, DemoProcess, DemoSeeder, demo_seeders
 from mailwarden.core.roles import Role
-from mailwarden.core.users import create_user, ensure_role_groups
+from mailwarden.core.services import create_user
 
 # The demo mailroom has three weeks of history.
 HISTORY = timedelta(days=21)
@@ -111,7 +112,6 @@ class StaffDemo(DemoSeeder):
 
     def seed(self, options: DemoOptions) -> str:
         with use_clock(FrozenClock(options.history_from)):
-            ensure_role_groups()
             password = secrets.token_urlsafe(9)
             _password_file().parent.mkdir(parents=True, exist_ok=True)
             _password_file().write_text(password)
@@ -119,6 +119,7 @@ class StaffDemo(DemoSeeder):
             for role, username in DEMO_STAFF.items():
                 if not User.objects.filter(username=username).exists():
                     create_user(
+                        Actor.job("demo-seed"),
                         username,
                         password=password,
                         roles=[role.value],

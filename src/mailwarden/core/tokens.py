@@ -1,100 +1,30 @@
-"""API tokens: shown once at creation, stored as a SHA-256 hash, revocable."""
+"""API tokens: who a presented bearer secret stands for.
+
+A token's secret is shown once, when it is issued, and stored only as its SHA-256 hash. Issuing and
+revoking tokens are services (:func:`mailwarden.core.services.issue_token`, ``revoke_token``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
-from mailwarden.core import clock, ledger
+from mailwarden.core import clock
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import ApiToken
-from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where
-from mailwarden.core.roles import MANAGE_TOKENS, Role
+from mailwarden.core.roles import Role
 
 TOKEN_PREFIX = "mw_"
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
-def _hash(secret: str) -> str:
+def secret_hash(secret: str) -> str:
+    """What is stored of a token's secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: ApiToken
-    secret: str
-
-
-def issue(
-    actor: Actor,
-    *,
-    name: str,
-    role: str,
-    device: str = "",
-    user_id: int | None = None,
-    expires_at: datetime | None = None,
-) -> IssuedToken:
-    require(actor, MANAGE_TOKENS, "issuing API tokens")
-    if not name.strip():
-        raise ServiceError("a token needs a name", "name")
-    try:
-        token_role = Role(role)
-    except ValueError:
-        raise ServiceError(
-            f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}", "role"
-        ) from None
-    prefix = secrets.token_hex(4)
-    secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    with transaction.atomic():
-        token = ApiToken.objects.create(
-            name=name.strip(),
-            prefix=prefix,
-            secret_hash=_hash(secret),
-            role=token_role.value,
-            device=device,
-            user_id=user_id,
-            created_at=clock.now(),
-            expires_at=expires_at,
-        )
-        ledger.append(
-            actor,
-            "core.token.issued",
-            "token",
-            prefix,
-            {"name": token.name, "role": token.role, "device": device},
-        )
-    return IssuedToken(token, secret)
-
-
-def revoke(actor: Actor, prefix: str) -> ApiToken:
-    require(actor, MANAGE_TOKENS, "revoking API tokens")
-    with transaction.atomic():
-        token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
-        if token is None:
-            raise NotFound(f"no token with prefix {prefix}", "prefix")
-        if token.revoked_at is None:
-            token.revoked_at = clock.now()
-            token.save(update_fields=["revoked_at"])
-            ledger.append(actor, "core.token.revoked", "token", prefix, {"name": token.name})
-    return token
-
-
-def revoke_device(actor: Actor, device: str) -> list[str]:
-    """Revoke every live token issued to ``device``; returns their prefixes."""
-    require(actor, MANAGE_TOKENS, "revoking API tokens")
-    live = ApiToken.objects.filter(device=device, revoked_at__isnull=True)
-    prefixes = sorted(live.values_list("prefix", flat=True))
-    for prefix in prefixes:
-        revoke(actor, prefix)
-    return prefixes
 
 
 def authenticate(secret: str) -> Actor | None:
@@ -104,7 +34,7 @@ def authenticate(secret: str) -> Actor | None:
         return None
     # Every API call asks this: plain lookups, not compiled ORM queries (core.plainsql).
     token = first_where(ApiToken, "prefix = %s", [parts[1]])
-    if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
+    if token is None or not hmac.compare_digest(token.secret_hash, secret_hash(secret)):
         return None
     now = clock.now()
     if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):

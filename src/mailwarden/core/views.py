@@ -132,11 +132,11 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     if user_has_device(user) and request.method == "GET" and "renew" not in request.GET:
         return render(request, "core/mfa_enrolled.html", {})
     form = TotpForm(request.POST or None)
-    device = services.start_totp_enrolment(user)
+    device = services.start_totp_enrolment(actor_of(request))
     if request.method == "POST" and form.is_valid():
         try:
             confirmed = services.confirm_totp_enrolment(
-                actor_of(request), user, form.cleaned_data["token"]
+                actor_of(request), form.cleaned_data["token"]
             )
         except ServiceError as exc:
             add_service_error(form, exc)
@@ -166,7 +166,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device = services.verify_totp(user, form.cleaned_data["token"])
+            device = services.verify_totp(actor_of(request), form.cleaned_data["token"])
         except ServiceError as exc:
             add_service_error(form, exc)
         else:

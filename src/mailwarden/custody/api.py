@@ -19,7 +19,6 @@ from mailwarden.core.api import ERRORS, actor_of, upload_bytes
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
-from mailwarden.core.plainsql import first_where
 from mailwarden.core.roles import INTAKE, VIEW_ITEMS, Role
 from mailwarden.custody import barcodes, carriers, export, labels, queries, services
 from mailwarden.custody.matching import RecipientIndex
@@ -45,7 +44,7 @@ from mailwarden.custody.schemas import (
     item_out,
 )
 from mailwarden.custody.states import State
-from mailwarden.directory.models import Recipient, Site
+from mailwarden.directory.models import Recipient
 from mailwarden.directory.schemas import recipient_out
 
 router = Router(tags=["custody"])
@@ -200,11 +199,8 @@ def intake_with_photo(
 def _intake(
     request: HttpRequest, payload: IntakeIn, photo: bytes | None
 ) -> Status[ItemOut | DuplicateOut]:
-    site = first_where(Site, "code = %s", [payload.site])
-    if site is None:
-        raise ServiceError(f"no site {payload.site!r}", "site")
     req = services.IntakeRequest(
-        site=site,
+        site=payload.site,
         recipient_id=payload.recipient_id,
         kind=payload.kind.value,
         tracking_number=payload.tracking_number,

@@ -17,7 +17,7 @@ class CustodyConfig(MailwardenApp):
     urls = "mailwarden.custody.urls"
     api_router = "mailwarden.custody.api.router"
     event_handlers = ("mailwarden.custody.handlers",)
-    # The reminder job, with the e-mail renderers.
-    periodic_jobs = ("mailwarden.custody.notifications",)
+    # The reminder job.
+    periodic_jobs = ("mailwarden.custody.services",)
     metrics = "mailwarden.custody.queries.metrics"
     demo_seeder = "mailwarden.custody.demo.CustodyDemo"

@@ -16,7 +16,7 @@ from mailwarden.core.roles import Role
 from mailwarden.custody import carriers, pickup, services
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
-from mailwarden.directory.models import Recipient, Site
+from mailwarden.directory.models import Recipient
 
 SENDERS = (
     "Acme Supplies Ltd",
@@ -101,7 +101,6 @@ def tracking_number(rng: random.Random, carrier: str) -> str:
 def _seed_items(
     count: int, people: list[Recipient], rng: random.Random, fake_clock: FrozenClock
 ) -> None:
-    site = Site.objects.get(code="hq")
     clerk = Actor("user", "clerk", frozenset({Role.CLERK}))
     screener = Actor("user", "screener", frozenset({Role.SCREENER}))
     manager = Actor("user", "manager", frozenset({Role.SECURITY_MANAGER}))
@@ -123,7 +122,7 @@ def _seed_items(
             item = services.intake(
                 clerk,
                 services.IntakeRequest(
-                    site=site,
+                    site="hq",
                     recipient_id=rng.choice(people).pk,
                     kind=kind,
                     tracking_number=number,

@@ -1,7 +1,7 @@
 """Outbox handlers for custody events.
 
-Importing this module (CustodyConfig.ready does) also registers the custody email renderers and
-the reminder job, which live in :mod:`mailwarden.custody.notifications`.
+Importing this module (CustodyConfig.ready does) also registers the custody email renderers,
+which live in :mod:`mailwarden.custody.notifications`.
 """
 
 from __future__ import annotations

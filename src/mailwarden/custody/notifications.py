@@ -9,26 +9,24 @@
   code or QR, so the manager cannot collect it.
 
 Reminders and escalations change the item (``reminders_sent``, ``escalated_at``), so each is a
-small service here: one transaction that updates the item, appends to the ledger and queues the
-notification. The periodic job only finds the items that are due.
+service (:func:`mailwarden.custody.services.record_reminder` and ``record_escalation``): one
+transaction that updates the item, appends to the ledger and queues the notification. Their
+periodic job (:func:`mailwarden.custody.services.send_due_reminders`) only finds the items that
+are due. This module renders the messages and queues the arrival email.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
 from typing import Any
 
 import segno
-from django.db import transaction
 from django.template.loader import render_to_string
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, ledger, notify
-from mailwarden.core.actor import Actor
+from mailwarden.core import notify
 from mailwarden.core.errors import NotFound
 from mailwarden.core.models import Notification
-from mailwarden.core.tasks import periodic
 from mailwarden.custody import pickup
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
@@ -37,8 +35,6 @@ ARRIVAL = "arrival"
 REMINDER = "reminder"
 ESCALATION = "escalation"
 QR_CONTENT_ID = "pickup-qr@mailwarden"
-
-JOB = Actor.job("reminders")
 
 
 def subject_ref(uid: str) -> str:
@@ -114,7 +110,7 @@ def escalation_message(ref: str) -> notify.Message:
     return _message(ESCALATION, subject, item, for_recipient=False)
 
 
-# ----------------------------------------------------------------------------- writes
+# ----------------------------------------------------------------------------- arrival
 
 
 def queue_arrival(uid: str) -> Notification | None:
@@ -132,99 +128,3 @@ def queue_arrival(uid: str) -> Notification | None:
         to_address=item.recipient.email,
         subject_ref=subject_ref(uid),
     )
-
-
-def _locked_waiting_item(uid: str) -> MailItem | None:
-    return (
-        # Lock the item only: the manager is an outer join, which PostgreSQL will not lock.
-        MailItem.objects.select_for_update(of=("self",))
-        .select_related("recipient__manager")
-        .filter(uid=uid, state=State.READY_FOR_PICKUP)
-        .first()
-    )
-
-
-def record_reminder(actor: Actor, uid: str, *, now: datetime) -> bool:
-    """Send the item's one reminder; False when it is not waiting or was reminded already."""
-    with transaction.atomic():
-        item = _locked_waiting_item(uid)
-        if item is None or item.reminders_sent:
-            return False
-        item.reminders_sent += 1
-        item.save(update_fields=["reminders_sent"])
-        ledger.append(
-            actor,
-            "custody.reminder.sent",
-            "mailitem",
-            uid,
-            {
-                "recipient": item.recipient.employee_id,
-                "waiting_since": item.state_changed_at.isoformat(),
-            },
-            at=now,
-        )
-        notify.queue(
-            key=f"{REMINDER}:{uid}",
-            kind=REMINDER,
-            to_address=item.recipient.email,
-            subject_ref=subject_ref(uid),
-        )
-    return True
-
-
-def record_escalation(actor: Actor, uid: str, *, now: datetime) -> bool:
-    """Tell the recipient's manager; False when not waiting, escalated already, or no manager."""
-    with transaction.atomic():
-        item = _locked_waiting_item(uid)
-        if item is None or item.escalated_at is not None:
-            return False
-        manager = item.recipient.manager
-        if manager is None or not manager.active:
-            return False
-        item.escalated_at = now
-        item.save(update_fields=["escalated_at"])
-        ledger.append(
-            actor,
-            "custody.item.escalated",
-            "mailitem",
-            uid,
-            {
-                "recipient": item.recipient.employee_id,
-                "manager": manager.employee_id,
-                "waiting_since": item.state_changed_at.isoformat(),
-            },
-            at=now,
-        )
-        notify.queue(
-            key=f"{ESCALATION}:{uid}",
-            kind=ESCALATION,
-            to_address=manager.email,
-            subject_ref=subject_ref(uid),
-        )
-    return True
-
-
-# ----------------------------------------------------------------------------- the job
-
-
-@periodic("reminders")
-def send_due_reminders(now: datetime | None = None) -> int:
-    """Queue every reminder and escalation that is due; returns how many were queued."""
-    now = now or clock.now()
-    cfg = get_settings().notifications
-    waiting = MailItem.objects.filter(state=State.READY_FOR_PICKUP)
-    remind = waiting.filter(
-        reminders_sent=0,
-        state_changed_at__lte=now - timedelta(days=cfg.reminder_after_days),
-    )
-    escalate = waiting.filter(
-        escalated_at__isnull=True,
-        recipient__manager__isnull=False,
-        recipient__manager__active=True,
-        state_changed_at__lte=now - timedelta(days=cfg.escalate_after_days),
-    )
-    sent = sum(record_reminder(JOB, uid, now=now) for uid in remind.values_list("uid", flat=True))
-    sent += sum(
-        record_escalation(JOB, uid, now=now) for uid in escalate.values_list("uid", flat=True)
-    )
-    return sent

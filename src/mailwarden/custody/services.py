@@ -10,7 +10,7 @@ import base64
 import io
 import secrets
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from django.db import transaction
@@ -18,13 +18,14 @@ from PIL import Image
 
 from mailwarden.config import get_settings
 from mailwarden.contracts import events
-from mailwarden.core import clock, ledger, media, outbox
+from mailwarden.core import clock, ledger, media, notify, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where, insert
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
-from mailwarden.custody import carriers, pickup
+from mailwarden.core.tasks import periodic
+from mailwarden.custody import carriers, notifications, pickup
 from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import (
     HANDOVER_STATES,
@@ -47,7 +48,9 @@ def new_uid() -> str:
 
 @dataclass
 class IntakeRequest:
-    site: Site
+    """An item arriving at the site with code ``site``, for the recipient with ``recipient_id``."""
+
+    site: str
     recipient_id: int
     kind: str
     tracking_number: str = ""
@@ -94,6 +97,9 @@ def _dock(site: Site, code: str | None) -> Location:
 
 def intake(actor: Actor, req: IntakeRequest) -> MailItem:
     require(actor, INTAKE, "logging an item")
+    site = first_where(Site, "code = %s", [req.site])
+    if site is None:
+        raise ServiceError(f"no site {req.site!r}", "site")
     if req.kind not in ItemKind.values:
         raise ServiceError(
             f"unknown item type {req.kind!r}; choose one of {', '.join(ItemKind.values)}", "kind"
@@ -124,7 +130,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             max_pixels=cfg.uploads.max_pixels,
         )
     now = clock.now()
-    location = _dock(req.site, req.location_code)
+    location = _dock(site, req.location_code)
     with transaction.atomic():
         if number and not req.confirm_duplicate:
             window = timedelta(minutes=cfg.intake.duplicate_window_minutes)
@@ -140,7 +146,9 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             photo_hash = media.put(checked.data)
         # Every item is screened: it is logged and moved to the screening queue at once, so
         # the row is written in its queued state and both steps share one lock of the ledger.
-        item = _create_item(req, recipient, location, number, carrier, tracking_type, photo_hash)
+        item = _create_item(
+            req, site, recipient, location, number, carrier, tracking_type, photo_hash
+        )
         intake_record = ledger.Record(
             "custody.item.received",
             "mailitem",
@@ -158,7 +166,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         queued = _transition_record(item, State.RECEIVED, location, "logged at intake")
         outbox.emit_many(
             [
-                events.ItemReceived(uid=item.uid, site=req.site.code, kind=req.kind),
+                events.ItemReceived(uid=item.uid, site=site.code, kind=req.kind),
                 _transition_event(item, State.RECEIVED),
             ]
         )
@@ -169,6 +177,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
 
 def _create_item(
     req: IntakeRequest,
+    site: Site,
     recipient: Recipient,
     location: Location,
     number: str,
@@ -178,7 +187,7 @@ def _create_item(
 ) -> MailItem:
     now = clock.now()
     item = MailItem(
-        site=req.site,
+        site=site,
         tracking_number=number,
         carrier=carrier,
         tracking_type=tracking_type,
@@ -504,3 +513,106 @@ def two_person_quarantine_outcome(
             reason,
             {"proposed_by": proposed_by, "confirmed_by": confirmer.label},
         )
+
+
+# ----------------------------------------------------------------------------- reminders
+
+# Once per item each, while it still waits on the shelf: what the messages say, and when they are
+# due, is in mailwarden.custody.notifications.
+REMINDER_JOB = Actor.job("reminders")
+
+
+def _locked_waiting_item(uid: str) -> MailItem | None:
+    return (
+        # Lock the item only: the manager is an outer join, which PostgreSQL will not lock.
+        MailItem.objects.select_for_update(of=("self",))
+        .select_related("recipient__manager")
+        .filter(uid=uid, state=State.READY_FOR_PICKUP)
+        .first()
+    )
+
+
+def record_reminder(actor: Actor, uid: str, *, now: datetime) -> bool:
+    """Send the item's one reminder; False when it is not waiting or was reminded already."""
+    with transaction.atomic():
+        item = _locked_waiting_item(uid)
+        if item is None or item.reminders_sent:
+            return False
+        item.reminders_sent += 1
+        item.save(update_fields=["reminders_sent"])
+        ledger.append(
+            actor,
+            "custody.reminder.sent",
+            "mailitem",
+            uid,
+            {
+                "recipient": item.recipient.employee_id,
+                "waiting_since": item.state_changed_at.isoformat(),
+            },
+            at=now,
+        )
+        notify.queue(
+            key=f"{notifications.REMINDER}:{uid}",
+            kind=notifications.REMINDER,
+            to_address=item.recipient.email,
+            subject_ref=notifications.subject_ref(uid),
+        )
+    return True
+
+
+def record_escalation(actor: Actor, uid: str, *, now: datetime) -> bool:
+    """Tell the recipient's manager; False when not waiting, escalated already, or no manager."""
+    with transaction.atomic():
+        item = _locked_waiting_item(uid)
+        if item is None or item.escalated_at is not None:
+            return False
+        manager = item.recipient.manager
+        if manager is None or not manager.active:
+            return False
+        item.escalated_at = now
+        item.save(update_fields=["escalated_at"])
+        ledger.append(
+            actor,
+            "custody.item.escalated",
+            "mailitem",
+            uid,
+            {
+                "recipient": item.recipient.employee_id,
+                "manager": manager.employee_id,
+                "waiting_since": item.state_changed_at.isoformat(),
+            },
+            at=now,
+        )
+        notify.queue(
+            key=f"{notifications.ESCALATION}:{uid}",
+            kind=notifications.ESCALATION,
+            to_address=manager.email,
+            subject_ref=notifications.subject_ref(uid),
+        )
+    return True
+
+
+@periodic("reminders")
+def send_due_reminders(now: datetime | None = None) -> int:
+    """Queue every reminder and escalation that is due; returns how many were queued."""
+    now = now or clock.now()
+    cfg = get_settings().notifications
+    waiting = MailItem.objects.filter(state=State.READY_FOR_PICKUP)
+    remind = waiting.filter(
+        reminders_sent=0,
+        state_changed_at__lte=now - timedelta(days=cfg.reminder_after_days),
+    )
+    escalate = waiting.filter(
+        escalated_at__isnull=True,
+        recipient__manager__isnull=False,
+        recipient__manager__active=True,
+        state_changed_at__lte=now - timedelta(days=cfg.escalate_after_days),
+    )
+    sent = sum(
+        record_reminder(REMINDER_JOB, uid, now=now) for uid in remind.values_list("uid", flat=True)
+    )
+    sent += sum(
+        record_escalation(REMINDER_JOB, uid, now=now)
+        for uid in escalate.values_list("uid", flat=True)
+    )
+    return sent

@@ -162,7 +162,7 @@ def intake(request: HttpRequest) -> HttpResponse:
             item = services.intake(
                 actor_of(request),
                 services.IntakeRequest(
-                    site=Site.objects.get(code=data["site"]),
+                    site=data["site"],
                     recipient_id=data["recipient_id"],
                     kind=data["kind"],
                     tracking_number=data["tracking_number"],
