@@ -2,9 +2,11 @@ import pytest
 
 from mailwarden.core import ledger
 from mailwarden.core.demo import demo_logins, seed
+from mailwarden.core.models import LedgerEntry
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Recipient, Site
+from mailwarden.screening.demo import decide_quarantine
 
 
 @pytest.mark.django_db
@@ -15,7 +17,20 @@ def test_demo_seeds_every_state_once():
     assert Recipient.objects.count() == 50
     assert MailItem.objects.count() == 200
     states = set(MailItem.objects.values_list("state", flat=True))
+    # Leaving quarantine takes two people's decision, which screening's part of the demo makes.
+    exits = {State.RELEASED, State.DESTROYED, State.HANDED_TO_AUTHORITIES}
+    assert states == set(State.values) - {State.RECEIVED} - exits
+    held = MailItem.objects.filter(state=State.QUARANTINED).count()
+    decided = decide_quarantine(seed=7)
+    assert 0 < decided < held
+    states = set(MailItem.objects.values_list("state", flat=True))
     assert states == set(State.values) - {State.RECEIVED}
+    confirmations = LedgerEntry.objects.filter(
+        action="screening.quarantine_outcome.confirmed"
+    ).values_list("actor", "body")
+    assert len(confirmations) == decided
+    for actor, body in confirmations:
+        assert actor == "user:admin" and '"proposed_by":"user:manager"' in body
     assert ledger.verify().ok
     head = ledger.verify().head_seq
 

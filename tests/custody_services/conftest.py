@@ -75,7 +75,10 @@ def advance(uid: str, target: State, reason: str = "test step") -> MailItem:
     if target in (State.CLEARED, State.QUARANTINED):
         return services.transition(SCREENER, uid, target.value, reason=reason)
     if target in QUARANTINE_EXITS:
-        return services.quarantine_outcome(MANAGER, uid, target.value, reason=reason)
+        # Custody's half of the two-person decision; screening checks who the two people are.
+        return services.two_person_quarantine_outcome(
+            MANAGER, uid, target.value, reason=reason, proposed_by="user:first-manager"
+        )
     if target == State.PICKED_UP:
         return services.hand_over(CLERK, uid, method="code", proof=pickup.pickup_code(uid))
     if target == State.DELIVERED:

@@ -131,11 +131,23 @@ def test_transition_refuses_steps_that_need_their_own_action(site, recipient, ta
     assert snapshot() == before
 
 
-def test_quarantine_outcome_needs_a_reason(site, recipient):
+def test_quarantine_outcome_needs_a_reason_and_two_people(site, recipient):
     item = item_in(site, recipient, State.QUARANTINED)
+    before = snapshot()
     with pytest.raises(ServiceError) as refused:
-        services.quarantine_outcome(MANAGER, item.uid, "released", reason=" ")
+        services.two_person_quarantine_outcome(
+            MANAGER, item.uid, "released", reason=" ", proposed_by="user:first-manager"
+        )
     assert refused.value.field == "reason"
+    for alone in ("", MANAGER.label):
+        with pytest.raises(ServiceError) as refused:
+            services.two_person_quarantine_outcome(
+                MANAGER, item.uid, "released", reason="checked", proposed_by=alone
+            )
+        assert refused.value.field == "proposed_by"
+    assert snapshot() == before
+    # Custody offers no way out of quarantine that skips the two-person decision.
+    assert not hasattr(services, "quarantine_outcome")
 
 
 def test_stale_expected_version_is_a_conflict(site, recipient):

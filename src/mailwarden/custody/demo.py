@@ -47,10 +47,12 @@ STATE_MIX: tuple[tuple[State, float], ...] = (
 PATHS: dict[State, tuple[State, ...]] = {
     State.AWAITING_SCREENING: (),
     State.CLEARED: (State.CLEARED,),
+    # Custody only holds items in quarantine: leaving it takes two people's decision, which
+    # screening's part of the demo makes.
     State.QUARANTINED: (State.QUARANTINED,),
-    State.RELEASED: (State.QUARANTINED, State.RELEASED),
-    State.DESTROYED: (State.QUARANTINED, State.DESTROYED),
-    State.HANDED_TO_AUTHORITIES: (State.QUARANTINED, State.HANDED_TO_AUTHORITIES),
+    State.RELEASED: (State.QUARANTINED,),
+    State.DESTROYED: (State.QUARANTINED,),
+    State.HANDED_TO_AUTHORITIES: (State.QUARANTINED,),
     State.READY_FOR_PICKUP: (State.CLEARED, State.READY_FOR_PICKUP),
     State.OUT_FOR_DELIVERY: (State.CLEARED, State.OUT_FOR_DELIVERY),
     State.DELIVERED: (State.CLEARED, State.OUT_FOR_DELIVERY, State.DELIVERED),
@@ -103,7 +105,6 @@ def _seed_items(
 ) -> None:
     clerk = Actor("user", "clerk", frozenset({Role.CLERK}))
     screener = Actor("user", "screener", frozenset({Role.SCREENER}))
-    manager = Actor("user", "manager", frozenset({Role.SECURITY_MANAGER}))
     states = [s for s, _ in STATE_MIX]
     weights = [w for _, w in STATE_MIX]
     targets = list(states) + rng.choices(states, weights, k=max(0, count - len(states)))
@@ -136,7 +137,7 @@ def _seed_items(
             )
             for state in PATHS[final]:
                 fake_clock.advance(minutes=rng.randint(5, 90))
-                _advance(item.uid, state, clerk, screener, manager)
+                _advance(item.uid, state, clerk, screener)
     # Keep the demo's "now" honest after seeding in the past.
     fake_clock.current = end
 
@@ -144,7 +145,7 @@ def _seed_items(
 _EARLY = frozenset({State.AWAITING_SCREENING, State.CLEARED, State.QUARANTINED})
 
 
-def _advance(uid: str, state: State, clerk: Actor, screener: Actor, manager: Actor) -> None:
+def _advance(uid: str, state: State, clerk: Actor, screener: Actor) -> None:
     if state in (State.CLEARED, State.QUARANTINED):
         reason = (
             "demo: screened, nothing found"
@@ -152,8 +153,6 @@ def _advance(uid: str, state: State, clerk: Actor, screener: Actor, manager: Act
             else ("demo: oily stain and excessive tape")
         )
         services.transition(screener, uid, state.value, reason=reason)
-    elif state in (State.RELEASED, State.DESTROYED, State.HANDED_TO_AUTHORITIES):
-        services.quarantine_outcome(manager, uid, state.value, reason="demo: decided after review")
     elif state == State.PICKED_UP:
         services.hand_over(clerk, uid, method="code", proof=pickup.pickup_code(uid))
     elif state == State.DELIVERED:

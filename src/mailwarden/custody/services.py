@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -64,7 +64,6 @@ class IntakeRequest:
     notes: str = ""
     location_code: str | None = None
     confirm_duplicate: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class PossibleDuplicate(Conflict):
@@ -463,25 +462,6 @@ def hand_over(
             return _apply(actor, item, target, item.location, f"handed over by {method}", evidence)
     left = max(0, pickup.MAX_CODE_FAILURES - failed.pickup_failures)
     raise ServiceError(f"wrong pickup code; {left} tries left for this item", "proof")
-
-
-def quarantine_outcome(actor: Actor, uid: str, target: str, *, reason: str) -> MailItem:
-    """Record a quarantine outcome decided outside the console (imports, demo history).
-
-    The screening workflow's two-person decision is the way staff make this change; this entry
-    point stays limited to security managers and keeps the same ledger trail.
-    """
-    require(actor, MANAGE_DIRECTORY, "recording a quarantine outcome")
-    state = State(target)
-    if state not in QUARANTINE_EXITS:
-        raise ServiceError(f"{target} is not a quarantine outcome", "state")
-    if not reason.strip():
-        raise ServiceError("a quarantine outcome needs a reason", "reason")
-    with transaction.atomic():
-        item = _locked_item(uid)
-        if state not in TRANSITIONS[State(item.state)]:
-            raise IllegalTransition(item, state.value)
-        return _apply(actor, item, state, item.location, reason)
 
 
 def two_person_quarantine_outcome(

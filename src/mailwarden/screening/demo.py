@@ -1,8 +1,10 @@
-"""X-ray scans for the demo mailroom, from the built-in dual-energy simulator: screening's part of
-``mailwarden demo`` (:class:`ScreeningDemo`, declared on ScreeningConfig).
+"""Screening's part of ``mailwarden demo`` (:class:`ScreeningDemo`, declared on ScreeningConfig):
+quarantine decisions, and X-ray scans from the built-in dual-energy simulator.
 
-Each scanned item gets a simulated parcel, written as a 16-bit TIFF pair and imported through
-the same service as a real scanner's files: stored, put on the ledger, analysed and rendered.
+The older quarantined items are decided first, each by two people, as the screening workflow
+requires. Each scanned item then gets a simulated parcel, written as a 16-bit TIFF pair and
+imported through the same service as a real scanner's files: stored, put on the ledger, analysed
+and rendered.
 Items held in quarantine, destroyed or handed to the authorities hold a threat; a released
 item was a false alarm, and a few items awaiting screening hold one.
 """
@@ -17,15 +19,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
+from django.contrib.auth.models import User
 
 from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock, use_clock
+from mailwarden.core.demo import DEMO_STAFF
 from mailwarden.core.plugins import DemoOptions, DemoSeeder
 from mailwarden.core.roles import Role
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.screening import decode, services
-from mailwarden.screening.models import Scan, ScanSource
+from mailwarden.screening.models import Outcome, Scan, ScanSource
 from mailwarden.xray.objects import THREAT_CLASSES
 from mailwarden.xray.projection import ScanConfig
 from mailwarden.xray.simulator import simulate_parcel
@@ -36,6 +40,10 @@ QUARANTINE_FAMILY = frozenset(
     {State.QUARANTINED, State.RELEASED, State.DESTROYED, State.HANDED_TO_AUTHORITIES}
 )
 THREAT_SHARE_AWAITING = 0.15
+# The older share of quarantined items have been decided, in these proportions.
+DECIDED_SHARE = 0.55
+OUTCOMES = (Outcome.RELEASED, Outcome.DESTROYED, Outcome.HANDED_TO_AUTHORITIES)
+OUTCOME_WEIGHTS = (4.0, 3.0, 3.0)
 DEFAULT_SAMPLE = 40  # of the items screened long ago, scanned for the record
 
 
@@ -107,8 +115,34 @@ def seed_scans(
     return SeedScansResult(len(todo), threats, time.monotonic() - started)
 
 
+def decide_quarantine(seed: int = 7) -> int:
+    """Decide the older part of what custody's demo left in quarantine, as staff would: a
+    security manager proposes each outcome and the administrator confirms it. Returns how many
+    items left quarantine."""
+    manager = User.objects.filter(username=DEMO_STAFF[Role.SECURITY_MANAGER]).first()
+    admin = User.objects.filter(username=DEMO_STAFF[Role.ADMIN]).first()
+    if manager is None or admin is None:
+        return 0
+    proposer, confirmer = Actor.for_user(manager), Actor.for_user(admin)
+    rng = random.Random(seed)
+    held = list(MailItem.objects.filter(state=State.QUARANTINED).order_by("state_changed_at"))
+    decided = held[: round(len(held) * DECIDED_SHARE)]
+    for item in decided:
+        outcome = rng.choices(OUTCOMES, OUTCOME_WEIGHTS)[0]
+        proposed_at = item.state_changed_at + timedelta(hours=rng.randint(2, 20))
+        with use_clock(FrozenClock(proposed_at)):
+            request = services.propose_quarantine_outcome(
+                proposer, item.uid, outcome.value, "demo: decided after review"
+            )
+        with use_clock(FrozenClock(proposed_at + timedelta(minutes=rng.randint(3, 25)))):
+            services.confirm_quarantine_outcome(confirmer, request.pk)
+    return len(decided)
+
+
 class ScreeningDemo(DemoSeeder):
-    """Scans of the items custody's part of the demo left behind."""
+    """Quarantine decisions and scans for the items custody's part of the demo left behind."""
 
     def seed(self, options: DemoOptions) -> str:
-        return seed_scans(MailItem.objects.all(), seed=options.seed).summary()
+        decided = decide_quarantine(options.seed)
+        scans = seed_scans(MailItem.objects.all(), seed=options.seed).summary()
+        return f"Decided {decided} quarantined items (two people each). {scans}"
