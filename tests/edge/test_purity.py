@@ -1,4 +1,4 @@
-"""DESIGN.md rule 4: the edge library imports neither Django nor the apps."""
+"""docs/architecture.md rule 4: the edge library imports neither Django nor the apps."""
 
 from __future__ import annotations
 

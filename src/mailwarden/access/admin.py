@@ -1,7 +1,7 @@
 """Read-only admin pages for access data.
 
-Changes go through the services (DESIGN rule 1): the ledger, the outbox and the rules version
-must move with every change, which the admin's own forms would skip.
+Changes go through the services (docs/architecture.md rule 1): the ledger, the outbox and the rules
+version must move with every change, which the admin's own forms would skip.
 """
 
 from __future__ import annotations

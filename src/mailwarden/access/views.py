@@ -1,10 +1,10 @@
 """Console pages of access control: the live door board, the access log, the quarantine-room
 report, the editors (cardholders, credentials, levels, schedules), lockdown and alarms.
 
-Views read models and :mod:`mailwarden.access.queries`, and call
-:mod:`mailwarden.access.services` for every change (DESIGN rule 1). Pages are shown to the roles
-in the services' own tuples, and the services check again, so a button shown by mistake still
-changes nothing. A refusal is shown next to the field it names.
+Views read models and :mod:`mailwarden.access.queries`, and call :mod:`mailwarden.access.services`
+for every change (docs/architecture.md rule 1). Pages are shown to the roles in the services' own
+tuples, and the services check again, so a button shown by mistake still changes nothing. A refusal
+is shown next to the field it names.
 
 The board's live updates come from :func:`board_stream`, a server-sent event stream. It is async
 so a board left open holds no request thread (``server/asgi.py`` gives streams none), and it reads

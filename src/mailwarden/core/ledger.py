@@ -1,4 +1,4 @@
-"""The append-only, hash-chained ledger (DESIGN rule 2).
+"""The append-only, hash-chained ledger (docs/architecture.md rule 2).
 
 Entry ``n`` stores ``hash = sha256(prev_hash + body)``, where ``body`` is the canonical JSON of its
 sequence number, time, actor, action, subject and data. Changing, deleting, inserting or reordering

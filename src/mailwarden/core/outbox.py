@@ -1,4 +1,4 @@
-"""The transactional outbox (DESIGN rule 3).
+"""The transactional outbox (docs/architecture.md rule 3).
 
 ``emit`` writes an event, one of the catalogued models of :mod:`mailwarden.contracts.events`, in
 the caller's transaction: the row keeps its topic and its JSON payload. ``dispatch_due`` later reads

@@ -1,4 +1,4 @@
-"""Every change to custody data is one function here (DESIGN rule 1).
+"""Every change to custody data is one function here (docs/architecture.md rule 1).
 
 Each takes an explicit actor, validates, writes, appends to the ledger and emits its domain event in
 one transaction. Views, the API, the CLI, tasks and tests all come through these functions.

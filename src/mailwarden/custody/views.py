@@ -1,7 +1,7 @@
 """Console pages for custody: dashboard, intake, search, item detail, pickup, my mail.
 
-Views only read models and call ``services`` for every change (DESIGN rule 1); a refusal from a
-service is shown next to the field it names.
+Views only read models and call ``services`` for every change (docs/architecture.md rule 1); a
+refusal from a service is shown next to the field it names.
 """
 
 from __future__ import annotations

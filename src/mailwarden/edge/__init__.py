@@ -1,6 +1,6 @@
 """Access-control edge library: OSDP readers, Wiegand, local decisions, doors and a durable outbox.
 
-Pure library (DESIGN.md rule 4): no Django and no mailwarden apps. Modules:
+Pure library (docs/architecture.md rule 4): no Django and no mailwarden apps. Modules:
 
 ``wiegand``          card formats with parity checks, OSDP card-read payloads
 ``channels``         non-blocking byte channels for OSDP: socket, TCP, serial (pyserial)

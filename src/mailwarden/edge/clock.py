@@ -1,7 +1,7 @@
 """Clocks for the edge library, and a check of the local clock against the server's.
 
 Everything in the edge library that depends on time takes a clock instead of reading the system
-one, so tests move time instead of sleeping (DESIGN.md rule 6). Two kinds are used:
+one, so tests move time instead of sleeping (docs/architecture.md rule 6). Two kinds are used:
 
 * a wall clock (``WallClock``): returns an aware ``datetime``; used for schedules, validity windows
   and the timestamps written to the outbox;

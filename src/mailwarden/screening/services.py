@@ -1,4 +1,4 @@
-"""Every change to screening data is one function here (DESIGN rule 1).
+"""Every change to screening data is one function here (docs/architecture.md rule 1).
 
 Each takes an explicit actor, validates everything first, then writes, appends to the ledger and
 emits its events in one transaction. Item states change only through the custody services.

@@ -1,9 +1,10 @@
 """Console pages of screening: the queue, the screener's workstation, the quarantine register and
 the screening policy.
 
-Views read models and call :mod:`mailwarden.screening.services` for every change (DESIGN rule 1).
-The services check roles again, so a page that shows a button never decides whether the press
-is allowed; a refusal is shown next to the field it names, with its status code.
+Views read models and call :mod:`mailwarden.screening.services` for every change
+(docs/architecture.md rule 1). The services check roles again, so a page that shows a button never
+decides whether the press is allowed; a refusal is shown next to the field it names, with its status
+code.
 """
 
 from __future__ import annotations
