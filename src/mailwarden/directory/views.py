@@ -25,6 +25,8 @@ from mailwarden.directory.forms import LocationForm, RecipientImportForm, SiteEd
 from mailwarden.directory.models import Location, Recipient, Site
 
 PAGE_SIZE = 25
+# The site page holds two forms with fields of the same names; their element ids must differ.
+LOCATION_IDS, SITE_IDS = "location_%s", "site_%s"
 
 
 def _page(
@@ -128,9 +130,10 @@ def _site_context(request: HttpRequest, site: Site, **extra: Any) -> dict[str, A
         "site": site,
         "locations": Location.objects.filter(site=site).order_by("kind", "code"),
         "can_manage": actor_of(request).has(*MANAGE_DIRECTORY),
-        "location_form": LocationForm(),
+        "location_form": LocationForm(auto_id=LOCATION_IDS),
         "edit_form": SiteEditForm(
-            initial={"name": site.name, "timezone": site.timezone, "address": site.address}
+            initial={"name": site.name, "timezone": site.timezone, "address": site.address},
+            auto_id=SITE_IDS,
         ),
         **extra,
     }
@@ -158,7 +161,7 @@ def site_edit(request: HttpRequest, code: str) -> HttpResponse:
     site = _site_or_404(request, code)
     if isinstance(site, HttpResponse):
         return site
-    form = SiteEditForm(request.POST)
+    form = SiteEditForm(request.POST, auto_id=SITE_IDS)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -184,7 +187,7 @@ def location_add(request: HttpRequest, code: str) -> HttpResponse:
     site = _site_or_404(request, code)
     if isinstance(site, HttpResponse):
         return site
-    form = LocationForm(request.POST)
+    form = LocationForm(request.POST, auto_id=LOCATION_IDS)
     if form.is_valid():
         data = form.cleaned_data
         try:
