@@ -79,3 +79,16 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         thread.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
     return results
+
+
+@pytest.fixture(autouse=True)
+def _own_checkpoint_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each test gets its own ledger checkpoint folder: a checkpoint signed over one test's
+    ledger must not be held against the next test's (rolled back) one."""
+    from mailwarden.config import get_settings
+
+    settings = get_settings()
+    before = settings.ledger_checkpoint_dir
+    settings.ledger_checkpoint_dir = tmp_path_factory.mktemp("checkpoints", numbered=True)
+    yield
+    settings.ledger_checkpoint_dir = before

@@ -135,6 +135,9 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
                     "checked": result.checked,
                     "head_seq": result.head_seq,
                     "head_hash": result.head_hash,
+                    "checkpoints": result.checkpoints,
+                    "checkpoint_size": result.checkpoint_size,
+                    "consistent": result.consistent,
                     "problem": None
                     if result.problem is None
                     else {
@@ -147,9 +150,83 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
         )
     elif result.ok:
         print(f"ledger OK: {result.head_seq:,} entries, head {result.head_hash}")
+        if result.checkpoint_size is None:
+            print("no signed checkpoint yet: run mailwarden ledger checkpoint")
+        else:
+            print(
+                f"matches the signed checkpoint of {result.checkpoint_size:,} entries; "
+                f"{result.consistent} older checkpoint(s) proved consistent with it"
+            )
     else:
         print(f"ledger BROKEN at {result.problem}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def cmd_ledger_checkpoint(args: argparse.Namespace) -> int:
+    _django()
+    from mailwarden.core import checkpoints
+    from mailwarden.core.actor import Actor
+
+    try:
+        written = checkpoints.write(Actor.job("cli"))
+    except checkpoints.CheckpointRefused as exc:
+        print(f"mailwarden: checkpoint refused: {exc}", file=sys.stderr)
+        return 1
+    size = written.checkpoint.size
+    if written.new:
+        print(f"checkpoint of {size:,} entries written to {written.path}")
+    else:
+        print(f"no new entries since the checkpoint of {size:,} entries ({written.path})")
+    return 0
+
+
+def cmd_ledger_public_key(args: argparse.Namespace) -> int:
+    from mailwarden.core.signednote import NoteError, load_signer
+
+    settings = get_settings()
+    path = settings.ledger_key_path()
+    if not path.exists() and settings.env != "production":
+        _django()  # the development key is created on first use
+        from mailwarden.core import checkpoints
+
+        checkpoints.signer()
+    try:
+        print(load_signer(path).verifier.encode())
+    except NoteError as exc:
+        print(f"mailwarden: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_ledger_generate_key(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mailwarden.core.signednote import NoteError, create_key_file
+
+    try:
+        signer = create_key_file(Path(args.file), args.name)
+    except FileExistsError:
+        print(f"mailwarden: {args.file} exists; a ledger key is never replaced", file=sys.stderr)
+        return 1
+    except NoteError as exc:
+        print(f"mailwarden: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(signer.verifier.encode())
+    return 0
+
+
+def cmd_ledger_check_receipt(args: argparse.Namespace) -> int:
+    # Offline and without Django: a court or an auditor checks one item's receipt alone.
+    from mailwarden.core import receipts
+
+    verdict = receipts.check_file(args.file, args.key)
+    for line in verdict.lines:
+        print(line)
+    if verdict.ok:
+        print(f"RECEIPT VALID: {verdict.summary}")
+        return 0
+    print(f"RECEIPT INVALID: {verdict.summary}", file=sys.stderr)
+    return 1
 
 
 def cmd_carrier_detect(args: argparse.Namespace) -> int:
@@ -467,6 +544,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes for a long ledger (default: cores, at most 4; 1 walks alone)",
     )
     p.set_defaults(fn=cmd_ledger_verify)
+    p = ledger_sub.add_parser(
+        "checkpoint", help="Sign a checkpoint of the ledger's Merkle tree into the folder."
+    )
+    p.set_defaults(fn=cmd_ledger_checkpoint)
+    p = ledger_sub.add_parser("public-key", help="Print the key that verifies the checkpoints.")
+    p.set_defaults(fn=cmd_ledger_public_key)
+    p = ledger_sub.add_parser(
+        "generate-key", help="Create a checkpoint signing key (for MW_LEDGER_KEY_FILE)."
+    )
+    p.add_argument("file", metavar="FILE", help="where to write it (never replaced)")
+    p.add_argument("--name", required=True, help="the log's name, e.g. mail.example.org/ledger")
+    p.set_defaults(fn=cmd_ledger_generate_key)
+    p = ledger_sub.add_parser(
+        "check-receipt",
+        help="Check a custody export's receipt offline; exit 1 unless every proof holds.",
+    )
+    p.add_argument("file", metavar="FILE", help="the custody export (JSON)")
+    p.add_argument("--key", required=True, metavar="PUB", help="the public key, or its file")
+    p.set_defaults(fn=cmd_ledger_check_receipt)
 
     p = add("events", cmd_events, "List the domain events other parts can react to.")
     p.add_argument("--markdown", action="store_true", help="print the catalogue as docs/events.md")

@@ -97,12 +97,32 @@ class Settings(BaseSettings):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    # The Ed25519 key that signs the ledger's checkpoints; None keeps it in the data folder
+    # (development only: production must name a file outside the database and the data folder).
+    ledger_key_file: Path | None = None
+    # Where signed checkpoints go; None is <data_dir>/checkpoints. Point it at storage the
+    # database's users cannot rewrite.
+    ledger_checkpoint_dir: Path | None = None
+    # How often the background tick writes a checkpoint, when the ledger has grown.
+    ledger_checkpoint_interval_s: int = Field(default=3600, ge=10)
+    # Witnesses: each receives every checkpoint as an HTTP POST of its text.
+    ledger_witness_urls: list[str] = Field(default_factory=list)
+    # Auditors receive every checkpoint by email: these addresses, and every active auditor's.
+    ledger_auditor_emails: list[str] = Field(default_factory=list)
 
     @field_validator("queue_url")
     @classmethod
     def _queue_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://")):
             raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("ledger_witness_urls")
+    @classmethod
+    def _witness_scheme(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} must be an http:// or https:// URL")
         return value
 
     @classmethod
@@ -130,6 +150,20 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(50))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def checkpoint_dir(self) -> Path:
+        return self.ledger_checkpoint_dir or self.data_dir / "checkpoints"
+
+    def ledger_key_path(self) -> Path:
+        """The file of the key that signs checkpoints; in development it is created if absent.
+
+        Production never generates one: a key made beside the database would prove nothing.
+        """
+        if self.ledger_key_file:
+            return self.ledger_key_file
+        if self.env == "production":
+            raise ConfigError("MW_LEDGER_KEY_FILE must be set in production")
+        return self.data_dir / "ledger_key"
 
 
 class _YamlSource(PydanticBaseSettingsSource):

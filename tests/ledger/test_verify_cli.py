@@ -163,7 +163,10 @@ def test_clean_ledger_verifies(built_ledger, run_cli):
     outcome = run_cli("ledger", "verify")
     head = LedgerHead.objects.get()
     assert outcome.code == 0
-    assert outcome.out == f"ledger OK: {built_ledger:,} entries, head {head.hash}\n"
+    assert outcome.out == (
+        f"ledger OK: {built_ledger:,} entries, head {head.hash}\n"
+        "no signed checkpoint yet: run mailwarden ledger checkpoint\n"
+    )
     assert outcome.err == ""
 
 
@@ -176,6 +179,9 @@ def test_json_output_shape(built_ledger, run_cli):
         "checked": built_ledger,
         "head_seq": built_ledger,
         "head_hash": head.hash,
+        "checkpoints": 0,
+        "checkpoint_size": None,
+        "consistent": 0,
         "problem": None,
     }
 
@@ -187,6 +193,9 @@ def test_empty_ledger_verifies(run_cli):
         "checked": 0,
         "head_seq": 0,
         "head_hash": GENESIS,
+        "checkpoints": 0,
+        "checkpoint_size": None,
+        "consistent": 0,
         "problem": None,
     }
 

@@ -99,6 +99,20 @@ class LedgerVerifyFailed(DomainEvent):
     problem_detail: str = Field(description="The problem in words.")
 
 
+class LedgerCheckpointed(DomainEvent):
+    """A signed checkpoint of the ledger's Merkle tree was written to the checkpoint folder
+    (``mailwarden ledger checkpoint`` or the schedule). Its handler sends the checkpoint to the
+    configured witnesses; the auditors' emails are queued with it."""
+
+    TOPIC: ClassVar[str] = "core.ledger.checkpointed"
+    KEY: ClassVar[str | None] = "{topic}:{size}"
+
+    size: int = Field(description="The tree size: entries 1..size are covered.")
+    root_hash: str = Field(description="The Merkle tree's root hash, base64.")
+    checkpoint: str = Field(description="The signed checkpoint note (C2SP tlog-checkpoint).")
+    file: str = Field(description="Where it was written.")
+
+
 # ============================================================================= custody
 
 

@@ -11,6 +11,11 @@ class CoreConfig(MailwardenApp):
     urls = "mailwarden.core.urls"
     api_router = "mailwarden.core.api.router"
     # The sign-in signal receivers, which put sign-ins on the ledger.
-    event_handlers = ("mailwarden.core.audit",)
-    periodic_jobs = ("mailwarden.core.tasks",)
+    # The checkpoint module's handler sends signed checkpoints to the witnesses.
+    event_handlers = ("mailwarden.core.audit", "mailwarden.core.checkpoints")
+    periodic_jobs = ("mailwarden.core.tasks", "mailwarden.core.checkpoints")
     demo_seeder = "mailwarden.core.demo.StaffDemo"
+
+    def ready(self) -> None:
+        super().ready()
+        from mailwarden.core import checks  # noqa: F401  (registers the deployment checks)

@@ -44,7 +44,9 @@ def digest(prev_hash: str, body: str) -> str:
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    kind: str  # changed | deleted | inserted | reordered | head
+    # changed | deleted | inserted | reordered | head; against the signed checkpoints
+    # (core.checkpoints): rewritten | truncated | inconsistent | checkpoint
+    kind: str
     detail: str
 
     def __str__(self) -> str:

@@ -212,6 +212,11 @@ class VerifyResult:
     head_seq: int
     head_hash: str
     problem: Problem | None
+    # The signed checkpoints found in the checkpoint folder, the newest one's tree size, and
+    # how many older ones were proved consistent with it (core.checkpoints).
+    checkpoints: int = 0
+    checkpoint_size: int | None = None
+    consistent: int = 0
 
     @property
     def ok(self) -> bool:
@@ -239,9 +244,15 @@ def head() -> tuple[int, str]:
 
 
 def verify(
-    *, batch: int = 50_000, progress: Callable[[int], None] | None = None, jobs: int = 1
+    *,
+    batch: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
+    checkpoints: bool = True,
 ) -> VerifyResult:
-    """Walk the whole chain up to the recorded head and report the first problem.
+    """Walk the whole chain up to the recorded head and report the first problem; then hold
+    the ledger to its signed checkpoints (``core.checkpoints.check``), which is what catches a
+    chain recomputed after an edit, or cut short with its head moved back.
 
     With ``jobs`` above 1, a long chain is checked in parts by that many worker processes,
     which gives the same answer as one walk (``chain.check_in_parallel``).
@@ -255,8 +266,23 @@ def verify(
             problem = chain.check_chain(rows, progress=progress, hash_exists=_hash_exists)
     if problem is None:
         problem = _check_tip(head_seq, head_hash)
-    checked = problem.seq - 1 if problem else head_seq
-    return VerifyResult(checked, head_seq, head_hash, problem)
+    if problem is not None or not checkpoints:
+        checked = problem.seq - 1 if problem else head_seq
+        return VerifyResult(checked, head_seq, head_hash, problem)
+    from mailwarden.core import checkpoints as signed
+
+    report = signed.check(head_seq)
+    problem = report.problems[0] if report.problems else None
+    checked = problem.seq - 1 if problem and problem.kind == "rewritten" else head_seq
+    return VerifyResult(
+        checked,
+        head_seq,
+        head_hash,
+        problem,
+        report.checkpoints,
+        report.newest,
+        report.consistent,
+    )
 
 
 VerifySource = Literal["cli", "api", "schedule"]

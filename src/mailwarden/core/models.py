@@ -131,3 +131,32 @@ class RolePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: mfa {'required' if self.mfa_required else 'optional'}"
+
+
+class LedgerTree(models.Model):
+    """A single row: how many entries the Merkle tree's tiles (``LedgerTile``) cover.
+
+    The tiles are a cache that makes checkpoints and proofs cheap. Nothing trusts them: a
+    checkpoint is signed only once they hash up to the previous signed checkpoint, a proof is
+    checked against the signed root, and ``ledger verify`` rebuilds the tree from the entries.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(default=0)
+
+
+class LedgerTile(models.Model):
+    """Up to 256 concatenated 32-byte hashes of one level of the ledger's Merkle tree
+    (``core.merkle``): level 0 holds leaf hashes, level L the roots of 256**L-leaf subtrees."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    hashes = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="core_ledgertile_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"tile {self.level}/{self.index}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from mailwarden.core import clock, ledger
+from mailwarden.core import checkpoints, clock, ledger
 from mailwarden.core.chain import Problem
 from mailwarden.core.models import LedgerEntry
 from mailwarden.custody.models import MailItem
@@ -62,6 +62,9 @@ def custody_json(item: MailItem) -> dict[str, Any]:
     """The item and every ledger entry about it, oldest first, with a verification block."""
     record = _record(item)
     recipient = item.recipient
+    entries = [_entry_json(entry) for entry in record.entries]
+    # An inclusion proof per entry against the newest signed checkpoint (docs/ledger.md).
+    receipt, receipt_note = checkpoints.receipt(entries)
     return {
         "item": {
             "uid": item.uid,
@@ -91,8 +94,10 @@ def custody_json(item: MailItem) -> dict[str, Any]:
             "state_changed_at": item.state_changed_at.isoformat(),
             "version": item.version,
         },
-        "entries": [_entry_json(entry) for entry in record.entries],
+        "entries": entries,
         "verification": _verification(record),
+        "receipt": receipt,
+        "receipt_note": receipt_note,
         "ledger_head": {"seq": record.head_seq, "hash": record.head_hash},
         "exported_at": record.exported_at.isoformat(),
     }
@@ -155,12 +160,15 @@ def _steps(entries: list[LedgerEntry], tz: zoneinfo.ZoneInfo) -> list[dict[str, 
 def custody_html(item: MailItem) -> str:
     record = _record(item)
     tz = zoneinfo.ZoneInfo(item.site.timezone)
+    receipt, receipt_note = checkpoints.receipt([_entry_json(e) for e in record.entries])
     return render_to_string(
         "custody/export/custody.html",
         {
             "item": item,
             "steps": _steps(record.entries, tz),
             "verification": _verification(record),
+            "receipt": receipt,
+            "receipt_note": receipt_note,
             "head_seq": record.head_seq,
             "head_hash": record.head_hash,
             "exported_at": record.exported_at.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"),

@@ -1,0 +1,528 @@
+"""Signed checkpoints of the ledger's Merkle tree, kept outside the database (docs/ledger.md).
+
+The hash chain (``core.chain``) proves the entries agree with each other; someone who can write
+the database can still recompute every hash after an edit, or delete the last entries and move
+the head back. A checkpoint is the ledger's RFC 9162 Merkle tree size and root, signed with an
+Ed25519 key held in a file (``MW_LEDGER_KEY_FILE``) and written as a C2SP signed note to a
+folder (``MW_LEDGER_CHECKPOINT_DIR``) and to witnesses. :func:`check` then holds the live ledger
+to the newest checkpoint and names the first rewritten entry or the missing range.
+
+A leaf is an entry's canonical body (the JSON its chain hash covers), as UTF-8: leaf ``i`` is
+entry ``seq = i + 1``, and its hash is ``SHA-256(0x00 || body)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.db import connection, transaction
+
+from mailwarden.config import get_settings
+from mailwarden.contracts.events import LedgerCheckpointed
+from mailwarden.core import chain, merkle, notify, outbox
+from mailwarden.core.actor import Actor
+from mailwarden.core.chain import Problem
+from mailwarden.core.models import LedgerEntry, LedgerHead, LedgerTile, LedgerTree
+from mailwarden.core.signednote import (
+    Checkpoint,
+    NoteError,
+    Signer,
+    Verifier,
+    create_key_file,
+    load_signer,
+    open_checkpoint,
+    sign_checkpoint,
+)
+from mailwarden.core.tasks import periodic
+
+log = logging.getLogger(__name__)
+
+ACTION = LedgerCheckpointed.TOPIC
+NOTIFICATION_KIND = "ledger_checkpoint"
+SUFFIX = ".checkpoint"
+
+
+class CheckpointRefused(Exception):
+    """A checkpoint was not signed, because signing it would vouch for a rewritten ledger."""
+
+
+# ----------------------------------------------------------------------------- keys and files
+
+
+def default_origin() -> str:
+    host = urlsplit(get_settings().base_url).hostname or "localhost"
+    return f"{host}/mailwarden-ledger"
+
+
+def signer() -> Signer:
+    """The checkpoint key; in development it is created (mode 0600) on first use."""
+    path = get_settings().ledger_key_path()
+    if not path.exists() and get_settings().env != "production" and not path.is_symlink():
+        try:
+            return create_key_file(path, default_origin())
+        except FileExistsError:
+            pass  # another process created it first
+    return load_signer(path)
+
+
+def verifier() -> Verifier:
+    return signer().verifier
+
+
+def folder() -> Path:
+    return get_settings().checkpoint_dir()
+
+
+def leaf(body: str) -> bytes:
+    return merkle.leaf_hash(body.encode())
+
+
+def file_for(size: int, where: Path | None = None) -> Path:
+    return (where or folder()) / f"{size:012d}{SUFFIX}"
+
+
+def _write_once(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` atomically, never replacing a file; False if one was there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o444)
+        try:
+            # A hard link appears whole or not at all, and never over an existing name.
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    finally:
+        os.unlink(tmp)
+    return True
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file of the checkpoint folder: its checkpoint, or why it cannot be believed."""
+
+    path: Path
+    checkpoint: Checkpoint | None
+    error: str | None = None
+
+
+def found(where: Path | None = None, key: Verifier | None = None) -> list[Found]:
+    """Every checkpoint file in the folder, smallest tree first, each checked against the key."""
+    where = where or folder()
+    key = key or verifier()
+    out = []
+    for path in sorted(where.glob(f"*{SUFFIX}")) if where.is_dir() else []:
+        try:
+            checkpoint = open_checkpoint(path.read_text(), key)
+        except (OSError, UnicodeDecodeError, NoteError) as exc:
+            out.append(Found(path, None, str(exc)))
+            continue
+        if path.name != file_for(checkpoint.size, where).name:
+            out.append(Found(path, None, f"it holds a checkpoint of {checkpoint.size} entries"))
+            continue
+        out.append(Found(path, checkpoint))
+    return sorted(out, key=lambda f: f.checkpoint.size if f.checkpoint else -1)
+
+
+def valid(where: Path | None = None, key: Verifier | None = None) -> list[Found]:
+    return [f for f in found(where, key) if f.checkpoint is not None]
+
+
+# ----------------------------------------------------------------------------- the tree cache
+
+
+class DatabaseTiles(MutableMapping[tuple[int, int], bytes]):
+    """The tiles of ``LedgerTile``, read on first use; :meth:`save` writes the changed ones."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int], bytes] = {}
+        self._stored: set[tuple[int, int]] = set()
+
+    def __getitem__(self, key: tuple[int, int]) -> bytes:
+        if key not in self._cache:
+            row = LedgerTile.objects.filter(level=key[0], index=key[1]).values("hashes").first()
+            if row is None:
+                raise KeyError(key)
+            self._cache[key] = bytes(row["hashes"])
+            self._stored.add(key)
+        return self._cache[key]
+
+    def __setitem__(self, key: tuple[int, int], value: bytes) -> None:
+        self._cache[key] = value
+
+    def __delitem__(self, key: tuple[int, int]) -> None:
+        raise TypeError("tiles are never deleted")
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return iter(self._cache)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def get(self, key: tuple[int, int], default: bytes | None = None) -> bytes | None:  # type: ignore[override]
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def save(self, keys: set[tuple[int, int]]) -> None:
+        new = []
+        for key in sorted(keys):
+            if key in self._stored:
+                LedgerTile.objects.filter(level=key[0], index=key[1]).update(
+                    hashes=self._cache[key]
+                )
+            else:
+                new.append(LedgerTile(level=key[0], index=key[1], hashes=self._cache[key]))
+                self._stored.add(key)
+        LedgerTile.objects.bulk_create(new, batch_size=500)
+
+
+def cached_tree() -> merkle.Tree:
+    """The tree the tile cache holds (never trusted without a signed root to check it by)."""
+    size = LedgerTree.objects.filter(id=1).values_list("size", flat=True).first() or 0
+    return merkle.Tree(DatabaseTiles(), size)
+
+
+def _bodies(first: int, last: int) -> Iterator[tuple[int, str]]:
+    connection.ensure_connection()
+    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    for row in chain.read_rows(connection.connection, connection.vendor, table, first, last):
+        yield int(row[0]), str(row[1])
+
+
+def _leaves(first: int, last: int) -> Iterator[bytes]:
+    """The leaf hashes of entries ``first``..``last``, which must all be there, in order."""
+    expected = first
+    for seq, body in _bodies(first, last):
+        if seq != expected:
+            raise CheckpointRefused(f"entry {expected} is missing; run mailwarden ledger verify")
+        yield leaf(body)
+        expected += 1
+    if expected != last + 1:
+        raise CheckpointRefused(f"entry {expected} is missing; run mailwarden ledger verify")
+
+
+def extend_cache() -> merkle.Tree:
+    """Bring the tile cache up to the ledger's head: only the entries since the last time are
+    read and hashed. Returns the tree, of the head's size."""
+    with transaction.atomic():
+        state, _ = LedgerTree.objects.select_for_update().get_or_create(id=1)
+        head_seq = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+        tiles = DatabaseTiles()
+        tree = merkle.Tree(tiles, state.size)
+        if head_seq < state.size:
+            raise CheckpointRefused(
+                f"the ledger ends at entry {head_seq} but its tree held {state.size} entries; "
+                "run mailwarden ledger verify"
+            )
+        if head_seq > state.size:
+            batch = 100_000
+            for first in range(state.size + 1, head_seq + 1, batch):
+                tree.extend(_leaves(first, min(first + batch - 1, head_seq)))
+            tiles.save(tree.changed)
+            tree.changed.clear()
+            state.size = tree.size
+            state.save(update_fields=["size"])
+    return tree
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+@dataclass(frozen=True)
+class Written:
+    checkpoint: Checkpoint
+    path: Path
+    note: str
+    new: bool
+
+
+def write(actor: Actor) -> Written:
+    """Sign a checkpoint of the whole ledger and write it to the folder; the ledger records it.
+
+    Refuses (:class:`CheckpointRefused`) when the ledger no longer extends the newest signed
+    checkpoint: a shorter ledger, or a different root at that checkpoint's size.
+    """
+    key = signer()
+    tree = extend_cache()
+    previous = valid(key=key.verifier)
+    if previous:
+        last = previous[-1].checkpoint
+        assert last is not None
+        if last.size > tree.size:
+            raise CheckpointRefused(
+                f"the ledger holds {tree.size} entries but checkpoint {last.size} was signed; "
+                "run mailwarden ledger verify"
+            )
+        if tree.root(last.size) != last.root:
+            raise CheckpointRefused(
+                f"the ledger no longer matches checkpoint {last.size}; run mailwarden ledger verify"
+            )
+        if last.size == tree.size:
+            path = previous[-1].path
+            return Written(last, path, path.read_text(), new=False)
+    checkpoint = Checkpoint(key.name, tree.size, tree.root())
+    note = sign_checkpoint(checkpoint, key)
+    path = file_for(checkpoint.size)
+    if not _write_once(path, note):
+        # Another process wrote this size first. Ed25519 signs deterministically, so the same
+        # tree gives the same file; anything else there is not ours to overwrite.
+        if path.read_text() != note:
+            raise CheckpointRefused(f"{path} already holds a different checkpoint")
+        return Written(checkpoint, path, note, new=False)
+    _record(actor, checkpoint, note, path)
+    return Written(checkpoint, path, note, new=True)
+
+
+def _record(actor: Actor, checkpoint: Checkpoint, note: str, path: Path) -> None:
+    from mailwarden.core import ledger
+
+    root = base64.b64encode(checkpoint.root).decode()
+    with transaction.atomic():
+        ledger.append(
+            actor,
+            ACTION,
+            "ledger",
+            str(checkpoint.size),
+            {"size": checkpoint.size, "root_hash": root, "file": path.name},
+        )
+        outbox.emit(
+            LedgerCheckpointed(
+                size=checkpoint.size, root_hash=root, checkpoint=note, file=str(path)
+            )
+        )
+        for address in auditor_addresses():
+            notify.queue(
+                key=f"{NOTIFICATION_KIND}:{checkpoint.size}:{address}"[:120],
+                kind=NOTIFICATION_KIND,
+                to_address=address,
+                subject_ref=str(checkpoint.size),
+            )
+
+
+def auditor_addresses() -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    from mailwarden.core.roles import Role
+
+    users = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.AUDITOR.value)
+        .exclude(email="")
+    )
+    found_ = {*get_settings().ledger_auditor_emails, *users.values_list("email", flat=True)}
+    return sorted(found_)
+
+
+@notify.renders(NOTIFICATION_KIND)
+def _message(subject_ref: str) -> notify.Message:
+    size = int(subject_ref)
+    note = file_for(size).read_text()
+    return notify.Message(
+        subject=f"Ledger checkpoint: {size:,} entries",
+        text=(
+            f"mailwarden signed a checkpoint of its ledger: {size:,} entries.\n\n"
+            "Keep this message. `mailwarden ledger verify` proves the live ledger still extends\n"
+            "every checkpoint; a copy outside the server is what makes a rewrite show.\n\n"
+            f"{note}"
+        ),
+    )
+
+
+@outbox.handles(LedgerCheckpointed)
+def send_to_witnesses(event: LedgerCheckpointed) -> None:
+    """POST the checkpoint to each witness; a failure raises, so the outbox retries it."""
+    import httpx
+
+    failed = []
+    for url in get_settings().ledger_witness_urls:
+        try:
+            response = httpx.post(
+                url,
+                content=event.checkpoint.encode(),
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+                timeout=10.0,
+            )
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            failed.append(f"{url}: {exc}")
+    if failed:
+        raise RuntimeError("witness delivery failed: " + "; ".join(failed))
+
+
+def last_checkpointed() -> tuple[int, datetime] | None:
+    """The seq and time of the ledger's last checkpoint record."""
+    return (
+        LedgerEntry.objects.filter(action=ACTION)
+        .order_by("-seq")
+        .values_list("seq", "created_at")
+        .first()
+    )
+
+
+@periodic("ledger-checkpoint")
+def scheduled(now: datetime) -> int:
+    """Write a checkpoint every ``ledger_checkpoint_interval_s``, when the ledger has grown."""
+    last = last_checkpointed()
+    head_seq = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    interval = timedelta(seconds=get_settings().ledger_checkpoint_interval_s)
+    if head_seq == 0 or (last is not None and (last[0] == head_seq or now - last[1] < interval)):
+        return 0
+    return 1 if write(Actor.job("ledger-checkpoint")).new else 0
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+@dataclass
+class Report:
+    """What :func:`check` found: the checkpoints it read and the problems, first one first."""
+
+    checkpoints: int = 0
+    newest: int | None = None
+    consistent: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def live_tree(upto: int) -> merkle.Tree:
+    """The tree of entries 1..``upto`` rebuilt from their bodies, in memory."""
+    tree = merkle.Tree()
+    batch = 100_000
+    for first in range(1, upto + 1, batch):
+        tree.extend(leaf(body) for _, body in _bodies(first, min(first + batch - 1, upto)))
+    return tree
+
+
+def check(head_seq: int) -> Report:
+    """Hold the live ledger (entries 1..``head_seq``, already proved to chain) to the
+    checkpoints in the folder: the newest must be covered with the same root, and every
+    older one must be consistent with it."""
+    report = Report()
+    files = found()
+    good = [f.checkpoint for f in files if f.checkpoint is not None]
+    report.checkpoints = len(good)
+    for bad in files:
+        if bad.checkpoint is None:
+            report.problems.append(
+                Problem(0, "checkpoint", f"{bad.path.name} cannot be believed: {bad.error}")
+            )
+    if not good:
+        return report
+    newest = good[-1]
+    report.newest = newest.size
+    live = live_tree(min(head_seq, newest.size))
+    if newest.size > head_seq:
+        report.problems.insert(
+            0,
+            Problem(
+                head_seq + 1,
+                "truncated",
+                f"entries {head_seq + 1}..{newest.size} are missing: checkpoint "
+                f"{file_for(newest.size).name} was signed over {newest.size} entries and "
+                f"the ledger now ends at {head_seq}",
+            ),
+        )
+    covered = [c for c in good if c.size <= head_seq]
+    if covered:
+        anchor = covered[-1]
+        if live.root(anchor.size) != anchor.root:
+            report.problems.insert(0, _rewritten(live, anchor))
+    reference = _reference(live, newest)
+    for old in good[:-1]:
+        if reference is None:
+            break
+        proof = reference.consistency_proof(old.size, newest.size)
+        if merkle.verify_consistency(old.size, newest.size, old.root, newest.root, proof):
+            report.consistent += 1
+        else:
+            report.problems.append(
+                Problem(
+                    old.size,
+                    "inconsistent",
+                    f"checkpoint {old.size} is not consistent with checkpoint {newest.size}: "
+                    "the history they sign differs",
+                )
+            )
+    report.problems.sort(key=lambda p: (p.kind == "checkpoint", p.seq))
+    return report
+
+
+def _reference(live: merkle.Tree, newest: Checkpoint) -> merkle.Tree | None:
+    """A tree proved to be the one ``newest`` signed: the live one, or else the cache."""
+    if live.size >= newest.size and live.root(newest.size) == newest.root:
+        return live
+    cache = cached_tree()
+    try:
+        if cache.size >= newest.size and cache.root(newest.size) == newest.root:
+            return cache
+    except (KeyError, ValueError):
+        pass
+    return None
+
+
+def _rewritten(live: merkle.Tree, anchor: Checkpoint) -> Problem:
+    where = merkle.first_difference(cached_tree(), live, anchor.size, anchor.root)
+    if where[1] is None:
+        seq = where[0] + 1
+        return Problem(
+            seq,
+            "rewritten",
+            f"entry {seq} is not the entry checkpoint {anchor.size} signed: it was rewritten "
+            "(and the hashes after it recomputed)",
+        )
+    first, last = where[0] + 1, where[1]
+    return Problem(
+        first,
+        "rewritten",
+        f"an entry among {first}..{last} is not what checkpoint {anchor.size} signed; the "
+        "tree cache was changed too, so the first rewritten entry cannot be named more closely",
+    )
+
+
+# ----------------------------------------------------------------------------- receipts
+
+
+def receipt(entries: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
+    """A custody receipt for these exported entries against the newest signed checkpoint, and
+    a sentence saying what it is; ``(None, why)`` when no checkpoint covers them yet."""
+    from mailwarden.core import receipts
+
+    if not entries:
+        return None, "there are no entries to prove"
+    needed = max(int(e["seq"]) for e in entries)
+    newest = valid()
+    if not newest or newest[-1].checkpoint is None or newest[-1].checkpoint.size < needed:
+        return None, (
+            f"no signed checkpoint covers entry {needed} yet: the next scheduled checkpoint "
+            "will, or run `mailwarden ledger checkpoint`, then export again"
+        )
+    checkpoint, path = newest[-1].checkpoint, newest[-1].path
+    tree = cached_tree()
+    try:
+        matches = tree.size >= checkpoint.size and tree.root(checkpoint.size) == checkpoint.root
+    except (KeyError, ValueError):
+        matches = False
+    if not matches:
+        return None, (
+            f"the Merkle tree cache does not match checkpoint {checkpoint.size}; "
+            "run `mailwarden ledger verify`"
+        )
+    built = receipts.build(entries, path.read_text(), tree, checkpoint.size)
+    return built, (
+        f"each entry is proved to be in the ledger's signed checkpoint of "
+        f"{checkpoint.size:,} entries ({path.name})"
+    )
