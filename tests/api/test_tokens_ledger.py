@@ -98,3 +98,45 @@ def test_ledger_verify_names_a_changed_entry(as_role, site, recipient):
     assert (failed.source, failed.actor) == ("api", actor_label(auditor))
     assert (failed.problem_seq, failed.problem_kind) == (entry.seq, "changed")
     assert failed.head_hash == result["head_hash"]
+
+
+def test_ledger_verify_names_both_attacks_a_checkpoint_exposes(as_role, site, recipient):
+    from mailwarden.core import checkpoints
+    from mailwarden.core.actor import Actor
+    from tests.ledger.test_checkpoints import truncate_after
+
+    auditor = as_role(Role.AUDITOR)
+    for _ in range(3):
+        intake(site, recipient)
+    size = checkpoints.write(Actor.job("test")).checkpoint.size
+    result = auditor.get("/api/ledger/verify").json()
+    assert (result["ok"], result["checkpoints"], result["checkpoint_size"]) == (True, 1, size)
+
+    truncate_after(size - 2)
+    result = auditor.get("/api/ledger/verify").json()
+    assert (result["ok"], result["problem_kind"], result["problem_seq"]) == (
+        False,
+        "truncated",
+        size - 1,
+    )
+    assert f"entries {size - 1}..{size} are missing" in result["problem"]
+    (row,) = OutboxEvent.objects.filter(topic=LedgerVerifyFailed.TOPIC)
+    assert row.payload["problem_kind"] == "truncated"
+
+
+def test_ledger_verify_names_a_rewritten_entry_against_the_checkpoint(as_role, site, recipient):
+    from mailwarden.core import checkpoints
+    from mailwarden.core.actor import Actor
+    from tests.ledger.test_checkpoints import rewrite_from
+
+    auditor = as_role(Role.AUDITOR)
+    item = intake(site, recipient)
+    checkpoints.write(Actor.job("test"))
+    first = LedgerEntry.objects.filter(subject_id=item.uid).order_by("seq").first()
+    rewrite_from(first.seq, "parcel", "letter")
+    result = auditor.get("/api/ledger/verify").json()
+    assert (result["ok"], result["problem_kind"], result["problem_seq"]) == (
+        False,
+        "rewritten",
+        first.seq,
+    )

@@ -25,13 +25,14 @@ from tests.ledger.conftest import as_json, row, sql
 JOB = Actor.job("test")
 
 
-def rewrite_from(k: int) -> None:
+def rewrite_from(k: int, old: str = "x-ray clear", new: str = "waved through") -> None:
     """Attack (a): edit entry k's body, then recompute every hash from it to the head."""
     head_seq = LedgerHead.objects.get(id=1).seq
     prev_hash = row(k - 1).hash if k > 1 else ledger.GENESIS
     for seq in range(k, head_seq + 1):
         entry = row(seq)
-        body = entry.body.replace("x-ray clear", "waved through") if seq == k else entry.body
+        body = entry.body.replace(old, new) if seq == k else entry.body
+        assert seq != k or body != entry.body
         new_hash = ledger.digest(prev_hash, body)
         sql(
             "UPDATE {t} SET body = %s, prev_hash = %s, hash = %s WHERE seq = %s",

@@ -92,6 +92,15 @@ class LedgerVerifyOut(Schema):
     head_seq: int
     head_hash: str
     problem: str | None
+    problem_seq: int | None = Field(None, description="The first entry the problem concerns.")
+    problem_kind: str | None = Field(
+        None, description="changed, deleted, inserted, reordered, head, rewritten, truncated, ..."
+    )
+    checkpoints: int = Field(0, description="Signed checkpoints found in the checkpoint folder.")
+    checkpoint_size: int | None = Field(
+        None, description="The newest checkpoint's tree size; null when there is none yet."
+    )
+    consistent: int = Field(0, description="Older checkpoints proved consistent with it.")
 
 
 @router.get(
@@ -109,6 +118,11 @@ def verify_ledger(request: HttpRequest) -> LedgerVerifyOut:
         head_seq=result.head_seq,
         head_hash=result.head_hash,
         problem=str(result.problem) if result.problem else None,
+        problem_seq=result.problem.seq if result.problem else None,
+        problem_kind=result.problem.kind if result.problem else None,
+        checkpoints=result.checkpoints,
+        checkpoint_size=result.checkpoint_size,
+        consistent=result.consistent,
     )
 
 
