@@ -188,6 +188,13 @@ def main() -> int:
     parser.add_argument("--recipients", type=int, default=50, help="default 50")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="smoke run: 200 requests")
+    parser.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=None,
+        metavar="S",
+        help="the server's ledger checkpoint interval (MW_LEDGER_CHECKPOINT_INTERVAL_S; 0: none)",
+    )
     add_database_args(parser)
     args = parser.parse_args()
     requests = 200 if args.quick else args.requests
@@ -196,6 +203,8 @@ def main() -> int:
     with bench_environment(args.postgres, args.keep) as env:
         # The client uses mailwarden's own generator for valid tracking numbers; it never
         # touches the database, which belongs to the server process.
+        if args.checkpoint_interval is not None:
+            env["MW_LEDGER_CHECKPOINT_INTERVAL_S"] = str(args.checkpoint_interval)
         os.environ.update(env)
         os.environ["DJANGO_SETTINGS_MODULE"] = "mailwarden.server.settings"
         import django

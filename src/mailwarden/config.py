@@ -103,8 +103,9 @@ class Settings(BaseSettings):
     # Where signed checkpoints go; None is <data_dir>/checkpoints. Point it at storage the
     # database's users cannot rewrite.
     ledger_checkpoint_dir: Path | None = None
-    # How often the background tick writes a checkpoint, when the ledger has grown.
-    ledger_checkpoint_interval_s: int = Field(default=3600, ge=10)
+    # How often the background tick writes a checkpoint, when the ledger has grown; 0 writes
+    # them only on demand (`mailwarden ledger checkpoint`).
+    ledger_checkpoint_interval_s: int = Field(default=3600, ge=0)
     # Witnesses: each receives every checkpoint as an HTTP POST of its text.
     ledger_witness_urls: list[str] = Field(default_factory=list)
     # Auditors receive every checkpoint by email: these addresses, and every active auditor's.

@@ -15,7 +15,12 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 pytestmark = pytest.mark.slow
 
 
-MINE = ("bench_ledger_verify.py", "bench_search.py", "bench_intake_api.py")
+MINE = (
+    "bench_ledger_verify.py",
+    "bench_search.py",
+    "bench_intake_api.py",
+    "bench_ledger_checkpoint.py",
+)
 
 
 @pytest.mark.parametrize(
@@ -24,6 +29,10 @@ MINE = ("bench_ledger_verify.py", "bench_search.py", "bench_intake_api.py")
         ("bench_ledger_verify.py", r"^ledger verify: 20,000 entries in [\d.]+ s \("),
         ("bench_search.py", r"^search: 200 searches over 20,000 items on SQLite .*p95 [\d.]+ ms"),
         ("bench_intake_api.py", r"^intake API: 200 intakes in [\d.]+ s = \d+/s on SQLite"),
+        (
+            "bench_ledger_checkpoint.py",
+            r"^ledger checkpoint: 21,001 entries, [\d.]+ s after 1,000 new ones .*inclusion proof",
+        ),
     ],
 )
 def test_quick_run_prints_its_figure(script, figure):

@@ -377,6 +377,8 @@ def last_checkpointed() -> tuple[int, datetime] | None:
 @periodic("ledger-checkpoint")
 def scheduled(now: datetime) -> int:
     """Write a checkpoint every ``ledger_checkpoint_interval_s``, when the ledger has grown."""
+    if not get_settings().ledger_checkpoint_interval_s:
+        return 0
     last = last_checkpointed()
     head_seq = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
     interval = timedelta(seconds=get_settings().ledger_checkpoint_interval_s)
