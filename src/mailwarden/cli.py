@@ -85,8 +85,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, banner: str | None) -> int:
     import uvicorn
 
+    from mailwarden.core import checkpoints
     from mailwarden.core.runner import start_background_runner
 
+    # In development the ledger's checkpoint key is made at first start (docs/ledger.md).
+    checkpoints.key_problem()
     runner = start_background_runner()
     if banner:
         print(banner, flush=True)

@@ -240,3 +240,19 @@ def test_auditors_are_emailed_each_checkpoint(built_ledger, monkeypatch):
     mail = Notification.objects.get(kind="ledger_checkpoint")
     assert mail.to_address == "audit@example.org"
     assert written.note in mail.body
+
+
+def test_in_production_a_missing_key_is_never_made_and_verify_says_so(
+    built_ledger, monkeypatch, tmp_path, run_cli
+):
+    settings = get_settings()
+    monkeypatch.setattr(settings, "env", "production")
+    monkeypatch.setattr(settings, "ledger_key_file", tmp_path / "absent.key")
+    outcome = run_cli("ledger", "verify", "--json")
+    assert outcome.code == 1
+    problem = as_json(outcome)["problem"]
+    assert problem["kind"] == "checkpoint" and "cannot read the ledger key" in problem["detail"]
+    assert not (tmp_path / "absent.key").exists()
+    assert tasks.tick().jobs["ledger-checkpoint"] == 0
+    monkeypatch.setattr(settings, "ledger_key_file", None)
+    assert run_cli("ledger", "checkpoint").code == 2  # MW_LEDGER_KEY_FILE must be set

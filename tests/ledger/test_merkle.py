@@ -177,8 +177,8 @@ def test_every_consistency_proof_verifies_and_a_wrong_one_does_not(case):
             old, new, old_root, forked.root(), forked.consistency_proof(old, new)
         )
         assert not verify_consistency(old, new, old_root, new_root, proof[:-1])
-        bent = [bytes([proof[-1][0] ^ 1]) + proof[-1][1:], *proof[:-1]][::-1]
-        assert not verify_consistency(old, new, old_root, new_root, [*proof[:-1], bent[0]])
+        bent = [*proof[:-1], bytes([proof[-1][0] ^ 1]) + proof[-1][1:]]
+        assert not verify_consistency(old, new, old_root, new_root, bent)
 
 
 @settings(max_examples=40, deadline=None)

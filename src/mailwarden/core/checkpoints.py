@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from django.db import connection, transaction
 
-from mailwarden.config import get_settings
+from mailwarden.config import ConfigError, get_settings
 from mailwarden.contracts.events import LedgerCheckpointed
 from mailwarden.core import chain, merkle, notify, outbox
 from mailwarden.core.actor import Actor
@@ -76,6 +76,15 @@ def signer() -> Signer:
 
 def verifier() -> Verifier:
     return signer().verifier
+
+
+def key_problem() -> str | None:
+    """Why the checkpoint key cannot be used (creating it in development), or None."""
+    try:
+        signer()
+    except (ConfigError, NoteError) as exc:
+        return str(exc)
+    return None
 
 
 def folder() -> Path:
@@ -374,10 +383,20 @@ def last_checkpointed() -> tuple[int, datetime] | None:
     )
 
 
+_warned: list[str] = []
+
+
 @periodic("ledger-checkpoint")
 def scheduled(now: datetime) -> int:
     """Write a checkpoint every ``ledger_checkpoint_interval_s``, when the ledger has grown."""
     if not get_settings().ledger_checkpoint_interval_s:
+        return 0
+    problem = key_problem()
+    if problem is not None:
+        # Said once per process rather than on every tick; `check --deploy` reports it too.
+        if not _warned:
+            log.error("no ledger checkpoints are written: %s", problem)
+            _warned.append(problem)
         return 0
     last = last_checkpointed()
     head_seq = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
@@ -414,6 +433,10 @@ def check(head_seq: int) -> Report:
     checkpoints in the folder: the newest must be covered with the same root, and every
     older one must be consistent with it."""
     report = Report()
+    problem = key_problem()
+    if problem is not None:
+        report.problems.append(Problem(0, "checkpoint", f"the checkpoint key: {problem}"))
+        return report
     files = found()
     good = [f.checkpoint for f in files if f.checkpoint is not None]
     report.checkpoints = len(good)
@@ -506,6 +529,9 @@ def receipt(entries: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
     if not entries:
         return None, "there are no entries to prove"
     needed = max(int(e["seq"]) for e in entries)
+    problem = key_problem()
+    if problem is not None:
+        return None, f"the checkpoint key cannot be used: {problem}"
     newest = valid()
     if not newest or newest[-1].checkpoint is None or newest[-1].checkpoint.size < needed:
         return None, (
