@@ -150,6 +150,21 @@ def valid(where: Path | None = None, key: Verifier | None = None) -> list[Found]
     return [f for f in found(where, key) if f.checkpoint is not None]
 
 
+def newest(where: Path | None = None, key: Verifier | None = None) -> Found | None:
+    """The largest checkpoint in the folder that the key verifies, reading as few as it can."""
+    where = where or folder()
+    key = key or verifier()
+    names = sorted(where.glob(f"*{SUFFIX}"), reverse=True) if where.is_dir() else []
+    for path in names:  # names are zero-padded sizes, so the largest comes first
+        try:
+            checkpoint = open_checkpoint(path.read_text(), key)
+        except (OSError, UnicodeDecodeError, NoteError):
+            continue
+        if path.name == file_for(checkpoint.size, where).name:
+            return Found(path, checkpoint)
+    return None
+
+
 # ----------------------------------------------------------------------------- the tree cache
 
 
@@ -268,10 +283,9 @@ def write(actor: Actor) -> Written:
     """
     key = signer()
     tree = extend_cache()
-    previous = valid(key=key.verifier)
-    if previous:
-        last = previous[-1].checkpoint
-        assert last is not None
+    previous = newest(key=key.verifier)
+    if previous is not None and previous.checkpoint is not None:
+        last = previous.checkpoint
         if last.size > tree.size:
             raise CheckpointRefused(
                 f"the ledger holds {tree.size} entries but checkpoint {last.size} was signed; "
@@ -282,7 +296,7 @@ def write(actor: Actor) -> Written:
                 f"the ledger no longer matches checkpoint {last.size}; run mailwarden ledger verify"
             )
         if last.size == tree.size:
-            path = previous[-1].path
+            path = previous.path
             return Written(last, path, path.read_text(), new=False)
     checkpoint = Checkpoint(key.name, tree.size, tree.root())
     note = sign_checkpoint(checkpoint, key)
@@ -447,17 +461,17 @@ def check(head_seq: int) -> Report:
             )
     if not good:
         return report
-    newest = good[-1]
-    report.newest = newest.size
-    live = live_tree(min(head_seq, newest.size))
-    if newest.size > head_seq:
+    latest = good[-1]
+    report.newest = latest.size
+    live = live_tree(min(head_seq, latest.size))
+    if latest.size > head_seq:
         report.problems.insert(
             0,
             Problem(
                 head_seq + 1,
                 "truncated",
-                f"entries {head_seq + 1}..{newest.size} are missing: checkpoint "
-                f"{file_for(newest.size).name} was signed over {newest.size} entries and "
+                f"entries {head_seq + 1}..{latest.size} are missing: checkpoint "
+                f"{file_for(latest.size).name} was signed over {latest.size} entries and "
                 f"the ledger now ends at {head_seq}",
             ),
         )
@@ -466,19 +480,19 @@ def check(head_seq: int) -> Report:
         anchor = covered[-1]
         if live.root(anchor.size) != anchor.root:
             report.problems.insert(0, _rewritten(live, anchor))
-    reference = _reference(live, newest)
+    reference = _reference(live, latest)
     for old in good[:-1]:
         if reference is None:
             break
-        proof = reference.consistency_proof(old.size, newest.size)
-        if merkle.verify_consistency(old.size, newest.size, old.root, newest.root, proof):
+        proof = reference.consistency_proof(old.size, latest.size)
+        if merkle.verify_consistency(old.size, latest.size, old.root, latest.root, proof):
             report.consistent += 1
         else:
             report.problems.append(
                 Problem(
                     old.size,
                     "inconsistent",
-                    f"checkpoint {old.size} is not consistent with checkpoint {newest.size}: "
+                    f"checkpoint {old.size} is not consistent with checkpoint {latest.size}: "
                     "the history they sign differs",
                 )
             )
@@ -486,13 +500,13 @@ def check(head_seq: int) -> Report:
     return report
 
 
-def _reference(live: merkle.Tree, newest: Checkpoint) -> merkle.Tree | None:
-    """A tree proved to be the one ``newest`` signed: the live one, or else the cache."""
-    if live.size >= newest.size and live.root(newest.size) == newest.root:
+def _reference(live: merkle.Tree, latest: Checkpoint) -> merkle.Tree | None:
+    """A tree proved to be the one ``latest`` signed: the live one, or else the cache."""
+    if live.size >= latest.size and live.root(latest.size) == latest.root:
         return live
     cache = cached_tree()
     try:
-        if cache.size >= newest.size and cache.root(newest.size) == newest.root:
+        if cache.size >= latest.size and cache.root(latest.size) == latest.root:
             return cache
     except (KeyError, ValueError):
         pass
@@ -532,13 +546,13 @@ def receipt(entries: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, str]:
     problem = key_problem()
     if problem is not None:
         return None, f"the checkpoint key cannot be used: {problem}"
-    newest = valid()
-    if not newest or newest[-1].checkpoint is None or newest[-1].checkpoint.size < needed:
+    latest = newest()
+    if latest is None or latest.checkpoint is None or latest.checkpoint.size < needed:
         return None, (
             f"no signed checkpoint covers entry {needed} yet: the next scheduled checkpoint "
             "will, or run `mailwarden ledger checkpoint`, then export again"
         )
-    checkpoint, path = newest[-1].checkpoint, newest[-1].path
+    checkpoint, path = latest.checkpoint, latest.path
     tree = cached_tree()
     try:
         matches = tree.size >= checkpoint.size and tree.root(checkpoint.size) == checkpoint.root
