@@ -206,3 +206,19 @@ def test_tiles_grow_in_steps_as_in_one_go():
         assert stepwise.root() == root_of(leaves[: stepwise.size])
     assert stepwise.tiles == tree_of(leaves).tiles
     assert (2, 0) in stepwise.tiles  # a 65,536-leaf subtree's root, two levels up
+
+
+@pytest.mark.parametrize("sizes", [(256, 512, 5), (768,), (256, 256, 256, 256, 1), (0, 300)])
+def test_leaves_added_with_their_tile_roots_make_the_same_tree(sizes):
+    leaves = _leaves(sum(sizes))
+    tree, start = merkle.Tree(), 0
+    for n in sizes:
+        part = leaves[start : start + n]
+        tree.extend_with_roots(b"".join(part), b"".join(merkle.tile_roots(part)))
+        start += n
+    assert tree.tiles == tree_of(leaves).tiles
+    assert tree.root() == root_of(leaves)
+    with pytest.raises(ValueError, match="tile boundary"):
+        tree.extend_with_roots(leaves[0], b"") if tree.size % 256 else tree.extend_with_roots(
+            b"x", b""
+        )

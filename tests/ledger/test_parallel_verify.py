@@ -29,7 +29,7 @@ def committed_ledger(transactional_db, frozen_clock) -> int:
 
 def source_now(folder: Path) -> chain.Source:
     """Where workers can read the ledger as it stands in the test database now."""
-    found = ledger._source()
+    found = ledger.worker_source()
     if found is not None:
         return found
     copy = folder / "ledger-copy.sqlite3"
@@ -81,7 +81,7 @@ def test_a_sound_ledger_passes_in_a_few_parts(committed_ledger, tmp_path):
 
 
 def test_verify_with_jobs_matches_one_walk(committed_ledger, monkeypatch):
-    if ledger._source() is None:
+    if ledger.worker_source() is None:
         pytest.skip("workers cannot reach an in-memory SQLite test database")
     monkeypatch.setattr(ledger, "PARALLEL_FROM", 1)
     assert ledger.verify(jobs=2) == ledger.verify(jobs=1)
@@ -99,6 +99,33 @@ def test_workers_that_cannot_read_the_ledger_leave_it_to_one_walk(
         chain.check_in_parallel(unreachable, committed_ledger, jobs=2, parts=2)
 
     monkeypatch.setattr(ledger, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(ledger, "_source", lambda: unreachable)
+    monkeypatch.setattr(ledger, "worker_source", lambda: unreachable)
     result = ledger.verify(jobs=2)
     assert result.ok and result.checked == committed_ledger
+
+    # The Merkle tree for the checkpoint check is rebuilt in one pass then, too.
+    from mailwarden.core import checkpoints
+    from mailwarden.core.actor import Actor
+
+    size = checkpoints.write(Actor.job("test")).checkpoint.size
+    result = ledger.verify(jobs=2)
+    assert result.ok and result.checkpoint_size == size
+
+
+def test_the_merkle_tree_rebuilt_in_parts_is_the_one_rebuilt_in_one_pass(
+    committed_ledger, tmp_path
+):
+    from django.db import transaction
+
+    from mailwarden.core import checkpoints
+    from mailwarden.core.actor import Actor
+
+    with transaction.atomic():
+        records = [ledger.Record("core.test.appended", "test", str(i)) for i in range(1000)]
+        ledger.append_many(Actor.job("test"), records)
+    head = ledger.head()[0]
+    in_parts = checkpoints._live_tree_in_parts(source_now(tmp_path), head, jobs=2)
+    one_pass = checkpoints.live_tree(head)
+    assert in_parts.size == one_pass.size == head
+    assert in_parts.tiles == one_pass.tiles
+    assert in_parts.root() == one_pass.root()

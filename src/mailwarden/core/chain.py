@@ -210,6 +210,79 @@ def read_rows(
         cursor.close()
 
 
+def read_bodies(
+    conn: Any, vendor: str, table: str, first: int, upto: int, batch: int = 50_000
+) -> Generator[tuple[int, str], None, None]:
+    """``(seq, body)`` of entries ``first``..``upto`` in sequence order: what the Merkle tree of
+    the ledger (``core.merkle``, ``core.checkpoints``) is built from."""
+    if vendor == "postgresql":
+        sql = (
+            f"COPY (SELECT seq, body FROM {table} WHERE seq >= %s AND seq <= %s ORDER BY seq)"
+            " TO STDOUT"
+        )
+        with conn.cursor() as cursor, cursor.copy(sql, [first, upto]) as copy:
+            copy.set_types(["int8", "text"])
+            yield from copy.rows()
+        return
+    mark = "?" if vendor == "sqlite" else "%s"
+    sql = (
+        f"SELECT seq, body FROM {table} WHERE seq > {mark} AND seq <= {mark}"
+        f" ORDER BY seq LIMIT {mark}"
+    )
+    last = first - 1
+    cursor = conn.cursor()
+    try:
+        while True:
+            cursor.execute(sql, [last, upto, batch])
+            chunk = cursor.fetchall()
+            if not chunk:
+                return
+            yield from chunk
+            last = chunk[-1][0]
+    finally:
+        cursor.close()
+
+
+def leaf_hashes(rows: Iterable[tuple[int, str]], first: int) -> list[bytes]:
+    """The Merkle leaf hashes of rows that must be entries ``first``, ``first + 1``, ... in turn.
+
+    Raises ValueError naming the first entry missing from the run.
+    """
+    from mailwarden.core.merkle import leaf_hash
+
+    leaves: list[bytes] = []
+    for seq, body in rows:
+        if seq != first + len(leaves):
+            raise ValueError(f"entry {first + len(leaves)} is missing")
+        leaves.append(leaf_hash(body.encode()))
+    return leaves
+
+
+def leaf_part(source: Source, first: int, last: int) -> tuple[bytes, bytes]:
+    """For a worker process: the leaf hashes of entries ``first``..``last`` (``first - 1`` a
+    multiple of 256) and the roots of the complete 256-leaf tiles they make, both concatenated."""
+    from mailwarden.core.merkle import tile_roots
+
+    with source.connect() as conn:
+        rows = read_bodies(conn, source.vendor, source.table, first, last)
+        with closing(rows):
+            leaves = leaf_hashes(rows, first)
+    if len(leaves) != last - first + 1:
+        raise ValueError(f"entry {first + len(leaves)} is missing")
+    return b"".join(leaves), b"".join(tile_roots(leaves))
+
+
+def worker_pool(source: Source, jobs: int) -> ProcessPoolExecutor:
+    # forkserver: workers start from a clean interpreter that has imported only this module,
+    # not from a copy of a process holding database connections and their threads.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        driver = "psycopg" if source.vendor == "postgresql" else "sqlite3"
+        context.set_forkserver_preload([__name__, driver])
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
 def hash_exists(conn: Any, vendor: str, table: str, value: str) -> bool:
     # Only asked once a link is already broken, so a scan without an index is acceptable.
     mark = "?" if vendor == "sqlite" else "%s"
@@ -295,15 +368,8 @@ def check_in_parallel(
     """
     size = -(-upto // parts)
     bounds = [(first, min(first + size - 1, upto)) for first in range(1, upto + 1, size)]
-    # forkserver: workers start from a clean interpreter that has imported only this module,
-    # not from a copy of a process holding database connections and their threads.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if context.get_start_method() == "forkserver":
-        driver = "psycopg" if source.vendor == "postgresql" else "sqlite3"
-        context.set_forkserver_preload([__name__, driver])
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with worker_pool(source, jobs) as pool:
             futures: list[Future[Problem | None]] = [
                 pool.submit(check_part, source, first, last, upto) for first, last in bounds
             ]

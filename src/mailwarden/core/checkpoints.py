@@ -18,6 +18,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator, MutableMapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -221,23 +222,19 @@ def cached_tree() -> merkle.Tree:
     return merkle.Tree(DatabaseTiles(), size)
 
 
-def _bodies(first: int, last: int) -> Iterator[tuple[int, str]]:
+def _leaves(first: int, last: int) -> list[bytes]:
+    """The leaf hashes of entries ``first``..``last``, which must all be there, in order."""
     connection.ensure_connection()
     table = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    for row in chain.read_rows(connection.connection, connection.vendor, table, first, last):
-        yield int(row[0]), str(row[1])
-
-
-def _leaves(first: int, last: int) -> Iterator[bytes]:
-    """The leaf hashes of entries ``first``..``last``, which must all be there, in order."""
-    expected = first
-    for seq, body in _bodies(first, last):
-        if seq != expected:
-            raise CheckpointRefused(f"entry {expected} is missing; run mailwarden ledger verify")
-        yield leaf(body)
-        expected += 1
-    if expected != last + 1:
-        raise CheckpointRefused(f"entry {expected} is missing; run mailwarden ledger verify")
+    rows = chain.read_bodies(connection.connection, connection.vendor, table, first, last)
+    try:
+        with closing(rows):
+            leaves = chain.leaf_hashes(rows, first)
+        if len(leaves) != last - first + 1:
+            raise ValueError(f"entry {first + len(leaves)} is missing")
+    except ValueError as exc:
+        raise CheckpointRefused(f"{exc}; run mailwarden ledger verify") from None
+    return leaves
 
 
 def extend_cache() -> merkle.Tree:
@@ -433,16 +430,38 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
 
 
-def live_tree(upto: int) -> merkle.Tree:
-    """The tree of entries 1..``upto`` rebuilt from their bodies, in memory."""
+def live_tree(upto: int, jobs: int = 1) -> merkle.Tree:
+    """The tree of entries 1..``upto`` rebuilt from their bodies, in memory; by ``jobs`` worker
+    processes for a long ledger, as ``ledger.verify`` checks the chain."""
+    from mailwarden.core import ledger
+
+    source = ledger.worker_source() if jobs > 1 and upto >= ledger.PARALLEL_FROM else None
+    if source is not None:
+        try:
+            return _live_tree_in_parts(source, upto, jobs)
+        except Exception as exc:
+            log.warning("rebuilding the Merkle tree in parts failed (%s); in one pass", exc)
     tree = merkle.Tree()
     batch = 100_000
     for first in range(1, upto + 1, batch):
-        tree.extend(leaf(body) for _, body in _bodies(first, min(first + batch - 1, upto)))
+        tree.extend(_leaves(first, min(first + batch - 1, upto)))
     return tree
 
 
-def check(head_seq: int) -> Report:
+def _live_tree_in_parts(source: chain.Source, upto: int, jobs: int) -> merkle.Tree:
+    # Parts start on tile boundaries, so each worker also hashes its tiles' roots.
+    tiles = -(-upto // merkle.TILE_WIDTH)
+    size = -(-tiles // (jobs * 4)) * merkle.TILE_WIDTH
+    bounds = [(first, min(first + size - 1, upto)) for first in range(1, upto + 1, size)]
+    tree = merkle.Tree()
+    with chain.worker_pool(source, jobs) as pool:
+        futures = [pool.submit(chain.leaf_part, source, first, last) for first, last in bounds]
+        for future in futures:
+            tree.extend_with_roots(*future.result())
+    return tree
+
+
+def check(head_seq: int, jobs: int = 1) -> Report:
     """Hold the live ledger (entries 1..``head_seq``, already proved to chain) to the
     checkpoints in the folder: the newest must be covered with the same root, and every
     older one must be consistent with it."""
@@ -463,7 +482,7 @@ def check(head_seq: int) -> Report:
         return report
     latest = good[-1]
     report.newest = latest.size
-    live = live_tree(min(head_seq, latest.size))
+    live = live_tree(min(head_seq, latest.size), jobs)
     if latest.size > head_seq:
         report.problems.insert(
             0,

@@ -271,7 +271,7 @@ def verify(
         return VerifyResult(checked, head_seq, head_hash, problem)
     from mailwarden.core import checkpoints as signed
 
-    report = signed.check(head_seq)
+    report = signed.check(head_seq, jobs)
     problem = report.problems[0] if report.problems else None
     checked = problem.seq - 1 if problem and problem.kind == "rewritten" else head_seq
     return VerifyResult(
@@ -330,13 +330,13 @@ def report(result: VerifyResult, source: VerifySource, actor: Actor) -> None:
 def _check_in_parts(
     head_seq: int, jobs: int, progress: Callable[[int], None] | None
 ) -> Problem | None:
-    source = _source() if jobs > 1 and head_seq >= PARALLEL_FROM else None
+    source = worker_source() if jobs > 1 and head_seq >= PARALLEL_FROM else None
     if source is None:
         raise chain.WalkInstead("one walk is quicker here, or workers cannot reach the database")
     return chain.check_in_parallel(source, head_seq, jobs=jobs, parts=jobs * 4, progress=progress)
 
 
-def _source() -> chain.Source | None:
+def worker_source() -> chain.Source | None:
     """Where worker processes find the ledger, or None where they cannot reach it."""
     # The wrapper itself rather than the `connection` proxy, which no isinstance sees through.
     database = transaction.get_connection()

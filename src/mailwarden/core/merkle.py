@@ -62,6 +62,14 @@ def _split_tile(tile: bytes) -> list[bytes]:
     return [tile[i : i + HASH_SIZE] for i in range(0, len(tile), HASH_SIZE)]
 
 
+def tile_roots(leaves: Sequence[bytes]) -> list[bytes]:
+    """The root of each complete group of 256 leaf hashes, in order."""
+    return [
+        _perfect_root(leaves[i : i + TILE_WIDTH])
+        for i in range(0, len(leaves) - TILE_WIDTH + 1, TILE_WIDTH)
+    ]
+
+
 class Frontier:
     """The roots of the perfect subtrees a growing tree is made of: a root for any size so far.
 
@@ -110,8 +118,28 @@ class Tree:
 
     def extend(self, leaves: Iterable[bytes]) -> None:
         """Append leaf hashes; the tiles they complete are hashed into the level above."""
-        pending, level, first = list(leaves), 0, self.size
+        pending, first = list(leaves), self.size
         self.size += len(pending)
+        self._extend(0, first, pending)
+
+    def extend_with_roots(self, leaves: bytes, roots: bytes) -> None:
+        """Append concatenated leaf hashes, given the roots of the complete 256-leaf tiles they
+        make (worker processes compute both while rebuilding a long tree). The tree's size must
+        be a multiple of 256 before."""
+        first, count = self.size, len(leaves) // HASH_SIZE
+        if first % TILE_WIDTH or len(leaves) % HASH_SIZE or len(roots) % HASH_SIZE:
+            raise ValueError("leaves join a tree only at a tile boundary, in whole hashes")
+        if len(roots) // HASH_SIZE != count // TILE_WIDTH:
+            raise ValueError("one root is needed for each complete tile of leaves")
+        step = TILE_WIDTH * HASH_SIZE
+        for start in range(0, len(leaves), step):
+            key = (0, (first + start // HASH_SIZE) // TILE_WIDTH)
+            self.tiles[key] = leaves[start : start + step]
+            self.changed.add(key)
+        self.size += count
+        self._extend(1, first // TILE_WIDTH, _split_tile(roots))
+
+    def _extend(self, level: int, first: int, pending: list[bytes]) -> None:
         while pending:
             completed: list[bytes] = []
             done, index = 0, first
