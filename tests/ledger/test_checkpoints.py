@@ -256,3 +256,16 @@ def test_in_production_a_missing_key_is_never_made_and_verify_says_so(
     assert tasks.tick().jobs["ledger-checkpoint"] == 0
     monkeypatch.setattr(settings, "ledger_key_file", None)
     assert run_cli("ledger", "checkpoint").code == 2  # MW_LEDGER_KEY_FILE must be set
+
+
+def test_checkpoints_written_at_once_all_hold(pg, frozen_clock):
+    from tests.conftest import race
+    from tests.ledger.conftest import build_ledger
+
+    build_ledger(frozen_clock)
+    results = race(*[lambda: checkpoints.write(JOB)] * 4)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    files = checkpoints.found()
+    assert files and all(f.checkpoint is not None for f in files)
+    result = ledger.verify()
+    assert result.ok and result.checkpoints == len(files), result.problem

@@ -170,18 +170,27 @@ def newest(where: Path | None = None, key: Verifier | None = None) -> Found | No
 
 
 class DatabaseTiles(MutableMapping[tuple[int, int], bytes]):
-    """The tiles of ``LedgerTile``, read on first use; :meth:`save` writes the changed ones."""
+    """The tiles of ``LedgerTile`` for a tree of ``size`` leaves, read on first use; :meth:`save`
+    writes the changed ones.
 
-    def __init__(self) -> None:
+    A tile is read only as far as a tree of ``size`` reaches: another process may have extended
+    the cache since that size was read, and what it added is not part of this tree.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
         self._cache: dict[tuple[int, int], bytes] = {}
         self._stored: set[tuple[int, int]] = set()
 
     def __getitem__(self, key: tuple[int, int]) -> bytes:
         if key not in self._cache:
-            row = LedgerTile.objects.filter(level=key[0], index=key[1]).values("hashes").first()
+            level, index = key
+            row = LedgerTile.objects.filter(level=level, index=index).values("hashes").first()
             if row is None:
                 raise KeyError(key)
-            self._cache[key] = bytes(row["hashes"])
+            count = self.size // merkle.TILE_WIDTH**level - index * merkle.TILE_WIDTH
+            width = max(0, min(merkle.TILE_WIDTH, count))
+            self._cache[key] = bytes(row["hashes"])[: width * merkle.HASH_SIZE]
             self._stored.add(key)
         return self._cache[key]
 
@@ -219,7 +228,7 @@ class DatabaseTiles(MutableMapping[tuple[int, int], bytes]):
 def cached_tree() -> merkle.Tree:
     """The tree the tile cache holds (never trusted without a signed root to check it by)."""
     size = LedgerTree.objects.filter(id=1).values_list("size", flat=True).first() or 0
-    return merkle.Tree(DatabaseTiles(), size)
+    return merkle.Tree(DatabaseTiles(size), size)
 
 
 def _leaves(first: int, last: int) -> list[bytes]:
@@ -239,25 +248,35 @@ def _leaves(first: int, last: int) -> list[bytes]:
 
 def extend_cache() -> merkle.Tree:
     """Bring the tile cache up to the ledger's head: only the entries since the last time are
-    read and hashed. Returns the tree, of the head's size."""
+    read and hashed. Returns the tree, of the head's size (or of a larger one, when another
+    process extended the cache meanwhile).
+
+    The entries are read and hashed outside any transaction, so the first checkpoint of a long
+    ledger does not hold up appends (on SQLite a write transaction would); only saving the new
+    tiles takes the cache's row lock.
+    """
+    size = LedgerTree.objects.filter(id=1).values_list("size", flat=True).first() or 0
+    head_seq = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+    if head_seq < size:
+        raise CheckpointRefused(
+            f"the ledger ends at entry {head_seq} but its tree held {size} entries; "
+            "run mailwarden ledger verify"
+        )
+    tiles = DatabaseTiles(size)
+    tree = merkle.Tree(tiles, size)
+    if head_seq == size:
+        return tree
+    batch = 100_000
+    for first in range(size + 1, head_seq + 1, batch):
+        tree.extend(_leaves(first, min(first + batch - 1, head_seq)))
     with transaction.atomic():
         state, _ = LedgerTree.objects.select_for_update().get_or_create(id=1)
-        head_seq = LedgerHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
-        tiles = DatabaseTiles()
-        tree = merkle.Tree(tiles, state.size)
-        if head_seq < state.size:
-            raise CheckpointRefused(
-                f"the ledger ends at entry {head_seq} but its tree held {state.size} entries; "
-                "run mailwarden ledger verify"
-            )
-        if head_seq > state.size:
-            batch = 100_000
-            for first in range(state.size + 1, head_seq + 1, batch):
-                tree.extend(_leaves(first, min(first + batch - 1, head_seq)))
-            tiles.save(tree.changed)
-            tree.changed.clear()
-            state.size = tree.size
-            state.save(update_fields=["size"])
+        if state.size != size:
+            return cached_tree()  # another process got there first
+        tiles.save(tree.changed)
+        tree.changed.clear()
+        state.size = tree.size
+        state.save(update_fields=["size"])
     return tree
 
 
