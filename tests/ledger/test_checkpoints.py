@@ -269,3 +269,18 @@ def test_checkpoints_written_at_once_all_hold(pg, frozen_clock):
     assert files and all(f.checkpoint is not None for f in files)
     result = ledger.verify()
     assert result.ok and result.checkpoints == len(files), result.problem
+
+
+def test_a_checkpoint_written_but_not_recorded_is_recorded_by_the_next_write(built_ledger):
+    from mailwarden.core.models import OutboxEvent
+
+    key = checkpoints.signer()
+    tree = checkpoints.extend_cache()
+    note = checkpoints.sign_checkpoint(Checkpoint(key.name, tree.size, tree.root()), key)
+    # The file was written, then the database failed before the ledger recorded it.
+    assert checkpoints._write_once(checkpoints.file_for(tree.size), note)
+    written = checkpoints.write(JOB)
+    assert written.new and written.checkpoint.size == built_ledger
+    assert OutboxEvent.objects.filter(topic="core.ledger.checkpointed").count() == 1
+    assert checkpoints.write(JOB).checkpoint.size == built_ledger + 1
+    assert LedgerEntry.objects.filter(action="core.ledger.checkpointed").count() == 2

@@ -312,26 +312,33 @@ def write(actor: Actor) -> Written:
                 f"the ledger no longer matches checkpoint {last.size}; run mailwarden ledger verify"
             )
         if last.size == tree.size:
+            # Written before, and recorded unless the database failed just after the file.
             path = previous.path
-            return Written(last, path, path.read_text(), new=False)
+            note = path.read_text()
+            return Written(last, path, note, new=_record(actor, last, note, path))
     checkpoint = Checkpoint(key.name, tree.size, tree.root())
     note = sign_checkpoint(checkpoint, key)
     path = file_for(checkpoint.size)
-    if not _write_once(path, note):
-        # Another process wrote this size first. Ed25519 signs deterministically, so the same
-        # tree gives the same file; anything else there is not ours to overwrite.
-        if path.read_text() != note:
-            raise CheckpointRefused(f"{path} already holds a different checkpoint")
-        return Written(checkpoint, path, note, new=False)
-    _record(actor, checkpoint, note, path)
-    return Written(checkpoint, path, note, new=True)
+    # Ed25519 signs deterministically, so a process that wrote this size first wrote the same
+    # file; anything else there is not ours to overwrite.
+    if not _write_once(path, note) and path.read_text() != note:
+        raise CheckpointRefused(f"{path} already holds a different checkpoint")
+    return Written(checkpoint, path, note, new=_record(actor, checkpoint, note, path))
 
 
-def _record(actor: Actor, checkpoint: Checkpoint, note: str, path: Path) -> None:
+def _record(actor: Actor, checkpoint: Checkpoint, note: str, path: Path) -> bool:
+    """Put a written checkpoint on the ledger, and queue it for the witnesses and auditors,
+    once: False when that was done already (by another process, or by an earlier call)."""
     from mailwarden.core import ledger
 
     root = base64.b64encode(checkpoint.root).decode()
     with transaction.atomic():
+        # The cache's row serialises the processes recording the same checkpoint.
+        LedgerTree.objects.select_for_update().get_or_create(id=1)
+        if LedgerEntry.objects.filter(
+            action=ACTION, subject_type="ledger", subject_id=str(checkpoint.size)
+        ).exists():
+            return False
         ledger.append(
             actor,
             ACTION,
@@ -351,6 +358,7 @@ def _record(actor: Actor, checkpoint: Checkpoint, note: str, path: Path) -> None
                 to_address=address,
                 subject_ref=str(checkpoint.size),
             )
+    return True
 
 
 def auditor_addresses() -> list[str]:
