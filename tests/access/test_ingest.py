@@ -9,6 +9,7 @@ import pytest
 
 from mailwarden.access import queries, services, snapshots
 from mailwarden.access.models import AccessAlarm, AccessEvent, AlarmKind
+from mailwarden.contracts import events
 from mailwarden.core import ledger
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
@@ -184,7 +185,9 @@ class TestAlarms:
         [alarm] = alarms(AlarmKind.INVALID_ATTEMPTS)
         assert alarm.reader == mailroom.dock_in and alarm.door == mailroom.dock
         assert "5 refused" in alarm.detail
-        assert OutboxEvent.objects.filter(topic="access.alarm").count() == 1
+        assert (
+            OutboxEvent.objects.filter(topic="access.reader.invalid_attempts_exceeded").count() == 1
+        )
         # A new burst after the window raises another.
         frozen_clock.advance(minutes=10)
         ingest(mailroom, refusals(mailroom, 5, frozen_clock()))
@@ -208,8 +211,18 @@ class TestAlarms:
         )
         [alarm] = alarms(AlarmKind.FORCED_OPEN)
         assert alarm.door == mailroom.quarantine and alarm.cleared_at is None
-        assert LedgerEntry.objects.filter(action="access.forced_open").count() == 2
-        assert LedgerEntry.objects.filter(action="access.alarm").count() == 1
+        assert LedgerEntry.objects.filter(action="access.door.forced_open").count() == 2
+        assert LedgerEntry.objects.filter(action="access.alarm.raised").count() == 1
+        [raised] = OutboxEvent.objects.filter(topic="access.door.forced")
+        assert events.parse(raised.topic, raised.payload) == events.DoorForced(
+            alarm=alarm.pk,
+            site="hq",
+            controller=alarm.controller.name,
+            door="quarantine",
+            reader=None,
+            occurred_at=now,
+            detail="door quarantine forced open",
+        )
         frozen_clock.advance(seconds=20)
         ingest(mailroom, [event("door.event", frozen_clock(), door_id="quarantine", kind="closed")])
         alarm.refresh_from_db()
@@ -230,7 +243,7 @@ class TestAlarms:
         )
         [alarm] = alarms(AlarmKind.TAMPER)
         assert alarm.reader == mailroom.q_in
-        entry = LedgerEntry.objects.get(action="access.tamper")
+        entry = LedgerEntry.objects.get(action="access.reader.tampered")
         assert entry.subject_id == "hq/quarantine"
         ingest(
             mailroom,
@@ -263,7 +276,7 @@ class TestAlarms:
         assert services.alarms.check_controllers(frozen_clock()) == 0
         [alarm] = alarms(AlarmKind.CONTROLLER_OFFLINE)
         assert alarm.controller == mailroom.edge1 and "61 s" in alarm.detail
-        assert OutboxEvent.objects.filter(topic="access.alarm").count() == 1
+        assert OutboxEvent.objects.filter(topic="access.controller.went_offline").count() == 1
         services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, 1)
         alarm.refresh_from_db()
         assert alarm.cleared_at == frozen_clock()
@@ -294,7 +307,7 @@ class TestAlarms:
             f"controller {ctl.name} refused rules version {latest} (bad_signature):"
             " signature does not verify"
         )
-        entry = LedgerEntry.objects.get(action="access.rules_rejected")
+        entry = LedgerEntry.objects.get(action="access.controller.rules_rejected")
         assert (entry.subject_type, entry.subject_id) == ("access_controller", ctl.name)
         # Polling while still holding nothing leaves it open; holding the latest ends it.
         services.sync.sync_rules(device(ctl), ctl.name, None)
