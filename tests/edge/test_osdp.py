@@ -101,6 +101,17 @@ def test_keypad_tamper_and_power(pair):
     assert pair.events.wait_for(TamperChanged, lambda e: not e.tampered, after=mark)
 
 
+def test_a_reader_that_drops_is_reported_offline_and_nothing_else(pair, link):
+    # libosdp closes the Secure Channel session a few milliseconds before it marks the reader
+    # offline; that moment must not reach the journal as "online without its key".
+    mark = pair.events.mark()
+    link[0].close()  # the reader's line is cut
+    pair.events.wait_for(ReaderStatus, lambda e: not e.online, after=mark)
+    statuses = [e for e in pair.events.events[mark:] if isinstance(e, ReaderStatus)]
+    assert statuses == [ReaderStatus("front", online=False, secure=False)]
+    assert pair.panel.status("front") == ReaderStatus("front", online=False, secure=False)
+
+
 def test_grant_is_green_with_a_short_beep_and_deny_is_red_with_a_long_one(pair):
     mark = pair.reader.mark()
     assert pair.panel.grant("front")
