@@ -418,7 +418,8 @@ class ReaderPanel:
     # libosdp 3.2.9 waits 300 s before it tries an offline reader again, so a reader that
     # rebooted or a bridge that reconnected would stay dark for five minutes. The panel retries
     # sooner, with its own backoff from ``revive_after`` up to ``revive_max``, by disabling and
-    # re-enabling the reader, which restarts libosdp's link from scratch.
+    # re-enabling the reader, which restarts libosdp's link from scratch. A channel that brings
+    # its own line back (TCP, a serial port by path) says so, and its readers are tried then.
 
     def _revive_due(self) -> None:
         now = time.monotonic()
@@ -440,13 +441,15 @@ class ReaderPanel:
                     state.revive_at = None
 
     def _revive_on(self, channel: object) -> None:
-        """A channel connected again by itself: try its offline readers now, not at the end of
-        their backoff, which may have grown to ``revive_max`` while the line was down."""
+        """A channel connected again by itself: bring its offline readers' next revival forward
+        to now, rather than at the end of a backoff that may have grown to ``revive_max`` while
+        the line was down. A reader libosdp is trying right now (no revival pending) is left to
+        it, and so is one half-way through a revival."""
         now = time.monotonic()
         with self._cond:
             for state in self._states.values():
-                # (a reader half-way through a revival is left to finish it)
-                if state.config.channel is channel and not state.online and not state.revive_enable:
+                pending = state.revive_at is not None and not state.revive_enable
+                if state.config.channel is channel and pending:
                     state.revive_at = now
         self._revive_due()
 
