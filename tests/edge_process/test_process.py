@@ -107,7 +107,10 @@ def test_a_card_read_while_the_edge_was_stopped_never_opens_the_door(tmp_path, s
         assert led is not None and led["on_color"] == RED
         io = process.ios["mailroom"]
         assert io.locked is True
-        [denied] = process.journal.entries("access_denied")
+        # The journal line is written just after the reader is answered.
+        [denied] = wait_until(
+            lambda: process.journal.entries("access_denied"), "the journal's refusal"
+        )
         assert (denied["reason"], denied["holder_id"]) == ("stale_read", "alice")
         decisions = wait_until(
             lambda: [d for d in server_decisions(server) if d["reason"] == "stale_read"],
