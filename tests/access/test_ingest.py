@@ -193,7 +193,7 @@ class TestAlarms:
         ingest(mailroom, refusals(mailroom, 5, frozen_clock()))
         assert len(alarms(AlarmKind.INVALID_ATTEMPTS)) == 2
 
-    def test_refusals_spread_out_or_two_person_waits_do_not_count(self, mailroom, frozen_clock):
+    def test_spread_out_refusals_waits_and_stale_reads_do_not_count(self, mailroom, frozen_clock):
         now = frozen_clock()
         ingest(mailroom, refusals(mailroom, 6, now, step_s=60))
         waits = [
@@ -201,6 +201,11 @@ class TestAlarms:
             for i in range(8)
         ]
         ingest(mailroom, waits)
+        held = [
+            decision(now + timedelta(seconds=i), "dock-in", granted=False, reason="stale_read")
+            for i in range(8)
+        ]
+        ingest(mailroom, held)
         assert not alarms(AlarmKind.INVALID_ATTEMPTS)
 
     def test_forced_open_alarms_once_and_clears_when_the_door_closes(self, mailroom, frozen_clock):

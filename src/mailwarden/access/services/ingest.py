@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 
 
 # Invalid attempts are counted over these decisions; a two-person door's first badge is valid.
-NOT_INVALID = {Reason.TWO_PERSON_WAITING.value}
+# Refusals that say nothing about the person at the door: a wait for the second person, and a
+# read that waited in the reader while the edge was away (a queue of good cards after an outage
+# is no attack).
+NOT_INVALID = {Reason.TWO_PERSON_WAITING.value, Reason.STALE_READ.value}
 
 
 # ----------------------------------------------------------------------------- ingestion
