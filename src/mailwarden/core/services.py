@@ -241,10 +241,6 @@ def failed_sign_ins(username: str) -> int:
     return int(total["n"] or 0)
 
 
-def is_locked_out(username: str) -> bool:
-    return failed_sign_ins(username) >= get_settings().security.login_failure_limit
-
-
 def clear_lockout(actor: Actor, username: str) -> int:
     """Forget a person's failed sign-ins, so a locked-out person can sign in again; returns how
     many django-axes records were cleared."""
