@@ -4,24 +4,30 @@ the shapes every app's API shares: the error body and the base of request schema
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from functools import wraps
+from typing import Annotated, Any
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Path, Router, Schema, Status
+from ninja.decorators import decorate_view
 from pydantic import AwareDatetime, field_validator
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, ledger, queries, services
+from mailwarden.core import clock, ledger, queries, services, tokens
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import ServiceError
+from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.middleware import mfa_pending
 from mailwarden.core.models import ApiToken
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import AUDIT, MANAGE_PEOPLE, MANAGE_SECURITY, MANAGE_TOKENS, Role
 
 router = Router(tags=["ledger, tokens and security"])
+
+View = Callable[..., HttpResponse]
 
 
 # ----------------------------------------------------------------------------- shared shapes
@@ -245,6 +251,41 @@ def set_mfa_policy(request: HttpRequest, payload: MfaPolicyIn) -> MfaPolicyOut:
 
 # ----------------------------------------------------------------------------- people
 
+
+def _caller(request: HttpRequest) -> Actor | None:
+    """Who is calling, found the way the API's authentication finds them; None for nobody."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return tokens.authenticate(header[7:].strip())
+    user = request.user
+    if user.is_authenticated and not mfa_pending(user):
+        return Actor.for_user(user)
+    return None
+
+
+def roles_first(allowed: tuple[Role, ...], what: str) -> Callable[[View], View]:
+    """Refuse a caller without the role before the request's body is read, so a refused role
+    learns nothing of the body's schema. ninja validates the body before the operation runs;
+    this runs before ninja does (``@decorate_view``). Nobody at all is left to ninja's 401."""
+
+    def decorate(run: View) -> View:
+        @wraps(run)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            actor = _caller(request)
+            if actor is not None:
+                try:
+                    require(actor, allowed, what)
+                except Forbidden as exc:
+                    return JsonResponse(exc.as_dict(), status=exc.status)
+            return run(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+people_only = decorate_view(roles_first(MANAGE_PEOPLE, "managing people"))
+
 Username = Annotated[str, Field(min_length=1, max_length=150)]
 
 
@@ -291,12 +332,14 @@ def _user_out(username: str) -> UserOut:
 
 
 @router.get("/users", response={200: list[UserOut], **ERRORS}, summary="List people")
+@people_only
 def list_users(request: HttpRequest) -> list[UserOut]:
     require(actor_of(request), MANAGE_PEOPLE, "listing people")
     return [UserOut(**p.as_dict()) for p in queries.people()]
 
 
 @router.post("/users", response={201: UserOut, **ERRORS}, summary="Create a person")
+@people_only
 def create_user(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
     actor = actor_of(request)
     require(actor, MANAGE_PEOPLE, "creating users")
@@ -313,6 +356,7 @@ def create_user(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
 
 
 @router.get("/users/{username}", response={200: UserOut, **ERRORS}, summary="One person")
+@people_only
 def get_user(request: HttpRequest, username: Path[Username]) -> UserOut:
     require(actor_of(request), MANAGE_PEOPLE, "reading people")
     return _user_out(username)
@@ -321,6 +365,7 @@ def get_user(request: HttpRequest, username: Path[Username]) -> UserOut:
 @router.patch(
     "/users/{username}", response={200: UserOut, **ERRORS}, summary="Change a person's details"
 )
+@people_only
 def update_user(request: HttpRequest, username: Path[Username], payload: UserUpdateIn) -> UserOut:
     actor = actor_of(request)
     require(actor, MANAGE_PEOPLE, "changing users")
@@ -340,6 +385,7 @@ def update_user(request: HttpRequest, username: Path[Username], payload: UserUpd
     response={200: UserOut, **ERRORS},
     summary="Set a person's roles (their tokens for a role they lose are revoked)",
 )
+@people_only
 def set_user_roles(request: HttpRequest, username: Path[Username], payload: RolesIn) -> UserOut:
     actor = actor_of(request)
     require(actor, MANAGE_PEOPLE, "changing roles")
@@ -352,6 +398,7 @@ def set_user_roles(request: HttpRequest, username: Path[Username], payload: Role
     response={200: UserOut, **ERRORS},
     summary="Deactivate a person (their tokens are revoked; their history stays)",
 )
+@people_only
 def deactivate_user(
     request: HttpRequest, username: Path[Username], payload: DeactivateIn
 ) -> UserOut:
@@ -366,6 +413,7 @@ def deactivate_user(
     response={200: UserOut, **ERRORS},
     summary="Let a deactivated person sign in again",
 )
+@people_only
 def reactivate_user(request: HttpRequest, username: Path[Username]) -> UserOut:
     services.reactivate_user(actor_of(request), username)
     return _user_out(username)
@@ -376,6 +424,7 @@ def reactivate_user(request: HttpRequest, username: Path[Username]) -> UserOut:
     response={200: UserOut, **ERRORS},
     summary="Clear a person's failed sign-ins (ends a lockout)",
 )
+@people_only
 def clear_lockout(request: HttpRequest, username: Path[Username]) -> UserOut:
     services.clear_lockout(actor_of(request), username)
     return _user_out(username)
@@ -386,6 +435,7 @@ def clear_lockout(request: HttpRequest, username: Path[Username]) -> UserOut:
     response={200: UserOut, **ERRORS},
     summary="Reset a person's two-factor sign-in (they enrol again)",
 )
+@people_only
 def reset_mfa(request: HttpRequest, username: Path[Username]) -> UserOut:
     services.reset_mfa(actor_of(request), username)
     return _user_out(username)

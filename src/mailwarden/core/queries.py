@@ -99,9 +99,12 @@ def person(username: str) -> PersonRow:
     return _rows([user])[0]
 
 
-def tokens(*, include_revoked: bool = True) -> list[ApiToken]:
-    """API tokens, newest first, with the person each acts for and who issued it."""
+def tokens(*, include_revoked: bool = True, acting_for: str | None = None) -> list[ApiToken]:
+    """API tokens, newest first, with the person each acts for and who issued it; only those
+    that act for the person ``acting_for`` when it is given."""
     query = ApiToken.objects.select_related("user", "issued_by").order_by("-created_at", "-id")
+    if acting_for is not None:
+        query = query.filter(user__username=acting_for)
     if not include_revoked:
         query = query.filter(revoked_at__isnull=True)
     return list(query)
