@@ -1,5 +1,5 @@
 from mailwarden.core.plugins import MailwardenApp, NavEntry
-from mailwarden.core.roles import MANAGE_PEOPLE, MANAGE_SECURITY, STAFF
+from mailwarden.core.roles import MANAGE_SECURITY, STAFF, Role
 
 
 class CoreConfig(MailwardenApp):
@@ -13,7 +13,8 @@ class CoreConfig(MailwardenApp):
             "people",
             "People",
             "person",
-            MANAGE_PEOPLE,
+            # Administrators only (MANAGE_PEOPLE names no other role).
+            (Role.ADMIN,),
             order=120,
             pages=("person", "person_action"),
         ),
