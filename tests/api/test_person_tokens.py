@@ -201,3 +201,19 @@ def test_a_token_loses_what_its_person_loses(people):
     actor = authenticate(kept)
     assert actor is not None and actor.roles == frozenset()
     assert_refused(Api(kept).get("/api/quarantine"), 403, None)
+
+
+def test_a_refused_role_learns_nothing_of_the_token_schema(people, as_role):
+    clerk = as_role(Role.CLERK)
+    assert_refused(clerk.post("/api/tokens", {"role": "king", "expires_at": 7}), 403, None)
+
+
+def test_a_job_or_the_command_line_cannot_issue_a_token_that_acts_for_a_person(people):
+    from mailwarden.core.errors import Forbidden
+
+    rita = people["rita"].user
+    with pytest.raises(Forbidden) as refused:
+        issue_token(ADMIN, name="x", role="recipient", user_id=rita.pk)
+    assert refused.value.field == "username"
+    device = issue_token(ADMIN, name="hub", role="clerk", device="hub-2")
+    assert authenticate(device.secret) is not None

@@ -89,6 +89,42 @@ def actor_of(request: HttpRequest) -> Actor:
     return actor
 
 
+def _caller(request: HttpRequest) -> Actor | None:
+    """Who is calling, found the way the API's authentication finds them; None for nobody."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return tokens.authenticate(header[7:].strip())
+    user = request.user
+    if user.is_authenticated and not mfa_pending(user):
+        return Actor.for_user(user)
+    return None
+
+
+def roles_first(allowed: tuple[Role, ...], what: str) -> Callable[[View], View]:
+    """Refuse a caller without the role before the request's body is read, so a refused role
+    learns nothing of the body's schema. ninja validates the body before the operation runs;
+    this runs before ninja does (``@decorate_view``). Nobody at all is left to ninja's 401."""
+
+    def decorate(run: View) -> View:
+        @wraps(run)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            actor = _caller(request)
+            if actor is not None:
+                try:
+                    require(actor, allowed, what)
+                except Forbidden as exc:
+                    return JsonResponse(exc.as_dict(), status=exc.status)
+            return run(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+people_only = decorate_view(roles_first(MANAGE_PEOPLE, "managing people"))
+tokens_only = decorate_view(roles_first(MANAGE_TOKENS, "API tokens"))
+
+
 # ----------------------------------------------------------------------------- ledger
 
 
@@ -173,6 +209,7 @@ def _token_out(token: ApiToken) -> TokenOut:
 
 
 @router.get("/tokens", response={200: list[TokenOut], **ERRORS}, summary="List API tokens")
+@tokens_only
 def list_tokens(request: HttpRequest) -> list[TokenOut]:
     require(actor_of(request), MANAGE_TOKENS, "listing API tokens")
     return [_token_out(t) for t in ApiToken.objects.select_related("user").order_by("created_at")]
@@ -183,6 +220,7 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
     response={201: IssuedTokenOut, **ERRORS},
     summary="Issue an API token (its secret is shown once)",
 )
+@tokens_only
 def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut]:
     actor = actor_of(request)
     require(actor, MANAGE_TOKENS, "issuing API tokens")
@@ -251,40 +289,6 @@ def set_mfa_policy(request: HttpRequest, payload: MfaPolicyIn) -> MfaPolicyOut:
 
 # ----------------------------------------------------------------------------- people
 
-
-def _caller(request: HttpRequest) -> Actor | None:
-    """Who is calling, found the way the API's authentication finds them; None for nobody."""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return tokens.authenticate(header[7:].strip())
-    user = request.user
-    if user.is_authenticated and not mfa_pending(user):
-        return Actor.for_user(user)
-    return None
-
-
-def roles_first(allowed: tuple[Role, ...], what: str) -> Callable[[View], View]:
-    """Refuse a caller without the role before the request's body is read, so a refused role
-    learns nothing of the body's schema. ninja validates the body before the operation runs;
-    this runs before ninja does (``@decorate_view``). Nobody at all is left to ninja's 401."""
-
-    def decorate(run: View) -> View:
-        @wraps(run)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            actor = _caller(request)
-            if actor is not None:
-                try:
-                    require(actor, allowed, what)
-                except Forbidden as exc:
-                    return JsonResponse(exc.as_dict(), status=exc.status)
-            return run(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-people_only = decorate_view(roles_first(MANAGE_PEOPLE, "managing people"))
 
 Username = Annotated[str, Field(min_length=1, max_length=150)]
 
