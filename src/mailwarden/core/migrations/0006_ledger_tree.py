@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_notification_withdrawn'),
+        ('core', '0005_token_issuer'),
     ]
 
     operations = [
