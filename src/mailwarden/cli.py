@@ -85,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _serve(host: str, port: int, banner: str | None) -> int:
     import uvicorn
 
-    from mailwarden.core.runner import start_background_runner
+    from mailwarden.core.runner import proxy_options, start_background_runner
 
     runner = start_background_runner()
     if banner:
@@ -96,7 +96,7 @@ def _serve(host: str, port: int, banner: str | None) -> int:
             host=host,
             port=port,
             log_level="warning",
-            proxy_headers=True,
+            **proxy_options(),
         )
     finally:
         if runner is not None:

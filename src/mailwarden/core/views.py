@@ -103,6 +103,16 @@ class LogoutView(auth_views.LogoutView):
     next_page = "/login/"
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The address django-axes counts failures against: the one the ASGI server settled on.
+
+    That is the connecting address, or the client a trusted proxy names (``security.
+    trusted_proxies``, applied by ``serve``); a header sent by anyone else is never read here.
+    """
+    address = request.META.get("REMOTE_ADDR")
+    return str(address) if address else None
+
+
 def lockout(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
