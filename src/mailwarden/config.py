@@ -55,6 +55,8 @@ class SecurityConfig(BaseModel):
 
     login_failure_limit: int = Field(default=5, ge=1)
     login_cooloff_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins from one address, whatever the names tried, before it is paused likewise.
+    login_failure_limit_per_address: int = Field(default=20, ge=1)
     mfa_required_roles: list[str] = Field(default_factory=list)
     session_age_minutes: int = Field(default=480, ge=5)
     # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto

@@ -22,7 +22,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from mailwarden.config import get_settings
-from mailwarden.core import services
+from mailwarden.core import services, signin
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import LoginForm, SecurityPolicyForm, TotpForm, add_service_error
@@ -118,7 +118,8 @@ def lockout(
 ) -> HttpResponse:
     """django-axes calls this once a name or address has failed too often."""
     minutes = get_settings().security.login_cooloff_minutes
-    return render(request, "core/lockout.html", {"minutes": minutes}, status=429)
+    context = {"minutes": minutes, "address": bool(getattr(request, signin.ADDRESS_PAUSED, False))}
+    return render(request, "core/lockout.html", context, status=429)
 
 
 # ----------------------------------------------------------------------------- two-factor
