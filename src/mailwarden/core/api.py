@@ -3,20 +3,25 @@ the shapes every app's API shares: the error body and the base of request schema
 
 from __future__ import annotations
 
+import inspect
 import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from functools import wraps
+from typing import Annotated, Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
+from ninja.decorators import decorate_view
 from pydantic import AwareDatetime, field_validator
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, services
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import ServiceError
+from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.models import ApiToken
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import AUDIT, MANAGE_SECURITY, MANAGE_TOKENS, Role
@@ -76,6 +81,88 @@ def upload_bytes(upload: UploadedFile, field: str) -> bytes:
     return upload.read()
 
 
+# ----------------------------------------------------------------------------- who may call
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may call one API operation, checked when the caller is authenticated.
+
+    That is before the operation reads its path, query or body, so a caller whose role cannot
+    use the operation is answered 403 and never learns the shape of its input from a 422.
+    The services check the role again (docs/architecture.md rule 1); the gate only answers first.
+    """
+
+    roles: tuple[Role, ...]
+    what: str
+    device_only: bool = False
+
+    def check(self, actor: Actor) -> None:
+        if self.device_only:
+            if actor.kind != "device":
+                raise Forbidden(f"{self.what} is only for a device's token", "Authorization")
+            return
+        require(actor, self.roles, self.what)
+
+
+_GATE_ATTR = "_mw_gate"
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def _gated(gate: Gate) -> Callable[[_View], _View]:
+    def mark_request(run: Callable[..., Any]) -> Callable[..., Any]:
+        # Wraps the operation's run, which authenticates, then parses, then calls the view: the
+        # request carries its gate to the authentication step (server.api), which checks it.
+        if inspect.iscoroutinefunction(run):
+
+            @wraps(run)
+            async def run_async(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                setattr(request, _GATE_ATTR, gate)
+                result: Awaitable[Any] = run(request, *args, **kwargs)
+                return await result
+
+            return run_async
+
+        @wraps(run)
+        def run_sync(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            setattr(request, _GATE_ATTR, gate)
+            return run(request, *args, **kwargs)
+
+        return run_sync
+
+    def declare(view: _View) -> _View:
+        setattr(view, _GATE_ATTR, gate)
+        decorated: _View = decorate_view(mark_request)(view)
+        return decorated
+
+    return declare
+
+
+def allow(roles: Iterable[Role], what: str) -> Callable[[_View], _View]:
+    """Declare the roles that may call an operation (an admin always may); put it under the
+    router's decorator. Every operation declares its callers; a test checks that none is left."""
+    return _gated(Gate(tuple(roles), what))
+
+
+def devices_only(what: str) -> Callable[[_View], _View]:
+    """Declare an operation that only a device's token may call (the device's own scope is
+    checked as well, by the app that owns the device)."""
+    return _gated(Gate((), what, device_only=True))
+
+
+def gate_of(view: Callable[..., Any]) -> Gate | None:
+    """The gate an operation's view declared, if any."""
+    gate = getattr(view, _GATE_ATTR, None)
+    return gate if isinstance(gate, Gate) else None
+
+
+def check_gate(request: HttpRequest, actor: Actor) -> None:
+    """Refuse an authenticated caller that the operation's gate does not let in (403)."""
+    gate = getattr(request, _GATE_ATTR, None)
+    if isinstance(gate, Gate):
+        gate.check(actor)
+
+
 def actor_of(request: HttpRequest) -> Actor:
     """The caller, as the API's authentication found them."""
     actor = request.auth  # type: ignore[attr-defined]
@@ -99,6 +186,7 @@ class LedgerVerifyOut(Schema):
     response={200: LedgerVerifyOut, **ERRORS},
     summary="Verify the whole ledger",
 )
+@allow(AUDIT, "verifying the ledger")
 def verify_ledger(request: HttpRequest) -> LedgerVerifyOut:
     actor = actor_of(request)
     require(actor, AUDIT, "verifying the ledger")
@@ -167,6 +255,7 @@ def _token_out(token: ApiToken) -> TokenOut:
 
 
 @router.get("/tokens", response={200: list[TokenOut], **ERRORS}, summary="List API tokens")
+@allow(MANAGE_TOKENS, "listing API tokens")
 def list_tokens(request: HttpRequest) -> list[TokenOut]:
     require(actor_of(request), MANAGE_TOKENS, "listing API tokens")
     return [_token_out(t) for t in ApiToken.objects.select_related("user").order_by("created_at")]
@@ -177,6 +266,7 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
     response={201: IssuedTokenOut, **ERRORS},
     summary="Issue an API token (its secret is shown once)",
 )
+@allow(MANAGE_TOKENS, "issuing API tokens")
 def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut]:
     actor = actor_of(request)
     require(actor, MANAGE_TOKENS, "issuing API tokens")
@@ -205,6 +295,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut
     response={200: TokenOut, **ERRORS},
     summary="Revoke an API token",
 )
+@allow(MANAGE_TOKENS, "revoking API tokens")
 def revoke_token(request: HttpRequest, prefix: Path[TokenPrefix]) -> TokenOut:
     token = services.revoke_token(actor_of(request), prefix)
     return _token_out(token)
@@ -228,6 +319,7 @@ class MfaPolicyIn(Input):
     response={200: MfaPolicyOut, **ERRORS},
     summary="Which roles must sign in with two factors",
 )
+@allow(MANAGE_SECURITY, "the security policy")
 def get_mfa_policy(request: HttpRequest) -> MfaPolicyOut:
     require(actor_of(request), MANAGE_SECURITY, "the security policy")
     return MfaPolicyOut(roles=services.mfa_policy())
@@ -238,6 +330,7 @@ def get_mfa_policy(request: HttpRequest) -> MfaPolicyOut:
     response={200: MfaPolicyOut, **ERRORS},
     summary="Require two-factor sign-in for roles, or stop requiring it",
 )
+@allow(MANAGE_SECURITY, "changing the two-factor policy")
 def set_mfa_policy(request: HttpRequest, payload: MfaPolicyIn) -> MfaPolicyOut:
     wanted = {role.value: required for role, required in payload.roles.items()}
     return MfaPolicyOut(roles=services.set_mfa_policy(actor_of(request), wanted))
