@@ -422,6 +422,21 @@ class TestPeople:
         assert_refused(manager.delete("/api/access/sites/hq/holidays/2026-13-45"), 422, "day")
         assert state() == before
 
+    @pytest.mark.parametrize("day", ["0", "1", "-1", "1735084800", "20261225", "2026-12-25T00:00"])
+    def test_a_holiday_is_named_by_an_iso_date_only(self, mailroom, manager, day):
+        manager.post("/api/access/sites/hq/holidays", {"date": "1970-01-01"})
+        before = state()
+        body = assert_refused(manager.delete(f"/api/access/sites/hq/holidays/{day}"), 422, "day")
+        assert "YYYY-MM-DD" in body["message"]
+        assert state() == before
+
+    @pytest.mark.parametrize("day", [0, "0", 1735084800, "2026-12-25T00:00:00Z", True])
+    def test_a_new_holiday_needs_an_iso_date(self, mailroom, manager, day):
+        before = state()
+        refused = manager.post("/api/access/sites/hq/holidays", {"date": day})
+        assert_refused(refused, 422, "date")
+        assert state() == before
+
     def test_credentials_never_show_a_pin_hash(self, mailroom, manager):
         listed = manager.get("/api/access/credentials").json()
         pin = Credential.objects.get(pk=mailroom.erin_pin.pk).pin_hash

@@ -9,8 +9,6 @@ here accepts a device.
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
@@ -84,7 +82,7 @@ from mailwarden.access.schemas import (
     schedule_out,
 )
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import ERRORS, actor_of, allow, devices_only
+from mailwarden.core.api import ERRORS, IsoDate, actor_of, allow, devices_only
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.models import Site
@@ -283,7 +281,7 @@ def add_holiday(
     summary="Remove a site holiday",
 )
 @allow(services.MANAGE_ACCESS, "removing a holiday")
-def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) -> Status[None]:
+def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[IsoDate]) -> Status[None]:
     actor = actor_of(request)
     require(actor, services.MANAGE_ACCESS, "removing a holiday")
     services.levels.remove_holiday(actor, site=_site(code).code, day=day)

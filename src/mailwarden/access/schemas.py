@@ -34,7 +34,7 @@ from mailwarden.access.models import (
 )
 from mailwarden.access.queries import Entry
 from mailwarden.contracts.access import MAX_BATCH
-from mailwarden.core.api import Input
+from mailwarden.core.api import Input, IsoDate
 from mailwarden.directory.models import LocationKind
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -188,7 +188,7 @@ def schedule_out(s: Schedule) -> ScheduleOut:
 
 
 class HolidayIn(Input):
-    date: date
+    date: IsoDate
     name: str = Field("", max_length=100)
 
 

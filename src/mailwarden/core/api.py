@@ -7,7 +7,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Annotated, Any, TypeVar
 
@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 from ninja.decorators import decorate_view
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, BeforeValidator, field_validator
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, services
@@ -69,6 +69,22 @@ class Input(Schema):
     @classmethod
     def _clean_text_fields(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: object) -> object:
+    # pydantic's lax date also reads a number as seconds since 1970, so "0" was 1970-01-01.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD, such as 2026-12-25")
+
+
+# A calendar day in a path, query or body: ISO 8601 text only, never a number.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 def upload_bytes(upload: UploadedFile, field: str) -> bytes:
