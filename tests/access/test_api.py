@@ -241,6 +241,24 @@ class TestPeople:
         assert Api(token_for(Role.AUDITOR)).get("/api/access/log").status_code == 200
         assert Api(token_for(Role.CLERK)).get("/api/access/log").status_code == 403
 
+    @pytest.mark.parametrize("value", ["0.5", "0", "1700000000", "1e9", "2026-03-02"])
+    @pytest.mark.parametrize("field", ["since", "until"])
+    @pytest.mark.parametrize("path", ["/api/access/log", "/api/access/reports/who-entered"])
+    def test_a_moment_in_a_query_is_iso_text_never_a_number(
+        self, mailroom, manager, path, field, value
+    ):
+        body = assert_refused(manager.get(path, **{field: value}), 422, field)
+        assert "ISO 8601" in body["message"]
+        assert manager.get(path, **{field: "2026-03-02T09:00:00Z"}).status_code == 200
+
+    @pytest.mark.parametrize("value", [0, 0.5, 4102444800, "4102444800", True])
+    def test_a_credential_is_valid_until_an_iso_moment_only(self, mailroom, manager, value):
+        before = state()
+        body = {"holder_id": mailroom.bob_card.holder_id, "pin": "4321", "kind": "pin"}
+        refused = manager.post("/api/access/credentials", {**body, "valid_until": value})
+        assert_refused(refused, 422, "valid_until")
+        assert state() == before
+
     def test_lockdown_needs_confirm(self, mailroom):
         operator = Api(token_for(Role.SECURITY_OPERATOR))
         before = state()

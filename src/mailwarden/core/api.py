@@ -86,6 +86,24 @@ def _iso_date_text(value: object) -> object:
 # A calendar day in a path, query or body: ISO 8601 text only, never a number.
 IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso_datetime_text(value: object) -> object:
+    # pydantic's lax datetime also reads a number (or numeric text, as a query's "0.5") as
+    # seconds since 1970; a moment is written out in full or refused.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value
+    raise ValueError(
+        "must be a date and time in ISO 8601 with its offset, such as 2026-03-02T09:00:00Z"
+    )
+
+
+# A moment in a query or body: ISO 8601 text with an offset only, never a number.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text)]
+
 
 def upload_bytes(upload: UploadedFile, field: str) -> bytes:
     """The bytes of an uploaded file: a ninja File parameter or one of ``request.FILES``."""
@@ -226,7 +244,7 @@ class TokenIn(Input):
     username: str | None = Field(
         None, max_length=150, description="The person a script's token acts for."
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDateTime | None = None
 
     @field_validator("expires_at")
     @classmethod
