@@ -186,6 +186,34 @@ class TestPeople:
         doors = {d["code"]: d for d in manager.get("/api/access/sites/hq/doors").json()}
         assert doors["xray"]["readers"] == ["edge-2/xray-in"]
 
+    @pytest.mark.parametrize(
+        ("path", "body", "field"),
+        [
+            (
+                "/api/access/readers",
+                {"controller": "edge-2", "door": "front", "code": "r9", "osdp_address": False},
+                "osdp_address",
+            ),
+            (
+                "/api/access/sites/hq/areas",
+                {"code": "inner", "mode": "hard", "reentry_s": False},
+                "reentry_s",
+            ),
+            ("/api/access/sites/hq/doors", {"code": "d9", "held_open_s": True}, "held_open_s"),
+            ("/api/access/sites/hq/doors", {"code": "d9", "unlock_s": 5.0}, "unlock_s"),
+            (
+                "/api/access/sites/hq/door-rules",
+                {"door": "front", "first_person_level_ids": [True]},
+                "first_person_level_ids",
+            ),
+        ],
+    )
+    def test_true_and_false_are_not_numbers(self, mailroom, manager, path, body, field):
+        before = state()
+        refused = assert_refused(manager.post(path, body), 422, field)
+        assert refused["message"].endswith(("not true or false", "must be a whole number")), refused
+        assert state() == before
+
     def test_a_cardholder_is_corrected(self, mailroom, manager):
         path = f"/api/access/cardholders/{mailroom.bob.pk}"
         response = manager.put(path, {"name": "Robert Jones", "kind": "contractor"})

@@ -9,14 +9,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import wraps
-from typing import Annotated, Any, TypeVar
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 from ninja.decorators import decorate_view
-from pydantic import AwareDatetime, BeforeValidator, field_validator
+from pydantic import AwareDatetime, BeforeValidator, ValidationInfo, field_validator
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, services
@@ -62,8 +63,56 @@ def clean_text(value: str) -> str:
     return value
 
 
+def _scalar_types(annotation: Any) -> frozenset[Any]:
+    """The scalar types a field's annotation accepts, through unions, lists and dict values."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_types(get_args(annotation)[0])
+    if origin in (Union, UnionType, list, tuple, set, frozenset):
+        found: frozenset[Any] = frozenset()
+        for arg in get_args(annotation):
+            if arg is not Ellipsis:
+                found |= _scalar_types(arg)
+        return found
+    if origin is dict:
+        return _scalar_types(get_args(annotation)[1])
+    if origin is Literal:
+        return frozenset(type(arg) for arg in get_args(annotation))
+    return frozenset({annotation}) if annotation is not NoneType else frozenset()
+
+
+def _values(value: object) -> list[object]:
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    return [value]
+
+
+def strict_numbers(annotation: Any, value: object) -> object:
+    """Refuse JSON's true and false for a number, and a fraction for a whole number.
+
+    pydantic's lax mode reads false as 0 and 5.0 as 5; a body says what it means or is refused.
+    """
+    types = _scalar_types(annotation)
+    items = _values(value)
+    numeric = int in types or float in types
+    if numeric and bool not in types and any(isinstance(v, bool) for v in items):
+        raise ValueError("must be a number, not true or false")
+    if int in types and float not in types and any(isinstance(v, float) for v in items):
+        raise ValueError("must be a whole number")
+    return value
+
+
 class Input(Schema):
-    """Base of request bodies and query sets: every text field is checked by :func:`clean_text`."""
+    """Base of request bodies and query sets: every text field is checked by :func:`clean_text`,
+    and every number is strict (:func:`strict_numbers`)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        return value if field is None else strict_numbers(field.annotation, value)
 
     @field_validator("*", mode="after")
     @classmethod
