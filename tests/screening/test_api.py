@@ -194,3 +194,28 @@ def test_recipients_see_no_screening(people, item):
     assert_refused(rita.get(f"/api/items/{item.uid}/scans"), 403, None)
     assert_refused(rita.get("/api/quarantine"), 403, None)
     assert_refused(rita.get("/api/screening/indicators"), 403, None)
+
+
+def test_clearing_over_a_high_xray_finding_needs_confirm_findings(people, item, knife_pair):
+    sam = people["sam"]
+    uploaded = sam.upload(
+        f"/api/items/{item.uid}/scans",
+        high=tif(knife_pair.high, "k_high.tif"),
+        low=tif(knife_pair.low, "k_low.tif"),
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    before = snapshot()
+    refused = assert_refused(
+        sam.post(f"/api/items/{item.uid}/screening", {"notes": "looks fine"}),
+        400,
+        "confirm_findings",
+    )
+    assert "high finding: knife" in refused["message"]
+    assert "goes to quarantine" in refused["message"]
+    assert snapshot() == before
+    # With the finding confirmed, the policy decides: a knife quarantines the item.
+    decided = sam.post(
+        f"/api/items/{item.uid}/screening", {"notes": "seen it", "confirm_findings": True}
+    )
+    assert decided.status_code == 201, decided.content
+    assert (decided.json()["tier"], decided.json()["item_state"]) == ("high", "quarantined")

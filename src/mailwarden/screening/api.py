@@ -197,6 +197,7 @@ def screen_item(
             notes=payload.notes,
             raise_to=payload.raise_to.value if payload.raise_to else None,
             seconds_on_item=payload.seconds_on_item,
+            confirm_findings=payload.confirm_findings,
         ),
     )
     return Status(201, decision_out(decision))
