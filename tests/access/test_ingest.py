@@ -9,6 +9,7 @@ import pytest
 
 from mailwarden.access import queries, services, snapshots
 from mailwarden.access.models import AccessAlarm, AccessEvent, AlarmKind
+from mailwarden.contracts import events
 from mailwarden.core import ledger
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
@@ -184,13 +185,15 @@ class TestAlarms:
         [alarm] = alarms(AlarmKind.INVALID_ATTEMPTS)
         assert alarm.reader == mailroom.dock_in and alarm.door == mailroom.dock
         assert "5 refused" in alarm.detail
-        assert OutboxEvent.objects.filter(topic="access.alarm").count() == 1
+        assert (
+            OutboxEvent.objects.filter(topic="access.reader.invalid_attempts_exceeded").count() == 1
+        )
         # A new burst after the window raises another.
         frozen_clock.advance(minutes=10)
         ingest(mailroom, refusals(mailroom, 5, frozen_clock()))
         assert len(alarms(AlarmKind.INVALID_ATTEMPTS)) == 2
 
-    def test_refusals_spread_out_or_two_person_waits_do_not_count(self, mailroom, frozen_clock):
+    def test_spread_out_refusals_waits_and_stale_reads_do_not_count(self, mailroom, frozen_clock):
         now = frozen_clock()
         ingest(mailroom, refusals(mailroom, 6, now, step_s=60))
         waits = [
@@ -198,6 +201,11 @@ class TestAlarms:
             for i in range(8)
         ]
         ingest(mailroom, waits)
+        held = [
+            decision(now + timedelta(seconds=i), "dock-in", granted=False, reason="stale_read")
+            for i in range(8)
+        ]
+        ingest(mailroom, held)
         assert not alarms(AlarmKind.INVALID_ATTEMPTS)
 
     def test_forced_open_alarms_once_and_clears_when_the_door_closes(self, mailroom, frozen_clock):
@@ -208,8 +216,18 @@ class TestAlarms:
         )
         [alarm] = alarms(AlarmKind.FORCED_OPEN)
         assert alarm.door == mailroom.quarantine and alarm.cleared_at is None
-        assert LedgerEntry.objects.filter(action="access.forced_open").count() == 2
-        assert LedgerEntry.objects.filter(action="access.alarm").count() == 1
+        assert LedgerEntry.objects.filter(action="access.door.forced_open").count() == 2
+        assert LedgerEntry.objects.filter(action="access.alarm.raised").count() == 1
+        [raised] = OutboxEvent.objects.filter(topic="access.door.forced")
+        assert events.parse(raised.topic, raised.payload) == events.DoorForced(
+            alarm=alarm.pk,
+            site="hq",
+            controller=alarm.controller.name,
+            door="quarantine",
+            reader=None,
+            occurred_at=now,
+            detail="door quarantine forced open",
+        )
         frozen_clock.advance(seconds=20)
         ingest(mailroom, [event("door.event", frozen_clock(), door_id="quarantine", kind="closed")])
         alarm.refresh_from_db()
@@ -230,7 +248,7 @@ class TestAlarms:
         )
         [alarm] = alarms(AlarmKind.TAMPER)
         assert alarm.reader == mailroom.q_in
-        entry = LedgerEntry.objects.get(action="access.tamper")
+        entry = LedgerEntry.objects.get(action="access.reader.tampered")
         assert entry.subject_id == "hq/quarantine"
         ingest(
             mailroom,
@@ -263,7 +281,7 @@ class TestAlarms:
         assert services.alarms.check_controllers(frozen_clock()) == 0
         [alarm] = alarms(AlarmKind.CONTROLLER_OFFLINE)
         assert alarm.controller == mailroom.edge1 and "61 s" in alarm.detail
-        assert OutboxEvent.objects.filter(topic="access.alarm").count() == 1
+        assert OutboxEvent.objects.filter(topic="access.controller.went_offline").count() == 1
         services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, 1)
         alarm.refresh_from_db()
         assert alarm.cleared_at == frozen_clock()
@@ -294,7 +312,7 @@ class TestAlarms:
             f"controller {ctl.name} refused rules version {latest} (bad_signature):"
             " signature does not verify"
         )
-        entry = LedgerEntry.objects.get(action="access.rules_rejected")
+        entry = LedgerEntry.objects.get(action="access.controller.rules_rejected")
         assert (entry.subject_type, entry.subject_id) == ("access_controller", ctl.name)
         # Polling while still holding nothing leaves it open; holding the latest ends it.
         services.sync.sync_rules(device(ctl), ctl.name, None)

@@ -9,6 +9,7 @@ import pytest
 
 from mailwarden.access import services
 from mailwarden.access.models import Credential, PinPolicy, SiteRules
+from mailwarden.contracts import events
 from mailwarden.core import ledger, tokens
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
@@ -127,7 +128,7 @@ class TestPins:
         assert not PinPolicy.objects.exists()  # a refused PIN leaves no salt behind
         policy = services.credentials.ensure_pin_policy(MANAGER)
         assert services.credentials.ensure_pin_policy(OPERATOR) == policy
-        [entry] = LedgerEntry.objects.filter(action="access.pin_policy.create")
+        [entry] = LedgerEntry.objects.filter(action="access.pin_policy.created")
         assert entry.actor == MANAGER.label
         assert ledger.entry_data(entry) == {"iterations": policy.iterations}
 
@@ -373,7 +374,7 @@ class TestCardholderDetails:
             MANAGER, bob.pk, name="  Robert Jones ", kind="contractor", company="Acme"
         )
         assert (holder.name, holder.kind, holder.company) == ("Robert Jones", "contractor", "Acme")
-        entry = LedgerEntry.objects.filter(action="access.cardholder.update").get()
+        entry = LedgerEntry.objects.filter(action="access.cardholder.updated").get()
         assert (entry.subject_type, entry.subject_id) == ("cardholder", str(bob.pk))
         assert ledger.entry_data(entry)["changed"] == {
             "name": [before_name, "Robert Jones"],
@@ -384,7 +385,7 @@ class TestCardholderDetails:
         services.credentials.update_cardholder(
             MANAGER, holder.pk, name="Robert Jones", kind="contractor", company="Acme"
         )
-        assert LedgerEntry.objects.filter(action="access.cardholder.update").count() == 1
+        assert LedgerEntry.objects.filter(action="access.cardholder.updated").count() == 1
 
     @pytest.mark.parametrize(
         ("name", "kind", "field"), [(" ", "staff", "name"), ("Bob", "alien", "kind")]
@@ -461,7 +462,7 @@ class TestRekey:
         [entry] = [
             e
             for e in ledger.entries_for("controller", edge.name)
-            if e.action == "access.controller.rekey"
+            if e.action == "access.controller.rekeyed"
         ]
         data = ledger.entry_data(entry)
         assert data["revoked_tokens"] == [old_prefix]
@@ -513,7 +514,16 @@ class TestLockdown:
                 "action", flat=True
             )
         )
-        assert actions == ["access.lockdown", "access.lockdown.lift"]
+        assert actions == ["access.lockdown.started", "access.lockdown.lifted"]
         topics = set(OutboxEvent.objects.values_list("topic", flat=True))
-        assert {"access.lockdown", "access.lockdown.lift"} <= topics
+        assert {"access.lockdown.started", "access.lockdown.lifted"} <= topics
+        [lifted_event] = OutboxEvent.objects.filter(topic="access.lockdown.lifted")
+        parsed = events.parse(lifted_event.topic, lifted_event.payload)
+        assert isinstance(parsed, events.LockdownLifted)
+        assert (parsed.subject, parsed.site, parsed.rules_version) == (
+            f"site:{mailroom.site.code}",
+            mailroom.site.code,
+            lifted.version,
+        )
+        assert parsed.since == rules.lockdown_at and parsed.reason == ""
         assert SiteRules.objects.get(site=mailroom.site).lockdown is False

@@ -40,6 +40,8 @@ ADMIN_MENU = [
     "directory:sites",
     "screening:policy",
     "security_policy",
+    "people",
+    "api_tokens",
 ]
 
 

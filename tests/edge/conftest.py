@@ -5,18 +5,22 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import osdp as libosdp
 import pytest
 
 from mailwarden.edge.channels import SocketChannel
+from mailwarden.edge.clock import ManualClock
 from mailwarden.edge.osdp import ReaderConfig, ReaderPanel
 from mailwarden.edge.simulated_reader import SimulatedReader
 
 # Generous: these wait on real protocol exchanges on a shared two-core machine.
 WAIT = 20.0
 QUIET = libosdp.LogLevel.Error
+# A reader's reads are stale for this long after it comes online (ReaderPanel's default).
+SETTLE_S = 1.0
 
 
 class EventLog:
@@ -65,8 +69,13 @@ class SecurePair:
         self.key = secrets.token_bytes(16)
         self.events = EventLog()
         self.reader = SimulatedReader(link[0], 7, self.key, log_level=QUIET)
+        # The panel's clock, which times the settling of a reader that comes online.
+        self.clock = ManualClock(datetime(2026, 6, 1, 9, 0, tzinfo=UTC))
         self.panel = ReaderPanel(
-            [ReaderConfig("front", 7, link[1], self.key)], self.events, log_level=QUIET
+            [ReaderConfig("front", 7, link[1], self.key)],
+            self.events,
+            clock=self.clock.monotonic,
+            log_level=QUIET,
         )
 
 
@@ -78,6 +87,7 @@ def pair(link) -> Iterator[SecurePair]:
     pair.panel.start()
     try:
         assert pair.panel.wait_secure("front", WAIT)
+        pair.clock.advance(SETTLE_S)  # reads from now on are a person at the reader
         yield pair
     finally:
         pair.panel.stop()

@@ -28,7 +28,7 @@ from mailwarden.edge.rules import pin_hash
 from mailwarden.edge.simulated_reader import SimulatedReader
 from mailwarden.edge.wiegand import WiegandFormat, decode, encode
 
-from .conftest import QUIET, WAIT
+from .conftest import QUIET, SETTLE_S, WAIT
 from .rulebook import (
     KEYS,
     MONDAY_NOON,
@@ -79,13 +79,15 @@ def readers() -> Iterator[Readers]:
         )
         configs.append(ReaderConfig(reader_id, address, SocketChannel(panel_end), key))
     dispatch = Dispatch()
-    panel = ReaderPanel(configs, dispatch, log_level=QUIET)
+    panel_clock = ManualClock(MONDAY_NOON)
+    panel = ReaderPanel(configs, dispatch, clock=panel_clock.monotonic, log_level=QUIET)
     for reader in simulated.values():
         reader.start()
     panel.start()
     try:
         for reader_id in simulated:
             assert panel.wait_secure(reader_id, WAIT)
+        panel_clock.advance(SETTLE_S)  # past the readers' settling: reads are people now
         yield Readers(panel, simulated, dispatch)
     finally:
         panel.stop()

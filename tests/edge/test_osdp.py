@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 import time
 
 import osdp as libosdp
@@ -99,6 +100,17 @@ def test_keypad_tamper_and_power(pair):
     pair.reader.report_status(tampered=False, power_failed=True)
     assert pair.events.wait_for(PowerChanged, after=mark) == PowerChanged("front", True)
     assert pair.events.wait_for(TamperChanged, lambda e: not e.tampered, after=mark)
+
+
+def test_a_reader_that_drops_is_reported_offline_and_nothing_else(pair, link):
+    # libosdp closes the Secure Channel session a few milliseconds before it marks the reader
+    # offline; that moment must not reach the journal as "online without its key".
+    mark = pair.events.mark()
+    link[0].close()  # the reader's line is cut
+    pair.events.wait_for(ReaderStatus, lambda e: not e.online, after=mark)
+    statuses = [e for e in pair.events.events[mark:] if isinstance(e, ReaderStatus)]
+    assert statuses == [ReaderStatus("front", online=False, secure=False)]
+    assert pair.panel.status("front") == ReaderStatus("front", online=False, secure=False)
 
 
 def test_grant_is_green_with_a_short_beep_and_deny_is_red_with_a_long_one(pair):
@@ -204,6 +216,47 @@ def test_tcp_reader_goes_offline_and_is_revived_when_it_returns():
     listener.close()
 
 
+def test_a_tcp_reader_is_back_as_soon_as_its_bridge_is_whatever_the_panels_backoff():
+    # After a long failure the panel's own retries of an offline reader are a minute apart; the
+    # channel dials by itself every retry_after and tells the panel, which tries the reader then.
+    key = secrets.token_bytes(16)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(WAIT)
+    port = listener.getsockname()[1]
+    events = EventLog()
+    channel = open_channel(f"tcp://127.0.0.1:{port}", retry_after=0.1)
+    assert isinstance(channel, TcpChannel)
+    # The panel alone would not try the reader again within this test's waits.
+    panel = ReaderPanel(
+        [ReaderConfig("gate", 4, channel, key)],
+        events,
+        log_level=QUIET,
+        revive_after=WAIT * 3,
+        revive_max=WAIT * 3,
+    )
+    with panel:
+        conn, _ = listener.accept()
+        with SimulatedReader(SocketChannel(conn), 4, key, log_level=QUIET):
+            assert panel.wait_secure("gate", WAIT)
+        conn.close()
+        listener.close()  # the bridge is gone, and refuses connections for a while
+        mark = events.mark()
+        assert events.wait_for(ReaderStatus, lambda e: not e.online, after=mark)
+        deadline = time.monotonic() + WAIT
+        while not (channel.last_error or "").startswith("ConnectionRefusedError"):
+            assert time.monotonic() < deadline, channel.last_error
+            time.sleep(0.01)
+
+        listener = socket.create_server(("127.0.0.1", port))  # a replaced bridge, same address
+        listener.settimeout(WAIT)
+        conn, _ = listener.accept()
+        with SimulatedReader(SocketChannel(conn), 4, key, log_level=QUIET):
+            assert events.wait_for(ReaderStatus, lambda e: e.online and e.secure, after=mark)
+        conn.close()
+    channel.close()
+    listener.close()
+
+
 class FdChannel(ByteChannel):
     """The reader's end of a pty."""
 
@@ -255,11 +308,12 @@ def test_serial_channel_over_a_pty():
 def test_a_serial_adaptor_that_comes_back_is_opened_again(tmp_path):
     # A udev-style symlink names the adaptor; unplugging it hangs up the line, and the adaptor
     # comes back as a new device behind the same name.
-    now = [0.0]
     name = tmp_path / "ttyREADERS"
     first_reader, first_panel = os.openpty()
     name.symlink_to(os.ttyname(first_panel))
-    channel = open_channel(f"serial://{name}", retry_after=5.0, clock=lambda: now[0])
+    channel = open_channel(f"serial://{name}", retry_after=0.05)
+    opened = threading.Event()
+    channel.watch(opened.set)
     os.close(first_panel)
     assert channel.write(b"poll") == 4
     assert os.read(first_reader, 16) == b"poll"
@@ -271,11 +325,10 @@ def test_a_serial_adaptor_that_comes_back_is_opened_again(tmp_path):
     name.unlink()
     name.symlink_to(os.ttyname(second_panel))
     try:
-        now[0] = 4.9
-        assert channel.write(b"poll") == 0  # not before retry_after
-        now[0] = 5.0
-        assert channel.write(b"poll") == 4
+        # Nobody touches the channel meanwhile: it opens the port again by itself.
+        assert opened.wait(WAIT)
         assert channel.last_error is None
+        assert channel.write(b"poll") == 4
         assert os.read(second_reader, 16) == b"poll"
         os.write(second_reader, b"reply")
         # The pty hands input over asynchronously: read until it arrives.

@@ -16,7 +16,7 @@ from mailwarden.edge.config import EdgeConfig, load_config, load_secrets
 from mailwarden.edge.process import EdgeProcess
 from mailwarden.edge.simulated_reader import SimulatedReader
 
-from ..edge.conftest import QUIET, WAIT
+from ..edge.conftest import QUIET, SETTLE_S, WAIT
 from ..edge.rulebook import KEY_ID, SECRET
 from .standin import TOKEN, StandInServer
 
@@ -123,15 +123,44 @@ class Wiring:
             sock.close()
 
 
-def start_edge(config_path: Path) -> tuple[EdgeProcess, Wiring]:
+class SteppedClock:
+    """The real monotonic clock, which a test can also move forward at once."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += seconds
+
+
+def build_edge(config_path: Path) -> tuple[EdgeProcess, Wiring, SteppedClock]:
+    """An edge process with its simulated readers already running, not started yet."""
     config = load_config(config_path)
     wiring = Wiring(config)
+    clock = SteppedClock()
     process = EdgeProcess(
-        config, load_secrets(config), channel_factory=wiring.channel, osdp_log_level=QUIET
+        config,
+        load_secrets(config),
+        channel_factory=wiring.channel,
+        monotonic_clock=clock,
+        osdp_log_level=QUIET,
     )
+    return process, wiring, clock
+
+
+def start_edge(config_path: Path) -> tuple[EdgeProcess, Wiring]:
+    process, wiring, clock = build_edge(config_path)
     process.start()
-    for reader in config.readers:
+    for reader in process.config.readers:
         assert process.panel.wait_secure(reader.id, WAIT), f"{reader.id} not on Secure Channel"
+    # Past the readers' settling window: what they read from now on is a person at the door.
+    clock.advance(SETTLE_S)
     return process, wiring
 
 

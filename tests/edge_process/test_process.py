@@ -20,9 +20,9 @@ from mailwarden.edge.rules import Door, DoorMode, RuleDelta, RuleEntries
 from mailwarden.edge.sync import Journal
 from mailwarden.edge.wiegand import Bits, WiegandFormat, encode
 
-from ..edge.conftest import WAIT
+from ..edge.conftest import SETTLE_S, WAIT
 from ..edge.rulebook import MONDAY_NOON, snapshot
-from .conftest import start_edge, wait_until, write_config
+from .conftest import build_edge, start_edge, wait_until, write_config
 
 GREEN = libosdp.CommandLEDColor.Green
 RED = libosdp.CommandLEDColor.Red
@@ -92,6 +92,46 @@ def test_cards_are_decided_at_the_door_and_the_events_reach_the_server(edge):
     denied = edge.process.journal.entries("access_denied")
     assert [d["reason"] for d in denied] == ["unknown_credential"]
     wait_until(lambda: edge.process.outbox.pending_count() == 0, "an empty outbox")
+
+
+def test_a_card_read_while_the_edge_was_stopped_never_opens_the_door(tmp_path, server):
+    # The reproduction: the edge is down, an enrolled card is presented and its holder
+    # walks away; the edge starts later, and the reader hands the card over.
+    server.publish(rules())
+    process, wiring, clock = build_edge(write_config(tmp_path, server.url))
+    try:
+        reader = wiring.readers["mailroom-in"]
+        assert reader.present_card(encode(WiegandFormat.H10301, 10, ALICE))
+        process.start()
+        led = reader.wait_for_led(WAIT)
+        assert led is not None and led["on_color"] == RED
+        io = process.ios["mailroom"]
+        assert io.locked is True
+        # The journal line is written just after the reader is answered.
+        [denied] = wait_until(
+            lambda: process.journal.entries("access_denied"), "the journal's refusal"
+        )
+        assert (denied["reason"], denied["holder_id"]) == ("stale_read", "alice")
+        decisions = wait_until(
+            lambda: [d for d in server_decisions(server) if d["reason"] == "stale_read"],
+            "the stale read at the server",
+        )
+        assert decisions[0]["granted"] is False
+
+        # Alice comes back and badges once the reader has settled: the door opens.
+        wait_until(lambda: process.engine.version == 1, "the first rules")
+        clock.advance(SETTLE_S)
+        mark = reader.mark()
+        assert reader.present_card(encode(WiegandFormat.H10301, 10, ALICE))
+        assert reader.wait_for_led(WAIT, after=mark)["on_color"] == GREEN
+        assert io.locked is False
+    finally:
+        process.stop()
+        wiring.close()
+
+
+def server_decisions(server) -> list[dict]:
+    return [e["event"] for e in server.events.values() if e["type"] == ACCESS_DECISION]
 
 
 @pytest.mark.parametrize(

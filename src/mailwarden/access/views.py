@@ -132,6 +132,7 @@ REASON_LABELS: dict[str, str] = {
     Reason.TWO_PERSON_WAITING: "Waiting for a second person",
     Reason.TWO_PERSON_SAME_HOLDER: "Refused: the same person twice",
     Reason.AWAITING_FIRST_PERSON: "Refused: waiting for the first person in",
+    Reason.STALE_READ: "Refused: stale read (queued while the reader was offline)",
 }
 DOOR_EVENT_LABELS = {
     "opened": "Door opened",

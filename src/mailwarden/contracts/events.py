@@ -33,7 +33,9 @@ _catalogue: dict[str, type[DomainEvent]] = {}
 # Ledger actions follow it too, so an event and the entry of the same change read alike.
 _NAME = re.compile(r"[a-z]+\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 # Past tenses and participles that do not end in -ed.
-_IRREGULAR_PAST = frozenset({"done", "found", "given", "held", "lost", "made", "sent", "went"})
+_IRREGULAR_PAST = frozenset(
+    {"done", "found", "given", "held", "lost", "made", "reset", "sent", "went"}
+)
 
 
 def naming_problem(name: str) -> str | None:
@@ -232,7 +234,8 @@ class ScreeningAlarm(DomainEvent):
 
 class AccessRulesChanged(DomainEvent):
     """The base of the access-rule changes. Each bumps the site's rules version, which the
-    edge controllers fetch on their next sync."""
+    edge controllers fetch on their next sync. The ledger entry of each change is named after
+    its topic."""
 
     subject: str = Field(description="What changed, as `<type>:<id>` (the ledger's subject).")
     site: str = Field(description="The site's code.")
@@ -441,7 +444,8 @@ class RulesPublished(DomainEvent):
 
 class AccessAlarmRaised(DomainEvent):
     """The base of the access alarms: one topic per kind of alarm. An alarm is raised once
-    while its condition lasts; :class:`AccessAlarmCleared` says when the condition ended."""
+    while its condition lasts; :class:`AccessAlarmCleared` says when the condition ended. The
+    ledger records each as ``access.alarm.raised``, with its kind."""
 
     # The alarm's kind (``access.models.AlarmKind``).
     KIND: ClassVar[str] = ""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -50,22 +49,12 @@ def handles(model: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], Non
     return register
 
 
-@dataclass(frozen=True)
-class _Untyped:
-    topic: str
-    payload: dict[str, Any]
+def emit(event: DomainEvent) -> None:
+    """Record an event in the caller's transaction; it is delivered after the commit."""
+    emit_many([event])
 
 
-def emit(event: DomainEvent | str, payload: dict[str, Any] | None = None) -> None:
-    """Record an event in the caller's transaction; it is delivered after the commit.
-
-    A topic and a dict instead of a model is the old, untyped form, kept only until the access
-    app's emitters are converted to the catalogue; such an event has no handlers.
-    """
-    emit_many([event if isinstance(event, DomainEvent) else _Untyped(event, payload or {})])
-
-
-def emit_many(events: Sequence[DomainEvent | _Untyped]) -> None:
+def emit_many(events: Sequence[DomainEvent]) -> None:
     """Record several events of one change with one INSERT, in the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.emit must run inside the change's transaction")
@@ -78,13 +67,10 @@ def emit_many(events: Sequence[DomainEvent | _Untyped]) -> None:
         plainsql.insert_many(rows)
 
 
-def _row(event: DomainEvent | _Untyped, at: datetime) -> OutboxEvent:
-    if isinstance(event, _Untyped):
-        topic, payload, key = event.topic, event.payload, None
-    else:
-        if CATALOGUE.get(event.TOPIC) is not type(event):
-            raise TypeError(f"{type(event).__name__} is not in the event catalogue")
-        topic, payload, key = event.TOPIC, event.model_dump(mode="json"), event.idempotency_key()
+def _row(event: DomainEvent, at: datetime) -> OutboxEvent:
+    if CATALOGUE.get(event.TOPIC) is not type(event):
+        raise TypeError(f"{type(event).__name__} is not in the event catalogue")
+    topic, payload, key = event.TOPIC, event.model_dump(mode="json"), event.idempotency_key()
     return OutboxEvent(
         key=key or f"{topic}:{uuid.uuid4().hex}",
         topic=topic,

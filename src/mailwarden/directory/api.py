@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
@@ -17,9 +17,9 @@ from mailwarden.core.api import (
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
-from mailwarden.directory import services
+from mailwarden.directory import queries, services
 from mailwarden.directory.csv_import import CsvImportError, decode_csv
-from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
+from mailwarden.directory.models import Department, Location, LocationKind, Site
 from mailwarden.directory.schemas import (
     DepartmentOut,
     ImportOut,
@@ -86,7 +86,7 @@ def update_site(request: HttpRequest, payload: SiteUpdate, code: Path[SiteCode])
 @allow(VIEW_ITEMS, "listing locations")
 def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationOut]:
     require(actor_of(request), VIEW_ITEMS, "listing locations")
-    site = services.site_by_code(code, field="code")
+    site = queries.site_by_code(code, field="code")
     return [
         LocationOut(code=loc.code, name=loc.name, kind=LocationKind(loc.kind))
         for loc in Location.objects.filter(site=site).order_by("code")
@@ -119,20 +119,8 @@ def create_location(
 @allow(VIEW_ITEMS, "listing recipients")
 def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> list[RecipientOut]:
     require(actor_of(request), VIEW_ITEMS, "listing recipients")
-    people = Recipient.objects.select_related("department")
-    q = filters.q.strip()
-    if q:
-        people = people.filter(
-            Q(last_name__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(preferred_name__icontains=q)
-            | Q(email__icontains=q)
-            | Q(employee_id__iexact=q)
-            | Q(department__name__icontains=q)
-        )
-    page = people.order_by("last_name", "first_name", "id")[
-        filters.offset : filters.offset + filters.limit
-    ]
+    people = queries.people_matching(filters.q)
+    page = people[filters.offset : filters.offset + filters.limit]
     return [recipient_out(r) for r in page]
 
 

@@ -12,10 +12,11 @@ from django.db import transaction
 
 from mailwarden.core import ledger
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.errors import Conflict, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import MANAGE_DIRECTORY
 from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
+from mailwarden.directory.queries import site_by_code
 
 # ----------------------------------------------------------------------------- sites
 
@@ -23,13 +24,6 @@ from mailwarden.directory.models import Department, Location, LocationKind, Reci
 def _check_timezone(timezone: str) -> None:
     if timezone not in zoneinfo.available_timezones():
         raise ServiceError(f"{timezone!r} is not an IANA time zone", "timezone")
-
-
-def site_by_code(code: str, *, field: str = "site") -> Site:
-    site = Site.objects.filter(code=code).first()
-    if site is None:
-        raise NotFound(f"no site {code!r}", field)
-    return site
 
 
 def create_site(

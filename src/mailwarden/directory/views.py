@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,10 +19,10 @@ from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.directory import csv_import, services
+from mailwarden.directory import csv_import, queries, services
 from mailwarden.directory.csv_import import CsvImportError
 from mailwarden.directory.forms import LocationForm, RecipientImportForm, SiteEditForm, SiteForm
-from mailwarden.directory.models import Location, Recipient, Site
+from mailwarden.directory.models import Location, Site
 
 PAGE_SIZE = 25
 # The site page holds two forms with fields of the same names; their element ids must differ.
@@ -45,19 +45,8 @@ def _page(
 @require_GET
 def recipients(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:120]
-    people = Recipient.objects.filter(active=True).select_related("department")
-    if q:
-        people = people.filter(
-            Q(last_name__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(preferred_name__icontains=q)
-            | Q(email__icontains=q)
-            | Q(employee_id__iexact=q)
-            | Q(department__name__icontains=q)
-        )
-    page = Paginator(people.order_by("last_name", "first_name", "id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    people = queries.people_matching(q, active_only=True)
+    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "q": q,
@@ -141,7 +130,7 @@ def _site_context(request: HttpRequest, site: Site, **extra: Any) -> dict[str, A
 
 def _site_or_404(request: HttpRequest, code: str) -> Site | HttpResponse:
     try:
-        return services.site_by_code(code)
+        return queries.site_by_code(code)
     except NotFound as exc:
         return render(request, "directory/site_missing.html", {"message": exc.message}, status=404)
 

@@ -9,18 +9,19 @@ a failed transfer and prints it, so errors are kept on the channel (``last_error
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
+import logging
 import os
 import socket
 import threading
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import osdp as libosdp
 import serial
 
-from .clock import MonotonicClock, monotonic
+log = logging.getLogger(__name__)
 
 _channel_ids = itertools.count(1)
 
@@ -96,11 +97,70 @@ class SocketChannel(ByteChannel):
             self._sock = None
 
 
+class _Redial:
+    """Brings a channel's link back by itself, on a thread of its own.
+
+    ``retry_after`` seconds after the channel reports its link lost, and every ``retry_after``
+    seconds after that, it calls ``attempt`` until that succeeds; then it tells the watchers.
+    libosdp touches a channel only while it talks to a reader, and the panel retries an offline
+    reader with a backoff that grows to a minute, so a reconnect left to those touches came up to
+    a minute or more after the far end was back. This one is back within ``retry_after`` (plus
+    the connect), and the panel, told so, tries the channel's readers at once.
+    """
+
+    def __init__(
+        self, name: str, attempt: Callable[[], bool], retry_after: float, *, up: bool
+    ) -> None:
+        self._attempt = attempt
+        self._retry_after = retry_after
+        self._lost = threading.Event()
+        self._closing = threading.Event()
+        self._watchers: list[Callable[[], None]] = []
+        self._up = up
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        self._watchers.append(callback)
+
+    def lost(self) -> None:
+        self._lost.set()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._lost.set()
+
+    def _run(self) -> None:
+        up = self._up
+        while True:
+            if up:
+                self._lost.wait()
+                if self._closing.wait(self._retry_after):
+                    return
+            self._lost.clear()
+            try:
+                up = self._attempt()
+            except Exception:
+                log.exception("%s: reconnecting failed", self._thread.name)
+                up = False
+            if up:
+                for callback in list(self._watchers):
+                    try:
+                        callback()
+                    except Exception:
+                        log.exception("%s: a watcher failed", self._thread.name)
+            elif self._closing.wait(self._retry_after):
+                return
+
+
 class TcpChannel(ByteChannel):
     """OSDP over TCP (an IP-to-RS-485 bridge or an OSDP-over-IP reader), reconnecting on loss.
 
-    Connects without blocking: until the connection is up, ``write`` takes nothing and ``read``
-    returns nothing, and libosdp marks the reader offline as it would for a cut RS-485 line.
+    A thread of the channel's own connects: at once, then ``retry_after`` seconds after the
+    connection is lost and every ``retry_after`` seconds after that until it is back, whether or
+    not libosdp is talking to the channel meanwhile (``_Redial``). Until it is up, ``write``
+    takes nothing and ``read`` returns nothing, and libosdp marks the reader offline as it would
+    for a cut RS-485 line. ``watch`` registers a callback for each time the connection comes up.
     """
 
     def __init__(
@@ -109,79 +169,53 @@ class TcpChannel(ByteChannel):
         port: int,
         *,
         retry_after: float = 2.0,
-        clock: MonotonicClock = monotonic,
+        connect_timeout: float = 5.0,
     ) -> None:
         super().__init__()
         self.host = host
         self.port = port
-        self._retry_after = retry_after
-        self._clock = clock
+        self._connect_timeout = connect_timeout
         self._sock: socket.socket | None = None
-        self._connected = False
-        self._next_attempt = 0.0
         self._lock = threading.Lock()
         self._closed = False
+        self._redial = _Redial(f"osdp-tcp-{host}:{port}", self._dial, retry_after, up=False)
 
     @property
     def connected(self) -> bool:
-        return self._connected
+        return self._sock is not None
 
-    def _ensure(self) -> socket.socket | None:
-        if self._closed:
-            return None
-        if self._sock is None:
-            if self._clock() < self._next_attempt:
-                return None
-            self._open()
-        if self._sock is not None and not self._connected:
-            self._finish_connect()
-        return self._sock if self._connected else None
+    def watch(self, on_connected: Callable[[], None]) -> None:
+        """Call ``on_connected`` (on the channel's thread) each time the connection comes up."""
+        self._redial.watch(on_connected)
 
-    def _open(self) -> None:
+    def _dial(self) -> bool:
         try:
-            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
-            family, kind, proto, _, address = infos[0]
-            sock = socket.socket(family, kind, proto)
+            sock = socket.create_connection((self.host, self.port), timeout=self._connect_timeout)
         except OSError as exc:
-            self._drop(exc)
-            return
+            with self._lock:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
         sock.setblocking(False)
         # Small OSDP frames are latency-bound; Nagle would hold a reply until the previous ACK.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        code = sock.connect_ex(address)
-        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
-            sock.close()
-            self._drop(OSError(code, os.strerror(code)))
-            return
-        self._sock = sock
-        self._connected = code == 0
-
-    def _finish_connect(self) -> None:
-        assert self._sock is not None
-        code = self._sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if code in (errno.EINPROGRESS, errno.EALREADY):
-            return
-        if code != 0:
-            self._drop(OSError(code, os.strerror(code)))
-            return
-        try:
-            self._sock.getpeername()
-        except OSError:
-            return  # still connecting
-        self._connected = True
-        self.last_error = None
+        with self._lock:
+            if self._closed:
+                sock.close()
+                return False
+            self._sock = sock
+            self.last_error = None
+        return True
 
     def _drop(self, exc: OSError) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
         if self._sock is not None:
             self._sock.close()
         self._sock = None
-        self._connected = False
-        self._next_attempt = self._clock() + self._retry_after
+        self._redial.lost()
 
     def read(self, max_bytes: int) -> bytes:
         with self._lock:
-            sock = self._ensure()
+            sock = self._sock
             if sock is None:
                 return b""
             try:
@@ -197,7 +231,7 @@ class TcpChannel(ByteChannel):
 
     def write(self, buf: bytes) -> int:
         with self._lock:
-            sock = self._ensure()
+            sock = self._sock
             if sock is None:
                 return 0
             try:
@@ -210,7 +244,7 @@ class TcpChannel(ByteChannel):
 
     def flush(self) -> None:
         with self._lock:
-            if self._sock is not None and self._connected:
+            if self._sock is not None:
                 _discard_input(self._sock)
 
     def close(self) -> None:
@@ -219,16 +253,19 @@ class TcpChannel(ByteChannel):
             if self._sock is not None:
                 self._sock.close()
             self._sock = None
-            self._connected = False
+        self._redial.close()
 
 
 class SerialChannel(ByteChannel):
     """RS-485 through a serial port (pyserial), opened non-blocking for both directions.
 
-    A port named by its path is opened again ``retry_after`` seconds after it fails: a USB
-    adaptor unplugged and plugged back, or re-enumerated behind a udev symlink, comes back without
-    a restart. Meanwhile nothing is carried and libosdp marks its readers offline, as for a cut
-    line. The first open is not retried: a wrong path is a configuration error to report at once.
+    A port named by its path is opened again when it fails (a USB adaptor unplugged and plugged
+    back, or re-enumerated behind a udev symlink), by a thread of the channel's own:
+    ``retry_after`` seconds after the failure and every ``retry_after`` seconds after that
+    (``_Redial``), whether or not libosdp is talking to the channel meanwhile. Until then nothing
+    is carried and libosdp marks its readers offline, as for a cut line. The first open is not
+    retried: a wrong path is a configuration error to report at once. ``watch`` registers a
+    callback for each time the port is opened again.
     """
 
     def __init__(
@@ -237,24 +274,23 @@ class SerialChannel(ByteChannel):
         baudrate: int = 9600,
         *,
         retry_after: float = 2.0,
-        clock: MonotonicClock = monotonic,
     ) -> None:
         super().__init__()
         self._path = None if isinstance(port, serial.Serial) else port
         self._baudrate = baudrate
-        self._retry_after = retry_after
-        self._clock = clock
-        self._next_attempt = 0.0
         self._lock = threading.Lock()
         self._closed = False
         self._port: serial.Serial | None = None
         self._fd: int | None = None
+        self._redial: _Redial | None = None
         if isinstance(port, serial.Serial):
             port.timeout = 0
             port.write_timeout = 0
             self._adopt(port)
         else:
             self._adopt(self._open())
+            # Only a port opened by its path can be opened again.
+            self._redial = _Redial(f"osdp-serial-{port}", self._reopen, retry_after, up=True)
 
     def _open(self) -> serial.Serial:
         # timeout=0 makes read return what is buffered; write_timeout=0 makes write return the
@@ -266,28 +302,39 @@ class SerialChannel(ByteChannel):
         fileno = getattr(port, "fileno", None)
         self._fd = fileno() if os.name == "posix" and fileno is not None else None
 
-    def _ensure(self) -> serial.Serial | None:
-        if self._port is None and not self._closed and self._clock() >= self._next_attempt:
-            try:
-                self._adopt(self._open())
-                self.last_error = None
-            except (serial.SerialException, OSError) as exc:
-                self._fail(exc)
-        return self._port
+    def watch(self, on_opened: Callable[[], None]) -> None:
+        """Call ``on_opened`` (on the channel's thread) each time the port is opened again."""
+        if self._redial is not None:
+            self._redial.watch(on_opened)
+
+    def _reopen(self) -> bool:
+        try:
+            port = self._open()
+        except (serial.SerialException, OSError) as exc:
+            with self._lock:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        with self._lock:
+            if self._closed:
+                port.close()
+                return False
+            self._adopt(port)
+            self.last_error = None
+        return True
 
     def _fail(self, exc: Exception) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
-        if self._path is None:
+        if self._redial is None:
             return  # a port handed in cannot be opened again: keep it as it is
         if self._port is not None:
             with contextlib.suppress(serial.SerialException, OSError):
                 self._port.close()
         self._port, self._fd = None, None
-        self._next_attempt = self._clock() + self._retry_after
+        self._redial.lost()
 
     def read(self, max_bytes: int) -> bytes:
         with self._lock:
-            port = self._ensure()
+            port = self._port
             if port is None:
                 return b""
             try:
@@ -301,7 +348,7 @@ class SerialChannel(ByteChannel):
 
     def write(self, buf: bytes) -> int:
         with self._lock:
-            port = self._ensure()
+            port = self._port
             if port is None:
                 return 0
             try:
@@ -334,6 +381,8 @@ class SerialChannel(ByteChannel):
             if self._port is not None:
                 self._port.close()
             self._port, self._fd = None, None
+        if self._redial is not None:
+            self._redial.close()
 
 
 def open_channel(url: str, **options: Any) -> ByteChannel:

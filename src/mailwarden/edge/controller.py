@@ -13,6 +13,13 @@ other: granted only if the PIN matches, else refused as ``wrong_pin``; no PIN in
 card at that reader first) is refused as ``pin_timeout``. The digits themselves are never
 recorded.
 
+A stale read (``CardRead.stale``, ``KeypadInput.stale``: it reached the controller as its reader
+came back online, and may have waited there for anyone to hear it) is decided and recorded like
+any other, but as ``stale_read``: the door stays shut and the reader shows red, so a person who
+is still there presents the card again. Stale keys that complete a PIN are decided the same way;
+stale keys after a card waiting for its PIN refuse that card as ``stale_read``; stale keys that
+complete nothing are dropped, so they never begin a later PIN.
+
 ``tick`` drives the doors: free access from the rules' unlock schedules, the failure state when
 there are no rules, and door alarms into the outbox.
 """
@@ -113,6 +120,8 @@ class AccessController:
             if isinstance(event, CardRead):
                 # A new card ends any earlier card's wait for its PIN at this reader.
                 return [*self._expire(event.reader_id, force=True), *self._card(event)]
+            if isinstance(event, KeypadInput) and event.stale:
+                return self._stale_keys(event)
             if isinstance(event, KeypadInput):
                 decisions = self._expire(event.reader_id)
                 for digits in self._pins.feed(event.reader_id, event.keys):
@@ -185,7 +194,23 @@ class AccessController:
             )
             self.feedback.deny(event.reader_id)
             return []
-        return [self._decide(event.reader_id, event.credential, event.credential)]
+        return [
+            self._decide(event.reader_id, event.credential, event.credential, stale=event.stale)
+        ]
+
+    def _stale_keys(self, event: KeypadInput) -> list[Decision]:
+        reader_id = event.reader_id
+        waiting = self._awaiting.pop(reader_id, None)
+        if waiting is not None:
+            # The card's PIN (or part of it) waited in the reader: refuse the card.
+            self._pins.clear(reader_id)
+            decision = dataclasses.replace(
+                waiting.asked, granted=False, reason=Reason.STALE_READ, at=self._clock()
+            )
+            return [self._act(decision, waiting.card)]
+        pins = self._pins.feed(reader_id, event.keys)
+        self._pins.clear(reader_id)
+        return [self._decide(reader_id, Pin(digits), None, stale=True) for digits in pins]
 
     def _expire(self, reader_id: str, *, force: bool = False) -> list[Decision]:
         """Refuse the card waiting at ``reader_id`` for its PIN if its time is up (or ``force``)."""
@@ -207,8 +232,10 @@ class AccessController:
         presented: Credential | Pin,
         card: Credential | None,
         pin: str | None = None,
+        *,
+        stale: bool = False,
     ) -> Decision:
-        decision = self.engine.decide(reader_id, presented, self._clock(), pin=pin)
+        decision = self.engine.decide(reader_id, presented, self._clock(), pin=pin, stale=stale)
         if decision.awaiting_pin and card is not None:
             # Keys typed before the card are not its PIN.
             self._pins.clear(reader_id)

@@ -70,6 +70,9 @@ class Reason(StrEnum):
     PIN_REQUIRED = "pin_required"
     WRONG_PIN = "wrong_pin"
     PIN_TIMEOUT = "pin_timeout"  # the PIN was not entered in time after the card
+    # A card or PIN that reached the controller as its reader came (back) online: it may have
+    # waited in the reader while the controller could not hear it, so it never opens a door.
+    STALE_READ = "stale_read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,25 +338,41 @@ class DecisionEngine:
     # -- decisions ----------------------------------------------------------------------------
 
     def decide(
-        self, reader_id: str, presented: Credential | Pin, at: datetime, *, pin: str | None = None
+        self,
+        reader_id: str,
+        presented: Credential | Pin,
+        at: datetime,
+        *,
+        pin: str | None = None,
+        stale: bool = False,
     ) -> Decision:
         """Decide a card or a PIN at a reader. ``pin`` is the digits typed after a card that needs
         its PIN; without them such a card gets PIN_REQUIRED once it has passed every check that
-        does not change state (validity, levels, schedule), so a doomed card asks for no PIN."""
+        does not change state (validity, levels, schedule), so a doomed card asks for no PIN.
+
+        ``stale``: a read that may have waited in its reader (``CardRead.stale``). It is always
+        refused as STALE_READ, naming the door and, when the card or PIN is known, its holder
+        and credential; it changes no state (no anti-passback move, no two-person wait)."""
         require_aware(at)
         with self._lock:
-            return self._decide(reader_id, presented, at, pin)
+            return self._decide(reader_id, presented, at, pin, stale)
 
     def _decide(
-        self, reader_id: str, presented: Credential | Pin, at: datetime, pin: str | None = None
+        self,
+        reader_id: str,
+        presented: Credential | Pin,
+        at: datetime,
+        pin: str | None = None,
+        stale: bool = False,
     ) -> Decision:
         rules = self._rules
         if rules is None:
-            return Decision(False, Reason.NO_RULES, reader_id, at)
+            return Decision(False, Reason.STALE_READ if stale else Reason.NO_RULES, reader_id, at)
         version = rules.snapshot.version
         reader = rules.readers.get(reader_id)
         if reader is None:
-            return Decision(False, Reason.UNKNOWN_READER, reader_id, at, snapshot_version=version)
+            reason = Reason.STALE_READ if stale else Reason.UNKNOWN_READER
+            return Decision(False, reason, reader_id, at, snapshot_version=version)
         door = rules.doors[reader.door_id]
         entry = self._lookup(rules, presented)
 
@@ -370,6 +389,8 @@ class DecisionEngine:
                 **extra,
             )
 
+        if stale:
+            return answer(False, Reason.STALE_READ)
         if entry is None:
             return answer(False, Reason.UNKNOWN_CREDENTIAL)
         if not entry.enabled:

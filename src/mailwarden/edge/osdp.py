@@ -13,6 +13,23 @@ A thin layer over libosdp (PyPI ``libosdp``, module ``osdp``). What it adds:
 libosdp calls its event handler from its refresh thread while holding the lock that
 ``submit_command`` needs, so a handler that answered a card read directly would deadlock. The
 panel hands events to its own dispatcher thread, which runs ``on_event``.
+
+Stale reads. A reader keeps the cards and keys presented while the panel cannot hear it (the
+edge stopped, the line cut, the reader just provisioned) and hands them over, one per poll, as
+soon as it is online again: a card read 20 s before would open the door for nobody. A read
+cannot say when it was made, so the panel marks as ``stale`` every card read and key press that
+arrives within ``settle_s`` (1 s) of the reader coming online, and every one that follows a stale
+one within ``settle_s`` (a reader drains its queue at one event per poll, about 0.1 s apart, so
+a queue of any length stays stale to its end). The controller decides and records such a read but
+never opens the door for it. The price: a person whose card is read in the first second after
+a reader comes online sees red and presents it again.
+
+Status at a drop. When a reader's link goes, libosdp closes the Secure Channel session a few
+milliseconds before it marks the reader offline. Reported as it comes, that would read as "online
+without its key" just before "offline". The panel holds an online-without-Secure-Channel state
+that follows an online-on-its-key one for ``status_settle_s`` (1 s): if the reader goes offline
+meanwhile, only "offline" is reported; if the session comes back, nothing is; if it lasts, it is
+reported then.
 """
 
 from __future__ import annotations
@@ -28,6 +45,7 @@ from typing import Any
 
 import osdp as libosdp
 
+from .clock import MonotonicClock, monotonic
 from .reader_events import (
     CardRead,
     KeypadInput,
@@ -181,6 +199,26 @@ class _ReaderState:
     revive_at: float | None = None
     revive_enable: bool = False
     revive_delay: float = 0.0
+    # The (online, secure) pair last reported, and when a held online-insecure state is due to
+    # be reported if it lasts (time.monotonic(), like the revival times).
+    reported: tuple[bool, bool] | None = None
+    report_at: float | None = None
+    # Reads arriving before this (on the panel's injected clock) are stale: the reader is still
+    # handing over what it queued while it was offline.
+    settle_until: float | None = None
+
+
+# What the libosdp callback and a channel's watcher hand the dispatcher: an event for the reader
+# at an index (with its arrival time on the panel's clock), or a channel that has connected again.
+@dataclass(frozen=True, slots=True)
+class _Arrived:
+    pd_index: int
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class _ChannelUp:
+    channel: object
 
 
 class ReaderPanel:
@@ -194,10 +232,18 @@ class ReaderPanel:
         formats: Mapping[int, WiegandFormat] | None = None,
         revive_after: float = 1.0,
         revive_max: float = 60.0,
+        settle_s: float = 1.0,
+        status_settle_s: float = 1.0,
+        clock: MonotonicClock = monotonic,
         log_level: int = libosdp.LogLevel.Warning,
     ) -> None:
+        """``clock`` times the reads' settling window (``settle_s``, see the module's notes);
+        revivals and the status hold (``status_settle_s``) run on the real monotonic clock,
+        because they pace libosdp's own threads."""
         if not readers:
             raise ValueError("a reader panel needs at least one reader")
+        if settle_s < 0 or status_settle_s < 0:
+            raise ValueError("settling windows cannot be negative")
         ids = [r.reader_id for r in readers]
         addresses = [r.address for r in readers]
         if len(set(ids)) != len(ids):
@@ -210,8 +256,11 @@ class ReaderPanel:
         self._formats = dict(formats or {})
         self._revive_after = revive_after
         self._revive_max = revive_max
+        self._settle_s = settle_s
+        self._status_settle_s = status_settle_s
+        self._clock = clock
         self._cond = threading.Condition()
-        self._inbox: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[_Arrived | _ChannelUp | None] = queue.SimpleQueue()
         self._dispatcher: threading.Thread | None = None
         self._stopped = False
         flags = [libosdp.LibFlag.EnforceSecure, libosdp.LibFlag.EnableNotification]
@@ -222,6 +271,10 @@ class ReaderPanel:
         self._cp = libosdp.ControlPanel(
             infos, log_level=log_level, event_handler=self._on_libosdp_event
         )
+        for channel in {id(r.channel): r.channel for r in readers}.values():
+            watch = getattr(channel, "watch", None)
+            if watch is not None:
+                watch(lambda channel=channel: self._inbox.put(_ChannelUp(channel)))
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -317,38 +370,56 @@ class ReaderPanel:
     def _on_libosdp_event(self, pd_index: int, event: dict[str, Any]) -> int:
         # Runs on libosdp's thread under its lock: only hand over. libosdp has already queued
         # the event itself; the dispatcher takes it from there, which also keeps that queue empty.
-        self._inbox.put(pd_index)
+        # The arrival is timed here, not when the dispatcher gets to it.
+        self._inbox.put(_Arrived(pd_index, self._clock()))
         return 0
 
     def _dispatch(self) -> None:
         while True:
             try:
-                pd_index = self._inbox.get(timeout=self._next_revival())
+                message = self._inbox.get(timeout=self._next_due())
             except queue.Empty:
-                self._revive_due()
+                self._housekeeping()
                 continue
-            if pd_index is None:
+            if message is None:
                 return
-            self._revive_due()
-            config = self._readers[pd_index]
+            self._housekeeping()
+            if isinstance(message, _ChannelUp):
+                self._revive_on(message.channel)
+                continue
+            config = self._readers[message.pd_index]
             event = self._cp.get_event(config.address, timeout=-1)
             if event is None:
                 continue
-            try:
-                for out in self._translate(config.reader_id, event):
-                    self._on_event(out)
-            except Exception:
-                log.exception("reader %s: handling %r failed", config.reader_id, event)
+            self._emit(config.reader_id, self._translate, config.reader_id, event, message.at)
+
+    def _emit(self, reader_id: str, produce: Callable[..., list[ReaderEvent]], *args: Any) -> None:
+        try:
+            for out in produce(*args):
+                self._on_event(out)
+        except Exception:
+            log.exception("reader %s: handling %r failed", reader_id, args)
+
+    def _housekeeping(self) -> None:
+        self._revive_due()
+        for reader_id in self._held_reports_due():
+            self._emit(reader_id, self._held_report, reader_id)
+
+    def _next_due(self) -> float | None:
+        with self._cond:
+            due = [
+                at
+                for s in self._states.values()
+                for at in (s.revive_at, s.report_at)
+                if at is not None
+            ]
+        return max(0.0, min(due) - time.monotonic()) if due else None
 
     # libosdp 3.2.9 waits 300 s before it tries an offline reader again, so a reader that
     # rebooted or a bridge that reconnected would stay dark for five minutes. The panel retries
     # sooner, with its own backoff from ``revive_after`` up to ``revive_max``, by disabling and
-    # re-enabling the reader, which restarts libosdp's link from scratch.
-
-    def _next_revival(self) -> float | None:
-        with self._cond:
-            due = [s.revive_at for s in self._states.values() if s.revive_at is not None]
-        return max(0.0, min(due) - time.monotonic()) if due else None
+    # re-enabling the reader, which restarts libosdp's link from scratch. A channel that brings
+    # its own line back (TCP, a serial port by path) says so, and its readers are tried then.
 
     def _revive_due(self) -> None:
         now = time.monotonic()
@@ -369,25 +440,53 @@ class ReaderPanel:
                     state.revive_enable = False
                     state.revive_at = None
 
+    def _revive_on(self, channel: object) -> None:
+        """A channel connected again by itself: bring its offline readers' next revival forward
+        to now, rather than at the end of a backoff that may have grown to ``revive_max`` while
+        the line was down. A reader libosdp is trying right now (no revival pending) is left to
+        it, and so is one half-way through a revival."""
+        now = time.monotonic()
+        with self._cond:
+            for state in self._states.values():
+                pending = state.revive_at is not None and not state.revive_enable
+                if state.config.channel is channel and pending:
+                    state.revive_at = now
+        self._revive_due()
+
     def _schedule_revival(self, state: _ReaderState) -> None:
         if state.revive_at is not None:
             return  # already reviving; disabling reports the reader offline once more
         state.revive_delay = min(self._revive_max, max(self._revive_after, state.revive_delay * 2))
         state.revive_at = time.monotonic() + state.revive_delay
 
-    def _translate(self, reader_id: str, event: Mapping[str, Any]) -> list[ReaderEvent]:
+    def _translate(self, reader_id: str, event: Mapping[str, Any], at: float) -> list[ReaderEvent]:
         kind = event.get("event")
         if kind == libosdp.Event.CardRead:
-            return [card_read_from_osdp(reader_id, event, self._formats)]
+            read = card_read_from_osdp(reader_id, event, self._formats)
+            return [replace(read, stale=True) if self._stale(reader_id, at) else read]
         if kind == libosdp.Event.KeyPress:
-            return [KeypadInput(reader_id, keypad_text(bytes(event.get("data", b""))))]
+            keys = keypad_text(bytes(event.get("data", b"")))
+            return [KeypadInput(reader_id, keys, stale=self._stale(reader_id, at))]
         if kind == libosdp.Event.Status:
             return self._status_report(reader_id, event)
         if kind == libosdp.Event.Notification:
-            return self._notification(reader_id, event)
+            return self._notification(reader_id, event, at)
         return []
 
-    def _notification(self, reader_id: str, event: Mapping[str, Any]) -> list[ReaderEvent]:
+    def _stale(self, reader_id: str, at: float) -> bool:
+        """Whether a read arriving at ``at`` may have waited in the reader (the module's notes);
+        a stale read holds the window open for the next one."""
+        with self._cond:
+            state = self._states[reader_id]
+            if state.settle_until is None or at >= state.settle_until:
+                state.settle_until = None
+                return False
+            state.settle_until = at + self._settle_s
+            return True
+
+    def _notification(
+        self, reader_id: str, event: Mapping[str, Any], at: float
+    ) -> list[ReaderEvent]:
         kind, arg0, arg1 = event.get("type"), event.get("arg0", 0), event.get("arg1", 0)
         with self._cond:
             state = self._states[reader_id]
@@ -396,6 +495,8 @@ class ReaderPanel:
                 state.online = bool(arg0)
                 if state.online:
                     state.revive_delay = 0.0
+                    if not before[0]:
+                        state.settle_until = at + self._settle_s
                 else:
                     state.offline_notices += 1
                     state.secure = False
@@ -412,9 +513,39 @@ class ReaderPanel:
             first = kind == libosdp.EventNotification.PeripheralDeviceStatus and not state.announced
             if first:
                 state.announced = True
-        if not first and after[0] == before[0] and not (after[0] and after[1] != before[1]):
-            return []
+            if not first and after[0] == before[0] and not (after[0] and after[1] != before[1]):
+                return []
+            if after == state.reported:
+                state.report_at = None  # back as last reported (a held state that passed)
+                return []
+            if after == (True, False) and state.reported == (True, True):
+                # A session closing at a drop, most likely: hold it (the module's notes).
+                if state.report_at is None:
+                    state.report_at = time.monotonic() + self._status_settle_s
+                return []
+            state.report_at = None
+            state.reported = after
         return [ReaderStatus(reader_id, *after)]
+
+    def _held_reports_due(self) -> list[str]:
+        now = time.monotonic()
+        with self._cond:
+            return [
+                s.config.reader_id
+                for s in self._states.values()
+                if s.report_at is not None and now >= s.report_at
+            ]
+
+    def _held_report(self, reader_id: str) -> list[ReaderEvent]:
+        """A held online-insecure state that lasted: report it now, if it still holds."""
+        with self._cond:
+            state = self._states[reader_id]
+            state.report_at = None
+            now = (state.online, state.secure)
+            if now != (True, False) or state.reported == now:
+                return []
+            state.reported = now
+        return [ReaderStatus(reader_id, *now)]
 
     def _status_report(self, reader_id: str, event: Mapping[str, Any]) -> list[ReaderEvent]:
         report = bytes(event.get("report", b""))

@@ -148,7 +148,12 @@ class EdgeProcess:
             readers.append(
                 ReaderConfig(reader.id, reader.address, channel, secrets.reader_keys[reader.id])
             )
-        self.panel = ReaderPanel(readers, self._on_reader_event, log_level=osdp_log_level)
+        self.panel = ReaderPanel(
+            readers,
+            self._on_reader_event,
+            clock=monotonic_clock,
+            log_level=osdp_log_level,
+        )
         self.controller = AccessController(
             self.engine,
             self.outbox,

@@ -14,21 +14,31 @@ from .wiegand import Credential, WiegandError
 
 @dataclass(frozen=True, slots=True)
 class CardRead:
-    """A card presented at a reader. Exactly one of ``credential`` and ``error`` is set."""
+    """A card presented at a reader. Exactly one of ``credential`` and ``error`` is set.
+
+    ``stale`` marks a read that arrived while the reader was still settling after coming
+    (back) online: it may have waited in the reader for any length of time, with nobody at the
+    door any more, so it must never open one (see ``ReaderPanel``).
+    """
 
     reader_id: str
     length: int
     data: bytes
     credential: Credential | None
     error: WiegandError | None
+    stale: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class KeypadInput:
-    """Keys pressed on a reader's keypad, as text: digits, ``*`` and ``#``."""
+    """Keys pressed on a reader's keypad, as text: digits, ``*`` and ``#``.
+
+    ``stale`` as for ``CardRead``: keys that may have waited in the reader while it was offline.
+    """
 
     reader_id: str
     keys: str
+    stale: bool = False
 
 
 class TamperSource(StrEnum):

@@ -28,6 +28,7 @@ from mailwarden.access.services.common import (
     check_text,
     site_rules,
 )
+from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound
@@ -48,9 +49,13 @@ def set_alarm_thresholds(
         rules = site_rules(at, lock=True)
         rules.invalid_attempts_limit, rules.invalid_attempts_window_s = invalid_attempts, window_s
         rules.save(update_fields=["invalid_attempts_limit", "invalid_attempts_window_s"])
+        outbox.emit(
+            events.AlarmThresholdsChanged(
+                site=at.code, invalid_attempts=invalid_attempts, window_s=window_s
+            )
+        )
         data = {"invalid_attempts": invalid_attempts, "window_s": window_s}
-        ledger.append(actor, "access.alarm.thresholds", "site", at.code, data)
-        outbox.emit("access.alarm.thresholds", {"site": at.code, **data})
+        ledger.append(actor, "access.alarm_thresholds.changed", "site", at.code, data)
     return rules
 
 
@@ -81,18 +86,34 @@ def raise_alarm(
         raised_at=now,
         detail=detail[:300],
     )
-    payload = {
-        "alarm": alarm.pk,
-        "kind": kind.value,
-        "site": site.code,
-        "controller": controller.name if controller else None,
-        "door": door.code if door else None,
-        "reader": reader.code if reader else None,
-        "occurred_at": occurred_at.isoformat(),
-        "detail": alarm.detail,
-    }
-    ledger.append(actor, "access.alarm", "access_alarm", str(alarm.pk), payload, at=now)
-    outbox.emit("access.alarm", payload)
+    raised = events.ACCESS_ALARMS[kind.value](
+        alarm=alarm.pk,
+        site=site.code,
+        controller=controller.name if controller else None,
+        door=door.code if door else None,
+        reader=reader.code if reader else None,
+        occurred_at=occurred_at,
+        detail=alarm.detail,
+    )
+    outbox.emit(raised)
+    # One action for every kind (the kind is in the entry); the event's topic names the kind.
+    ledger.append(
+        actor,
+        "access.alarm.raised",
+        "access_alarm",
+        str(alarm.pk),
+        {
+            "alarm": alarm.pk,
+            "kind": kind.value,
+            "site": site.code,
+            "controller": raised.controller,
+            "door": raised.door,
+            "reader": raised.reader,
+            "occurred_at": occurred_at.isoformat(),
+            "detail": alarm.detail,
+        },
+        at=now,
+    )
     return alarm
 
 
@@ -106,8 +127,12 @@ def clear_alarms(site: Site, kind: AlarmKind, now: datetime, **where: Any) -> in
     for alarm in alarms:
         alarm.cleared_at = now
         alarm.save(update_fields=["cleared_at"])
-        outbox.emit(
-            "access.alarm.cleared", {"alarm": alarm.pk, "kind": kind.value, "site": site.code}
+    if alarms:
+        outbox.emit_many(
+            [
+                events.AccessAlarmCleared(alarm=alarm.pk, kind=kind.value, site=site.code)
+                for alarm in alarms
+            ]
         )
     return len(alarms)
 
@@ -123,10 +148,10 @@ def acknowledge_alarm(actor: Actor, alarm_id: int, *, note: str = "") -> AccessA
             raise Conflict("this alarm is acknowledged already", "alarm")
         alarm.acknowledged_at, alarm.acknowledged_by, alarm.note = clock.now(), actor.label, note
         alarm.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
+        outbox.emit(events.AccessAlarmAcknowledged(alarm=alarm.pk, by=actor.label))
         ledger.append(
-            actor, "access.alarm.acknowledge", "access_alarm", str(alarm.pk), {"note": note}
+            actor, "access.alarm.acknowledged", "access_alarm", str(alarm.pk), {"note": note}
         )
-        outbox.emit("access.alarm.acknowledged", {"alarm": alarm.pk, "by": actor.label})
     return alarm
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mailwarden.access.models import AccessController, SiteRules
+from mailwarden.contracts.events import AccessRulesChanged
 from mailwarden.core import ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.api import clean_text
@@ -109,16 +110,22 @@ def bump_rules(site: Site) -> int:
 def rule_changed(
     actor: Actor,
     site: Site,
-    action: str,
+    event: type[AccessRulesChanged],
     subject_type: str,
     subject_id: str,
-    data: dict[str, Any] | None = None,
+    **data: Any,
 ) -> None:
-    """The tail of every rule change: version bump, ledger entry, domain event."""
+    """The tail of every rule change: version bump, domain event, ledger entry.
+
+    ``event`` is the change's model in the catalogue and ``data`` its own fields, as JSON values
+    (a time in ISO format: the model parses it); the ledger entry is named after the event's topic
+    and records the same fields.
+    """
     version = bump_rules(site)
-    payload = {"site": site.code, "rules_version": version, **(data or {})}
-    ledger.append(actor, action, subject_type, subject_id, payload)
-    outbox.emit(action, {"subject": f"{subject_type}:{subject_id}", **payload})
+    payload = {"site": site.code, "rules_version": version, **data}
+    outbox.emit(event(subject=f"{subject_type}:{subject_id}", **payload))
+    # Last, because the ledger's head stays locked until the commit.
+    ledger.append(actor, event.TOPIC, subject_type, subject_id, payload)
 
 
 def speaks_for(actor: Actor, controller: str, what: str) -> None:

@@ -28,6 +28,7 @@ from mailwarden.access.services.common import (
     check_choice,
     check_text,
 )
+from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
@@ -73,9 +74,10 @@ def create_cardholder(
             company=company,
             created_at=clock.now(),
         )
+        outbox.emit(events.CardholderCreated(cardholder=holder.pk, kind=kind))
         ledger.append(
             actor,
-            "access.cardholder.create",
+            "access.cardholder.created",
             "cardholder",
             str(holder.pk),
             {
@@ -84,7 +86,6 @@ def create_cardholder(
                 "user": user.get_username() if user else None,
             },
         )
-        outbox.emit("access.cardholder.create", {"cardholder": holder.pk, "kind": kind})
     return holder
 
 
@@ -109,11 +110,9 @@ def update_cardholder(
         for field_name, (_, value) in changed.items():
             setattr(holder, field_name, value)
         holder.save(update_fields=list(changed))
+        outbox.emit(events.CardholderUpdated(cardholder=holder.pk, fields=sorted(changed)))
         ledger.append(
-            actor, "access.cardholder.update", "cardholder", str(holder.pk), {"changed": changed}
-        )
-        outbox.emit(
-            "access.cardholder.update", {"cardholder": holder.pk, "fields": sorted(changed)}
+            actor, "access.cardholder.updated", "cardholder", str(holder.pk), {"changed": changed}
         )
     return holder
 
@@ -234,7 +233,7 @@ def ensure_pin_policy(actor: Actor) -> PinPolicy:
             # The salt goes to every controller, but the ledger has no need of it.
             ledger.append(
                 actor,
-                "access.pin_policy.create",
+                "access.pin_policy.created",
                 "pin_policy",
                 "1",
                 {"iterations": policy.iterations},
@@ -309,15 +308,28 @@ def issue_credential(actor: Actor, data: CredentialData) -> Credential:
         sites = {lv.site for lv in levels}
         for site in sorted(sites, key=lambda s: s.pk):
             bump_rules(site)
-        payload = {
-            "holder": holder.pk,
-            "kind": data.kind,
-            "card": f"{card.format} {card.facility}/{card.card}" if card else None,
-            "levels": sorted(lv.pk for lv in levels),
-            "valid_until": valid_until.isoformat() if valid_until else None,
-        }
-        ledger.append(actor, "access.credential.issue", "credential", str(credential.pk), payload)
-        outbox.emit("access.credential.issue", {"credential": credential.pk, **payload})
+        issued = events.CredentialIssued(
+            credential=credential.pk,
+            holder=holder.pk,
+            kind=data.kind,
+            card=f"{card.format} {card.facility}/{card.card}" if card else None,
+            levels=sorted(lv.pk for lv in levels),
+            valid_until=valid_until,
+        )
+        outbox.emit(issued)
+        ledger.append(
+            actor,
+            "access.credential.issued",
+            "credential",
+            str(credential.pk),
+            {
+                "holder": holder.pk,
+                "kind": data.kind,
+                "card": issued.card,
+                "levels": issued.levels,
+                "valid_until": valid_until.isoformat() if valid_until else None,
+            },
+        )
     return credential
 
 
@@ -334,9 +346,15 @@ def set_credential_levels(actor: Actor, credential_id: int, level_ids: Sequence[
         credential.levels.set(levels)
         for site in sorted({lv.site for lv in before | set(levels)}, key=lambda s: s.pk):
             bump_rules(site)
-        payload = {"levels": sorted(lv.pk for lv in levels)}
-        ledger.append(actor, "access.credential.levels", "credential", str(credential.pk), payload)
-        outbox.emit("access.credential.levels", {"credential": credential.pk, **payload})
+        ids = sorted(lv.pk for lv in levels)
+        outbox.emit(events.CredentialLevelsChanged(credential=credential.pk, levels=ids))
+        ledger.append(
+            actor,
+            "access.credential.levels_changed",
+            "credential",
+            str(credential.pk),
+            {"levels": ids},
+        )
     return credential
 
 
@@ -353,8 +371,8 @@ def revoke_credential(actor: Actor, credential_id: int, *, reason: str) -> Crede
         credential.save(update_fields=["revoked_at", "revoked_reason"])
         for site in sorted({lv.site for lv in credential.levels.all()}, key=lambda s: s.pk):
             bump_rules(site)
+        outbox.emit(events.CredentialRevoked(credential=credential.pk, reason=reason))
         ledger.append(
-            actor, "access.credential.revoke", "credential", str(credential.pk), {"reason": reason}
+            actor, "access.credential.revoked", "credential", str(credential.pk), {"reason": reason}
         )
-        outbox.emit("access.credential.revoke", {"credential": credential.pk, "reason": reason})
     return credential

@@ -31,6 +31,7 @@ from mailwarden.access.services.common import (
     check_text,
     rule_changed,
 )
+from mailwarden.contracts import events
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
@@ -96,10 +97,11 @@ def create_controller(
         rule_changed(
             actor,
             at,
-            "access.controller.create",
+            events.ControllerCreated,
             "controller",
             name,
-            {"token": issued.token.prefix, "fail_mode": fail_mode},
+            token=issued.token.prefix,
+            fail_mode=fail_mode,
         )
     return Enrolment(controller, issued.secret, secret)
 
@@ -124,10 +126,12 @@ def rekey_controller(actor: Actor, name: str, *, reason: str) -> Enrolment:
         rule_changed(
             actor,
             controller.site,
-            "access.controller.rekey",
+            events.ControllerRekeyed,
             "controller",
             controller.name,
-            {"token": issued.token.prefix, "revoked_tokens": old, "reason": reason},
+            token=issued.token.prefix,
+            revoked_tokens=old,
+            reason=reason,
         )
     return Enrolment(controller, issued.secret, controller.sync_secret)
 
@@ -152,7 +156,7 @@ def create_area(
         area = AntiPassbackArea.objects.create(
             site=at, code=code, name=name, mode=mode, reentry_s=reentry_s
         )
-        rule_changed(actor, at, "access.area.create", "area", f"{at.code}/{code}", {"mode": mode})
+        rule_changed(actor, at, events.AreaCreated, "area", f"{at.code}/{code}", mode=mode)
     return area
 
 
@@ -222,10 +226,11 @@ def create_door(actor: Actor, data: DoorData) -> Door:
         rule_changed(
             actor,
             site,
-            "access.door.create",
+            events.DoorCreated,
             "door",
             f"{site.code}/{code}",
-            {"mode": data.mode, "location": location.code if location else None},
+            mode=data.mode,
+            location=location.code if location else None,
         )
     return door
 
@@ -250,10 +255,11 @@ def set_door_mode(
         rule_changed(
             actor,
             at,
-            "access.door.mode",
+            events.DoorModeChanged,
             "door",
             f"{at.code}/{found.code}",
-            {"mode": mode, "schedule": schedule.pk if schedule else None},
+            mode=mode,
+            schedule=schedule.pk if schedule else None,
         )
     return found
 
@@ -294,14 +300,12 @@ def set_door_rules(
         rule_changed(
             actor,
             at,
-            "access.door.rules",
+            events.DoorRulesChanged,
             "door",
             f"{at.code}/{found.code}",
-            {
-                "two_person_window_s": two_person_window_s,
-                "first_person_levels": sorted(lv.pk for lv in first_levels),
-                "lockdown_levels": sorted(lv.pk for lv in lockdown_levels),
-            },
+            two_person_window_s=two_person_window_s,
+            first_person_levels=sorted(lv.pk for lv in first_levels),
+            lockdown_levels=sorted(lv.pk for lv in lockdown_levels),
         )
     return found
 
@@ -348,9 +352,11 @@ def create_reader(
         rule_changed(
             actor,
             at.site,
-            "access.reader.create",
+            events.ReaderCreated,
             "reader",
             f"{wired_to.name}/{code}",
-            {"door": at.code, "osdp_address": osdp_address, "direction": direction},
+            door=at.code,
+            osdp_address=osdp_address,
+            direction=direction,
         )
     return reader

@@ -32,6 +32,7 @@ from mailwarden.access.services.common import (
     speaks_for,
 )
 from mailwarden.contracts import access as contract
+from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.api import clean_text
@@ -43,7 +44,10 @@ log = logging.getLogger(__name__)
 
 
 # Invalid attempts are counted over these decisions; a two-person door's first badge is valid.
-NOT_INVALID = {Reason.TWO_PERSON_WAITING.value}
+# Refusals that say nothing about the person at the door: a wait for the second person, and a
+# read that waited in the reader while the edge was away (a queue of good cards after an outage
+# is no attack).
+NOT_INVALID = {Reason.TWO_PERSON_WAITING.value, Reason.STALE_READ.value}
 
 
 # ----------------------------------------------------------------------------- ingestion
@@ -288,17 +292,16 @@ def _apply(
     _ledger_if_security_relevant(ctx, row)
     _alarms_from(ctx, row, event)
     outbox.emit(
-        "access.event",
-        {
-            "event": row.pk,
-            "type": kind,
-            "site": ctx.site.code,
-            "door": door.code if door else door_ref or None,
-            "reader": reader_ref or None,
-            "granted": row.granted,
-            "reason": row.reason,
-            "occurred_at": row.occurred_at.isoformat(),
-        },
+        events.AccessEventRecorded(
+            event=row.pk,
+            type=kind,
+            site=ctx.site.code,
+            door=door.code if door else door_ref or None,
+            reader=reader_ref or None,
+            granted=row.granted,
+            reason=row.reason,
+            occurred_at=row.occurred_at,
+        )
     )
 
 
@@ -339,12 +342,12 @@ def _ledger_if_security_relevant(ctx: _Context, row: AccessEvent) -> None:
         if door.location.kind == LocationKind.QUARANTINE and row.reason not in NOT_INVALID:
             action = "access.quarantine.granted" if row.granted else "access.quarantine.denied"
     elif row.type == contract.READER_TAMPER and row.reason == "tamper":
-        action = "access.tamper"
+        action = "access.reader.tampered"
     elif row.type == contract.DOOR_EVENT and row.reason == "forced_open":
-        action = "access.forced_open"
+        action = "access.door.forced_open"
     elif row.type == contract.RULES_REJECTED:
         # A signature that does not verify may be a forged document: worth a permanent record.
-        action = "access.rules_rejected"
+        action = "access.controller.rules_rejected"
     if action is None:
         return
     if door is not None:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from mailwarden.access import queries
 from mailwarden.access.models import AccessLevel, Holiday, Schedule
 from mailwarden.access.services.common import authorise, check_text, rule_changed
+from mailwarden.contracts import events
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.edge.rules import TimeWindow, WeeklyWindow
@@ -55,7 +56,7 @@ def create_schedule(
         schedule = Schedule.objects.create(
             site=at, name=name, windows=weekly, holiday_windows=holidays
         )
-        rule_changed(actor, at, "access.schedule.create", "schedule", str(schedule.pk))
+        rule_changed(actor, at, events.ScheduleCreated, "schedule", str(schedule.pk))
     return schedule
 
 
@@ -76,7 +77,7 @@ def update_schedule(
         schedule = Schedule.objects.select_for_update().get(pk=found.pk)
         schedule.windows, schedule.holiday_windows = weekly, holidays
         schedule.save(update_fields=["windows", "holiday_windows"])
-        rule_changed(actor, found.site, "access.schedule.update", "schedule", str(schedule.pk))
+        rule_changed(actor, found.site, events.ScheduleUpdated, "schedule", str(schedule.pk))
     return schedule
 
 
@@ -88,7 +89,7 @@ def add_holiday(actor: Actor, *, site: str, day: date, name: str = "") -> Holida
         if Holiday.objects.filter(site=at, date=day).exists():
             raise Conflict(f"{day.isoformat()} is already a holiday at {at.code}", "date")
         holiday = Holiday.objects.create(site=at, date=day, name=name)
-        rule_changed(actor, at, "access.holiday.add", "holiday", f"{at.code}/{day.isoformat()}")
+        rule_changed(actor, at, events.HolidayAdded, "holiday", f"{at.code}/{day.isoformat()}")
     return holiday
 
 
@@ -99,7 +100,7 @@ def remove_holiday(actor: Actor, *, site: str, day: date) -> None:
         deleted, _ = Holiday.objects.filter(site=at, date=day).delete()
         if not deleted:
             raise NotFound(f"{day.isoformat()} is not a holiday at {at.code}", "date")
-        rule_changed(actor, at, "access.holiday.remove", "holiday", f"{at.code}/{day.isoformat()}")
+        rule_changed(actor, at, events.HolidayRemoved, "holiday", f"{at.code}/{day.isoformat()}")
 
 
 # ----------------------------------------------------------------------------- levels
@@ -122,10 +123,12 @@ def create_level(
         rule_changed(
             actor,
             at,
-            "access.level.create",
+            events.LevelCreated,
             "level",
             str(level.pk),
-            {"name": name, "schedule": schedule.pk, "doors": sorted(d.code for d in opens)},
+            name=name,
+            schedule=schedule.pk,
+            doors=sorted(d.code for d in opens),
         )
     return level
 
@@ -148,9 +151,10 @@ def set_level(
         rule_changed(
             actor,
             at,
-            "access.level.update",
+            events.LevelUpdated,
             "level",
             str(level.pk),
-            {"schedule": schedule.pk, "doors": sorted(d.code for d in opens)},
+            schedule=schedule.pk,
+            doors=sorted(d.code for d in opens),
         )
     return level

@@ -13,6 +13,7 @@ from mailwarden.access.services.common import (
     rule_changed,
     site_rules,
 )
+from mailwarden.contracts import events
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
@@ -41,7 +42,7 @@ def lockdown_site(actor: Actor, site: str, confirm: bool, *, reason: str = "") -
         rules.lockdown, rules.lockdown_at = True, clock.now()
         rules.lockdown_by, rules.lockdown_reason = actor.label, reason
         rules.save(update_fields=["lockdown", "lockdown_at", "lockdown_by", "lockdown_reason"])
-        rule_changed(actor, at, "access.lockdown", "site", at.code, {"reason": reason})
+        rule_changed(actor, at, events.LockdownStarted, "site", at.code, reason=reason)
     rules.refresh_from_db()
     return rules
 
@@ -65,10 +66,11 @@ def lift_lockdown(actor: Actor, site: str, *, reason: str = "") -> SiteRules:
         rule_changed(
             actor,
             at,
-            "access.lockdown.lift",
+            events.LockdownLifted,
             "site",
             at.code,
-            {"reason": reason, "since": since.isoformat() if since else None},
+            reason=reason,
+            since=since.isoformat() if since else None,
         )
     rules.refresh_from_db()
     return rules

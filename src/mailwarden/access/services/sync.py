@@ -18,6 +18,7 @@ from mailwarden.access.services.common import (
     speaks_for,
 )
 from mailwarden.access.services.credentials import ensure_pin_policy
+from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
@@ -121,14 +122,16 @@ def _publish(
     )
     keep_from = publication.version - KEEP_PUBLICATIONS + 1
     RulePublication.objects.filter(controller=ctl, version__lt=keep_from).delete()
-    data = {
-        "version": publication.version,
-        "site_version": site_version,
-        "content_hash": content_hash,
-        "credentials": len(built.credentials),
-    }
-    if claimed is not None:
-        data["controller_claimed"] = claimed
-    ledger.append(actor, "access.rules.publish", "controller", ctl.name, data)
-    outbox.emit("access.rules.publish", {"controller": ctl.name, **data})
+    published = events.RulesPublished(
+        controller=ctl.name,
+        version=publication.version,
+        site_version=site_version,
+        content_hash=content_hash,
+        credentials=len(built.credentials),
+        controller_claimed=claimed,
+    )
+    outbox.emit(published)
+    # The entry names the controller as its subject, and a claimed version only when there is one.
+    data = published.model_dump(exclude={"controller"}, exclude_none=True)
+    ledger.append(actor, "access.rules.published", "controller", ctl.name, data)
     return publication
