@@ -86,7 +86,7 @@ def _serve(host: str, port: int, banner: str | None) -> int:
     import uvicorn
 
     from mailwarden.core import checkpoints
-    from mailwarden.core.runner import start_background_runner
+    from mailwarden.core.runner import proxy_options, start_background_runner
 
     # In development the ledger's checkpoint key is made at first start (docs/ledger.md).
     checkpoints.key_problem()
@@ -99,7 +99,7 @@ def _serve(host: str, port: int, banner: str | None) -> int:
             host=host,
             port=port,
             log_level="warning",
-            proxy_headers=True,
+            **proxy_options(),
         )
     finally:
         if runner is not None:

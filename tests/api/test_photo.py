@@ -66,7 +66,10 @@ def test_photo_needs_a_file_and_a_visible_item(clerk, employee, item):
     before = snapshot()
     assert_refused(clerk.upload(f"/api/items/{item.uid}/photo"), 422, "photo")
     refused = employee.api.upload(f"/api/items/{item.uid}/photo", photo=upload(png(8, 8)))
-    assert_refused(refused, 404, "uid")
+    # A recipient may attach no photo at all: refused on the role, before the item is looked up.
+    assert_refused(refused, 403, None)
+    missing = clerk.upload("/api/items/MW-00000000/photo", photo=upload(png(8, 8)))
+    assert_refused(missing, 404, "uid")
     assert snapshot() == before
 
 

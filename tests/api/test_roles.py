@@ -129,3 +129,54 @@ def test_device_token_acts_as_its_device(db, site, recipient):
     uid = Api(secret).post("/api/items", intake_body(site, recipient)).json()["uid"]
     chain = Api(token_for(Role.AUDITOR)).get(f"/api/items/{uid}/custody").json()
     assert chain[0]["actor"] == "device:dock-1"
+
+
+# ----------------------------------------------------------------------------- roles before input
+
+
+def test_a_refused_role_gets_403_before_its_body_is_read(clerk, site):
+    """A clerk's malformed body to a manager's operation learns nothing of the schema."""
+    before = snapshot()
+    for path, body in (
+        ("/api/sites", {"code": 5, "name": ["x"], "timezone": None, "surplus": 1}),
+        (f"/api/sites/{site.code}/locations", {"kind": "roof"}),
+        ("/api/recipients", {}),
+        ("/api/tokens", {"role": "god"}),
+        (f"/api/access/sites/{site.code}/doors", {"osdp_address": "x"}),
+    ):
+        refused = assert_refused(clerk.post(path, body), 403, None)
+        assert "errors" not in refused
+        assert "needs one of these roles" in refused["message"]
+    # The same with a malformed path or query value: the role is checked first.
+    assert_refused(clerk.delete(f"/api/access/sites/{site.code}/holidays/not-a-day"), 403, None)
+    assert_refused(clerk.get("/api/access/log", limit="many"), 403, None)
+    assert snapshot() == before
+
+
+def test_a_refused_session_gets_403_before_its_body_is_read(site):
+    from django.test import Client
+
+    user = create_user(ADMIN, "cleo", password="x", roles=[Role.CLERK.value], check_password=False)
+    client = Client()
+    client.force_login(user)
+    refused = client.post("/api/sites", {"code": 5}, content_type="application/json")
+    assert_refused(refused, 403, None)
+
+
+def test_an_allowed_role_still_hears_what_is_wrong_with_its_body(as_role):
+    manager = as_role(Role.SECURITY_MANAGER)
+    assert_refused(manager.post("/api/sites", {"code": 5}), 422, "code")
+
+
+def test_every_api_operation_declares_who_may_call_it():
+    from mailwarden.core.api import gate_of
+    from mailwarden.core.plugins import api_routers
+
+    undeclared = [
+        f"{sorted(op.methods)} {path}"
+        for router in api_routers()
+        for path, view in router.path_operations.items()
+        for op in view.operations
+        if gate_of(op.view_func) is None
+    ]
+    assert undeclared == []

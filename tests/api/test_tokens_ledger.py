@@ -78,6 +78,13 @@ def test_token_refusals(admin, frozen_clock):
         422,
         "expires_at",
     )
+    for number in (4102444800, 4102444800.5, "4102444800"):
+        # Seconds since 1970 are not a moment the API reads: ISO 8601 text only.
+        assert_refused(
+            admin.post("/api/tokens", {"name": "x", "role": "clerk", "expires_at": number}),
+            422,
+            "expires_at",
+        )
     assert_refused(admin.delete("/api/tokens/0123abcd"), 404, "prefix")
     assert_refused(admin.delete("/api/tokens/XYZ"), 422, "prefix")
     assert snapshot() == before

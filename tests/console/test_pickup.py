@@ -117,6 +117,16 @@ def test_signature_with_name_hands_over_and_records_the_signature(clerk, ready):
     assert '"signature_sha256"' in last.body and "M. Hamilton" in last.body
 
 
+def test_a_non_ascii_code_is_a_field_error_and_uses_no_try(clerk, ready):
+    response = clerk.post(f"/pickup/{ready.uid}/", {"method": "code", "code": "١٢٣٤٥٦"})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert re.search(r'data-field-error="code">a pickup code is 6 digits', body)
+    assert 'data-tries-left="5"' in clerk.get(f"/pickup/{ready.uid}/").content.decode()
+    ready.refresh_from_db()
+    assert (ready.state, ready.pickup_failures) == (State.READY_FOR_PICKUP, 0)
+
+
 def test_no_proof_is_a_field_error(clerk, ready):
     response = clerk.post(f"/pickup/{ready.uid}/", {"method": "code", "code": ""})
     assert response.status_code == 400

@@ -80,9 +80,48 @@ def test_lockout_after_the_failure_limit_shows_a_429_page(make_person):
     response = client.post("/login/", {"username": "clerk", "password": PASSWORD})
     assert response.status_code == 429
     body = response.content.decode()
-    assert "Too many failed sign-ins" in body
+    assert "Too many failed sign-ins" in body and 'data-lockout="account"' in body
     assert f"{get_settings().security.login_cooloff_minutes} minutes" in body
     assert client.get("/").status_code == 302
+
+
+@pytest.fixture
+def address_limit():
+    """A per-address limit small enough to reach in a test; restored afterwards."""
+    security = get_settings().security
+    before = security.login_failure_limit_per_address
+    security.login_failure_limit_per_address = 4
+    yield security.login_failure_limit_per_address
+    security.login_failure_limit_per_address = before
+
+
+def test_one_address_trying_many_names_is_paused_for_every_name(
+    make_person, no_default_mfa, address_limit
+):
+    make_person(Role.CLERK)
+    spraying = Client(REMOTE_ADDR="198.51.100.7")
+    # Each name fails fewer times than the per-name limit: only the address limit can stop this.
+    for n in range(address_limit - 1):
+        tried = spraying.post("/login/", {"username": f"guess-{n}", "password": "wrong"})
+        assert tried.status_code == 200
+    # Signing in to an account of one's own from there does not start the count again.
+    assert spraying.post("/login/", {"username": "clerk", "password": PASSWORD}).status_code == 302
+    spraying.post("/logout/")
+    paused = spraying.post("/login/", {"username": "guess-x", "password": "wrong"})
+    assert paused.status_code == 429
+    body = paused.content.decode()
+    assert 'data-lockout="address"' in body
+    assert "failed from your network address" in body
+    # Every name is paused from that address, the right password too ...
+    again = spraying.post("/login/", {"username": "clerk", "password": PASSWORD})
+    assert again.status_code == 429 and 'data-lockout="address"' in again.content.decode()
+    # ... and only from that address.
+    elsewhere = Client(REMOTE_ADDR="198.51.100.8")
+    assert elsewhere.post("/login/", {"username": "clerk", "password": PASSWORD}).status_code == 302
+    locked = LedgerEntry.objects.filter(action="core.user.locked_out").values_list(
+        "subject_id", flat=True
+    )
+    assert "guess-x" in set(locked)
 
 
 def test_sign_out_needs_post_and_ends_the_session(make_person, no_default_mfa):

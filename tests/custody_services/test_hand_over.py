@@ -50,6 +50,25 @@ def test_wrong_code_is_refused_but_the_failure_is_committed():
     assert ledger.verify().ok
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["١٢٣٤٥٦", "12345é", "\uff11\uff12\uff13\uff14\uff15\uff16", "12 34 56", "1234567", "abcdef"],
+)
+def test_a_code_that_cannot_be_a_code_is_refused_without_using_a_try(site, recipient, typed):
+    item = item_in(site, recipient, State.READY_FOR_PICKUP)
+    before = snapshot()
+    with pytest.raises(ServiceError) as refused:
+        services.hand_over(CLERK, item.uid, method="code", proof=typed)
+    assert (refused.value.field, refused.value.message) == (
+        "proof",
+        "a pickup code is 6 digits (0-9)",
+    )
+    assert snapshot() == before
+    assert MailItem.objects.get(pk=item.pk).pickup_failures == 0
+    # A non-ASCII string never reaches a comparison that would raise on it.
+    assert not pickup.code_matches(item.uid, typed)
+
+
 def test_code_locks_after_five_failures(site, recipient):
     item = item_in(site, recipient, State.READY_FOR_PICKUP)
     left = []

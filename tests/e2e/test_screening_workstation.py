@@ -256,3 +256,47 @@ def test_queue_shows_the_longest_waiting_first(open_page, mailroom):
     expect(uids.nth(1)).to_have_attribute("data-uid", clean.uid)
     expect(page.locator(f"tr[data-uid='{threat.uid}'] .dwell")).to_have_text("42 min")
     expect(page.locator(f"tr[data-uid='{threat.uid}']")).to_contain_text(re.compile(r"\d regions?"))
+
+
+def test_a_critical_finding_comes_first_and_clear_asks_before_the_alarm(open_page, mailroom):
+    threat, _scan, clean = mailroom
+    services.update_policy(
+        person("manager"),
+        threat.site.code,
+        services.PolicyUpdate(xray_tiers={"knife": "critical"}),
+    )
+    page = open_page(DESKTOP)
+    sign_in(page, "screener")
+    page.goto("/screening/")
+    first = page.locator("[data-queue=first] tr[data-uid]").first
+    expect(first).to_have_attribute("data-uid", threat.uid)
+    expect(first).to_have_attribute("data-alert", "critical")
+    expect(first.locator("[data-finding-tier=critical]")).to_have_text("Critical X-ray finding")
+    expect(page.locator(f"tr[data-uid='{clean.uid}']")).not_to_have_attribute(
+        "data-alert", "critical"
+    )
+
+    page.click(f"a.uid:text('{threat.uid}')")
+    # The finding and its tier are on screen before any button is pressed.
+    finding = page.locator(".ws-finding[data-finding-tier=critical]")
+    expect(finding).to_be_visible()
+    expect(finding).to_contain_text("Critical X-ray finding")
+    expect(finding).to_contain_text("Knife")
+    wait_for_image(page)
+    screen_shot(page, "62-desktop-workstation-critical-finding")
+
+    # Clear asks first, and says what will happen; cancelling changes nothing.
+    page.click("[data-decision=clear]")
+    dialog = page.locator("#dialog-clear")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("stays at the critical tier")
+    expect(dialog).to_contain_text("The alarm is raised.")
+    screen_shot(page, "63-desktop-workstation-clear-critical-dialog")
+    dialog.locator("button:text('Cancel')").click()
+    expect(dialog).to_be_hidden()
+    assert MailItem.objects.get(pk=threat.pk).state == State.AWAITING_SCREENING
+
+    page.click("[data-decision=clear]")
+    page.click("[data-confirm-clear]")
+    expect(page.locator("[data-evacuate]")).to_be_visible()
+    assert MailItem.objects.get(pk=threat.pk).state == State.QUARANTINED

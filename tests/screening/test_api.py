@@ -155,13 +155,15 @@ def test_policy_read_and_update(people, site):
     assert response.status_code == 200, response.content
     assert response.json()["xray_tiers"]["knife"] == "critical"
     assert response.json()["high_risk_departments"] == ["Executive Office"]
-    refused = people["sam"].client.patch(
-        f"/api/sites/{site.code}/screening-policy",
-        '{"elevated_at": 0}',
-        content_type="application/json",
-        headers=people["sam"].headers,
-    )
-    assert_refused(refused, 422, "elevated_at")
+    for caller, status, field in ((mona, 422, "elevated_at"), (people["sam"], 403, None)):
+        # A screener is refused on the role before the body is read; the manager hears why.
+        refused = caller.client.patch(
+            f"/api/sites/{site.code}/screening-policy",
+            '{"elevated_at": 0}',
+            content_type="application/json",
+            headers=caller.headers,
+        )
+        assert_refused(refused, status, field)
 
 
 def test_quarantine_register_and_two_person_outcome(people, item, frozen_clock):
@@ -192,3 +194,28 @@ def test_recipients_see_no_screening(people, item):
     assert_refused(rita.get(f"/api/items/{item.uid}/scans"), 403, None)
     assert_refused(rita.get("/api/quarantine"), 403, None)
     assert_refused(rita.get("/api/screening/indicators"), 403, None)
+
+
+def test_clearing_over_a_high_xray_finding_needs_confirm_findings(people, item, knife_pair):
+    sam = people["sam"]
+    uploaded = sam.upload(
+        f"/api/items/{item.uid}/scans",
+        high=tif(knife_pair.high, "k_high.tif"),
+        low=tif(knife_pair.low, "k_low.tif"),
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    before = snapshot()
+    refused = assert_refused(
+        sam.post(f"/api/items/{item.uid}/screening", {"notes": "looks fine"}),
+        400,
+        "confirm_findings",
+    )
+    assert "high finding: knife" in refused["message"]
+    assert "goes to quarantine" in refused["message"]
+    assert snapshot() == before
+    # With the finding confirmed, the policy decides: a knife quarantines the item.
+    decided = sam.post(
+        f"/api/items/{item.uid}/screening", {"notes": "seen it", "confirm_findings": True}
+    )
+    assert decided.status_code == 201, decided.content
+    assert (decided.json()["tier"], decided.json()["item_state"]) == ("high", "quarantined")

@@ -13,7 +13,7 @@ from mailwarden.core.roles import Role
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 from mailwarden.screening import services
-from mailwarden.screening.models import DecisionStatus
+from mailwarden.screening.models import Decision, DecisionStatus
 from mailwarden.screening.services import Checklist, PolicyUpdate, ScanUpload
 from tests.screening.conftest import (
     CLERK,
@@ -115,7 +115,15 @@ def test_an_xray_finding_quarantines_an_item_without_indicators(item, knife_pair
         SCREENER_A, item.uid, ScanUpload(high=knife_pair.high, low=knife_pair.low)
     )
     assert any(r["cls"] == "knife" and r["score"] >= 0.5 for r in scan.regions)
-    decision = screen(item.uid)
+    before = state(item.uid)
+    # Clearing an item with a high finding needs the screener to say they saw it.
+    with pytest.raises(ServiceError) as refused:
+        screen(item.uid)
+    assert refused.value.field == "confirm_findings"
+    assert "high finding: knife" in refused.value.message
+    assert "goes to quarantine" in refused.value.message
+    assert state(item.uid) == before and not Decision.objects.filter(item=item).exists()
+    decision = screen(item.uid, confirm_findings=True)
     assert decision.tier == "high"
     assert decision.scan_ids == [scan.pk]
     assert state(item.uid) == State.QUARANTINED

@@ -12,8 +12,9 @@ from mailwarden.core.models import OutboxEvent
 from mailwarden.core.roles import Role
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.screening import services
 from mailwarden.screening.models import Decision, DecisionStatus, Scan, ScanSource
-from tests.screening.conftest import encode, snapshot
+from tests.screening.conftest import MANAGER_A, encode, snapshot
 from tests.screening_console.conftest import alerts, opened_token
 
 
@@ -236,9 +237,57 @@ def test_threat_leaves_the_item_in_place_and_raises_the_alarm(signed_in, item):
     assert "DO NOT OPEN" in " ".join(alerts(after))
 
 
+def test_a_high_finding_is_shown_before_any_decision_and_clear_asks_first(signed_in, item, scanned):
+    client = signed_in(Role.SCREENER)
+    body = page(client, item)
+    banner = re.search(
+        r'class="card ws-finding[^"]*" role="alert" data-finding-tier="high">(.*?)</section>',
+        body,
+        re.S,
+    )
+    assert banner, "the finding is not shown before the decision"
+    assert "High X-ray finding" in banner.group(1) and "Knife (score" in banner.group(1)
+    assert "it goes to quarantine" in banner.group(1)
+    # Clear opens a dialog that says what will happen; the plain submit button is gone.
+    assert 'data-open-dialog="dialog-clear" data-decision="clear"' in body
+    dialog = re.search(r'<dialog id="dialog-clear".*?</dialog>', body, re.S)
+    assert dialog and "stays at the high tier or above and goes to quarantine" in dialog.group(0)
+    assert 'name="confirm_findings" value="on"' in dialog.group(0)
+
+
+def test_clearing_over_a_high_finding_without_confirming_is_refused(signed_in, item, scanned):
+    client = signed_in(Role.SCREENER)
+    token = opened_token(page(client, item))
+    before = snapshot()
+    refused = decide(client, item, "clear", token)
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "the X-ray shows a high finding: knife" in body
+    assert re.search(r'<dialog id="dialog-clear"[^>]*data-open-on-load', body)
+    assert snapshot() == before and state_of(item) == State.AWAITING_SCREENING
+
+
+def test_a_critical_finding_says_the_alarm_is_raised(signed_in, item, scanned):
+    services.update_policy(
+        MANAGER_A, item.site.code, services.PolicyUpdate(xray_tiers={"knife": "critical"})
+    )
+    body = page(signed_in(Role.SCREENER), item)
+    assert 'data-finding-tier="critical"' in body and "Critical X-ray finding" in body
+    dialog = re.search(r'<dialog id="dialog-clear".*?</dialog>', body, re.S)
+    assert dialog and "The alarm is raised." in dialog.group(0)
+
+
+def test_a_low_finding_clears_without_a_question(signed_in, item):
+    body = page(signed_in(Role.SCREENER), item)
+    assert "ws-finding" not in body and 'id="dialog-clear"' not in body
+    assert 'name="decision" value="clear"' in body
+
+
 def test_the_xray_finding_outranks_a_clear(signed_in, item, scanned):
     client = signed_in(Role.SCREENER)
-    response = decide(client, item, "clear", opened_token(page(client, item)))
+    response = decide(
+        client, item, "clear", opened_token(page(client, item)), confirm_findings="on"
+    )
     assert response.status_code == 302
     assert state_of(item) == State.QUARANTINED
     decision = Decision.objects.get(item=item)

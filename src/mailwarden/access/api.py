@@ -9,8 +9,6 @@ here accepts a device.
 
 from __future__ import annotations
 
-from datetime import date
-
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
@@ -84,7 +82,7 @@ from mailwarden.access.schemas import (
     schedule_out,
 )
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import ERRORS, actor_of
+from mailwarden.core.api import ERRORS, IsoDate, actor_of, allow, devices_only
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.models import Site
@@ -126,6 +124,7 @@ def _device_controller(request: HttpRequest) -> tuple[Actor, AccessController]:
     url_name=RULES,
     summary="Edge: fetch the controller's signed rules (a snapshot, or a delta from since)",
 )
+@devices_only("syncing a controller's rules")
 def sync_rules(request: HttpRequest, filters: Query[RulesQuery]) -> HttpResponse:
     actor, controller = _device_controller(request)
     answer = services.sync.sync_rules(actor, controller.name, filters.since)
@@ -147,6 +146,7 @@ def sync_rules(request: HttpRequest, filters: Query[RulesQuery]) -> HttpResponse
     url_name=EVENTS,
     summary="Edge: deliver outbox events; each is applied once, whatever how often it is sent",
 )
+@devices_only("delivering access events")
 def deliver_events(request: HttpRequest, payload: EventBatchIn) -> EventBatchOut:
     actor, controller = _device_controller(request)
     result = services.ingest.ingest_events(actor, controller.name, payload.events)
@@ -165,6 +165,7 @@ def deliver_events(request: HttpRequest, payload: EventBatchIn) -> EventBatchOut
     response={200: list[ControllerOut], **ERRORS},
     summary="List edge controllers",
 )
+@allow(services.VIEW_ACCESS, "listing controllers")
 def list_controllers(request: HttpRequest) -> list[ControllerOut]:
     require(actor_of(request), services.VIEW_ACCESS, "listing controllers")
     controllers = AccessController.objects.select_related("site").prefetch_related("readers")
@@ -176,6 +177,7 @@ def list_controllers(request: HttpRequest) -> list[ControllerOut]:
     response={201: EnrolmentOut, **ERRORS},
     summary="Enrol an edge controller (its token and sync secret are shown once)",
 )
+@allow(services.ENROL_CONTROLLERS, "enrolling an access controller")
 def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[EnrolmentOut]:
     enrolment = services.doors.create_controller(
         actor_of(request),
@@ -192,6 +194,7 @@ def create_controller(request: HttpRequest, payload: ControllerIn) -> Status[Enr
     response={200: EnrolmentOut, **ERRORS},
     summary="Replace an edge controller's token and sync secret (the old ones stop working)",
 )
+@allow(services.ENROL_CONTROLLERS, "re-keying an access controller")
 def rekey_controller(request: HttpRequest, payload: RekeyIn, name: Path[Code]) -> EnrolmentOut:
     enrolment = services.doors.rekey_controller(actor_of(request), name, reason=payload.reason)
     return _enrolment_out(enrolment)
@@ -210,6 +213,7 @@ def _enrolment_out(enrolment: services.doors.Enrolment) -> EnrolmentOut:
     response={200: list[ScheduleOut], **ERRORS},
     summary="List a site's access schedules",
 )
+@allow(services.VIEW_ACCESS, "listing schedules")
 def list_schedules(request: HttpRequest, code: Path[SiteCode]) -> list[ScheduleOut]:
     require(actor_of(request), services.VIEW_ACCESS, "listing schedules")
     return [schedule_out(s) for s in Schedule.objects.filter(site=_site(code)).order_by("name")]
@@ -220,6 +224,7 @@ def list_schedules(request: HttpRequest, code: Path[SiteCode]) -> list[ScheduleO
     response={201: ScheduleOut, **ERRORS},
     summary="Create a weekly schedule (site time)",
 )
+@allow(services.MANAGE_ACCESS, "creating a schedule")
 def create_schedule(
     request: HttpRequest, payload: ScheduleIn, code: Path[SiteCode]
 ) -> Status[ScheduleOut]:
@@ -238,6 +243,7 @@ def create_schedule(
     response={200: ScheduleOut, **ERRORS},
     summary="Replace a schedule's weekly and holiday windows",
 )
+@allow(services.MANAGE_ACCESS, "changing a schedule")
 def update_schedule(
     request: HttpRequest, payload: ScheduleTimesIn, code: Path[SiteCode], schedule_id: Path[DbId]
 ) -> ScheduleOut:
@@ -259,6 +265,7 @@ def update_schedule(
     response={201: HolidayOut, **ERRORS},
     summary="Add a site holiday (only holiday windows apply that day)",
 )
+@allow(services.MANAGE_ACCESS, "adding a holiday")
 def add_holiday(
     request: HttpRequest, payload: HolidayIn, code: Path[SiteCode]
 ) -> Status[HolidayOut]:
@@ -273,7 +280,8 @@ def add_holiday(
     response={204: None, **ERRORS},
     summary="Remove a site holiday",
 )
-def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) -> Status[None]:
+@allow(services.MANAGE_ACCESS, "removing a holiday")
+def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[IsoDate]) -> Status[None]:
     actor = actor_of(request)
     require(actor, services.MANAGE_ACCESS, "removing a holiday")
     services.levels.remove_holiday(actor, site=_site(code).code, day=day)
@@ -288,6 +296,7 @@ def remove_holiday(request: HttpRequest, code: Path[SiteCode], day: Path[date]) 
     response={201: AreaOut, **ERRORS},
     summary="Create an anti-passback area",
 )
+@allow(services.MANAGE_ACCESS, "creating an anti-passback area")
 def create_area(request: HttpRequest, payload: AreaIn, code: Path[SiteCode]) -> Status[AreaOut]:
     area = services.doors.create_area(
         actor_of(request),
@@ -314,6 +323,7 @@ def _doors(site: Site) -> list[Door]:
 @router.get(
     "/access/sites/{code}/doors", response={200: list[DoorOut], **ERRORS}, summary="List doors"
 )
+@allow(services.VIEW_ACCESS, "listing doors")
 def list_doors(request: HttpRequest, code: Path[SiteCode]) -> list[DoorOut]:
     require(actor_of(request), services.VIEW_ACCESS, "listing doors")
     return [door_out(d) for d in _doors(_site(code))]
@@ -322,6 +332,7 @@ def list_doors(request: HttpRequest, code: Path[SiteCode]) -> list[DoorOut]:
 @router.post(
     "/access/sites/{code}/doors", response={201: DoorOut, **ERRORS}, summary="Create a door"
 )
+@allow(services.MANAGE_ACCESS, "creating a door")
 def create_door(request: HttpRequest, payload: DoorIn, code: Path[SiteCode]) -> Status[DoorOut]:
     door = services.doors.create_door(
         actor_of(request),
@@ -347,6 +358,7 @@ def create_door(request: HttpRequest, payload: DoorIn, code: Path[SiteCode]) -> 
     response={200: DoorOut, **ERRORS},
     summary="Set a door's mode: locked, scheduled unlock or lockdown",
 )
+@allow((*services.MANAGE_ACCESS, *services.LOCKDOWN), "changing a door's mode")
 def set_door_mode(request: HttpRequest, payload: DoorModeIn, code: Path[SiteCode]) -> DoorOut:
     door = services.doors.set_door_mode(
         actor_of(request),
@@ -363,6 +375,7 @@ def set_door_mode(request: HttpRequest, payload: DoorModeIn, code: Path[SiteCode
     response={200: DoorOut, **ERRORS},
     summary="Set a door's two-person, first-person-in and lockdown-override rules",
 )
+@allow(services.MANAGE_ACCESS, "changing a door's rules")
 def set_door_rules(request: HttpRequest, payload: DoorRulesIn, code: Path[SiteCode]) -> DoorOut:
     door = services.doors.set_door_rules(
         actor_of(request),
@@ -377,6 +390,7 @@ def set_door_rules(request: HttpRequest, payload: DoorRulesIn, code: Path[SiteCo
 
 
 @router.post("/access/readers", response={201: ReaderOut, **ERRORS}, summary="Add a reader")
+@allow(services.MANAGE_ACCESS, "adding a reader")
 def create_reader(request: HttpRequest, payload: ReaderIn) -> Status[ReaderOut]:
     reader = services.doors.create_reader(
         actor_of(request),
@@ -398,6 +412,7 @@ def create_reader(request: HttpRequest, payload: ReaderIn) -> Status[ReaderOut]:
     response={200: list[LevelOut], **ERRORS},
     summary="List access levels",
 )
+@allow(services.VIEW_ACCESS, "listing access levels")
 def list_levels(request: HttpRequest, code: Path[SiteCode]) -> list[LevelOut]:
     require(actor_of(request), services.VIEW_ACCESS, "listing access levels")
     levels = AccessLevel.objects.filter(site=_site(code)).prefetch_related("doors")
@@ -409,6 +424,7 @@ def list_levels(request: HttpRequest, code: Path[SiteCode]) -> list[LevelOut]:
     response={201: LevelOut, **ERRORS},
     summary="Create an access level (doors x schedule)",
 )
+@allow(services.MANAGE_ACCESS, "creating an access level")
 def create_level(request: HttpRequest, payload: LevelIn, code: Path[SiteCode]) -> Status[LevelOut]:
     level = services.levels.create_level(
         actor_of(request),
@@ -425,6 +441,7 @@ def create_level(request: HttpRequest, payload: LevelIn, code: Path[SiteCode]) -
     response={200: LevelOut, **ERRORS},
     summary="Change an access level's schedule and doors (its name stays)",
 )
+@allow(services.MANAGE_ACCESS, "changing an access level")
 def update_level(
     request: HttpRequest, payload: LevelDoorsIn, code: Path[SiteCode], level_id: Path[DbId]
 ) -> LevelOut:
@@ -449,6 +466,7 @@ def update_level(
     response={200: list[CardholderOut], **ERRORS},
     summary="List cardholders",
 )
+@allow(services.VIEW_ACCESS, "listing cardholders")
 def list_cardholders(request: HttpRequest, filters: Query[CardholderQuery]) -> list[CardholderOut]:
     require(actor_of(request), services.VIEW_ACCESS, "listing cardholders")
     holders = Cardholder.objects.select_related("recipient", "user")
@@ -462,6 +480,7 @@ def list_cardholders(request: HttpRequest, filters: Query[CardholderQuery]) -> l
 @router.post(
     "/access/cardholders", response={201: CardholderOut, **ERRORS}, summary="Add a cardholder"
 )
+@allow(services.MANAGE_ACCESS, "adding a cardholder")
 def create_cardholder(request: HttpRequest, payload: CardholderIn) -> Status[CardholderOut]:
     from django.contrib.auth import get_user_model
 
@@ -487,6 +506,7 @@ def create_cardholder(request: HttpRequest, payload: CardholderIn) -> Status[Car
     response={200: CardholderOut, **ERRORS},
     summary="Correct a cardholder's name, kind or company",
 )
+@allow(services.MANAGE_ACCESS, "changing a cardholder")
 def update_cardholder(
     request: HttpRequest, holder_id: Path[DbId], payload: CardholderUpdate
 ) -> CardholderOut:
@@ -508,6 +528,7 @@ def update_cardholder(
     response={200: list[CredentialOut], **ERRORS},
     summary="List credentials",
 )
+@allow(services.VIEW_ACCESS, "listing credentials")
 def list_credentials(request: HttpRequest, filters: Query[CredentialQuery]) -> list[CredentialOut]:
     require(actor_of(request), services.VIEW_ACCESS, "listing credentials")
     credentials = Credential.objects.select_related("holder").prefetch_related("levels")
@@ -524,6 +545,7 @@ def list_credentials(request: HttpRequest, filters: Query[CredentialQuery]) -> l
     response={201: CredentialOut, **ERRORS},
     summary="Issue a card, a PIN, or card and PIN",
 )
+@allow(services.MANAGE_ACCESS, "issuing a credential")
 def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[CredentialOut]:
     credential = services.credentials.issue_credential(
         actor_of(request),
@@ -549,6 +571,7 @@ def issue_credential(request: HttpRequest, payload: CredentialIn) -> Status[Cred
     response={200: CredentialOut, **ERRORS},
     summary="Replace the access levels a credential opens",
 )
+@allow(services.MANAGE_ACCESS, "changing a credential's access levels")
 def set_credential_levels(
     request: HttpRequest, payload: CredentialLevelsIn, credential_id: Path[DbId]
 ) -> CredentialOut:
@@ -563,6 +586,7 @@ def set_credential_levels(
     response={200: CredentialOut, **ERRORS},
     summary="Revoke a credential (lost card, leaver)",
 )
+@allow(services.REVOKE_CREDENTIALS, "revoking a credential")
 def revoke_credential(request: HttpRequest, payload: RevokeIn) -> CredentialOut:
     credential = services.credentials.revoke_credential(
         actor_of(request), payload.credential_id, reason=payload.reason
@@ -590,6 +614,7 @@ def _rules_out(site: Site) -> SiteRulesOut:
     response={200: SiteRulesOut, **ERRORS},
     summary="A site's rules version and lockdown state",
 )
+@allow(services.VIEW_ACCESS, "reading a site's access state")
 def site_rules(request: HttpRequest, code: Path[SiteCode]) -> SiteRulesOut:
     require(actor_of(request), services.VIEW_ACCESS, "reading a site's access state")
     return _rules_out(_site(code))
@@ -600,6 +625,7 @@ def site_rules(request: HttpRequest, code: Path[SiteCode]) -> SiteRulesOut:
     response={200: SiteRulesOut, **ERRORS},
     summary="Lock every door of a site down (needs confirm: true)",
 )
+@allow(services.LOCKDOWN, "locking a site down")
 def lockdown(request: HttpRequest, payload: LockdownIn, code: Path[SiteCode]) -> SiteRulesOut:
     site = _site(code)
     services.lockdown.lockdown_site(
@@ -613,6 +639,7 @@ def lockdown(request: HttpRequest, payload: LockdownIn, code: Path[SiteCode]) ->
     response={200: SiteRulesOut, **ERRORS},
     summary="Lift a site's lockdown",
 )
+@allow(services.LOCKDOWN, "lifting a lockdown")
 def lift_lockdown(request: HttpRequest, payload: LiftIn, code: Path[SiteCode]) -> SiteRulesOut:
     site = _site(code)
     services.lockdown.lift_lockdown(actor_of(request), site.code, reason=payload.reason)
@@ -627,6 +654,7 @@ def lift_lockdown(request: HttpRequest, payload: LiftIn, code: Path[SiteCode]) -
     response={200: list[AccessEventOut], **ERRORS},
     summary="The access log, newest first",
 )
+@allow(services.VIEW_ACCESS, "reading the access log")
 def access_log(request: HttpRequest, filters: Query[LogQuery]) -> list[AccessEventOut]:
     require(actor_of(request), services.VIEW_ACCESS, "reading the access log")
     site = _site(filters.site, "site") if filters.site else None
@@ -641,6 +669,7 @@ def access_log(request: HttpRequest, filters: Query[LogQuery]) -> list[AccessEve
 
 
 @router.get("/access/alarms", response={200: list[AlarmOut], **ERRORS}, summary="Access alarms")
+@allow(services.VIEW_ACCESS, "reading access alarms")
 def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmOut]:
     require(actor_of(request), services.VIEW_ACCESS, "reading access alarms")
     site = _site(filters.site, "site") if filters.site else None
@@ -658,6 +687,7 @@ def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmO
     response={200: AlarmOut, **ERRORS},
     summary="Acknowledge an access alarm",
 )
+@allow(services.HANDLE_ALARMS, "acknowledging an alarm")
 def acknowledge_alarm(request: HttpRequest, payload: AcknowledgeIn) -> AlarmOut:
     alarm = services.alarms.acknowledge_alarm(
         actor_of(request), payload.alarm_id, note=payload.note
@@ -670,6 +700,7 @@ def acknowledge_alarm(request: HttpRequest, payload: AcknowledgeIn) -> AlarmOut:
     response={200: list[EntryOut], **ERRORS},
     summary="Who entered a kind of room (the quarantine room by default), and when",
 )
+@allow(services.VIEW_ACCESS, "reading who entered")
 def who_entered(request: HttpRequest, filters: Query[WhoEnteredQuery]) -> list[EntryOut]:
     require(actor_of(request), services.VIEW_ACCESS, "reading who entered")
     site = _site(filters.site, "site") if filters.site else None

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, field_validator
+from pydantic import field_validator
 
 from mailwarden.access.models import (
     AccessAlarm,
@@ -34,7 +34,7 @@ from mailwarden.access.models import (
 )
 from mailwarden.access.queries import Entry
 from mailwarden.contracts.access import MAX_BATCH
-from mailwarden.core.api import Input
+from mailwarden.core.api import Input, IsoDate, IsoDateTime
 from mailwarden.directory.models import LocationKind
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -188,7 +188,7 @@ def schedule_out(s: Schedule) -> ScheduleOut:
 
 
 class HolidayIn(Input):
-    date: date
+    date: IsoDate
     name: str = Field("", max_length=100)
 
 
@@ -393,8 +393,8 @@ class CredentialIn(_Times):
     )
     pin: str | None = Field(None, min_length=1, max_length=12)
     level_ids: list[DbId] = Field([], max_length=200)
-    valid_from: AwareDatetime | None = None
-    valid_until: AwareDatetime | None = None
+    valid_from: IsoDateTime | None = None
+    valid_until: IsoDateTime | None = None
 
 
 class CredentialOut(Schema):
@@ -478,8 +478,8 @@ class LogQuery(_Times):
     site: Code | None = None
     door: Code | None = None
     granted: bool | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
     limit: Limit = 100
     offset: Offset = 0
 
@@ -569,8 +569,8 @@ class AcknowledgeIn(Input):
 class WhoEnteredQuery(_Times):
     location_kind: LocationKind = LocationKind.QUARANTINE
     site: Code | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
 
 
 class EntryOut(Schema):

@@ -14,8 +14,6 @@ the database through ``sync_to_async``.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import time
 import zoneinfo
@@ -95,6 +93,7 @@ from mailwarden.contracts.access import (
 )
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
+from mailwarden.core.csvsafe import csv_text
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.permissions import require
@@ -763,12 +762,6 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: Any) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (names come from people)."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @console_page(VIEW_ACCESS, "the quarantine room report")
 @require_GET
 def report_csv(request: HttpRequest) -> HttpResponse:
@@ -776,28 +769,28 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.errors:
         first = next(iter(form.errors.items()))
         return HttpResponse(f"{first[0]}: {first[1][0]}", status=400, content_type="text/plain")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in _report_rows(entries):
-        e = row.entry
-        writer.writerow(
+    # Names and reasons come from people: csv_text keeps every cell from running as a formula.
+    text = csv_text(
+        CSV_COLUMNS,
+        (
             [
-                _cell(row.at.isoformat()),
-                _cell(e.at.astimezone(UTC).isoformat()),
-                _cell(e.cardholder),
-                _cell(e.with_holder or ""),
-                _cell(e.site),
-                _cell(e.door_name),
-                _cell(e.location),
-                _cell(e.reader),
-                _cell(e.via),
-                _cell(e.reason),
-                _cell(e.event_key),
+                row.at.isoformat(),
+                row.entry.at.astimezone(UTC).isoformat(),
+                row.entry.cardholder,
+                row.entry.with_holder or "",
+                row.entry.site,
+                row.entry.door_name,
+                row.entry.location,
+                row.entry.reader,
+                row.entry.via,
+                row.entry.reason,
+                row.entry.event_key,
             ]
-        )
+            for row in _report_rows(entries)
+        ),
+    )
     name = f"quarantine-entries-{data['since']:%Y%m%d}-{data['until']:%Y%m%d}.csv"
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -3,24 +3,26 @@ the shapes every app's API shares: the error body and the base of request schema
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import wraps
-from typing import Annotated, Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Router, Schema, Status
 from ninja.decorators import decorate_view
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, BeforeValidator, ValidationInfo, field_validator
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, ledger, queries, services, tokens
+from mailwarden.core import clock, ledger, queries, services
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
-from mailwarden.core.middleware import mfa_pending
 from mailwarden.core.models import ApiToken
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import AUDIT, MANAGE_PEOPLE, MANAGE_SECURITY, MANAGE_TOKENS, Role
@@ -63,13 +65,95 @@ def clean_text(value: str) -> str:
     return value
 
 
+def _scalar_types(annotation: Any) -> frozenset[Any]:
+    """The scalar types a field's annotation accepts, through unions, lists and dict values."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_types(get_args(annotation)[0])
+    if origin in (Union, UnionType, list, tuple, set, frozenset):
+        found: frozenset[Any] = frozenset()
+        for arg in get_args(annotation):
+            if arg is not Ellipsis:
+                found |= _scalar_types(arg)
+        return found
+    if origin is dict:
+        return _scalar_types(get_args(annotation)[1])
+    if origin is Literal:
+        return frozenset(type(arg) for arg in get_args(annotation))
+    return frozenset({annotation}) if annotation is not NoneType else frozenset()
+
+
+def _values(value: object) -> list[object]:
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, dict):
+        return list(value.values())
+    return [value]
+
+
+def strict_numbers(annotation: Any, value: object) -> object:
+    """Refuse JSON's true and false for a number, and a fraction for a whole number.
+
+    pydantic's lax mode reads false as 0 and 5.0 as 5; a body says what it means or is refused.
+    """
+    types = _scalar_types(annotation)
+    items = _values(value)
+    numeric = int in types or float in types
+    if numeric and bool not in types and any(isinstance(v, bool) for v in items):
+        raise ValueError("must be a number, not true or false")
+    if int in types and float not in types and any(isinstance(v, float) for v in items):
+        raise ValueError("must be a whole number")
+    return value
+
+
 class Input(Schema):
-    """Base of request bodies and query sets: every text field is checked by :func:`clean_text`."""
+    """Base of request bodies and query sets: every text field is checked by :func:`clean_text`,
+    and every number is strict (:func:`strict_numbers`)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_numbers(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        return value if field is None else strict_numbers(field.annotation, value)
 
     @field_validator("*", mode="after")
     @classmethod
     def _clean_text_fields(cls, value: object) -> object:
         return clean_text(value) if isinstance(value, str) else value
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: object) -> object:
+    # pydantic's lax date also reads a number as seconds since 1970, so "0" was 1970-01-01.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD, such as 2026-12-25")
+
+
+# A calendar day in a path, query or body: ISO 8601 text only, never a number.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _iso_datetime_text(value: object) -> object:
+    # pydantic's lax datetime also reads a number (or numeric text, as a query's "0.5") as
+    # seconds since 1970; a moment is written out in full or refused.
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        return value
+    raise ValueError(
+        "must be a date and time in ISO 8601 with its offset, such as 2026-03-02T09:00:00Z"
+    )
+
+
+# A moment in a query or body: ISO 8601 text with an offset only, never a number.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text)]
 
 
 def upload_bytes(upload: UploadedFile, field: str) -> bytes:
@@ -82,6 +166,88 @@ def upload_bytes(upload: UploadedFile, field: str) -> bytes:
     return upload.read()
 
 
+# ----------------------------------------------------------------------------- who may call
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Who may call one API operation, checked when the caller is authenticated.
+
+    That is before the operation reads its path, query or body, so a caller whose role cannot
+    use the operation is answered 403 and never learns the shape of its input from a 422.
+    The services check the role again (docs/architecture.md rule 1); the gate only answers first.
+    """
+
+    roles: tuple[Role, ...]
+    what: str
+    device_only: bool = False
+
+    def check(self, actor: Actor) -> None:
+        if self.device_only:
+            if actor.kind != "device":
+                raise Forbidden(f"{self.what} is only for a device's token", "Authorization")
+            return
+        require(actor, self.roles, self.what)
+
+
+_GATE_ATTR = "_mw_gate"
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def _gated(gate: Gate) -> Callable[[_View], _View]:
+    def mark_request(run: Callable[..., Any]) -> Callable[..., Any]:
+        # Wraps the operation's run, which authenticates, then parses, then calls the view: the
+        # request carries its gate to the authentication step (server.api), which checks it.
+        if inspect.iscoroutinefunction(run):
+
+            @wraps(run)
+            async def run_async(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                setattr(request, _GATE_ATTR, gate)
+                result: Awaitable[Any] = run(request, *args, **kwargs)
+                return await result
+
+            return run_async
+
+        @wraps(run)
+        def run_sync(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            setattr(request, _GATE_ATTR, gate)
+            return run(request, *args, **kwargs)
+
+        return run_sync
+
+    def declare(view: _View) -> _View:
+        setattr(view, _GATE_ATTR, gate)
+        decorated: _View = decorate_view(mark_request)(view)
+        return decorated
+
+    return declare
+
+
+def allow(roles: Iterable[Role], what: str) -> Callable[[_View], _View]:
+    """Declare the roles that may call an operation (an admin always may); put it under the
+    router's decorator. Every operation declares its callers; a test checks that none is left."""
+    return _gated(Gate(tuple(roles), what))
+
+
+def devices_only(what: str) -> Callable[[_View], _View]:
+    """Declare an operation that only a device's token may call (the device's own scope is
+    checked as well, by the app that owns the device)."""
+    return _gated(Gate((), what, device_only=True))
+
+
+def gate_of(view: Callable[..., Any]) -> Gate | None:
+    """The gate an operation's view declared, if any."""
+    gate = getattr(view, _GATE_ATTR, None)
+    return gate if isinstance(gate, Gate) else None
+
+
+def check_gate(request: HttpRequest, actor: Actor) -> None:
+    """Refuse an authenticated caller that the operation's gate does not let in (403)."""
+    gate = getattr(request, _GATE_ATTR, None)
+    if isinstance(gate, Gate):
+        gate.check(actor)
+
+
 def actor_of(request: HttpRequest) -> Actor:
     """The caller, as the API's authentication found them."""
     actor = request.auth  # type: ignore[attr-defined]
@@ -89,40 +255,9 @@ def actor_of(request: HttpRequest) -> Actor:
     return actor
 
 
-def _caller(request: HttpRequest) -> Actor | None:
-    """Who is calling, found the way the API's authentication finds them; None for nobody."""
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return tokens.authenticate(header[7:].strip())
-    user = request.user
-    if user.is_authenticated and not mfa_pending(user):
-        return Actor.for_user(user)
-    return None
-
-
-def roles_first(allowed: tuple[Role, ...], what: str) -> Callable[[View], View]:
-    """Refuse a caller without the role before the request's body is read, so a refused role
-    learns nothing of the body's schema. ninja validates the body before the operation runs;
-    this runs before ninja does (``@decorate_view``). Nobody at all is left to ninja's 401."""
-
-    def decorate(run: View) -> View:
-        @wraps(run)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            actor = _caller(request)
-            if actor is not None:
-                try:
-                    require(actor, allowed, what)
-                except Forbidden as exc:
-                    return JsonResponse(exc.as_dict(), status=exc.status)
-            return run(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-people_only = decorate_view(roles_first(MANAGE_PEOPLE, "managing people"))
-tokens_only = decorate_view(roles_first(MANAGE_TOKENS, "API tokens"))
+# Every operation on people, and every one on tokens, declares the same callers.
+people_only = allow(MANAGE_PEOPLE, "managing people")
+tokens_only = allow(MANAGE_TOKENS, "API tokens")
 
 
 # ----------------------------------------------------------------------------- ledger
@@ -150,6 +285,7 @@ class LedgerVerifyOut(Schema):
     response={200: LedgerVerifyOut, **ERRORS},
     summary="Verify the whole ledger",
 )
+@allow(AUDIT, "verifying the ledger")
 def verify_ledger(request: HttpRequest) -> LedgerVerifyOut:
     actor = actor_of(request)
     require(actor, AUDIT, "verifying the ledger")
@@ -178,7 +314,7 @@ class TokenIn(Input):
     username: str | None = Field(
         None, max_length=150, description="The person a script's token acts for."
     )
-    expires_at: AwareDatetime | None = None
+    expires_at: IsoDateTime | None = None
 
     @field_validator("expires_at")
     @classmethod
@@ -263,6 +399,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut
     response={200: TokenOut, **ERRORS},
     summary="Revoke an API token",
 )
+@allow(MANAGE_TOKENS, "revoking API tokens")
 def revoke_token(request: HttpRequest, prefix: Path[TokenPrefix]) -> TokenOut:
     token = services.revoke_token(actor_of(request), prefix)
     return _token_out(token)
@@ -286,6 +423,7 @@ class MfaPolicyIn(Input):
     response={200: MfaPolicyOut, **ERRORS},
     summary="Which roles must sign in with two factors",
 )
+@allow(MANAGE_SECURITY, "the security policy")
 def get_mfa_policy(request: HttpRequest) -> MfaPolicyOut:
     require(actor_of(request), MANAGE_SECURITY, "the security policy")
     return MfaPolicyOut(roles=services.mfa_policy())
@@ -296,6 +434,7 @@ def get_mfa_policy(request: HttpRequest) -> MfaPolicyOut:
     response={200: MfaPolicyOut, **ERRORS},
     summary="Require two-factor sign-in for roles, or stop requiring it",
 )
+@allow(MANAGE_SECURITY, "changing the two-factor policy")
 def set_mfa_policy(request: HttpRequest, payload: MfaPolicyIn) -> MfaPolicyOut:
     wanted = {role.value: required for role, required in payload.roles.items()}
     return MfaPolicyOut(roles=services.set_mfa_policy(actor_of(request), wanted))

@@ -122,6 +122,17 @@ class BackgroundRunner(threading.Thread):
             self.join(timeout_s)
 
 
+def proxy_options() -> dict[str, Any]:
+    """uvicorn's proxy settings for ``serve``: believe forwarded headers from trusted proxies only.
+
+    uvicorn's own default trusts 127.0.0.1, so anyone on the machine (or a proxy that passes the
+    header through) could name any client address and walk around the per-address sign-in limit.
+    django-axes reads the address uvicorn settles on (``REMOTE_ADDR``), so the two agree.
+    """
+    trusted = get_settings().security.trusted_proxies
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": list(trusted)}
+
+
 def start_background_runner() -> BackgroundRunner | None:
     """Start the in-process runner for ``serve`` and ``demo``, unless worker processes do it."""
     cfg = get_settings()

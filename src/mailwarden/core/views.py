@@ -22,7 +22,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, queries, services
+from mailwarden.core import clock, queries, services, signin
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import (
@@ -113,12 +113,23 @@ class LogoutView(auth_views.LogoutView):
     next_page = "/login/"
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The address django-axes counts failures against: the one the ASGI server settled on.
+
+    That is the connecting address, or the client a trusted proxy names (``security.
+    trusted_proxies``, applied by ``serve``); a header sent by anyone else is never read here.
+    """
+    address = request.META.get("REMOTE_ADDR")
+    return str(address) if address else None
+
+
 def lockout(
     request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
 ) -> HttpResponse:
     """django-axes calls this once a name or address has failed too often."""
     minutes = get_settings().security.login_cooloff_minutes
-    return render(request, "core/lockout.html", {"minutes": minutes}, status=429)
+    context = {"minutes": minutes, "address": bool(getattr(request, signin.ADDRESS_PAUSED, False))}
+    return render(request, "core/lockout.html", context, status=429)
 
 
 # ----------------------------------------------------------------------------- two-factor

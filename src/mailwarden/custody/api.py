@@ -15,11 +15,11 @@ from ninja.files import UploadedFile
 
 from mailwarden.config import get_settings
 from mailwarden.core import ledger
-from mailwarden.core.api import ERRORS, actor_of, upload_bytes
+from mailwarden.core.api import ERRORS, actor_of, allow, upload_bytes
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import INTAKE, VIEW_ITEMS, Role
+from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
 from mailwarden.custody import barcodes, carriers, export, labels, queries, services
 from mailwarden.custody.matching import RecipientIndex
 from mailwarden.custody.models import MailItem
@@ -48,6 +48,9 @@ from mailwarden.directory.models import Recipient
 from mailwarden.directory.schemas import recipient_out
 
 router = Router(tags=["custody"])
+
+# Staff, and recipients for their own items (the queries show a recipient nothing else).
+READ_ITEMS = (*VIEW_ITEMS, Role.RECIPIENT)
 
 # States only a screening decision may put an item in (see POST /api/items/{uid}/screening).
 SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
@@ -104,6 +107,7 @@ def recipient_index() -> RecipientIndex:
     response={200: list[MatchOut], **ERRORS},
     summary="Rank recipients by how well they fit a name, email or mail stop",
 )
+@allow(VIEW_ITEMS, "matching recipients")
 def match_recipients(request: HttpRequest, query: Query[MatchQuery]) -> list[MatchOut]:
     require(actor_of(request), VIEW_ITEMS, "matching recipients")
     matches = recipient_index().match(query.q, limit=query.limit)
@@ -123,6 +127,7 @@ def match_recipients(request: HttpRequest, query: Query[MatchQuery]) -> list[Mat
     response={200: DetectOut, **ERRORS},
     summary="Identify the carrier of a tracking number and check its check digit",
 )
+@allow(VIEW_ITEMS, "checking a tracking number")
 def detect_carrier(request: HttpRequest, query: Query[DetectQuery]) -> DetectOut:
     require(actor_of(request), VIEW_ITEMS, "checking a tracking number")
     return _detect(query.number)
@@ -160,6 +165,7 @@ def _detect(number: str) -> DetectOut:
     response={200: LabelReadOut, **ERRORS},
     summary="Read the barcodes on a photo of a shipping label",
 )
+@allow(INTAKE, "reading a label photo")
 def read_label(request: HttpRequest, photo: File[UploadedFile]) -> LabelReadOut:
     require(actor_of(request), INTAKE, "reading a label photo")
     data = upload_bytes(photo, "photo")
@@ -181,6 +187,7 @@ def read_label(request: HttpRequest, photo: File[UploadedFile]) -> LabelReadOut:
     response={201: ItemOut, **ERRORS, 409: DuplicateOut},
     summary="Log an item at intake",
 )
+@allow(INTAKE, "logging an item")
 def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | DuplicateOut]:
     return _intake(request, payload, None)
 
@@ -190,6 +197,7 @@ def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | Duplicat
     response={201: ItemOut, **ERRORS, 409: DuplicateOut},
     summary="Log an item at intake with its photo, in one step (a multipart form)",
 )
+@allow(INTAKE, "logging an item")
 def intake_with_photo(
     request: HttpRequest, payload: Form[IntakeIn], photo: File[UploadedFile]
 ) -> Status[ItemOut | DuplicateOut]:
@@ -229,6 +237,7 @@ def _intake(
     response={200: ItemOut, **ERRORS},
     summary="Attach a photo to a logged item",
 )
+@allow(INTAKE, "attaching a photo")
 def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[ItemUid]) -> ItemOut:
     item = _visible_item(request, uid)
     data = upload_bytes(photo, "photo")
@@ -241,6 +250,7 @@ def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[Item
     summary="The photo taken at intake",
     openapi_extra=_binary("image/*", "The photo as it was stored"),
 )
+@allow(READ_ITEMS, "viewing an item's photo")
 def get_photo(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     item = _visible_item(request, uid)
     photo = queries.item_photo(item)
@@ -254,6 +264,7 @@ def get_photo(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     response={200: list[MyItemOut], **ERRORS},
     summary="A recipient's own items, with the pickup code of each one ready for pickup",
 )
+@allow((Role.RECIPIENT,), "your mail")
 def my_items(request: HttpRequest) -> list[MyItemOut]:
     actor = actor_of(request)
     require(actor, (Role.RECIPIENT,), "your mail")
@@ -268,6 +279,7 @@ def my_items(request: HttpRequest) -> list[MyItemOut]:
     response={200: list[ItemOut], **ERRORS},
     summary="Search items, newest first (page on with 'before')",
 )
+@allow(READ_ITEMS, "searching items")
 def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> list[ItemOut]:
     items = queries.search_items(
         actor_of(request),
@@ -282,6 +294,7 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> list[ItemOu
 
 
 @router.get("/items/{uid}", response={200: ItemOut, **ERRORS}, summary="One item")
+@allow(READ_ITEMS, "viewing an item")
 def get_item(request: HttpRequest, uid: Path[ItemUid]) -> ItemOut:
     return item_out(_visible_item(request, uid))
 
@@ -293,6 +306,7 @@ def get_item(request: HttpRequest, uid: Path[ItemUid]) -> ItemOut:
     description="Clearing or quarantining an item is a screening decision, refused here: submit "
     "the checklist with `POST /api/items/{uid}/screening`, which applies the site's policy.",
 )
+@allow((*HANDOVER, *SCREEN), "moving an item on")
 def transition(request: HttpRequest, payload: TransitionIn, uid: Path[ItemUid]) -> ItemOut:
     if payload.state in SCREENING_OUTCOMES:
         # A plain transition would skip the site's screening policy, the second screener and
@@ -318,6 +332,7 @@ def transition(request: HttpRequest, payload: TransitionIn, uid: Path[ItemUid]) 
     response={200: ItemOut, **ERRORS},
     summary="Record a change of place without a change of state",
 )
+@allow((*HANDOVER, *SCREEN), "moving an item")
 def move(request: HttpRequest, payload: MoveIn, uid: Path[ItemUid]) -> ItemOut:
     item = services.move(actor_of(request), uid.upper(), payload.location_code, payload.reason)
     return item_out(item)
@@ -328,6 +343,7 @@ def move(request: HttpRequest, payload: MoveIn, uid: Path[ItemUid]) -> ItemOut:
     response={200: ItemOut, **ERRORS},
     summary="Hand an item over to its recipient, with proof",
 )
+@allow(HANDOVER, "handing over an item")
 def pickup(request: HttpRequest, payload: PickupIn, uid: Path[ItemUid]) -> ItemOut:
     item = services.hand_over(
         actor_of(request),
@@ -345,6 +361,7 @@ def pickup(request: HttpRequest, payload: PickupIn, uid: Path[ItemUid]) -> ItemO
     response={200: list[CustodyEntryOut], **ERRORS},
     summary="The item's chain of custody, entry by entry from the ledger",
 )
+@allow(READ_ITEMS, "reading an item's chain of custody")
 def custody(request: HttpRequest, uid: Path[ItemUid]) -> list[CustodyEntryOut]:
     item = _visible_item(request, uid)
     return [custody_entry_out(e) for e in ledger.entries_for("mailitem", item.uid)]
@@ -356,6 +373,7 @@ def custody(request: HttpRequest, uid: Path[ItemUid]) -> list[CustodyEntryOut]:
     summary="The item's chain of custody as a PDF",
     openapi_extra=_binary("application/pdf", "The chain of custody"),
 )
+@allow(READ_ITEMS, "reading an item's chain of custody")
 def custody_pdf(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     item = _visible_item(request, uid)
     return _file(export.custody_pdf(item), "application/pdf", f"{item.uid}-custody.pdf")
@@ -389,6 +407,7 @@ def _file(data: bytes, media_type: str, filename: str) -> HttpResponse:
     summary="The item's 4x6-inch label for a thermal printer",
     openapi_extra=_binary("image/png", "The label at 203 dpi"),
 )
+@allow(VIEW_ITEMS, "printing a label")
 def label_png(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     data = _label_data(request, uid)
     return _file(labels.label_png(data), "image/png", f"{data.uid}.png")
@@ -400,6 +419,7 @@ def label_png(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     summary="The item's 4x6-inch label as a PDF",
     openapi_extra=_binary("application/pdf", "The label"),
 )
+@allow(VIEW_ITEMS, "printing a label")
 def label_pdf(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     data = _label_data(request, uid)
     return _file(labels.label_pdf(data), "application/pdf", f"{data.uid}.pdf")
@@ -409,6 +429,7 @@ def label_pdf(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
 
 
 @router.get("/dashboard", response={200: DashboardOut, **ERRORS}, summary="Mailroom counts")
+@allow(VIEW_ITEMS, "viewing the dashboard")
 def dashboard(request: HttpRequest) -> DashboardOut:
     require(actor_of(request), VIEW_ITEMS, "viewing the dashboard")
     board = queries.dashboard()

@@ -21,8 +21,19 @@ def pickup_code(uid: str) -> str:
     return str(int(digest[:15], 16) % 10**CODE_DIGITS).zfill(CODE_DIGITS)
 
 
+def is_code_shaped(code: str) -> bool:
+    """Whether ``code`` could be a pickup code at all: exactly six ASCII digits, once trimmed.
+
+    Anything else (letters, other scripts' digits, the wrong length) is refused without using up
+    one of the item's tries.
+    """
+    text = code.strip()
+    return len(text) == CODE_DIGITS and text.isascii() and text.isdigit()
+
+
 def code_matches(uid: str, code: str) -> bool:
-    return hmac.compare_digest(pickup_code(uid), code.strip())
+    # compare_digest accepts str only when it is ASCII; comparing bytes never raises.
+    return hmac.compare_digest(pickup_code(uid).encode(), code.strip().encode())
 
 
 def qr_token(uid: str) -> str:

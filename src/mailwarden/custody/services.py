@@ -437,6 +437,9 @@ def hand_over(
             raise ServiceError("write the name of the person who signed", "collected_by")
     elif method not in ("code", "qr"):
         raise ServiceError("method must be signature, code or qr", "method")
+    elif method == "code" and not pickup.is_code_shaped(proof):
+        # Not a try: nothing that could be a code was typed (letters, another script's digits).
+        raise ServiceError(f"a pickup code is {pickup.CODE_DIGITS} digits (0-9)", "proof")
     with transaction.atomic():
         item = _locked_item(uid)
         if target not in TRANSITIONS[State(item.state)]:

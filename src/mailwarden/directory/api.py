@@ -6,10 +6,17 @@ from django.db.models import Count
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
-from mailwarden.core.api import ERRORS, ErrorOut, FieldErrorOut, actor_of, upload_bytes
+from mailwarden.core.api import (
+    ERRORS,
+    ErrorOut,
+    FieldErrorOut,
+    actor_of,
+    allow,
+    upload_bytes,
+)
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import VIEW_ITEMS
+from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
 from mailwarden.directory import queries, services
 from mailwarden.directory.csv_import import CsvImportError, decode_csv
 from mailwarden.directory.models import Department, Location, LocationKind, Site
@@ -39,12 +46,14 @@ def site_out(site: Site) -> SiteOut:
 
 
 @router.get("/sites", response={200: list[SiteOut], **ERRORS}, summary="List sites")
+@allow(VIEW_ITEMS, "listing sites")
 def list_sites(request: HttpRequest) -> list[SiteOut]:
     require(actor_of(request), VIEW_ITEMS, "listing sites")
     return [site_out(s) for s in Site.objects.order_by("code")]
 
 
 @router.post("/sites", response={201: SiteOut, **ERRORS}, summary="Create a site")
+@allow(MANAGE_DIRECTORY, "creating a site")
 def create_site(request: HttpRequest, payload: SiteIn) -> Status[SiteOut]:
     site = services.create_site(
         actor_of(request),
@@ -57,6 +66,7 @@ def create_site(request: HttpRequest, payload: SiteIn) -> Status[SiteOut]:
 
 
 @router.put("/sites/{code}", response={200: SiteOut, **ERRORS}, summary="Change a site")
+@allow(MANAGE_DIRECTORY, "changing a site")
 def update_site(request: HttpRequest, payload: SiteUpdate, code: Path[SiteCode]) -> SiteOut:
     site = services.update_site(
         actor_of(request),
@@ -73,6 +83,7 @@ def update_site(request: HttpRequest, payload: SiteUpdate, code: Path[SiteCode])
     response={200: list[LocationOut], **ERRORS},
     summary="List a site's locations",
 )
+@allow(VIEW_ITEMS, "listing locations")
 def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationOut]:
     require(actor_of(request), VIEW_ITEMS, "listing locations")
     site = queries.site_by_code(code, field="code")
@@ -87,6 +98,7 @@ def list_locations(request: HttpRequest, code: Path[SiteCode]) -> list[LocationO
     response={201: LocationOut, **ERRORS},
     summary="Add a location to a site",
 )
+@allow(MANAGE_DIRECTORY, "creating a location")
 def create_location(
     request: HttpRequest, payload: LocationIn, code: Path[SiteCode]
 ) -> Status[LocationOut]:
@@ -104,6 +116,7 @@ def create_location(
 
 
 @router.get("/recipients", response={200: list[RecipientOut], **ERRORS}, summary="List recipients")
+@allow(VIEW_ITEMS, "listing recipients")
 def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> list[RecipientOut]:
     require(actor_of(request), VIEW_ITEMS, "listing recipients")
     people = queries.people_matching(filters.q)
@@ -112,6 +125,7 @@ def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> l
 
 
 @router.post("/recipients", response={201: RecipientOut, **ERRORS}, summary="Add a recipient")
+@allow(MANAGE_DIRECTORY, "adding a recipient")
 def create_recipient(request: HttpRequest, payload: RecipientIn) -> Status[RecipientOut]:
     recipient = services.create_recipient(
         actor_of(request), services.RecipientData(**payload.model_dump())
@@ -153,6 +167,7 @@ def _csv_bytes(request: HttpRequest) -> bytes:
     summary="Import recipients from CSV (all rows or none)",
     openapi_extra=_CSV_BODY,
 )
+@allow(MANAGE_DIRECTORY, "importing recipients")
 def import_recipients(request: HttpRequest) -> ImportOut | Status[ErrorOut]:
     data = _csv_bytes(request)
     try:
@@ -175,6 +190,7 @@ def import_recipients(request: HttpRequest) -> ImportOut | Status[ErrorOut]:
 @router.get(
     "/departments", response={200: list[DepartmentOut], **ERRORS}, summary="List departments"
 )
+@allow(VIEW_ITEMS, "listing departments")
 def list_departments(request: HttpRequest) -> list[DepartmentOut]:
     require(actor_of(request), VIEW_ITEMS, "listing departments")
     rows = Department.objects.annotate(n=Count("members")).order_by("name")

@@ -15,10 +15,10 @@ from ninja.files import UploadedFile
 
 from mailwarden.config import get_settings
 from mailwarden.core import media
-from mailwarden.core.api import ERRORS, actor_of
+from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import VIEW_ITEMS
+from mailwarden.core.roles import SCREEN, VIEW_ITEMS
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.schemas import ItemUid
 from mailwarden.directory.models import Site
@@ -120,6 +120,7 @@ def _png(data: bytes, filename: str) -> HttpResponse:
     response={200: list[IndicatorOut], **ERRORS},
     summary="The suspicious-mail indicator checklist, with a site's weights",
 )
+@allow(VIEW_ITEMS, "reading the indicator checklist")
 def list_indicators(request: HttpRequest, query: Query[IndicatorQuery]) -> list[IndicatorOut]:
     _staff(request, "reading the indicator checklist")
     weights = (
@@ -144,6 +145,7 @@ def list_indicators(request: HttpRequest, query: Query[IndicatorQuery]) -> list[
     response={200: PolicyOut, **ERRORS},
     summary="A site's screening policy",
 )
+@allow(VIEW_ITEMS, "reading the screening policy")
 def get_policy(request: HttpRequest, code: Path[SiteCode]) -> PolicyOut:
     _staff(request, "reading the screening policy")
     return policy_out(services.site_policy(_site(code)))
@@ -154,6 +156,7 @@ def get_policy(request: HttpRequest, code: Path[SiteCode]) -> PolicyOut:
     response={200: PolicyOut, **ERRORS},
     summary="Change a site's screening policy (security managers)",
 )
+@allow(services.MANAGE_POLICY, "changing the screening policy")
 def update_policy(request: HttpRequest, payload: PolicyIn, code: Path[SiteCode]) -> PolicyOut:
     change = services.PolicyUpdate(
         **{
@@ -182,6 +185,7 @@ def update_policy(request: HttpRequest, payload: PolicyIn, code: Path[SiteCode])
     response={201: DecisionOut, **ERRORS},
     summary="Submit an item's indicator checklist; the policy decides what happens next",
 )
+@allow(SCREEN, "screening an item")
 def screen_item(
     request: HttpRequest, payload: ChecklistIn, uid: Path[ItemUid]
 ) -> Status[DecisionOut]:
@@ -193,6 +197,7 @@ def screen_item(
             notes=payload.notes,
             raise_to=payload.raise_to.value if payload.raise_to else None,
             seconds_on_item=payload.seconds_on_item,
+            confirm_findings=payload.confirm_findings,
         ),
     )
     return Status(201, decision_out(decision))
@@ -203,6 +208,7 @@ def screen_item(
     response={200: list[DecisionOut], **ERRORS},
     summary="An item's screening decisions, oldest first",
 )
+@allow(VIEW_ITEMS, "reading screening decisions")
 def item_decisions(request: HttpRequest, uid: Path[ItemUid]) -> list[DecisionOut]:
     _staff(request, "reading screening decisions")
     return [decision_out(d) for d in queries.decisions_of(_item(uid))]
@@ -213,6 +219,7 @@ def item_decisions(request: HttpRequest, uid: Path[ItemUid]) -> list[DecisionOut
     response={200: list[DecisionOut], **ERRORS},
     summary="Decisions waiting for a second screener, oldest first",
 )
+@allow(VIEW_ITEMS, "reading the second-screener queue")
 def pending_decisions(request: HttpRequest, query: Query[PendingQuery]) -> list[DecisionOut]:
     _staff(request, "reading the second-screener queue")
     if query.site:
@@ -225,6 +232,7 @@ def pending_decisions(request: HttpRequest, query: Query[PendingQuery]) -> list[
     response={200: DecisionOut, **ERRORS},
     summary="Confirm an elevated-tier decision as the second screener; the item is cleared",
 )
+@allow(SCREEN, "confirming a screening decision")
 def confirm_decision(request: HttpRequest, decision_id: Path[DbId]) -> DecisionOut:
     decision = services.confirm_decision(actor_of(request), decision_id)
     return decision_out(Decision.objects.select_related("item").get(pk=decision.pk))
@@ -283,6 +291,7 @@ def _upload_bytes(upload: UploadedFile | None, field: str) -> bytes | None:
     "high/low pair as high and low",
     openapi_extra=_SCAN_BODY,
 )
+@allow(SCREEN, "importing an X-ray scan")
 def upload_scan(
     request: HttpRequest,
     uid: Path[ItemUid],
@@ -308,12 +317,14 @@ def upload_scan(
     response={200: list[ScanOut], **ERRORS},
     summary="An item's X-ray scans, oldest first",
 )
+@allow(VIEW_ITEMS, "reading X-ray scans")
 def item_scans(request: HttpRequest, uid: Path[ItemUid]) -> list[ScanOut]:
     _staff(request, "reading X-ray scans")
     return [scan_out(s) for s in queries.scans_of(_item(uid))]
 
 
 @router.get("/scans/{scan_id}", response={200: ScanOut, **ERRORS}, summary="One X-ray scan")
+@allow(VIEW_ITEMS, "reading X-ray scans")
 def get_scan(request: HttpRequest, scan_id: Path[DbId]) -> ScanOut:
     _staff(request, "reading X-ray scans")
     return scan_out(_scan(scan_id))
@@ -324,6 +335,7 @@ def get_scan(request: HttpRequest, scan_id: Path[DbId]) -> ScanOut:
     response={200: list[RegionOut], **ERRORS},
     summary="The threat regions the analysis found in a scan, highest score first",
 )
+@allow(VIEW_ITEMS, "reading X-ray scans")
 def scan_regions(request: HttpRequest, scan_id: Path[DbId]) -> list[RegionOut]:
     _staff(request, "reading X-ray scans")
     return [RegionOut(**r) for r in _scan(scan_id).regions]
@@ -335,6 +347,7 @@ def scan_regions(request: HttpRequest, scan_id: Path[DbId]) -> list[RegionOut]:
     summary="The scan in pseudo-colour, as stored for the workstation",
     openapi_extra=_binary("The pseudo-colour image", PNG),
 )
+@allow(VIEW_ITEMS, "viewing X-ray images")
 def scan_image(request: HttpRequest, scan_id: Path[DbId]) -> HttpResponse:
     _staff(request, "viewing X-ray images")
     scan = _scan(scan_id)
@@ -356,6 +369,7 @@ def _view_png(files: tuple[str, str, str], view: imaging.View, level: float) -> 
     summary="An operator view of the scan (organic only, high penetration, edges, ...)",
     openapi_extra=_binary("The view", PNG),
 )
+@allow(VIEW_ITEMS, "viewing X-ray images")
 def scan_view(
     request: HttpRequest, scan_id: Path[DbId], name: Path[imaging.View], query: Query[ViewQuery]
 ) -> HttpResponse:
@@ -373,6 +387,7 @@ def scan_view(
     summary="A file of the scan exactly as the scanner delivered it",
     openapi_extra=_binary("The original file", *FILE_TYPES.values()),
 )
+@allow(VIEW_ITEMS, "viewing X-ray images")
 def scan_file(
     request: HttpRequest, scan_id: Path[DbId], part: Path[Literal["image", "high", "low"]]
 ) -> HttpResponse:
@@ -397,6 +412,7 @@ def scan_file(
     response={200: list[RegisterRowOut], **ERRORS},
     summary="The quarantine register: items held, longest first, with why and for how long",
 )
+@allow(VIEW_ITEMS, "reading the quarantine register")
 def quarantine_register(request: HttpRequest, query: Query[RegisterQuery]) -> list[RegisterRowOut]:
     _staff(request, "reading the quarantine register")
     if query.site:
@@ -409,6 +425,7 @@ def quarantine_register(request: HttpRequest, query: Query[RegisterQuery]) -> li
     response={201: RequestOut, **ERRORS},
     summary="Propose releasing, destroying or handing over a quarantined item (first person)",
 )
+@allow(services.PROPOSE_OUTCOME, "proposing a quarantine outcome")
 def propose_outcome(
     request: HttpRequest, payload: OutcomeIn, uid: Path[ItemUid]
 ) -> Status[RequestOut]:
@@ -423,6 +440,7 @@ def propose_outcome(
     response={200: list[RequestOut], **ERRORS},
     summary="Quarantine outcome requests, newest first",
 )
+@allow(VIEW_ITEMS, "reading quarantine requests")
 def list_requests(request: HttpRequest, query: Query[RequestQuery]) -> list[RequestOut]:
     _staff(request, "reading quarantine requests")
     return [request_out(r, status) for r, status in queries.quarantine_requests(query.status)]
@@ -433,6 +451,7 @@ def list_requests(request: HttpRequest, query: Query[RequestQuery]) -> list[Requ
     response={200: RequestOut, **ERRORS},
     summary="Confirm a proposed quarantine outcome (second person, security manager)",
 )
+@allow(services.CONFIRM_OUTCOME, "confirming a quarantine outcome")
 def confirm_outcome(request: HttpRequest, request_id: Path[DbId]) -> RequestOut:
     confirmed = services.confirm_quarantine_outcome(actor_of(request), request_id)
     fresh = QuarantineRequest.objects.select_related("item").get(pk=confirmed.pk)

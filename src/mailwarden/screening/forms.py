@@ -74,6 +74,8 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     opened = forms.CharField(required=False, max_length=400, widget=forms.HiddenInput)
+    # Sent only from the dialog that shows a high or critical X-ray finding before clearing.
+    confirm_findings = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, indicators: Iterable[Indicator], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -183,6 +183,11 @@ class ChecklistIn(Input):
     seconds_on_item: int | None = Field(
         None, ge=0, le=86_400, description="How long the screener looked at the item."
     )
+    confirm_findings: bool = Field(
+        False,
+        description="Needed to clear (raise_to unset) an item whose X-ray has a high or critical "
+        "finding: the screener has seen it, and what clearing will do. Refused (400) without.",
+    )
 
 
 class DecisionOut(Schema):

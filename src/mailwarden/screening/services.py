@@ -40,6 +40,7 @@ from mailwarden.screening.models import (
     SitePolicy,
 )
 from mailwarden.screening.policy import (
+    ACTION_LABELS,
     DEFAULT_ACTIONS,
     DEFAULT_CONFIRM_WITHIN_MINUTES,
     DEFAULT_XRAY_TIERS,
@@ -426,6 +427,45 @@ def _findings(scans: Iterable[Scan]) -> list[Finding]:
     ]
 
 
+# A finding at these tiers is one a screener must say they have seen before clearing the item.
+ALERT_TIERS = frozenset({Tier.HIGH, Tier.CRITICAL})
+
+
+@dataclass(frozen=True)
+class WorstFinding:
+    """The X-ray finding that alone gives an item its highest tier, and what that tier requires."""
+
+    tier: Tier
+    action: Action
+    finding: Finding
+
+    @property
+    def alert(self) -> bool:
+        return self.tier in ALERT_TIERS
+
+    @property
+    def summary(self) -> str:
+        return f"{self.finding.cls} (score {self.finding.score:.2f})"
+
+    @property
+    def requires(self) -> str:
+        return ACTION_LABELS[self.action]
+
+
+def worst_finding(policy: Policy, scans: Iterable[Scan]) -> WorstFinding | None:
+    """The scans' finding with the highest tier by itself (the highest score among equals)."""
+    worst: WorstFinding | None = None
+    for finding in _findings(scans):
+        alone = assess(policy, [], [finding])
+        if (
+            worst is None
+            or alone.tier.rank > worst.tier.rank
+            or (alone.tier == worst.tier and finding.score > worst.finding.score)
+        ):
+            worst = WorstFinding(alone.tier, alone.action, finding)
+    return worst
+
+
 @dataclass
 class Checklist:
     """A screener's checklist for one item."""
@@ -434,6 +474,9 @@ class Checklist:
     notes: str = ""
     raise_to: str | None = None  # the screener may raise the tier, never lower it
     seconds_on_item: int | None = None
+    # Clearing (raising nothing) an item with a high or critical X-ray finding needs this: the
+    # screener has been shown the finding and what clearing it will do.
+    confirm_findings: bool = False
 
 
 def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
@@ -470,6 +513,14 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
             )
         view = site_policy(item.site)
         scans = list(Scan.objects.filter(item=item).order_by("id"))
+        worst = worst_finding(view.policy, scans)
+        if checklist.raise_to is None and not checklist.confirm_findings and worst and worst.alert:
+            raise ServiceError(
+                f"the X-ray shows a {worst.tier.value} finding: {worst.summary}. Clearing does "
+                f"not lower it: the item {worst.requires}. Look at the finding, then confirm "
+                "that you have seen it, or choose quarantine or threat",
+                "confirm_findings",
+            )
         pending = list(
             Decision.objects.select_for_update().filter(item=item, status=DecisionStatus.PENDING)
         )

@@ -122,6 +122,20 @@ class QueueRow:
     pending: Decision | None
     pending_mine: bool
     scan: Scan | None
+    worst: services.WorstFinding | None = None
+
+    @property
+    def alert(self) -> bool:
+        return self.worst is not None and self.worst.alert
+
+    @property
+    def alert_tone(self) -> str:
+        return TIER_TONE[self.worst.tier] if self.worst is not None else ""
+
+    @property
+    def alert_rank(self) -> int:
+        """Sorts critical findings first, then high, then the rest in waiting order."""
+        return -self.worst.tier.rank if self.worst is not None and self.worst.alert else 0
 
 
 @console_page(SCREENING_READ, "the screening queue")
@@ -139,8 +153,14 @@ def queue(request: HttpRequest) -> HttpResponse:
     ).order_by("decided_at", "id"):
         pending[decision.item_id] = decision
     latest: dict[int, Scan] = {}
+    scans: dict[int, list[Scan]] = {}
     for scan in Scan.objects.filter(item_id__in=ids).order_by("created_at", "id"):
         latest[scan.item_id] = scan
+        scans.setdefault(scan.item_id, []).append(scan)
+    policies: dict[int, Policy] = {}
+    for item in items:
+        if item.site_id not in policies:
+            policies[item.site_id] = services.site_policy(item.site).policy
     rows = [
         QueueRow(
             item=item,
@@ -149,10 +169,14 @@ def queue(request: HttpRequest) -> HttpResponse:
             pending=pending.get(item.pk),
             pending_mine=item.pk in pending and pending[item.pk].screener_user_id == actor.user_id,
             scan=latest.get(item.pk),
+            worst=services.worst_finding(policies[item.site_id], scans.get(item.pk, [])),
         )
         for item in items
     ]
+    # Items with a critical or high X-ray finding first (stable: each keeps its waiting order).
+    rows.sort(key=lambda row: row.alert_rank)
     context = {
+        "alerts": sum(1 for r in rows if r.alert),
         "second": [r for r in rows if r.pending],
         "first": [r for r in rows if not r.pending],
         "total": total,
@@ -337,6 +361,7 @@ def _workstation_context(
         "threat_tier": tier_requiring(policy, Action.EVACUATE),
         "tiers": [(t.value, ACTION_LABELS[policy.actions[t]], TIER_TONE[t]) for t in Tier],
         "evacuated": evacuated,
+        "worst": services.worst_finding(policy, scans),
         "evacuate_instruction": EVACUATE_INSTRUCTION,
         "error": error,
     }
@@ -412,10 +437,11 @@ def decide(request: HttpRequest, uid: str) -> HttpResponse:
                 notes=notes,
                 raise_to=raise_to.value if raise_to else None,
                 seconds_on_item=seconds_on_item(opened, item.uid, clock.now()),
+                confirm_findings=data["confirm_findings"],
             ),
         )
     except ServiceError as exc:
-        field = "decision" if exc.field == "raise_to" else exc.field
+        field = "decision" if exc.field in ("raise_to", "confirm_findings") else exc.field
         if field in form.fields:
             form.add_error(field, exc.message)
             error = ""

@@ -20,6 +20,7 @@ from ninja.security.session import SessionAuth
 
 from mailwarden.core import tokens
 from mailwarden.core.actor import Actor
+from mailwarden.core.api import check_gate
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.middleware import mfa_pending
 from mailwarden.core.plugins import api_routers, device_operations
@@ -43,15 +44,15 @@ class TokenAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
         actor = tokens.authenticate(token)
-        if (
-            actor is not None
-            and actor.kind == "device"
-            and not _device_may_call(request, actor.name)
-        ):
+        if actor is None:
+            return None
+        if actor.kind == "device" and not _device_may_call(request, actor.name):
             raise Forbidden(
                 f"device {actor.name}'s token may only call that device's own operations",
                 "Authorization",
             )
+        # The operation's declared roles, before anything of the request is parsed.
+        check_gate(request, actor)
         return actor
 
 
@@ -69,7 +70,9 @@ class ConsoleSessionAuth(SessionAuth):
         user = request.user
         if not user.is_authenticated or mfa_pending(user):
             return None
-        return Actor.for_user(user)
+        actor = Actor.for_user(user)
+        check_gate(request, actor)
+        return actor
 
 
 def _token_caller(request: HttpRequest) -> Actor | None:

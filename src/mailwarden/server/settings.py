@@ -131,6 +131,10 @@ AXES_COOLOFF_TIME = MW.security.login_cooloff_minutes / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "mailwarden.core.views.lockout"
+AXES_CLIENT_IP_CALLABLE = "mailwarden.core.views.client_address"
+# The per-address limit (security.login_failure_limit_per_address) counts axes's failure log.
+AXES_HANDLER = "mailwarden.core.signin.AddressLimitedHandler"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 
 SESSION_COOKIE_AGE = MW.security.session_age_minutes * 60
