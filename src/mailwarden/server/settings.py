@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "mailwarden.custody",
     "mailwarden.screening",
     "mailwarden.access",
+    "mailwarden.incidents",
 ]
 
 MIDDLEWARE = [
