@@ -44,7 +44,10 @@ def test_acknowledge_single_and_bulk(alarms):
     assert done.status_code == 200 and done.json()["state"] == "acknowledged"
     bulk = operator.post("/api/alarms/acknowledge", {"alarm_ids": [alarms[1].pk, alarms[2].pk]})
     assert [a["state"] for a in bulk.json()] == ["acknowledged", "acknowledged"]
-    assert operator.get("/api/alarms").json() == []
+    assert operator.get("/api/alarms", state="open").json() == []
+    # The doors are still forced open: acknowledged, they stay on the list (as on the board).
+    still = operator.get("/api/alarms").json()
+    assert [(a["source"], a["state"]) for a in still] == [("access", "acknowledged")] * 2
     assert len(operator.get("/api/alarms", all=True).json()) == 3
     assert_refused(operator.post(f"/api/alarms/{alarms[0].pk}/acknowledge", {}), 409, "alarm_ids")
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
+from mailwarden.access import queries as access_queries
 from mailwarden.access.models import AccessAlarm, AlarmKind
 from mailwarden.access.services import alarms as access_alarms
 from mailwarden.contracts.events import (
@@ -22,8 +23,8 @@ from mailwarden.contracts.events import (
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerEntry, OutboxEvent
-from mailwarden.incidents import handlers, services
-from mailwarden.incidents.models import Alarm, AlarmSource, AlarmState, Severity
+from mailwarden.incidents import handlers, queries, services
+from mailwarden.incidents.models import Alarm, AlarmOccurrence, AlarmSource, AlarmState, Severity
 from tests.incidents.conftest import OPERATOR, deliver, forced, threat
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,30 @@ def test_the_board_and_the_console_share_their_access_alarms(site, frozen_clock)
     assert tamper.state == AlarmState.ACKNOWLEDGED
     assert tamper.acknowledged_by == "user:otto"
     assert not Alarm.objects.filter(acknowledged_at__isnull=True).exists()
+
+
+def board_and_console(site) -> tuple[set[int], set[int]]:
+    """The access alarms the door board lists, and those behind the console's alarms."""
+    board = set(access_queries.open_alarms(site).values_list("pk", flat=True))
+    refs = AlarmOccurrence.objects.filter(
+        alarm__in=queries.needing_attention(), ref__startswith=services.ACCESS_REF
+    ).values_list("ref", flat=True)
+    return board, {int(r.removeprefix(services.ACCESS_REF)) for r in refs}
+
+
+def test_the_board_and_the_console_list_the_same_access_alarms(site, frozen_clock):
+    door, tamper = raise_access(site), raise_access(site, AlarmKind.TAMPER)
+    deliver()
+    board, console = board_and_console(site)
+    assert board == console == {door.pk, tamper.pk}
+    # Acknowledged while the door is still forced: both keep it, neither keeps the tamper
+    # once its condition is over too.
+    services.acknowledge_alarms(OPERATOR, list(Alarm.objects.values_list("pk", flat=True)))
+    with transaction.atomic():
+        access_alarms.clear_alarms(site, AlarmKind.TAMPER, clock.now(), pk=tamper.pk)
+    deliver()
+    assert board_and_console(site) == ({door.pk}, {door.pk})
+    with transaction.atomic():
+        access_alarms.clear_alarms(site, AlarmKind.FORCED_OPEN, clock.now(), pk=door.pk)
+    deliver()
+    assert board_and_console(site) == (set(), set())

@@ -35,7 +35,7 @@ def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmO
     if filters.state:
         alarms = alarms.filter(state=filters.state)
     elif not filters.all:
-        alarms = queries.unacknowledged()
+        alarms = queries.needing_attention()
     if filters.site:
         site = Site.objects.filter(code=filters.site).first()
         if site is None:

@@ -8,13 +8,16 @@ from datetime import datetime, time
 from django.db.models import Q, QuerySet
 
 from mailwarden.directory.models import Site
-from mailwarden.incidents.models import Alarm, AlarmRule, RuleAction
+from mailwarden.incidents.models import Alarm, AlarmRule, AlarmSource, RuleAction
 
 
-def unacknowledged() -> QuerySet[Alarm]:
-    """Alarms nobody has acknowledged yet, the most severe and newest first."""
+def needing_attention() -> QuerySet[Alarm]:
+    """Alarms still to deal with, the most severe and newest first: not acknowledged yet, or an
+    access condition still going on (a door still forced open after someone acknowledged it).
+    The door board lists its access alarms by the same rule, so both show the same ones."""
+    going_on = Q(source=AlarmSource.ACCESS, cleared_at__isnull=True)
     return (
-        Alarm.objects.filter(acknowledged_at__isnull=True)
+        Alarm.objects.filter(Q(acknowledged_at__isnull=True) | going_on)
         .select_related("site")
         .order_by("-severity", "-last_seen", "-id")
     )

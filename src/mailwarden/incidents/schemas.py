@@ -73,7 +73,7 @@ def alarm_out(alarm: Alarm) -> AlarmOut:
 
 class AlarmQuery(Input):
     state: AlarmStateName | None = Field(
-        None, description="Only alarms in this state; without it, every unacknowledged alarm."
+        None, description="Only alarms in this state; without it, every alarm still to deal with."
     )
     all: bool = Field(False, description="Every alarm, acknowledged ones too.")
     site: SiteCode | None = None

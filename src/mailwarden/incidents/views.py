@@ -39,7 +39,7 @@ SHOWN = 200
 
 
 def _filtered(filters: dict[str, Any]) -> QuerySet[Alarm]:
-    alarms = queries.unacknowledged()
+    alarms = queries.needing_attention()
     if filters.get("site"):
         alarms = alarms.filter(site__code=filters["site"])
     if filters.get("source"):
