@@ -9,7 +9,7 @@ from mailwarden.core import clock
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
 from mailwarden.incidents import services
-from mailwarden.incidents.models import Alarm, AlarmState
+from mailwarden.incidents.models import Alarm, AlarmSource, AlarmState, Severity
 from tests.incidents.conftest import AUDITOR, CLERK, MANAGER, OPERATOR, deliver, forced, threat
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +69,22 @@ def test_bad_input_names_the_field(alarms, ids, note, field):
         )
     assert refused.value.field == field
     assert not Alarm.objects.filter(acknowledged_at__isnull=False).exists()
+
+
+def test_people_cannot_raise_or_clear_alarms_directly(site, frozen_clock):
+    signal = services.AlarmSignal(
+        key="k",
+        type="access.door.forced",
+        severity=Severity.CRITICAL,
+        source=AlarmSource.ACCESS,
+        source_key="access.door.forced:hq:door:LOBBY",
+        title="Door forced open: LOBBY",
+        occurred_at=clock.now(),
+        site="hq",
+    )
+    with pytest.raises(Forbidden):
+        services.raise_alarm(MANAGER, signal)
+    with pytest.raises(Forbidden):
+        services.clear_by_ref(MANAGER, "access.alarm:1")
+    assert not Alarm.objects.exists()
+    assert services.raise_alarm(services.JOB, signal) is not None

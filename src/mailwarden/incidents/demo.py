@@ -89,6 +89,7 @@ class IncidentsDemo(DemoSeeder):
         for scan in _undecided_threats()[:2]:
             item = scan.item
             services.raise_alarm(
+                actor,
                 services.AlarmSignal(
                     key=f"demo.scan:{scan.pk}",
                     type=ScreeningAlarm.TOPIC,
@@ -106,7 +107,7 @@ class IncidentsDemo(DemoSeeder):
                         {"label": f"X-ray scan #{scan.pk}", "ref": f"screening.scan:{scan.pk}"},
                     ),
                     ref=f"screening.scan:{scan.pk}",
-                )
+                ),
             )
         alarms = Alarm.objects.count()
         return f"Raised {alarms} alarms in the alarm console." if alarms else ""

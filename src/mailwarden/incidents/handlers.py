@@ -73,6 +73,7 @@ def access_alarm_raised(event: AccessAlarmRaised) -> None:
     what = event.door or event.reader or event.controller or event.site
     board = reverse("access:board") + "?" + urlencode({"site": event.site})
     services.raise_alarm(
+        services.JOB,
         services.AlarmSignal(
             key=f"{event.TOPIC}:{event.alarm}",
             type=event.TOPIC,
@@ -86,24 +87,25 @@ def access_alarm_raised(event: AccessAlarmRaised) -> None:
                 {"label": f"Access alarm #{event.alarm}: {event.detail}"[:200], "url": board},
             ),
             ref=f"{services.ACCESS_REF}{event.alarm}",
-        )
+        ),
     )
 
 
 @outbox.handles(AccessAlarmCleared)
 def access_alarm_cleared(event: AccessAlarmCleared) -> None:
-    services.clear_by_ref(f"{services.ACCESS_REF}{event.alarm}")
+    services.clear_by_ref(services.JOB, f"{services.ACCESS_REF}{event.alarm}")
 
 
 @outbox.handles(AccessAlarmAcknowledged)
 def access_alarm_acknowledged(event: AccessAlarmAcknowledged) -> None:
-    services.acknowledged_at_source(f"{services.ACCESS_REF}{event.alarm}", event.by)
+    services.acknowledged_at_source(services.JOB, f"{services.ACCESS_REF}{event.alarm}", event.by)
 
 
 @outbox.handles(ScreeningAlarm)
 def screening_alarm(event: ScreeningAlarm) -> None:
     reasons = "; ".join(event.reasons)
     services.raise_alarm(
+        services.JOB,
         services.AlarmSignal(
             key=f"{event.TOPIC}:{event.decision}",
             type=event.TOPIC,
@@ -124,7 +126,7 @@ def screening_alarm(event: ScreeningAlarm) -> None:
                 },
             ),
             ref=f"screening.decision:{event.decision}",
-        )
+        ),
     )
 
 
@@ -135,6 +137,7 @@ def ledger_verify_failed(event: LedgerVerifyFailed) -> None:
         json.dumps(event.model_dump(mode="json"), sort_keys=True).encode()
     ).hexdigest()[:32]
     services.raise_alarm(
+        services.JOB,
         services.AlarmSignal(
             key=f"{event.TOPIC}:{digest}",
             type=event.TOPIC,
@@ -150,5 +153,5 @@ def ledger_verify_failed(event: LedgerVerifyFailed) -> None:
                 },
                 {"label": f"Checked by {event.actor} ({event.source})", "ref": event.actor},
             ),
-        )
+        ),
     )

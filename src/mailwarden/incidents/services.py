@@ -19,7 +19,7 @@ from mailwarden.contracts.events import IncidentAlarmAcknowledged, IncidentAlarm
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.api import clean_text
-from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.directory.models import Site
@@ -60,6 +60,11 @@ def _text(value: str, field_name: str, *, max_length: int, required: bool = Fals
 # ----------------------------------------------------------------------------- raising
 
 
+def _only_jobs(actor: Actor, what: str) -> None:
+    if actor.kind != "job":
+        raise Forbidden(f"{what} is done by the sources' events, not by people")
+
+
 @dataclass(frozen=True)
 class AlarmSignal:
     """What a source's event says, in the console's terms."""
@@ -77,9 +82,11 @@ class AlarmSignal:
     ref: str = ""
 
 
-def raise_alarm(signal: AlarmSignal) -> Alarm | None:
+def raise_alarm(actor: Actor, signal: AlarmSignal) -> Alarm | None:
     """Raise an alarm, or fold the signal into the unacknowledged alarm of the same condition.
-    Returns None when this event was counted already."""
+    Returns None when this event was counted already. Sources raise alarms through their events,
+    so only jobs (the handlers, the demo) call this."""
+    _only_jobs(actor, "raising alarms")
     now = clock.now()
     site = Site.objects.filter(code=signal.site).first() if signal.site else None
     with transaction.atomic():
@@ -91,7 +98,7 @@ def raise_alarm(signal: AlarmSignal) -> Alarm | None:
             .first()
         )
         if alarm is None:
-            alarm = _new_alarm(signal, site, now)
+            alarm = _new_alarm(actor, signal, site, now)
         else:
             alarm.count += 1
             alarm.last_seen = max(alarm.last_seen, signal.occurred_at)
@@ -113,7 +120,7 @@ def raise_alarm(signal: AlarmSignal) -> Alarm | None:
     return alarm
 
 
-def _new_alarm(signal: AlarmSignal, site: Site | None, now: datetime) -> Alarm:
+def _new_alarm(actor: Actor, signal: AlarmSignal, site: Site | None, now: datetime) -> Alarm:
     rule, action = queries.decide(signal.type, site, signal.severity, signal.occurred_at)
     alarm = Alarm.objects.create(
         type=signal.type,
@@ -140,7 +147,7 @@ def _new_alarm(signal: AlarmSignal, site: Site | None, now: datetime) -> Alarm:
         )
     )
     ledger.append(
-        JOB,
+        actor,
         "incidents.alarm.raised",
         "alarm",
         str(alarm.pk),
@@ -159,9 +166,10 @@ def _new_alarm(signal: AlarmSignal, site: Site | None, now: datetime) -> Alarm:
     return alarm
 
 
-def clear_by_ref(ref: str) -> int:
+def clear_by_ref(actor: Actor, ref: str) -> int:
     """The source says its condition ended (``ref`` names its record): the alarm it fed is
-    marked cleared, unless another of its conditions is still going on. Returns how many."""
+    marked cleared. Returns how many."""
+    _only_jobs(actor, "clearing alarms")
     now = clock.now()
     cleared = 0
     with transaction.atomic():
@@ -238,9 +246,10 @@ def _acknowledge_access_alarms(actor: Actor, alarms: Sequence[Alarm], note: str)
             continue  # acknowledged on the board already, or gone
 
 
-def acknowledged_at_source(ref: str, by: str) -> int:
+def acknowledged_at_source(actor: Actor, ref: str, by: str) -> int:
     """The source's own alarm was acknowledged (an access alarm on the door board): the
     console's alarm it fed is acknowledged too, in that person's name."""
+    _only_jobs(actor, "acknowledging alarms for their source")
     now = clock.now()
     done = 0
     with transaction.atomic():
@@ -248,7 +257,7 @@ def acknowledged_at_source(ref: str, by: str) -> int:
         for alarm in Alarm.objects.select_for_update().filter(
             pk__in=alarm_ids, acknowledged_at__isnull=True
         ):
-            _acknowledge(JOB, alarm, "acknowledged on the door board", now, by=by)
+            _acknowledge(actor, alarm, "acknowledged on the door board", now, by=by)
             done += 1
     return done
 
