@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from PIL import Image, ImageDraw
 
+from mailwarden.core.actor import Actor
 from mailwarden.core.models import ApiToken, LedgerHead
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
@@ -61,8 +62,10 @@ def actor_label(api: Api) -> str:
 
 
 def token_for(role: Role, user: User | None = None) -> str:
+    """A token for ``role``; with ``user``, one that acts for them, which only they can issue."""
+    issuer = Actor.for_user(user) if user else ADMIN
     issued = issue_token(
-        ADMIN, name=f"{role.value} test", role=role.value, user_id=user.pk if user else None
+        issuer, name=f"{role.value} test", role=role.value, user_id=user.pk if user else None
     )
     return issued.secret
 

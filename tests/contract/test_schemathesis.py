@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from mailwarden.access import services as access
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
-from mailwarden.core.services import issue_token
+from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
@@ -101,6 +101,7 @@ def mailroom(db) -> Iterator[Mailroom]:
         ),
     )
     access.levels.add_holiday(ADMIN, site=site.code, day=date(2026, 12, 25))
+    person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -115,6 +116,7 @@ def mailroom(db) -> Iterator[Mailroom]:
         "day": "2026-12-25",
         "name": "organic",
         "part": "high",
+        "username": person.get_username(),
     }
     try:
         yield Mailroom(secret, real)

@@ -41,6 +41,8 @@ ADMIN_MENU = [
     "directory:sites",
     "screening:policy",
     "security_policy",
+    "people",
+    "api_tokens",
 ]
 
 

@@ -98,7 +98,9 @@ def test_an_old_item_goes_on_with_current_names_and_reads_as_one_history(
     old_item, site, frozen_clock
 ):
     frozen_clock.advance(minutes=10)
-    services.quarantine_outcome(MANAGER, UID, "released", reason="harmless: olive oil")
+    services.two_person_quarantine_outcome(
+        MANAGER, UID, "released", reason="harmless: olive oil", proposed_by="user:first-manager"
+    )
     services.transition(CLERK, UID, "ready_for_pickup", reason="shelved")
     services.hand_over(CLERK, UID, method="code", proof=pickup.pickup_code(UID))
 

@@ -33,7 +33,9 @@ _catalogue: dict[str, type[DomainEvent]] = {}
 # Ledger actions follow it too, so an event and the entry of the same change read alike.
 _NAME = re.compile(r"[a-z]+\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 # Past tenses and participles that do not end in -ed.
-_IRREGULAR_PAST = frozenset({"done", "found", "given", "held", "lost", "made", "sent", "went"})
+_IRREGULAR_PAST = frozenset(
+    {"done", "found", "given", "held", "lost", "made", "reset", "sent", "went"}
+)
 
 
 def naming_problem(name: str) -> str | None:

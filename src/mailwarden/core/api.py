@@ -4,24 +4,30 @@ the shapes every app's API shares: the error body and the base of request schema
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from functools import wraps
+from typing import Annotated, Any
 
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Path, Router, Schema, Status
+from ninja.decorators import decorate_view
 from pydantic import AwareDatetime, field_validator
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, ledger, services
+from mailwarden.core import clock, ledger, queries, services, tokens
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import ServiceError
+from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.middleware import mfa_pending
 from mailwarden.core.models import ApiToken
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import AUDIT, MANAGE_SECURITY, MANAGE_TOKENS, Role
+from mailwarden.core.roles import AUDIT, MANAGE_PEOPLE, MANAGE_SECURITY, MANAGE_TOKENS, Role
 
 router = Router(tags=["ledger, tokens and security"])
+
+View = Callable[..., HttpResponse]
 
 
 # ----------------------------------------------------------------------------- shared shapes
@@ -81,6 +87,42 @@ def actor_of(request: HttpRequest) -> Actor:
     actor = request.auth  # type: ignore[attr-defined]
     assert isinstance(actor, Actor)
     return actor
+
+
+def _caller(request: HttpRequest) -> Actor | None:
+    """Who is calling, found the way the API's authentication finds them; None for nobody."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return tokens.authenticate(header[7:].strip())
+    user = request.user
+    if user.is_authenticated and not mfa_pending(user):
+        return Actor.for_user(user)
+    return None
+
+
+def roles_first(allowed: tuple[Role, ...], what: str) -> Callable[[View], View]:
+    """Refuse a caller without the role before the request's body is read, so a refused role
+    learns nothing of the body's schema. ninja validates the body before the operation runs;
+    this runs before ninja does (``@decorate_view``). Nobody at all is left to ninja's 401."""
+
+    def decorate(run: View) -> View:
+        @wraps(run)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            actor = _caller(request)
+            if actor is not None:
+                try:
+                    require(actor, allowed, what)
+                except Forbidden as exc:
+                    return JsonResponse(exc.as_dict(), status=exc.status)
+            return run(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+people_only = decorate_view(roles_first(MANAGE_PEOPLE, "managing people"))
+tokens_only = decorate_view(roles_first(MANAGE_TOKENS, "API tokens"))
 
 
 # ----------------------------------------------------------------------------- ledger
@@ -167,6 +209,7 @@ def _token_out(token: ApiToken) -> TokenOut:
 
 
 @router.get("/tokens", response={200: list[TokenOut], **ERRORS}, summary="List API tokens")
+@tokens_only
 def list_tokens(request: HttpRequest) -> list[TokenOut]:
     require(actor_of(request), MANAGE_TOKENS, "listing API tokens")
     return [_token_out(t) for t in ApiToken.objects.select_related("user").order_by("created_at")]
@@ -177,6 +220,7 @@ def list_tokens(request: HttpRequest) -> list[TokenOut]:
     response={201: IssuedTokenOut, **ERRORS},
     summary="Issue an API token (its secret is shown once)",
 )
+@tokens_only
 def issue_token(request: HttpRequest, payload: TokenIn) -> Status[IssuedTokenOut]:
     actor = actor_of(request)
     require(actor, MANAGE_TOKENS, "issuing API tokens")
@@ -241,3 +285,161 @@ def get_mfa_policy(request: HttpRequest) -> MfaPolicyOut:
 def set_mfa_policy(request: HttpRequest, payload: MfaPolicyIn) -> MfaPolicyOut:
     wanted = {role.value: required for role, required in payload.roles.items()}
     return MfaPolicyOut(roles=services.set_mfa_policy(actor_of(request), wanted))
+
+
+# ----------------------------------------------------------------------------- people
+
+
+Username = Annotated[str, Field(min_length=1, max_length=150)]
+
+
+class UserOut(Schema):
+    username: str
+    first_name: str
+    last_name: str
+    email: str
+    roles: list[Role]
+    is_active: bool
+    date_joined: datetime
+    last_login: datetime | None
+    mfa_enrolled: bool = Field(description="Whether the person has a confirmed two-factor device.")
+    failed_sign_ins: int = Field(description="Failed sign-ins counted towards a lockout.")
+    locked_out: bool
+    live_tokens: int = Field(description="Unrevoked API tokens that act for the person.")
+
+
+class UserIn(Input):
+    username: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
+    password: str = Field(min_length=1, max_length=128)
+    roles: list[Role] = Field(max_length=len(Role))
+    email: str = Field("", max_length=254)
+    first_name: str = Field("", max_length=150)
+    last_name: str = Field("", max_length=150)
+
+
+class UserUpdateIn(Input):
+    email: str | None = Field(None, max_length=254)
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+
+
+class RolesIn(Input):
+    roles: list[Role] = Field(max_length=len(Role), description="Every role the person holds.")
+
+
+class DeactivateIn(Input):
+    reason: str = Field("", max_length=500)
+
+
+def _user_out(username: str) -> UserOut:
+    return UserOut(**queries.person(username).as_dict())
+
+
+@router.get("/users", response={200: list[UserOut], **ERRORS}, summary="List people")
+@people_only
+def list_users(request: HttpRequest) -> list[UserOut]:
+    require(actor_of(request), MANAGE_PEOPLE, "listing people")
+    return [UserOut(**p.as_dict()) for p in queries.people()]
+
+
+@router.post("/users", response={201: UserOut, **ERRORS}, summary="Create a person")
+@people_only
+def create_user(request: HttpRequest, payload: UserIn) -> Status[UserOut]:
+    actor = actor_of(request)
+    require(actor, MANAGE_PEOPLE, "creating users")
+    services.create_user(
+        actor,
+        payload.username,
+        password=payload.password,
+        roles=[r.value for r in payload.roles],
+        email=payload.email,
+        first_name=payload.first_name,
+        last_name=payload.last_name,
+    )
+    return Status(201, _user_out(payload.username))
+
+
+@router.get("/users/{username}", response={200: UserOut, **ERRORS}, summary="One person")
+@people_only
+def get_user(request: HttpRequest, username: Path[Username]) -> UserOut:
+    require(actor_of(request), MANAGE_PEOPLE, "reading people")
+    return _user_out(username)
+
+
+@router.patch(
+    "/users/{username}", response={200: UserOut, **ERRORS}, summary="Change a person's details"
+)
+@people_only
+def update_user(request: HttpRequest, username: Path[Username], payload: UserUpdateIn) -> UserOut:
+    actor = actor_of(request)
+    require(actor, MANAGE_PEOPLE, "changing users")
+    current = queries.person(username)
+    services.update_user(
+        actor,
+        username,
+        email=current.email if payload.email is None else payload.email,
+        first_name=current.first_name if payload.first_name is None else payload.first_name,
+        last_name=current.last_name if payload.last_name is None else payload.last_name,
+    )
+    return _user_out(username)
+
+
+@router.put(
+    "/users/{username}/roles",
+    response={200: UserOut, **ERRORS},
+    summary="Set a person's roles (their tokens for a role they lose are revoked)",
+)
+@people_only
+def set_user_roles(request: HttpRequest, username: Path[Username], payload: RolesIn) -> UserOut:
+    actor = actor_of(request)
+    require(actor, MANAGE_PEOPLE, "changing roles")
+    services.set_user_roles(actor, username, [r.value for r in payload.roles])
+    return _user_out(username)
+
+
+@router.post(
+    "/users/{username}/deactivate",
+    response={200: UserOut, **ERRORS},
+    summary="Deactivate a person (their tokens are revoked; their history stays)",
+)
+@people_only
+def deactivate_user(
+    request: HttpRequest, username: Path[Username], payload: DeactivateIn
+) -> UserOut:
+    actor = actor_of(request)
+    require(actor, MANAGE_PEOPLE, "deactivating users")
+    services.deactivate_user(actor, username, payload.reason)
+    return _user_out(username)
+
+
+@router.post(
+    "/users/{username}/reactivate",
+    response={200: UserOut, **ERRORS},
+    summary="Let a deactivated person sign in again",
+)
+@people_only
+def reactivate_user(request: HttpRequest, username: Path[Username]) -> UserOut:
+    services.reactivate_user(actor_of(request), username)
+    return _user_out(username)
+
+
+@router.delete(
+    "/users/{username}/lockout",
+    response={200: UserOut, **ERRORS},
+    summary="Clear a person's failed sign-ins (ends a lockout)",
+)
+@people_only
+def clear_lockout(request: HttpRequest, username: Path[Username]) -> UserOut:
+    services.clear_lockout(actor_of(request), username)
+    return _user_out(username)
+
+
+@router.delete(
+    "/users/{username}/mfa",
+    response={200: UserOut, **ERRORS},
+    summary="Reset a person's two-factor sign-in (they enrol again)",
+)
+@people_only
+def reset_mfa(request: HttpRequest, username: Path[Username]) -> UserOut:
+    services.reset_mfa(actor_of(request), username)
+    return _user_out(username)

@@ -1,5 +1,5 @@
 from mailwarden.core.plugins import MailwardenApp, NavEntry
-from mailwarden.core.roles import MANAGE_SECURITY
+from mailwarden.core.roles import MANAGE_SECURITY, STAFF, Role
 
 
 class CoreConfig(MailwardenApp):
@@ -7,7 +7,27 @@ class CoreConfig(MailwardenApp):
     label = "core"
     verbose_name = "mailwarden core"
 
-    nav = (NavEntry("security_policy", "Security policy", "shield", MANAGE_SECURITY, order=110),)
+    nav = (
+        NavEntry("security_policy", "Security policy", "shield", MANAGE_SECURITY, order=110),
+        NavEntry(
+            "people",
+            "People",
+            "person",
+            # Administrators only (MANAGE_PEOPLE names no other role).
+            (Role.ADMIN,),
+            order=120,
+            pages=("person", "person_action"),
+        ),
+        NavEntry(
+            # Everyone on the staff issues tokens for their own scripts; admins for devices too.
+            "api_tokens",
+            "API tokens",
+            "key",
+            (*STAFF,),
+            order=125,
+            pages=("api_token_revoke",),
+        ),
+    )
     urls = "mailwarden.core.urls"
     api_router = "mailwarden.core.api.router"
     # The sign-in signal receivers, which put sign-ins on the ledger.

@@ -81,3 +81,80 @@ class SecurityPolicyForm(forms.Form):
             wanted = bool(self.cleaned_data.get(role.value))
             if wanted != policy[role]:
                 yield role, wanted
+
+
+def _role_choices() -> list[tuple[str, str]]:
+    return [(role.value, role.title) for role in Role]
+
+
+class PersonForm(forms.Form):
+    """A new person: who they are, their first password and their roles."""
+
+    username = forms.CharField(
+        max_length=150, widget=forms.TextInput(attrs={"autocapitalize": "none"})
+    )
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(max_length=254, required=False)
+    password = forms.CharField(
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Their first password; they can change it once signed in.",
+    )
+    roles = forms.MultipleChoiceField(
+        choices=_role_choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class PersonDetailsForm(forms.Form):
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    email = forms.EmailField(max_length=254, required=False)
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        choices=_role_choices, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class DeactivateForm(forms.Form):
+    reason = forms.CharField(max_length=500, required=False, label="Why (for the ledger)")
+
+
+class TokenForm(forms.Form):
+    """A token for a device, or one that acts for the person issuing it (never for another)."""
+
+    FOR_ME = "me"
+    FOR_DEVICE = "device"
+
+    name = forms.CharField(max_length=100)
+    role = forms.ChoiceField(choices=_role_choices)
+    acts_for = forms.ChoiceField(
+        label="Acts for",
+        choices=[(FOR_DEVICE, "A device"), (FOR_ME, "Me (my own scripts)")],
+        widget=forms.RadioSelect,
+        initial=FOR_DEVICE,
+        help_text="A token that acts for a person is issued by that person, signed in.",
+    )
+    device = forms.CharField(max_length=100, required=False, help_text="For a device token.")
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Expires",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+    def __init__(self, *args: Any, devices: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not devices:
+            # Device tokens are for administrators; anyone else issues tokens for themselves.
+            acts_for = form_field(self, "acts_for", forms.ChoiceField)
+            acts_for.choices = [(self.FOR_ME, "Me (my own scripts)")]
+            acts_for.initial = self.FOR_ME
+            del self.fields["device"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("acts_for") == self.FOR_DEVICE and not (data.get("device") or "").strip():
+            self.add_error("device", "name the device, or issue the token for yourself")
+        return data

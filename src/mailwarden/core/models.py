@@ -76,8 +76,19 @@ class ApiToken(models.Model):
     secret_hash = models.CharField(max_length=64)
     role = models.CharField(max_length=40)
     device = models.CharField(max_length=100, blank=True)
+    # The person the token acts for. A person is deactivated, never deleted, so their tokens and
+    # their history stay (PROTECT refuses a delete that would take the tokens with it).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    # Who issued it; for a token that acts for a person, that person (core.services.issue_token).
+    # Empty on tokens issued before this was recorded.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="issued_tokens",
     )
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -52,6 +52,8 @@ MANAGE_DIRECTORY = (Role.SECURITY_MANAGER,)
 AUDIT = (Role.AUDITOR, Role.SECURITY_MANAGER)
 MANAGE_SECURITY = (Role.SECURITY_MANAGER,)
 MANAGE_TOKENS: tuple[Role, ...] = ()
+# People and their roles, lockouts and two-factor devices: administrators only.
+MANAGE_PEOPLE: tuple[Role, ...] = ()
 
 
 def roles_of(user: AbstractUser | AnonymousUser) -> frozenset[Role]:

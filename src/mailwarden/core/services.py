@@ -12,19 +12,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from axes.models import AccessAttempt
+from axes.utils import reset as axes_reset
 from django.contrib.auth.models import AbstractUser, Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Sum
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.models import ApiToken, RolePolicy
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import MANAGE_SECURITY, MANAGE_TOKENS, Role
+from mailwarden.core.roles import MANAGE_PEOPLE, MANAGE_SECURITY, MANAGE_TOKENS, Role
 from mailwarden.core.tokens import TOKEN_PREFIX, secret_hash
 
 
@@ -45,6 +49,51 @@ def _ensure_role_groups() -> None:
         Group.objects.get_or_create(name=role.value)
 
 
+def _roles(names: Iterable[str]) -> list[Role]:
+    wanted: list[Role] = []
+    for name in names:
+        role = _role(name)
+        if role not in wanted:
+            wanted.append(role)
+    return wanted
+
+
+def _set_roles(user: User, roles: Iterable[Role]) -> None:
+    """Roles are groups; administrators are also Django's staff and superusers."""
+    wanted = set(roles)
+    _ensure_role_groups()
+    user.is_staff = Role.ADMIN in wanted
+    user.is_superuser = Role.ADMIN in wanted
+    user.save(update_fields=["is_staff", "is_superuser"])
+    user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
+    # roles_of caches a user's roles on the object; this one's have just changed.
+    user.__dict__.pop("_mw_roles", None)
+
+
+def held_roles(user: AbstractUser) -> frozenset[Role]:
+    """The roles ``user`` holds now, read from the database (never a cached copy)."""
+    names = set(user.groups.values_list("name", flat=True))
+    roles = frozenset(r for r in Role if r.value in names)
+    return roles | {Role.ADMIN} if user.is_superuser else roles
+
+
+def _user(username: str, *, lock: bool = False) -> User:
+    query = User.objects.select_for_update() if lock else User.objects
+    user = query.filter(username=username).first()
+    if user is None:
+        raise NotFound(f"no user {username!r}", "username")
+    return user
+
+
+def _keep_an_admin(user: User, losing: bool) -> None:
+    """Refuse the change that would leave no active administrator to run the system."""
+    if not losing or not user.is_superuser or not user.is_active:
+        return
+    others = User.objects.filter(is_superuser=True, is_active=True).exclude(pk=user.pk)
+    if not others.exists():
+        raise Conflict(f"{user.username} is the last active administrator", "username")
+
+
 def create_user(
     actor: Actor,
     username: str,
@@ -57,14 +106,11 @@ def create_user(
     check_password: bool = True,
 ) -> AbstractUser:
     """A console user holding ``roles`` (each role is a group); administrators are staff."""
-    wanted = []
-    for name in roles:
-        try:
-            wanted.append(Role(name))
-        except ValueError:
-            raise ServiceError(
-                f"unknown role {name!r}; roles are {', '.join(r.value for r in Role)}", "role"
-            ) from None
+    require(actor, MANAGE_PEOPLE, "creating users")
+    username = username.strip()
+    if not username:
+        raise ServiceError("a user needs a username", "username")
+    wanted = _roles(roles)
     if check_password:
         try:
             validate_password(password, User(username=username, email=email))
@@ -73,18 +119,172 @@ def create_user(
     with transaction.atomic():
         if User.objects.filter(username=username).exists():
             raise Conflict(f"user {username!r} exists already", "username")
-        _ensure_role_groups()
         user = User.objects.create_user(
             username, email=email, password=password, first_name=first_name, last_name=last_name
         )
-        user.is_staff = Role.ADMIN in wanted
-        user.is_superuser = Role.ADMIN in wanted
-        user.save(update_fields=["is_staff", "is_superuser"])
-        user.groups.set(Group.objects.filter(name__in=[r.value for r in wanted]))
+        _set_roles(user, wanted)
         ledger.append(
-            actor, "core.user.created", "user", username, {"roles": sorted(r.value for r in wanted)}
+            actor,
+            "core.user.created",
+            "user",
+            username,
+            {
+                "roles": sorted(r.value for r in wanted),
+                "email": email,
+                "first_name": first_name,
+                "last_name": last_name,
+            },
         )
     return user
+
+
+def update_user(
+    actor: Actor, username: str, *, email: str, first_name: str, last_name: str
+) -> User:
+    """Change a person's name and email address; only real changes are recorded."""
+    require(actor, MANAGE_PEOPLE, "changing users")
+    wanted = {"email": email.strip(), "first_name": first_name.strip(), "last_name": last_name}
+    wanted["last_name"] = wanted["last_name"].strip()
+    with transaction.atomic():
+        user = _user(username, lock=True)
+        changes = {
+            name: {"was": getattr(user, name), "now": value}
+            for name, value in wanted.items()
+            if getattr(user, name) != value
+        }
+        if changes:
+            for name, value in wanted.items():
+                setattr(user, name, value)
+            user.save(update_fields=list(wanted))
+            ledger.append(actor, "core.user.updated", "user", user.username, changes)
+    return user
+
+
+def set_user_roles(actor: Actor, username: str, roles: Iterable[str]) -> User:
+    """Give a person exactly ``roles``. Their live tokens whose role they no longer hold are
+    revoked, each on the ledger; an unchanged set records nothing."""
+    require(actor, MANAGE_PEOPLE, "changing roles")
+    wanted = _roles(roles)
+    with transaction.atomic():
+        user = _user(username, lock=True)
+        before = held_roles(user)
+        if set(wanted) == set(before):
+            return user
+        _keep_an_admin(user, Role.ADMIN in before and Role.ADMIN not in wanted)
+        _set_roles(user, wanted)
+        revoked: list[str] = []
+        if Role.ADMIN not in wanted:
+            stale = ApiToken.objects.filter(user=user, revoked_at__isnull=True).exclude(
+                role__in=[r.value for r in wanted]
+            )
+            revoked = sorted(stale.values_list("prefix", flat=True))
+        ledger.append(
+            actor,
+            "core.user.roles_changed",
+            "user",
+            user.username,
+            {
+                "roles": sorted(r.value for r in wanted),
+                "was": sorted(r.value for r in before),
+                "tokens_revoked": revoked,
+            },
+        )
+        for prefix in revoked:
+            _revoke(actor, prefix, f"{user.username} no longer holds the token's role")
+    return user
+
+
+def deactivate_user(actor: Actor, username: str, reason: str = "") -> User:
+    """What deleting a person means here: they can no longer sign in and every live token that
+    acts for them is revoked (each on the ledger). Their account, their tokens and everything the
+    ledger says they did stay."""
+    require(actor, MANAGE_PEOPLE, "deactivating users")
+    with transaction.atomic():
+        user = _user(username, lock=True)
+        if user.pk == actor.user_id:
+            raise Forbidden("you cannot deactivate yourself; ask another administrator", "username")
+        if not user.is_active:
+            raise Conflict(f"{user.username} is deactivated already", "username")
+        _keep_an_admin(user, True)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        live = ApiToken.objects.filter(user=user, revoked_at__isnull=True)
+        revoked = sorted(live.values_list("prefix", flat=True))
+        ledger.append(
+            actor,
+            "core.user.deactivated",
+            "user",
+            user.username,
+            {"reason": reason.strip(), "tokens_revoked": revoked},
+        )
+        for prefix in revoked:
+            _revoke(actor, prefix, f"{user.username} was deactivated")
+    return user
+
+
+def reactivate_user(actor: Actor, username: str) -> User:
+    """Let a deactivated person sign in again; their revoked tokens stay revoked."""
+    require(actor, MANAGE_PEOPLE, "reactivating users")
+    with transaction.atomic():
+        user = _user(username, lock=True)
+        if user.is_active:
+            raise Conflict(f"{user.username} is active already", "username")
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        ledger.append(actor, "core.user.reactivated", "user", user.username, {})
+    return user
+
+
+def failed_sign_ins(username: str) -> int:
+    """Failed sign-ins django-axes holds against ``username`` (what a lockout counts)."""
+    total = AccessAttempt.objects.filter(username=username).aggregate(n=Sum("failures_since_start"))
+    return int(total["n"] or 0)
+
+
+def clear_lockout(actor: Actor, username: str) -> int:
+    """Forget a person's failed sign-ins, so a locked-out person can sign in again; returns how
+    many django-axes records were cleared."""
+    require(actor, MANAGE_PEOPLE, "clearing sign-in lockouts")
+    with transaction.atomic():
+        user = _user(username, lock=True)
+        failures = failed_sign_ins(user.username)
+        if failures == 0:
+            raise Conflict(f"{user.username} has no failed sign-ins to clear", "username")
+        records = axes_reset(username=user.username)
+        ledger.append(
+            actor,
+            "core.user.lockout_cleared",
+            "user",
+            user.username,
+            {"failures": failures, "records": records},
+        )
+    return records
+
+
+def reset_mfa(actor: Actor, username: str) -> int:
+    """Remove a person's two-factor devices, for a lost phone: they enrol a new one at their
+    next sign-in if their role needs it. Returns how many devices were removed."""
+    require(actor, MANAGE_PEOPLE, "resetting two-factor sign-in")
+    with transaction.atomic():
+        user = _user(username, lock=True)
+        if user.pk == actor.user_id:
+            raise Forbidden(
+                "you cannot reset your own two-factor sign-in; ask another administrator",
+                "username",
+            )
+        devices = [*TOTPDevice.objects.filter(user=user), *StaticDevice.objects.filter(user=user)]
+        if not devices:
+            raise Conflict(f"{user.username} has no two-factor device", "username")
+        for device in devices:
+            device.delete()
+        ledger.append(
+            actor,
+            "core.user.mfa_reset",
+            "user",
+            user.username,
+            {"devices": len(devices)},
+        )
+    return len(devices)
 
 
 # ----------------------------------------------------------------------------- API tokens
@@ -107,7 +307,16 @@ def issue_token(
     user_id: int | None = None,
     expires_at: datetime | None = None,
 ) -> IssuedToken:
-    require(actor, MANAGE_TOKENS, "issuing API tokens")
+    """A token for a device (administrators only) or one that acts for a person.
+
+    A token that acts for a person is issued by that person and nobody else: signed in, or with
+    a token of their own. Its role is one the person holds. So its secret is only ever shown to
+    the person it acts for, and one person's tokens are always that one person
+    (core.permissions.require_person); an administrator cannot mint a second person.
+    """
+    person: User | None = None
+    if user_id is None:
+        require(actor, MANAGE_TOKENS, "issuing API tokens")
     if not name.strip():
         raise ServiceError("a token needs a name", "name")
     try:
@@ -116,6 +325,25 @@ def issue_token(
         raise ServiceError(
             f"unknown role {role!r}; choose one of {', '.join(r.value for r in Role)}", "role"
         ) from None
+    if user_id is not None:
+        if device:
+            raise ServiceError("a token acts for a device or for a person, not both", "device")
+        person = User.objects.filter(pk=user_id).first()
+        if person is None or not person.is_active:
+            raise NotFound(f"no active user with id {user_id}", "username")
+        held = held_roles(person)
+        if token_role not in held and Role.ADMIN not in held:
+            raise Forbidden(
+                f"{person.username} does not hold the role {token_role.value}; a token carries "
+                "at most its person's roles",
+                "role",
+            )
+        if actor.person_id != person.pk:
+            raise Forbidden(
+                f"only {person.username} can issue a token that acts for them: they sign in and "
+                "issue it themselves",
+                "username",
+            )
     prefix = secrets.token_hex(4)
     secret = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     with transaction.atomic():
@@ -125,7 +353,8 @@ def issue_token(
             secret_hash=secret_hash(secret),
             role=token_role.value,
             device=device,
-            user_id=user_id,
+            user=person,
+            issued_by_id=actor.person_id,
             created_at=clock.now(),
             expires_at=expires_at,
         )
@@ -134,22 +363,38 @@ def issue_token(
             "core.token.issued",
             "token",
             prefix,
-            {"name": token.name, "role": token.role, "device": device},
+            {
+                "name": token.name,
+                "role": token.role,
+                "device": device,
+                "acts_for": person.username if person else None,
+                "issued_by": actor.label,
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
         )
     return IssuedToken(token, secret)
 
 
+def _revoke(actor: Actor, prefix: str, reason: str = "") -> ApiToken:
+    token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
+    if token is None:
+        raise NotFound(f"no token with prefix {prefix}", "prefix")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        token.save(update_fields=["revoked_at"])
+        data = {"name": token.name, "reason": reason} if reason else {"name": token.name}
+        ledger.append(actor, "core.token.revoked", "token", prefix, data)
+    return token
+
+
 def revoke_token(actor: Actor, prefix: str) -> ApiToken:
-    require(actor, MANAGE_TOKENS, "revoking API tokens")
+    """Revoke a token: administrators any, a person their own."""
     with transaction.atomic():
         token = ApiToken.objects.select_for_update().filter(prefix=prefix).first()
-        if token is None:
-            raise NotFound(f"no token with prefix {prefix}", "prefix")
-        if token.revoked_at is None:
-            token.revoked_at = clock.now()
-            token.save(update_fields=["revoked_at"])
-            ledger.append(actor, "core.token.revoked", "token", prefix, {"name": token.name})
-    return token
+        own = token is not None and token.user_id is not None and token.user_id == actor.person_id
+        if not own:
+            require(actor, MANAGE_TOKENS, "revoking API tokens")
+        return _revoke(actor, prefix)
 
 
 def revoke_device_tokens(actor: Actor, device: str) -> list[str]:

@@ -16,7 +16,7 @@ from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import ApiToken
 from mailwarden.core.plainsql import first_where
-from mailwarden.core.roles import Role
+from mailwarden.core.roles import Role, roles_of
 
 TOKEN_PREFIX = "mw_"
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -45,6 +45,19 @@ def authenticate(secret: str) -> Actor | None:
     role = Role(token.role)
     if token.device:
         return Actor.device(token.device, role)
-    owner = first_where(get_user_model(), "id = %s", [token.user_id]) if token.user_id else None
-    name = owner.get_username() if owner else f"token-{token.prefix}"
-    return Actor("user", name, frozenset({role}), token.user_id)
+    if not token.user_id:
+        return Actor("user", f"token-{token.prefix}", frozenset({role}))
+    owner = first_where(get_user_model(), "id = %s", [token.user_id])
+    if owner is None or not owner.is_active:
+        return None
+    # A person's token carries at most the roles the person holds now: taking a role away from
+    # someone takes it from their tokens too.
+    held = roles_of(owner)
+    roles = frozenset({role}) if role in held or Role.ADMIN in held else frozenset()
+    return Actor(
+        "user",
+        owner.get_username(),
+        roles,
+        owner.pk,
+        delegated=token.issued_by_id != token.user_id,
+    )

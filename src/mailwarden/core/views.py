@@ -22,12 +22,22 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from mailwarden.config import get_settings
-from mailwarden.core import services
+from mailwarden.core import clock, queries, services
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
-from mailwarden.core.forms import LoginForm, SecurityPolicyForm, TotpForm, add_service_error
+from mailwarden.core.forms import (
+    DeactivateForm,
+    LoginForm,
+    PersonDetailsForm,
+    PersonForm,
+    RolesForm,
+    SecurityPolicyForm,
+    TokenForm,
+    TotpForm,
+    add_service_error,
+)
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import MANAGE_SECURITY, Role
+from mailwarden.core.roles import MANAGE_PEOPLE, MANAGE_SECURITY, MANAGE_TOKENS, Role
 
 View = Callable[..., HttpResponse]
 
@@ -204,3 +214,205 @@ def security_policy(request: HttpRequest) -> HttpResponse:
         {"form": form, "rows": rows},
         status=400 if form.errors else 200,
     )
+
+
+# ----------------------------------------------------------------------------- people
+
+
+def _person_context(
+    request: HttpRequest, username: str, **forms_: Any
+) -> dict[str, Any] | HttpResponse:
+    try:
+        person = queries.person(username)
+    except ServiceError as exc:
+        return render(request, "core/forbidden.html", {"message": exc.message}, status=404)
+    details = PersonDetailsForm(
+        initial={"first_name": person.first_name, "last_name": person.last_name}
+        | {"email": person.email}
+    )
+    roles = RolesForm(initial={"roles": [r.value for r in person.roles]})
+    tokens = queries.tokens(acting_for=username)
+    return {
+        "person": person,
+        "details_form": forms_.get("details_form", details),
+        "roles_form": forms_.get("roles_form", roles),
+        "tokens": tokens,
+        "is_me": username == request.user.get_username(),
+    }
+
+
+@console_page(MANAGE_PEOPLE, "managing people")
+@require_http_methods(["GET", "POST"])
+def people(request: HttpRequest) -> HttpResponse:
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.create_user(
+                actor_of(request),
+                data["username"],
+                password=data["password"],
+                roles=data["roles"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc, {"role": "roles"})
+        else:
+            messages.success(request, f"{data['username']} can now sign in.")
+            return redirect("person", username=data["username"])
+    context = {"people": queries.people(), "form": form}
+    return render(request, "core/people.html", context, status=400 if form.errors else 200)
+
+
+@console_page(MANAGE_PEOPLE, "managing people")
+@require_http_methods(["GET", "POST"])
+def person(request: HttpRequest, username: str) -> HttpResponse:
+    forms_: dict[str, Any] = {}
+    if request.method == "POST":
+        actor = actor_of(request)
+        if "roles_submit" in request.POST:
+            roles_form = RolesForm(request.POST)
+            forms_["roles_form"] = roles_form
+            if roles_form.is_valid():
+                try:
+                    services.set_user_roles(actor, username, roles_form.cleaned_data["roles"])
+                except ServiceError as exc:
+                    add_service_error(roles_form, exc, {"role": "roles", "username": "roles"})
+                else:
+                    messages.success(request, f"{username}'s roles are saved.")
+                    return redirect("person", username=username)
+        else:
+            details_form = PersonDetailsForm(request.POST)
+            forms_["details_form"] = details_form
+            if details_form.is_valid():
+                try:
+                    services.update_user(actor, username, **details_form.cleaned_data)
+                except ServiceError as exc:
+                    add_service_error(details_form, exc)
+                else:
+                    messages.success(request, f"{username}'s details are saved.")
+                    return redirect("person", username=username)
+    context = _person_context(request, username, **forms_)
+    if isinstance(context, HttpResponse):
+        return context
+    return render(request, "core/person.html", context, status=400 if forms_ else 200)
+
+
+# What each action on a person does, and what its confirmation page says (None: no page).
+PERSON_ACTIONS: dict[str, tuple[str, str | None]] = {
+    "deactivate": (
+        "Deactivate",
+        "They can no longer sign in, and every API token that acts for them is revoked. "
+        "Their account and everything the ledger says they did stay.",
+    ),
+    "reactivate": ("Reactivate", None),
+    "reset-mfa": (
+        "Reset two-factor sign-in for",
+        "Their authenticator app stops working here. If their role needs two-factor sign-in, "
+        "they enrol a new app the next time they sign in.",
+    ),
+    "clear-lockout": ("Clear the sign-in lockout of", None),
+}
+
+
+@console_page(MANAGE_PEOPLE, "managing people")
+@require_http_methods(["GET", "POST"])
+def person_action(request: HttpRequest, username: str, action: str) -> HttpResponse:
+    if action not in PERSON_ACTIONS:
+        return render(request, "core/forbidden.html", {"message": "no such action"}, status=404)
+    verb, warning = PERSON_ACTIONS[action]
+    form = DeactivateForm(request.POST if request.method == "POST" else None)
+    confirmed = request.method == "POST" and (warning is None or "confirmed" in request.POST)
+    if confirmed and form.is_valid():
+        actor = actor_of(request)
+        try:
+            if action == "deactivate":
+                services.deactivate_user(actor, username, form.cleaned_data["reason"])
+                done = f"{username} is deactivated; their tokens are revoked."
+            elif action == "reactivate":
+                services.reactivate_user(actor, username)
+                done = f"{username} can sign in again."
+            elif action == "reset-mfa":
+                services.reset_mfa(actor, username)
+                done = f"{username}'s two-factor sign-in is reset."
+            else:
+                services.clear_lockout(actor, username)
+                done = f"{username}'s failed sign-ins are cleared."
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done)
+        return redirect("person", username=username)
+    if warning is None:
+        return redirect("person", username=username)
+    context = {
+        "username": username,
+        "verb": verb,
+        "warning": warning,
+        "form": form,
+        "action": action,
+        "with_reason": action == "deactivate",
+        "cancel": reverse("person", args=[username]),
+    }
+    return render(request, "core/confirm.html", context)
+
+
+# ----------------------------------------------------------------------------- API tokens
+
+
+@console_page(None, "API tokens")
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    """Administrators see every token and issue device tokens; everyone issues and revokes
+    tokens that act for themselves (a token for another person is theirs to issue)."""
+    actor = actor_of(request)
+    admin = actor.has(*MANAGE_TOKENS)
+    form = TokenForm(request.POST or None, devices=admin)
+    issued = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        mine = data["acts_for"] == TokenForm.FOR_ME
+        expires_at = data["expires_at"]
+        try:
+            if expires_at is not None and expires_at <= clock.now():
+                raise ServiceError("must be in the future", "expires_at")
+            issued = services.issue_token(
+                actor,
+                name=data["name"],
+                role=data["role"],
+                device="" if mine else data["device"].strip(),
+                user_id=actor.user_id if mine else None,
+                expires_at=expires_at,
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc, {"username": "acts_for"})
+        else:
+            form = TokenForm(devices=admin)
+    tokens = queries.tokens() if admin else queries.tokens(acting_for=actor.name)
+    context = {"tokens": tokens, "form": form, "issued": issued, "admin": admin}
+    return render(request, "core/api_tokens.html", context, status=400 if form.errors else 200)
+
+
+@console_page(None, "API tokens")
+@require_http_methods(["GET", "POST"])
+def api_token_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
+    if request.method == "POST" and "confirmed" in request.POST:
+        try:
+            token = services.revoke_token(actor_of(request), prefix)
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Token {token.prefix} ({token.name}) is revoked.")
+        return redirect("api_tokens")
+    context = {
+        "username": f"token {prefix}",
+        "verb": "Revoke",
+        "warning": "Whatever uses it is refused from now on. A revoked token cannot be restored.",
+        "form": None,
+        "action": "revoke",
+        "with_reason": False,
+        "cancel": reverse("api_tokens"),
+    }
+    return render(request, "core/confirm.html", context)

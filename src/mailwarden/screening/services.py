@@ -21,7 +21,7 @@ from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
-from mailwarden.core.permissions import require
+from mailwarden.core.permissions import require, require_person
 from mailwarden.core.roles import SCREEN, Role
 from mailwarden.custody import services as custody
 from mailwarden.custody.models import MailItem
@@ -72,10 +72,7 @@ def limits() -> decode.Limits:
 
 def _person(actor: Actor, what: str) -> None:
     """Two-person rules need two identifiable people, not two tokens or a job."""
-    if actor.kind != "user" or actor.user_id is None:
-        raise Forbidden(
-            f"{what} needs a named person: sign in, or use an API token issued for a user"
-        )
+    require_person(actor, what)
 
 
 def _item(uid: str, *, lock: bool = False) -> MailItem:
@@ -593,7 +590,8 @@ def confirm_decision(actor: Actor, decision_id: int) -> Decision:
                 "confirmed",
                 "decision_id",
             )
-        if decision.screener_user_id == actor.user_id or decision.screener == actor.label:
+        # By person, not by label: the screener's own tokens are the screener (core.permissions).
+        if decision.screener_user_id == actor.person_id or decision.screener == actor.label:
             raise Forbidden(
                 "the screener who made the decision cannot confirm it; a second screener must",
                 "decision_id",
@@ -714,7 +712,8 @@ def confirm_quarantine_outcome(actor: Actor, request_id: int) -> QuarantineReque
             )
         if status != RequestStatus.PENDING:
             raise Conflict(f"request {request.pk} is {status.value} already", "request_id")
-        if request.proposed_by_user_id == actor.user_id or request.proposed_by == actor.label:
+        # By person, not by label: the proposer's own tokens are the proposer (core.permissions).
+        if request.proposed_by_user_id == actor.person_id or request.proposed_by == actor.label:
             raise Forbidden(
                 "the person who proposed the outcome cannot confirm it; a second person must",
                 "request_id",

@@ -23,7 +23,8 @@ DATA_DIR = MW.data_dir.resolve()
 MEDIA_STORE_DIR = DATA_DIR / "media"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # /admin/ shows data and changes none (core.admin_site).
+    "mailwarden.core.admin_site.ReadOnlyAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
