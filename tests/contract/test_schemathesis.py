@@ -32,6 +32,8 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
+from mailwarden.incidents import services as incidents
+from mailwarden.incidents.models import AlarmSource, Severity
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -101,6 +103,21 @@ def mailroom(db) -> Iterator[Mailroom]:
         ),
     )
     access.levels.add_holiday(ADMIN, site=site.code, day=date(2026, 12, 25))
+    rule = incidents.create_rule(ADMIN, incidents.RuleRequest(name="fuzz", action="log"))
+    alarm = incidents.raise_alarm(
+        incidents.JOB,
+        incidents.AlarmSignal(
+            key="fuzz",
+            type="access.door.forced",
+            severity=Severity.CRITICAL,
+            source=AlarmSource.ACCESS,
+            source_key="fuzz",
+            title="Door forced open: fuzz",
+            occurred_at=item.received_at,
+            site=site.code,
+        ),
+    )
+    assert alarm is not None
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     real = {
         "uid": item.uid,
@@ -117,6 +134,8 @@ def mailroom(db) -> Iterator[Mailroom]:
         "name": "organic",
         "part": "high",
         "username": person.get_username(),
+        "rule_id": str(rule.pk),
+        "alarm_id": str(alarm.pk),
     }
     try:
         yield Mailroom(secret, real)

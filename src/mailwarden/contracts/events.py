@@ -567,6 +567,35 @@ class AccessEventRecorded(DomainEvent):
     occurred_at: datetime = Field(description="When it happened (the edge's time).")
 
 
+# ============================================================================= incidents
+
+
+class IncidentAlarmRaised(DomainEvent):
+    """The alarm console raised a new alarm from one of its sources (a screening alarm, an
+    access alarm, a ledger verification failure). Repeats of the same condition fold into it
+    and raise nothing new."""
+
+    TOPIC: ClassVar[str] = "incidents.alarm.raised"
+
+    alarm: int = Field(description="The console alarm's ID.")
+    type: str = Field(description="The alarm's type (the topic of the event that raised it).")
+    severity: int = Field(description="1 (low) to 4 (critical).")
+    site: str | None = Field(description="The site's code, where the alarm has a site.")
+    source: str = Field(description="screening, access or ledger.")
+    source_key: str = Field(description="What makes repeats the same condition.")
+    action: str = Field(description="What the alarm rules decided: open_incident, notify, log.")
+
+
+class IncidentAlarmAcknowledged(DomainEvent):
+    """Someone acknowledged a console alarm, with a note."""
+
+    TOPIC: ClassVar[str] = "incidents.alarm.acknowledged"
+
+    alarm: int = Field(description="The console alarm's ID.")
+    by: str = Field(description="The actor label of who acknowledged it.")
+    note: str = Field(description="Their note (may be empty).")
+
+
 # ============================================================================= the registry
 
 CATALOGUE: Mapping[str, type[DomainEvent]] = MappingProxyType(_catalogue)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "mailwarden.custody",
     "mailwarden.screening",
     "mailwarden.access",
+    "mailwarden.incidents",
 ]
 
 MIDDLEWARE = [

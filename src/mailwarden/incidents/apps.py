@@ -1,0 +1,23 @@
+from mailwarden.core.plugins import MailwardenApp, NavEntry
+
+
+class IncidentsConfig(MailwardenApp):
+    name = "mailwarden.incidents"
+    label = "incidents"
+    verbose_name = "Incidents"
+
+    # Shown to whoever the page admits: the roles are the ones the view checks.
+    nav = (
+        NavEntry(
+            "incidents:alarms",
+            "Alarm console",
+            "alert",
+            "mailwarden.incidents.services.VIEW_ALARMS",
+            order=65,
+        ),
+    )
+    urls = "mailwarden.incidents.urls"
+    url_prefix = "incidents/"
+    api_router = "mailwarden.incidents.api.router"
+    event_handlers = ("mailwarden.incidents.handlers",)
+    demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

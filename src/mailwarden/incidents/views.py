@@ -1,0 +1,183 @@
+"""The alarm console: every unacknowledged alarm from every source, acknowledged singly or in
+bulk with a note, kept live by a server-sent event stream like the door board's.
+
+Views read :mod:`mailwarden.incidents.queries` and call :mod:`mailwarden.incidents.services`
+for every change (docs/architecture.md rule 1). The stream is async so an open console holds no
+request thread; it reads the database through ``sync_to_async``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.core.handlers.asgi import ASGIRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from mailwarden.core.actor import Actor
+from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.permissions import require
+from mailwarden.core.views import actor_of, console_page
+from mailwarden.directory.models import Site
+from mailwarden.incidents import queries, services
+from mailwarden.incidents.forms import AcknowledgeForm, FilterForm
+from mailwarden.incidents.models import Alarm, Severity
+
+SHOWN = 200
+
+
+def _filtered(filters: dict[str, Any]) -> QuerySet[Alarm]:
+    alarms = queries.needing_attention()
+    if filters.get("site"):
+        alarms = alarms.filter(site__code=filters["site"])
+    if filters.get("source"):
+        alarms = alarms.filter(source=filters["source"])
+    if filters.get("min_severity"):
+        alarms = alarms.filter(severity__gte=filters["min_severity"])
+    return alarms
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    form = FilterForm(request.GET or None)
+    return form.cleaned_data if form.is_valid() else {}
+
+
+def _context(actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
+    alarms = _filtered(filters)
+    return {
+        "alarms": list(alarms[:SHOWN]),
+        "alarm_count": alarms.count(),
+        "critical_ids": " ".join(
+            str(i) for i in alarms.filter(severity=Severity.CRITICAL).values_list("id", flat=True)
+        ),
+        "can_ack": actor.has(*services.HANDLE_ALARMS),
+    }
+
+
+@console_page(services.VIEW_ALARMS, "the alarm console")
+@require_GET
+def alarms(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    context = _context(actor_of(request), filters)
+    context["filter_form"] = FilterForm(request.GET or None)
+    context["sites"] = Site.objects.order_by("name")
+    context["stream_url"] = (
+        request.path + "stream" + ("?" + request.GET.urlencode() if request.GET else "")
+    )
+    return render(request, "incidents/alarms.html", context)
+
+
+@console_page(services.HANDLE_ALARMS, "acknowledging alarms")
+@require_POST
+def acknowledge(request: HttpRequest) -> HttpResponse:
+    ids = [int(v) for v in request.POST.getlist("alarm_ids") if v.isdigit()]
+    form = AcknowledgeForm(request.POST, alarm_ids=ids)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        messages.error(request, f"Nothing was acknowledged: {first}.")
+        return redirect("incidents:alarms")
+    try:
+        done = services.acknowledge_alarms(
+            actor_of(request), form.cleaned_data["alarm_ids"], note=form.cleaned_data["note"]
+        )
+    except ServiceError as exc:
+        messages.error(request, f"Nothing was acknowledged: {exc.message}.")
+    else:
+        messages.success(request, f"{len(done)} alarm{'s' if len(done) != 1 else ''} acknowledged.")
+    return redirect("incidents:alarms")
+
+
+# ----------------------------------------------------------------------------- the live stream
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How the console stream paces itself; tests replace ``sleep`` and ``monotonic``."""
+
+    poll_s: float = 1.0
+    lifetime_s: float = 600.0
+    keepalive_s: float = 15.0
+    retry_ms: int = 2000
+    fallback_retry_ms: int = 10_000
+    sleep: Callable[[float], Awaitable[Any]] = field(default=asyncio.sleep)
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+
+
+STREAM = StreamSettings()
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def signature(filters: dict[str, Any]) -> tuple[Any, ...]:
+    """Different whenever anything the console shows may have changed."""
+    return tuple(_filtered(filters).values_list("id", "count", "state", "severity")[:SHOWN])
+
+
+def _poll(
+    filters: dict[str, Any], extra: dict[str, Any], previous: tuple[Any, ...] | None
+) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    now = signature(filters)
+    if now == previous:
+        return now, None
+    context = {**_context(extra["actor"], filters), **extra}
+    html = render_to_string("incidents/_alarm_list.html", context)
+    return now, {"html": html, "critical": context["critical_ids"], "count": context["alarm_count"]}
+
+
+async def alarm_events(
+    filters: dict[str, Any], extra: dict[str, Any], *, live: bool, settings: StreamSettings
+) -> AsyncIterator[str]:
+    """Everything on connecting, then the list again whenever it changes."""
+    yield f"retry: {settings.retry_ms if live else settings.fallback_retry_ms}\n\n"
+    previous: tuple[Any, ...] | None = None
+    started = quiet_since = settings.monotonic()
+    poll = sync_to_async(_poll)
+    while True:
+        previous, data = await poll(filters, extra, previous)
+        if data is not None:
+            yield _sse("alarms", data)
+            quiet_since = settings.monotonic()
+        now = settings.monotonic()
+        if not live or now - started >= settings.lifetime_s:
+            return
+        if now - quiet_since >= settings.keepalive_s:
+            yield ": keep-alive\n\n"
+            quiet_since = now
+        await settings.sleep(settings.poll_s)
+
+
+async def alarm_stream(request: HttpRequest) -> HttpResponseBase:
+    """Server-sent events for the alarm console (``/incidents/alarms/stream``)."""
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse("sign in first", status=401, content_type="text/plain")
+    actor = await sync_to_async(Actor.for_user)(user)
+    try:
+        require(actor, services.VIEW_ALARMS, "the alarm console")
+    except Forbidden as exc:
+        return HttpResponse(exc.message, status=403, content_type="text/plain")
+    filters = _filters(request)
+    extra = {"csrf_token": get_token(request), "actor": actor}
+    response = StreamingHttpResponse(
+        alarm_events(filters, extra, live=isinstance(request, ASGIRequest), settings=STREAM),
+        content_type="text/event-stream",
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
