@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
 
-from mailwarden.core.api import ERRORS, actor_of
+from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.models import Site
@@ -29,6 +29,7 @@ router = Router(tags=["incidents"])
 
 
 @router.get("/alarms", response={200: list[AlarmOut], **ERRORS}, summary="Alarms from every source")
+@allow(services.VIEW_ALARMS, "reading alarms")
 def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmOut]:
     require(actor_of(request), services.VIEW_ALARMS, "reading alarms")
     alarms = Alarm.objects.select_related("site").order_by("-severity", "-last_seen", "-id")
@@ -55,6 +56,7 @@ def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmO
     response={200: list[AlarmOut], **ERRORS},
     summary="Acknowledge several alarms with one note",
 )
+@allow(services.HANDLE_ALARMS, "acknowledging alarms")
 def acknowledge_many(request: HttpRequest, payload: BulkAcknowledgeIn) -> list[AlarmOut]:
     actor = actor_of(request)
     require(actor, services.HANDLE_ALARMS, "acknowledging alarms")
@@ -63,6 +65,7 @@ def acknowledge_many(request: HttpRequest, payload: BulkAcknowledgeIn) -> list[A
 
 
 @router.get("/alarms/rules", response={200: list[RuleOut], **ERRORS}, summary="Alarm rules")
+@allow(services.VIEW_ALARMS, "reading alarm rules")
 def list_rules(request: HttpRequest) -> list[RuleOut]:
     require(actor_of(request), services.VIEW_ALARMS, "reading alarm rules")
     return [rule_out(r) for r in AlarmRule.objects.select_related("site")]
@@ -73,6 +76,7 @@ def _request(payload: RuleIn) -> services.RuleRequest:
 
 
 @router.post("/alarms/rules", response={201: RuleOut, **ERRORS}, summary="Add an alarm rule")
+@allow(services.MANAGE_RULES, "changing alarm rules")
 def create_rule(request: HttpRequest, payload: RuleIn) -> Status[RuleOut]:
     actor = actor_of(request)
     require(actor, services.MANAGE_RULES, "changing alarm rules")
@@ -82,6 +86,7 @@ def create_rule(request: HttpRequest, payload: RuleIn) -> Status[RuleOut]:
 @router.put(
     "/alarms/rules/{rule_id}", response={200: RuleOut, **ERRORS}, summary="Change an alarm rule"
 )
+@allow(services.MANAGE_RULES, "changing alarm rules")
 def update_rule(request: HttpRequest, rule_id: Path[AlarmId], payload: RuleIn) -> RuleOut:
     actor = actor_of(request)
     require(actor, services.MANAGE_RULES, "changing alarm rules")
@@ -91,6 +96,7 @@ def update_rule(request: HttpRequest, rule_id: Path[AlarmId], payload: RuleIn) -
 @router.delete(
     "/alarms/rules/{rule_id}", response={204: None, **ERRORS}, summary="Remove an alarm rule"
 )
+@allow(services.MANAGE_RULES, "changing alarm rules")
 def delete_rule(request: HttpRequest, rule_id: Path[AlarmId]) -> Status[None]:
     actor = actor_of(request)
     require(actor, services.MANAGE_RULES, "changing alarm rules")
@@ -99,6 +105,7 @@ def delete_rule(request: HttpRequest, rule_id: Path[AlarmId]) -> Status[None]:
 
 
 @router.get("/alarms/{alarm_id}", response={200: AlarmOut, **ERRORS}, summary="One alarm")
+@allow(services.VIEW_ALARMS, "reading alarms")
 def get_alarm(request: HttpRequest, alarm_id: Path[AlarmId]) -> AlarmOut:
     require(actor_of(request), services.VIEW_ALARMS, "reading alarms")
     alarm = Alarm.objects.select_related("site").filter(pk=alarm_id).first()
@@ -112,6 +119,7 @@ def get_alarm(request: HttpRequest, alarm_id: Path[AlarmId]) -> AlarmOut:
     response={200: AlarmOut, **ERRORS},
     summary="Acknowledge an alarm with a note",
 )
+@allow(services.HANDLE_ALARMS, "acknowledging alarms")
 def acknowledge_one(
     request: HttpRequest, alarm_id: Path[AlarmId], payload: AcknowledgeIn
 ) -> AlarmOut:
