@@ -13,12 +13,9 @@ the database through ``sync_to_async``.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import zoneinfo
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -97,6 +94,7 @@ from mailwarden.core.csvsafe import csv_text
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.permissions import require
+from mailwarden.core.streams import StreamSettings, sse
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import LocationKind, Recipient, Site
 from mailwarden.edge.decisions import Reason
@@ -470,29 +468,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "access/board.html", context)
 
 
-@dataclass(frozen=True)
-class StreamSettings:
-    """How the board stream paces itself; tests replace ``sleep`` and ``monotonic``."""
-
-    poll_s: float = 1.0
-    # The browser reconnects when a stream ends, so a bounded stream costs a reconnect, while an
-    # endless one would outlive a revoked role or a signed-out session.
-    lifetime_s: float = 600.0
-    keepalive_s: float = 15.0
-    retry_ms: int = 2000
-    # Without ASGI (a WSGI deployment, Django's test server) a stream would hold a worker for its
-    # whole life; there it sends the state once and the browser asks again after this.
-    fallback_retry_ms: int = 10_000
-    sleep: Callable[[float], Awaitable[Any]] = field(default=asyncio.sleep)
-    monotonic: Callable[[], float] = field(default=time.monotonic)
-
-
 STREAM = StreamSettings()
-
-
-def _sse(event: str, data: Any) -> str:
-    # JSON escapes newlines, so the payload always fits on the one data line SSE needs.
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 def _poll_board(
@@ -522,7 +498,7 @@ async def board_events(
             changed = {key: html for key, html in parts.items() if sent.get(key) != html}
             sent.update(parts)
             if changed:
-                yield _sse("board", changed)
+                yield sse("board", changed)
                 quiet_since = settings.monotonic()
         now = settings.monotonic()
         if not live or now - started >= settings.lifetime_s:

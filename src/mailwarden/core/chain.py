@@ -174,12 +174,18 @@ def _same_time(at: str, stored: datetime | str) -> bool:
         return False
 
 
-def read_rows(
-    conn: Any, vendor: str, table: str, first: int, upto: int, batch: int = 50_000
-) -> Generator[Row, None, None]:
-    """Entries ``first``..``upto`` in sequence order, from a DB-API connection (not Django's)."""
-    created_at = _CREATED_AT_TEXT.get(vendor, "created_at")
-    columns = f"seq, body, prev_hash, hash, actor, action, subject_type, subject_id, {created_at}"
+def _read(
+    conn: Any,
+    vendor: str,
+    table: str,
+    columns: str,
+    types: list[str],
+    first: int,
+    upto: int,
+    batch: int,
+) -> Generator[Any, None, None]:
+    """``columns`` of entries ``first``..``upto`` in sequence order, from a DB-API connection
+    (not Django's); ``types`` are the columns' PostgreSQL types for COPY."""
     if vendor == "postgresql":
         # One COPY stream reads a million rows in about half the time of paged SELECTs.
         sql = (
@@ -187,7 +193,7 @@ def read_rows(
             " TO STDOUT"
         )
         with conn.cursor() as cursor, cursor.copy(sql, [first, upto]) as copy:
-            copy.set_types(["int8", *["text"] * 8])
+            copy.set_types(types)
             yield from copy.rows()
         return
     # Raw keyset pages elsewhere: flat memory on a million rows, no model instances.
@@ -210,37 +216,21 @@ def read_rows(
         cursor.close()
 
 
+def read_rows(
+    conn: Any, vendor: str, table: str, first: int, upto: int, batch: int = 50_000
+) -> Generator[Row, None, None]:
+    """Entries ``first``..``upto`` in sequence order, from a DB-API connection (not Django's)."""
+    created_at = _CREATED_AT_TEXT.get(vendor, "created_at")
+    columns = f"seq, body, prev_hash, hash, actor, action, subject_type, subject_id, {created_at}"
+    yield from _read(conn, vendor, table, columns, ["int8", *["text"] * 8], first, upto, batch)
+
+
 def read_bodies(
     conn: Any, vendor: str, table: str, first: int, upto: int, batch: int = 50_000
 ) -> Generator[tuple[int, str], None, None]:
     """``(seq, body)`` of entries ``first``..``upto`` in sequence order: what the Merkle tree of
     the ledger (``core.merkle``, ``core.checkpoints``) is built from."""
-    if vendor == "postgresql":
-        sql = (
-            f"COPY (SELECT seq, body FROM {table} WHERE seq >= %s AND seq <= %s ORDER BY seq)"
-            " TO STDOUT"
-        )
-        with conn.cursor() as cursor, cursor.copy(sql, [first, upto]) as copy:
-            copy.set_types(["int8", "text"])
-            yield from copy.rows()
-        return
-    mark = "?" if vendor == "sqlite" else "%s"
-    sql = (
-        f"SELECT seq, body FROM {table} WHERE seq > {mark} AND seq <= {mark}"
-        f" ORDER BY seq LIMIT {mark}"
-    )
-    last = first - 1
-    cursor = conn.cursor()
-    try:
-        while True:
-            cursor.execute(sql, [last, upto, batch])
-            chunk = cursor.fetchall()
-            if not chunk:
-                return
-            yield from chunk
-            last = chunk[-1][0]
-    finally:
-        cursor.close()
+    yield from _read(conn, vendor, table, "seq, body", ["int8", "text"], first, upto, batch)
 
 
 def leaf_hashes(rows: Iterable[tuple[int, str]], first: int) -> list[bytes]:

@@ -18,10 +18,10 @@ from mailwarden.access.services import alarms as access_alarms
 from mailwarden.contracts.events import IncidentAlarmAcknowledged, IncidentAlarmRaised
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import clean_text
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
+from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Site
 from mailwarden.incidents import queries
 from mailwarden.incidents.models import (
@@ -42,19 +42,6 @@ JOB = Actor.job("incidents")
 MAX_BULK = 200
 MAX_EVIDENCE = 20
 ACCESS_REF = "access.alarm:"
-
-
-def _text(value: str, field_name: str, *, max_length: int, required: bool = False) -> str:
-    value = (value or "").strip()
-    try:
-        clean_text(value)
-    except ValueError as exc:
-        raise ServiceError(str(exc), field_name) from None
-    if required and not value:
-        raise ServiceError("must not be empty", field_name)
-    if len(value) > max_length:
-        raise ServiceError(f"must be at most {max_length} characters", field_name)
-    return value
 
 
 # ----------------------------------------------------------------------------- raising
@@ -202,7 +189,7 @@ def acknowledge_alarms(actor: Actor, alarm_ids: Sequence[int], *, note: str = ""
         raise ServiceError("name at least one alarm", "alarm_ids")
     if len(ids) > MAX_BULK:
         raise ServiceError(f"at most {MAX_BULK} alarms at once", "alarm_ids")
-    note = _text(note, "note", max_length=500)
+    note = check_text(note, "note", max_length=500)
     now = clock.now()
     with transaction.atomic():
         found = {a.pk: a for a in Alarm.objects.select_for_update().filter(pk__in=ids)}
@@ -279,8 +266,8 @@ class RuleRequest:
 
 
 def _validated(request: RuleRequest) -> dict[str, Any]:
-    name = _text(request.name, "name", max_length=120, required=True)
-    alarm_type = _text(request.alarm_type, "alarm_type", max_length=80)
+    name = check_text(request.name, "name", max_length=120, required=True)
+    alarm_type = check_text(request.alarm_type, "alarm_type", max_length=80)
     if request.action not in RuleAction.values:
         choices = ", ".join(RuleAction.values)
         raise ServiceError(f"must be one of {choices}", "action")

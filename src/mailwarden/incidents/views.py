@@ -8,11 +8,7 @@ request thread; it reads the database through ``sync_to_async``.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -29,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.permissions import require
+from mailwarden.core.streams import StreamSettings, sse
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import Site
 from mailwarden.incidents import queries, services
@@ -102,24 +99,7 @@ def acknowledge(request: HttpRequest) -> HttpResponse:
 # ----------------------------------------------------------------------------- the live stream
 
 
-@dataclass(frozen=True)
-class StreamSettings:
-    """How the console stream paces itself; tests replace ``sleep`` and ``monotonic``."""
-
-    poll_s: float = 1.0
-    lifetime_s: float = 600.0
-    keepalive_s: float = 15.0
-    retry_ms: int = 2000
-    fallback_retry_ms: int = 10_000
-    sleep: Callable[[float], Awaitable[Any]] = field(default=asyncio.sleep)
-    monotonic: Callable[[], float] = field(default=time.monotonic)
-
-
 STREAM = StreamSettings()
-
-
-def _sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 def signature(filters: dict[str, Any]) -> tuple[Any, ...]:
@@ -149,7 +129,7 @@ async def alarm_events(
     while True:
         previous, data = await poll(filters, extra, previous)
         if data is not None:
-            yield _sse("alarms", data)
+            yield sse("alarms", data)
             quiet_since = settings.monotonic()
         now = settings.monotonic()
         if not live or now - started >= settings.lifetime_s:

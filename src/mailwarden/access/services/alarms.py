@@ -21,18 +21,13 @@ from mailwarden.access.models import (
     Reader,
     SiteRules,
 )
-from mailwarden.access.services.common import (
-    HANDLE_ALARMS,
-    authorise,
-    check_seconds,
-    check_text,
-    site_rules,
-)
+from mailwarden.access.services.common import HANDLE_ALARMS, authorise, check_seconds, site_rules
 from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound
 from mailwarden.core.tasks import periodic
+from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Site
 
 

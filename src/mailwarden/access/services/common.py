@@ -13,10 +13,10 @@ from mailwarden.access.models import AccessController, SiteRules
 from mailwarden.contracts.events import AccessRulesChanged
 from mailwarden.core import ledger, outbox
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import clean_text
 from mailwarden.core.errors import Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
+from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Site
 
 # Who may do what. Admin passes every check (Actor.has).
@@ -42,19 +42,6 @@ def _refuse_devices(actor: Actor, what: str) -> None:
 def authorise(actor: Actor, what: str, roles: Sequence[Role] = MANAGE_ACCESS) -> None:
     _refuse_devices(actor, what)
     require(actor, roles, what)
-
-
-def check_text(value: str, field_name: str, *, max_length: int, required: bool = False) -> str:
-    value = (value or "").strip()
-    try:
-        clean_text(value)
-    except ValueError as exc:
-        raise ServiceError(str(exc), field_name) from None
-    if required and not value:
-        raise ServiceError("must not be empty", field_name)
-    if len(value) > max_length:
-        raise ServiceError(f"must be at most {max_length} characters", field_name)
-    return value
 
 
 def check_slug(value: str, field_name: str) -> str:

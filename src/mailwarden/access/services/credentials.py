@@ -26,12 +26,12 @@ from mailwarden.access.services.common import (
     bump_rules,
     check_aware,
     check_choice,
-    check_text,
 )
 from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
+from mailwarden.core.validation import check_text
 from mailwarden.edge import wiegand
 from mailwarden.edge.rules import pin_hash
 

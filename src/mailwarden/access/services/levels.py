@@ -11,10 +11,11 @@ from pydantic import ValidationError
 
 from mailwarden.access import queries
 from mailwarden.access.models import AccessLevel, Holiday, Schedule
-from mailwarden.access.services.common import authorise, check_text, rule_changed
+from mailwarden.access.services.common import authorise, rule_changed
 from mailwarden.contracts import events
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
+from mailwarden.core.validation import check_text
 from mailwarden.edge.rules import TimeWindow, WeeklyWindow
 
 # ----------------------------------------------------------------------------- schedules

@@ -6,17 +6,12 @@ from django.db import transaction
 
 from mailwarden.access import queries
 from mailwarden.access.models import SiteRules
-from mailwarden.access.services.common import (
-    LOCKDOWN,
-    authorise,
-    check_text,
-    rule_changed,
-    site_rules,
-)
+from mailwarden.access.services.common import LOCKDOWN, authorise, rule_changed, site_rules
 from mailwarden.contracts import events
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
+from mailwarden.core.validation import check_text
 
 # ----------------------------------------------------------------------------- lockdown
 
