@@ -32,8 +32,8 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
-from mailwarden.incidents import services as incidents
 from mailwarden.incidents.models import AlarmSource, Severity
+from mailwarden.incidents.services import alarms as incidents
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api

@@ -23,8 +23,10 @@ from mailwarden.contracts.events import (
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import LedgerEntry, OutboxEvent
-from mailwarden.incidents import handlers, queries, services
+from mailwarden.incidents.handlers import alarms as handlers
 from mailwarden.incidents.models import Alarm, AlarmOccurrence, AlarmSource, AlarmState, Severity
+from mailwarden.incidents.queries import alarms as queries
+from mailwarden.incidents.services import alarms as services
 from tests.incidents.conftest import OPERATOR, deliver, forced, threat
 
 pytestmark = pytest.mark.django_db

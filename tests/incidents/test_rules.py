@@ -10,8 +10,9 @@ import pytest
 from mailwarden.core.errors import Forbidden, NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.directory import services as directory
-from mailwarden.incidents import queries, services
 from mailwarden.incidents.models import Alarm, AlarmRule, RuleAction
+from mailwarden.incidents.queries import alarms as queries
+from mailwarden.incidents.services import alarms as services
 from tests.factories import ADMIN
 from tests.incidents.conftest import MANAGER, OPERATOR, deliver, forced
 

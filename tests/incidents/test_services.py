@@ -8,8 +8,8 @@ import pytest
 from mailwarden.core import clock
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry, OutboxEvent
-from mailwarden.incidents import services
 from mailwarden.incidents.models import Alarm, AlarmSource, AlarmState, Severity
+from mailwarden.incidents.services import alarms as services
 from tests.incidents.conftest import AUDITOR, CLERK, MANAGER, OPERATOR, deliver, forced, threat
 
 pytestmark = pytest.mark.django_db

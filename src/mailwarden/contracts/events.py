@@ -596,6 +596,36 @@ class IncidentAlarmAcknowledged(DomainEvent):
     note: str = Field(description="Their note (may be empty).")
 
 
+class IncidentOpened(DomainEvent):
+    """An incident was opened, by a person or by an alarm rule; an exercise's incident too
+    (``exercise``). Escalation policies start from this."""
+
+    TOPIC: ClassVar[str] = "incidents.incident.opened"
+    KEY: ClassVar[str | None] = "{topic}:{incident}"
+
+    incident: int = Field(description="The incident's ID.")
+    reference: str = Field(description="The incident's reference, e.g. INC-00012.")
+    type: str = Field(description="The incident type, e.g. suspicious_package.")
+    severity: int = Field(description="1 (SEV-1, the worst) to 4.")
+    site: str = Field(description="The site's code.")
+    title: str = Field(description="The incident's title.")
+    exercise: bool = Field(description="True for an exercise's incident.")
+
+
+class IncidentStateChanged(DomainEvent):
+    """An incident moved between open, contained, resolved and closed."""
+
+    TOPIC: ClassVar[str] = "incidents.incident.state_changed"
+
+    incident: int = Field(description="The incident's ID.")
+    reference: str = Field(description="The incident's reference.")
+    site: str = Field(description="The site's code.")
+    previous: str = Field(description="The state it left.")
+    state: str = Field(description="The state it entered.")
+    by: str = Field(description="The actor label of who moved it.")
+    exercise: bool = Field(description="True for an exercise's incident.")
+
+
 # ============================================================================= the registry
 
 CATALOGUE: Mapping[str, type[DomainEvent]] = MappingProxyType(_catalogue)

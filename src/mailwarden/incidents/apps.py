@@ -12,12 +12,12 @@ class IncidentsConfig(MailwardenApp):
             "incidents:alarms",
             "Alarm console",
             "alert",
-            "mailwarden.incidents.services.VIEW_ALARMS",
+            "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
         ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
-    event_handlers = ("mailwarden.incidents.handlers",)
+    event_handlers = ("mailwarden.incidents.handlers.alarms",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

@@ -27,8 +27,9 @@ from mailwarden.contracts.events import (
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import OutboxEvent, OutboxStatus
 from mailwarden.core.plugins import DemoOptions, DemoSeeder
-from mailwarden.incidents import handlers, services
+from mailwarden.incidents.handlers import alarms as handlers
 from mailwarden.incidents.models import Alarm, AlarmRule, AlarmSource, RuleAction, Severity
+from mailwarden.incidents.services import alarms as services
 from mailwarden.screening.models import Scan
 
 # A scan region scoring this high is a threat the screener must look at.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mailwarden.incidents import views
+from mailwarden.incidents.views import alarms as views
 
 app_name = "incidents"
 

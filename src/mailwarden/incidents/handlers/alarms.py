@@ -30,8 +30,8 @@ from mailwarden.contracts.events import (
     ScreeningAlarm,
 )
 from mailwarden.core import clock, outbox
-from mailwarden.incidents import services
 from mailwarden.incidents.models import AlarmSource, Severity
+from mailwarden.incidents.services import alarms as services
 
 ACCESS_SEVERITY: dict[type[AccessAlarmRaised], Severity] = {
     DoorForced: Severity.CRITICAL,

@@ -23,7 +23,6 @@ from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Site
-from mailwarden.incidents import queries
 from mailwarden.incidents.models import (
     Alarm,
     AlarmOccurrence,
@@ -33,6 +32,7 @@ from mailwarden.incidents.models import (
     RuleAction,
     Severity,
 )
+from mailwarden.incidents.queries import alarms as queries
 
 HANDLE_ALARMS = (Role.SECURITY_MANAGER, Role.SECURITY_OPERATOR)
 VIEW_ALARMS = (*HANDLE_ALARMS, Role.AUDITOR)

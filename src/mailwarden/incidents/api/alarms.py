@@ -11,9 +11,9 @@ from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.models import Site
-from mailwarden.incidents import queries, services
 from mailwarden.incidents.models import Alarm, AlarmRule
-from mailwarden.incidents.schemas import (
+from mailwarden.incidents.queries import alarms as queries
+from mailwarden.incidents.schemas.alarms import (
     AcknowledgeIn,
     AlarmId,
     AlarmOut,
@@ -24,8 +24,9 @@ from mailwarden.incidents.schemas import (
     alarm_out,
     rule_out,
 )
+from mailwarden.incidents.services import alarms as services
 
-router = Router(tags=["incidents"])
+router = Router()
 
 
 @router.get("/alarms", response={200: list[AlarmOut], **ERRORS}, summary="Alarms from every source")

@@ -28,9 +28,10 @@ from mailwarden.core.permissions import require
 from mailwarden.core.streams import StreamSettings, sse
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import Site
-from mailwarden.incidents import queries, services
-from mailwarden.incidents.forms import AcknowledgeForm, FilterForm
+from mailwarden.incidents.forms.alarms import AcknowledgeForm, FilterForm
 from mailwarden.incidents.models import Alarm, Severity
+from mailwarden.incidents.queries import alarms as queries
+from mailwarden.incidents.services import alarms as services
 
 SHOWN = 200
 
