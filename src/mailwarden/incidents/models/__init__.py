@@ -11,14 +11,21 @@ from mailwarden.incidents.models.alarms import (
 )
 from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus
 from mailwarden.incidents.models.incidents import (
+    ActionStatus,
     ExerciseType,
     Incident,
     IncidentSeverity,
     IncidentState,
+    IncidentStep,
     IncidentType,
+    Playbook,
+    PlaybookStep,
+    StepAction,
+    TimelineEntry,
 )
 
 __all__ = [
+    "ActionStatus",
     "Alarm",
     "AlarmOccurrence",
     "AlarmRule",
@@ -31,7 +38,12 @@ __all__ = [
     "Incident",
     "IncidentSeverity",
     "IncidentState",
+    "IncidentStep",
     "IncidentType",
+    "Playbook",
+    "PlaybookStep",
     "RuleAction",
     "Severity",
+    "StepAction",
+    "TimelineEntry",
 ]

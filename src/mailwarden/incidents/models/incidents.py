@@ -80,3 +80,97 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
+
+
+class TimelineEntry(models.Model):
+    """One line of an incident's append-only timeline: what happened, when and by whom."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField()
+    # e.g. opened, state, note, step, action, page, message, evidence, link, task, exercise
+    kind = models.CharField(max_length=20)
+    text = models.CharField(max_length=1000)
+    by = models.CharField(max_length=150)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind}: {self.text}"
+
+
+class StepAction(models.TextChoices):
+    NONE = "", "No action"
+    LOCKDOWN_SITE = "lockdown_site", "Lock down the site's doors"
+    HOLD_SITE_MAIL = "hold_site_mail", "Hold every item at the site"
+    SEND_MESSAGE = "send_message", "Send a message"
+
+
+class Playbook(models.Model):
+    """The response to one incident type: ordered steps, each with who does it and by when."""
+
+    incident_type = models.CharField(max_length=40, choices=IncidentType.choices, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=150)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlaybookStep(models.Model):
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    # A role value from core.roles.Role: who does this step.
+    role = models.CharField(max_length=30)
+    # Minutes after the incident opened by which the step should be done.
+    target_minutes = models.PositiveIntegerField()
+    action = models.CharField(max_length=20, choices=StepAction.choices, blank=True)
+    # For a send_message step: the text sent (placeholders like {site} and {reference}).
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["playbook", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "position"], name="playbook_step_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class ActionStatus(models.TextChoices):
+    NONE = "", "No action"
+    DONE = "done", "Done"
+    SIMULATED = "simulated", "Simulated (exercise)"
+    FAILED = "failed", "Failed"
+
+
+class IncidentStep(models.Model):
+    """A playbook step as copied onto one incident when it opened, checked off with a time."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True)
+    role = models.CharField(max_length=30)
+    target_at = models.DateTimeField()
+    action = models.CharField(max_length=20, choices=StepAction.choices, blank=True)
+    message = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=150, blank=True)
+    action_status = models.CharField(max_length=10, choices=ActionStatus.choices, blank=True)
+    action_result = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["incident", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "position"], name="incident_step_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
