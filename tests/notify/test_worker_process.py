@@ -22,8 +22,9 @@ from mailwarden.custody import pickup
 from tests.conftest import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
-QUEUE_URL = "redis://127.0.0.1:6379/13"
-PG_DATABASE = "mw_worker_test"
+# Per run, so two suites on one machine (or xdist workers) never share a database.
+PG_DATABASE = f"mw_worker_test_{os.getpid()}"
+CLAIM_KEY = "mailwarden-test-claim"
 
 MAKE_READY_ITEM = """
 import json
@@ -43,14 +44,21 @@ print(json.dumps({"uid": item.uid, "email": person.email}))
 
 @pytest.fixture
 def redis_queue() -> Iterator:
+    """A Redis database no other run holds: claimed with SET NX, released at the end."""
     import redis
 
-    conn = redis.Redis.from_url(QUEUE_URL)
-    try:
-        conn.ping()
-    except redis.exceptions.ConnectionError:
-        service_missing("Redis is not reachable at 127.0.0.1:6379")
+    for db in range(8, 16):
+        conn = redis.Redis.from_url(f"redis://127.0.0.1:6379/{db}")
+        try:
+            claimed = conn.set(CLAIM_KEY, os.getpid(), nx=True, ex=900)
+        except redis.exceptions.ConnectionError:
+            service_missing("Redis is not reachable at 127.0.0.1:6379")
+        if claimed:
+            break
+    else:
+        pytest.fail("every Redis database from 8 to 15 is claimed by another test run")
     conn.flushdb()
+    conn.set(CLAIM_KEY, os.getpid(), ex=900)
     yield conn
     conn.flushdb()
 
@@ -95,7 +103,7 @@ def test_worker_process_sends_the_arrival_email_through_redis(
         DJANGO_SETTINGS_MODULE="mailwarden.server.settings",
         MW_DATA_DIR=str(tmp_path),
         MW_SECRET_KEY=secret,
-        MW_QUEUE_URL=QUEUE_URL,
+        MW_QUEUE_URL=f"redis://127.0.0.1:6379/{redis_queue.connection_pool.connection_kwargs['db']}",
         MW_EMAIL__HOST=smtp_server.host,
         MW_EMAIL__PORT=str(smtp_server.port),
     )
