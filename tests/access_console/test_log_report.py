@@ -7,7 +7,8 @@ import io
 import re
 from datetime import UTC, datetime, timedelta
 
-from mailwarden.access import services, views
+from mailwarden.access import services
+from mailwarden.access.views import log as log_views
 from mailwarden.core.roles import Role
 from tests.factories import ADMIN
 
@@ -58,7 +59,7 @@ def test_a_bad_range_is_refused_and_shows_no_rows(as_role, mailroom, frozen_cloc
 
 
 def test_the_log_pages_newest_first(as_role, mailroom, frozen_clock, monkeypatch):
-    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    monkeypatch.setattr(log_views, "PAGE_SIZE", 3)
     start = frozen_clock() - timedelta(hours=1)
     batch = [
         event(

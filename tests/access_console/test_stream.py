@@ -15,8 +15,10 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient, Client
 
-from mailwarden.access import services, views
+from mailwarden.access import services
+from mailwarden.access.views import board as board_views
 from mailwarden.core.roles import Role
+from mailwarden.core.streams import StreamSettings
 
 from .conftest import MANAGER_ACTOR, badge, event, ingest
 
@@ -39,14 +41,14 @@ class FakeTime:
 @pytest.fixture
 def fake_time(monkeypatch) -> FakeTime:
     fake = FakeTime()
-    settings = views.StreamSettings(
+    settings = StreamSettings(
         poll_s=1.0,
         lifetime_s=30.0,
         keepalive_s=5.0,
         sleep=fake.sleep,
         monotonic=fake.monotonic,
     )
-    monkeypatch.setattr(views, "STREAM", settings)
+    monkeypatch.setattr(board_views, "STREAM", settings)
     return fake
 
 
@@ -181,5 +183,5 @@ def test_without_asgi_the_stream_sends_the_state_once(person, mailroom, fake_tim
     # A WSGI server would hold a worker for the stream's life: it gets one state and a slower
     # retry, so the browser polls instead.
     assert [parse(c)[0] for c in chunks] == ["retry", "board"]
-    assert parse(chunks[0])[1] == views.STREAM.fallback_retry_ms
+    assert parse(chunks[0])[1] == board_views.STREAM.fallback_retry_ms
     assert fake_time.sleeps == 0
