@@ -80,8 +80,11 @@ def test_the_xxe_example_is_refused_and_nothing_is_kept(sites, operator):
 def test_a_file_entity_never_reaches_the_answer_or_the_database(sites, operator, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENTS")
-    body = ours().decode().split("?>", 1)[1].replace(
-        "<headline>Leave the building</headline>", "<headline>&xxe;</headline>"
+    body = (
+        ours()
+        .decode()
+        .split("?>", 1)[1]
+        .replace("<headline>Leave the building</headline>", "<headline>&xxe;</headline>")
     )
     xml = f'<!DOCTYPE alert [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>{body}'.encode()
     response = post(operator, xml)
