@@ -260,7 +260,9 @@ def draft_report(incident: Incident) -> AfterActionReport:
     ]
     return AfterActionReport(
         incident=incident,
-        overview=incident.summary,
+        # An exercise's scenario shows in the overview already; a real incident starts from
+        # its summary.
+        overview="" if plan else incident.summary,
         participants=plan.participants if plan else "",
         objectives=objectives,
         strengths=[],
