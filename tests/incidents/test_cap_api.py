@@ -120,6 +120,7 @@ def test_an_alert_for_a_site_raises_one_alarm_once(sites, operator, frozen_clock
     assert alarm.pk in body["alarms"]
     assert alarm.source == AlarmSource.CAP and alarm.site.code == "hq"
     assert alarm.title == "CAP: Leave the building" and alarm.severity == 3
+    assert alarm.evidence[0]["url"] == f"/incidents/cap/{body['id']}/"
     # The same alert again (a feed retrying): answered 200 with the first receipt, no new alarm.
     again = post(operator, ours())
     assert again.status_code == 200 and again.json()["duplicate"] is True

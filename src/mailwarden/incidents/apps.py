@@ -14,6 +14,7 @@ class IncidentsConfig(MailwardenApp):
             "alert",
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
+            pages=("incidents:cap_received", "incidents:cap_alert"),
         ),
         NavEntry(
             "incidents:exercises",

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mailwarden.incidents.views import alarms as views
-from mailwarden.incidents.views import exercises
+from mailwarden.incidents.views import cap, exercises
 
 app_name = "incidents"
 
@@ -9,7 +9,9 @@ urlpatterns = [
     path("alarms/", views.alarms, name="alarms"),
     path("alarms/stream", views.alarm_stream, name="alarm_stream"),
     path("alarms/acknowledge/", views.acknowledge, name="acknowledge"),
-    # cap+drills: exercises, and the after-action report of any incident
+    # cap+drills: received CAP alerts, exercises, and the after-action report of any incident
+    path("cap/", cap.received, name="cap_received"),
+    path("cap/<int:alert_id>/", cap.received_alert, name="cap_alert"),
     path("exercises/", exercises.exercises, name="exercises"),
     path("exercises/<int:exercise_id>/", exercises.exercise, name="exercise"),
     path("exercises/<int:exercise_id>/start/", exercises.exercise_start, name="exercise_start"),

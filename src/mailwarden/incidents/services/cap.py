@@ -188,7 +188,7 @@ def _act(
                 evidence=(
                     {
                         "label": f"CAP {received.identifier} from {received.sender}"[:200],
-                        "ref": f"cap_alert:{alert_id}",
+                        "url": f"/incidents/cap/{alert_id}/",
                     },
                 ),
                 ref=f"cap:{sender}:{identifier}:{site.code}"[:100],
