@@ -33,7 +33,7 @@ from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
 from mailwarden.incidents import cap
-from mailwarden.incidents.models import AlarmSource, Severity
+from mailwarden.incidents.models import AlarmSource, Playbook, Severity
 from mailwarden.incidents.services import alarms as incidents
 from mailwarden.incidents.services import cap as cap_inbox
 from mailwarden.incidents.services import exercises
@@ -121,6 +121,11 @@ def mailroom(db) -> Iterator[Mailroom]:
         ),
     )
     assert alarm is not None
+    # The exercise's incident runs its type's playbook: one to run, if none is shipped.
+    Playbook.objects.get_or_create(
+        incident_type="suspicious_package",
+        defaults={"name": "fuzz", "updated_at": item.received_at, "updated_by": "fuzzer"},
+    )
     planned = exercises.plan_exercise(
         ADMIN,
         exercises.ExerciseRequest(

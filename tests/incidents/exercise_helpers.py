@@ -30,12 +30,12 @@ STEPS = (
 
 
 def make_playbook(incident_type: str = IncidentType.SUSPICIOUS_PACKAGE) -> Playbook:
-    playbook = Playbook.objects.create(
+    """The type's playbook with our three steps (replacing any shipped default's steps)."""
+    playbook, _ = Playbook.objects.update_or_create(
         incident_type=incident_type,
-        name="Suspicious package",
-        updated_at=clock.now(),
-        updated_by="tests",
+        defaults={"name": "Suspicious package", "updated_at": clock.now(), "updated_by": "tests"},
     )
+    playbook.steps.all().delete()
     for position, (title, role, minutes) in enumerate(STEPS, start=1):
         PlaybookStep.objects.create(
             playbook=playbook, position=position, title=title, role=role, target_minutes=minutes

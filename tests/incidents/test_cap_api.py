@@ -157,6 +157,11 @@ def test_an_update_folds_into_the_alarm_and_a_cancel_ends_it(sites, operator, fr
     assert alarm.state == AlarmState.CLEARED
 
 
+def test_an_overlong_identifier_is_refused(sites, operator):
+    body = assert_refused(post(operator, ours("x" * 201)), 400, "body")
+    assert "identifier" in body["message"]
+
+
 def test_test_messages_are_kept_without_an_alarm(sites, operator):
     xml = ours().replace(b"<status>Actual<", b"<status>Test<")
     assert post(operator, xml).json()["outcome"] == "not_actionable"

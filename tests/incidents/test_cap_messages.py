@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from mailwarden.incidents import cap
@@ -182,3 +184,19 @@ def test_our_own_site_message_reads_back():
     received = cap.read(site_message("shelter", exercise=True))
     assert received.status == "Exercise"
     assert received.areas[0].geocodes == ((cap.SITE_GEOCODE, "hq"),)
+
+
+# Any text a person can type (the services refuse control characters before it gets here).
+_typed = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+    min_size=1,
+    max_size=200,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(headline=_typed, text=_typed, site=_typed, kind=st.sampled_from(list(cap.KIND_PROFILES)))
+def test_any_typed_text_gives_a_valid_alert(headline, text, site, kind):
+    xml = cap.cap_for_site_message(site, kind, headline, text, "mw-1", SENT, True)
+    assert cap.validate(xml) == []
+    assert cap.read(xml).description == text.strip()

@@ -215,7 +215,7 @@ def api(role: Role) -> Api:
 
 
 def test_the_api_plans_starts_and_reports(site, frozen_clock):
-    make_playbook()
+    make_playbook("bomb_threat")
     manager = api(Role.SECURITY_MANAGER)
     body = {
         "name": "Tabletop on a bomb threat",
