@@ -32,8 +32,11 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
-from mailwarden.incidents.models import AlarmSource, Severity
+from mailwarden.incidents import cap
+from mailwarden.incidents.models import AlarmSource, Playbook, Severity
 from mailwarden.incidents.services import alarms as incidents
+from mailwarden.incidents.services import cap as cap_inbox
+from mailwarden.incidents.services import exercises
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -118,6 +121,35 @@ def mailroom(db) -> Iterator[Mailroom]:
         ),
     )
     assert alarm is not None
+    # The exercise's incident runs its type's playbook: one to run, if none is shipped.
+    Playbook.objects.get_or_create(
+        incident_type="suspicious_package",
+        defaults={"name": "fuzz", "updated_at": item.received_at, "updated_by": "fuzzer"},
+    )
+    planned = exercises.plan_exercise(
+        ADMIN,
+        exercises.ExerciseRequest(
+            name="fuzz drill",
+            type="drill",
+            scenario="fuzzing",
+            site=site.code,
+            incident_type="suspicious_package",
+            planned_start=item.received_at,
+            objectives=["survive the fuzzer"],
+        ),
+    )
+    drill = exercises.start_exercise(ADMIN, planned.pk, confirm=True)
+    fix = exercises.add_corrective_action(
+        ADMIN,
+        drill.pk,
+        exercises.ActionRequest(action="fuzz", owner="fuzzer", due_on=date(2099, 1, 1)),
+    )
+    received = cap_inbox.receive_alert(
+        ADMIN,
+        cap.cap_for_site_message(
+            site.name, "evacuate", "fuzz", "fuzz", "fuzz-1", item.received_at, True
+        ),
+    ).alert
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     real = {
         "uid": item.uid,
@@ -136,6 +168,10 @@ def mailroom(db) -> Iterator[Mailroom]:
         "username": person.get_username(),
         "rule_id": str(rule.pk),
         "alarm_id": str(alarm.pk),
+        "exercise_id": str(planned.pk),
+        "incident_id": str(drill.pk),
+        "action_id": str(fix.pk),
+        "alert_id": str(received.pk),
     }
     try:
         yield Mailroom(secret, real)

@@ -14,10 +14,25 @@ class IncidentsConfig(MailwardenApp):
             "alert",
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
+            pages=("incidents:cap_received", "incidents:cap_alert"),
+        ),
+        NavEntry(
+            "incidents:exercises",
+            "Exercises and reports",
+            "check",
+            "mailwarden.incidents.services.exercises.VIEW_EXERCISES",
+            order=67,
+            pages=(
+                "incidents:exercise",
+                "incidents:exercise_start",
+                "incidents:report",
+                "incidents:report_edit",
+            ),
         ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
+    device_scope = "mailwarden.incidents.api.cap.cap_feed_scope"
     event_handlers = ("mailwarden.incidents.handlers.alarms",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

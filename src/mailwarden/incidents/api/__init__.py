@@ -2,7 +2,9 @@
 
 from ninja import Router
 
-from mailwarden.incidents.api import alarms
+from mailwarden.incidents.api import alarms, cap, exercises
 
 router = Router(tags=["incidents"])
 router.add_router("", alarms.router)
+router.add_router("", cap.router)
+router.add_router("", exercises.router)

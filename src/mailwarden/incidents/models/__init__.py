@@ -9,7 +9,15 @@ from mailwarden.incidents.models.alarms import (
     RuleAction,
     Severity,
 )
+from mailwarden.incidents.models.cap import ReceivedAlert, ReceivedOutcome
 from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus
+from mailwarden.incidents.models.exercises import (
+    AfterActionReport,
+    CorrectiveAction,
+    CorrectiveActionStatus,
+    Exercise,
+    ObjectiveRating,
+)
 from mailwarden.incidents.models.incidents import (
     ActionStatus,
     ExerciseType,
@@ -26,22 +34,29 @@ from mailwarden.incidents.models.incidents import (
 
 __all__ = [
     "ActionStatus",
+    "AfterActionReport",
     "Alarm",
     "AlarmOccurrence",
     "AlarmRule",
     "AlarmSource",
     "AlarmState",
     "Channel",
+    "CorrectiveAction",
+    "CorrectiveActionStatus",
     "Delivery",
     "DeliveryStatus",
+    "Exercise",
     "ExerciseType",
     "Incident",
     "IncidentSeverity",
     "IncidentState",
     "IncidentStep",
     "IncidentType",
+    "ObjectiveRating",
     "Playbook",
     "PlaybookStep",
+    "ReceivedAlert",
+    "ReceivedOutcome",
     "RuleAction",
     "Severity",
     "StepAction",

@@ -32,6 +32,7 @@ class AlarmSource(models.TextChoices):
     SCREENING = "screening", "Screening"
     ACCESS = "access", "Access control"
     LEDGER = "ledger", "Ledger"
+    CAP = "cap", "CAP alert received"
 
 
 class RuleAction(models.TextChoices):
