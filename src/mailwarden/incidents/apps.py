@@ -15,9 +15,30 @@ class IncidentsConfig(MailwardenApp):
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
         ),
+        NavEntry(
+            "incidents:dead_letters",
+            "Dead letters",
+            "inbox",
+            "mailwarden.incidents.services.delivery.VIEW_DEAD_LETTERS",
+            order=67,
+            pages=("incidents:replay_deliveries", "incidents:replay_events"),
+        ),
+        NavEntry(
+            "incidents:inbox",
+            "Messages",
+            "mail",
+            "mailwarden.incidents.services.delivery.INBOX",
+            order=68,
+            admin_too=False,
+            pages=("incidents:mark_read",),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
-    event_handlers = ("mailwarden.incidents.handlers.alarms",)
+    event_handlers = (
+        "mailwarden.incidents.handlers.alarms",
+        "mailwarden.incidents.handlers.delivery",
+    )
+    periodic_jobs = ("mailwarden.incidents.delivery.sender",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

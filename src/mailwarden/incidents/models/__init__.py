@@ -9,7 +9,7 @@ from mailwarden.incidents.models.alarms import (
     RuleAction,
     Severity,
 )
-from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus
+from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus, WebhookEndpoint
 from mailwarden.incidents.models.incidents import (
     ActionStatus,
     ExerciseType,
@@ -46,4 +46,5 @@ __all__ = [
     "Severity",
     "StepAction",
     "TimelineEntry",
+    "WebhookEndpoint",
 ]

@@ -32,6 +32,9 @@ class AlarmSource(models.TextChoices):
     SCREENING = "screening", "Screening"
     ACCESS = "access", "Access control"
     LEDGER = "ledger", "Ledger"
+    # Dead letters: outbox events whose handlers kept failing, messages that could not be sent.
+    OUTBOX = "outbox", "Outbox"
+    DELIVERY = "delivery", "Message delivery"
 
 
 class RuleAction(models.TextChoices):
