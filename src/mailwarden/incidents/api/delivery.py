@@ -151,9 +151,7 @@ def inbox(request: HttpRequest, filters: Query[InboxQuery]) -> list[MessageOut]:
     return [message_out(r) for r in rows[filters.offset : filters.offset + filters.limit]]
 
 
-@router.post(
-    "/inbox/read", response={200: MarkedOut, **ERRORS}, summary="Mark your messages read"
-)
+@router.post("/inbox/read", response={200: MarkedOut, **ERRORS}, summary="Mark your messages read")
 @allow(services.INBOX, "reading messages")
 def mark_read(request: HttpRequest, payload: MarkReadIn) -> MarkedOut:
     _user_id(request)
@@ -201,7 +199,9 @@ def create_endpoint(request: HttpRequest, payload: EndpointIn) -> Status[Endpoin
     summary="Change a webhook endpoint",
 )
 @allow(services.MANAGE_ENDPOINTS, "changing webhook endpoints")
-def update_endpoint(request: HttpRequest, name: Path[EndpointName], payload: EndpointIn) -> EndpointOut:
+def update_endpoint(
+    request: HttpRequest, name: Path[EndpointName], payload: EndpointIn
+) -> EndpointOut:
     actor = actor_of(request)
     require(actor, services.MANAGE_ENDPOINTS, "changing webhook endpoints")
     return endpoint_out(services.update_endpoint(actor, name, _request(payload)))

@@ -108,9 +108,7 @@ def mqtt_topic(*parts: str) -> str:
     """An MQTT topic under ``mailwarden/``, e.g. ``mqtt_topic("incidents", "hq", "alarm")``
     is ``mailwarden/incidents/hq/alarm``. Each part is one level: MQTT's separators and
     wildcards (``/``, ``+``, ``#``) inside a part become ``_``."""
-    clean = [
-        "".join("_" if c in "/+#\x00" else c for c in part).strip() or "_" for part in parts
-    ]
+    clean = ["".join("_" if c in "/+#\x00" else c for c in part).strip() or "_" for part in parts]
     return "/".join([TOPIC_ROOT, *clean])
 
 

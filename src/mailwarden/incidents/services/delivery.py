@@ -147,13 +147,17 @@ def mark_read(actor: Actor, delivery_ids: Sequence[int]) -> int:
         found = set(rows.values_list("pk", flat=True))
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFound(f"no message {', '.join(map(str, missing))} in your inbox", "message_ids")
+            raise NotFound(
+                f"no message {', '.join(map(str, missing))} in your inbox", "message_ids"
+            )
         return int(rows.filter(read_at__isnull=True).update(read_at=clock.now()))
 
 
 def mark_all_read(actor: Actor) -> int:
     with transaction.atomic():
-        return int(_own_messages(actor, None).filter(read_at__isnull=True).update(read_at=clock.now()))
+        return int(
+            _own_messages(actor, None).filter(read_at__isnull=True).update(read_at=clock.now())
+        )
 
 
 # ----------------------------------------------------------------------------- webhook endpoints
@@ -181,7 +185,9 @@ def _validated(request: EndpointRequest, current: WebhookEndpoint | None) -> dic
         raise ServiceError("must be an http:// or https:// URL with a host", "url")
     secret_env = check_text(request.secret_env, "secret_env", max_length=100)
     if secret_env and not ENV_NAME.fullmatch(secret_env):
-        raise ServiceError("must be an environment variable's name, e.g. MW_WEBHOOK_OPS", "secret_env")
+        raise ServiceError(
+            "must be an environment variable's name, e.g. MW_WEBHOOK_OPS", "secret_env"
+        )
     secret = current.secret if current is not None and request.secret is None else request.secret
     secret = secret or ""
     if len(secret) > 200:
