@@ -21,15 +21,8 @@ from mailwarden.incidents.models import Alarm, Channel, Delivery, DeliveryStatus
 from mailwarden.incidents.queries import delivery as queries
 from mailwarden.incidents.services import delivery as services
 from tests.incidents.conftest import MANAGER
-from tests.incidents.delivery_helpers import (  # noqa: F401 (fixtures)
-    HttpReceiver,
-    Subscriber,
-    channels,
-    mqtt_topic_root,
-    queue_one,
-    receiver,
-)
-from tests.notify.conftest import free_port, smtp_server  # noqa: F401 (a fixture)
+from tests.incidents.delivery_helpers import Subscriber, queue_one
+from tests.notify.conftest import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
