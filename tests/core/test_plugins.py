@@ -36,6 +36,8 @@ ADMIN_MENU = [
     "screening:quarantine",
     "access:board",
     "incidents:alarms",
+    "incidents:dead_letters",
+    "incidents:inbox",
     "pickup",
     "directory:recipients",
     "directory:sites",
@@ -74,7 +76,7 @@ def test_the_menu_keeps_its_order_across_apps():
     menu, _ = menu_for(Role.ADMIN)
     assert menu == ADMIN_MENU
     recipient, _ = menu_for(Role.RECIPIENT)
-    assert recipient == ["my_mail"]
+    assert recipient == ["incidents:inbox", "my_mail"]
     # A page under an entry lights that entry up.
     assert menu_for(Role.AUDITOR, page="access:credential")[1] == "access:board"
     sections = plugins.nav_sections()
