@@ -37,10 +37,10 @@ ADMIN_MENU = [
     "access:board",
     "incidents:alarms",
     "incidents:dead_letters",
-    "incidents:inbox",
     "pickup",
     "directory:recipients",
     "directory:sites",
+    "incidents:inbox",
     "screening:policy",
     "security_policy",
     "people",
@@ -76,7 +76,7 @@ def test_the_menu_keeps_its_order_across_apps():
     menu, _ = menu_for(Role.ADMIN)
     assert menu == ADMIN_MENU
     recipient, _ = menu_for(Role.RECIPIENT)
-    assert recipient == ["incidents:inbox", "my_mail"]
+    assert recipient == ["my_mail", "incidents:inbox"]
     # A page under an entry lights that entry up.
     assert menu_for(Role.AUDITOR, page="access:credential")[1] == "access:board"
     sections = plugins.nav_sections()

@@ -28,7 +28,7 @@ class IncidentsConfig(MailwardenApp):
             "Messages",
             "mail",
             "mailwarden.incidents.services.delivery.INBOX",
-            order=68,
+            order=95,
             admin_too=False,
             pages=("incidents:mark_read",),
         ),
