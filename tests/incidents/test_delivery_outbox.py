@@ -14,9 +14,11 @@ from mailwarden.core import outbox
 from mailwarden.core.errors import Conflict, Forbidden, NotFound
 from mailwarden.core.ledger import LedgerEntry, entry_data
 from mailwarden.core.models import OutboxEvent, OutboxStatus
+from mailwarden.core.roles import Role
 from mailwarden.incidents.models import Alarm
 from mailwarden.incidents.queries import delivery as queries
 from mailwarden.incidents.services import delivery as services
+from tests.api.conftest import Api, token_for
 from tests.incidents.conftest import MANAGER, OPERATOR
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +73,8 @@ def test_a_dead_event_is_reported_and_raises_an_alarm(frozen_clock, handler):
     assert alarm.source_key == "core.outbox_event.failed:custody.item.received"
     assert "the sorting service is down" in alarm.evidence[0]["label"]
     assert alarm.evidence[0]["url"] == "/incidents/dead-letters/"
+    listed = Api(token_for(Role.AUDITOR)).get("/api/alarms", source="outbox").json()
+    assert [a["id"] for a in listed] == [alarm.pk]
 
     # A second dead event of the same topic counts on the same alarm.
     kill(frozen_clock, uid="MW-BBBB0000")

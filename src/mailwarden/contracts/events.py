@@ -596,7 +596,7 @@ class IncidentAlarmRaised(DomainEvent):
     type: str = Field(description="The alarm's type (the topic of the event that raised it).")
     severity: int = Field(description="1 (low) to 4 (critical).")
     site: str | None = Field(description="The site's code, where the alarm has a site.")
-    source: str = Field(description="screening, access or ledger.")
+    source: str = Field(description="screening, access, ledger, outbox or delivery.")
     source_key: str = Field(description="What makes repeats the same condition.")
     action: str = Field(description="What the alarm rules decided: open_incident, notify, log.")
 
