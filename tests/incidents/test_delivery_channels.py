@@ -20,6 +20,7 @@ from mailwarden.incidents.delivery import sender
 from mailwarden.incidents.models import Alarm, Channel, Delivery, DeliveryStatus, WebhookEndpoint
 from mailwarden.incidents.queries import delivery as queries
 from mailwarden.incidents.services import delivery as services
+from tests.conftest import race
 from tests.incidents.conftest import MANAGER
 from tests.incidents.delivery_helpers import Subscriber, queue_one
 from tests.notify.conftest import free_port
@@ -266,3 +267,14 @@ def test_the_background_tick_sends_the_due_messages(frozen_clock, channels, smtp
     assert result.jobs["incidents-deliveries"] == 1
     assert Delivery.objects.get().status == DeliveryStatus.SENT
     assert len(smtp_server.to("guard@example.org")) == 1
+
+
+def test_two_senders_at_once_make_one_try(pg, frozen_clock, channels, receiver):
+    receiver.start()
+    endpoint(receiver.url)
+    row = queue_one(Channel.WEBHOOK, "ops")
+    results = race(lambda: sender.send(row.pk), lambda: sender.send(row.pk))
+    assert sorted(results) == ["sent", "skipped"]
+    assert len(receiver.received) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 1)
