@@ -109,3 +109,26 @@ def test_a_person_reads_their_inbox(open_page, transactional_db, viewport):
     page.get_by_role("button", name="Mark all read").click()
     expect(page.locator("[data-unread]")).to_have_text("0 unread")
     expect(page.locator("#inbox .is-unread")).to_have_count(0)
+
+
+@VIEWPORTS
+def test_a_manager_adds_a_webhook_endpoint(open_page, letters, viewport):
+    page = open_page(viewport)
+    sign_in(page, Role.SECURITY_MANAGER.value)
+    page.goto("/incidents/dead-letters/")
+    page.get_by_role("link", name="Webhook endpoints").click()
+    expect(page.locator("h1")).to_have_text("Webhook endpoints")
+    page.fill("#id_name", "ops")
+    page.fill("#id_url", "https://hooks.example/ops")
+    page.fill("#id_secret", "short")
+    page.click("#endpoint-form button[type=submit]")
+    expect(page.locator("[data-field-error=secret]")).to_contain_text("at least 16 characters")
+    page.fill("#id_secret", "a-long-enough-secret-value")
+    page.click("#endpoint-form button[type=submit]")
+    expect(page.locator(".alert")).to_have_text("Webhook endpoint ops added.")
+    row = page.locator("tr[data-endpoint=ops]")
+    expect(row).to_contain_text("Stored")
+    expect(page.locator("body")).not_to_contain_text("a-long-enough-secret-value")
+    shot(page, f"webhook-endpoints-{_name(viewport)}")
+    row.get_by_role("button", name="Switch off").click()
+    expect(page.locator("tr[data-endpoint=ops]")).to_contain_text("Switched off")

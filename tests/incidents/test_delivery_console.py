@@ -251,3 +251,55 @@ def test_webhook_endpoints_keep_their_secret_write_only(frozen_clock):
     assert api(Role.SECURITY_OPERATOR).get("/api/webhook-endpoints").status_code == 200
     assert manager.delete("/api/webhook-endpoints/ops").status_code == 204
     assert_refused(manager.delete("/api/webhook-endpoints/ops"), 404, "name")
+
+
+# ----------------------------------------------------------------------------- webhook endpoints
+
+
+def test_a_manager_adds_switches_and_removes_an_endpoint(frozen_clock):
+    client = signed_in(Role.SECURITY_MANAGER)
+    form = {"name": "ops", "url": "https://hooks.example/ops", "secret": "x" * 24, "active": "on"}
+    page = client.post("/incidents/webhooks/new/", form, follow=True)
+    html = page.content.decode()
+    assert "Webhook endpoint ops added." in html and "x" * 24 not in html
+    assert WebhookEndpoint.objects.get().secret == "x" * 24
+    assert "Stored" in html and "Switch off" in html
+    page = client.post("/incidents/webhooks/ops/switch/", follow=True)
+    assert "Webhook endpoint ops switched off." in page.content.decode()
+    assert WebhookEndpoint.objects.get().active is False
+    assert WebhookEndpoint.objects.get().secret == "x" * 24
+    page = client.post("/incidents/webhooks/ops/delete/", follow=True)
+    assert "Webhook endpoint ops removed." in page.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_refused_endpoint_names_the_field(frozen_clock):
+    client = signed_in(Role.SECURITY_MANAGER)
+    bad = {"name": "ops", "url": "ftp://hooks.example/", "secret": "x" * 24}
+    page = client.post("/incidents/webhooks/new/", bad)
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert 'data-field-error="url"' in html and "must be an http:// or https:// URL" in html
+    page = client.post(
+        "/incidents/webhooks/new/", {**bad, "url": "https://h.example/", "secret": ""}
+    )
+    assert 'data-field-error="secret"' in page.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_operators_read_endpoints_and_others_are_refused(frozen_clock):
+    now = clock.now()
+    WebhookEndpoint.objects.create(
+        name="ops", url="https://h.example/", secret="y" * 20, created_at=now, updated_at=now
+    )
+    html = signed_in(Role.SECURITY_OPERATOR).get("/incidents/webhooks/").content.decode()
+    assert "https://h.example/" in html and "y" * 20 not in html
+    assert "Add an endpoint" not in html and "Switch off" not in html
+    operator = signed_in(Role.SECURITY_OPERATOR)
+    form = {"name": "b", "url": "https://h.example/", "secret": "z" * 20}
+    assert operator.post("/incidents/webhooks/new/", form).status_code == 403
+    assert operator.post("/incidents/webhooks/ops/switch/").status_code == 403
+    assert operator.post("/incidents/webhooks/ops/delete/").status_code == 403
+    for role in OTHERS:
+        assert signed_in(role).get("/incidents/webhooks/").status_code == 403
+    assert WebhookEndpoint.objects.get().active is True

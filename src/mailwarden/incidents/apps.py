@@ -21,7 +21,14 @@ class IncidentsConfig(MailwardenApp):
             "inbox",
             "mailwarden.incidents.services.delivery.VIEW_DEAD_LETTERS",
             order=67,
-            pages=("incidents:replay_deliveries", "incidents:replay_events"),
+            pages=(
+                "incidents:replay_deliveries",
+                "incidents:replay_events",
+                "incidents:webhooks",
+                "incidents:webhook_new",
+                "incidents:webhook_switch",
+                "incidents:webhook_delete",
+            ),
         ),
         NavEntry(
             "incidents:inbox",

@@ -19,4 +19,8 @@ urlpatterns = [
     path("dead-letters/events/replay/", delivery_views.replay_events, name="replay_events"),
     path("inbox/", delivery_views.inbox, name="inbox"),
     path("inbox/read/", delivery_views.mark_read, name="mark_read"),
+    path("webhooks/", delivery_views.webhooks, name="webhooks"),
+    path("webhooks/new/", delivery_views.webhook_new, name="webhook_new"),
+    path("webhooks/<slug:name>/switch/", delivery_views.webhook_switch, name="webhook_switch"),
+    path("webhooks/<slug:name>/delete/", delivery_views.webhook_delete, name="webhook_delete"),
 ]

@@ -1,5 +1,6 @@
 """Message delivery in the console: the dead-letter list (messages and outbox events) with
-replay, single or in bulk, and each person's in-app inbox with mark-as-read.
+replay, single or in bulk; each person's in-app inbox with mark-as-read; and the webhook
+endpoints, whose stored secrets are accepted and never shown.
 
 Views read :mod:`mailwarden.incidents.queries.delivery` and call
 :mod:`mailwarden.incidents.services.delivery` for every change (docs/architecture.md rule 1).
@@ -8,12 +9,15 @@ Views read :mod:`mailwarden.incidents.queries.delivery` and call
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from mailwarden.core.errors import ServiceError
+from mailwarden.core.forms import add_service_error
 from mailwarden.core.views import actor_of, console_page
+from mailwarden.incidents.forms.delivery import EndpointForm
+from mailwarden.incidents.models import WebhookEndpoint
 from mailwarden.incidents.queries import delivery as queries
 from mailwarden.incidents.services import delivery as services
 
@@ -104,3 +108,91 @@ def mark_read(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, f"{_plural(done, 'message')} marked read.")
     return redirect("incidents:inbox")
+
+
+# ----------------------------------------------------------------------------- webhook endpoints
+
+
+def _endpoints_page(
+    request: HttpRequest, form: EndpointForm | None, status: int = 200
+) -> HttpResponse:
+    can_manage = actor_of(request).has(*services.MANAGE_ENDPOINTS)
+    return render(
+        request,
+        "incidents/delivery/webhooks.html",
+        {
+            "endpoints": list(WebhookEndpoint.objects.all()),
+            "form": form or (EndpointForm() if can_manage else None),
+            "can_manage": can_manage,
+        },
+        status=status,
+    )
+
+
+@console_page(services.VIEW_DEAD_LETTERS, "webhook endpoints")
+@require_GET
+def webhooks(request: HttpRequest) -> HttpResponse:
+    return _endpoints_page(request, None)
+
+
+@console_page(services.MANAGE_ENDPOINTS, "changing webhook endpoints")
+@require_POST
+def webhook_new(request: HttpRequest) -> HttpResponse:
+    form = EndpointForm(request.POST)
+    if not form.is_valid():
+        return _endpoints_page(request, form, status=400)
+    data = form.cleaned_data
+    try:
+        endpoint = services.create_endpoint(
+            actor_of(request),
+            services.EndpointRequest(
+                name=data["name"],
+                url=data["url"],
+                secret=data["secret"] or None,
+                secret_env=data["secret_env"],
+                active=data["active"],
+            ),
+        )
+    except ServiceError as exc:
+        add_service_error(form, exc)
+        return _endpoints_page(request, form, status=400)
+    messages.success(request, f"Webhook endpoint {endpoint.name} added.")
+    return redirect("incidents:webhooks")
+
+
+@console_page(services.MANAGE_ENDPOINTS, "changing webhook endpoints")
+@require_POST
+def webhook_switch(request: HttpRequest, name: str) -> HttpResponse:
+    endpoint = WebhookEndpoint.objects.filter(name=name).first()
+    if endpoint is None:
+        raise Http404("no such webhook endpoint")
+    try:
+        services.update_endpoint(
+            actor_of(request),
+            name,
+            services.EndpointRequest(
+                name=endpoint.name,
+                url=endpoint.url,
+                secret=None,
+                secret_env=endpoint.secret_env,
+                active=not endpoint.active,
+            ),
+        )
+    except ServiceError as exc:
+        messages.error(request, f"Nothing was changed: {exc.message}.")
+    else:
+        state = "switched off" if endpoint.active else "switched on"
+        messages.success(request, f"Webhook endpoint {name} {state}.")
+    return redirect("incidents:webhooks")
+
+
+@console_page(services.MANAGE_ENDPOINTS, "changing webhook endpoints")
+@require_POST
+def webhook_delete(request: HttpRequest, name: str) -> HttpResponse:
+    try:
+        services.delete_endpoint(actor_of(request), name)
+    except ServiceError as exc:
+        messages.error(request, f"Nothing was removed: {exc.message}.")
+    else:
+        messages.success(request, f"Webhook endpoint {name} removed.")
+    return redirect("incidents:webhooks")
