@@ -278,3 +278,23 @@ def test_two_senders_at_once_make_one_try(pg, frozen_clock, channels, receiver):
     assert len(receiver.received) == 1
     row.refresh_from_db()
     assert (row.status, row.attempts) == (DeliveryStatus.SENT, 1)
+
+
+def test_one_outage_costs_one_try_per_tick_and_starves_nobody(frozen_clock, channels, smtp_server):
+    smtp_server.stop()
+    first = queue_one(Channel.EMAIL, "a@example.org", key="a")
+    frozen_clock.advance(seconds=1)
+    second = queue_one(Channel.EMAIL, "b@example.org", key="b")
+    receiver_down = queue_one(Channel.WEBHOOK, "nowhere", key="c")
+    assert run() == 2  # one email, and the webhook, whose endpoint is another destination
+    attempts = dict(Delivery.objects.values_list("key", "attempts"))
+    assert attempts == {"a": 1, "b": 0, "c": 1}
+    assert run() == 1  # the first email waits out its backoff; the second gets its turn
+    assert Delivery.objects.get(pk=second.pk).attempts == 1
+    smtp_server.start()
+    frozen_clock.advance(seconds=10)
+    run()
+    statuses = dict(Delivery.objects.values_list("key", "status"))
+    assert statuses == {"a": "sent", "b": "sent", "c": "pending"}
+    assert Delivery.objects.get(pk=first.pk).attempts == 2
+    assert Delivery.objects.get(pk=receiver_down.pk).attempts == 2

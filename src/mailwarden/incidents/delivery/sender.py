@@ -142,12 +142,33 @@ def send(delivery_id: int, now: datetime | None = None) -> str:
     return "sent"
 
 
+def destination(channel: str, address: str) -> str:
+    """What one outage takes down: the SMTP server, the SMS gateway and the MQTT broker serve
+    every message of their channel; each webhook endpoint is its own."""
+    return f"{channel}:{address}" if channel == Channel.WEBHOOK else channel
+
+
 @periodic("incidents-deliveries")
 def send_due(now: datetime) -> int:
-    """Try every due pending message, oldest due first; returns how many tries were made."""
-    ids = list(
+    """Try every due pending message, oldest due first; returns how many tries were made.
+
+    Once a destination has failed in this tick, its other messages wait for the next tick
+    rather than each waiting out the same timeout; they are tried in their turn, so none is
+    starved, and none loses a try to an outage it was never sent into.
+    """
+    due = list(
         Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[: get_settings().delivery.batch]
+        .values_list("pk", "channel", "address")[: get_settings().delivery.batch]
     )
-    return sum(send(delivery_id, now) != "skipped" for delivery_id in ids)
+    down: set[str] = set()
+    tries = 0
+    for delivery_id, channel, address in due:
+        where = destination(channel, address)
+        if where in down:
+            continue
+        result = send(delivery_id, now)
+        tries += result != "skipped"
+        if result == "retry":
+            down.add(where)
+    return tries
