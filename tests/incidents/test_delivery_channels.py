@@ -298,3 +298,25 @@ def test_one_outage_costs_one_try_per_tick_and_starves_nobody(frozen_clock, chan
     assert statuses == {"a": "sent", "b": "sent", "c": "pending"}
     assert Delivery.objects.get(pk=first.pk).attempts == 2
     assert Delivery.objects.get(pk=receiver_down.pk).attempts == 2
+
+
+def test_a_try_cut_off_by_a_crash_is_made_again_and_the_last_one_is_not_lost(
+    frozen_clock, channels, smtp_server
+):
+    row = queue_one(Channel.EMAIL, "guard@example.org")
+    # A worker claims the try and dies before sending: the row still waits, due after backoff.
+    assert sender._claim(row.pk, clock.now()) is not None
+    assert run() == 0
+    frozen_clock.advance(seconds=10)
+    assert run() == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (DeliveryStatus.SENT, 2)
+    assert len(smtp_server.to("guard@example.org")) == 1
+
+    # A worker that died during the last allowed try leaves a dead letter, with its alarm.
+    last = queue_one(Channel.EMAIL, "boss@example.org", key="m2")
+    Delivery.objects.filter(pk=last.pk).update(attempts=channels.max_attempts)
+    run()
+    last.refresh_from_db()
+    assert (last.status, last.last_error) == (DeliveryStatus.DEAD, "the last try was interrupted")
+    assert Alarm.objects.filter(source="delivery").count() == 1
