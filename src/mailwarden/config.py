@@ -50,6 +50,38 @@ class NotificationConfig(BaseModel):
     backoff_max_s: float = Field(default=3600.0, gt=0)
 
 
+class DeliveryConfig(BaseModel):
+    """The incident channels (``incidents.delivery``): retries, and where SMS and MQTT go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=10, ge=1)
+    backoff_base_s: float = Field(default=15.0, gt=0)
+    backoff_max_s: float = Field(default=1800.0, gt=0)
+    # Rows tried per tick: each try may wait up to its channel's timeout.
+    batch: int = Field(default=50, ge=1, le=1000)
+    # SMS: a JSON POST gateway; unset, SMS messages wait (visibly) until one is configured.
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    sms_sender: str = "mailwarden"
+    sms_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_tls: bool = False
+    # How long a publish may take, connecting included, until the broker's PUBACK.
+    mqtt_timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("sms_gateway_url")
+    @classmethod
+    def _gateway_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
 class SecurityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -112,6 +144,7 @@ class Settings(BaseSettings):
     request_threads: int | None = Field(default=None, ge=1, le=64)
     email: EmailConfig = Field(default_factory=EmailConfig)
     notifications: NotificationConfig = Field(default_factory=NotificationConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)

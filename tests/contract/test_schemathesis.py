@@ -17,7 +17,7 @@ import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -28,12 +28,22 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mailwarden.access import services as access
+from mailwarden.contracts.events import ItemReceived
+from mailwarden.core import outbox
 from mailwarden.core.actor import Actor
+from mailwarden.core.models import OutboxEvent, OutboxStatus
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
-from mailwarden.incidents import cap
-from mailwarden.incidents.models import AlarmSource, Playbook, Severity
+from mailwarden.incidents import cap, delivery
+from mailwarden.incidents.models import (
+    AlarmSource,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Playbook,
+    Severity,
+)
 from mailwarden.incidents.services import alarms as incidents
 from mailwarden.incidents.services import cap as cap_inbox
 from mailwarden.incidents.services import exercises
@@ -151,6 +161,7 @@ def mailroom(db) -> Iterator[Mailroom]:
         ),
     ).alert
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
+    dead, dead_event = _dead_letters(site.code)
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -172,12 +183,34 @@ def mailroom(db) -> Iterator[Mailroom]:
         "incident_id": str(drill.pk),
         "action_id": str(fix.pk),
         "alert_id": str(received.pk),
+        "delivery_id": str(dead.pk),
+        "event_id": str(dead_event.pk),
     }
     try:
         yield Mailroom(secret, real)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+def _dead_letters(site: str) -> tuple[Delivery, OutboxEvent]:
+    """A dead message and a dead outbox event, for the replay operations to aim at."""
+    with transaction.atomic():
+        delivery.queue(
+            [
+                delivery.Outgoing(
+                    to=delivery.Address(Channel.WEBHOOK, "fuzz"),
+                    subject="fuzz",
+                    text="fuzz",
+                    key="fuzz",
+                )
+            ]
+        )
+        outbox.emit(ItemReceived(uid="MW-FUZZ0000", site=site, kind="parcel"))
+    Delivery.objects.update(status=DeliveryStatus.DEAD)
+    event = OutboxEvent.objects.filter(topic=ItemReceived.TOPIC, payload__uid="MW-FUZZ0000")
+    event.update(status=OutboxStatus.DEAD)
+    return Delivery.objects.get(), event.get()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -36,9 +36,12 @@ ADMIN_MENU = [
     "screening:quarantine",
     "access:board",
     "incidents:alarms",
+    "incidents:exercises",
+    "incidents:dead_letters",
     "pickup",
     "directory:recipients",
     "directory:sites",
+    "incidents:inbox",
     "screening:policy",
     "security_policy",
     "people",
@@ -74,7 +77,7 @@ def test_the_menu_keeps_its_order_across_apps():
     menu, _ = menu_for(Role.ADMIN)
     assert menu == ADMIN_MENU
     recipient, _ = menu_for(Role.RECIPIENT)
-    assert recipient == ["my_mail"]
+    assert recipient == ["my_mail", "incidents:inbox"]
     # A page under an entry lights that entry up.
     assert menu_for(Role.AUDITOR, page="access:credential")[1] == "access:board"
     sections = plugins.nav_sections()

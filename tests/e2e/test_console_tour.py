@@ -104,7 +104,7 @@ def test_directory_import_errors_and_my_mail(open_page, demo, tmp_path):
     expect(ready.locator(".pickup-code")).to_have_text(pickup.pickup_code(waiting.uid))
     expect(ready.locator("svg.qr")).to_be_visible()
     links = recipient_page.locator("nav.nav a").all_inner_texts()
-    assert [text.strip() for text in links] == ["My mail"]
+    assert [text.strip() for text in links] == ["My mail", "Messages"]
     shot(recipient_page, "25-tablet-my-mail")
 
 

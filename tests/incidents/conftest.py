@@ -16,6 +16,10 @@ from mailwarden.core.roles import Role
 from mailwarden.directory.models import Site
 from tests.factories import make_site
 
+# delivery: loopback receivers, the broker's subscriber, channel settings, and the SMTP server.
+from tests.incidents.delivery_helpers import channels, mqtt_topic_root, receiver  # noqa: F401
+from tests.notify.conftest import smtp_server  # noqa: F401
+
 MANAGER = Actor("user", "mona", frozenset({Role.SECURITY_MANAGER}), user_id=9101)
 OPERATOR = Actor("user", "otto", frozenset({Role.SECURITY_OPERATOR}), user_id=9102)
 AUDITOR = Actor("user", "aud", frozenset({Role.AUDITOR}), user_id=9103)

@@ -115,6 +115,21 @@ class LedgerCheckpointed(DomainEvent):
     file: str = Field(description="Where it was written.")
 
 
+class OutboxEventFailed(DomainEvent):
+    """An outbox event went dead: its handlers kept failing (or its payload no longer parsed)
+    through every retry, so it is set aside until someone replays it. Sent by the dispatcher in
+    the transaction that marks the event dead; never for a dead event of this topic itself."""
+
+    TOPIC: ClassVar[str] = "core.outbox_event.failed"
+
+    event: int = Field(description="The dead outbox event's ID.")
+    event_key: str = Field(description="The dead event's idempotency key.")
+    event_topic: str = Field(description="The dead event's topic.")
+    attempts: int = Field(description="How many times it was tried.")
+    last_error: str = Field(description="The last failure, as the dispatcher recorded it.")
+    failed_at: datetime = Field(description="When it was declared dead.")
+
+
 # ============================================================================= custody
 
 
@@ -581,7 +596,7 @@ class IncidentAlarmRaised(DomainEvent):
     type: str = Field(description="The alarm's type (the topic of the event that raised it).")
     severity: int = Field(description="1 (low) to 4 (critical).")
     site: str | None = Field(description="The site's code, where the alarm has a site.")
-    source: str = Field(description="screening, access or ledger.")
+    source: str = Field(description="screening, access, ledger, outbox or delivery.")
     source_key: str = Field(description="What makes repeats the same condition.")
     action: str = Field(description="What the alarm rules decided: open_incident, notify, log.")
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from django.db import connection, transaction
 
-from mailwarden.contracts.events import CATALOGUE, DomainEvent, parse
+from mailwarden.contracts.events import CATALOGUE, DomainEvent, OutboxEventFailed, parse
 from mailwarden.core import clock, plainsql
 from mailwarden.core.models import OutboxEvent, OutboxStatus
 
@@ -84,6 +84,38 @@ def backoff(attempts: int, base_s: float = 15.0, cap_s: float = 3600.0) -> timed
     return timedelta(seconds=min(cap_s, base_s * 2 ** max(0, attempts - 1)))
 
 
+def _report_dead(event: OutboxEvent, now: datetime) -> None:
+    # A dead letter is an alarm source, heard through the catalogue (core names no app). The
+    # report of a dead report is not reported again: that would loop while its handler fails.
+    if event.topic == OutboxEventFailed.TOPIC:
+        return
+    emit(
+        OutboxEventFailed(
+            event=event.pk,
+            event_key=event.key,
+            event_topic=event.topic,
+            attempts=event.attempts,
+            last_error=event.last_error,
+            failed_at=now,
+        )
+    )
+
+
+def replay(event_ids: Sequence[int], now: datetime | None = None) -> list[OutboxEvent]:
+    """Dead events back to pending, due now, with their tries counted from zero; in the
+    caller's transaction (whoever checks who may do it and records it). Returns them in order;
+    the caller has checked that each one exists and is dead."""
+    now = now or clock.now()
+    events = {e.pk: e for e in OutboxEvent.objects.select_for_update().filter(pk__in=event_ids)}
+    replayed = []
+    for event_id in event_ids:
+        event = events[event_id]
+        event.status, event.attempts, event.next_attempt_at = OutboxStatus.PENDING, 0, now
+        event.save(update_fields=["status", "attempts", "next_attempt_at"])
+        replayed.append(event)
+    return replayed
+
+
 def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
     """Deliver due events; returns how many were handled successfully."""
     now = now or clock.now()
@@ -116,6 +148,7 @@ def dispatch_due(now: datetime | None = None, limit: int = 200) -> int:
                 if event.attempts >= MAX_ATTEMPTS:
                     event.status = OutboxStatus.DEAD
                     log.error("outbox event %s gave up: %s", event.key, event.last_error)
+                    _report_dead(event, now)
                 else:
                     event.next_attempt_at = now + backoff(event.attempts)
                 event.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])

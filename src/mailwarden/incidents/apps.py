@@ -29,10 +29,38 @@ class IncidentsConfig(MailwardenApp):
                 "incidents:report_edit",
             ),
         ),
+        NavEntry(
+            "incidents:dead_letters",
+            "Dead letters",
+            "inbox",
+            "mailwarden.incidents.services.delivery.VIEW_DEAD_LETTERS",
+            order=69,
+            pages=(
+                "incidents:replay_deliveries",
+                "incidents:replay_events",
+                "incidents:webhooks",
+                "incidents:webhook_new",
+                "incidents:webhook_switch",
+                "incidents:webhook_delete",
+            ),
+        ),
+        NavEntry(
+            "incidents:inbox",
+            "Messages",
+            "mail",
+            "mailwarden.incidents.services.delivery.INBOX",
+            order=95,
+            admin_too=False,
+            pages=("incidents:mark_read",),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
     device_scope = "mailwarden.incidents.api.cap.cap_feed_scope"
-    event_handlers = ("mailwarden.incidents.handlers.alarms",)
+    event_handlers = (
+        "mailwarden.incidents.handlers.alarms",
+        "mailwarden.incidents.handlers.delivery",
+    )
+    periodic_jobs = ("mailwarden.incidents.delivery.sender",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

@@ -2,9 +2,10 @@
 
 from ninja import Router
 
-from mailwarden.incidents.api import alarms, cap, exercises
+from mailwarden.incidents.api import alarms, cap, delivery, exercises
 
 router = Router(tags=["incidents"])
 router.add_router("", alarms.router)
 router.add_router("", cap.router)
 router.add_router("", exercises.router)
+router.add_router("", delivery.router)

@@ -3,7 +3,7 @@
 
 Each handler keys the delivered event by what identifies it at its source (the access alarm's
 ID, the screening decision), so an event delivered twice, or emitted twice for the same fact,
-is counted once. Outbox dead letters have no catalogue event yet, so they are not a source.
+is counted once. Outbox dead letters are a source too, heard in :mod:`.delivery`.
 """
 
 from __future__ import annotations

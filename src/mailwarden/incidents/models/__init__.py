@@ -10,7 +10,7 @@ from mailwarden.incidents.models.alarms import (
     Severity,
 )
 from mailwarden.incidents.models.cap import ReceivedAlert, ReceivedOutcome
-from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus
+from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus, WebhookEndpoint
 from mailwarden.incidents.models.exercises import (
     AfterActionReport,
     CorrectiveAction,
@@ -61,4 +61,5 @@ __all__ = [
     "Severity",
     "StepAction",
     "TimelineEntry",
+    "WebhookEndpoint",
 ]

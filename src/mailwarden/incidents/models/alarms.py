@@ -33,6 +33,9 @@ class AlarmSource(models.TextChoices):
     ACCESS = "access", "Access control"
     LEDGER = "ledger", "Ledger"
     CAP = "cap", "CAP alert received"
+    # Dead letters: outbox events whose handlers kept failing, messages that could not be sent.
+    OUTBOX = "outbox", "Outbox"
+    DELIVERY = "delivery", "Message delivery"
 
 
 class RuleAction(models.TextChoices):

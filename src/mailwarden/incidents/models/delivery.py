@@ -57,3 +57,24 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.address}: {self.subject}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where webhook messages go: a :class:`Delivery` on the webhook channel names one of these
+    by ``name``. Each request is signed with HMAC-SHA256 (docs/webhooks.md) by the endpoint's
+    secret, read from the environment variable ``secret_env`` or else the stored ``secret``,
+    which the API and console accept but never show."""
+
+    name = models.SlugField(max_length=60, unique=True)
+    url = models.URLField(max_length=500)
+    secret_env = models.CharField(max_length=100, blank=True)
+    secret = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
