@@ -9,6 +9,14 @@ class IncidentsConfig(MailwardenApp):
     # Shown to whoever the page admits: the roles are the ones the view checks.
     nav = (
         NavEntry(
+            "incidents:incident_list",
+            "Incidents",
+            "shield",
+            "mailwarden.incidents.services.incidents.VIEW_INCIDENTS",
+            order=64,
+            pages=("incidents:incident", "incidents:incident_open"),
+        ),
+        NavEntry(
             "incidents:alarms",
             "Alarm console",
             "alert",
@@ -19,5 +27,8 @@ class IncidentsConfig(MailwardenApp):
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
-    event_handlers = ("mailwarden.incidents.handlers.alarms",)
+    event_handlers = (
+        "mailwarden.incidents.handlers.alarms",
+        "mailwarden.incidents.handlers.incidents",
+    )
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

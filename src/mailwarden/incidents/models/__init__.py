@@ -9,6 +9,14 @@ from mailwarden.incidents.models.alarms import (
     RuleAction,
     Severity,
 )
+from mailwarden.incidents.models.casework import (
+    AlarmIncident,
+    IncidentAssignee,
+    IncidentEvidence,
+    IncidentLink,
+    IncidentTask,
+    LinkKind,
+)
 from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus
 from mailwarden.incidents.models.incidents import (
     ActionStatus,
@@ -27,6 +35,7 @@ from mailwarden.incidents.models.incidents import (
 __all__ = [
     "ActionStatus",
     "Alarm",
+    "AlarmIncident",
     "AlarmOccurrence",
     "AlarmRule",
     "AlarmSource",
@@ -36,10 +45,15 @@ __all__ = [
     "DeliveryStatus",
     "ExerciseType",
     "Incident",
+    "IncidentAssignee",
+    "IncidentEvidence",
+    "IncidentLink",
     "IncidentSeverity",
     "IncidentState",
     "IncidentStep",
+    "IncidentTask",
     "IncidentType",
+    "LinkKind",
     "Playbook",
     "PlaybookStep",
     "RuleAction",
