@@ -13,10 +13,12 @@ from mailwarden.core.roles import Role
 from mailwarden.incidents.models import Alarm, Incident, IncidentEvidence
 from mailwarden.incidents.services import incidents as services
 from tests.api.conftest import Api, assert_refused, token_for
+from tests.incidents import incidents_fixtures
 from tests.incidents.conftest import deliver, forced
-from tests.incidents.incidents_fixtures import open_one, world  # noqa: F401
+from tests.incidents.incidents_fixtures import open_one
 
 pytestmark = pytest.mark.django_db
+world = incidents_fixtures.world
 
 OPENING = {"type": "bomb_threat", "severity": 1, "site": "hq", "title": "Phoned threat"}
 
@@ -148,10 +150,10 @@ def test_unknown_incidents_and_rows(world):
     assert_refused(operator.get("/api/incidents/999999"), 404, "incident_id")
     assert_refused(operator.post("/api/incidents/999999/notes", {"text": "x"}), 404, "incident_id")
     incident = open_one()
+    assert_refused(operator.post(f"/api/incidents/{incident.pk}/tasks/999999/done"), 404, "task_id")
     assert_refused(
-        operator.post(f"/api/incidents/{incident.pk}/tasks/999999/done"), 404, "task_id"
+        operator.get(f"/api/incidents/{incident.pk}/evidence/999999"), 404, "evidence_id"
     )
-    assert_refused(operator.get(f"/api/incidents/{incident.pk}/evidence/999999"), 404, "evidence_id")
     assert_refused(operator.get("/api/incidents", site="nowhere"), 404, "site")
     assert_refused(operator.get("/api/incidents", state="sideways"), 422, "state")
 

@@ -22,10 +22,12 @@ from mailwarden.incidents.models import (
     TimelineEntry,
 )
 from mailwarden.incidents.services import incidents as services
+from tests.incidents import incidents_fixtures
 from tests.incidents.conftest import AUDITOR, CLERK, MANAGER, OPERATOR, deliver, forced
-from tests.incidents.incidents_fixtures import open_one, staff, world  # noqa: F401
+from tests.incidents.incidents_fixtures import open_one, staff
 
 pytestmark = pytest.mark.django_db
+world = incidents_fixtures.world
 
 
 def entries(action: str) -> list[LedgerEntry]:
@@ -148,7 +150,7 @@ def test_moves_through_the_states_with_times(world, frozen_clock):
     texts = TimelineEntry.objects.filter(incident=incident, kind="state").values_list(
         "text", flat=True
     )
-    assert list(texts)[0] == "Open → Contained: room sealed"
+    assert texts[0] == "Open → Contained: room sealed"
 
 
 def test_reopening_clears_the_resolution_but_keeps_containment(world):
@@ -226,7 +228,9 @@ def test_assignees_are_active_staff(world):
     staff(Role.RECIPIENT, "rita")
     with pytest.raises(ServiceError) as not_staff:
         services.assign(OPERATOR, incident.pk, "rita")
-    assert not_staff.value.field == "username" and "not a member of staff" in not_staff.value.message
+    assert (
+        not_staff.value.field == "username" and "not a member of staff" in not_staff.value.message
+    )
     with pytest.raises(NotFound):
         services.assign(OPERATOR, incident.pk, "nobody")
     services.unassign(OPERATOR, incident.pk, "security_manager")
@@ -301,7 +305,11 @@ def test_evidence_is_stored_by_hash_with_the_hash_on_the_ledger(world):
         description="as found",
     )
     digest = hashlib.sha256(data).hexdigest()
-    assert (evidence.sha256, evidence.size, evidence.name) == (digest, len(data), "parcel photo.jpg")
+    assert (evidence.sha256, evidence.size, evidence.name) == (
+        digest,
+        len(data),
+        "parcel photo.jpg",
+    )
     assert media.get(digest) == data
     [entry] = entries("incidents.evidence.added")
     assert ledger.entry_data(entry)["sha256"] == digest
@@ -340,7 +348,11 @@ def test_tasks_with_an_owner_a_due_time_and_who_did_them(world, frozen_clock):
     incident = open_one()
     due = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     task = services.add_task(
-        OPERATOR, incident.pk, title="Photograph the parcel", assignee="security_operator", due_at=due
+        OPERATOR,
+        incident.pk,
+        title="Photograph the parcel",
+        assignee="security_operator",
+        due_at=due,
     )
     assert (task.assignee.username, task.due_at, task.done_at) == ("security_operator", due, None)
     frozen_clock.advance(minutes=12)
