@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from mailwarden.contracts.events import IncidentAlarmRaised, ReaderTampered
+from mailwarden.contracts.events import IncidentAlarmRaised, LedgerVerifyFailed, ReaderTampered
 from mailwarden.core import outbox
 from mailwarden.core.errors import Forbidden
 from mailwarden.core.models import LedgerEntry
@@ -120,3 +120,22 @@ def test_people_do_not_open_incidents_for_rules(site, frozen_clock):
     deliver(forced(1))
     with pytest.raises(Forbidden):
         services.open_from_alarm(OPERATOR, Alarm.objects.get().pk)
+
+
+def test_an_alarm_without_a_site_stays_on_the_console(site, frozen_clock):
+    rule()
+    settle(
+        LedgerVerifyFailed(
+            source="schedule",
+            actor="job:verify",
+            checked=10,
+            head_seq=9,
+            head_hash="0" * 64,
+            problem_seq=4,
+            problem_kind="hash",
+            problem_detail="entry 4 does not match its hash",
+        )
+    )
+    alarm = Alarm.objects.get()
+    assert alarm.site is None and alarm.action == "open_incident"
+    assert not Incident.objects.exists()

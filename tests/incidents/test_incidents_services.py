@@ -231,6 +231,10 @@ def test_assignees_are_active_staff(world):
     assert (
         not_staff.value.field == "username" and "not a member of staff" in not_staff.value.message
     )
+    staff(Role.AUDITOR)
+    with pytest.raises(ServiceError) as reader:
+        services.assign(OPERATOR, incident.pk, "auditor")
+    assert reader.value.field == "username"
     with pytest.raises(NotFound):
         services.assign(OPERATOR, incident.pk, "nobody")
     services.unassign(OPERATOR, incident.pk, "security_manager")

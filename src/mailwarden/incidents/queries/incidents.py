@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from mailwarden.core.errors import NotFound
-from mailwarden.core.roles import STAFF
+from mailwarden.core.roles import Role
 from mailwarden.directory.models import Site
 from mailwarden.incidents.models import (
     Incident,
@@ -63,11 +63,11 @@ def case_file(incident_id: int) -> Incident:
     return incident
 
 
-def assignable_staff() -> QuerySet[User]:
-    """Active people with a staff role (or administrators), by username."""
+def assignable_staff(roles: tuple[Role, ...]) -> QuerySet[User]:
+    """Active people with one of ``roles`` (or administrators), by username."""
     return (
         User.objects.filter(is_active=True)
-        .filter(Q(groups__name__in=[r.value for r in STAFF]) | Q(is_superuser=True))
+        .filter(Q(groups__name__in=[r.value for r in roles]) | Q(is_superuser=True))
         .distinct()
         .order_by("username")
     )

@@ -27,7 +27,7 @@ from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import STAFF, Role
+from mailwarden.core.roles import Role
 from mailwarden.core.validation import check_text
 from mailwarden.custody.models import MailItem
 from mailwarden.directory.models import Recipient, Site
@@ -53,6 +53,8 @@ from mailwarden.incidents.services.alarms import HANDLE_ALARMS, VIEW_ALARMS
 # People who run an incident are the ones who handle alarms; auditors read.
 HANDLE_INCIDENTS = HANDLE_ALARMS
 VIEW_INCIDENTS = VIEW_ALARMS
+# Who can be assigned an incident or a task: staff who act (an auditor only reads).
+ASSIGNABLE = (Role.SECURITY_MANAGER, Role.SECURITY_OPERATOR, Role.SCREENER, Role.CLERK)
 # Arming an exercise makes its door and item actions real: a manager's decision.
 ARM_EXERCISES = (Role.SECURITY_MANAGER,)
 
@@ -218,7 +220,7 @@ ALARM_INCIDENT_TYPES: dict[str, IncidentType] = {
     "access.controller.went_offline": IncidentType.TAMPERING_THEFT,
     "access.controller.rules_rejected": IncidentType.TAMPERING_THEFT,
     "access.controller.clock_skewed": IncidentType.TAMPERING_THEFT,
-    "ledger.verify.failed": IncidentType.TAMPERING_THEFT,
+    "core.ledger.verification_failed": IncidentType.TAMPERING_THEFT,
 }
 SOURCE_INCIDENT_TYPES: dict[str, IncidentType] = {
     "screening": IncidentType.SUSPICIOUS_PACKAGE,
@@ -375,7 +377,8 @@ def add_note(actor: Actor, incident_id: int, text: str) -> None:
 
 
 def staff_user(username: str, field_name: str = "username") -> User:
-    """An active member of staff, by username: assignees and task owners are staff."""
+    """An active member of staff who acts (:data:`ASSIGNABLE`), by username: assignees and task
+    owners."""
     name = check_text(username, field_name, max_length=150, required=True)
     user = User.objects.filter(username=name).first()
     if user is None:
@@ -383,8 +386,8 @@ def staff_user(username: str, field_name: str = "username") -> User:
     if not user.is_active:
         raise ServiceError(f"{name} is deactivated", field_name)
     roles = {g for g in user.groups.values_list("name", flat=True)}
-    if not user.is_superuser and not roles & {r.value for r in STAFF}:
-        raise ServiceError(f"{name} is not a member of staff", field_name)
+    if not user.is_superuser and not roles & {r.value for r in ASSIGNABLE}:
+        raise ServiceError(f"{name} is not a member of staff who acts on incidents", field_name)
     return user
 
 

@@ -155,7 +155,7 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
     can_act = actor.has(*services.HANDLE_INCIDENTS) and found.state != IncidentState.CLOSED
     moves = [(s, MOVE_LABELS[IncidentState(s)]) for s in services.allowed_moves(found.state)]
     assigned = {a.user.username for a in found.assignees.all()}
-    staff = list(queries.assignable_staff())
+    staff = list(queries.assignable_staff(services.ASSIGNABLE))
     context = {
         "incident": found,
         "zone": zoneinfo.ZoneInfo(found.site.timezone).key,
