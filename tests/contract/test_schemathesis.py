@@ -34,6 +34,7 @@ from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
 from mailwarden.incidents.models import AlarmSource, Severity
 from mailwarden.incidents.services import alarms as incidents
+from mailwarden.incidents.services import incidents as cases
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -119,6 +120,13 @@ def mailroom(db) -> Iterator[Mailroom]:
     )
     assert alarm is not None
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
+    case = cases.open_incident(
+        ADMIN,
+        cases.OpenIncidentRequest(type="bomb_threat", severity=2, site=site.code, title="fuzz"),
+    )
+    evidence = cases.add_evidence(ADMIN, case.pk, name="fuzz.txt", data=b"fuzz")
+    task = cases.add_task(ADMIN, case.pk, title="fuzz")
+    link = cases.add_link(ADMIN, case.pk, "camera", "cam-fuzz")
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -136,6 +144,10 @@ def mailroom(db) -> Iterator[Mailroom]:
         "username": person.get_username(),
         "rule_id": str(rule.pk),
         "alarm_id": str(alarm.pk),
+        "incident_id": str(case.pk),
+        "evidence_id": str(evidence.pk),
+        "task_id": str(task.pk),
+        "link_id": str(link.pk),
     }
     try:
         yield Mailroom(secret, real)
