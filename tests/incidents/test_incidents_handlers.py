@@ -139,3 +139,20 @@ def test_an_alarm_without_a_site_stays_on_the_console(site, frozen_clock):
     alarm = Alarm.objects.get()
     assert alarm.site is None and alarm.action == "open_incident"
     assert not Incident.objects.exists()
+
+
+def test_two_dispatchers_at_once_open_one_incident(pg, frozen_clock):
+    from tests.conftest import race
+    from tests.factories import make_site
+
+    make_site()
+    rule()
+    deliver(forced(1))
+    alarm = Alarm.objects.get()
+    results = race(
+        lambda: services.open_from_alarm(alarm_services.JOB, alarm.pk),
+        lambda: services.open_from_alarm(alarm_services.JOB, alarm.pk),
+    )
+    assert all(isinstance(r, Incident) for r in results), results
+    assert results[0].pk == results[1].pk
+    assert Incident.objects.count() == 1

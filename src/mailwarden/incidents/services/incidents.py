@@ -247,7 +247,11 @@ def open_from_alarm(actor: Actor, alarm_id: int) -> Incident | None:
     if actor.kind != "job":
         raise Forbidden("an alarm rule's incident is opened by the rule, not by people")
     with transaction.atomic():
-        alarm = Alarm.objects.select_for_update().select_related("site", "rule").get(pk=alarm_id)
+        alarm = (
+            Alarm.objects.select_for_update(of=("self",))
+            .select_related("site", "rule")
+            .get(pk=alarm_id)
+        )
         done = AlarmIncident.objects.filter(alarm=alarm).select_related("incident").first()
         if done is not None:
             return done.incident
