@@ -128,7 +128,14 @@ def test_open_an_incident_from_an_alarm(world):
             "alarm_ids": str(alarm.pk),
         },
     )
-    assert Incident.objects.get().links.get().target == str(alarm.pk)
+    incident = Incident.objects.get()
+    assert incident.links.get().target == str(alarm.pk)
+    # The console now points at the incident instead of offering another.
+    console = client.get("/incidents/alarms/").content.decode()
+    assert (
+        f'href="/incidents/{incident.pk}/"' in console and f"{incident.reference} (open)" in console
+    )
+    assert f"/incidents/new/?alarm={alarm.pk}" not in console
     audited = signed_in(Role.AUDITOR).get("/incidents/alarms/").content.decode()
     assert "/incidents/new/?alarm=" not in audited
 
@@ -183,6 +190,9 @@ def test_every_change_from_the_page(world, settings, tmp_path: Path):
     assert "Fire service called" in html and 'data-assignee="security_manager"' in html
     assert f'href="/items/{world.item.uid}/"' in html and 'data-link="door:lobby"' in html
     assert 'class="is-done"' in html and "by user:security_operator" in html
+    door = incident.links.get(kind="door")
+    client.post(f"{base}/link/{door.pk}/remove/")
+    assert not incident.links.filter(kind="door").exists()
     evidence = incident.evidence.get()
     download = client.get(f"{base}/evidence/{evidence.pk}/")
     assert download.status_code == 200 and b"".join(download) == data

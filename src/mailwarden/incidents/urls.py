@@ -21,6 +21,7 @@ urlpatterns += [
     path("<int:pk>/assign/", incidents.incident_assign, name="incident_assign"),
     path("<int:pk>/unassign/", incidents.incident_unassign, name="incident_unassign"),
     path("<int:pk>/link/", incidents.incident_link, name="incident_link"),
+    path("<int:pk>/link/<int:link_id>/remove/", incidents.incident_unlink, name="incident_unlink"),
     path("<int:pk>/evidence/", incidents.incident_evidence, name="incident_evidence"),
     path(
         "<int:pk>/evidence/<int:evidence_id>/",

@@ -3,6 +3,7 @@ who can be assigned."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
@@ -14,7 +15,9 @@ from mailwarden.directory.models import Site
 from mailwarden.incidents.models import (
     Incident,
     IncidentAssignee,
+    IncidentLink,
     IncidentTask,
+    LinkKind,
 )
 
 
@@ -73,10 +76,11 @@ def assignable_staff(roles: tuple[Role, ...]) -> QuerySet[User]:
     )
 
 
-def incident_for_alarm(alarm_id: int) -> Incident | None:
-    """The incident an alarm is linked to, the newest if several."""
-    return (
-        Incident.objects.filter(links__kind="alarm", links__target=str(alarm_id))
-        .order_by("-opened_at", "-id")
-        .first()
+def incidents_for_alarms(alarm_ids: Iterable[int]) -> dict[int, Incident]:
+    """The incident each alarm is linked to (the newest, where several are), by alarm ID."""
+    links = (
+        IncidentLink.objects.filter(kind=LinkKind.ALARM, target__in=[str(i) for i in alarm_ids])
+        .select_related("incident")
+        .order_by("incident__opened_at", "incident_id")
     )
+    return {int(link.target): link.incident for link in links}

@@ -249,6 +249,16 @@ def incident_link(request: HttpRequest, pk: int) -> HttpResponse:
     return _change(request, pk, LinkForm(request.POST), act)
 
 
+@console_page(services.HANDLE_INCIDENTS, "linking incidents")
+@require_POST
+def incident_unlink(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
+    def act(data: dict[str, Any]) -> str:
+        services.remove_link(actor_of(request), pk, link_id)
+        return "Link removed."
+
+    return _change(request, pk, forms.Form(request.POST), act)
+
+
 @console_page(services.HANDLE_INCIDENTS, "adding evidence")
 @require_POST
 def incident_evidence(request: HttpRequest, pk: int) -> HttpResponse:
