@@ -359,9 +359,12 @@ def test_tasks_with_an_owner_a_due_time_and_who_did_them(world, frozen_clock):
         due_at=due,
     )
     assert (task.assignee.username, task.due_at, task.done_at) == ("security_operator", due, None)
-    frozen_clock.advance(minutes=12)
+    assert not services.task_late(task)
+    frozen_clock.advance(minutes=61)
+    assert services.task_late(task)  # 10:01, due at 10:00, not done
     done = services.complete_task(MANAGER, incident.pk, task.pk)
     assert (done.done_at, done.done_by) == (clock.now(), "user:mona")
+    assert services.task_late(done)  # done after its due time
     with pytest.raises(Conflict):
         services.complete_task(MANAGER, incident.pk, task.pk)
     with pytest.raises(NotFound) as missing:

@@ -114,6 +114,7 @@ class TaskOut(Schema):
     created_by: str
     done_at: datetime | None
     done_by: str
+    late: bool = Field(description="Done after its due time, or not done and past it.")
 
 
 class AssigneeOut(Schema):
@@ -228,6 +229,7 @@ def task_out(task: Any) -> TaskOut:
         created_by=task.created_by,
         done_at=task.done_at,
         done_by=task.done_by,
+        late=services.task_late(task),
     )
 
 

@@ -681,6 +681,13 @@ def add_task(
     return task
 
 
+def task_late(task: IncidentTask, now: datetime | None = None) -> bool:
+    """Done after its due time, or still not done past it."""
+    if task.due_at is None:
+        return False
+    return (task.done_at or now or clock.now()) > task.due_at
+
+
 def complete_task(actor: Actor, incident_id: int, task_id: int) -> IncidentTask:
     require(actor, HANDLE_INCIDENTS, "completing tasks")
     now = clock.now()

@@ -161,6 +161,7 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
         "zone": zoneinfo.ZoneInfo(found.site.timezone).key,
         "moves": moves if actor.has(*services.HANDLE_INCIDENTS) else [],
         "can_act": can_act,
+        "late_tasks": {t.pk for t in found.tasks.all() if services.task_late(t)},
         "steps_template": STEPS_TEMPLATE if _template_exists(STEPS_TEMPLATE) else "",
         "staff": [u for u in staff if u.username not in assigned],
         "staff_all": staff,
