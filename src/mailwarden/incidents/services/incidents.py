@@ -29,8 +29,8 @@ from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.core.validation import check_text
-from mailwarden.custody.models import MailItem
-from mailwarden.directory.models import Recipient, Site
+from mailwarden.custody import queries as custody_queries
+from mailwarden.directory.models import Site
 from mailwarden.incidents.models import (
     Alarm,
     AlarmIncident,
@@ -447,7 +447,7 @@ def _link_target(actor: Actor, incident: Incident, kind: str, target: str) -> tu
     lower app does not know it."""
     if kind == LinkKind.ITEM:
         uid = target.upper()
-        item = MailItem.objects.select_related("recipient").filter(uid=uid).first()
+        item = custody_queries.visible_items(actor).filter(uid=uid).first()
         if item is None:
             raise NotFound(f"no item {target!r}", "target")
         return item.uid, f"{item.get_kind_display()} for {item.recipient}"[:200]
@@ -471,9 +471,7 @@ def _link_target(actor: Actor, incident: Incident, kind: str, target: str) -> tu
             )
         return target, ""
     if kind == LinkKind.PERSON:
-        person = Recipient.objects.filter(employee_id=target).first()
-        if person is None:
-            raise NotFound(f"no person with employee ID {target!r}", "target")
+        person = access_queries.recipient_with_employee_id(target, "target")
         return person.employee_id, str(person)[:200]
     user = staff_user(target, "target")
     return user.username, (user.get_full_name() or user.username)[:200]
