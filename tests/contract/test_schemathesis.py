@@ -47,6 +47,7 @@ from mailwarden.incidents.models import (
 from mailwarden.incidents.services import alarms as incidents
 from mailwarden.incidents.services import cap as cap_inbox
 from mailwarden.incidents.services import exercises
+from mailwarden.incidents.services import incidents as cases
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -162,6 +163,9 @@ def mailroom(db) -> Iterator[Mailroom]:
     ).alert
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     dead, dead_event = _dead_letters(site.code)
+    evidence = cases.add_evidence(ADMIN, drill.pk, name="fuzz.txt", data=b"fuzz")
+    task = cases.add_task(ADMIN, drill.pk, title="fuzz")
+    link = cases.add_link(ADMIN, drill.pk, "camera", "cam-fuzz")
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -185,6 +189,9 @@ def mailroom(db) -> Iterator[Mailroom]:
         "alert_id": str(received.pk),
         "delivery_id": str(dead.pk),
         "event_id": str(dead_event.pk),
+        "evidence_id": str(evidence.pk),
+        "task_id": str(task.pk),
+        "link_id": str(link.pk),
     }
     try:
         yield Mailroom(secret, real)

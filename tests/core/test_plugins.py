@@ -35,6 +35,7 @@ ADMIN_MENU = [
     "screening:queue",
     "screening:quarantine",
     "access:board",
+    "incidents:incident_list",
     "incidents:alarms",
     "incidents:exercises",
     "incidents:dead_letters",

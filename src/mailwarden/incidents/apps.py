@@ -9,6 +9,14 @@ class IncidentsConfig(MailwardenApp):
     # Shown to whoever the page admits: the roles are the ones the view checks.
     nav = (
         NavEntry(
+            "incidents:incident_list",
+            "Incidents",
+            "shield",
+            "mailwarden.incidents.services.incidents.VIEW_INCIDENTS",
+            order=64,
+            pages=("incidents:incident", "incidents:incident_open"),
+        ),
+        NavEntry(
             "incidents:alarms",
             "Alarm console",
             "alert",
@@ -61,6 +69,7 @@ class IncidentsConfig(MailwardenApp):
     event_handlers = (
         "mailwarden.incidents.handlers.alarms",
         "mailwarden.incidents.handlers.delivery",
+        "mailwarden.incidents.handlers.incidents",
     )
     periodic_jobs = ("mailwarden.incidents.delivery.sender",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

@@ -2,10 +2,11 @@
 
 from ninja import Router
 
-from mailwarden.incidents.api import alarms, cap, delivery, exercises
+from mailwarden.incidents.api import alarms, cap, delivery, exercises, incidents
 
 router = Router(tags=["incidents"])
 router.add_router("", alarms.router)
 router.add_router("", cap.router)
 router.add_router("", exercises.router)
 router.add_router("", delivery.router)
+router.add_router("", incidents.router)

@@ -10,6 +10,14 @@ from mailwarden.incidents.models.alarms import (
     Severity,
 )
 from mailwarden.incidents.models.cap import ReceivedAlert, ReceivedOutcome
+from mailwarden.incidents.models.casework import (
+    AlarmIncident,
+    IncidentAssignee,
+    IncidentEvidence,
+    IncidentLink,
+    IncidentTask,
+    LinkKind,
+)
 from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus, WebhookEndpoint
 from mailwarden.incidents.models.exercises import (
     AfterActionReport,
@@ -36,6 +44,7 @@ __all__ = [
     "ActionStatus",
     "AfterActionReport",
     "Alarm",
+    "AlarmIncident",
     "AlarmOccurrence",
     "AlarmRule",
     "AlarmSource",
@@ -48,10 +57,15 @@ __all__ = [
     "Exercise",
     "ExerciseType",
     "Incident",
+    "IncidentAssignee",
+    "IncidentEvidence",
+    "IncidentLink",
     "IncidentSeverity",
     "IncidentState",
     "IncidentStep",
+    "IncidentTask",
     "IncidentType",
+    "LinkKind",
     "ObjectiveRating",
     "Playbook",
     "PlaybookStep",

@@ -31,6 +31,7 @@ from mailwarden.directory.models import Site
 from mailwarden.incidents.forms.alarms import AcknowledgeForm, FilterForm
 from mailwarden.incidents.models import Alarm, Severity
 from mailwarden.incidents.queries import alarms as queries
+from mailwarden.incidents.queries import incidents as incident_queries
 from mailwarden.incidents.services import alarms as services
 
 SHOWN = 200
@@ -54,8 +55,14 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 
 def _context(actor: Actor, filters: dict[str, Any]) -> dict[str, Any]:
     alarms = _filtered(filters)
+    shown = list(alarms[:SHOWN])
+    # An alarm someone already opened an incident for links to it instead of offering another.
+    linked = incident_queries.incidents_for_alarms(a.pk for a in shown)
+    for alarm in shown:
+        # Read by the list template only; the model has no such field.
+        alarm.incident = linked.get(alarm.pk)  # type: ignore[attr-defined]
     return {
-        "alarms": list(alarms[:SHOWN]),
+        "alarms": shown,
         "alarm_count": alarms.count(),
         "critical_ids": " ".join(
             str(i) for i in alarms.filter(severity=Severity.CRITICAL).values_list("id", flat=True)
