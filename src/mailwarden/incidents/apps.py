@@ -15,6 +15,14 @@ class IncidentsConfig(MailwardenApp):
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
         ),
+        NavEntry(
+            "incidents:playbooks",
+            "Playbooks",
+            "shield",
+            "mailwarden.incidents.services.playbooks.VIEW_PLAYBOOKS",
+            order=67,
+            pages=("incidents:playbook_edit", "incidents:steps"),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
