@@ -66,7 +66,9 @@ def test_an_operator_checks_off_steps_and_sees_late_ones(open_page, world, froze
     # Steps for other roles have no button for the operator.
     manager_step = IncidentStep.objects.filter(incident=incident, role="security_manager").first()
     assert manager_step is not None
-    expect(page.locator(f"tr[data-step='{manager_step.position}'] [data-check-off]")).to_have_count(0)
+    expect(page.locator(f"tr[data-step='{manager_step.position}'] [data-check-off]")).to_have_count(
+        0
+    )
 
 
 @VIEWPORTS

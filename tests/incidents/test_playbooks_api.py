@@ -96,7 +96,9 @@ def test_steps_late_and_checked_off(site, frozen_clock):
     steps = operator.get(f"/api/incidents/{incident.pk}/steps").json()
     assert [s["position"] for s in steps if s["late"]] == [1, 2, 3]
     late = api(Role.AUDITOR).get("/api/playbooks/late-steps").json()
-    assert [(s["incident"], s["position"]) for s in late] == [(incident.reference, p) for p in (1, 2, 3)]
+    assert [(s["incident"], s["position"]) for s in late] == [
+        (incident.reference, p) for p in (1, 2, 3)
+    ]
     lock = next(s for s in steps if s["action"] == "lockdown_site")
     path = f"/api/incidents/{incident.pk}/steps/{lock['position']}/complete"
     assert_refused(api(Role.CLERK).post(path, {"note": "x"}), 403, "position")
@@ -111,7 +113,9 @@ def test_steps_late_and_checked_off(site, frozen_clock):
     )
     assert SiteRules.objects.get(site=site).lockdown
     assert_refused(operator.post(path, {}), 409, "position")
-    assert_refused(operator.post(f"/api/incidents/{incident.pk}/steps/99/complete", {}), 404, "position")
+    assert_refused(
+        operator.post(f"/api/incidents/{incident.pk}/steps/99/complete", {}), 404, "position"
+    )
     assert_refused(operator.post(path.replace(str(incident.pk), "999999"), {}), 404, "incident_id")
     assert_refused(operator.post(path, {"note": "x" * 501}), 422, "note")
     assert_refused(api(Role.RECIPIENT).get(f"/api/incidents/{incident.pk}/steps"), 403, None)
@@ -122,7 +126,9 @@ def test_arming_and_releasing(site, frozen_clock):
     assert_refused(api(Role.SECURITY_OPERATOR).post(f"/api/incidents/{drill.pk}/arm"), 403, None)
     armed = api(Role.SECURITY_MANAGER).post(f"/api/incidents/{drill.pk}/arm")
     assert armed.json() == {"incident": drill.reference, "exercise": True, "armed": True}
-    assert_refused(api(Role.SECURITY_MANAGER).post(f"/api/incidents/{drill.pk}/arm"), 409, "incident_id")
+    assert_refused(
+        api(Role.SECURITY_MANAGER).post(f"/api/incidents/{drill.pk}/arm"), 409, "incident_id"
+    )
     hold_step = drill.steps.get(action="hold_site_mail").position
     done = api(Role.SECURITY_OPERATOR).post(
         f"/api/incidents/{drill.pk}/steps/{hold_step}/complete", {}

@@ -32,7 +32,12 @@ def test_staff_read_playbooks_and_managers_edit(site):
     assert manager.count(">Edit</a>") == 6
     assert signed_in(Role.RECIPIENT).get("/incidents/playbooks/").status_code == 403
     playbook = Playbook.objects.get(incident_type="bomb_threat")
-    assert signed_in(Role.SECURITY_OPERATOR).get(f"/incidents/playbooks/{playbook.pk}/edit/").status_code == 403
+    assert (
+        signed_in(Role.SECURITY_OPERATOR)
+        .get(f"/incidents/playbooks/{playbook.pk}/edit/")
+        .status_code
+        == 403
+    )
     assert Client().get("/incidents/playbooks/").status_code == 302
 
 
@@ -76,7 +81,12 @@ def test_the_editor_adds_removes_and_reorders(site):
     rows[0]["ORDER"], rows[1]["ORDER"] = "2", "1"  # swap the first two
     rows[6]["DELETE"] = "on"  # drop the last
     rows.append(
-        {"ORDER": "", "title": "Tell the manager", "role": "security_manager", "target_minutes": "45"}
+        {
+            "ORDER": "",
+            "title": "Tell the manager",
+            "role": "security_manager",
+            "target_minutes": "45",
+        }
     )
     rows.append({"ORDER": "", "title": "", "role": "", "target_minutes": "", "action": ""})
     answer = client.post(f"/incidents/playbooks/{playbook.pk}/edit/", _post(playbook, rows))
@@ -117,7 +127,9 @@ def test_the_steps_page_flags_late_steps_and_offers_check_off_by_role(site, froz
     assert 'data-late-count="3"' in html and "3 late" in html
     assert html.count('class="step-row is-late"') == 3
     # The operator sees buttons on operator steps only.
-    operator_steps = IncidentStep.objects.filter(incident=incident, role="security_operator").count()
+    operator_steps = IncidentStep.objects.filter(
+        incident=incident, role="security_operator"
+    ).count()
     assert html.count("data-check-off") == operator_steps
     clerk_html = signed_in(Role.CLERK).get(f"/incidents/{incident.pk}/steps/").content.decode()
     assert clerk_html.count("data-check-off") == 1
@@ -137,8 +149,12 @@ def test_the_steps_page_flags_late_steps_and_offers_check_off_by_role(site, froz
     refused = operator.post(f"/incidents/{incident.pk}/steps/1/complete/", {}, follow=True)
     assert "Step 1 was not checked off" not in refused.content.decode()
     again = operator.post(f"/incidents/{incident.pk}/steps/{lock}/complete/", {}, follow=True)
-    assert f"Step {lock} was not checked off: step {lock} was checked off by" in again.content.decode()
-    clerk = signed_in(Role.CLERK).post(f"/incidents/{incident.pk}/steps/5/complete/", {}, follow=True)
+    assert (
+        f"Step {lock} was not checked off: step {lock} was checked off by" in again.content.decode()
+    )
+    clerk = signed_in(Role.CLERK).post(
+        f"/incidents/{incident.pk}/steps/5/complete/", {}, follow=True
+    )
     assert "is for the security operator" in clerk.content.decode()
 
 
@@ -147,9 +163,12 @@ def test_arming_and_releasing_from_the_page(site, frozen_clock):
     manager = signed_in(Role.SECURITY_MANAGER)
     html = manager.get(f"/incidents/{drill.pk}/steps/").content.decode()
     assert "data-exercise-banner" in html and "data-arm" in html
-    assert "data-arm" not in signed_in(Role.SECURITY_OPERATOR).get(
-        f"/incidents/{drill.pk}/steps/"
-    ).content.decode()
+    assert (
+        "data-arm"
+        not in signed_in(Role.SECURITY_OPERATOR)
+        .get(f"/incidents/{drill.pk}/steps/")
+        .content.decode()
+    )
     assert signed_in(Role.SECURITY_OPERATOR).post(f"/incidents/{drill.pk}/arm/").status_code == 403
     manager.post(f"/incidents/{drill.pk}/arm/")
     hold = IncidentStep.objects.get(incident=drill, action="hold_site_mail").position

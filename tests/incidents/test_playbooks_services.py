@@ -64,9 +64,7 @@ def _position(incident, action: str) -> int:
 
 
 def test_the_migration_installed_a_playbook_for_every_incident_type():
-    assert set(Playbook.objects.values_list("incident_type", flat=True)) == set(
-        IncidentType.values
-    )
+    assert set(Playbook.objects.values_list("incident_type", flat=True)) == set(IncidentType.values)
     for playbook in Playbook.objects.all():
         steps = list(playbook.steps.order_by("position"))
         assert len(steps) >= 5, playbook.name
@@ -89,7 +87,10 @@ def test_the_suspicious_package_playbook_follows_the_guidance_in_order():
         "position"
     )
     titles = [s.title.lower() for s in steps]
-    found = [next(i for i, t in enumerate(titles) if t.startswith(want)) for want in SUSPICIOUS_PACKAGE_ORDER]
+    found = [
+        next(i for i, t in enumerate(titles) if t.startswith(want))
+        for want in SUSPICIOUS_PACKAGE_ORDER
+    ]
     assert found == sorted(found)
     actions = {s.action for s in steps}
     assert {"hold_site_mail", "send_message"} <= actions
@@ -275,7 +276,9 @@ def test_hold_step_stops_every_hand_over_until_released(site, frozen_clock):
     with pytest.raises(Forbidden):
         playbooks.release_incident_hold(OPERATOR, incident.pk)
     playbooks.release_incident_hold(MANAGER, incident.pk, reason="police cleared the site")
-    assert entry_data(LedgerEntry.objects.get(action="custody.site_hold.released"))["ref"] == hold.ref
+    assert (
+        entry_data(LedgerEntry.objects.get(action="custody.site_hold.released"))["ref"] == hold.ref
+    )
     done = custody.hand_over(clerk, item.uid, method="code", proof=pickup.pickup_code(item.uid))
     assert done.state == State.PICKED_UP
     with pytest.raises(Conflict):
@@ -323,7 +326,9 @@ def test_send_message_step_queues_to_the_roles_staff(site, frozen_clock):
     first = sent.first()
     assert first is not None
     assert first.subject == f"{incident.reference}: Alert the security team"
-    assert first.text.startswith(f"Leaking parcel at the dock at Site hq. Incident {incident.reference}")
+    assert first.text.startswith(
+        f"Leaking parcel at the dock at Site hq. Incident {incident.reference}"
+    )
     assert first.ref == f"incident:{incident.pk}" and not first.exercise
 
 

@@ -136,4 +136,3 @@ def release_site_hold(actor: Actor, hold_id: int, *, reason: str = "") -> SiteMa
             {"hold": hold.pk, "reason": reason, "ref": hold.ref},
         )
     return hold
-

@@ -34,7 +34,9 @@ router = Router()
 
 
 @router.get(
-    "/playbooks", response={200: list[PlaybookOut], **ERRORS}, summary="Every incident type's playbook"
+    "/playbooks",
+    response={200: list[PlaybookOut], **ERRORS},
+    summary="Every incident type's playbook",
 )
 @allow(services.VIEW_PLAYBOOKS, "reading playbooks")
 def list_playbooks(request: HttpRequest) -> list[PlaybookOut]:
@@ -73,7 +75,9 @@ def _playbook(playbook_id: int) -> Playbook:
     return playbook
 
 
-@router.get("/playbooks/{playbook_id}", response={200: PlaybookOut, **ERRORS}, summary="One playbook")
+@router.get(
+    "/playbooks/{playbook_id}", response={200: PlaybookOut, **ERRORS}, summary="One playbook"
+)
 @allow(services.VIEW_PLAYBOOKS, "reading playbooks")
 def get_playbook(request: HttpRequest, playbook_id: Path[Id]) -> PlaybookOut:
     require(actor_of(request), services.VIEW_PLAYBOOKS, "reading playbooks")
@@ -86,7 +90,9 @@ def get_playbook(request: HttpRequest, playbook_id: Path[Id]) -> PlaybookOut:
     summary="Replace a playbook's name, description and steps",
 )
 @allow(services.EDIT_PLAYBOOKS, "editing playbooks")
-def update_playbook(request: HttpRequest, playbook_id: Path[Id], payload: PlaybookIn) -> PlaybookOut:
+def update_playbook(
+    request: HttpRequest, playbook_id: Path[Id], payload: PlaybookIn
+) -> PlaybookOut:
     actor = actor_of(request)
     require(actor, services.EDIT_PLAYBOOKS, "editing playbooks")
     req = services.PlaybookRequest(

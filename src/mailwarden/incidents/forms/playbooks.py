@@ -16,7 +16,10 @@ ROLE_CHOICES = [("", "Choose…"), *((r, Role(r).title) for r in services.STEP_R
 class PlaybookForm(forms.Form):
     name = forms.CharField(label="Name", max_length=120)
     description = forms.CharField(
-        label="Description", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3})
+        label="Description",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 
@@ -35,7 +38,10 @@ class StepForm(forms.Form):
         help_text="For a message step: use {site}, {reference} and {title}.",
     )
     instructions = forms.CharField(
-        label="Instructions", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+        label="Instructions",
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 
@@ -47,7 +53,12 @@ class BaseStepFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
 
 
 StepFormSet = forms.formset_factory(
-    StepForm, formset=BaseStepFormSet, extra=2, can_order=True, can_delete=True, max_num=services.MAX_STEPS
+    StepForm,
+    formset=BaseStepFormSet,
+    extra=2,
+    can_order=True,
+    can_delete=True,
+    max_num=services.MAX_STEPS,
 )
 
 

@@ -135,9 +135,7 @@ def _incident(incident_id: int, *, lock: bool = False) -> Incident:
     return incident
 
 
-def complete_step(
-    actor: Actor, incident_id: int, position: int, note: str = ""
-) -> IncidentStep:
+def complete_step(actor: Actor, incident_id: int, position: int, note: str = "") -> IncidentStep:
     """Check a step off with the time and who did it, then run its action.
 
     The check-off stands whatever the action does: an action that fails is recorded as failed
@@ -273,7 +271,9 @@ def _lockdown(actor: Actor, incident: Incident, step: IncidentStep) -> str:
         confirm=True,
         reason=f"{incident.reference} step {step.position}: {step.title}"[:200],
     )
-    return f"locked {_plural(_door_count(incident), 'door')} at {incident.site.name} (site lockdown)"
+    return (
+        f"locked {_plural(_door_count(incident), 'door')} at {incident.site.name} (site lockdown)"
+    )
 
 
 def hold_ref(incident: Incident) -> str:
@@ -373,7 +373,9 @@ def release_incident_hold(actor: Actor, incident_id: int, *, reason: str = "") -
     require(actor, holds.RELEASE_HOLDS, "releasing a site's mail hold")
     with transaction.atomic():
         incident = _incident(incident_id, lock=True)
-        standing = [h for h in holds.standing_holds(incident.site_id) if h.ref == hold_ref(incident)]
+        standing = [
+            h for h in holds.standing_holds(incident.site_id) if h.ref == hold_ref(incident)
+        ]
         if not standing:
             raise Conflict(f"{incident.reference} holds no mail", "incident_id")
         hold = holds.release_site_hold(actor, standing[0].pk, reason=reason)
@@ -418,7 +420,9 @@ def _check_message(template: str, field: str) -> str:
     try:
         names = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
     except ValueError as exc:
-        raise ServiceError(f"is not a valid template ({exc}); write {{{{ for a brace", field) from None
+        raise ServiceError(
+            f"is not a valid template ({exc}); write {{{{ for a brace", field
+        ) from None
     unknown = sorted({n for n in names if n not in PLACEHOLDERS})
     if unknown:
         allowed = ", ".join("{" + p + "}" for p in PLACEHOLDERS)

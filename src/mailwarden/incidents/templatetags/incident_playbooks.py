@@ -65,11 +65,7 @@ def playbook_steps(context: dict[str, Any], incident: Incident) -> StepsView:
         for s in queries.incident_steps(incident)
     ]
     hold = next(
-        (
-            h
-            for h in holds.standing_holds(incident.site_id)
-            if h.ref == services.hold_ref(incident)
-        ),
+        (h for h in holds.standing_holds(incident.site_id) if h.ref == services.hold_ref(incident)),
         None,
     )
     return StepsView(
