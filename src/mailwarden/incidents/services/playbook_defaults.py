@@ -36,7 +36,7 @@ def _step(
     instructions: str,
     role: str,
     target_minutes: int,
-    action: str = "",
+    act: str = "",
     message: str = "",
 ) -> StepData:
     return {
@@ -44,7 +44,7 @@ def _step(
         "instructions": instructions,
         "role": role,
         "target_minutes": target_minutes,
-        "action": action,
+        "action": act,
         "message": message,
     }
 
