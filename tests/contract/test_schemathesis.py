@@ -32,13 +32,14 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
-from mailwarden.incidents.models import AlarmSource, Severity
+from mailwarden.incidents.models import AlarmSource, Playbook, Severity
 from mailwarden.incidents.services import alarms as incidents
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
 from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
 from tests.factories import intake as intake_item
+from tests.incidents.playbooks_helpers import open_incident
 
 # Loading from the API object needs no database, so collection works before any test runs.
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_params={}))
@@ -118,6 +119,8 @@ def mailroom(db) -> Iterator[Mailroom]:
         ),
     )
     assert alarm is not None
+    # An incident with its playbook's steps (the migration installed the playbooks).
+    incident = open_incident(site, "forced_entry", exercise=True)
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     real = {
         "uid": item.uid,
@@ -136,6 +139,9 @@ def mailroom(db) -> Iterator[Mailroom]:
         "username": person.get_username(),
         "rule_id": str(rule.pk),
         "alarm_id": str(alarm.pk),
+        "playbook_id": str(Playbook.objects.get(incident_type="forced_entry").pk),
+        "incident_id": str(incident.pk),
+        "position": "1",
     }
     try:
         yield Mailroom(secret, real)
