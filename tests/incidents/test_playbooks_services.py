@@ -5,6 +5,7 @@ check-off."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -127,12 +128,25 @@ def test_installing_adds_only_what_is_missing():
         playbooks.install_default_playbooks(OPERATOR)
 
 
-def test_defaults_are_our_own_words():
-    # Guard against pasting: no step copies a long run of words from another step's source
-    # verbatim; each instruction is a short paragraph of our own.
+def test_every_default_step_says_what_to_do():
     for data in DEFAULT_PLAYBOOKS:
+        assert data["description"], data["name"]
         for step in data["steps"]:
-            assert 10 <= len(step["instructions"]) <= 400
+            assert 10 <= len(step["instructions"]) <= 400, step["title"]
+
+
+def test_the_migration_adds_only_missing_playbooks():
+    from django.apps import apps
+
+    migration = importlib.import_module("mailwarden.incidents.migrations.0003_playbooks")
+    edited = Playbook.objects.get(incident_type="bomb_threat")
+    edited.name = "Our bomb threat plan"
+    edited.save()
+    Playbook.objects.filter(incident_type="tampering_theft").delete()
+    migration.install_missing(apps, None)
+    assert Playbook.objects.count() == 6
+    assert Playbook.objects.get(incident_type="bomb_threat").name == "Our bomb threat plan"
+    assert Playbook.objects.get(incident_type="tampering_theft").steps.count() == 7
 
 
 # ----------------------------------------------------------------------------- starting
