@@ -32,6 +32,7 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
+from mailwarden.custody.holds import place_site_hold
 from mailwarden.incidents.models import AlarmSource, Playbook, Severity
 from mailwarden.incidents.services import alarms as incidents
 from mailwarden.screening import services as screening
@@ -121,6 +122,8 @@ def mailroom(db) -> Iterator[Mailroom]:
     assert alarm is not None
     # An incident with its playbook's steps (the migration installed the playbooks).
     incident = open_incident(site, "forced_entry", exercise=True)
+    # A mail hold at a site of its own, so the fuzzed pickups at the main site are not held.
+    hold = place_site_hold(ADMIN, make_site("annex").code, reason="fuzzing")
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     real = {
         "uid": item.uid,
@@ -142,6 +145,7 @@ def mailroom(db) -> Iterator[Mailroom]:
         "playbook_id": str(Playbook.objects.get(incident_type="forced_entry").pk),
         "incident_id": str(incident.pk),
         "position": "1",
+        "hold_id": str(hold.pk),
     }
     try:
         yield Mailroom(secret, real)
