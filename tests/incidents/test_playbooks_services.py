@@ -248,6 +248,30 @@ def test_late_steps_are_flagged(site, frozen_clock):
     assert list(queries.late_steps()) == []
 
 
+def test_the_late_steps_job_notes_each_late_step_once(site, frozen_clock):
+    incident = open_incident(site)
+    assert playbooks.note_late_steps() == 0
+    frozen_clock.advance(minutes=2, seconds=30)
+    assert playbooks.note_late_steps() == 2
+    assert playbooks.note_late_steps() == 0
+    lines = list(TimelineEntry.objects.filter(incident=incident, kind="late").order_by("id"))
+    assert [line.text for line in lines] == [
+        "Step 1 is late: Do not open, shake or smell it (due 09:00 UTC, screener)",
+        "Step 2 is late: Isolate it and leave the room (due 09:02 UTC, screener)",
+    ]
+    assert {line.by for line in lines} == {"job:playbooks"}
+    playbooks.complete_step(OPERATOR, incident.pk, 3)  # done before it runs late
+    frozen_clock.advance(minutes=10)
+    assert playbooks.note_late_steps() == 4  # steps 4 to 7, due at 5 and 10 minutes
+
+
+def test_the_late_steps_job_runs_on_every_tick(site, frozen_clock):
+    from mailwarden.core import tasks
+
+    open_incident(site)
+    assert tasks.tick(frozen_clock.advance(minutes=1)).jobs["incidents.late_steps"] == 1
+
+
 # ----------------------------------------------------------------------------- actions
 
 

@@ -28,4 +28,5 @@ class IncidentsConfig(MailwardenApp):
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
     event_handlers = ("mailwarden.incidents.handlers.alarms",)
+    periodic_jobs = ("mailwarden.incidents.services.playbooks",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

@@ -42,5 +42,10 @@ class Migration(migrations.Migration):
             name='done_note',
             field=models.CharField(blank=True, max_length=500),
         ),
+        migrations.AddField(
+            model_name='incidentstep',
+            name='late_noted_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.RunPython(install_missing, migrations.RunPython.noop),
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -26,6 +26,7 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import STAFF, Role
+from mailwarden.core.tasks import periodic
 from mailwarden.core.validation import check_text
 from mailwarden.custody import holds
 from mailwarden.incidents import delivery
@@ -38,6 +39,7 @@ from mailwarden.incidents.models import (
     PlaybookStep,
     StepAction,
 )
+from mailwarden.incidents.queries import playbooks as queries
 from mailwarden.incidents.services import timeline
 from mailwarden.incidents.services.playbook_defaults import DEFAULT_PLAYBOOKS
 
@@ -46,6 +48,7 @@ VIEW_PLAYBOOKS = tuple(sorted(STAFF))
 # Everyone on the staff may read an incident's steps: the steps are theirs to do.
 VIEW_STEPS = VIEW_PLAYBOOKS
 ARM_EXERCISES = (Role.SECURITY_MANAGER,)
+JOB = Actor.job("playbooks")
 
 MAX_STEPS = 40
 MAX_TARGET_MINUTES = 1440
@@ -340,6 +343,38 @@ def _send_message(incident: Incident, step: IncidentStep) -> str:
         f"queued {_plural(queued, label)} to {_plural(len(people), 'person')} "
         f"holding the {_role_title(step.role)} role"
     ).replace("persons", "people")
+
+
+# ----------------------------------------------------------------------------- late steps
+
+
+@periodic("incidents.late_steps")
+def note_late_steps(now: datetime | None = None) -> int:
+    """Write once on each incident's timeline when one of its steps runs past its target time
+    undone (the page shows late steps in red whenever it is drawn; the timeline keeps when it
+    happened, for the after-action report). Returns how many were noted."""
+    now = now or clock.now()
+    noted = 0
+    with transaction.atomic():
+        late = (
+            queries.late_steps(now)
+            .filter(late_noted_at__isnull=True)
+            .select_for_update(of=("self",), skip_locked=True)[:500]
+        )
+        for step in late:
+            step.late_noted_at = now
+            step.save(update_fields=["late_noted_at"])
+            timeline.append(
+                step.incident_id,
+                "late",
+                f"Step {step.position} is late: {step.title} (due "
+                f"{step.target_at:%H:%M} UTC, {_role_title(step.role)})",
+                by=JOB.label,
+                at=now,
+                data={"position": step.position},
+            )
+            noted += 1
+    return noted
 
 
 # ----------------------------------------------------------------------------- exercises
