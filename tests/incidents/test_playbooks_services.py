@@ -228,6 +228,9 @@ def test_other_roles_are_refused_and_managers_may_do_any_step(site, frozen_clock
         playbooks.complete_step(MANAGER, 999_999, 1)
     with pytest.raises(Forbidden):
         playbooks.complete_step(Actor("user", "r", frozenset({Role.RECIPIENT})), incident.pk, 2)
+    with pytest.raises(Forbidden) as device:
+        playbooks.complete_step(Actor.device("edge-1", Role.SECURITY_OPERATOR), incident.pk, 3)
+    assert "not a device token" in device.value.message
 
 
 def test_late_steps_are_flagged(site, frozen_clock):

@@ -145,6 +145,10 @@ def complete_step(actor: Actor, incident_id: int, position: int, note: str = "")
     with its reason (and can be done by hand), never undoing the check-off.
     """
     require(actor, VIEW_STEPS, "checking off playbook steps")
+    if actor.kind == "device":
+        # A controller's token carries an operator's role; a step is a person's word that it
+        # was done.
+        raise Forbidden("checking off a playbook step is for a person, not a device token")
     note = check_text(note, "note", max_length=500)
     with transaction.atomic():
         incident = _incident(incident_id, lock=True)
