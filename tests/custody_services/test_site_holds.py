@@ -7,7 +7,7 @@ import pytest
 
 from mailwarden.core.roles import Role
 from mailwarden.custody import pickup
-from mailwarden.custody.models import MailItem
+from mailwarden.custody.models import MailItem, SiteMailHold
 from tests.api.conftest import Api, assert_refused, token_for
 from tests.custody_services.conftest import item_in
 from tests.factories import make_recipient, make_site
@@ -67,3 +67,34 @@ def test_a_hold_stops_pickups_at_its_site_until_released(frozen_clock):
 def test_bad_holds_name_the_field(body, status, field):
     make_site("hq")
     assert_refused(api(Role.SECURITY_MANAGER).post("/api/site-holds", body), status, field)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("attempt", range(5))
+def test_a_hold_and_a_pickup_at_once_never_overlap(pg, attempt):
+    """Either the pickup commits before the hold (and comes first on the ledger), or it is
+    refused: an item never leaves after its site's hold was placed."""
+    from mailwarden.core.models import LedgerEntry
+    from mailwarden.custody import holds, services
+    from mailwarden.custody.states import State
+    from tests.conftest import race
+    from tests.factories import CLERK, MANAGER
+
+    site = make_site()
+    item = item_in(site, make_recipient(), State.READY_FOR_PICKUP)
+    results = race(
+        lambda: services.hand_over(
+            CLERK, item.uid, method="code", proof=pickup.pickup_code(item.uid)
+        ),
+        lambda: holds.place_site_hold(MANAGER, site.code, reason="suspect parcel"),
+    )
+    assert isinstance(results[1], SiteMailHold)
+    placed = LedgerEntry.objects.get(action="custody.site_hold.placed")
+    if isinstance(results[0], MailItem):
+        handed = LedgerEntry.objects.filter(
+            action="custody.item.transitioned", subject_id=item.uid
+        ).latest("seq")
+        assert handed.seq < placed.seq
+    else:
+        assert isinstance(results[0], holds.SiteHeld)
+        assert MailItem.objects.get(pk=item.pk).state == State.READY_FOR_PICKUP

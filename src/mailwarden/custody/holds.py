@@ -92,7 +92,13 @@ def place_site_hold(actor: Actor, site: str, *, reason: str, ref: str = "") -> S
                 )
         except IntegrityError:
             raise Conflict(f"mail at {at.name} is held for {ref} already", "site") from None
-        items = items_held_count(at)
+        # Lock every open item at the site: a hand-over under way (it holds its item's lock)
+        # finishes first, and one that starts now waits and then sees this hold.
+        items = len(
+            MailItem.objects.select_for_update()
+            .filter(site=at, state__in=[s.value for s in OPEN_STATES])
+            .values_list("pk", flat=True)
+        )
         ledger.append(
             actor,
             "custody.site_hold.placed",
