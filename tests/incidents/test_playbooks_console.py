@@ -115,7 +115,7 @@ def test_the_editor_shows_a_refusal_on_its_field(site):
     )
     row = answer.content.decode().split('data-step-row="0"')[1].split('data-step-row="1"')[0]
     assert 'data-field-error="target_minutes"' in row
-    assert playbook.steps.get(action="send_message").message.startswith("{title}")
+    assert playbook.steps.get(action="send_message").message.startswith("Incident {reference}")
 
 
 def test_the_steps_page_flags_late_steps_and_offers_check_off_by_role(site, frozen_clock):

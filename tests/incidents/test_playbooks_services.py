@@ -368,7 +368,7 @@ def test_send_message_step_queues_to_the_roles_staff(site, frozen_clock):
     assert first is not None
     assert first.subject == f"{incident.reference}: Alert the security team"
     assert first.text.startswith(
-        f"Leaking parcel at the dock at Site hq. Incident {incident.reference}"
+        f"Incident {incident.reference} at Site hq: Leaking parcel at the dock. Its playbook"
     )
     assert first.ref == f"incident:{incident.pk}" and not first.exercise
 

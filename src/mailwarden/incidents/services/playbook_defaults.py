@@ -55,8 +55,8 @@ SCREENER = "screener"
 CLERK = "clerk"
 
 _TEAM_ALERT = (
-    "{title} at {site}. Incident {reference} is open and its playbook has started. "
-    "Join the response in the console and keep away from the area unless you are assigned to it."
+    "Incident {reference} at {site}: {title}. Its playbook has started. Join the response in "
+    "the console, and keep away from the area unless you are assigned to it."
 )
 
 DEFAULT_PLAYBOOKS: tuple[PlaybookData, ...] = (
