@@ -35,6 +35,7 @@ from mailwarden.core.models import OutboxEvent, OutboxStatus
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
+from mailwarden.custody.holds import place_site_hold
 from mailwarden.incidents import cap, delivery
 from mailwarden.incidents.models import (
     AlarmSource,
@@ -161,6 +162,8 @@ def mailroom(db) -> Iterator[Mailroom]:
             site.name, "evacuate", "fuzz", "fuzz", "fuzz-1", item.received_at, True
         ),
     ).alert
+    # A mail hold at a site of its own, so the fuzzed pickups at the main site are not held.
+    hold = place_site_hold(ADMIN, make_site("annex").code, reason="fuzzing")
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
     dead, dead_event = _dead_letters(site.code)
     evidence = cases.add_evidence(ADMIN, drill.pk, name="fuzz.txt", data=b"fuzz")
@@ -192,6 +195,9 @@ def mailroom(db) -> Iterator[Mailroom]:
         "evidence_id": str(evidence.pk),
         "task_id": str(task.pk),
         "link_id": str(link.pk),
+        "playbook_id": str(Playbook.objects.get(incident_type="forced_entry").pk),
+        "position": "1",
+        "hold_id": str(hold.pk),
     }
     try:
         yield Mailroom(secret, real)

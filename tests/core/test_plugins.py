@@ -37,6 +37,7 @@ ADMIN_MENU = [
     "access:board",
     "incidents:incident_list",
     "incidents:alarms",
+    "incidents:playbooks",
     "incidents:exercises",
     "incidents:dead_letters",
     "pickup",

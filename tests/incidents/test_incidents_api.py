@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.roles import Role
-from mailwarden.incidents.models import Alarm, Incident, IncidentEvidence
+from mailwarden.incidents.models import Alarm, Incident, IncidentEvidence, Playbook
 from mailwarden.incidents.services import incidents as services
 from tests.api.conftest import Api, assert_refused, token_for
 from tests.incidents import incidents_fixtures
@@ -37,7 +37,10 @@ def test_open_read_and_list(world):
     assert body["reference"].startswith("INC-") and body["state"] == "open"
     assert body["allowed_moves"] == ["contained", "resolved"]
     assert body["links"][0]["kind"] == "alarm" and body["timeline"][0]["kind"] == "opened"
-    assert body["steps"] == [] and body["evidence"] == [] and body["tasks"] == []
+    # The bomb threat playbook's steps, in order, from the shipped defaults.
+    playbook = Playbook.objects.get(incident_type="bomb_threat").steps.order_by("position")
+    assert [s["title"] for s in body["steps"]] == [s.title for s in playbook]
+    assert body["evidence"] == [] and body["tasks"] == []
     auditor = api(Role.AUDITOR)
     one = auditor.get(f"/api/incidents/{body['id']}").json()
     assert one["title"] == "Phoned threat" and one["severity_name"] == "SEV-1 critical"
@@ -87,6 +90,7 @@ def test_the_whole_case_file_through_the_api(world):
     kinds = [t["kind"] for t in operator.get(base).json()["timeline"]]
     assert kinds == [
         "opened",
+        "playbook",
         "note",
         "assign",
         "link",

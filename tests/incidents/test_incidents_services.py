@@ -210,7 +210,7 @@ def test_moves_need_the_role_and_an_incident(world):
 def test_notes_go_on_the_timeline_and_the_ledger(world):
     incident = open_one()
     services.add_note(OPERATOR, incident.pk, "Fire service on site")
-    assert kinds(incident) == ["opened", "note"]
+    assert kinds(incident) == ["opened", "playbook", "note"]
     assert ledger.entry_data(entries("incidents.note.added")[0])["text"] == "Fire service on site"
     with pytest.raises(ServiceError) as empty:
         services.add_note(OPERATOR, incident.pk, " ")

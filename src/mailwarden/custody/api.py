@@ -20,15 +20,16 @@ from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
-from mailwarden.custody import barcodes, carriers, export, labels, queries, services
+from mailwarden.custody import barcodes, carriers, export, holds, labels, queries, services
 from mailwarden.custody.matching import RecipientIndex
-from mailwarden.custody.models import MailItem
+from mailwarden.custody.models import MailItem, SiteMailHold
 from mailwarden.custody.schemas import (
     CustodyEntryOut,
     DashboardOut,
     DetectOut,
     DetectQuery,
     DuplicateOut,
+    HoldId,
     IntakeIn,
     ItemFilters,
     ItemOut,
@@ -39,9 +40,13 @@ from mailwarden.custody.schemas import (
     MoveIn,
     MyItemOut,
     PickupIn,
+    SiteHoldIn,
+    SiteHoldOut,
+    SiteHoldReleaseIn,
     TransitionIn,
     custody_entry_out,
     item_out,
+    site_hold_out,
 )
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Recipient
@@ -440,3 +445,46 @@ def dashboard(request: HttpRequest) -> DashboardOut:
         quarantined=board.quarantined,
         overdue=board.overdue,
     )
+
+
+# ----------------------------------------------------------------------------- site mail holds
+
+
+@router.get(
+    "/site-holds",
+    response={200: list[SiteHoldOut], **ERRORS},
+    summary="Site mail holds standing now (all, with ?all=true)",
+)
+@allow(holds.VIEW_HOLDS, "reading site mail holds")
+def list_site_holds(request: HttpRequest, all: bool = False) -> list[SiteHoldOut]:
+    require(actor_of(request), holds.VIEW_HOLDS, "reading site mail holds")
+    found = SiteMailHold.objects.select_related("site")
+    if not all:
+        found = found.filter(released_at__isnull=True)
+    return [site_hold_out(h) for h in found[:500]]
+
+
+@router.post(
+    "/site-holds",
+    response={201: SiteHoldOut, **ERRORS},
+    summary="Hold every item at a site: nothing there is handed over until it is released",
+)
+@allow(holds.PLACE_HOLDS, "holding a site's mail")
+def place_site_hold(request: HttpRequest, payload: SiteHoldIn) -> Status[SiteHoldOut]:
+    hold = holds.place_site_hold(
+        actor_of(request), payload.site, reason=payload.reason, ref=payload.ref
+    )
+    return Status(201, site_hold_out(hold))
+
+
+@router.post(
+    "/site-holds/{hold_id}/release",
+    response={200: SiteHoldOut, **ERRORS},
+    summary="Release a site mail hold",
+)
+@allow(holds.RELEASE_HOLDS, "releasing a site's mail hold")
+def release_site_hold(
+    request: HttpRequest, hold_id: Path[HoldId], payload: SiteHoldReleaseIn
+) -> SiteHoldOut:
+    hold = holds.release_site_hold(actor_of(request), hold_id, reason=payload.reason)
+    return site_hold_out(hold)

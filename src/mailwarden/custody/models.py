@@ -57,3 +57,38 @@ class MailItem(models.Model):
     @property
     def state_label(self) -> str:
         return State(self.state).label
+
+
+class SiteMailHold(models.Model):
+    """A hold on every item at a site: while it stands, no item there is handed over.
+
+    Placed by an incident's playbook (``ref`` names it, e.g. ``incident:12``) or by hand, and
+    lifted only by a release that is recorded; several holds may stand at once.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="mail_holds")
+    reason = models.CharField(max_length=300)
+    ref = models.CharField(max_length=100, blank=True)
+    placed_at = models.DateTimeField()
+    placed_by = models.CharField(max_length=150)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.CharField(max_length=150, blank=True)
+    release_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            # One standing hold per cause: placing it twice is refused, not stacked.
+            models.UniqueConstraint(
+                fields=["site", "ref"],
+                condition=models.Q(released_at__isnull=True) & ~models.Q(ref=""),
+                name="site_mail_hold_standing_ref",
+            )
+        ]
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+    def __str__(self) -> str:
+        return f"hold {self.pk} on {self.site_id}: {self.reason}"

@@ -14,7 +14,7 @@ from ninja import Field, Schema
 from mailwarden.core import ledger
 from mailwarden.core.api import ErrorOut, Input
 from mailwarden.core.models import LedgerEntry
-from mailwarden.custody.models import ItemKind, MailItem
+from mailwarden.custody.models import ItemKind, MailItem, SiteMailHold
 from mailwarden.custody.states import State, allowed_after
 from mailwarden.directory.schemas import (
     Limit,
@@ -229,4 +229,47 @@ class MyItemOut(Schema):
     pickup_code: str | None = Field(description="Given at the counter; only when ready for pickup.")
     qr_token: str | None = Field(
         description="What the pickup QR code encodes; only when ready for pickup."
+    )
+
+
+# ----------------------------------------------------------------------------- site mail holds
+
+HoldId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class SiteHoldIn(Input):
+    site: SiteCode
+    reason: str = Field(min_length=1, max_length=300)
+    ref: str = Field("", max_length=100, description="What caused it, e.g. incident:12.")
+
+
+class SiteHoldReleaseIn(Input):
+    reason: str = Field("", max_length=300)
+
+
+class SiteHoldOut(Schema):
+    id: int
+    site: str
+    reason: str
+    ref: str
+    placed_at: datetime
+    placed_by: str
+    released_at: datetime | None
+    released_by: str
+    release_reason: str
+    active: bool
+
+
+def site_hold_out(hold: SiteMailHold) -> SiteHoldOut:
+    return SiteHoldOut(
+        id=hold.pk,
+        site=hold.site.code,
+        reason=hold.reason,
+        ref=hold.ref,
+        placed_at=hold.placed_at,
+        placed_by=hold.placed_by,
+        released_at=hold.released_at,
+        released_by=hold.released_by,
+        release_reason=hold.release_reason,
+        active=hold.active,
     )

@@ -25,7 +25,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where, insert
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.core.tasks import periodic
-from mailwarden.custody import carriers, notifications, pickup
+from mailwarden.custody import carriers, holds, notifications, pickup
 from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import (
     HANDOVER_STATES,
@@ -442,6 +442,7 @@ def hand_over(
         raise ServiceError(f"a pickup code is {pickup.CODE_DIGITS} digits (0-9)", "proof")
     with transaction.atomic():
         item = _locked_item(uid)
+        holds.refuse_if_held(item)
         if target not in TRANSITIONS[State(item.state)]:
             raise IllegalTransition(item, target.value)
         if method == "qr" and pickup.qr_uid(proof) != item.uid:

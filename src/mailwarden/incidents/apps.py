@@ -61,6 +61,14 @@ class IncidentsConfig(MailwardenApp):
             admin_too=False,
             pages=("incidents:mark_read",),
         ),
+        NavEntry(
+            "incidents:playbooks",
+            "Playbooks",
+            "shield",
+            "mailwarden.incidents.services.playbooks.VIEW_PLAYBOOKS",
+            order=66,
+            pages=("incidents:playbook_edit", "incidents:steps"),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
@@ -71,5 +79,8 @@ class IncidentsConfig(MailwardenApp):
         "mailwarden.incidents.handlers.delivery",
         "mailwarden.incidents.handlers.incidents",
     )
-    periodic_jobs = ("mailwarden.incidents.delivery.sender",)
+    periodic_jobs = (
+        "mailwarden.incidents.delivery.sender",
+        "mailwarden.incidents.services.playbooks",
+    )
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mailwarden.incidents.views import alarms as views
-from mailwarden.incidents.views import cap, exercises, incidents
+from mailwarden.incidents.views import cap, exercises, incidents, playbooks
 from mailwarden.incidents.views import delivery as delivery_views
 
 app_name = "incidents"
@@ -66,4 +66,15 @@ urlpatterns += [
     path(
         "<int:pk>/task/<int:task_id>/done/", incidents.incident_task_done, name="incident_task_done"
     ),
+    # playbooks
+    path("playbooks/", playbooks.playbook_list, name="playbooks"),
+    path("playbooks/<int:playbook_id>/edit/", playbooks.playbook_edit, name="playbook_edit"),
+    path("<int:incident_id>/steps/", playbooks.incident_steps, name="steps"),
+    path(
+        "<int:incident_id>/steps/<int:position>/complete/",
+        playbooks.complete_step,
+        name="complete_step",
+    ),
+    path("<int:incident_id>/arm/", playbooks.arm, name="arm"),
+    path("<int:incident_id>/mail-hold/release/", playbooks.release_hold, name="release_hold"),
 ]

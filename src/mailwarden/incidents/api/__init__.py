@@ -2,7 +2,7 @@
 
 from ninja import Router
 
-from mailwarden.incidents.api import alarms, cap, delivery, exercises, incidents
+from mailwarden.incidents.api import alarms, cap, delivery, exercises, incidents, playbooks
 
 router = Router(tags=["incidents"])
 router.add_router("", alarms.router)
@@ -10,3 +10,4 @@ router.add_router("", cap.router)
 router.add_router("", exercises.router)
 router.add_router("", delivery.router)
 router.add_router("", incidents.router)
+router.add_router("", playbooks.router)

@@ -163,6 +163,10 @@ class IncidentStep(models.Model):
     message = models.TextField(blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.CharField(max_length=150, blank=True)
+    # What the person checking the step off wrote (added by the playbooks topic).
+    done_note = models.CharField(max_length=500, blank=True)
+    # When the late-steps job noted on the timeline that this step ran past its target.
+    late_noted_at = models.DateTimeField(null=True, blank=True)
     action_status = models.CharField(max_length=10, choices=ActionStatus.choices, blank=True)
     action_result = models.CharField(max_length=1000, blank=True)
 

@@ -17,8 +17,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mailwarden.core.errors import ServiceError
@@ -41,22 +39,12 @@ from mailwarden.incidents.queries import incidents as queries
 from mailwarden.incidents.services import incidents as services
 
 SHOWN = 200
-# The playbooks topic draws the steps; until its template exists the page goes without them.
-STEPS_TEMPLATE = "incidents/playbooks/_steps.html"
 MOVE_LABELS = {
     IncidentState.OPEN: "Reopen",
     IncidentState.CONTAINED: "Mark contained",
     IncidentState.RESOLVED: "Mark resolved",
     IncidentState.CLOSED: "Close",
 }
-
-
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 @console_page(services.VIEW_INCIDENTS, "incidents")
@@ -162,7 +150,6 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
         "moves": moves if actor.has(*services.HANDLE_INCIDENTS) else [],
         "can_act": can_act,
         "late_tasks": {t.pk for t in found.tasks.all() if services.task_late(t)},
-        "steps_template": STEPS_TEMPLATE if _template_exists(STEPS_TEMPLATE) else "",
         "staff": [u for u in staff if u.username not in assigned],
         "staff_all": staff,
         "link_kinds": LinkKind.choices,
