@@ -15,9 +15,20 @@ class IncidentsConfig(MailwardenApp):
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
         ),
+        NavEntry(
+            "incidents:broadcasts",
+            "Site messages",
+            "mail",
+            "mailwarden.incidents.services.broadcasts.VIEW_BROADCASTS",
+            order=67,
+            pages=("incidents:broadcast", "incidents:broadcast_new"),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
-    event_handlers = ("mailwarden.incidents.handlers.alarms",)
+    event_handlers = (
+        "mailwarden.incidents.handlers.alarms",
+        "mailwarden.incidents.handlers.broadcasts",
+    )
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

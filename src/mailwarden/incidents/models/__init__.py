@@ -9,6 +9,12 @@ from mailwarden.incidents.models.alarms import (
     RuleAction,
     Severity,
 )
+from mailwarden.incidents.models.broadcasts import (
+    Answer,
+    Broadcast,
+    BroadcastKind,
+    RollCallAnswer,
+)
 from mailwarden.incidents.models.delivery import Channel, Delivery, DeliveryStatus
 from mailwarden.incidents.models.incidents import (
     ActionStatus,
@@ -31,6 +37,9 @@ __all__ = [
     "AlarmRule",
     "AlarmSource",
     "AlarmState",
+    "Answer",
+    "Broadcast",
+    "BroadcastKind",
     "Channel",
     "Delivery",
     "DeliveryStatus",
@@ -42,6 +51,7 @@ __all__ = [
     "IncidentType",
     "Playbook",
     "PlaybookStep",
+    "RollCallAnswer",
     "RuleAction",
     "Severity",
     "StepAction",
