@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -292,7 +292,7 @@ def send_broadcast(actor: Actor, request: BroadcastRequest, *, confirm: bool = F
     return broadcast
 
 
-def _roll_call_rows(broadcast: Broadcast, people: list[Person]) -> None:
+def _roll_call_rows(broadcast: Broadcast, people: Sequence[Person]) -> None:
     """One empty answer per person, in plain SQL: the ORM's bulk_create costs several times the
     database's own work for thousands of rows (see delivery.queue)."""
     connection = connections[DEFAULT_DB_ALIAS]
@@ -316,7 +316,7 @@ def _roll_call_rows(broadcast: Broadcast, people: list[Person]) -> None:
             )
 
 
-def _queue_round(broadcast: Broadcast, people: list[Person], round_: int, now: datetime) -> int:
+def _queue_round(broadcast: Broadcast, people: Sequence[Person], round_: int, now: datetime) -> int:
     expires_at = now + LINK_LIFETIME
     template = _link_template() if broadcast.has_roll_call else ""
     kind = broadcast.get_kind_display().upper()
