@@ -69,7 +69,9 @@ def test_send_read_answers_and_resend(town):
 
     again = api(Role.SECURITY_MANAGER).post(f"/api/broadcasts/{b.pk}/resend")
     assert again.status_code == 200 and again.json()["rounds"] == 2
-    assert Delivery.objects.filter(ref=b.ref, payload__round=2).count() == 5  # Carol on 3 channels, Dan on 2
+    assert (
+        Delivery.objects.filter(ref=b.ref, payload__round=2).count() == 5
+    )  # Carol on 3 channels, Dan on 2
 
 
 def test_without_confirm_nothing_is_sent(town):
