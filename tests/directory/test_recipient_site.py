@@ -109,12 +109,13 @@ def test_the_api_sets_changes_and_filters_by_site(sites):
     )
     assert made.status_code == 201, made.content
     assert made.json()["site"] == "hq"
+    kj = made.json()["id"]
     make_recipient(first_name="Other")
     clerk = Api(token_for(Role.CLERK))
     assert [r["employee_id"] for r in clerk.get("/api/recipients", site="hq").json()] == ["E7"]
     assert_refused(clerk.get("/api/recipients", site="mars"), 404, "site")
     changed = manager.put(
-        "/api/recipients/E7",
+        f"/api/recipients/{kj}",
         {
             "first_name": "Katherine",
             "last_name": "Johnson",
@@ -125,7 +126,7 @@ def test_the_api_sets_changes_and_filters_by_site(sites):
     assert changed.status_code == 200 and changed.json()["site"] == "annex"
     assert_refused(
         manager.put(
-            "/api/recipients/E7",
+            f"/api/recipients/{kj}",
             {"first_name": "K", "last_name": "J", "email": "kj@example.org", "site": "mars"},
         ),
         404,
@@ -133,15 +134,23 @@ def test_the_api_sets_changes_and_filters_by_site(sites):
     )
     assert_refused(
         manager.put(
-            "/api/recipients/E7",
+            f"/api/recipients/{kj}",
             {"first_name": "K", "last_name": "J", "email": "kj@example.org", "site": "no spaces"},
         ),
         422,
         "site",
     )
     assert_refused(
+        manager.put(
+            "/api/recipients/999999",
+            {"first_name": "K", "last_name": "J", "email": "kj@example.org"},
+        ),
+        404,
+        "recipient_id",
+    )
+    assert_refused(
         clerk.put(
-            "/api/recipients/E7",
+            f"/api/recipients/{kj}",
             {"first_name": "K", "last_name": "J", "email": "kj@example.org"},
         ),
         403,

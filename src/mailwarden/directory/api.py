@@ -14,19 +14,19 @@ from mailwarden.core.api import (
     allow,
     upload_bytes,
 )
-from mailwarden.core.errors import ServiceError
+from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
 from mailwarden.directory import queries, services
 from mailwarden.directory.csv_import import CsvImportError, decode_csv
-from mailwarden.directory.models import Department, Location, LocationKind, Site
+from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
 from mailwarden.directory.schemas import (
     DepartmentOut,
-    EmployeeId,
     ImportOut,
     LocationIn,
     LocationOut,
     RecipientFilters,
+    RecipientId,
     RecipientIn,
     RecipientOut,
     RecipientUpdate,
@@ -137,14 +137,19 @@ def create_recipient(request: HttpRequest, payload: RecipientIn) -> Status[Recip
 
 
 @router.put(
-    "/recipients/{employee_id}",
+    "/recipients/{int:recipient_id}",
     response={200: RecipientOut, **ERRORS},
     summary="Change a recipient (their site among the rest)",
 )
 @allow(MANAGE_DIRECTORY, "changing a recipient")
 def update_recipient(
-    request: HttpRequest, employee_id: Path[EmployeeId], payload: RecipientUpdate
+    request: HttpRequest, recipient_id: Path[RecipientId], payload: RecipientUpdate
 ) -> RecipientOut:
+    employee_id = (
+        Recipient.objects.filter(pk=recipient_id).values_list("employee_id", flat=True).first()
+    )
+    if employee_id is None:
+        raise NotFound(f"no recipient {recipient_id}", "recipient_id")
     recipient = services.update_recipient(
         actor_of(request),
         employee_id,

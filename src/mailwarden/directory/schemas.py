@@ -30,7 +30,6 @@ def _email(value: str) -> str:
 
 SiteCode = Annotated[str, Field(min_length=1, max_length=30, pattern=SLUG)]
 LocationCode = Annotated[str, Field(min_length=1, max_length=40, pattern=SLUG)]
-EmployeeId = Annotated[str, Field(min_length=1, max_length=40)]
 RecipientId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
 Limit = Annotated[int, Field(ge=1, le=200)]
