@@ -172,7 +172,7 @@ def test_one_click_answers_without_signing_in_and_shows_no_navigation(town):
     anonymous = Client()
     page = anonymous.get(path(link(b, town.dan, "help", channel="sms")))
     html = page.content.decode()
-    assert page.status_code == 200 and "Help is on its way" in html
+    assert page.status_code == 200 and "Your call for help is recorded" in html
     assert "nav" not in html.lower().split("<main")[0].split("</head>")[1]
     row = RollCallAnswer.objects.get(broadcast=b, recipient=town.dan)
     assert (row.answer, row.via) == ("need_help", "sms")
@@ -219,7 +219,7 @@ def test_the_thanks_page_takes_a_note_and_refuses_bad_ones(town):
     ok = client.post(
         f"/incidents/rollcall/{tok}/", {"answer": "need_help", "note": "", "location": "roof"}
     )
-    assert ok.status_code == 200 and "Help is on its way" in ok.content.decode()
+    assert ok.status_code == 200 and "Your call for help is recorded" in ok.content.decode()
     assert RollCallAnswer.objects.get(broadcast=b, recipient=town.alice).location == "roof"
     bad = client.post("/incidents/rollcall/nope/", {"answer": "safe"})
     assert bad.status_code == 400 and "This link is not valid" in bad.content.decode()
