@@ -52,6 +52,18 @@ def queue(messages: Iterable[Outgoing]) -> int:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("delivery.queue must run inside the change's transaction")
     now = clock.now()
+    # An exercise's label goes into each payload; messages that shared one payload share its
+    # labelled copy too (the original is kept in the value, so its id stays its own).
+    exercised: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def payload_of(m: Outgoing) -> dict[str, Any]:
+        if not m.exercise:
+            return m.payload
+        found = exercised.get(id(m.payload))
+        if found is None or found[0] is not m.payload:
+            found = exercised[id(m.payload)] = (m.payload, {**m.payload, "exercise": True})
+        return found[1]
+
     rows = [
         {
             "channel": str(m.to.channel),
@@ -59,7 +71,7 @@ def queue(messages: Iterable[Outgoing]) -> int:
             "user_id": m.to.user_id,
             "subject": labelled(m.subject, m.exercise)[:200],
             "text": labelled(m.text, m.exercise),
-            "payload": {**m.payload, "exercise": True} if m.exercise else m.payload,
+            "payload": payload_of(m),
             "key": m.key[:200],
             "ref": m.ref[:100],
             "exercise": m.exercise,
@@ -98,7 +110,11 @@ def _insert_new(rows: list[dict[str, Any]], now: datetime) -> int:
     with plainsql.cursor() as cursor:
         if connection.vendor == "postgresql":
             arrays = {name: [row[name] for row in rows] for name in _GIVEN}
-            arrays["payload"] = [json.dumps(p) for p in arrays["payload"]]
+            dumped: dict[int, str] = {}
+            arrays["payload"] = [
+                dumped.get(id(p)) or dumped.setdefault(id(p), json.dumps(p))
+                for p in arrays["payload"]
+            ]
             given = [f for f in fields if f.attname in _GIVEN]
             selected = []
             for f in fields:
@@ -127,12 +143,14 @@ def _insert_new(rows: list[dict[str, Any]], now: datetime) -> int:
             columns = [f.attname for f in fields]
             sql = f"{into}VALUES ({', '.join(['%s'] * len(fields))}){conflict}"
             params = []
+            # Messages of one sending often share one payload object: serialised once.
+            dumped: dict[int, str] = {}
             for row in rows:
-                values = {
-                    **prepared,
-                    **row,
-                    "payload": dumps(row["payload"]),
-                }
+                payload = row["payload"]
+                text = dumped.get(id(payload))
+                if text is None:
+                    text = dumped[id(payload)] = dumps(payload)
+                values = {**prepared, **row, "payload": text}
                 params.append([values[c] for c in columns])
             cursor.executemany(sql, params)
         return max(cursor.rowcount, 0)

@@ -335,7 +335,7 @@ def _queue_round(broadcast: Broadcast, people: Sequence[Person], round_: int, no
     body = f"{subject}\n{site}\n\n{broadcast.text}"
     for person_id, email, phone, user_id in people:
         for address in delivery.recipient_addresses(email, phone, user_id):
-            text, payload = body, base_payload
+            text = body
             if make is not None:
                 token = make(person_id, address.channel)
                 safe = answer_url(template, token, "safe")
@@ -344,7 +344,6 @@ def _queue_round(broadcast: Broadcast, people: Sequence[Person], round_: int, no
                     f"\n\nAre you safe? Answer with one click (no sign-in):\n"
                     f"I am safe: {safe}\nI need help: {help_}"
                 )
-                payload = {**base_payload, "answer": {"safe": safe, "need_help": help_}}
             messages.append(
                 delivery.Outgoing(
                     to=address,
@@ -352,7 +351,8 @@ def _queue_round(broadcast: Broadcast, people: Sequence[Person], round_: int, no
                     text=text,
                     key=f"{key_head}{person_id}:{address.channel}:{round_}",
                     ref=ref,
-                    payload=payload,
+                    # One payload for the round (the links are in the text): it is serialised once.
+                    payload=base_payload,
                     exercise=exercise,
                 )
             )
