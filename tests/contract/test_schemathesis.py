@@ -34,6 +34,7 @@ from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
 from mailwarden.incidents.models import AlarmSource, Severity
 from mailwarden.incidents.services import alarms as incidents
+from mailwarden.incidents.services import broadcasts
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -119,6 +120,11 @@ def mailroom(db) -> Iterator[Mailroom]:
     )
     assert alarm is not None
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
+    broadcast = broadcasts.send_broadcast(
+        ADMIN,
+        broadcasts.BroadcastRequest(site=site.code, kind="evacuate", headline="Fuzz", text="Fuzz"),
+        confirm=True,
+    )
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -136,6 +142,8 @@ def mailroom(db) -> Iterator[Mailroom]:
         "username": person.get_username(),
         "rule_id": str(rule.pk),
         "alarm_id": str(alarm.pk),
+        "recipient_id": str(people[0].pk),
+        "broadcast_id": str(broadcast.pk),
     }
     try:
         yield Mailroom(secret, real)
