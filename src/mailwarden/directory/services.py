@@ -158,7 +158,7 @@ def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Rec
     require(actor, MANAGE_DIRECTORY, "changing a recipient")
     with transaction.atomic():
         recipient = (
-            Recipient.objects.select_for_update()
+            Recipient.objects.select_for_update(of=("self",))
             .select_related("department", "site", "manager")
             .filter(employee_id=employee_id)
             .first()

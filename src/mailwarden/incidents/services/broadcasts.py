@@ -422,7 +422,7 @@ def resend_unanswered(actor: Actor, broadcast_id: int) -> Broadcast:
 
 def _locked(broadcast_id: int) -> Broadcast:
     broadcast = (
-        Broadcast.objects.select_for_update()
+        Broadcast.objects.select_for_update(of=("self",))
         .select_related("site", "incident")
         .filter(pk=broadcast_id)
         .first()
@@ -508,7 +508,7 @@ def answer_roll_call(
     now = clock.now()
     with transaction.atomic():
         row = (
-            RollCallAnswer.objects.select_for_update()
+            RollCallAnswer.objects.select_for_update(of=("self",))
             .select_related("broadcast__site", "recipient")
             .filter(broadcast_id=claim.broadcast_id, recipient_id=claim.recipient_id)
             .first()
