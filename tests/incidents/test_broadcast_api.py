@@ -124,3 +124,12 @@ def test_unknown_message_and_re_sending_when_everyone_answered(town):
     for person in (town.alice, town.bob, town.carol, town.dan):
         services.answer_roll_call(token(b, person), "safe")
     assert_refused(manager.post(f"/api/broadcasts/{b.pk}/resend"), 409, "broadcast_id")
+
+
+def test_stop_re_sending(town):
+    manager = api(Role.SECURITY_MANAGER)
+    b = manager.post("/api/broadcasts", MESSAGE).json()
+    closed = manager.post(f"/api/broadcasts/{b['id']}/close")
+    assert closed.status_code == 200 and closed.json()["closed_at"] is not None
+    assert_refused(manager.post(f"/api/broadcasts/{b['id']}/close"), 409, "broadcast_id")
+    assert_refused(api(Role.AUDITOR).post(f"/api/broadcasts/{b['id']}/close"), 403, None)

@@ -131,6 +131,12 @@ def test_re_send_from_the_board(town):
     assert "Re-sent (round 2)" in done.content.decode()
     b.refresh_from_db()
     assert b.rounds == 2
+    stopped = manager.post(f"/incidents/broadcasts/{b.pk}/close/", follow=True).content.decode()
+    assert "Re-sending stopped" in stopped and 'id="close-form"' not in stopped
+    b.refresh_from_db()
+    assert b.closed_at is not None
+    again = manager.post(f"/incidents/broadcasts/{b.pk}/close/", follow=True).content.decode()
+    assert "Not stopped: the roll call is closed already." in again
 
 
 @pytest.mark.parametrize("role", [Role.CLERK, Role.SCREENER, Role.RECIPIENT])
@@ -142,6 +148,7 @@ def test_other_roles_are_refused_every_page(town, role):
     assert client.get(f"/incidents/broadcasts/{b.pk}/stream").status_code == 403
     assert client.post("/incidents/broadcasts/new/", FORM).status_code == 403
     assert client.post(f"/incidents/broadcasts/{b.pk}/resend/").status_code == 403
+    assert client.post(f"/incidents/broadcasts/{b.pk}/close/").status_code == 403
 
 
 def test_auditors_cannot_send_or_re_send(town):
@@ -150,6 +157,7 @@ def test_auditors_cannot_send_or_re_send(town):
     assert auditor.get("/incidents/broadcasts/new/").status_code == 403
     assert auditor.post("/incidents/broadcasts/new/", {**FORM, "confirmed": "1"}).status_code == 403
     assert auditor.post(f"/incidents/broadcasts/{b.pk}/resend/").status_code == 403
+    assert auditor.post(f"/incidents/broadcasts/{b.pk}/close/").status_code == 403
     assert Broadcast.objects.count() == 1
 
 

@@ -328,3 +328,15 @@ def test_an_incident_at_another_site_is_refused(town):
     with pytest.raises(ServiceError) as refused:
         services.send_broadcast(OPERATOR, evacuate(incident=elsewhere.pk), confirm=True)
     assert refused.value.field == "incident" and "another site" in refused.value.message
+
+
+def test_closing_stops_the_periodic_re_send_but_not_answers(town, frozen_clock):
+    b = services.send_broadcast(OPERATOR, evacuate(resend_minutes=5), confirm=True)
+    services.close_roll_call(MANAGER, b.pk)
+    with pytest.raises(Conflict):
+        services.close_roll_call(MANAGER, b.pk)
+    frozen_clock.advance(minutes=6)
+    assert services.resend_due(clock.now()) == 0
+    assert services.answer_roll_call(token(b, town.bob), "safe").answer == "safe"
+    assert services.resend_unanswered(OPERATOR, b.pk).rounds == 2  # by hand, still possible
+    assert LedgerEntry.objects.filter(action="incidents.roll_call.closed").count() == 1

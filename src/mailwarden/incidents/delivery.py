@@ -107,10 +107,11 @@ def _insert_new(rows: list[dict[str, Any]], now: datetime) -> int:
             fixed[f.attname] = f.get_default()
     into = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
     conflict = f" ON CONFLICT ({quote(meta.get_field('key').column)}) DO NOTHING"
+    # Messages of one sending often share one payload object: serialised once.
+    dumped: dict[int, str] = {}
     with plainsql.cursor() as cursor:
         if connection.vendor == "postgresql":
             arrays = {name: [row[name] for row in rows] for name in _GIVEN}
-            dumped: dict[int, str] = {}
             arrays["payload"] = [
                 dumped.get(id(p)) or dumped.setdefault(id(p), json.dumps(p))
                 for p in arrays["payload"]
@@ -143,8 +144,6 @@ def _insert_new(rows: list[dict[str, Any]], now: datetime) -> int:
             columns = [f.attname for f in fields]
             sql = f"{into}VALUES ({', '.join(['%s'] * len(fields))}){conflict}"
             params = []
-            # Messages of one sending often share one payload object: serialised once.
-            dumped: dict[int, str] = {}
             for row in rows:
                 payload = row["payload"]
                 text = dumped.get(id(payload))

@@ -15,6 +15,7 @@ urlpatterns = [
     path("broadcasts/<int:pk>/", broadcasts.broadcast_board, name="broadcast"),
     path("broadcasts/<int:pk>/stream", broadcasts.board_stream, name="broadcast_stream"),
     path("broadcasts/<int:pk>/resend/", broadcasts.broadcast_resend, name="broadcast_resend"),
+    path("broadcasts/<int:pk>/close/", broadcasts.broadcast_close, name="broadcast_close"),
     path(
         "rollcall/<str:token>/<slug:answer>/",
         broadcasts.roll_call_answer,

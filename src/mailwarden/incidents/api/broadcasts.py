@@ -1,5 +1,6 @@
 """Site messages with a roll call (``/api/broadcasts``): send one (confirmed), list them, read
-one with its counts by department and its answers, and re-send to those who have not answered.
+one with its counts by department and its answers, re-send to those who have not answered, and
+stop the re-sending.
 The answers themselves come from the one-click links in the messages, a console page."""
 
 from __future__ import annotations
@@ -105,3 +106,15 @@ def resend(request: HttpRequest, broadcast_id: Path[BroadcastId]) -> BroadcastDe
     actor = actor_of(request)
     require(actor, services.SEND_BROADCASTS, "re-sending a site message")
     return _detail(services.resend_unanswered(actor, broadcast_id))
+
+
+@router.post(
+    "/broadcasts/{broadcast_id}/close",
+    response={200: BroadcastDetailOut, **ERRORS},
+    summary="Stop re-sending the message (answers are still taken while the links last)",
+)
+@allow(services.SEND_BROADCASTS, "closing a roll call")
+def close(request: HttpRequest, broadcast_id: Path[BroadcastId]) -> BroadcastDetailOut:
+    actor = actor_of(request)
+    require(actor, services.SEND_BROADCASTS, "closing a roll call")
+    return _detail(services.close_roll_call(actor, broadcast_id))

@@ -478,7 +478,8 @@ def resend_due(now: datetime) -> int:
 
 
 def close_roll_call(actor: Actor, broadcast_id: int) -> Broadcast:
-    """Stop re-sending (answers are still taken while the links last)."""
+    """Stop the periodic re-sending. A re-send by hand stays possible, and answers are still
+    taken while the links last."""
     require(actor, SEND_BROADCASTS, "closing a roll call")
     with transaction.atomic():
         broadcast = _locked(broadcast_id)

@@ -125,6 +125,11 @@ def board_context(broadcast: Broadcast, actor: Actor) -> dict[str, Any]:
         "need_help": list(queries.need_help(broadcast)),
         "unanswered": list(queries.answers(broadcast, Answer.NONE)[:SHOWN]),
         "can_send": actor.has(*services.SEND_BROADCASTS),
+        "can_close": (
+            actor.has(*services.SEND_BROADCASTS)
+            and broadcast.has_roll_call
+            and broadcast.closed_at is None
+        ),
         "can_resend": (
             actor.has(*services.SEND_BROADCASTS)
             and broadcast.has_roll_call
@@ -168,6 +173,18 @@ def broadcast_resend(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, f"Re-sent (round {broadcast.rounds}) to everyone who has not answered."
         )
+    return redirect("incidents:broadcast", pk=pk)
+
+
+@console_page(services.SEND_BROADCASTS, "closing a roll call")
+@require_POST
+def broadcast_close(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.close_roll_call(actor_of(request), pk)
+    except ServiceError as exc:
+        messages.error(request, f"Not stopped: {exc.message}.")
+    else:
+        messages.success(request, "Re-sending stopped; answers are still taken.")
     return redirect("incidents:broadcast", pk=pk)
 
 
