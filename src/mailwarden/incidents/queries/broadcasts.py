@@ -33,7 +33,7 @@ class DepartmentTally:
     tally: Tally
 
 
-_COUNTS: dict[str, Any] = {
+COUNTS: dict[str, Any] = {
     "total": Count("id"),
     "safe": Count("id", filter=Q(answer=Answer.SAFE)),
     "need_help": Count("id", filter=Q(answer=Answer.NEED_HELP)),
@@ -42,7 +42,7 @@ _COUNTS: dict[str, Any] = {
 
 
 def tally(broadcast: Broadcast) -> Tally:
-    row = RollCallAnswer.objects.filter(broadcast=broadcast).aggregate(**_COUNTS)
+    row = RollCallAnswer.objects.filter(broadcast=broadcast).aggregate(**COUNTS)
     return Tally(**{k: v or 0 for k, v in row.items()})
 
 
@@ -51,7 +51,7 @@ def by_department(broadcast: Broadcast) -> list[DepartmentTally]:
     rows = (
         RollCallAnswer.objects.filter(broadcast=broadcast)
         .values("recipient__department__name")
-        .annotate(**_COUNTS)
+        .annotate(**COUNTS)
         .order_by()
     )
     found = [
@@ -85,7 +85,7 @@ def need_help(broadcast: Broadcast) -> QuerySet[RollCallAnswer]:
 def board_signature(broadcast_id: int) -> tuple[Any, ...]:
     """Different whenever anything the board shows may have changed."""
     row = RollCallAnswer.objects.filter(broadcast_id=broadcast_id).aggregate(
-        last=Max("answered_at"), **_COUNTS
+        last=Max("answered_at"), **COUNTS
     )
     state = Broadcast.objects.filter(pk=broadcast_id).values_list("rounds", "closed_at").first()
     return (tuple(sorted(row.items())), state)

@@ -46,7 +46,7 @@ def broadcast_list(request: HttpRequest) -> HttpResponse:
         r["broadcast"]: r
         for r in RollCallAnswer.objects.filter(broadcast__in=rows)
         .values("broadcast")
-        .annotate(**queries._COUNTS)
+        .annotate(**queries.COUNTS)
         .order_by()
     }
     context = {
