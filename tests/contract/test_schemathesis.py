@@ -46,8 +46,8 @@ from mailwarden.incidents.models import (
     Severity,
 )
 from mailwarden.incidents.services import alarms as incidents
+from mailwarden.incidents.services import broadcasts, exercises
 from mailwarden.incidents.services import cap as cap_inbox
-from mailwarden.incidents.services import exercises
 from mailwarden.incidents.services import incidents as cases
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
@@ -169,6 +169,11 @@ def mailroom(db) -> Iterator[Mailroom]:
     evidence = cases.add_evidence(ADMIN, drill.pk, name="fuzz.txt", data=b"fuzz")
     task = cases.add_task(ADMIN, drill.pk, title="fuzz")
     link = cases.add_link(ADMIN, drill.pk, "camera", "cam-fuzz")
+    broadcast = broadcasts.send_broadcast(
+        ADMIN,
+        broadcasts.BroadcastRequest(site=site.code, kind="evacuate", headline="Fuzz", text="Fuzz"),
+        confirm=True,
+    )
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -198,6 +203,8 @@ def mailroom(db) -> Iterator[Mailroom]:
         "playbook_id": str(Playbook.objects.get(incident_type="forced_entry").pk),
         "position": "1",
         "hold_id": str(hold.pk),
+        "recipient_id": str(people[0].pk),
+        "broadcast_id": str(broadcast.pk),
     }
     try:
         yield Mailroom(secret, real)

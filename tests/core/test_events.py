@@ -61,7 +61,8 @@ def _ledger_position(call: ast.Call) -> int | None:
 def ledger_actions_in_source() -> dict[str, list[str]]:
     """Every ledger action written in the source, with where: the action argument of
     ``ledger.append`` and ``ledger.Record``, of a module's own helpers that take an ``action``
-    and pass it on, and every string assigned to a variable named ``action``."""
+    and pass it on, and every string assigned to a variable named ``action`` other than
+    through a call."""
     found: dict[str, list[str]] = {}
     for where, tree in _modules():
         helpers = _action_param_positions(tree)
@@ -75,8 +76,11 @@ def ledger_actions_in_source() -> dict[str, list[str]]:
                     argument = _action_argument(node, position)
                     if argument is not None:
                         values.append(argument)
-            elif isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == "action" for t in node.targets
+            elif (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "action" for t in node.targets)
+                # A call's result (a form field, a created row) is not a name written here.
+                and not isinstance(node.value, ast.Call)
             ):
                 values.append(node.value)
         for value in values:

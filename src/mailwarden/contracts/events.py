@@ -34,7 +34,7 @@ _catalogue: dict[str, type[DomainEvent]] = {}
 _NAME = re.compile(r"[a-z]+\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 # Past tenses and participles that do not end in -ed.
 _IRREGULAR_PAST = frozenset(
-    {"done", "found", "given", "held", "lost", "made", "reset", "sent", "went"}
+    {"done", "found", "given", "held", "lost", "made", "reset", "sent", "went", "written"}
 )
 
 
@@ -639,6 +639,39 @@ class IncidentStateChanged(DomainEvent):
     state: str = Field(description="The state it entered.")
     by: str = Field(description="The actor label of who moved it.")
     exercise: bool = Field(description="True for an exercise's incident.")
+
+
+class IncidentBroadcastSent(DomainEvent):
+    """A site-wide message (evacuate, shelter in place, avoid the area, all clear) was queued
+    to everyone at a site on every channel they have, or queued again to those who have not
+    answered its roll call (``round`` above 1)."""
+
+    TOPIC: ClassVar[str] = "incidents.broadcast.sent"
+    KEY: ClassVar[str | None] = "{topic}:{broadcast}:{round}"
+
+    broadcast: int = Field(description="The site message's ID.")
+    site: str = Field(description="The site's code.")
+    kind: str = Field(description="evacuate, shelter, avoid or all_clear.")
+    headline: str = Field(description="The message's headline.")
+    incident: int | None = Field(description="The incident it belongs to, if any.")
+    exercise: bool = Field(description="True when it is part of an exercise.")
+    round: int = Field(description="1 for the first sending, then 2, 3... for each re-send.")
+    recipients: int = Field(description="How many people this round went to.")
+    messages: int = Field(description="How many messages (people times channels) were queued.")
+
+
+class IncidentRollCallAnswered(DomainEvent):
+    """Someone answered a site message's roll call (safe or need help) from its link, or
+    changed their answer."""
+
+    TOPIC: ClassVar[str] = "incidents.roll_call.answered"
+
+    broadcast: int = Field(description="The site message's ID.")
+    site: str = Field(description="The site's code.")
+    recipient: int = Field(description="The directory ID of the person who answered.")
+    answer: str = Field(description="safe or need_help.")
+    via: str = Field(description="The channel of the message whose link was used.")
+    exercise: bool = Field(description="True when it is part of an exercise.")
 
 
 # ============================================================================= the registry

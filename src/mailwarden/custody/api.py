@@ -116,7 +116,9 @@ def recipient_index() -> RecipientIndex:
 def match_recipients(request: HttpRequest, query: Query[MatchQuery]) -> list[MatchOut]:
     require(actor_of(request), VIEW_ITEMS, "matching recipients")
     matches = recipient_index().match(query.q, limit=query.limit)
-    people = Recipient.objects.in_bulk([m.candidate.id for m in matches])
+    people = Recipient.objects.select_related("department", "site").in_bulk(
+        [m.candidate.id for m in matches]
+    )
     return [
         MatchOut(score=m.score, recipient=recipient_out(people[m.candidate.id]))
         for m in matches

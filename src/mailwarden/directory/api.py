@@ -14,20 +14,22 @@ from mailwarden.core.api import (
     allow,
     upload_bytes,
 )
-from mailwarden.core.errors import ServiceError
+from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
 from mailwarden.directory import queries, services
 from mailwarden.directory.csv_import import CsvImportError, decode_csv
-from mailwarden.directory.models import Department, Location, LocationKind, Site
+from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
 from mailwarden.directory.schemas import (
     DepartmentOut,
     ImportOut,
     LocationIn,
     LocationOut,
     RecipientFilters,
+    RecipientId,
     RecipientIn,
     RecipientOut,
+    RecipientUpdate,
     SiteCode,
     SiteIn,
     SiteOut,
@@ -119,7 +121,8 @@ def create_location(
 @allow(VIEW_ITEMS, "listing recipients")
 def list_recipients(request: HttpRequest, filters: Query[RecipientFilters]) -> list[RecipientOut]:
     require(actor_of(request), VIEW_ITEMS, "listing recipients")
-    people = queries.people_matching(filters.q)
+    site = queries.site_by_code(filters.site) if filters.site else None
+    people = queries.people_matching(filters.q, site=site)
     page = people[filters.offset : filters.offset + filters.limit]
     return [recipient_out(r) for r in page]
 
@@ -131,6 +134,28 @@ def create_recipient(request: HttpRequest, payload: RecipientIn) -> Status[Recip
         actor_of(request), services.RecipientData(**payload.model_dump())
     )
     return Status(201, recipient_out(recipient))
+
+
+@router.put(
+    "/recipients/{int:recipient_id}",
+    response={200: RecipientOut, **ERRORS},
+    summary="Change a recipient (their site among the rest)",
+)
+@allow(MANAGE_DIRECTORY, "changing a recipient")
+def update_recipient(
+    request: HttpRequest, recipient_id: Path[RecipientId], payload: RecipientUpdate
+) -> RecipientOut:
+    employee_id = (
+        Recipient.objects.filter(pk=recipient_id).values_list("employee_id", flat=True).first()
+    )
+    if employee_id is None:
+        raise NotFound(f"no recipient {recipient_id}", "recipient_id")
+    recipient = services.update_recipient(
+        actor_of(request),
+        employee_id,
+        services.RecipientData(employee_id=employee_id, **payload.model_dump()),
+    )
+    return recipient_out(recipient)
 
 
 _CSV_BODY = {

@@ -85,6 +85,8 @@ class RecipientRow(BaseModel):
     department: str = Field(default="", max_length=120)
     mail_stop: str = Field(default="", max_length=40)
     manager_employee_id: str | None = Field(default=None, max_length=40)
+    # The code of the site the person works at (the file need not have the column).
+    site: str | None = Field(default=None, max_length=30, pattern=r"^[-a-zA-Z0-9_]+$")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -93,7 +95,7 @@ class RecipientRow(BaseModel):
             raise ValueError("contains control characters")
         return value
 
-    @field_validator("phone", "manager_employee_id", mode="before")
+    @field_validator("phone", "manager_employee_id", "site", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():

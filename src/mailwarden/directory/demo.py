@@ -170,6 +170,8 @@ def _seed_directory(count: int, rng: random.Random) -> list[Recipient]:
                     department=rng.choice(DEPARTMENTS),
                     mail_stop=f"{rng.randint(1, 6)}-{rng.randint(100, 480)}",
                     manager_employee_id=manager,
+                    # Everyone works at head office, so a site message reaches the whole demo.
+                    site=site.code,
                 ),
             )
         )

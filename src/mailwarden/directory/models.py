@@ -68,6 +68,10 @@ class Recipient(models.Model):
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
     mail_stop = models.CharField(max_length=40, blank=True)
+    # Where the person works: a site-wide message (evacuate, shelter) goes to everyone here.
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.PROTECT, related_name="people"
+    )
     manager = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )

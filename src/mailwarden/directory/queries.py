@@ -8,12 +8,16 @@ from mailwarden.core.errors import NotFound
 from mailwarden.directory.models import Recipient, Site
 
 
-def people_matching(q: str, *, active_only: bool = False) -> QuerySet[Recipient]:
+def people_matching(
+    q: str, *, active_only: bool = False, site: Site | None = None
+) -> QuerySet[Recipient]:
     """People whose name, email or department contains ``q``, or whose employee ID is ``q``,
-    in name order."""
-    people = Recipient.objects.select_related("department")
+    in name order; only those at ``site`` when given."""
+    people = Recipient.objects.select_related("department", "site")
     if active_only:
         people = people.filter(active=True)
+    if site is not None:
+        people = people.filter(site=site)
     q = q.strip()
     if q:
         people = people.filter(

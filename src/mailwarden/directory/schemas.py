@@ -78,6 +78,19 @@ class RecipientIn(Input):
     department: str = Field("", max_length=120)
     mail_stop: str = Field("", max_length=40)
     manager_employee_id: str | None = Field(None, max_length=40)
+    site: SiteCode | None = Field(None, description="The code of the site the person works at.")
+
+
+class RecipientUpdate(Input):
+    first_name: str = Field(min_length=1, max_length=80)
+    last_name: str = Field(min_length=1, max_length=80)
+    email: Email
+    preferred_name: str = Field("", max_length=80)
+    phone: str = Field("", max_length=20)
+    department: str = Field("", max_length=120)
+    mail_stop: str = Field("", max_length=40)
+    manager_employee_id: str | None = Field(None, max_length=40)
+    site: SiteCode | None = Field(None, description="The code of the site the person works at.")
 
 
 class RecipientOut(Schema):
@@ -91,11 +104,13 @@ class RecipientOut(Schema):
     phone: str
     department: str
     mail_stop: str
+    site: str | None
     active: bool
 
 
 class RecipientFilters(Input):
     q: str = Field("", max_length=120)
+    site: SiteCode | None = Field(None, description="Only the people at this site.")
     limit: Limit = 50
     offset: Offset = 0
 
@@ -123,5 +138,6 @@ def recipient_out(recipient: Recipient) -> RecipientOut:
         phone=recipient.phone,
         department=recipient.department_name,
         mail_stop=recipient.mail_stop,
+        site=recipient.site.code if recipient.site is not None else None,
         active=recipient.active,
     )

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
 from mailwarden.core import ledger
 from mailwarden.core.actor import Actor
-from mailwarden.core.errors import Conflict, ServiceError
+from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import MANAGE_DIRECTORY
 from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
 from mailwarden.directory.queries import site_by_code
+
+if TYPE_CHECKING:
+    from mailwarden.directory.csv_import import RecipientRow
 
 # ----------------------------------------------------------------------------- sites
 
@@ -110,6 +114,14 @@ class RecipientData:
     department: str = ""
     mail_stop: str = ""
     manager_employee_id: str | None = None
+    # The code of the site the person works at; empty: none known.
+    site: str | None = None
+
+
+def _site(code: str | None, field: str = "site") -> Site | None:
+    if not code or not code.strip():
+        return None
+    return site_by_code(code.strip(), field=field)
 
 
 def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
@@ -117,6 +129,7 @@ def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
     with transaction.atomic():
         if Recipient.objects.filter(employee_id=data.employee_id).exists():
             raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
+        site = _site(data.site)
         manager = _manager(data.manager_employee_id)
         recipient = Recipient.objects.create(
             employee_id=data.employee_id,
@@ -127,10 +140,69 @@ def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
             phone=data.phone,
             department=_department(data.department),
             mail_stop=data.mail_stop,
+            site=site,
             manager=manager,
         )
-        ledger.append(actor, "directory.recipient.created", "recipient", data.employee_id, {})
+        ledger.append(
+            actor,
+            "directory.recipient.created",
+            "recipient",
+            data.employee_id,
+            {"site": site.code} if site else {},
+        )
     return recipient
+
+
+def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Recipient:
+    """Change a person's details (the employee ID stays); the ledger names what changed."""
+    require(actor, MANAGE_DIRECTORY, "changing a recipient")
+    with transaction.atomic():
+        recipient = (
+            Recipient.objects.select_for_update(of=("self",))
+            .select_related("department", "site", "manager")
+            .filter(employee_id=employee_id)
+            .first()
+        )
+        if recipient is None:
+            raise NotFound(f"no recipient with employee id {employee_id}", "employee_id")
+        manager = _manager(data.manager_employee_id)
+        if manager is not None and manager.pk == recipient.pk:
+            raise ServiceError("a person cannot be their own manager", "manager_employee_id")
+        site = _site(data.site)
+        department = _department(data.department)
+        after = {
+            "first_name": data.first_name,
+            "last_name": data.last_name,
+            "preferred_name": data.preferred_name,
+            "email": data.email,
+            "phone": data.phone,
+            "department": department,
+            "mail_stop": data.mail_stop,
+            "site": site,
+            "manager": manager,
+        }
+        changed = {}
+        for name, value in after.items():
+            before = getattr(recipient, name)
+            if before != value:
+                changed[name] = [_plain(before), _plain(value)]
+                setattr(recipient, name, value)
+        if changed:
+            recipient.save(update_fields=list(changed))
+            ledger.append(
+                actor, "directory.recipient.updated", "recipient", employee_id, {"changed": changed}
+            )
+    return recipient
+
+
+def _plain(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, Site):
+        return value.code
+    if isinstance(value, Recipient):
+        return value.employee_id
+    return str(value)
 
 
 def _manager(employee_id: str | None) -> Recipient | None:
@@ -161,11 +233,12 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
             for r in Recipient.objects.filter(employee_id__in=[row.employee_id for row in rows])
         }
         departments: dict[str, Department | None] = {}
+        sites = _import_sites(rows)
         for row in rows:
             key = " ".join((row.department or "").split()).casefold()
             if key not in departments:
                 departments[key] = _department(row.department or "")
-            fields = {
+            fields: dict[str, Any] = {
                 "first_name": row.first_name,
                 "last_name": row.last_name,
                 "preferred_name": row.preferred_name or "",
@@ -174,6 +247,9 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
                 "department": departments[key],
                 "mail_stop": row.mail_stop or "",
             }
+            if "site" in row.model_fields_set:
+                # A file without the column leaves everyone's site as it was.
+                fields["site"] = sites.get(row.site or "")
             existing = by_id.get(row.employee_id)
             if existing is None:
                 by_id[row.employee_id] = Recipient.objects.create(
@@ -210,3 +286,18 @@ def import_recipients(actor: Actor, text: str) -> ImportResult:
             {"created": created, "updated": updated},
         )
     return ImportResult(created, updated)
+
+
+def _import_sites(rows: list[RecipientRow]) -> dict[str, Site]:
+    from mailwarden.directory.csv_import import CsvImportError, RowError
+
+    codes = {row.site for row in rows if row.site}
+    sites = {s.code: s for s in Site.objects.filter(code__in=codes)}
+    unknown = [
+        RowError(line, "site", f"no site {row.site!r}")
+        for line, row in enumerate(rows, start=2)
+        if row.site and row.site not in sites
+    ]
+    if unknown:
+        raise CsvImportError(unknown)
+    return sites

@@ -45,11 +45,15 @@ def _page(
 @require_GET
 def recipients(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:120]
-    people = queries.people_matching(q, active_only=True)
+    site_code = request.GET.get("site", "").strip()[:30]
+    site = Site.objects.filter(code=site_code).first() if site_code else None
+    people = queries.people_matching(q, active_only=True, site=site)
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "q": q,
+        "site": site,
+        "sites": Site.objects.order_by("name"),
         "can_import": actor_of(request).has(*MANAGE_DIRECTORY),
     }
     return _page(request, "directory/recipients.html", "directory/_recipient_rows.html", context)

@@ -13,7 +13,7 @@ class IncidentsConfig(MailwardenApp):
             "Incidents",
             "shield",
             "mailwarden.incidents.services.incidents.VIEW_INCIDENTS",
-            order=64,
+            order=62,
             pages=("incidents:incident", "incidents:incident_open"),
         ),
         NavEntry(
@@ -21,7 +21,7 @@ class IncidentsConfig(MailwardenApp):
             "Alarm console",
             "alert",
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
-            order=65,
+            order=61,
             pages=("incidents:cap_received", "incidents:cap_alert"),
         ),
         NavEntry(
@@ -29,7 +29,7 @@ class IncidentsConfig(MailwardenApp):
             "Exercises and reports",
             "check",
             "mailwarden.incidents.services.exercises.VIEW_EXERCISES",
-            order=67,
+            order=66,
             pages=(
                 "incidents:exercise",
                 "incidents:exercise_start",
@@ -42,7 +42,7 @@ class IncidentsConfig(MailwardenApp):
             "Dead letters",
             "inbox",
             "mailwarden.incidents.services.delivery.VIEW_DEAD_LETTERS",
-            order=69,
+            order=67,
             pages=(
                 "incidents:replay_deliveries",
                 "incidents:replay_events",
@@ -66,8 +66,16 @@ class IncidentsConfig(MailwardenApp):
             "Playbooks",
             "shield",
             "mailwarden.incidents.services.playbooks.VIEW_PLAYBOOKS",
-            order=66,
+            order=65,
             pages=("incidents:playbook_edit", "incidents:steps"),
+        ),
+        NavEntry(
+            "incidents:broadcasts",
+            "Site messages",
+            "mail",
+            "mailwarden.incidents.services.broadcasts.VIEW_BROADCASTS",
+            order=63,
+            pages=("incidents:broadcast", "incidents:broadcast_new"),
         ),
     )
     urls = "mailwarden.incidents.urls"
@@ -78,6 +86,7 @@ class IncidentsConfig(MailwardenApp):
         "mailwarden.incidents.handlers.alarms",
         "mailwarden.incidents.handlers.delivery",
         "mailwarden.incidents.handlers.incidents",
+        "mailwarden.incidents.handlers.broadcasts",
     )
     periodic_jobs = (
         "mailwarden.incidents.delivery.sender",

@@ -2,7 +2,15 @@
 
 from ninja import Router
 
-from mailwarden.incidents.api import alarms, cap, delivery, exercises, incidents, playbooks
+from mailwarden.incidents.api import (
+    alarms,
+    broadcasts,
+    cap,
+    delivery,
+    exercises,
+    incidents,
+    playbooks,
+)
 
 router = Router(tags=["incidents"])
 router.add_router("", alarms.router)
@@ -11,3 +19,4 @@ router.add_router("", exercises.router)
 router.add_router("", delivery.router)
 router.add_router("", incidents.router)
 router.add_router("", playbooks.router)
+router.add_router("", broadcasts.router)

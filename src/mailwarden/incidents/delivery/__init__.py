@@ -22,6 +22,7 @@ from django.db import transaction
 
 from mailwarden.core import clock
 from mailwarden.directory.models import Recipient
+from mailwarden.incidents.delivery import bulk
 from mailwarden.incidents.models import Channel, Delivery, DeliveryStatus
 
 EXERCISE_LABEL = "EXERCISE"
@@ -57,13 +58,41 @@ def queue(messages: Iterable[Outgoing]) -> int:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("delivery.queue must run inside the change's transaction")
     now = clock.now()
-    rows = [_row(m, now) for m in messages]
-    _check_inbox_owners(rows)
-    keys = [r.key for r in rows]
+    outgoing = list(messages)
+    inbox = [_row(m, now) for m in outgoing if m.to.channel == Channel.INAPP]
+    _check_inbox_owners(inbox)
+    keys = [r.key for r in inbox]
     known = set(Delivery.objects.filter(key__in=keys).values_list("key", flat=True))
-    new = [r for r in rows if r.key not in known]
-    Delivery.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
-    return len(new)
+    fresh = [r for r in inbox if r.key not in known]
+    Delivery.objects.bulk_create(fresh, batch_size=500, ignore_conflicts=True)
+    # Everything else waits to be sent; a site-wide message makes thousands of these.
+    labelled_payloads: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def payload_of(m: Outgoing) -> dict[str, Any]:
+        # Messages that shared one payload share its labelled copy, so it is serialised once.
+        if not m.exercise:
+            return m.payload
+        found = labelled_payloads.get(id(m.payload))
+        if found is None or found[0] is not m.payload:
+            found = labelled_payloads[id(m.payload)] = (m.payload, {**m.payload, "exercise": True})
+        return found[1]
+
+    rows = [
+        {
+            "channel": str(m.to.channel),
+            "address": m.to.address[:500],
+            "user_id": m.to.user_id,
+            "subject": labelled(m.subject, m.exercise)[:200],
+            "text": labelled(m.text, m.exercise),
+            "payload": payload_of(m),
+            "key": m.key[:200],
+            "ref": m.ref[:100],
+            "exercise": m.exercise,
+        }
+        for m in outgoing
+        if m.to.channel != Channel.INAPP
+    ]
+    return len(fresh) + bulk.insert_new(rows, now)
 
 
 def _row(m: Outgoing, now: datetime) -> Delivery:
@@ -128,11 +157,17 @@ def addresses_for_recipient(recipient_id: int) -> Sequence[Address]:
     recipient = Recipient.objects.filter(pk=recipient_id).first()
     if recipient is None or not recipient.active:
         return ()
+    return recipient_addresses(recipient.email, recipient.phone, recipient.user_id)
+
+
+def recipient_addresses(email: str, phone: str, user_id: int | None) -> list[Address]:
+    """The channels of a person from their columns, without a query: a site-wide message reads
+    thousands of people's columns in one query and asks this of each."""
     found = []
-    if recipient.email:
-        found.append(Address(Channel.EMAIL, recipient.email, recipient.user_id))
-    if recipient.phone:
-        found.append(Address(Channel.SMS, recipient.phone, recipient.user_id))
-    if recipient.user_id:
-        found.append(Address(Channel.INAPP, str(recipient.user_id), recipient.user_id))
+    if email:
+        found.append(Address(Channel.EMAIL, email, user_id))
+    if phone:
+        found.append(Address(Channel.SMS, phone, user_id))
+    if user_id:
+        found.append(Address(Channel.INAPP, str(user_id), user_id))
     return found

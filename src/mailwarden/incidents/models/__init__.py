@@ -9,6 +9,12 @@ from mailwarden.incidents.models.alarms import (
     RuleAction,
     Severity,
 )
+from mailwarden.incidents.models.broadcasts import (
+    Answer,
+    Broadcast,
+    BroadcastKind,
+    RollCallAnswer,
+)
 from mailwarden.incidents.models.cap import ReceivedAlert, ReceivedOutcome
 from mailwarden.incidents.models.casework import (
     AlarmIncident,
@@ -49,6 +55,9 @@ __all__ = [
     "AlarmRule",
     "AlarmSource",
     "AlarmState",
+    "Answer",
+    "Broadcast",
+    "BroadcastKind",
     "Channel",
     "CorrectiveAction",
     "CorrectiveActionStatus",
@@ -71,6 +80,7 @@ __all__ = [
     "PlaybookStep",
     "ReceivedAlert",
     "ReceivedOutcome",
+    "RollCallAnswer",
     "RuleAction",
     "Severity",
     "StepAction",
