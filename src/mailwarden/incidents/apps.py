@@ -15,9 +15,26 @@ class IncidentsConfig(MailwardenApp):
             "mailwarden.incidents.services.alarms.VIEW_ALARMS",
             order=65,
         ),
+        NavEntry(
+            "incidents:oncall",
+            "On call",
+            "person",
+            "mailwarden.incidents.services.escalation.VIEW_ESCALATION",
+            order=67,
+            pages=(
+                "incidents:escalation_policies",
+                "incidents:escalation_policy",
+                "incidents:escalation_schedules",
+                "incidents:escalation_schedule",
+            ),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
     api_router = "mailwarden.incidents.api.router"
-    event_handlers = ("mailwarden.incidents.handlers.alarms",)
+    event_handlers = (
+        "mailwarden.incidents.handlers.alarms",
+        "mailwarden.incidents.handlers.escalation",
+    )
+    periodic_jobs = ("mailwarden.incidents.services.escalation",)
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

@@ -2,7 +2,8 @@
 
 from ninja import Router
 
-from mailwarden.incidents.api import alarms
+from mailwarden.incidents.api import alarms, escalation
 
 router = Router(tags=["incidents"])
 router.add_router("", alarms.router)
+router.add_router("", escalation.router)
