@@ -113,9 +113,12 @@ class PolicyForm(forms.Form):
         self.fields["site"].choices = [("", "Every site")] + [  # type: ignore[attr-defined]
             (s.code, s.name) for s in Site.objects.order_by("name")
         ]
-        self.fields["alarm_rules"].choices = [  # type: ignore[attr-defined]
+        rules = [
             (r.pk, f"{r.name} ({r.get_action_display().lower()})") for r in AlarmRule.objects.all()
         ]
+        self.fields["alarm_rules"].choices = rules  # type: ignore[attr-defined]
+        if not rules:
+            self.fields["alarm_rules"].help_text = "No alarm rules yet."
         for n in range(1, LEVEL_ROWS + 1):
             self.fields[f"level{n}_targets"] = forms.CharField(
                 label=f"Level {n} targets",

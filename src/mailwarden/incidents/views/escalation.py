@@ -320,20 +320,20 @@ def schedule_edit(request: HttpRequest, schedule_id: int) -> HttpResponse:
     form = ScheduleForm(initial=_schedule_initial(schedule))
     override_form = OverrideForm()
     if request.method == "POST":
-        action = request.POST.get("action", "save")
+        wanted = request.POST.get("action", "save")
         try:
-            if action == "delete":
+            if wanted == "delete":
                 services.delete_schedule(actor, schedule_id)
                 messages.success(request, f"Schedule {schedule.name} removed.")
                 return redirect("incidents:escalation_schedules")
-            if action == "remove_override":
+            if wanted == "remove_override":
                 services.delete_override(actor, int(request.POST.get("override_id") or 0))
                 messages.success(request, "Override removed.")
                 return redirect("incidents:escalation_schedule", schedule_id=schedule_id)
         except ServiceError as exc:
             messages.error(request, f"Not done: {exc.message}.")
             return redirect("incidents:escalation_schedule", schedule_id=schedule_id)
-        if action == "override":
+        if wanted == "override":
             override_form = OverrideForm(request.POST)
             if override_form.is_valid():
                 try:
