@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -34,6 +34,7 @@ from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
 from mailwarden.incidents.models import AlarmSource, Severity
 from mailwarden.incidents.services import alarms as incidents
+from mailwarden.incidents.services import escalation
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -119,6 +120,30 @@ def mailroom(db) -> Iterator[Mailroom]:
     )
     assert alarm is not None
     person = create_user(ADMIN, "fuzz-person", password="x", roles=["clerk"], check_password=False)
+    desk = escalation.create_schedule(
+        ADMIN,
+        escalation.ScheduleRequest(
+            name="fuzz desk",
+            layers=[escalation.LayerRequest("week", "weekly", item.received_at, [person.pk])],
+        ),
+    )
+    cover = escalation.add_override(
+        ADMIN,
+        desk.pk,
+        escalation.OverrideRequest(
+            person.pk, item.received_at, item.received_at + timedelta(hours=1)
+        ),
+    )
+    pager = escalation.create_policy(
+        ADMIN,
+        escalation.PolicyRequest(
+            name="fuzz pager",
+            levels=[escalation.LevelRequest([escalation.TargetRequest("user", user_id=person.pk)])],
+            alarm_rules=[rule.pk],
+        ),
+    )
+    paging = escalation.start_for_alarm(escalation.JOB, alarm.pk)
+    assert paging is not None
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -136,6 +161,9 @@ def mailroom(db) -> Iterator[Mailroom]:
         "username": person.get_username(),
         "rule_id": str(rule.pk),
         "alarm_id": str(alarm.pk),
+        "override_id": str(cover.pk),
+        "policy_id": str(pager.pk),
+        "escalation_id": str(paging.pk),
     }
     try:
         yield Mailroom(secret, real)
