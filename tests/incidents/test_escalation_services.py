@@ -459,3 +459,28 @@ def test_a_schedule_a_policy_pages_cannot_be_removed(site, people):
     with pytest.raises(Conflict) as refused:
         services.delete_schedule(BOSS, desk.pk)
     assert "Desk" in refused.value.message
+
+
+def test_a_role_at_the_site_pages_those_holding_access_there(site, people):
+    from mailwarden.access import services as access
+    from tests.factories import ADMIN, make_site
+
+    make_site("annex")
+    hours = access.levels.create_schedule(
+        ADMIN,
+        site="hq",
+        name="hours",
+        windows=[{"days": ["mon"], "start": "08:00", "end": "18:00"}],
+    )
+    level = access.levels.create_level(ADMIN, site="hq", name="staff", schedule_id=hours.pk)
+    holder = access.credentials.create_cardholder(ADMIN, name="Bob", user_id=people["bob"].pk)
+    access.credentials.issue_credential(
+        ADMIN,
+        access.credentials.CredentialData(
+            holder_id=holder.pk, format="H10301", facility=1, card=7, level_ids=[level.pk]
+        ),
+    )
+    policy("Site operators", [([target("role", "security_operator", scope="site")], 5)])
+    incident = open_incident(site)
+    # ann is an operator too, but holds no access at hq: only bob is paged.
+    assert timeline(incident)[-1] == "Level 1 paged: bob"
