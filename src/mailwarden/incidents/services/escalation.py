@@ -993,7 +993,7 @@ def advance_due(actor: Actor, now: datetime | None = None, limit: int = 200) -> 
                 pk=escalation_id, state=EscalationState.ACTIVE, next_at__lte=now
             )
             if connection.features.has_select_for_update_skip_locked:
-                query = query.select_for_update(skip_locked=True)
+                query = query.select_for_update(skip_locked=True, of=("self",))
             escalation = query.select_related("policy", "site", "incident").first()
             if escalation is None:
                 continue
@@ -1028,7 +1028,9 @@ def acknowledge(actor: Actor, escalation_id: int, *, via: str = "console") -> Ac
     now = clock.now()
     with transaction.atomic():
         escalation = (
-            Escalation.objects.select_for_update()
+            # Only the escalation's row: its policy, incident and site may be missing (outer
+            # joins), which PostgreSQL will not lock.
+            Escalation.objects.select_for_update(of=("self",))
             .select_related("policy", "incident", "site")
             .filter(pk=escalation_id)
             .first()
