@@ -484,3 +484,14 @@ def test_a_role_at_the_site_pages_those_holding_access_there(site, people):
     incident = open_incident(site)
     # ann is an operator too, but holds no access at hq: only bob is paged.
     assert timeline(incident)[-1] == "Level 1 paged: bob"
+
+
+def test_the_background_tick_runs_the_escalation_job(site, people, two_levels, frozen_clock):
+    from mailwarden.core import tasks
+
+    open_incident(site)
+    frozen_clock.advance(minutes=10)
+    result = tasks.tick(clock.now())
+    assert result.jobs["incidents-escalation"] == 1
+    assert queued(channel=Channel.MQTT) == [("mqtt", "mailwarden/pages/hq")]
+    assert tasks.tick(clock.now()).jobs["incidents-escalation"] == 0
