@@ -223,3 +223,49 @@ def test_a_manager_adds_a_schedule_and_an_override(crew):
         {"name": "X", "timezone": "UTC", "layer1_name": "W", "layer1_members": "zed"},
     )
     assert bad.status_code == 400 and 'data-field-error="layer1_members"' in bad.content.decode()
+
+
+def test_a_manager_edits_and_removes_a_policy_and_a_schedule(paging, crew):
+    client = client_for(crew["mona"])
+    saved = EscalationPolicy.objects.get()
+    path = f"/incidents/oncall/policies/{saved.pk}/"
+    form = client.get(path).content.decode()
+    assert "schedule:Desk" in form and "user:bob" in form
+    changed = client.post(
+        path,
+        {
+            "name": "Parcels",
+            "repeat": "2",
+            "level1_targets": "schedule:Desk",
+            "level1_delay": "3",
+            "level1_quorum": "1",
+            "min_severity": "4",
+        },
+        follow=True,
+    )
+    assert "Policy Parcels saved." in changed.content.decode()
+    assert [lv.delay_minutes for lv in EscalationPolicy.objects.get().levels.all()] == [3]
+    # It is paging now: removing it is refused, with the reason.
+    refused = client.post(path, {"delete": "1"}, follow=True)
+    assert "Not removed: the policy is paging now" in refused.content.decode()
+    services.acknowledge(services.JOB, Escalation.objects.get().pk)
+    assert (
+        "Policy Parcels removed."
+        in client.post(path, {"delete": "1"}, follow=True).content.decode()
+    )
+    desk = OnCallSchedule.objects.get()
+    override = OnCallOverride.objects.create(
+        schedule=desk,
+        user=crew["bob"],
+        starts_at=clock.now(),
+        ends_at=clock.now() + timedelta(hours=2),
+        created_by="test",
+    )
+    schedule_path = f"/incidents/oncall/schedules/{desk.pk}/"
+    removed = client.post(
+        schedule_path, {"action": "remove_override", "override_id": override.pk}, follow=True
+    )
+    assert "Override removed." in removed.content.decode()
+    gone = client.post(schedule_path, {"action": "delete"}, follow=True)
+    assert "Schedule Desk removed." in gone.content.decode()
+    assert not OnCallSchedule.objects.exists()
