@@ -36,6 +36,7 @@ ADMIN_MENU = [
     "screening:quarantine",
     "access:board",
     "incidents:alarms",
+    "incidents:oncall",
     "pickup",
     "directory:recipients",
     "directory:sites",
