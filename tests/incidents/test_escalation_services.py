@@ -495,3 +495,19 @@ def test_the_background_tick_runs_the_escalation_job(site, people, two_levels, f
     assert result.jobs["incidents-escalation"] == 1
     assert queued(channel=Channel.MQTT) == [("mqtt", "mailwarden/pages/hq")]
     assert tasks.tick(clock.now()).jobs["incidents-escalation"] == 0
+
+
+def test_pages_still_waiting_are_cancelled_once_acknowledged(site, people, two_levels):
+    from mailwarden.incidents.models import DeliveryStatus
+
+    open_incident(site)
+    Delivery.objects.filter(channel=Channel.INAPP).update(status=DeliveryStatus.SENT)
+    services.acknowledge(as_actor(people["ann"]), Escalation.objects.get().pk)
+    assert dict(Delivery.objects.values_list("channel", "status")) == {
+        "inapp": "sent",
+        "email": "cancelled",
+    }
+    assert (
+        Delivery.objects.get(channel=Channel.EMAIL).last_error
+        == "not sent: acknowledged by user:ann"
+    )

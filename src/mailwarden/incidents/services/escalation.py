@@ -43,6 +43,8 @@ from mailwarden.incidents.models import (
     Alarm,
     AlarmRule,
     Channel,
+    Delivery,
+    DeliveryStatus,
     Escalation,
     EscalationAck,
     EscalationLevel,
@@ -922,6 +924,12 @@ def _finish(
     escalation.next_at = None
     escalation.ended_at, escalation.ended_by, escalation.ended_reason = now, by[:150], why[:300]
     escalation.save(update_fields=["state", "next_at", "ended_at", "ended_by", "ended_reason"])
+    if state in (EscalationState.ACKNOWLEDGED, EscalationState.CANCELLED):
+        # Someone answered, or nobody is needed any more: pages still waiting to go out (a
+        # channel down, retrying) would only call people for nothing.
+        Delivery.objects.filter(
+            key__startswith=f"escalation:{escalation.pk}:", status=DeliveryStatus.PENDING
+        ).update(status=DeliveryStatus.CANCELLED, last_error=f"not sent: {why}"[:2000])
 
 
 def _exhaust(actor: Actor, escalation: Escalation, now: datetime, why: str) -> None:
