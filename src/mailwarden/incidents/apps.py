@@ -20,7 +20,7 @@ class IncidentsConfig(MailwardenApp):
             "On call",
             "person",
             "mailwarden.incidents.services.escalation.VIEW_ESCALATION",
-            order=67,
+            order=68,
             pages=(
                 "incidents:escalation_policies",
                 "incidents:escalation_policy",
