@@ -37,6 +37,7 @@ from tests.incidents.escalation_helpers import (
     queued,
     run_job,
     target,
+    webhook_endpoint,
     weekly,
 )
 
@@ -56,6 +57,7 @@ def people(site, frozen_clock):
 @pytest.fixture
 def two_levels(people):
     """Level 1: ann, 10 minutes; level 2: bob, a webhook and an MQTT topic, 10 minutes."""
+    webhook_endpoint("soc")
     return policy(
         "Parcels",
         [
@@ -430,13 +432,10 @@ def test_unknown_webhook_endpoints_are_refused_once_endpoints_exist(site, people
     from django.apps import apps
 
     try:
-        endpoints = apps.get_model("incidents", "WebhookEndpoint")
+        apps.get_model("incidents", "WebhookEndpoint")
     except LookupError:
         pytest.skip("the webhook endpoint table comes with the delivery channels")
-    now = clock.now()
-    endpoints.objects.create(
-        name="soc", url="http://127.0.0.1:9/hook", created_at=now, updated_at=now
-    )
+    webhook_endpoint("soc")
     ann = target("user", people["ann"])
     policy("Known", [([ann, target("webhook", "soc")], 5)])
     with pytest.raises(NotFound) as unknown:
