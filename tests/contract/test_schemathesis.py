@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -46,7 +46,7 @@ from mailwarden.incidents.models import (
     Severity,
 )
 from mailwarden.incidents.services import alarms as incidents
-from mailwarden.incidents.services import broadcasts, exercises
+from mailwarden.incidents.services import broadcasts, escalation, exercises
 from mailwarden.incidents.services import cap as cap_inbox
 from mailwarden.incidents.services import incidents as cases
 from mailwarden.screening import services as screening
@@ -174,6 +174,30 @@ def mailroom(db) -> Iterator[Mailroom]:
         broadcasts.BroadcastRequest(site=site.code, kind="evacuate", headline="Fuzz", text="Fuzz"),
         confirm=True,
     )
+    desk = escalation.create_schedule(
+        ADMIN,
+        escalation.ScheduleRequest(
+            name="fuzz desk",
+            layers=[escalation.LayerRequest("week", "weekly", item.received_at, [person.pk])],
+        ),
+    )
+    cover = escalation.add_override(
+        ADMIN,
+        desk.pk,
+        escalation.OverrideRequest(
+            person.pk, item.received_at, item.received_at + timedelta(hours=1)
+        ),
+    )
+    pager = escalation.create_policy(
+        ADMIN,
+        escalation.PolicyRequest(
+            name="fuzz pager",
+            levels=[escalation.LevelRequest([escalation.TargetRequest("user", user_id=person.pk)])],
+            alarm_rules=[rule.pk],
+        ),
+    )
+    paging = escalation.start_for_alarm(escalation.JOB, alarm.pk)
+    assert paging is not None
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -205,6 +229,9 @@ def mailroom(db) -> Iterator[Mailroom]:
         "hold_id": str(hold.pk),
         "recipient_id": str(people[0].pk),
         "broadcast_id": str(broadcast.pk),
+        "override_id": str(cover.pk),
+        "policy_id": str(pager.pk),
+        "escalation_id": str(paging.pk),
     }
     try:
         yield Mailroom(secret, real)

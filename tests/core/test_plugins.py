@@ -38,6 +38,7 @@ ADMIN_MENU = [
     "incidents:alarms",
     "incidents:incident_list",
     "incidents:broadcasts",
+    "incidents:oncall",
     "incidents:playbooks",
     "incidents:exercises",
     "incidents:dead_letters",

@@ -674,6 +674,47 @@ class IncidentRollCallAnswered(DomainEvent):
     exercise: bool = Field(description="True when it is part of an exercise.")
 
 
+class IncidentEscalationPaged(DomainEvent):
+    """An escalation paged one level of its policy: the people reached and the integrations
+    (webhook endpoints, MQTT topics) told. ``level`` and ``round`` count from 1."""
+
+    TOPIC: ClassVar[str] = "incidents.escalation.paged"
+    KEY: ClassVar[str | None] = "{topic}:{escalation}:{round}:{level}"
+
+    escalation: int = Field(description="The escalation's ID.")
+    ref: str = Field(description="What it pages about, e.g. incident:12 or alarm:7.")
+    policy: str = Field(description="The escalation policy's name.")
+    level: int = Field(description="The level paged, from 1.")
+    round: int = Field(description="The run through the policy, from 1.")
+    people: list[str] = Field(description="Usernames of the people paged.")
+    integrations: list[str] = Field(description="Webhook endpoints and MQTT topics told.")
+    exercise: bool = Field(description="True when it pages about an exercise.")
+
+
+class IncidentEscalationAcknowledged(DomainEvent):
+    """Enough people acknowledged an escalation (its level's quorum): paging stops."""
+
+    TOPIC: ClassVar[str] = "incidents.escalation.acknowledged"
+    KEY: ClassVar[str | None] = "{topic}:{escalation}"
+
+    escalation: int = Field(description="The escalation's ID.")
+    ref: str = Field(description="What it paged about.")
+    by: list[str] = Field(description="The actor labels of who acknowledged it.")
+    exercise: bool = Field(description="True when it paged about an exercise.")
+
+
+class IncidentEscalationExhausted(DomainEvent):
+    """An escalation ran through every level and repeat with nobody acknowledging it."""
+
+    TOPIC: ClassVar[str] = "incidents.escalation.exhausted"
+    KEY: ClassVar[str | None] = "{topic}:{escalation}"
+
+    escalation: int = Field(description="The escalation's ID.")
+    ref: str = Field(description="What it paged about.")
+    policy: str = Field(description="The escalation policy's name.")
+    exercise: bool = Field(description="True when it paged about an exercise.")
+
+
 # ============================================================================= the registry
 
 CATALOGUE: Mapping[str, type[DomainEvent]] = MappingProxyType(_catalogue)

@@ -77,6 +77,19 @@ class IncidentsConfig(MailwardenApp):
             order=63,
             pages=("incidents:broadcast", "incidents:broadcast_new"),
         ),
+        NavEntry(
+            "incidents:oncall",
+            "On call",
+            "person",
+            "mailwarden.incidents.services.escalation.VIEW_ESCALATION",
+            order=64,
+            pages=(
+                "incidents:escalation_policies",
+                "incidents:escalation_policy",
+                "incidents:escalation_schedules",
+                "incidents:escalation_schedule",
+            ),
+        ),
     )
     urls = "mailwarden.incidents.urls"
     url_prefix = "incidents/"
@@ -87,9 +100,11 @@ class IncidentsConfig(MailwardenApp):
         "mailwarden.incidents.handlers.delivery",
         "mailwarden.incidents.handlers.incidents",
         "mailwarden.incidents.handlers.broadcasts",
+        "mailwarden.incidents.handlers.escalation",
     )
     periodic_jobs = (
         "mailwarden.incidents.delivery.sender",
         "mailwarden.incidents.services.playbooks",
+        "mailwarden.incidents.services.escalation",
     )
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"

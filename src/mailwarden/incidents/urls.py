@@ -1,7 +1,7 @@
 from django.urls import path
 
 from mailwarden.incidents.views import alarms as views
-from mailwarden.incidents.views import broadcasts, cap, exercises, incidents, playbooks
+from mailwarden.incidents.views import broadcasts, cap, escalation, exercises, incidents, playbooks
 from mailwarden.incidents.views import delivery as delivery_views
 
 app_name = "incidents"
@@ -90,4 +90,20 @@ urlpatterns += [
         name="roll_call_answer",
     ),
     path("rollcall/<str:token>/", broadcasts.roll_call_details, name="roll_call_details"),
+    # escalation and on-call
+    path("oncall/", escalation.oncall, name="oncall"),
+    path(
+        "oncall/escalations/<int:escalation_id>/acknowledge/",
+        escalation.acknowledge,
+        name="escalation_acknowledge",
+    ),
+    path("oncall/policies/", escalation.policies, name="escalation_policies"),
+    path("oncall/policies/<int:policy_id>/", escalation.policy_edit, name="escalation_policy"),
+    path("oncall/schedules/", escalation.schedules, name="escalation_schedules"),
+    path(
+        "oncall/schedules/<int:schedule_id>/",
+        escalation.schedule_edit,
+        name="escalation_schedule",
+    ),
+    path("page/<str:token>/", escalation.ack_link, name="escalation_ack_link"),
 ]

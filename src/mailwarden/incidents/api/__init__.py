@@ -7,6 +7,7 @@ from mailwarden.incidents.api import (
     broadcasts,
     cap,
     delivery,
+    escalation,
     exercises,
     incidents,
     playbooks,
@@ -20,3 +21,4 @@ router.add_router("", delivery.router)
 router.add_router("", incidents.router)
 router.add_router("", playbooks.router)
 router.add_router("", broadcasts.router)
+router.add_router("", escalation.router)

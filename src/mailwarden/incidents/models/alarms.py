@@ -63,6 +63,14 @@ class AlarmRule(models.Model):
     action = models.CharField(max_length=20, choices=RuleAction.choices)
     position = models.PositiveIntegerField(default=100)
     active = models.BooleanField(default=True)
+    # For a "notify" rule: the escalation policy that pages people about its alarms.
+    escalation_policy = models.ForeignKey(
+        "incidents.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alarm_rules",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
