@@ -67,9 +67,12 @@ class Stationary:
         self.short: np.ndarray | None = None
         self.age = np.zeros((size[1], size[0]), np.float32)
         self.still = np.zeros((size[1], size[0]), bool)
+        # Where ghosts were healed on the last update, so the tracks they made can be let go.
+        self.healed: np.ndarray | None = None
         self.changed = np.zeros((size[1], size[0]), np.uint8)
         self.objects: list[_Static] = []
         self.last_t: float | None = None
+        self.kernel = np.ones((3, 3), np.uint8)
 
     def update(self, image: np.ndarray, now: float) -> None:
         f = image.astype(np.float32)
@@ -81,6 +84,17 @@ class Stationary:
         # Differences are taken before the models learn this frame.
         changed = _differs(f, self.long)
         moving = _differs(f, self.short)
+        # Thin changes are edges shifting when the camera shakes, not objects.
+        opened = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, self.kernel)
+        changed = opened.astype(bool)
+        still = changed & ~moving
+        healed_all = None
+        if still.any():
+            healed = self._heal_ghosts(image, still)
+            if healed is not None:
+                changed &= ~healed
+                still &= ~healed
+                healed_all = healed
         self.changed = changed.astype(np.uint8)
         self.age[changed] += dt_s
         self.age[~changed] = 0.0
@@ -88,7 +102,40 @@ class Stationary:
         # Learning over minutes, the long-term model keeps a left object (or a person standing
         # still) different from it for as long as the rules need.
         cv2.accumulateWeighted(f, self.long, min(1.0, dt_s / self.cfg.long_term_s))
-        self.still = changed & ~moving
+        self.still = still
+        self.healed = healed_all
+
+    def _heal_ghosts(self, image: np.ndarray, still: np.ndarray) -> np.ndarray | None:
+        """A ghost is where the background model is wrong: something there when the model was
+        made has gone. The frame then shows no edge along the region's outline while the model
+        does; a real object left behind shows its own outline. Ghosts are copied into both models
+        at once."""
+        assert self.long is not None and self.short is not None
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(still.astype(np.uint8), 8)
+        if n <= 1:
+            return None
+        frame_edges = _edges(image)
+        model_edges = _edges(self.long.astype(np.uint8))
+        healed = np.zeros(still.shape, bool)
+        for i in range(1, n):
+            if stats[i, cv2.CC_STAT_AREA] < 20:
+                continue
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            x0, y0 = max(0, x - 2), max(0, y - 2)
+            x1, y1 = min(still.shape[1], x + w + 2), min(still.shape[0], y + h + 2)
+            region = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+            ring = cv2.morphologyEx(region, cv2.MORPH_GRADIENT, self.kernel).astype(bool)
+            if not ring.any():
+                continue
+            in_frame = float(frame_edges[y0:y1, x0:x1][ring].mean())
+            in_model = float(model_edges[y0:y1, x0:x1][ring].mean())
+            if in_model > 1.5 * in_frame + 4.0:
+                grown = cv2.dilate(region, self.kernel, iterations=2).astype(bool)
+                patch = self.long[y0:y1, x0:x1]
+                patch[grown] = image[y0:y1, x0:x1][grown]
+                self.short[y0:y1, x0:x1][grown] = image[y0:y1, x0:x1][grown]
+                healed[y0:y1, x0:x1] |= grown
+        return healed if healed.any() else None
 
     def found(
         self, now: float, people: Sequence[Box], new_id: Any, min_area: float
@@ -121,6 +168,22 @@ class Stationary:
         return kept
 
 
+PERSON_HITS = 5
+VISIBLE_S = 0.5
+
+
+def _unsteady(t: Track) -> bool:
+    heights = np.asarray([h for _, h in t.sizes[-10:]])
+    return bool(heights.std() > 0.3 * np.median(heights))
+
+
+def _edges(image: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    return np.asarray(cv2.magnitude(gx, gy))
+
+
 def _differs(image: np.ndarray, background: np.ndarray) -> np.ndarray:
     diff = cv2.absdiff(image, background)
     if diff.ndim == 3:
@@ -148,7 +211,7 @@ class Summary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "frames": self.frames,
+            "sampled": self.frames,
             "analysed": self.analysed,
             "idle_skipped": self.gated,
             "person_tracks": self.person_tracks,
@@ -232,7 +295,7 @@ class Analyzer:
             # seconds: look once a second.
             if self.last_static is None or now - self.last_static >= 1.0:
                 self._stationary(frame, now)
-        people = self._people()
+        people = self._people(now)
         self.summary.max_people = max(self.summary.max_people, len(people))
         objects = [StaticObject(o.id, self.to_video(o.box), o.since) for o in self.objects]
         events = self.engine.evaluate(index, now, people, objects)
@@ -266,6 +329,13 @@ class Analyzer:
         else:
             boxes = self._blobs(gray)
             verified = False
+        healed = self.stationary.healed
+        if healed is not None:
+            # A ghost is not something that moved: tracks made of one end with it.
+            self.tracker.tracks = [
+                t for t in self.tracker.tracks
+                if t.person or self._support(healed.astype(np.uint8), t.box) < 0.3
+            ]
         matched, unmatched = self.tracker.update(boxes, now)
         changed = self.stationary.changed
         for t in unmatched:
@@ -276,6 +346,11 @@ class Analyzer:
         for t in matched:
             self._classify(t, frame, now, verified)
         self.tracker.prune(now)
+        # A candidate that never became a person is let go sooner than a person who may only be
+        # hidden for a moment.
+        self.tracker.tracks = [
+            t for t in self.tracker.tracks if t.person or now - t.last_t <= VISIBLE_S
+        ]
 
     def _blobs(self, gray: np.ndarray) -> list[Box]:
         blurred = cv2.GaussianBlur(gray, (5, 5), 0)
@@ -294,7 +369,8 @@ class Analyzer:
         boxes: list[Box] = []
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
-            if area >= self.min_area:
+            # Sparse blobs are noise and shimmer; a body fills a fair share of its box.
+            if area >= self.min_area and area >= 0.3 * w * h:
                 boxes.append((float(x), float(y), float(x + w), float(y + h)))
         return boxes
 
@@ -312,20 +388,27 @@ class Analyzer:
             t.person = True
             return
         w, h = t.median_size()
-        if h < self.min_person_h or h < 0.8 * w:
+        seen = t.hits / max(1, t.frames)
+        if h < self.min_person_h or not 0.2 * h <= w <= 1.25 * h or seen < 0.6:
+            looks = False
+        elif t.hits < PERSON_HITS or _unsteady(t):
+            # Shimmer and shaking edges make blobs whose size jumps from frame to frame.
             looks = False
         else:
-            # Something that walks: it has moved by a fair share of its own height.
-            looks = t.moved >= 0.3 * h
+            # Something that walks: it has moved by a fair share of its own height, and was
+            # found on most frames since it appeared (noise comes and goes).
+            looks = t.moved >= 0.5 * h
         if not looks and self.hog is not None and now - t.verified_at >= 1.0:
             t.verified_at = now
             looks = self.hog.is_person(frame, self.to_video(t.box))
         t.person = looks
 
-    def _people(self) -> list[Person]:
+    def _people(self, now: float) -> list[Person]:
         out = []
         for t in self.tracker.tracks:
-            if not t.person:
+            # People count while they are seen; a track coasting through an occlusion keeps its
+            # identity but is not counted in a zone.
+            if not t.person or now - t.last_t > VISIBLE_S:
                 continue
             if t.id not in self.people_ids:
                 self.people_ids.add(t.id)

@@ -42,6 +42,8 @@ class Track:
     first_t: float
     last_t: float
     hits: int = 1
+    # Analysed frames since the track began, found or not.
+    frames: int = 1
     person: bool = False
     verified_at: float = -1e9
     start: tuple[float, float] = (0.0, 0.0)
@@ -108,18 +110,23 @@ class Tracker:
         for t in tracks:
             t.x[2:] = 0.0
             t.last_t = now
+            t.frames += 1
+            t.hits += 1
         self._t = now
 
     def keep(self, t: Track, now: float) -> None:
         """A track without a candidate that is still there, standing still."""
         t.x[2:] = 0.0
         t.last_t = now
+        t.hits += 1
 
     def update(self, boxes: list[Box], now: float) -> tuple[list[Track], list[Track]]:
         """Assign the candidates; return (updated tracks, unmatched tracks)."""
         dt = 0.0 if self._t is None else max(0.0, now - self._t)
         self._t = now
         self._predict(dt)
+        for t in self.tracks:
+            t.frames += 1
         matched: list[Track] = []
         unmatched = list(self.tracks)
         free = list(range(len(boxes)))
