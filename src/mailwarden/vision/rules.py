@@ -13,6 +13,9 @@ from mailwarden.vision import config
 from mailwarden.vision.track import Box, gap
 
 
+CALM_S = 3.0  # seconds at or under the limit before a crowd is over
+
+
 @dataclass(frozen=True)
 class Grant:
     """A badge grant on a door (a line's name), at a time in the video's seconds."""
@@ -128,6 +131,7 @@ class RuleEngine:
         self.entered: dict[str, dict[int, float]] = defaultdict(dict)
         self.fired: set[tuple[str, str, int]] = set()
         self.crowded: dict[str, bool] = defaultdict(bool)
+        self.calm_since: dict[str, float] = {}
         self.alone_since: dict[tuple[str, int], float] = {}
         self.counts: dict[str, dict[str, int]] = {
             line.name: {"entries": 0, "exits": 0} for line in rules.lines
@@ -199,12 +203,17 @@ class RuleEngine:
                         out.append(Event("after_hours", zone, frame, now, p.id, p.box, extra))
         elif isinstance(rule, config.Crowding):
             count = len(here)
-            if count > rule.max_people and not self.crowded[zone]:
-                self.crowded[zone] = True
-                box = _union([p.box for p in here])
-                out.append(Event("crowding", zone, frame, now, None, box, {"people": count}))
-            elif count <= rule.max_people:
-                self.crowded[zone] = False
+            if count > rule.max_people:
+                self.calm_since.pop(zone, None)
+                if not self.crowded[zone]:
+                    self.crowded[zone] = True
+                    box = _union([p.box for p in here])
+                    out.append(Event("crowding", zone, frame, now, None, box, {"people": count}))
+            elif self.crowded[zone]:
+                # One crowd is one event: a person hidden for a moment does not end it.
+                since = self.calm_since.setdefault(zone, now)
+                if now - since >= CALM_S:
+                    self.crowded[zone] = False
         elif isinstance(rule, config.Unattended):
             poly = self.polygons[zone]
             for obj in objects:
