@@ -53,7 +53,9 @@ def frames(scene: synthetic.Scene) -> list[tuple[int, float, np.ndarray]]:
     return list(scene.frames())
 
 
-def run(frames_: list[tuple[int, float, np.ndarray]], gating: bool, warm: int) -> tuple[float, float]:
+def run(
+    frames_: list[tuple[int, float, np.ndarray]], gating: bool, warm: int
+) -> tuple[float, float]:
     """Analysed frames per CPU second and per wall second, after ``warm`` untimed frames."""
     data = dict(RULES, analysis={"motion_gating": gating})
     analyzer = Analyzer(config.parse_rules(data), SIZE, FPS)
@@ -124,11 +126,17 @@ def main() -> int:
     print(f"  idle, no gating  {idle_full:9,.0f}")
     print(f"  busy, gated      {busy_gated:9,.0f}  ({busy_gated_wall:,.0f})")
     print(f"  busy, no gating  {busy_full:9,.0f}")
-    print(f"gating on the idle scene: {ratio:.1f}x; on the busy scene {busy_gated / busy_full:.2f}x")
-    print(f"an idle 5 fps camera uses {idle_share:.2%} of a core; a busy one {FPS / busy_gated:.1%}")
+    print(
+        f"gating on the idle scene: {ratio:.1f}x; on the busy scene {busy_gated / busy_full:.2f}x"
+    )
+    print(
+        f"an idle 5 fps camera uses {idle_share:.2%} of a core; a busy one {FPS / busy_gated:.1%}"
+    )
     print(f"one core holds {cams_idle} idle or {cams_busy} busy 5 fps cameras")
-    print(f"memory per camera (analyser and models): {mem:.1f} MiB; a 3 s pre-roll ring of 720p "
-          f"frames at 5 fps adds {ring:.0f} MiB when evidence is recorded")
+    print(
+        f"memory per camera (analyser and models): {mem:.1f} MiB; a 3 s pre-roll ring of 720p "
+        f"frames at 5 fps adds {ring:.0f} MiB when evidence is recorded"
+    )
     print(summary)
     return 0
 

@@ -25,7 +25,7 @@ import numpy as np
 class Capture(Protocol):
     """The part of ``cv2.VideoCapture`` the sources use."""
 
-    def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool: ...  # OpenCV's name
     def read(self) -> tuple[bool, np.ndarray | None]: ...
     def get(self, prop: int) -> float: ...
     def release(self) -> None: ...
@@ -37,7 +37,12 @@ Opener = Callable[[str], Capture]
 def open_ffmpeg(url: str, timeout_ms: int = 5000) -> Capture:
     """Open a file or stream with OpenCV's FFmpeg backend, with open and read timeouts, so a
     stalled stream returns control instead of blocking for ever."""
-    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, timeout_ms]
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        timeout_ms,
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        timeout_ms,
+    ]
     return cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
 
 

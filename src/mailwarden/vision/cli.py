@@ -140,7 +140,12 @@ def _run(
         detector = OnnxDetector(onnx)
     progress = Progress(f"analysing {Path(video).name}") if show else None
     run = FileRun(
-        video, rules, grants=grants, detector=detector, evidence=evidence, start_time=start,
+        video,
+        rules,
+        grants=grants,
+        detector=detector,
+        evidence=evidence,
+        start_time=start,
         progress=progress,
     )
     events = []
@@ -179,13 +184,22 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         else:
             e = event.to_json()
             rest = {k: v for k, v in e.items() if k not in ("type", "zone", "frame", "time_s")}
-            print(f"{e['time_s']:8.2f} s  frame {e['frame']:>6}  {e['type']:<13} {e['zone']:<12}"
-                  f" {json.dumps(rest)}", flush=True)
+            print(
+                f"{e['time_s']:8.2f} s  frame {e['frame']:>6}  {e['type']:<13} {e['zone']:<12}"
+                f" {json.dumps(rest)}",
+                flush=True,
+            )
 
     try:
         _, summary = _run(
-            args.video, rules, grants, args.evidence, start, args.onnx,
-            show=sys.stderr.isatty(), on_event=show,
+            args.video,
+            rules,
+            grants,
+            args.evidence,
+            start,
+            args.onnx,
+            show=sys.stderr.isatty(),
+            on_event=show,
         )
     except (CaptureError, RulesError, RuntimeError) as exc:
         return _fail(str(exc))

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Point = tuple[float, float]
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri")
 
 
 class Strict(BaseModel):
@@ -31,7 +33,7 @@ class Loitering(Strict):
 
 
 class Window(Strict):
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS[:5])
+    days: list[Day] = Field(default_factory=lambda: list(WEEKDAYS))
     start: dt.time
     end: dt.time
 

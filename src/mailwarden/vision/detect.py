@@ -34,7 +34,9 @@ class HogVerifier:
 
     def __init__(self) -> None:
         self.hog = cv2.HOGDescriptor()
-        self.hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self.hog.setSVMDetector(
+            np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32)
+        )
 
     def is_person(self, frame: np.ndarray, box: Box) -> bool:
         fh, fw = frame.shape[:2]
@@ -65,7 +67,7 @@ class OnnxDetector:
         providers: list[str] | None = None,
     ) -> None:
         try:
-            import onnxruntime
+            import onnxruntime  # type: ignore[import-untyped]
         except ImportError as exc:  # pragma: no cover - depends on the installation
             raise RuntimeError(
                 "the ONNX detector needs onnxruntime: pip install 'mailwarden[onnx]'"

@@ -127,7 +127,9 @@ def score(labels: Labels, events: list[Event], summary: dict[str, Any]) -> Resul
     missed: list[LabelledEvent] = []
     for want in labels.events:
         lo, hi = want.window(labels.tolerance_s)
-        fits = [e for e in free if e.type == want.type and e.zone == want.zone and lo <= e.time_s <= hi]
+        fits = [
+            e for e in free if e.type == want.type and e.zone == want.zone and lo <= e.time_s <= hi
+        ]
         s = by_type.setdefault(want.type, Score())
         if fits:
             mid = (lo + hi) / 2

@@ -20,7 +20,7 @@ import numpy as np
 from mailwarden.vision import config
 from mailwarden.vision.detect import Detector, HogVerifier
 from mailwarden.vision.rules import Event, Grant, Person, RuleEngine, StaticObject
-from mailwarden.vision.track import Box, Tracker, Track, iou
+from mailwarden.vision.track import Box, Track, Tracker, iou
 
 WARM_UP = 3  # frames that only teach the models the scene
 DIFF = 25.0  # grey levels between a pixel and a background for it to count as different
@@ -57,7 +57,8 @@ class MotionGate:
             return True
         diff = cv2.absdiff(small, self.average)
         cv2.accumulateWeighted(small, self.average, self.alpha)
-        return bool(cv2.countNonZero(cv2.compare(diff, GATE_DIFF, cv2.CMP_GT)) > self.threshold)
+        _, moving = cv2.threshold(diff, GATE_DIFF, 1.0, cv2.THRESH_BINARY)
+        return bool(cv2.countNonZero(moving) > self.threshold)
 
 
 @dataclass
@@ -126,7 +127,9 @@ class Stationary:
         does; a real object left behind shows its own outline. Ghosts are copied into both models
         at once."""
         assert self.long is not None and self.short is not None
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(still.astype(np.uint8), 8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            still.astype(np.uint8), connectivity=8
+        )
         if n <= 1:
             return None
         frame_edges = _edges(image)
@@ -157,8 +160,8 @@ class Stationary:
     ) -> list[_Static]:
         if self.last_t is None:
             return []
-        mask = (self.still & (self.age >= 0.5)).astype(np.uint8) * 255
-        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        still = (self.still & (self.age >= 0.5)).astype(np.uint8) * 255
+        mask = cv2.morphologyEx(still, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
         n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         boxes: list[Box] = []
         for i in range(1, n):
@@ -364,7 +367,8 @@ class Analyzer:
         if healed is not None:
             # A ghost is not something that moved: tracks made of one end with it.
             self.tracker.tracks = [
-                t for t in self.tracker.tracks
+                t
+                for t in self.tracker.tracks
                 if t.person or self._support(healed.astype(np.uint8), t.box) < 0.3
             ]
         matched, unmatched = self.tracker.update(boxes, now)

@@ -12,7 +12,6 @@ from typing import Any
 from mailwarden.vision import config
 from mailwarden.vision.track import Box, gap
 
-
 CALM_S = 3.0  # seconds at or under the limit before a crowd is over
 
 
@@ -183,6 +182,7 @@ class RuleEngine:
         people: Sequence[Person],
     ) -> list[Event]:
         out: list[Event] = []
+        extra: dict[str, Any]
         if isinstance(rule, config.Presence):
             for p in here:
                 if self._once("presence", zone, p.id):
@@ -235,6 +235,7 @@ class RuleEngine:
         self, line: config.Line, frame: int, now: float, people: Sequence[Person]
     ) -> list[Event]:
         out: list[Event] = []
+        extra: dict[str, Any]
         wants_crossings = any(isinstance(r, config.LineCrossing) for r in line.rules)
         tail = next((r for r in line.rules if isinstance(r, config.Tailgating)), None)
         for p in people:

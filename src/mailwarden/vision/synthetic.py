@@ -60,8 +60,8 @@ class Scene:
     def background(self) -> np.ndarray:
         w, h = self.size
         rng = np.random.default_rng(self.seed)
-        texture = rng.normal(0, 1, (h // 8 + 1, w // 8 + 1, 3)).astype(np.float32)
-        texture = cv2.resize(texture, (w, h), interpolation=cv2.INTER_CUBIC) * 18
+        coarse = rng.normal(0, 1, (h // 8 + 1, w // 8 + 1, 3)).astype(np.float32)
+        texture = np.asarray(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)) * 18
         ramp = np.linspace(90, 150, h, dtype=np.float32)[:, None, None]
         img = np.clip(ramp + texture, 0, 255).astype(np.uint8)
         # A floor line and a wall edge, so the scene has structure.
@@ -76,7 +76,7 @@ class Scene:
         pool = [
             rng.normal(0, self.noise, (h, w, 3)).astype(np.int16) for _ in range(6)
         ]  # sensor noise, cycled so that generating frames stays cheap
-        n = int(round(self.seconds * self.fps))
+        n = round(self.seconds * self.fps)
         for i in range(n):
             t = i / self.fps
             img = base.copy()
@@ -102,8 +102,14 @@ class Scene:
         # Legs swing as the figure walks, so it never holds one exact shape.
         swing = int(hh * 0.06 * np.sin(t * 6.0))
         cv2.ellipse(
-            img, (int(x), int(y - hh * 0.55)), (int(body_w), int(hh * 0.25)), 0, 0, 360,
-            wk.colour, -1,
+            img,
+            (int(x), int(y - hh * 0.55)),
+            (int(body_w), int(hh * 0.25)),
+            0,
+            0,
+            360,
+            wk.colour,
+            -1,
         )
         cv2.line(img, (int(x), int(y - hh * 0.35)), (int(x) - swing, int(y)), (30, 30, 30), 6)
         cv2.line(img, (int(x), int(y - hh * 0.35)), (int(x) + swing, int(y)), (30, 30, 30), 6)
@@ -112,11 +118,15 @@ class Scene:
 
 def dwell_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
     """One person walks in, stands for 20 s near the middle and leaves; a second walks across."""
-    w, h = size
+    w, _h = size
     s = w / 640
     a = Walker(
-        [(1.0, -30 * s, 300 * s), (5.0, 300 * s, 300 * s), (25.0, 305 * s, 300 * s),
-         (29.0, w + 30 * s, 300 * s)],
+        [
+            (1.0, -30 * s, 300 * s),
+            (5.0, 300 * s, 300 * s),
+            (25.0, 305 * s, 300 * s),
+            (29.0, w + 30 * s, 300 * s),
+        ],
         height=120 * s,
     )
     b = Walker([(8.0, w + 30 * s, 250 * s), (14.0, -30 * s, 250 * s)], 100 * s, (150, 70, 40))
@@ -125,11 +135,15 @@ def dwell_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
 
 def package_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
     """A person walks to the middle, puts a package down at 6 s, walks away; it stays."""
-    w, h = size
+    w, _h = size
     s = w / 640
     a = Walker(
-        [(1.0, -30 * s, 300 * s), (5.0, 320 * s, 300 * s), (7.0, 320 * s, 300 * s),
-         (11.0, w + 30 * s, 300 * s)],
+        [
+            (1.0, -30 * s, 300 * s),
+            (5.0, 320 * s, 300 * s),
+            (7.0, 320 * s, 300 * s),
+            (11.0, w + 30 * s, 300 * s),
+        ],
         height=120 * s,
     )
     box = (int(340 * s), int(270 * s), int(390 * s), int(310 * s))
@@ -139,7 +153,7 @@ def package_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scen
 def door_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
     """Two people walk down through a door line at y=200, one 3 s behind the other. The line
     runs left to right, so down the screen is its right-hand side."""
-    w, h = size
+    w, _h = size
     s = w / 640
     a = Walker([(1.0, 310 * s, 110 * s), (5.0, 320 * s, 350 * s)], 100 * s)
     b = Walker([(4.0, 300 * s, 110 * s), (8.0, 330 * s, 350 * s)], 100 * s, (150, 70, 40))
@@ -157,8 +171,12 @@ def crowd_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0, people: i
         y = (230 + 40 * (k % 2)) * s
         walkers.append(
             Walker(
-                [(1.0 + k, x, -10 * s if k % 2 else h + 110 * s), (4.0 + k, x, y),
-                 (14.0, x + 30 * s, y), (18.0, x - 30 * s, y)],
+                [
+                    (1.0 + k, x, -10 * s if k % 2 else h + 110 * s),
+                    (4.0 + k, x, y),
+                    (14.0, x + 30 * s, y),
+                    (18.0, x - 30 * s, y),
+                ],
                 height=110 * s,
                 colour=colours[k % len(colours)],
             )
@@ -166,8 +184,9 @@ def crowd_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0, people: i
     return Scene(size, fps, 20.0, walkers)
 
 
-def busy_scene(size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: float = 20.0,
-               people: int = 6) -> Scene:
+def busy_scene(
+    size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: float = 20.0, people: int = 6
+) -> Scene:
     """People walking back and forth without stopping, for the benchmark."""
     w, h = size
     walkers = []
@@ -185,5 +204,7 @@ def busy_scene(size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: f
     return Scene(size, fps, seconds, walkers)
 
 
-def idle_scene(size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: float = 20.0) -> Scene:
+def idle_scene(
+    size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: float = 20.0
+) -> Scene:
     return Scene(size, fps, seconds)

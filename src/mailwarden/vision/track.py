@@ -143,14 +143,14 @@ class Tracker:
                     if overlap > 0 or dist < 1.0:
                         cost[i, j] = (1.0 - overlap) + dist
             rows, cols = linear_sum_assignment(cost)
-            for i, j in zip(rows, cols, strict=True):
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
                 if cost[i, j] >= 1e6:
                     continue
                 t = self.tracks[i]
                 self._correct(t, boxes[j], now)
                 matched.append(t)
                 unmatched.remove(t)
-                free.remove(int(j))
+                free.remove(j)
         for j in free:
             b = boxes[j]
             c = center(b)
