@@ -208,3 +208,18 @@ def idle_scene(
     size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: float = 20.0
 ) -> Scene:
     return Scene(size, fps, seconds)
+
+
+def write_video(scene: Scene, path: str, fourcc: str = "mp4v") -> int:
+    """Write the scene as a video file; returns the number of frames."""
+    writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*fourcc), scene.fps, scene.size)
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write {path} with {fourcc}")
+    count = 0
+    try:
+        for _, _, image in scene.frames():
+            writer.write(image)
+            count += 1
+    finally:
+        writer.release()
+    return count
