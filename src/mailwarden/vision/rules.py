@@ -13,6 +13,7 @@ from mailwarden.vision import config
 from mailwarden.vision.track import Box, gap
 
 CALM_S = 3.0  # seconds at or under the limit before a crowd is over
+LEAVE_GRACE_S = 1.5  # seconds out of a zone before a person's dwell there starts again
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class RuleEngine:
         self.grants = sorted(grants, key=lambda g: g.time_s)
         self.used_grants: set[int] = set()
         self.entered: dict[str, dict[int, float]] = defaultdict(dict)
+        self.last_in: dict[str, dict[int, float]] = defaultdict(dict)
         self.fired: set[tuple[str, str, int]] = set()
         self.crowded: dict[str, bool] = defaultdict(bool)
         self.calm_since: dict[str, float] = {}
@@ -154,9 +156,14 @@ class RuleEngine:
             poly = self.polygons[zone.name]
             here = [p for p in people if inside(p.foot, poly)]
             entered = self.entered[zone.name]
+            last = self.last_in[zone.name]
             for p in here:
                 entered.setdefault(p.id, now)
-            for gone in set(entered) - {p.id for p in here}:
+                last[p.id] = now
+            # A person missed for a moment (hidden, or merged with someone) has not left: the
+            # dwell goes on unless they are away for longer than the grace.
+            for gone in [i for i, t in last.items() if now - t > LEAVE_GRACE_S]:
+                del last[gone]
                 del entered[gone]
             for rule in zone.rules:
                 events += self._zone_rule(zone.name, rule, frame, now, here, objects, people)
