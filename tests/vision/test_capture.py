@@ -201,3 +201,43 @@ def test_the_probe_finds_nothing_wrong_with_h264(rtsp: socketserver.TCPServer) -
 
 def test_the_probe_leaves_files_alone() -> None:
     assert probe_reason("/tmp/clip.mp4") is None
+
+
+def test_a_camera_that_accepts_and_then_says_nothing_is_offline_not_stuck() -> None:
+    # A stalled camera: the connection opens, no answer comes. The open times out instead of
+    # blocking the worker, and the status says the camera did not answer.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop_accepting = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop_accepting.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    stop = threading.Event()
+    url = f"rtsp://127.0.0.1:{port}/cam"
+    try:
+        stream = Stream(
+            url,
+            opener=lambda u: open_ffmpeg(u, 1500),
+            clock=Clock(),
+            sleep=lambda s: stop.set(),
+            probe=lambda u: probe_reason(u, timeout=1.0),
+        )
+        assert list(stream.frames(stop)) == []
+    finally:
+        stop_accepting.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+    assert "offline: unreachable: no answer" in stream.status.history

@@ -99,6 +99,21 @@ def test_analyze_writes_a_snapshot_and_a_clip_per_event(
         clip.release()
         # One second before, the frame itself and two after, at 10 fps.
         assert 28 <= count <= 32
+        assert e["clip"].endswith(".mp4")
+
+
+def test_clips_can_be_webm_for_browsers(
+    door_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(DOOR + "evidence: {pre_roll_s: 1, post_roll_s: 1, clip_format: webm}\n")
+    args = ["vision", "analyze", str(door_video), "--rules", str(rules), "--json"]
+    assert main([*args, "--evidence", str(tmp_path / "ev"), "--grant", "door:1.5"]) == 0
+    events = lines(capsys.readouterr().out)[:-1]
+    clip = cv2.VideoCapture(events[0]["clip"])
+    ok, image = clip.read()
+    clip.release()
+    assert events[0]["clip"].endswith(".webm") and ok and image.shape == (360, 640, 3)
 
 
 def test_analyze_refuses_a_bad_rules_file(

@@ -145,6 +145,9 @@ class Evidence(Strict):
     pre_roll_s: float = Field(default=3.0, ge=0)
     post_roll_s: float = Field(default=3.0, ge=0)
     jpeg_quality: int = Field(default=85, ge=10, le=100)
+    # OpenCV's FFmpeg build encodes MPEG-4 part 2 in MP4 (players, not browsers) and VP8 in
+    # WebM (browsers); it has no H.264 encoder.
+    clip_format: Literal["mp4", "webm"] = "mp4"
 
 
 class Rules(Strict):

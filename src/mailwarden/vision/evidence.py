@@ -51,7 +51,8 @@ class Recorder:
         cv2.rectangle(snap, (x0, y0), (x1, y1), (0, 0, 255), 2)
         snapshot = self.folder / f"{stem}.jpg"
         cv2.imwrite(str(snapshot), snap, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
-        clip = _Clip(self.folder / f"{stem}.mp4", event.time_s + self.cfg.post_roll_s)
+        suffix = self.cfg.clip_format
+        clip = _Clip(self.folder / f"{stem}.{suffix}", event.time_s + self.cfg.post_roll_s)
         clip.frames = [f for _, f in self.ring]
         if not clip.frames or clip.frames[-1] is not image:
             clip.frames.append(image)
@@ -70,9 +71,8 @@ class Recorder:
         if not clip.frames:
             return
         h, w = clip.frames[0].shape[:2]
-        writer = cv2.VideoWriter(
-            str(clip.path), cv2.VideoWriter.fourcc(*"mp4v"), max(1.0, self.fps), (w, h)
-        )
+        fourcc = cv2.VideoWriter.fourcc(*("VP80" if self.cfg.clip_format == "webm" else "mp4v"))
+        writer = cv2.VideoWriter(str(clip.path), fourcc, max(1.0, self.fps), (w, h))
         try:
             for image in clip.frames:
                 if image.ndim == 2:
