@@ -218,3 +218,46 @@ def test_the_vision_commands_import_no_django(door_video: Path, tmp_path: Path) 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     assert "DJANGO []" in done.stdout, done.stdout[-500:]
+
+
+def test_the_default_rate_analyses_five_frames_a_second(
+    door_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(DOOR.replace("analysis: {fps: null}\n", ""))
+    assert (
+        main(
+            [
+                "vision",
+                "analyze",
+                str(door_video),
+                "--rules",
+                str(rules),
+                "--json",
+                "--grant",
+                "door:1.5",
+            ]
+        )
+        == 0
+    )
+    out = lines(capsys.readouterr().out)
+    summary = out[-1]["summary"]
+    assert summary["frames"] == 120 and summary["sampled"] == 60
+    assert summary["analysis_fps"] == 5.0
+    # Half the frames, the same story: two entries on one grant.
+    assert [e["type"] for e in out[:-1]] == ["line_crossing", "line_crossing", "tailgating"]
+
+
+def test_the_progress_bar_draws_on_its_stream() -> None:
+    import io
+
+    from mailwarden.vision.cli import Progress
+
+    stream = io.StringIO()
+    bar = Progress("analysing clip.mp4", stream)
+    bar(50, 200)
+    bar(60, 200)  # within half a second of the last: not drawn again
+    bar.close()
+    text = stream.getvalue()
+    assert text.count("\r") == 1 and "[#######-----" in text and "50/200" in text
+    assert text.endswith("\n")
