@@ -241,3 +241,22 @@ def test_a_camera_that_accepts_and_then_says_nothing_is_offline_not_stuck() -> N
             conn.close()
         listener.close()
     assert "offline: unreachable: no answer" in stream.status.history
+
+
+def test_corrupt_frames_in_a_file_are_skipped_and_counted(tmp_path: Path) -> None:
+    avi = tmp_path / "clip.avi"
+    synthetic.write_video(synthetic.Scene((320, 180), 10.0, 3.0), str(avi), "MJPG")
+    raw = bytearray(avi.read_bytes())
+    # Each frame is one JPEG (it starts FF D8): blank out the data of frames 10 and 20.
+    starts = [i for i in range(len(raw) - 1) if raw[i] == 0xFF and raw[i + 1] == 0xD8]
+    assert len(starts) == 30
+    for frame in (10, 20):
+        raw[starts[frame] : starts[frame] + 2000] = b"\xab" * 2000
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(bytes(raw))
+    source = VideoFile(broken)
+    frames = list(source.frames())
+    assert [f.index for f in frames] == [i for i in range(30) if i not in (10, 20)]
+    assert frames[-1].time_s == pytest.approx(2.9)
+    assert source.status.corrupt == 2
+    assert source.status.reason is None  # damaged, not cut short

@@ -116,12 +116,22 @@ class VideoFile:
 
     def frames(self) -> Iterator[Frame]:
         index = 0
+        failed = 0  # reads in a row that gave nothing
         self.status.set("online")
         try:
             while True:
                 ok, image = self.cap.read()
                 if not ok:
-                    break
+                    # A frame the decoder refuses reads as a failure, and the next one reads
+                    # again; the end of the file reads as failures for ever.
+                    failed += 1
+                    if failed > MAX_FAILED_READS:
+                        break
+                    index += 1
+                    continue
+                # The failures just passed were corrupt frames, not the end.
+                self.status.corrupt += failed
+                failed = 0
                 position = index
                 index += 1
                 if not self.check.ok(image):
@@ -133,10 +143,14 @@ class VideoFile:
                 yield Frame(position, position / self.fps, image)
         finally:
             self.cap.release()
+        index -= failed
         if self.declared is not None and index < self.declared * 0.98 - 1:
             self.status.set("ended", f"truncated: {index} of {self.declared} frames")
         else:
             self.status.set("ended")
+
+
+MAX_FAILED_READS = 25  # failed reads in a row that end a file
 
 
 class Backoff:
