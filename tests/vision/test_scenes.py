@@ -219,3 +219,18 @@ def test_without_gating_the_same_events_fire() -> None:
     events, analyzer = run(synthetic.dwell_scene(), rules)
     assert sorted(kinds(events)) == ["loitering", "presence", "presence"]
     assert analyzer.summary.gated == 0
+
+
+def test_what_moves_under_a_mask_is_ignored() -> None:
+    scene = synthetic.dwell_scene()
+    # The second walker crosses at y 150..250; mask that band across the whole width.
+    band = [[0, 140], [640, 140], [640, 255], [0, 255]]
+    scene.walkers = [scene.walkers[1]]
+    rules: dict[str, Any] = {"zones": [{"name": "room", "rules": [{"type": "presence"}]}]}
+    events, analyzer = run(scene, rules)
+    assert kinds(events) == ["presence"]
+    events, analyzer = run(scene, {**rules, "masks": [band]})
+    assert events == []
+    assert analyzer.summary.person_tracks == 0
+    # The gate does not see it either: the camera stays idle.
+    assert analyzer.summary.gated >= analyzer.summary.frames - 5

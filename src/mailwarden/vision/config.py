@@ -153,10 +153,19 @@ class Evidence(Strict):
 class Rules(Strict):
     zones: list[Zone] = Field(default_factory=list)
     lines: list[Line] = Field(default_factory=list)
+    # Polygons in pixels that the worker ignores: a screen, a clock, a window onto the street.
+    masks: list[list[Point]] = Field(default_factory=list)
     analysis: Analysis = Analysis()
     evidence: Evidence = Evidence()
     # Wall-clock time of the video's first frame, for after-hours rules on files.
     start_time: dt.datetime | None = None
+
+    @field_validator("masks")
+    @classmethod
+    def _masks(cls, value: list[list[Point]]) -> list[list[Point]]:
+        if any(len(polygon) < 3 for polygon in value):
+            raise ValueError("a mask polygon needs at least 3 points")
+        return value
 
     @model_validator(mode="after")
     def _unique(self) -> Rules:

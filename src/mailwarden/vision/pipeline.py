@@ -37,8 +37,15 @@ class MotionGate:
     way Frigate's motion detector works). It costs a few hundredths of a millisecond; the
     background-subtraction model at the work width runs only when it says yes."""
 
-    def __init__(self, frame_size: tuple[int, int], cfg: config.Analysis, fps: float) -> None:
+    def __init__(
+        self,
+        frame_size: tuple[int, int],
+        cfg: config.Analysis,
+        fps: float,
+        masks: Sequence[Sequence[tuple[float, float]]] = (),
+    ) -> None:
         self.size = _size(frame_size, cfg.gate_width)
+        self.keep = keep_mask(frame_size, self.size, masks, np.float32)
         # The average follows the scene over about a second, so a change that stays (a package
         # put down, a light switched on) stops counting as motion soon after.
         self.alpha = min(1.0, 1.0 / max(1.0, fps * GATE_MEMORY_S))
@@ -58,7 +65,26 @@ class MotionGate:
         diff = cv2.absdiff(small, self.average)
         cv2.accumulateWeighted(small, self.average, self.alpha)
         _, moving = cv2.threshold(diff, GATE_DIFF, 1.0, cv2.THRESH_BINARY)
+        if self.keep is not None:
+            moving = cv2.multiply(moving, self.keep)
         return bool(cv2.countNonZero(moving) > self.threshold)
+
+
+def keep_mask(
+    frame_size: tuple[int, int],
+    size: tuple[int, int],
+    masks: Sequence[Sequence[tuple[float, float]]],
+    dtype: type = np.uint8,
+) -> np.ndarray | None:
+    """1 where the image counts and 0 under the masks, at ``size``; None without masks."""
+    if not masks:
+        return None
+    sx, sy = size[0] / frame_size[0], size[1] / frame_size[1]
+    keep = np.ones((size[1], size[0]), np.uint8)
+    for polygon in masks:
+        points = np.array([[round(x * sx), round(y * sy)] for x, y in polygon], np.int32)
+        cv2.fillPoly(keep, [points], 0)
+    return keep.astype(dtype)
 
 
 @dataclass
@@ -86,6 +112,7 @@ class Stationary:
         self.objects: list[_Static] = []
         self.last_t: float | None = None
         self.kernel = np.ones((3, 3), np.uint8)
+        self.keep: np.ndarray | None = None
 
     def update(self, image: np.ndarray, now: float, settle: bool = False) -> None:
         """Learn a frame. ``settle``: the scene has just gone still, so whatever is there now
@@ -112,6 +139,9 @@ class Stationary:
                 changed &= ~healed
                 still &= ~healed
                 healed_all = healed
+        if self.keep is not None:
+            changed &= self.keep.astype(bool)
+            still &= self.keep.astype(bool)
         self.changed = changed.astype(np.uint8)
         self.age = (self.age + np.float32(dt_s)) * self.changed
         cv2.accumulateWeighted(f, self.short, min(1.0, dt_s / self.cfg.short_term_s))
@@ -261,10 +291,11 @@ class Analyzer:
         self.fps = fps
         self.work = _size(frame_size, self.cfg.work_width)
         self.scale = frame_size[0] / self.work[0], frame_size[1] / self.work[1]
-        self.gate = MotionGate(frame_size, self.cfg, fps)
+        self.gate = MotionGate(frame_size, self.cfg, fps, rules.masks)
         history = max(10, int(self.cfg.history_s * fps))
         self.fg = cv2.createBackgroundSubtractorMOG2(history, 16, False)
         self.stationary = Stationary(self.work, self.cfg)
+        self.stationary.keep = keep_mask(frame_size, self.work, rules.masks)
         self.tracker = Tracker(self.cfg.max_unseen_s)
         self.engine = RuleEngine(rules, frame_size, grants, start_time)
         self.detector = detector
@@ -393,6 +424,8 @@ class Analyzer:
         # What moves now, and what is new since the long-term background yet stands still (a
         # person waiting, a package), so a candidate does not fade while it keeps still.
         mask = cv2.bitwise_or(moving, self.stationary.changed * np.uint8(255))
+        if self.stationary.keep is not None:
+            mask = cv2.multiply(mask, self.stationary.keep)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self.kernel)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
         self.warm += 1
