@@ -261,3 +261,21 @@ def test_the_progress_bar_draws_on_its_stream() -> None:
     text = stream.getvalue()
     assert text.count("\r") == 1 and "[#######-----" in text and "50/200" in text
     assert text.endswith("\n")
+
+
+def test_after_hours_on_a_file_needs_its_start_time(
+    door_video: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "analysis: {fps: null}\n"
+        "zones: [{name: hall, rules: [{type: after_hours, "
+        "schedule: [{start: '08:00', end: '18:00'}]}]}]\n"
+    )
+    args = ["vision", "analyze", str(door_video), "--rules", str(rules), "--json"]
+    assert main(args) == 2
+    assert "start_time" in capsys.readouterr().err
+    assert main([*args, "--start", "2026-12-07T23:00:00"]) == 0
+    out = lines(capsys.readouterr().out)
+    assert [e["type"] for e in out[:-1]] == ["after_hours", "after_hours"]
+    assert out[0]["at"].startswith("2026-12-07T23:00")

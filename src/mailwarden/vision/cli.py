@@ -201,7 +201,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             show=sys.stderr.isatty(),
             on_event=show,
         )
-    except (CaptureError, RulesError, RuntimeError) as exc:
+    except RulesError as exc:
+        return _fail(f"{args.rules}: {exc}", EXIT_USAGE)
+    except (CaptureError, RuntimeError) as exc:
         return _fail(str(exc))
     if args.json:
         print(json.dumps({"summary": summary}))
@@ -237,7 +239,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         events, summary = _run(
             args.video, rules, [], None, None, None, show=not args.json and sys.stderr.isatty()
         )
-    except (CaptureError, RulesError) as exc:
+    except RulesError as exc:
+        return _fail(f"{rules_path}: {exc}", EXIT_USAGE)
+    except CaptureError as exc:
         return _fail(str(exc))
     result = score(labels, events, summary)
     if args.json:
