@@ -260,3 +260,13 @@ def test_corrupt_frames_in_a_file_are_skipped_and_counted(tmp_path: Path) -> Non
     assert frames[-1].time_s == pytest.approx(2.9)
     assert source.status.corrupt == 2
     assert source.status.reason is None  # damaged, not cut short
+
+
+def test_a_camera_with_a_wrong_password_says_so(rtsp: socketserver.TCPServer) -> None:
+    url = answer(rtsp, '401 Unauthorized\r\nWWW-Authenticate: Basic realm="cam"')
+    stop = threading.Event()
+    stream = Stream(
+        url, opener=lambda u: open_ffmpeg(u, 2000), clock=Clock(), sleep=lambda s: stop.set()
+    )
+    assert list(stream.frames(stop)) == []
+    assert "offline: wrong user name or password" in stream.status.history
