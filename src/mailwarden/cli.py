@@ -622,6 +622,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the regions as one JSON object")
     p.set_defaults(fn=cmd_xray_analyze)
 
+    # Imported here, not at the top: the vision commands load OpenCV only when they run, and
+    # import nothing from Django.
+    from mailwarden.vision.cli import add_vision_commands
+
+    add_vision_commands(sub)
+
     screening = add("screening", lambda a: _usage(a, "screening"), "Screening tools.")
     screening_sub = screening.add_subparsers(
         dest="screening_command", required=True, metavar="ACTION"

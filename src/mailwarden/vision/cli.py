@@ -1,0 +1,266 @@
+"""``mailwarden vision analyze`` and ``mailwarden vision eval``: a video file through the camera
+pipeline, for anyone to measure it on their own footage.
+
+``add_vision_commands(subparsers)`` adds them to the ``mailwarden`` parser. This module imports
+only the standard library at load time, so the other commands do not pay for OpenCV, and nothing
+here imports Django. Each handler returns an exit code; problems are one line naming the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def add_vision_commands(subparsers: Any) -> argparse.ArgumentParser:
+    vision = subparsers.add_parser(
+        "vision",
+        help="Video analytics: analyse a video file, or score it against hand labels.",
+        description="Run a video file through the camera pipeline (motion gating, tracking, "
+        "zone and door-line rules), faster than real time.",
+    )
+    vision.set_defaults(fn=lambda a: _usage(vision))
+    actions = vision.add_subparsers(dest="vision_command", metavar="ACTION")
+    p = actions.add_parser(
+        "analyze",
+        help="Print the events a video raises under a rules file.",
+        description="Print one JSON object per event (type, zone, frame, time_s, track, bbox "
+        "[x0, y0, x1, y1] in the video's pixels), then a summary object.",
+    )
+    p.add_argument("video", metavar="VIDEO", help="a video file OpenCV can read (MP4, GIF, ...)")
+    p.add_argument("--rules", required=True, metavar="RULES.yaml", help="zones, lines and rules")
+    p.add_argument("--json", action="store_true", help="JSON lines (the default prints text)")
+    p.add_argument(
+        "--grant",
+        action="append",
+        default=[],
+        metavar="[LINE:]SECONDS",
+        help="a badge grant on a door line at this second of the video (repeatable; without "
+        "LINE it is on every line)",
+    )
+    p.add_argument("--evidence", metavar="DIR", help="write each event's snapshot and clip here")
+    p.add_argument("--start", metavar="ISO", help="wall-clock time of the first frame")
+    p.add_argument("--fps", type=float, help="analysed frames per second (default: the rules')")
+    p.add_argument("--onnx", metavar="MODEL", help="detect people with this ONNX model")
+    p.set_defaults(fn=cmd_analyze)
+    p = actions.add_parser(
+        "eval",
+        help="Precision and recall of a video's events against hand labels.",
+        description="Analyse a video and score its events and person tracks against a labels "
+        "file (see docs/vision.md).",
+    )
+    p.add_argument("video", metavar="VIDEO")
+    p.add_argument("--labels", required=True, metavar="LABELS.yaml")
+    p.add_argument("--rules", metavar="RULES.yaml", help="default: the one the labels name")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(fn=cmd_eval)
+    return vision
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"mailwarden: {message}", file=sys.stderr)
+    return code
+
+
+class Progress:
+    """A bar on stderr, redrawn at most twice a second."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label, self.stream = label, stream
+        self.start = time.monotonic()
+        self.drawn = 0.0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self.drawn < 0.5:
+            return
+        self.drawn = now
+        elapsed = now - self.start
+        if total:
+            width = 30
+            filled = min(width, int(width * done / total))
+            line = f"{self.label} [{'#' * filled}{'-' * (width - filled)}] {done}/{total}"
+        else:
+            line = f"{self.label}: {done} frames"
+        print(f"\r{line}  {elapsed:.0f} s", end="", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.drawn:
+            print(file=self.stream, flush=True)
+
+
+def _grants(values: list[str], rules: Any) -> list[Any]:
+    from mailwarden.vision.rules import Grant
+
+    out = []
+    for value in values:
+        line, _, seconds = value.rpartition(":")
+        try:
+            at = float(seconds)
+        except ValueError:
+            raise ValueError(f"--grant {value}: SECONDS must be a number") from None
+        names = [line] if line else [x.name for x in rules.lines]
+        known = {x.name for x in rules.lines}
+        if line and line not in known:
+            raise ValueError(f"--grant {value}: no line named {line!r} in the rules")
+        out += [Grant(name, at) for name in names]
+    return out
+
+
+def _run(
+    video: str,
+    rules: Any,
+    grants: list[Any],
+    evidence: str | None,
+    start: Any,
+    onnx: str | None,
+    show: bool,
+    on_event: Callable[[Any], None] | None = None,
+) -> tuple[list[Any], dict[str, Any]]:
+    from mailwarden.vision.video import FileRun
+
+    detector = None
+    if onnx:
+        from mailwarden.vision.detect import OnnxDetector
+
+        detector = OnnxDetector(onnx)
+    progress = Progress(f"analysing {Path(video).name}") if show else None
+    run = FileRun(
+        video,
+        rules,
+        grants=grants,
+        detector=detector,
+        evidence=evidence,
+        start_time=start,
+        progress=progress,
+    )
+    events = []
+    try:
+        for event in run.events():
+            events.append(event)
+            # Printed as soon as it fires, so a long file shows its events while it runs.
+            if on_event is not None:
+                on_event(event)
+    finally:
+        if progress is not None:
+            progress.close()
+    return events, run.summary()
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from mailwarden.vision.capture import CaptureError
+    from mailwarden.vision.config import RulesError, load_rules
+
+    try:
+        rules = load_rules(args.rules)
+        if args.fps is not None:
+            if args.fps <= 0:
+                return _fail("--fps: must be above 0", EXIT_USAGE)
+            rules = rules.model_copy(
+                update={"analysis": rules.analysis.model_copy(update={"fps": args.fps})}
+            )
+        grants = _grants(args.grant, rules)
+        start = dt.datetime.fromisoformat(args.start) if args.start else None
+    except (RulesError, ValueError) as exc:
+        return _fail(f"{args.rules}: {exc}" if isinstance(exc, RulesError) else str(exc), 2)
+
+    def show(event: Any) -> None:
+        if args.json:
+            print(json.dumps(event.to_json()), flush=True)
+        else:
+            e = event.to_json()
+            rest = {k: v for k, v in e.items() if k not in ("type", "zone", "frame", "time_s")}
+            print(
+                f"{e['time_s']:8.2f} s  frame {e['frame']:>6}  {e['type']:<13} {e['zone']:<12}"
+                f" {json.dumps(rest)}",
+                flush=True,
+            )
+
+    try:
+        _, summary = _run(
+            args.video,
+            rules,
+            grants,
+            args.evidence,
+            start,
+            args.onnx,
+            show=sys.stderr.isatty(),
+            on_event=show,
+        )
+    except RulesError as exc:
+        return _fail(f"{args.rules}: {exc}", EXIT_USAGE)
+    except (CaptureError, RuntimeError) as exc:
+        return _fail(str(exc))
+    if args.json:
+        print(json.dumps({"summary": summary}))
+    else:
+        print(
+            f"{summary['frames']} frames ({summary['duration_s']} s), {summary['analysed']} "
+            f"analysed past the motion gate, {summary['person_tracks']} person tracks, "
+            f"events: {summary['events'] or 'none'}"
+        )
+    return 0
+
+
+def _share(value: float | None) -> str:
+    return " n/a" if value is None else f"{value:.2f}"
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from mailwarden.vision.capture import CaptureError
+    from mailwarden.vision.config import RulesError, load_rules
+    from mailwarden.vision.evaluate import load_labels, score
+
+    try:
+        labels = load_labels(args.labels)
+        rules_path = args.rules or (
+            str(Path(args.labels).parent / labels.rules) if labels.rules else None
+        )
+        if rules_path is None:
+            return _fail("--rules: the labels name no rules file; give one", EXIT_USAGE)
+        rules = load_rules(rules_path)
+    except RulesError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        events, summary = _run(
+            args.video, rules, [], None, None, None, show=not args.json and sys.stderr.isatty()
+        )
+    except RulesError as exc:
+        return _fail(f"{rules_path}: {exc}", EXIT_USAGE)
+    except CaptureError as exc:
+        return _fail(str(exc))
+    result = score(labels, events, summary)
+    if args.json:
+        print(json.dumps({"video": args.video, **result.to_json(), "summary": summary}))
+        return 0
+    o = result.overall
+    print(f"{args.video}: {summary['frames']} frames, {summary['duration_s']} s")
+    print(
+        f"events: precision {_share(o.precision)}, recall {_share(o.recall)} "
+        f"({o.tp} found, {o.fp} unexpected, {o.fn} missed)"
+    )
+    for name, s in sorted(result.by_type.items()):
+        print(
+            f"  {name:<13} precision {_share(s.precision)}  recall {_share(s.recall)}  "
+            f"(found {s.tp}, unexpected {s.fp}, missed {s.fn})"
+        )
+    print(
+        f"people: {result.person_tracks} person tracks for {result.people_labelled} labelled; "
+        f"at most {result.max_people} at once"
+        + (f" for {result.max_people_labelled} labelled" if result.max_people_labelled else "")
+    )
+    return 0

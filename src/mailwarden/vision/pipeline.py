@@ -1,0 +1,488 @@
+"""One camera's analysis: motion gate, candidates, tracks, stationary objects, rules.
+
+Each analysed frame goes first through the motion gate: a background model on a frame about
+160 px wide. When nothing moved, the tracks hold still and only the gate's cost is paid; the
+stationary-object model is refreshed once a second. When something moved, foreground blobs at the
+work width become candidates, are assigned to Kalman tracks, and a track that moves like a person
+and has a person's size (or that HOG confirms on its small region) counts as a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from mailwarden.vision import config
+from mailwarden.vision.detect import Detector, HogVerifier
+from mailwarden.vision.rules import Event, Grant, Person, RuleEngine, StaticObject
+from mailwarden.vision.track import Box, Track, Tracker, iou
+
+WARM_UP = 3  # frames that only teach the models the scene
+DIFF = 25.0  # grey levels between a pixel and a background for it to count as different
+
+
+def _size(frame_size: tuple[int, int], width: int) -> tuple[int, int]:
+    w, h = frame_size
+    width = min(width, w)
+    return width, max(8, round(h * width / w))
+
+
+class MotionGate:
+    """Says whether anything moved, from a tiny grey frame against its running average (the
+    way Frigate's motion detector works). It costs a few hundredths of a millisecond; the
+    background-subtraction model at the work width runs only when it says yes."""
+
+    def __init__(
+        self,
+        frame_size: tuple[int, int],
+        cfg: config.Analysis,
+        fps: float,
+        masks: Sequence[Sequence[tuple[float, float]]] = (),
+    ) -> None:
+        self.size = _size(frame_size, cfg.gate_width)
+        self.keep = keep_mask(frame_size, self.size, masks, np.float32)
+        # The average follows the scene over about a second, so a change that stays (a package
+        # put down, a light switched on) stops counting as motion soon after.
+        self.alpha = min(1.0, 1.0 / max(1.0, fps * GATE_MEMORY_S))
+        self.average: np.ndarray | None = None
+        self.threshold = cfg.motion_fraction * self.size[0] * self.size[1]
+
+    def moved(self, frame: np.ndarray) -> bool:
+        # Nearest-neighbour sampling and grey, so that the gate costs next to nothing; the blur
+        # evens out the sensor noise that sampling lets through.
+        small = cv2.resize(frame, self.size, interpolation=cv2.INTER_NEAREST)
+        if small.ndim == 3:
+            small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        small = cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32)
+        if self.average is None:
+            self.average = small
+            return True
+        diff = cv2.absdiff(small, self.average)
+        cv2.accumulateWeighted(small, self.average, self.alpha)
+        _, moving = cv2.threshold(diff, GATE_DIFF, 1.0, cv2.THRESH_BINARY)
+        if self.keep is not None:
+            moving = cv2.multiply(moving, self.keep)
+        return bool(cv2.countNonZero(moving) > self.threshold)
+
+
+def keep_mask(
+    frame_size: tuple[int, int],
+    size: tuple[int, int],
+    masks: Sequence[Sequence[tuple[float, float]]],
+    dtype: type = np.uint8,
+) -> np.ndarray | None:
+    """1 where the image counts and 0 under the masks, at ``size``; None without masks."""
+    if not masks:
+        return None
+    sx, sy = size[0] / frame_size[0], size[1] / frame_size[1]
+    keep = np.ones((size[1], size[0]), np.uint8)
+    for polygon in masks:
+        points = np.array([[round(x * sx), round(y * sy)] for x, y in polygon], np.int32)
+        cv2.fillPoly(keep, [points], 0)
+    return keep.astype(dtype)
+
+
+@dataclass
+class _Static:
+    id: int
+    box: Box
+    since: float
+
+
+class Stationary:
+    """New objects that stay: pixels that differ from a long-term background yet match a
+    short-term one. The long-term model learns over minutes, so a package put down stays
+    different from it, while the short-term one absorbs it in a few seconds."""
+
+    def __init__(self, size: tuple[int, int], cfg: config.Analysis) -> None:
+        self.size = size
+        self.cfg = cfg
+        self.long: np.ndarray | None = None
+        self.short: np.ndarray | None = None
+        self.age = np.zeros((size[1], size[0]), np.float32)
+        self.still = np.zeros((size[1], size[0]), bool)
+        # Where ghosts were healed on the last update, so the tracks they made can be let go.
+        self.healed: np.ndarray | None = None
+        self.changed = np.zeros((size[1], size[0]), np.uint8)
+        self.objects: list[_Static] = []
+        self.last_t: float | None = None
+        self.kernel = np.ones((3, 3), np.uint8)
+        self.keep: np.ndarray | None = None
+
+    def update(self, image: np.ndarray, now: float, settle: bool = False) -> None:
+        """Learn a frame. ``settle``: the scene has just gone still, so whatever is there now
+        is the short-term background at once."""
+        f = image.astype(np.float32)
+        if self.long is None or self.short is None or self.last_t is None:
+            self.long, self.short, self.last_t = f.copy(), f.copy(), now
+            return
+        dt_s = max(0.0, now - self.last_t)
+        self.last_t = now
+        if settle:
+            self.short = f.copy()
+        # Differences are taken before the models learn this frame.
+        changed = _differs(f, self.long)
+        moving = _differs(f, self.short)
+        # Thin changes are edges shifting when the camera shakes, not objects.
+        opened = cv2.morphologyEx(changed.astype(np.uint8), cv2.MORPH_OPEN, self.kernel)
+        changed = opened.astype(bool)
+        still = changed & ~moving
+        healed_all = None
+        if still.any():
+            healed = self._heal_ghosts(image, still)
+            if healed is not None:
+                changed &= ~healed
+                still &= ~healed
+                healed_all = healed
+        if self.keep is not None:
+            changed &= self.keep.astype(bool)
+            still &= self.keep.astype(bool)
+        self.changed = changed.astype(np.uint8)
+        self.age = (self.age + np.float32(dt_s)) * self.changed
+        cv2.accumulateWeighted(f, self.short, min(1.0, dt_s / self.cfg.short_term_s))
+        # Learning over minutes, the long-term model keeps a left object (or a person standing
+        # still) different from it for as long as the rules need.
+        cv2.accumulateWeighted(f, self.long, min(1.0, dt_s / self.cfg.long_term_s))
+        self.still = still
+        self.healed = healed_all
+
+    def _heal_ghosts(self, image: np.ndarray, still: np.ndarray) -> np.ndarray | None:
+        """A ghost is where the background model is wrong: something there when the model was
+        made has gone. The frame then shows no edge along the region's outline while the model
+        does; a real object left behind shows its own outline. Ghosts are copied into both models
+        at once."""
+        assert self.long is not None and self.short is not None
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            still.astype(np.uint8), connectivity=8
+        )
+        if n <= 1:
+            return None
+        frame_edges = _edges(image)
+        model_edges = _edges(self.long.astype(np.uint8))
+        healed = np.zeros(still.shape, bool)
+        for i in range(1, n):
+            if stats[i, cv2.CC_STAT_AREA] < 20:
+                continue
+            x, y, w, h = (int(v) for v in stats[i, :4])
+            x0, y0 = max(0, x - 2), max(0, y - 2)
+            x1, y1 = min(still.shape[1], x + w + 2), min(still.shape[0], y + h + 2)
+            region = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+            ring = cv2.morphologyEx(region, cv2.MORPH_GRADIENT, self.kernel).astype(bool)
+            if not ring.any():
+                continue
+            in_frame = float(frame_edges[y0:y1, x0:x1][ring].mean())
+            in_model = float(model_edges[y0:y1, x0:x1][ring].mean())
+            if in_model > 1.5 * in_frame + 4.0:
+                grown = cv2.dilate(region, self.kernel, iterations=2).astype(bool)
+                patch = self.long[y0:y1, x0:x1]
+                patch[grown] = image[y0:y1, x0:x1][grown]
+                self.short[y0:y1, x0:x1][grown] = image[y0:y1, x0:x1][grown]
+                healed[y0:y1, x0:x1] |= grown
+        return healed if healed.any() else None
+
+    def found(
+        self, now: float, people: Sequence[Box], new_id: Any, min_area: float
+    ) -> list[_Static]:
+        if self.last_t is None:
+            return []
+        still = (self.still & (self.age >= 0.5)).astype(np.uint8) * 255
+        mask = cv2.morphologyEx(still, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        boxes: list[Box] = []
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            if area < min_area:
+                continue
+            box = (float(x), float(y), float(x + w), float(y + h))
+            # A person standing still is not an object.
+            if any(iou(box, p) > 0.2 or _covers(p, box) for p in people):
+                continue
+            boxes.append(box)
+        kept: list[_Static] = []
+        for box in boxes:
+            old = max(self.objects, key=lambda o: iou(o.box, box), default=None)
+            if old is not None and iou(old.box, box) > 0.3:
+                kept.append(_Static(old.id, box, old.since))
+            else:
+                x0, y0, x1, y1 = (int(v) for v in box)
+                age = float(np.median(self.age[y0:y1, x0:x1])) if x1 > x0 and y1 > y0 else 0.0
+                kept.append(_Static(new_id(), box, now - age))
+        self.objects = kept
+        return kept
+
+
+PERSON_HITS = 5
+VISIBLE_S = 0.5
+IDLE_REFRESH_S = 10.0
+GATE_MEMORY_S = 1.0
+GATE_DIFF = 12.0  # grey levels, after the blur
+
+
+def _unsteady(t: Track) -> bool:
+    heights = np.asarray([h for _, h in t.sizes[-10:]])
+    return bool(heights.std() > 0.3 * np.median(heights))
+
+
+def _edges(image: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
+    return np.asarray(cv2.magnitude(gx, gy))
+
+
+def _differs(image: np.ndarray, background: np.ndarray) -> np.ndarray:
+    diff = cv2.absdiff(image, background)
+    if diff.ndim == 3:
+        # Colour counts: a green coat on a grey floor may have the floor's brightness.
+        b, g, r = cv2.split(diff)
+        diff = cv2.max(cv2.max(b, g), r)
+    return np.asarray(diff > DIFF)
+
+
+def _covers(outer: Box, inner: Box) -> bool:
+    ix = min(outer[2], inner[2]) - max(outer[0], inner[0])
+    iy = min(outer[3], inner[3]) - max(outer[1], inner[1])
+    area = (inner[2] - inner[0]) * (inner[3] - inner[1])
+    return ix > 0 and iy > 0 and area > 0 and ix * iy / area > 0.5
+
+
+@dataclass
+class Summary:
+    frames: int = 0
+    analysed: int = 0
+    gated: int = 0
+    person_tracks: int = 0
+    objects: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    max_people: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sampled": self.frames,
+            "analysed": self.analysed,
+            "idle_skipped": self.gated,
+            "person_tracks": self.person_tracks,
+            "static_objects": self.objects,
+            "max_people": self.max_people,
+            "events": dict(sorted(self.events.items())),
+        }
+
+
+class Analyzer:
+    """Analyses one camera's frames; ``process`` returns the events that fired on a frame."""
+
+    def __init__(
+        self,
+        rules: config.Rules,
+        frame_size: tuple[int, int],
+        fps: float,
+        *,
+        grants: Sequence[Grant] = (),
+        detector: Detector | None = None,
+        start_time: dt.datetime | None = None,
+    ) -> None:
+        self.cfg = rules.analysis
+        self.frame_size = frame_size
+        self.fps = fps
+        self.work = _size(frame_size, self.cfg.work_width)
+        self.scale = frame_size[0] / self.work[0], frame_size[1] / self.work[1]
+        self.gate = MotionGate(frame_size, self.cfg, fps, rules.masks)
+        history = max(10, int(self.cfg.history_s * fps))
+        self.fg = cv2.createBackgroundSubtractorMOG2(history, 16, False)
+        self.stationary = Stationary(self.work, self.cfg)
+        self.stationary.keep = keep_mask(frame_size, self.work, rules.masks)
+        self.tracker = Tracker(self.cfg.max_unseen_s)
+        self.engine = RuleEngine(rules, frame_size, grants, start_time)
+        self.detector = detector
+        self.hog = HogVerifier() if self.cfg.verifier == "hog" else None
+        self.min_area = self.cfg.min_area * self.work[0] * self.work[1]
+        self.min_person_h = self.cfg.min_person_height * self.work[1]
+        self.kernel = np.ones((3, 3), np.uint8)
+        self.summary = Summary()
+        self.people_ids: set[int] = set()
+        self.object_ids: set[int] = set()
+        self.last_static: float | None = None
+        self.objects: list[_Static] = []
+        self.started = False
+        self.warm = 0
+        self.moving = False
+
+    # -- coordinates
+    def to_video(self, box: Box) -> Box:
+        sx, sy = self.scale
+        w, h = self.frame_size
+        return (
+            max(0.0, box[0] * sx),
+            max(0.0, box[1] * sy),
+            min(float(w), box[2] * sx),
+            min(float(h), box[3] * sy),
+        )
+
+    def to_work(self, box: Box) -> Box:
+        sx, sy = self.scale
+        return (box[0] / sx, box[1] / sy, box[2] / sx, box[3] / sy)
+
+    # -- the frame
+    def process(self, frame: np.ndarray, index: int, now: float) -> list[Event]:
+        self.summary.frames += 1
+        moved = self.gate.moved(frame) if self.cfg.motion_gating else True
+        if self.warm < WARM_UP:
+            moved = True
+        if moved:
+            self.summary.analysed += 1
+            self._analyse(frame, now)
+        else:
+            self.summary.gated += 1
+            # Nothing moved, so whoever is still there stands where they were; a track whose
+            # place looks like the background again has left and is let go.
+            changed = self.stationary.changed
+            self.tracker.hold(
+                now, [t for t in self.tracker.tracks if self._support(changed, t.box) > 0.3]
+            )
+            self.tracker.prune(now)
+            # When the scene has just gone still, what stays is what was left: the frame is
+            # learnt as the short-term background at once and stationary objects are found.
+            # After that, an idle scene costs only the gate, but for a look every few seconds
+            # that lets the models follow the light.
+            if self.moving:
+                self._stationary(frame, now, settle=True)
+            elif self.last_static is None or now - self.last_static >= IDLE_REFRESH_S:
+                self._stationary(frame, now)
+        self.moving = moved
+        people = self._people(now)
+        self.summary.max_people = max(self.summary.max_people, len(people))
+        objects = [StaticObject(o.id, self.to_video(o.box), o.since) for o in self.objects]
+        events = self.engine.evaluate(index, now, people, objects)
+        for e in events:
+            self.summary.events[e.type] = self.summary.events.get(e.type, 0) + 1
+        return events
+
+    def _small(self, frame: np.ndarray) -> np.ndarray:
+        return cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
+
+    def _stationary(
+        self,
+        frame: np.ndarray,
+        now: float,
+        gray: np.ndarray | None = None,
+        settle: bool = False,
+    ) -> None:
+        if gray is None:
+            gray = self._small(frame)
+            # The foreground model also sees the idle scene now and then, so slow changes (the
+            # light) are learnt before the next motion.
+            self.fg.apply(cv2.GaussianBlur(gray, (5, 5), 0))
+        self.last_static = now
+        self.stationary.update(gray, now, settle)
+        boxes = [t.box for t in self.tracker.tracks if t.person]
+        self.objects = self.stationary.found(now, boxes, self.tracker.new_id, self.min_area)
+        self.object_ids.update(o.id for o in self.objects)
+        self.summary.objects = len(self.object_ids)
+
+    def _analyse(self, frame: np.ndarray, now: float) -> None:
+        gray = self._small(frame)
+        self._stationary(frame, now, gray)
+        if self.detector is not None:
+            found = [d.box for d in self.detector.detect(frame) if d.label == "person"]
+            boxes = [self.to_work(b) for b in found]
+            verified = True
+        else:
+            boxes = self._blobs(gray)
+            verified = False
+        healed = self.stationary.healed
+        if healed is not None:
+            # A ghost is not something that moved: tracks made of one end with it.
+            self.tracker.tracks = [
+                t
+                for t in self.tracker.tracks
+                if t.person or self._support(healed.astype(np.uint8), t.box) < 0.3
+            ]
+        matched, unmatched = self.tracker.update(boxes, now)
+        changed = self.stationary.changed
+        for t in unmatched:
+            # A person who stands still fades into the foreground model but stays different
+            # from the long-term background: the track is kept where it stands.
+            if t.person and self._support(changed, t.box) > 0.3:
+                self.tracker.keep(t, now)
+        for t in matched:
+            self._classify(t, frame, now, verified)
+        self.tracker.prune(now)
+        # A candidate that never became a person is let go sooner than a person who may only be
+        # hidden for a moment.
+        self.tracker.tracks = [
+            t for t in self.tracker.tracks if t.person or now - t.last_t <= VISIBLE_S
+        ]
+
+    def _blobs(self, gray: np.ndarray) -> list[Box]:
+        blurred = cv2.GaussianBlur(gray, (5, 5), 0)
+        moving = self.fg.apply(blurred)
+        # What moves now, and what is new since the long-term background yet stands still (a
+        # person waiting, a package), so a candidate does not fade while it keeps still.
+        mask = cv2.bitwise_or(moving, self.stationary.changed * np.uint8(255))
+        if self.stationary.keep is not None:
+            mask = cv2.multiply(mask, self.stationary.keep)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self.kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+        self.warm += 1
+        # The first frames only teach the model; a change of most of the frame is the light or
+        # the camera, not objects.
+        if self.warm <= WARM_UP or cv2.countNonZero(mask) > 0.4 * mask.size:
+            return []
+        n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        boxes: list[Box] = []
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            # Sparse blobs are noise and shimmer; a body fills a fair share of its box.
+            if area >= self.min_area and area >= 0.3 * w * h:
+                boxes.append((float(x), float(y), float(x + w), float(y + h)))
+        return boxes
+
+    @staticmethod
+    def _support(mask: np.ndarray, box: Box) -> float:
+        x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+        x1, y1 = int(box[2]), int(box[3])
+        region = mask[y0:y1, x0:x1]
+        return float(region.mean()) if region.size else 0.0
+
+    def _classify(self, t: Track, frame: np.ndarray, now: float, verified: bool) -> None:
+        if t.person or not self.tracker.confirmed(t):
+            return
+        if verified:
+            t.person = True
+            return
+        w, h = t.median_size()
+        seen = t.hits / max(1, t.frames)
+        if h < self.min_person_h or not 0.2 * h <= w <= 1.25 * h or seen < 0.6:
+            looks = False
+        elif t.hits < PERSON_HITS or _unsteady(t):
+            # Shimmer and shaking edges make blobs whose size jumps from frame to frame.
+            looks = False
+        else:
+            # Something that walks: it has moved by a fair share of its own height, and was
+            # found on most frames since it appeared (noise comes and goes).
+            looks = t.moved >= 0.5 * h
+        if not looks and self.hog is not None and now - t.verified_at >= 1.0:
+            t.verified_at = now
+            looks = self.hog.is_person(frame, self.to_video(t.box))
+        t.person = looks
+
+    def _people(self, now: float) -> list[Person]:
+        out = []
+        for t in self.tracker.tracks:
+            # People count while they are seen; a track coasting through an occlusion keeps its
+            # identity but is not counted in a zone.
+            if not t.person or now - t.last_t > VISIBLE_S:
+                continue
+            if t.id not in self.people_ids:
+                self.people_ids.add(t.id)
+                self.summary.person_tracks = len(self.people_ids)
+            sx, sy = self.scale
+            foot = (t.foot[0] * sx, t.foot[1] * sy)
+            origin = (t.start_foot[0] * sx, t.start_foot[1] * sy)
+            out.append(Person(t.id, self.to_video(t.box), t.first_t, foot, origin))
+        return out
