@@ -8,7 +8,7 @@ import json
 import queue as queues
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,11 +37,16 @@ class Request:
 
 @dataclass
 class HttpReceiver:
-    """Down until started; answers every POST with ``status``. Keeps its port across restarts."""
+    """Down until started; answers every POST with ``status``. Keeps its port across restarts.
+
+    With ``accepts``, a request it refuses (a bad signature, say) is answered 401 instead, and
+    kept in ``refused`` rather than ``received``, as a careful receiver would."""
 
     port: int = field(default_factory=free_port)
     status: int = 200
     received: list[Request] = field(default_factory=list)
+    accepts: Callable[[Request], bool] | None = None
+    refused: list[Request] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -55,9 +60,15 @@ class HttpReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
-                receiver.received.append(Request(self.path, dict(self.headers.items()), body))
-                answer = b'{"ok": true}' if receiver.status < 300 else b"gateway broke"
-                self.send_response(receiver.status)
+                request = Request(self.path, dict(self.headers.items()), body)
+                if receiver.accepts is not None and not receiver.accepts(request):
+                    receiver.refused.append(request)
+                    status, answer = 401, b"bad signature"
+                else:
+                    receiver.received.append(request)
+                    status = receiver.status
+                    answer = b'{"ok": true}' if status < 300 else b"gateway broke"
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)

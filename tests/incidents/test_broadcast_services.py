@@ -277,6 +277,21 @@ def test_the_periodic_re_send_follows_the_interval_and_the_rounds(town, frozen_c
     ]
 
 
+def test_a_re_send_to_one_person_says_person(town, frozen_clock):
+    drill = make_incident(town.hq)
+    b = services.send_broadcast(
+        OPERATOR, evacuate(incident=drill.pk, resend_minutes=5), confirm=True
+    )
+    for person in (town.alice, town.bob, town.carol):
+        services.answer_roll_call(token(b, person), "safe")
+    frozen_clock.advance(minutes=5)
+    assert tick().jobs["incidents-broadcast-resend"] == 1
+    lines = TimelineEntry.objects.filter(incident=drill).values_list("text", flat=True)
+    assert [t for t in lines if "re-sent" in t] == [
+        "Site message re-sent (round 2) to 1 person who had not answered"
+    ]
+
+
 def test_no_periodic_re_send_when_set_to_never_or_when_everyone_answered(town, frozen_clock):
     never = services.send_broadcast(OPERATOR, evacuate(resend_minutes=0), confirm=True)
     done = services.send_broadcast(OPERATOR, evacuate(headline="Two"), confirm=True)

@@ -388,11 +388,12 @@ def _record_round(
     action = "incidents.broadcast.sent" if round_ == 1 else "incidents.broadcast.sent_again"
     ledger.append(actor, action, "broadcast", str(broadcast.pk), data)
     if broadcast.incident_id is not None:
+        whom = f"{people} {'person' if people == 1 else 'people'}"
         what = (
-            f"{broadcast.get_kind_display()} message to {people} people at "
+            f"{broadcast.get_kind_display()} message to {whom} at "
             f"{broadcast.site.code}: {broadcast.headline}"
             if round_ == 1
-            else f"Site message re-sent (round {round_}) to {people} people who had not answered"
+            else f"Site message re-sent (round {round_}) to {whom} who had not answered"
         )
         timeline.append(
             broadcast.incident_id,
