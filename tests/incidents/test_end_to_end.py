@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -35,6 +36,7 @@ from mailwarden.core import clock, ledger
 from mailwarden.core.clock import FrozenClock
 from mailwarden.core.roles import Role
 from mailwarden.core.tasks import tick
+from mailwarden.custody.models import MailItem
 from mailwarden.directory.models import Recipient, Site
 from mailwarden.incidents import cap
 from mailwarden.incidents.models import (
@@ -246,6 +248,7 @@ def test_an_xray_threat_runs_the_whole_response(
     # 1. A screener finds wires and a ticking sound: a critical decision; after the tick, a
     #    do-not-open alarm on the alarm console.
     item = intake(site, make_recipient(first_name="Eve"))
+    assert isinstance(item, MailItem)
     decision = screening.screen_item(SCREENER_A, item.uid, Checklist(["ticking-sloshing-buzzing"]))
     assert decision.tier == "critical"
     assert not Alarm.objects.exists()  # nothing happens until the outbox is dispatched
@@ -362,7 +365,7 @@ def test_an_xray_threat_runs_the_whole_response(
     # 8. The site message's CAP 1.2 alert validates against the OASIS schema.
     alert = cap.cap_for_site_message(
         site.name,
-        evacuation.kind,
+        cast(cap.SiteMessageKind, evacuation.kind),
         evacuation.headline,
         evacuation.text,
         f"mailwarden-broadcast-{evacuation.pk}",
