@@ -28,9 +28,9 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
-from mailwarden.access import services as access
-from mailwarden.access.models import Door
+from mailwarden.access.models import AccessController, Door
 from mailwarden.access.queries import site_rules
+from mailwarden.access.services import sync
 from mailwarden.config import DeliveryConfig
 from mailwarden.core import clock, ledger
 from mailwarden.core.clock import FrozenClock
@@ -38,6 +38,8 @@ from mailwarden.core.roles import Role
 from mailwarden.core.tasks import tick
 from mailwarden.custody.models import MailItem
 from mailwarden.directory.models import Recipient, Site
+from mailwarden.edge.decisions import DecisionEngine, Reason
+from mailwarden.edge.rules import DoorMode
 from mailwarden.incidents import cap
 from mailwarden.incidents.models import (
     Alarm,
@@ -62,6 +64,8 @@ from mailwarden.incidents.services import broadcasts as site_messages
 from mailwarden.incidents.services import delivery as endpoints
 from mailwarden.screening import services as screening
 from mailwarden.screening.services import Checklist
+from tests.access.conftest import Mailroom, device, mailroom  # noqa: F401
+from tests.access.test_sync import swipe
 from tests.factories import intake, make_recipient
 from tests.incidents.delivery_helpers import HttpReceiver, Request, Subscriber
 from tests.incidents.escalation_helpers import as_actor, person
@@ -117,6 +121,13 @@ def settle(limit: int = 10) -> None:
     raise AssertionError(f"still busy after {limit} ticks")
 
 
+def rules_for(controller: AccessController, since: int | None) -> bytes:
+    """What the controller's poll for new rules is answered (as the edge API answers it)."""
+    document = sync.sync_rules(device(controller), controller.name, since).document
+    assert document is not None, f"no new rules for {controller.name}"
+    return document
+
+
 def link_in(text: str, label: str) -> str:
     url = text.split(label, 1)[1].split()[0]
     return urlsplit(url).path
@@ -125,6 +136,7 @@ def link_in(text: str, label: str) -> str:
 @dataclass
 class Scene:
     site: Site
+    mailroom: Mailroom
     boss_user: User
     oncall: User
     rule: AlarmRule
@@ -137,19 +149,19 @@ class Scene:
 @pytest.fixture
 def scene(
     frozen_clock: FrozenClock,
-    site: Site,
+    mailroom: Mailroom,  # noqa: F811 (the access tests' fixture, imported above)
     channels: DeliveryConfig,
     mqtt_topic_root: str,
     hook: HttpReceiver,
 ) -> Iterator[Scene]:
-    """What people set up beforehand, through the services: the doors, the site's people, an
+    """What people set up beforehand, through the services: the site's people, an
     alarm rule, the playbook with a lockdown step, a webhook endpoint and an escalation policy;
-    and a subscriber on the broker."""
+    and a subscriber on the broker. The site is the access tests' mailroom: doors with readers
+    on two edge controllers, and cards that open them."""
+    site = mailroom.site
     boss_user = person("mona-e2e", Role.SECURITY_MANAGER)
     boss = as_actor(boss_user)
     oncall = person("otto-e2e", Role.SECURITY_OPERATOR)
-    for code in ("lobby", "dock", "mailroom"):
-        access.doors.create_door(boss, access.doors.DoorData(site=site.code, code=code))
     # The site's people, for the evacuation's roll call.
     alice = make_recipient(first_name="Alice", department="Finance", site=site.code)
     bob = make_recipient(first_name="Bob", department="Finance", site=site.code)
@@ -223,7 +235,15 @@ def scene(
     subscriber = Subscriber(f"{mqtt_topic_root}/#")
     try:
         yield Scene(
-            site, boss_user, oncall, rule, policy, topic, (alice, bob, carol, dan), subscriber
+            site,
+            mailroom,
+            boss_user,
+            oncall,
+            rule,
+            policy,
+            topic,
+            (alice, bob, carol, dan),
+            subscriber,
         )
     finally:
         subscriber.close()
@@ -279,8 +299,17 @@ def test_an_xray_threat_runs_the_whole_response(
     assert len(laid_out) == 11
     assert laid_out[2].target_at == opened_at + timedelta(minutes=3)
 
-    # 3. The lockdown step, checked off: the site's doors are locked in the access tables.
+    # 3. The lockdown step, checked off: the site's doors are locked in the access tables, and
+    #    the edge controllers' next rules refuse a card that opened the dock a moment before.
     assert not site_rules(site).lockdown
+    edges = {ctl.name: ctl for ctl in (scene.mailroom.edge1, scene.mailroom.edge2)}
+    engines = {
+        name: DecisionEngine({name: bytes.fromhex(ctl.sync_secret)}) for name, ctl in edges.items()
+    }
+    for name, engine in engines.items():
+        engine.load_snapshot(rules_for(edges[name], None))
+    bob_at_the_dock = engines["edge-1"].decide("dock-in", swipe(1002), clock.now())
+    assert bob_at_the_dock.granted and bob_at_the_dock.reason is Reason.GRANTED
     done = playbooks.complete_step(boss, incident.pk, 3, note="all doors")
     assert done.action_status == "done"
     assert done.action_result == f"locked 3 doors at {site.name} (site lockdown)"
@@ -288,6 +317,14 @@ def test_an_xray_threat_runs_the_whole_response(
     assert rules.lockdown and rules.lockdown_by == "user:mona-e2e"
     assert rules.lockdown_reason.startswith(f"{incident.reference} step 3")
     assert Door.objects.filter(site=site).count() == 3
+    for name, engine in engines.items():
+        engine.apply_delta(rules_for(edges[name], engine.version))
+        assert engine.rules is not None
+        assert {d.mode for d in engine.rules.snapshot.doors} == {DoorMode.LOCKDOWN}
+    refused = engines["edge-1"].decide("dock-in", swipe(1002), clock.now())
+    assert not refused.granted and refused.reason is Reason.LOCKDOWN
+    lobby = engines["edge-2"].decide("lobby-in", swipe(1002), clock.now())
+    assert lobby.reason is Reason.LOCKDOWN
 
     # 4. The matching policy's level 1 pages the on-call operator: after the tick the email is
     #    at the SMTP server, with a signed link that would acknowledge the page.
