@@ -265,7 +265,7 @@ def test_an_xray_threat_runs_the_whole_response(
     alice, bob, carol, dan = people
     opened_at = clock.now()
 
-    # 1. A screener finds wires and a ticking sound: a critical decision; after the tick, a
+    # 1. A screener hears a parcel ticking: a critical decision; after the tick, a
     #    do-not-open alarm on the alarm console.
     item = intake(site, make_recipient(first_name="Eve"))
     assert isinstance(item, MailItem)
