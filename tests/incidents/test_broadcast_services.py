@@ -292,6 +292,24 @@ def test_a_re_send_to_one_person_says_person(town, frozen_clock):
     ]
 
 
+def test_resolving_the_incident_stops_its_re_sends(town, frozen_clock):
+    from mailwarden.incidents.services import incidents
+
+    case = make_incident(town.hq)
+    b = services.send_broadcast(
+        OPERATOR, evacuate(incident=case.pk, resend_minutes=5), confirm=True
+    )
+    other = services.send_broadcast(OPERATOR, evacuate(resend_minutes=5), confirm=True)
+    incidents.move(MANAGER, case.pk, "resolved", note="parcel was harmless")
+    tick()
+    b.refresh_from_db()
+    other.refresh_from_db()
+    assert b.closed_at == clock.now() and other.closed_at is None
+    frozen_clock.advance(minutes=5)
+    # Only the message of no incident is re-sent, to its four people.
+    assert tick().jobs["incidents-broadcast-resend"] == 4
+
+
 def test_no_periodic_re_send_when_set_to_never_or_when_everyone_answered(town, frozen_clock):
     never = services.send_broadcast(OPERATOR, evacuate(resend_minutes=0), confirm=True)
     done = services.send_broadcast(OPERATOR, evacuate(headline="Two"), confirm=True)

@@ -492,6 +492,15 @@ def close_roll_call(actor: Actor, broadcast_id: int) -> Broadcast:
     return broadcast
 
 
+def open_roll_calls(incident_id: int) -> list[int]:
+    """The site messages of an incident whose roll call still re-sends."""
+    return list(
+        Broadcast.objects.filter(incident_id=incident_id, closed_at__isnull=True)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+
+
 # ----------------------------------------------------------------------------- answering
 
 
