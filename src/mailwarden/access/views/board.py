@@ -47,12 +47,12 @@ from mailwarden.access.views.common import (
 )
 from mailwarden.access.views.wording import EventRow, describe
 from mailwarden.contracts.access import ACCESS_DECISION, CARD_ERROR, DOOR_EVENT, READER_STATUS
-from mailwarden.core import clock
+from mailwarden.core import clock, streams
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.permissions import require
-from mailwarden.core.streams import StreamSettings, sse
+from mailwarden.core.streams import StreamSettings
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import Site
 
@@ -274,32 +274,24 @@ def _poll_board(
     return signature, board_fragments(build_board(site, now), extra)
 
 
-async def board_events(
+def board_events(
     site: Site, extra: dict[str, Any], *, live: bool, settings: StreamSettings
 ) -> AsyncIterator[str]:
     """The board's event stream: everything on connecting, then only the pieces that change."""
-    retry = settings.retry_ms if live else settings.fallback_retry_ms
-    yield f"retry: {retry}\n\n"
     sent: dict[str, str] = {}
-    signature: tuple[Any, ...] | None = None
-    started = quiet_since = settings.monotonic()
     poll = sync_to_async(_poll_board)
-    while True:
+
+    async def changes(
+        signature: tuple[Any, ...] | None,
+    ) -> tuple[tuple[Any, ...], dict[str, str] | None]:
         signature, parts = await poll(site.pk, signature, extra)
-        if parts is not None:
-            changed = {key: html for key, html in parts.items() if sent.get(key) != html}
-            sent.update(parts)
-            if changed:
-                yield sse("board", changed)
-                quiet_since = settings.monotonic()
-        now = settings.monotonic()
-        if not live or now - started >= settings.lifetime_s:
-            return
-        if now - quiet_since >= settings.keepalive_s:
-            # A comment line: proxies that close idle connections see traffic.
-            yield ": keep-alive\n\n"
-            quiet_since = now
-        await settings.sleep(settings.poll_s)
+        if parts is None:
+            return signature, None
+        changed = {key: html for key, html in parts.items() if sent.get(key) != html}
+        sent.update(parts)
+        return signature, changed or None
+
+    return streams.events("board", changes, live=live, settings=settings)
 
 
 def _stream_site(code: str | None) -> Site | None:

@@ -22,10 +22,11 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from mailwarden.core import streams
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.permissions import require
-from mailwarden.core.streams import StreamSettings, sse
+from mailwarden.core.streams import StreamSettings
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import Site
 from mailwarden.incidents.forms.alarms import AcknowledgeForm, FilterForm
@@ -126,26 +127,14 @@ def _poll(
     return now, {"html": html, "critical": context["critical_ids"], "count": context["alarm_count"]}
 
 
-async def alarm_events(
+def alarm_events(
     filters: dict[str, Any], extra: dict[str, Any], *, live: bool, settings: StreamSettings
 ) -> AsyncIterator[str]:
     """Everything on connecting, then the list again whenever it changes."""
-    yield f"retry: {settings.retry_ms if live else settings.fallback_retry_ms}\n\n"
-    previous: tuple[Any, ...] | None = None
-    started = quiet_since = settings.monotonic()
     poll = sync_to_async(_poll)
-    while True:
-        previous, data = await poll(filters, extra, previous)
-        if data is not None:
-            yield sse("alarms", data)
-            quiet_since = settings.monotonic()
-        now = settings.monotonic()
-        if not live or now - started >= settings.lifetime_s:
-            return
-        if now - quiet_since >= settings.keepalive_s:
-            yield ": keep-alive\n\n"
-            quiet_since = now
-        await settings.sleep(settings.poll_s)
+    return streams.events(
+        "alarms", lambda previous: poll(filters, extra, previous), live=live, settings=settings
+    )
 
 
 async def alarm_stream(request: HttpRequest) -> HttpResponseBase:

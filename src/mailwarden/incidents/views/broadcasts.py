@@ -20,11 +20,12 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mailwarden.core import streams
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.permissions import require
-from mailwarden.core.streams import StreamSettings, sse
+from mailwarden.core.streams import StreamSettings
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.incidents.forms.broadcasts import AnswerDetailsForm, BroadcastForm
 from mailwarden.incidents.models import Answer, Broadcast, BroadcastKind, RollCallAnswer
@@ -209,26 +210,14 @@ def _poll(
     }
 
 
-async def board_events(
+def board_events(
     pk: int, actor: Actor, *, live: bool, settings: StreamSettings
 ) -> AsyncIterator[str]:
     """The board on connecting, then again whenever an answer (or a round) changes it."""
-    yield f"retry: {settings.retry_ms if live else settings.fallback_retry_ms}\n\n"
-    previous: tuple[Any, ...] | None = None
-    started = quiet_since = settings.monotonic()
     poll = sync_to_async(_poll)
-    while True:
-        previous, data = await poll(pk, actor, previous)
-        if data is not None:
-            yield sse("board", data)
-            quiet_since = settings.monotonic()
-        now = settings.monotonic()
-        if not live or now - started >= settings.lifetime_s:
-            return
-        if now - quiet_since >= settings.keepalive_s:
-            yield ": keep-alive\n\n"
-            quiet_since = now
-        await settings.sleep(settings.poll_s)
+    return streams.events(
+        "board", lambda previous: poll(pk, actor, previous), live=live, settings=settings
+    )
 
 
 async def board_stream(request: HttpRequest, pk: int) -> HttpResponseBase:
