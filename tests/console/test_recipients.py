@@ -97,5 +97,5 @@ def test_recipient_sees_only_their_own_mail_and_the_pickup_code(make_person, sit
     assert pickup.pickup_code(mine.uid) in body
     assert "<svg" in body  # the pickup QR
     nav = re.search(r'<nav class="nav".*?</nav>', body, re.S).group(0)
-    assert re.findall(r'href="([^"]+)"', nav) == ["/my/"]
+    assert re.findall(r'href="([^"]+)"', nav) == ["/my/", "/incidents/inbox/"]
     assert client.get(f"/items/{theirs.uid}/").status_code == 403
