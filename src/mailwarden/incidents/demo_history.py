@@ -103,7 +103,7 @@ def seed_history(options: DemoOptions, notify_rule: AlarmRule) -> str:
         _torn_parcel(cast)
         cast.at(15, 10, 0, start)
         answered = _evacuation_drill(cast)
-    closed = Incident.objects.filter(state="closed").count()
+    closed = Incident.objects.filter(state="closed", exercise=False).count()
     return (
         f"Seeded {closed} closed incidents (the forced door {forced} with its after-action "
         f"report), an evacuation drill with its report, and its roll call ({answered} answers)."
