@@ -3,9 +3,10 @@ import pytest
 from mailwarden.core import ledger
 from mailwarden.core.demo import demo_logins, seed
 from mailwarden.core.models import LedgerEntry
-from mailwarden.custody.models import MailItem
+from mailwarden.custody.models import MailItem, SiteMailHold
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Recipient, Site
+from mailwarden.incidents.models import Incident, RollCallAnswer
 from mailwarden.screening.demo import decide_quarantine
 
 
@@ -13,6 +14,11 @@ from mailwarden.screening.demo import decide_quarantine
 def test_demo_seeds_every_state_once():
     first = seed(items=200, recipients=50, seed=7, skip={"screening"})
     assert first.created
+    # The incidents' past: closed incidents, a drill with its report, a roll call answered.
+    summary = first.summary()
+    assert "Seeded 3 closed incidents" in summary and "evacuation drill with its report" in summary
+    assert Incident.objects.filter(state="closed").count() == 4
+    assert RollCallAnswer.objects.exclude(answer="").exists()
     assert Site.objects.count() == 1
     assert Recipient.objects.count() == 50
     assert MailItem.objects.count() == 200
@@ -31,6 +37,8 @@ def test_demo_seeds_every_state_once():
     assert len(confirmations) == decided
     for actor, body in confirmations:
         assert actor == "user:admin" and '"proposed_by":"user:manager"' in body
+    # The past's playbook steps left the live demo's doors and items alone.
+    assert not SiteMailHold.objects.exists()
     assert ledger.verify().ok
     head = ledger.verify().head_seq
 

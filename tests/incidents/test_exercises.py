@@ -3,6 +3,7 @@ playbook started), step timings against targets, and the roles."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -80,6 +81,16 @@ def test_starting_opens_an_exercise_incident(site, frozen_clock):
     opened = OutboxEvent.objects.get(topic="incidents.incident.opened")
     assert opened.payload["exercise"] is True and opened.payload["incident"] == incident.pk
     assert LedgerEntry.objects.filter(action="incidents.exercise.started").count() == 1
+    # Opened the one way every incident opens: its opening entry, ledger record and one event.
+    assert TimelineEntry.objects.get(incident=incident, kind="opened").text.startswith(
+        "Exercise opened"
+    )
+    opening = LedgerEntry.objects.get(
+        action="incidents.incident.opened", subject_id=str(incident.pk)
+    )
+    data = json.loads(opening.body)["data"]
+    assert data["exercise"] is True and data["exercise_type"] == "drill" and data["armed"] is True
+    assert OutboxEvent.objects.filter(topic="incidents.incident.opened").count() == 1
     with pytest.raises(Conflict):
         exercises.start_exercise(MANAGER, planned.pk, confirm=True)
     with pytest.raises(Conflict):

@@ -5,6 +5,7 @@ each change posted from it, and who may see and do what."""
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,9 @@ from django.test import Client
 from django.utils.html import escape
 
 from mailwarden.core.roles import Role
-from mailwarden.incidents.models import Alarm, Incident
+from mailwarden.incidents.models import Alarm, Escalation, Incident
 from mailwarden.incidents.services import incidents as services
-from tests.incidents import incidents_fixtures
+from tests.incidents import escalation_helpers, incidents_fixtures
 from tests.incidents.conftest import deliver, forced
 from tests.incidents.incidents_fixtures import open_one, staff
 
@@ -223,3 +224,42 @@ def test_the_incident_page_shows_its_playbook_steps(world):
     page = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()
     titles = list(incident.steps.order_by("position").values_list("title", flat=True))
     assert titles and all(escape(t) in page for t in titles)
+
+
+# ----------------------------------------------------------------------------- joins
+
+
+def test_the_incident_links_to_its_report(world):
+    incident = open_one()
+    html = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'href="/incidents/{incident.pk}/report/"' in html
+    assert signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/report/").status_code == 200
+
+
+def test_the_incident_offers_a_site_message_prefilled(world):
+    incident = open_one()
+    html = signed_in(Role.SECURITY_OPERATOR).get(f"/incidents/{incident.pk}/").content.decode()
+    url = f"/incidents/broadcasts/new/?site=hq&amp;incident={incident.pk}"
+    assert f'href="{url}"' in html
+    form = signed_in(Role.SECURITY_OPERATOR).get(url.replace("&amp;", "&")).content.decode()
+    assert re.search(r'<option value="hq"[^>]*selected', form)
+    assert re.search(rf'name="incident" value="{incident.pk}"', form)
+    # Auditors read site messages but do not send them.
+    auditor = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Send a site message" not in auditor
+
+
+def test_the_incident_shows_its_escalation(world):
+    quiet = open_one(title="Before any policy")
+    html = signed_in(Role.AUDITOR).get(f"/incidents/{quiet.pk}/").content.decode()
+    assert "Escalation: nobody paged" in html and 'href="/incidents/oncall/"' in html
+    lead = escalation_helpers.person("lead")
+    escalation_helpers.policy("Everyone", [([escalation_helpers.target("user", lead)], 5)])
+    incident = open_one()
+    deliver()
+    escalation = Escalation.objects.get(ref=f"incident:{incident.pk}")
+    html = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'href="/incidents/oncall/#escalation-{escalation.pk}"' in html
+    assert "Escalation: Paging, level 1" in html
+    oncall = signed_in(Role.AUDITOR).get("/incidents/oncall/").content.decode()
+    assert f'id="escalation-{escalation.pk}"' in oncall

@@ -6,7 +6,12 @@ delivers the same events later and the handlers count each once. The seeded X-ra
 show a threat but have no screening decision yet raise a do-not-open alarm each (the two
 strongest), through this app's own services. While the demo runs, the simulated doors now and
 then stay open too long, and their held-open alarms arrive through the handlers as in a real
-mailroom."""
+mailroom; the critical ones open an incident by the first rule once the dispatcher delivers them.
+
+Before that, the demo's past (:mod:`mailwarden.incidents.demo_history`): an on-call schedule and
+an escalation policy for the demo site, incidents run through to closed, a drill with its
+after-action report, and a site message with its roll call, all through this app's services
+under the demo's back-dated clock."""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from mailwarden.contracts.events import (
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import OutboxEvent, OutboxStatus
 from mailwarden.core.plugins import DemoOptions, DemoSeeder
+from mailwarden.incidents import demo_history
 from mailwarden.incidents.handlers import alarms as handlers
 from mailwarden.incidents.models import Alarm, AlarmRule, AlarmSource, RuleAction, Severity
 from mailwarden.incidents.services import alarms as services
@@ -71,7 +77,7 @@ class IncidentsDemo(DemoSeeder):
                 position=10,
             ),
         )
-        services.create_rule(
+        notify = services.create_rule(
             actor,
             services.RuleRequest(
                 name="High alarms out of hours notify the on-call manager",
@@ -82,6 +88,7 @@ class IncidentsDemo(DemoSeeder):
                 position=20,
             ),
         )
+        past = demo_history.seed_history(options, notify)
         topics = [t for t, m in CATALOGUE.items() if issubclass(m, SOURCES)]
         waiting = OutboxEvent.objects.filter(topic__in=topics, status=OutboxStatus.PENDING)
         for row in waiting.order_by("id")[:500]:
@@ -111,4 +118,5 @@ class IncidentsDemo(DemoSeeder):
                 ),
             )
         alarms = Alarm.objects.count()
-        return f"Raised {alarms} alarms in the alarm console." if alarms else ""
+        said = [f"Raised {alarms} alarms in the alarm console." if alarms else "", past]
+        return " ".join(p for p in said if p)

@@ -81,6 +81,7 @@ urlpatterns += [
     path("broadcasts/", broadcasts.broadcast_list, name="broadcasts"),
     path("broadcasts/new/", broadcasts.broadcast_new, name="broadcast_new"),
     path("broadcasts/<int:pk>/", broadcasts.broadcast_board, name="broadcast"),
+    path("broadcasts/<int:pk>/cap.xml", broadcasts.broadcast_cap, name="broadcast_cap"),
     path("broadcasts/<int:pk>/stream", broadcasts.board_stream, name="broadcast_stream"),
     path("broadcasts/<int:pk>/resend/", broadcasts.broadcast_resend, name="broadcast_resend"),
     path("broadcasts/<int:pk>/close/", broadcasts.broadcast_close, name="broadcast_close"),

@@ -1,17 +1,18 @@
 """Site messages with a roll call (``/api/broadcasts``): send one (confirmed), list them, read
 one with its counts by department and its answers, re-send to those who have not answered, and
-stop the re-sending.
+stop the re-sending, and read one as a CAP 1.2 alert.
 The answers themselves come from the one-click links in the messages, a console page."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
 
 from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.queries import site_by_code
+from mailwarden.incidents.downloads import cap_response
 from mailwarden.incidents.models import Answer, Broadcast
 from mailwarden.incidents.queries import broadcasts as queries
 from mailwarden.incidents.schemas.broadcasts import (
@@ -76,6 +77,28 @@ def list_broadcasts(request: HttpRequest, filters: Query[ListQuery]) -> list[Bro
 def get_broadcast(request: HttpRequest, broadcast_id: Path[BroadcastId]) -> BroadcastDetailOut:
     require(actor_of(request), services.VIEW_BROADCASTS, "reading site messages")
     return _detail(_broadcast(broadcast_id))
+
+
+_CAP = {
+    "responses": {
+        200: {
+            "description": "The site message as a CAP 1.2 alert (OASIS schema-valid)",
+            "content": {"application/xml": {"schema": {"type": "string"}}},
+        }
+    }
+}
+
+
+@router.get(
+    "/broadcasts/{broadcast_id}/cap",
+    response=ERRORS,
+    summary="The site message as a CAP 1.2 alert (status Exercise for an exercise's)",
+    openapi_extra=_CAP,
+)
+@allow(services.VIEW_BROADCASTS, "reading site messages")
+def broadcast_cap(request: HttpRequest, broadcast_id: Path[BroadcastId]) -> HttpResponse:
+    require(actor_of(request), services.VIEW_BROADCASTS, "reading site messages")
+    return cap_response(_broadcast(broadcast_id), attachment=False)
 
 
 @router.get(

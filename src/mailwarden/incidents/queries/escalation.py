@@ -275,6 +275,11 @@ def active_escalations() -> QuerySet[Escalation]:
     )
 
 
+def escalation_about(ref: str) -> Escalation | None:
+    """The escalation started for ``incident:12`` or ``alarm:7``, if one was (one per thing)."""
+    return Escalation.objects.filter(ref=ref).first()
+
+
 def recent_escalations(limit: int = 50) -> list[Escalation]:
     """Active ones first, then the latest finished (exhausted ones stay visible)."""
     active = list(active_escalations().order_by("-started_at", "-id"))

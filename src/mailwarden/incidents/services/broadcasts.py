@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -30,7 +31,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Recipient, Site
-from mailwarden.incidents import delivery
+from mailwarden.incidents import cap, delivery
 from mailwarden.incidents.models import (
     Answer,
     Broadcast,
@@ -569,3 +570,56 @@ def answer_roll_call(
                     data={"broadcast": broadcast.pk, "recipient": row.recipient_id},
                 )
     return row
+
+
+# ----------------------------------------------------------------------------- CAP 1.2
+
+# An all clear names at most this many of the messages it ends (CAP lists them in one element).
+MAX_CAP_REFERENCES = 20
+
+
+def cap_sender() -> str:
+    """Who this mailwarden is in the alerts it writes: one word, from the console's host name."""
+    host = urlsplit(settings.BASE_URL).hostname or "localhost"
+    return f"mailwarden@{host}"
+
+
+def cap_identifier(broadcast: Broadcast) -> str:
+    return f"mailwarden-broadcast-{broadcast.pk}"
+
+
+def cap_earlier(broadcast: Broadcast) -> list[Broadcast]:
+    """The messages an all clear ends: the site's messages since its previous all clear, latest
+    first. Any other kind refers to nothing."""
+    if broadcast.kind != BroadcastKind.ALL_CLEAR:
+        return []
+    earlier = Broadcast.objects.filter(site_id=broadcast.site_id, pk__lt=broadcast.pk)
+    previous_clear = (
+        earlier.filter(kind=BroadcastKind.ALL_CLEAR).order_by("-pk").values_list("pk", flat=True)
+    ).first()
+    ended = earlier.exclude(kind=BroadcastKind.ALL_CLEAR)
+    if previous_clear is not None:
+        ended = ended.filter(pk__gt=previous_clear)
+    return list(ended.order_by("-pk")[:MAX_CAP_REFERENCES])
+
+
+def cap_alert(broadcast: Broadcast) -> bytes:
+    """The site message as a CAP 1.2 alert: status Exercise for an exercise's message, and an
+    all clear as an Update referring to the messages it ends. Built from the stored message, so
+    the same message always gives the same alert."""
+    sender = cap_sender()
+    references = [(sender, cap_identifier(b), b.sent_at) for b in cap_earlier(broadcast)]
+    site = broadcast.site
+    return cap.cap_for_site_message(
+        site.name,
+        broadcast.kind,  # type: ignore[arg-type]
+        broadcast.headline,
+        broadcast.text,
+        cap_identifier(broadcast),
+        broadcast.sent_at,
+        broadcast.exercise,
+        references,
+        sender=sender,
+        site_code=site.code,
+        site_address=site.address,
+    )

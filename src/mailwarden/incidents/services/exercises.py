@@ -1,11 +1,11 @@
 """Exercises on the incident engine, and after-action reports (AAR/IP) with their improvement
 plan.
 
-An exercise is planned by a security manager; starting it opens an incident like any other,
-marked ``exercise`` with its HSEEP type, and runs the incident type's playbook through
-:func:`mailwarden.incidents.services.playbooks.start_playbook`. Its messages are labelled
-EXERCISE (``delivery.queue``), its CAP alerts have status Exercise, and its door and item actions
-only simulate unless the manager armed it.
+An exercise is planned by a security manager; starting it opens an incident the one way any
+incident opens (:func:`mailwarden.incidents.services.incidents.open_incident`), marked
+``exercise`` with its HSEEP type, which runs the incident type's playbook. Its messages are
+labelled EXERCISE (``delivery.queue``), its CAP alerts have status Exercise, and its door and item
+actions only simulate unless the manager armed it.
 
 The report follows HSEEP: overview, objectives rated met, partially met or not met, strengths,
 areas for improvement, and corrective actions each with an owner and a due date. Security
@@ -21,8 +21,7 @@ from typing import Any
 
 from django.db import transaction
 
-from mailwarden.contracts.events import IncidentOpened
-from mailwarden.core import clock, ledger, outbox
+from mailwarden.core import clock, ledger
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
@@ -40,7 +39,7 @@ from mailwarden.incidents.models import (
     IncidentType,
     ObjectiveRating,
 )
-from mailwarden.incidents.services import playbooks, timeline
+from mailwarden.incidents.services import incidents, timeline
 
 PLAN_EXERCISES = (Role.SECURITY_MANAGER,)
 VIEW_EXERCISES = (Role.SECURITY_MANAGER, Role.SECURITY_OPERATOR, Role.AUDITOR)
@@ -179,22 +178,21 @@ def start_exercise(actor: Actor, exercise_id: int, *, confirm: bool) -> Incident
         if exercise.incident_id is not None:
             raise Conflict("the exercise has started already", "exercise_id")
         kind = ExerciseType(exercise.type).label
-        incident = Incident.objects.create(
-            # Placeholder until the row has its ID, which the reference is made of.
-            reference=f"new-{exercise.pk}",
-            type=exercise.incident_type,
-            severity=exercise.severity,
-            title=f"EXERCISE: {exercise.name}"[:200],
-            summary=exercise.scenario,
-            site=exercise.site,
-            opened_at=now,
-            opened_by=actor.label,
-            exercise=True,
-            exercise_type=exercise.type,
-            armed=exercise.armed,
+        # The one way an incident opens: the same reference, timeline, ledger entry, event and
+        # playbook as a real one, marked as an exercise.
+        incident = incidents.open_incident(
+            actor,
+            incidents.OpenIncidentRequest(
+                type=exercise.incident_type,
+                severity=exercise.severity,
+                site=exercise.site.code,
+                title=f"EXERCISE: {exercise.name}"[:200],
+                summary=exercise.scenario,
+                exercise=True,
+                exercise_type=exercise.type,
+                armed=exercise.armed,
+            ),
         )
-        incident.reference = f"INC-{incident.pk:05d}"
-        incident.save(update_fields=["reference"])
         exercise.incident, exercise.started_at, exercise.started_by = incident, now, actor.label
         exercise.save(update_fields=["incident", "started_at", "started_by"])
         armed = "armed: door and item actions run for real" if exercise.armed else "not armed"
@@ -205,18 +203,6 @@ def start_exercise(actor: Actor, exercise_id: int, *, confirm: bool) -> Incident
             by=actor.label,
             at=now,
             data={"exercise": exercise.pk, "type": exercise.type, "armed": exercise.armed},
-        )
-        playbooks.start_playbook(actor, incident)
-        outbox.emit(
-            IncidentOpened(
-                incident=incident.pk,
-                reference=incident.reference,
-                type=incident.type,
-                severity=incident.severity,
-                site=exercise.site.code,
-                title=incident.title,
-                exercise=True,
-            )
         )
         ledger.append(
             actor,

@@ -27,6 +27,7 @@ from mailwarden.core.forms import add_service_error
 from mailwarden.core.permissions import require
 from mailwarden.core.streams import StreamSettings
 from mailwarden.core.views import actor_of, console_page
+from mailwarden.incidents.downloads import cap_response
 from mailwarden.incidents.forms.broadcasts import AnswerDetailsForm, BroadcastForm
 from mailwarden.incidents.models import Answer, Broadcast, BroadcastKind, RollCallAnswer
 from mailwarden.incidents.queries import broadcasts as queries
@@ -161,6 +162,15 @@ def broadcast_board(request: HttpRequest, pk: int) -> HttpResponse:
     context = board_context(broadcast, actor_of(request))
     context["stream_url"] = request.path + "stream"
     return render(request, "incidents/broadcasts/board.html", context)
+
+
+@console_page(services.VIEW_BROADCASTS, "site messages")
+@require_GET
+def broadcast_cap(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, pk)
+    if isinstance(broadcast, HttpResponse):
+        return broadcast
+    return cap_response(broadcast, attachment=True)
 
 
 @console_page(services.SEND_BROADCASTS, "re-sending a site message")

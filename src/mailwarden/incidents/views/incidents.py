@@ -35,7 +35,11 @@ from mailwarden.incidents.forms.incidents import (
     TaskForm,
 )
 from mailwarden.incidents.models import Alarm, IncidentEvidence, IncidentState, LinkKind
+from mailwarden.incidents.queries import escalation as escalation_queries
 from mailwarden.incidents.queries import incidents as queries
+from mailwarden.incidents.services import broadcasts as broadcast_services
+from mailwarden.incidents.services import escalation as escalation_services
+from mailwarden.incidents.services import exercises as exercise_services
 from mailwarden.incidents.services import incidents as services
 
 SHOWN = 200
@@ -158,6 +162,11 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
         "link_form": LinkForm(),
         "evidence_form": EvidenceForm(),
         "task_form": TaskForm(),
+        # The other topics' pages about this incident, each shown only to those who may read it.
+        "can_read_report": actor.has(*exercise_services.VIEW_REPORTS),
+        "can_message": actor.has(*broadcast_services.SEND_BROADCASTS),
+        "can_see_paging": actor.has(*escalation_services.VIEW_ESCALATION),
+        "escalation": escalation_queries.escalation_about(f"incident:{found.pk}"),
     }
     return render(request, "incidents/incidents/detail.html", context)
 
