@@ -187,12 +187,22 @@ def test_sms_goes_through_the_http_gateway_with_its_token(frozen_clock, channels
     }
 
 
-def test_sms_without_a_gateway_waits_visibly(frozen_clock, channels):
+def test_sms_without_a_gateway_waits_visibly(frozen_clock, channels, receiver):
     queue_one(Channel.SMS, "+44 7700 900123")
     run()
     row = Delivery.objects.get()
-    assert row.status == DeliveryStatus.PENDING
-    assert row.last_error == "no SMS gateway is configured (delivery.sms_gateway_url)"
+    assert row.status == DeliveryStatus.PENDING and row.attempts == 0
+    assert row.last_error == "waiting: no SMS gateway is configured (delivery.sms_gateway_url)"
+    # Waiting uses up no tries: a day later it is still pending, and a gateway set then sends it.
+    frozen_clock.advance(hours=24)
+    run()
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.PENDING and row.attempts == 0
+    channels.sms_gateway_url = receiver.url
+    receiver.start()
+    run()
+    row.refresh_from_db()
+    assert row.status == DeliveryStatus.SENT and len(receiver.received) == 1
 
 
 def test_dead_after_the_last_try_with_an_alarm_then_replayed(frozen_clock, channels, receiver):

@@ -142,6 +142,21 @@ def send(delivery_id: int, now: datetime | None = None) -> str:
     return "sent"
 
 
+NO_SMS_GATEWAY = "waiting: no SMS gateway is configured (delivery.sms_gateway_url)"
+
+
+def _unconfigured() -> set[str]:
+    """Channels nobody has set up yet. Their messages wait without using up tries (a gateway
+    configured later sends them all), and say why on the dead-letter page's neighbour, the
+    message itself, instead of logging a failure every tick."""
+    if get_settings().delivery.sms_gateway_url:
+        return set()
+    Delivery.objects.filter(
+        channel=Channel.SMS, status=DeliveryStatus.PENDING, attempts=0, last_error=""
+    ).update(last_error=NO_SMS_GATEWAY)
+    return {str(Channel.SMS)}
+
+
 def destination(channel: str, address: str) -> str:
     """What one outage takes down: the SMTP server, the SMS gateway and the MQTT broker serve
     every message of their channel; each webhook endpoint is its own."""
@@ -161,7 +176,7 @@ def send_due(now: datetime) -> int:
         .order_by("next_attempt_at", "id")
         .values_list("pk", "channel", "address")[: get_settings().delivery.batch]
     )
-    down: set[str] = set()
+    down = _unconfigured()
     tries = 0
     for delivery_id, channel, address in due:
         where = destination(channel, address)
