@@ -117,3 +117,24 @@ def test_docs_page_works_offline_under_the_content_security_policy(live_server, 
     operations = sum(len(ops) for ops in api.get_openapi_schema()["paths"].values())
     assert shown == operations
     assert problems == []
+
+
+def test_every_api_shape_has_a_name_of_its_own():
+    """The schema's components are keyed by class name: two shapes of one name would leave one
+    operation documented with the other's shape (fuzzing found the screening policy answered
+    with an escalation policy's fields)."""
+    from pydantic import BaseModel
+
+    assert api.get_openapi_schema()["components"]["schemas"]
+    names: dict[str, set[str]] = {}
+    stack = list(BaseModel.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__.startswith("mailwarden.") and (
+            ".schemas" in cls.__module__ or ".api" in cls.__module__
+        ):
+            names.setdefault(cls.__name__, set()).add(cls.__module__)
+    shared = {name: sorted(where) for name, where in names.items() if len(where) > 1}
+    assert len(names) > 50
+    assert shared == {}

@@ -14,11 +14,11 @@ from mailwarden.directory.models import Site
 from mailwarden.incidents.models import Alarm, AlarmRule
 from mailwarden.incidents.queries import alarms as queries
 from mailwarden.incidents.schemas.alarms import (
-    AcknowledgeIn,
+    AlarmAcknowledgeIn,
     AlarmId,
-    AlarmOut,
-    AlarmQuery,
     BulkAcknowledgeIn,
+    ConsoleAlarmOut,
+    ConsoleAlarmQuery,
     RuleIn,
     RuleOut,
     alarm_out,
@@ -29,9 +29,11 @@ from mailwarden.incidents.services import alarms as services
 router = Router()
 
 
-@router.get("/alarms", response={200: list[AlarmOut], **ERRORS}, summary="Alarms from every source")
+@router.get(
+    "/alarms", response={200: list[ConsoleAlarmOut], **ERRORS}, summary="Alarms from every source"
+)
 @allow(services.VIEW_ALARMS, "reading alarms")
-def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmOut]:
+def list_alarms(request: HttpRequest, filters: Query[ConsoleAlarmQuery]) -> list[ConsoleAlarmOut]:
     require(actor_of(request), services.VIEW_ALARMS, "reading alarms")
     alarms = Alarm.objects.select_related("site").order_by("-severity", "-last_seen", "-id")
     if filters.state:
@@ -54,11 +56,11 @@ def list_alarms(request: HttpRequest, filters: Query[AlarmQuery]) -> list[AlarmO
 
 @router.post(
     "/alarms/acknowledge",
-    response={200: list[AlarmOut], **ERRORS},
+    response={200: list[ConsoleAlarmOut], **ERRORS},
     summary="Acknowledge several alarms with one note",
 )
 @allow(services.HANDLE_ALARMS, "acknowledging alarms")
-def acknowledge_many(request: HttpRequest, payload: BulkAcknowledgeIn) -> list[AlarmOut]:
+def acknowledge_many(request: HttpRequest, payload: BulkAcknowledgeIn) -> list[ConsoleAlarmOut]:
     actor = actor_of(request)
     require(actor, services.HANDLE_ALARMS, "acknowledging alarms")
     alarms = services.acknowledge_alarms(actor, payload.alarm_ids, note=payload.note)
@@ -105,9 +107,9 @@ def delete_rule(request: HttpRequest, rule_id: Path[AlarmId]) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/alarms/{alarm_id}", response={200: AlarmOut, **ERRORS}, summary="One alarm")
+@router.get("/alarms/{alarm_id}", response={200: ConsoleAlarmOut, **ERRORS}, summary="One alarm")
 @allow(services.VIEW_ALARMS, "reading alarms")
-def get_alarm(request: HttpRequest, alarm_id: Path[AlarmId]) -> AlarmOut:
+def get_alarm(request: HttpRequest, alarm_id: Path[AlarmId]) -> ConsoleAlarmOut:
     require(actor_of(request), services.VIEW_ALARMS, "reading alarms")
     alarm = Alarm.objects.select_related("site").filter(pk=alarm_id).first()
     if alarm is None:
@@ -117,13 +119,13 @@ def get_alarm(request: HttpRequest, alarm_id: Path[AlarmId]) -> AlarmOut:
 
 @router.post(
     "/alarms/{alarm_id}/acknowledge",
-    response={200: AlarmOut, **ERRORS},
+    response={200: ConsoleAlarmOut, **ERRORS},
     summary="Acknowledge an alarm with a note",
 )
 @allow(services.HANDLE_ALARMS, "acknowledging alarms")
 def acknowledge_one(
-    request: HttpRequest, alarm_id: Path[AlarmId], payload: AcknowledgeIn
-) -> AlarmOut:
+    request: HttpRequest, alarm_id: Path[AlarmId], payload: AlarmAcknowledgeIn
+) -> ConsoleAlarmOut:
     actor = actor_of(request)
     require(actor, services.HANDLE_ALARMS, "acknowledging alarms")
     return alarm_out(services.acknowledge_alarm(actor, alarm_id, note=payload.note))

@@ -20,15 +20,15 @@ from mailwarden.incidents.queries import escalation as queries
 from mailwarden.incidents.schemas.escalation import (
     AcknowledgedOut,
     EscalationOut,
+    EscalationPolicyIn,
+    EscalationPolicyOut,
     EscalationQuery,
     OnCallOut,
+    OnCallScheduleIn,
+    OnCallScheduleOut,
     OverrideIn,
     OverrideOut,
-    PolicyIn,
-    PolicyOut,
     RowId,
-    ScheduleIn,
-    ScheduleOut,
     escalation_out,
     override_out,
     policy_out,
@@ -54,7 +54,7 @@ def _schedule(schedule_id: int) -> OnCallSchedule:
     return schedule
 
 
-def _schedule_request(payload: ScheduleIn) -> services.ScheduleRequest:
+def _schedule_request(payload: OnCallScheduleIn) -> services.ScheduleRequest:
     return services.ScheduleRequest(
         name=payload.name,
         timezone=payload.timezone,
@@ -78,20 +78,20 @@ def _on_call(schedule: OnCallSchedule, at: datetime) -> OnCallOut:
 
 @router.get(
     "/escalation/schedules",
-    response={200: list[ScheduleOut], **ERRORS},
+    response={200: list[OnCallScheduleOut], **ERRORS},
     summary="On-call schedules",
 )
 @allow(VIEW, "reading on-call schedules")
-def list_schedules(request: HttpRequest) -> list[ScheduleOut]:
+def list_schedules(request: HttpRequest) -> list[OnCallScheduleOut]:
     require(actor_of(request), VIEW, "reading on-call schedules")
     return [schedule_out(s) for s in queries.schedules()]
 
 
 @router.post(
-    "/escalation/schedules", response={201: ScheduleOut, **ERRORS}, summary="Add a schedule"
+    "/escalation/schedules", response={201: OnCallScheduleOut, **ERRORS}, summary="Add a schedule"
 )
 @allow(MANAGE, "changing on-call schedules")
-def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Status[ScheduleOut]:
+def create_schedule(request: HttpRequest, payload: OnCallScheduleIn) -> Status[OnCallScheduleOut]:
     actor = actor_of(request)
     require(actor, MANAGE, "changing on-call schedules")
     schedule = services.create_schedule(actor, _schedule_request(payload))
@@ -100,24 +100,24 @@ def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Status[Schedul
 
 @router.get(
     "/escalation/schedules/{schedule_id}",
-    response={200: ScheduleOut, **ERRORS},
+    response={200: OnCallScheduleOut, **ERRORS},
     summary="One schedule",
 )
 @allow(VIEW, "reading on-call schedules")
-def get_schedule(request: HttpRequest, schedule_id: Path[RowId]) -> ScheduleOut:
+def get_schedule(request: HttpRequest, schedule_id: Path[RowId]) -> OnCallScheduleOut:
     require(actor_of(request), VIEW, "reading on-call schedules")
     return schedule_out(_schedule(schedule_id))
 
 
 @router.put(
     "/escalation/schedules/{schedule_id}",
-    response={200: ScheduleOut, **ERRORS},
+    response={200: OnCallScheduleOut, **ERRORS},
     summary="Change a schedule (its rotations are replaced)",
 )
 @allow(MANAGE, "changing on-call schedules")
 def update_schedule(
-    request: HttpRequest, schedule_id: Path[RowId], payload: ScheduleIn
-) -> ScheduleOut:
+    request: HttpRequest, schedule_id: Path[RowId], payload: OnCallScheduleIn
+) -> OnCallScheduleOut:
     actor = actor_of(request)
     require(actor, MANAGE, "changing on-call schedules")
     return schedule_out(services.update_schedule(actor, schedule_id, _schedule_request(payload)))
@@ -185,7 +185,7 @@ def on_call(request: HttpRequest, filters: Query[OnCallQuery]) -> list[OnCallOut
 # ----------------------------------------------------------------------------- policies
 
 
-def _policy_request(payload: PolicyIn) -> services.PolicyRequest:
+def _policy_request(payload: EscalationPolicyIn) -> services.PolicyRequest:
     return services.PolicyRequest(
         name=payload.name,
         description=payload.description,
@@ -212,18 +212,20 @@ def _policy(policy_id: int) -> EscalationPolicy:
 
 @router.get(
     "/escalation/policies",
-    response={200: list[PolicyOut], **ERRORS},
+    response={200: list[EscalationPolicyOut], **ERRORS},
     summary="Escalation policies",
 )
 @allow(VIEW, "reading escalation policies")
-def list_policies(request: HttpRequest) -> list[PolicyOut]:
+def list_policies(request: HttpRequest) -> list[EscalationPolicyOut]:
     require(actor_of(request), VIEW, "reading escalation policies")
     return [policy_out(p) for p in queries.policies()]
 
 
-@router.post("/escalation/policies", response={201: PolicyOut, **ERRORS}, summary="Add a policy")
+@router.post(
+    "/escalation/policies", response={201: EscalationPolicyOut, **ERRORS}, summary="Add a policy"
+)
 @allow(MANAGE, "changing escalation policies")
-def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[PolicyOut]:
+def create_policy(request: HttpRequest, payload: EscalationPolicyIn) -> Status[EscalationPolicyOut]:
     actor = actor_of(request)
     require(actor, MANAGE, "changing escalation policies")
     policy = services.create_policy(actor, _policy_request(payload))
@@ -231,21 +233,25 @@ def create_policy(request: HttpRequest, payload: PolicyIn) -> Status[PolicyOut]:
 
 
 @router.get(
-    "/escalation/policies/{policy_id}", response={200: PolicyOut, **ERRORS}, summary="One policy"
+    "/escalation/policies/{policy_id}",
+    response={200: EscalationPolicyOut, **ERRORS},
+    summary="One policy",
 )
 @allow(VIEW, "reading escalation policies")
-def get_policy(request: HttpRequest, policy_id: Path[RowId]) -> PolicyOut:
+def get_policy(request: HttpRequest, policy_id: Path[RowId]) -> EscalationPolicyOut:
     require(actor_of(request), VIEW, "reading escalation policies")
     return policy_out(_policy(policy_id))
 
 
 @router.put(
     "/escalation/policies/{policy_id}",
-    response={200: PolicyOut, **ERRORS},
+    response={200: EscalationPolicyOut, **ERRORS},
     summary="Change a policy (its levels and matches are replaced)",
 )
 @allow(MANAGE, "changing escalation policies")
-def update_policy(request: HttpRequest, policy_id: Path[RowId], payload: PolicyIn) -> PolicyOut:
+def update_policy(
+    request: HttpRequest, policy_id: Path[RowId], payload: EscalationPolicyIn
+) -> EscalationPolicyOut:
     actor = actor_of(request)
     require(actor, MANAGE, "changing escalation policies")
     services.update_policy(actor, policy_id, _policy_request(payload))

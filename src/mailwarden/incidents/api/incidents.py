@@ -20,11 +20,11 @@ from mailwarden.incidents.schemas.incidents import (
     EvidenceIn,
     IncidentDetailOut,
     IncidentId,
+    IncidentMoveIn,
     IncidentOut,
     IncidentQuery,
     LinkIn,
     LinkOut,
-    MoveIn,
     NoteIn,
     OpenIncidentIn,
     RowId,
@@ -104,7 +104,9 @@ def get_incident(request: HttpRequest, incident_id: Path[IncidentId]) -> Inciden
     summary="Move an incident to another state (refused moves name the allowed ones)",
 )
 @allow(*ACT)
-def move(request: HttpRequest, incident_id: Path[IncidentId], payload: MoveIn) -> IncidentDetailOut:
+def move(
+    request: HttpRequest, incident_id: Path[IncidentId], payload: IncidentMoveIn
+) -> IncidentDetailOut:
     actor = actor_of(request)
     require(actor, *ACT)
     services.move(actor, incident_id, payload.state, payload.note)

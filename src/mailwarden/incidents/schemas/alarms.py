@@ -25,7 +25,7 @@ class EvidenceOut(Schema):
     ref: str | None = None
 
 
-class AlarmOut(Schema):
+class ConsoleAlarmOut(Schema):
     id: int
     type: str
     severity: int
@@ -47,8 +47,8 @@ class AlarmOut(Schema):
     rule: int | None
 
 
-def alarm_out(alarm: Alarm) -> AlarmOut:
-    return AlarmOut(
+def alarm_out(alarm: Alarm) -> ConsoleAlarmOut:
+    return ConsoleAlarmOut(
         id=alarm.pk,
         type=alarm.type,
         severity=alarm.severity,
@@ -71,7 +71,7 @@ def alarm_out(alarm: Alarm) -> AlarmOut:
     )
 
 
-class AlarmQuery(Input):
+class ConsoleAlarmQuery(Input):
     state: AlarmStateName | None = Field(
         None, description="Only alarms in this state; without it, every alarm still to deal with."
     )
@@ -84,7 +84,7 @@ class AlarmQuery(Input):
     offset: int = Field(0, ge=0, le=1_000_000)
 
 
-class AcknowledgeIn(Input):
+class AlarmAcknowledgeIn(Input):
     note: str = Field("", max_length=500)
 
 

@@ -50,7 +50,7 @@ class LayerIn(Input):
     window_until: time | None = None
 
 
-class ScheduleIn(Input):
+class OnCallScheduleIn(Input):
     name: str = Field(min_length=1, max_length=120)
     timezone: str = Field("UTC", max_length=64, description="An IANA time zone.")
     description: str = Field("", max_length=2000)
@@ -91,7 +91,7 @@ class ShiftOut(Schema):
     source: str = Field(description="The layer's name, or override.")
 
 
-class ScheduleOut(Schema):
+class OnCallScheduleOut(Schema):
     id: int
     name: str
     timezone: str
@@ -131,8 +131,8 @@ def override_out(override: OnCallOverride) -> OverrideOut:
     )
 
 
-def schedule_out(schedule: OnCallSchedule) -> ScheduleOut:
-    return ScheduleOut(
+def schedule_out(schedule: OnCallSchedule) -> OnCallScheduleOut:
+    return OnCallScheduleOut(
         id=schedule.pk,
         name=schedule.name,
         timezone=schedule.timezone,
@@ -170,7 +170,7 @@ class TargetIn(Input):
     )
 
 
-class LevelIn(Input):
+class EscalationLevelIn(Input):
     delay_minutes: int = Field(
         15, ge=0, le=1440, description="Minutes before the next level is paged."
     )
@@ -189,11 +189,11 @@ class MatchIn(Input):
     position: int = Field(100, ge=0, le=10_000)
 
 
-class PolicyIn(Input):
+class EscalationPolicyIn(Input):
     name: str = Field(min_length=1, max_length=120)
     description: str = Field("", max_length=2000)
     repeat: int = Field(0, ge=0, le=9, description="Runs of the whole policy after the first.")
-    levels: list[LevelIn] = Field(max_length=10)
+    levels: list[EscalationLevelIn] = Field(max_length=10)
     matches: list[MatchIn] = Field(default_factory=list, max_length=50)
     alarm_rules: list[RowId] = Field(
         default_factory=list,
@@ -212,27 +212,27 @@ class TargetOut(Schema):
     address: str
 
 
-class LevelOut(Schema):
+class EscalationLevelOut(Schema):
     position: int
     delay_minutes: int
     quorum: int
     targets: list[TargetOut]
 
 
-class MatchOut(Schema):
+class PolicyMatchOut(Schema):
     incident_type: str
     site: str | None
     min_severity: int
     position: int
 
 
-class PolicyOut(Schema):
+class EscalationPolicyOut(Schema):
     id: int
     name: str
     description: str
     repeat: int
-    levels: list[LevelOut]
-    matches: list[MatchOut]
+    levels: list[EscalationLevelOut]
+    matches: list[PolicyMatchOut]
     alarm_rules: list[int]
 
 
@@ -248,14 +248,14 @@ def target_out(target: EscalationTarget, label: str) -> TargetOut:
     )
 
 
-def policy_out(policy: EscalationPolicy) -> PolicyOut:
-    return PolicyOut(
+def policy_out(policy: EscalationPolicy) -> EscalationPolicyOut:
+    return EscalationPolicyOut(
         id=policy.pk,
         name=policy.name,
         description=policy.description,
         repeat=policy.repeat,
         levels=[
-            LevelOut(
+            EscalationLevelOut(
                 position=level.position,
                 delay_minutes=level.delay_minutes,
                 quorum=level.quorum,
@@ -264,7 +264,7 @@ def policy_out(policy: EscalationPolicy) -> PolicyOut:
             for level in policy.levels.all()
         ],
         matches=[
-            MatchOut(
+            PolicyMatchOut(
                 incident_type=m.incident_type,
                 site=m.site.code if m.site else None,
                 min_severity=m.min_severity,

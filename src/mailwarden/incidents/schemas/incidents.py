@@ -245,7 +245,7 @@ class OpenIncidentIn(Input):
     armed: bool = Field(False, description="An exercise's door and item actions act for real.")
 
 
-class MoveIn(Input):
+class IncidentMoveIn(Input):
     state: StateName
     note: str = Field("", max_length=1000)
 
