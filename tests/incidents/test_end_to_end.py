@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import io
 import json
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from mailwarden.access.queries import site_rules
 from mailwarden.access.services import sync
 from mailwarden.config import DeliveryConfig
 from mailwarden.core import clock, ledger
+from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock
 from mailwarden.core.roles import Role
 from mailwarden.core.tasks import tick
@@ -63,6 +65,7 @@ from mailwarden.incidents.services import alarms, escalation, exercises, inciden
 from mailwarden.incidents.services import broadcasts as site_messages
 from mailwarden.incidents.services import delivery as endpoints
 from mailwarden.screening import services as screening
+from mailwarden.screening.models import Indicator
 from mailwarden.screening.services import Checklist
 from tests.access.conftest import Mailroom, device, mailroom  # noqa: F401
 from tests.access.test_sync import swipe
@@ -75,6 +78,25 @@ from tests.screening.conftest import SCREENER_A
 # Real threads (the SMTP server, the HTTP receiver, the MQTT client) and the commit hooks that
 # production relies on: the test runs outside a wrapping transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _migrations_data() -> None:
+    """The migrations fill the indicator catalogue and the shipped playbooks, and a
+    transactional test run before this one empties every table: put them back."""
+    catalogue = importlib.import_module("mailwarden.screening.migrations.0002_indicator_catalogue")
+    for position, (code, label, description, weight) in enumerate(catalogue.CATALOGUE, start=1):
+        Indicator.objects.get_or_create(
+            code=code,
+            defaults={
+                "label": label,
+                "description": description,
+                "default_weight": weight,
+                "position": position,
+            },
+        )
+    playbooks.install_default_playbooks(Actor.job("tests"))
+
 
 SECRET = "whsec-e2e-0123456789abcdef"
 LEVEL_1_DELAY = 5  # minutes

@@ -290,7 +290,7 @@ def _forced_dock_door(cast: _Cast) -> str:
             ],
         ),
     )
-    _action(
+    _corrective_action(
         cast,
         incident,
         "Give the on-call operator a pager that cannot be silenced",
@@ -298,7 +298,7 @@ def _forced_dock_door(cast: _Cast) -> str:
         14,
         CorrectiveActionStatus.IN_PROGRESS,
     )
-    _action(
+    _corrective_action(
         cast,
         incident,
         "Replace the dock door's latch with a reinforced one",
@@ -436,7 +436,7 @@ def _evacuation_drill(cast: _Cast) -> int:
             ],
         ),
     )
-    _action(
+    _corrective_action(
         cast,
         incident,
         "Assembly point marshals take a paper list of who has not answered",
@@ -444,7 +444,7 @@ def _evacuation_drill(cast: _Cast) -> int:
         21,
         CorrectiveActionStatus.OPEN,
     )
-    _action(
+    _corrective_action(
         cast,
         incident,
         "Put a bomb threat checklist at every mailroom phone",
@@ -483,14 +483,14 @@ def _roll_call(cast: _Cast, broadcast_id: int) -> int:
     return answered
 
 
-def _action(
-    cast: _Cast, incident: Incident, action: str, improvement: str, due_days: int, status: str
+def _corrective_action(
+    cast: _Cast, incident: Incident, what: str, improvement: str, due_days: int, status: str
 ) -> None:
     added = exercises.add_corrective_action(
         cast.manager,
         incident.pk,
         exercises.ActionRequest(
-            action=action,
+            action=what,
             owner="Morgan Reyes",
             due_on=_due(cast, due_days),
             improvement=improvement,
@@ -502,7 +502,7 @@ def _action(
             incident.pk,
             added.pk,
             exercises.ActionRequest(
-                action=action,
+                action=what,
                 owner="Morgan Reyes",
                 due_on=_due(cast, due_days),
                 improvement=improvement,
