@@ -112,7 +112,7 @@ def test_a_manager_arms_an_exercise_and_releases_the_hold(open_page, world, view
     page = open_page(viewport)
     sign_in(page, Role.SECURITY_MANAGER.value)
     page.goto(f"/incidents/{drill.pk}/steps/")
-    expect(page.locator("[data-exercise-banner]")).to_contain_text("only simulate")
+    expect(page.locator("[data-steps-banner]")).to_contain_text("only simulate")
     page.click("[data-arm]")
     expect(page.locator(".alert")).to_contain_text("is armed")
     hold = IncidentStep.objects.get(incident=drill, action="hold_site_mail").position

@@ -163,7 +163,7 @@ def test_arming_and_releasing_from_the_page(site, frozen_clock):
     drill = open_incident(site, "suspicious_package", exercise=True)
     manager = signed_in(Role.SECURITY_MANAGER)
     html = manager.get(f"/incidents/{drill.pk}/steps/").content.decode()
-    assert "data-exercise-banner" in html and "data-arm" in html
+    assert "data-steps-banner" in html and "data-arm" in html
     assert (
         "data-arm"
         not in signed_in(Role.SECURITY_OPERATOR)
