@@ -229,6 +229,22 @@ def test_the_incident_page_shows_its_playbook_steps(world):
 # ----------------------------------------------------------------------------- joins
 
 
+def test_the_incident_says_the_site_is_still_locked_down(world):
+    from mailwarden.access import services as access
+    from tests.factories import MANAGER
+
+    incident = open_one()
+    page = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()
+    assert "data-lockdown" not in page
+    access.lockdown.lockdown_site(MANAGER, "hq", True, reason="parcel with wires")
+    services.move(incidents_fixtures.OPERATOR, incident.pk, "resolved")
+    page = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()
+    notice = re.search(r"<p [^>]*data-lockdown>(.*?)</p>", page, re.S)
+    assert notice and "is locked down" in notice.group(1)
+    assert "the lockdown stays until someone lifts it" in notice.group(1)
+    assert 'href="/access/?site=hq"' in notice.group(1)
+
+
 def test_the_incident_links_to_its_report(world):
     incident = open_one()
     html = signed_in(Role.AUDITOR).get(f"/incidents/{incident.pk}/").content.decode()

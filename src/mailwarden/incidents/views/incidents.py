@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mailwarden.access import queries as access_queries
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.views import actor_of, console_page
@@ -148,6 +149,7 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
     moves = [(s, MOVE_LABELS[IncidentState(s)]) for s in services.allowed_moves(found.state)]
     assigned = {a.user.username for a in found.assignees.all()}
     staff = list(queries.assignable_staff(services.ASSIGNABLE))
+    rules = access_queries.site_rules(found.site)
     context = {
         "incident": found,
         "zone": zoneinfo.ZoneInfo(found.site.timezone).key,
@@ -167,6 +169,8 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
         "can_message": actor.has(*broadcast_services.SEND_BROADCASTS),
         "can_see_paging": actor.has(*escalation_services.VIEW_ESCALATION),
         "escalation": escalation_queries.escalation_about(f"incident:{found.pk}"),
+        # Closing an incident lifts nothing: a person ends a lockdown on the access board.
+        "lockdown": rules if rules.lockdown else None,
     }
     return render(request, "incidents/incidents/detail.html", context)
 
