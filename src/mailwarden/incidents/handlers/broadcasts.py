@@ -7,12 +7,9 @@ from datetime import datetime
 
 from mailwarden.contracts.events import IncidentStateChanged
 from mailwarden.core import outbox
-from mailwarden.core.actor import Actor
 from mailwarden.core.tasks import periodic
 from mailwarden.incidents.models import IncidentState
 from mailwarden.incidents.services import broadcasts
-
-JOB = Actor.job("incidents")
 
 
 @periodic("incidents-broadcast-resend")
@@ -27,4 +24,4 @@ def incident_settled(event: IncidentStateChanged) -> None:
     if event.state not in (IncidentState.RESOLVED, IncidentState.CLOSED):
         return
     for broadcast_id in broadcasts.open_roll_calls(event.incident):
-        broadcasts.close_roll_call(JOB, broadcast_id)
+        broadcasts.close_roll_call(broadcasts.JOB, broadcast_id)

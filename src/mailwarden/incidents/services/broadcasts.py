@@ -40,12 +40,12 @@ from mailwarden.incidents.models import (
     Incident,
     RollCallAnswer,
 )
-from mailwarden.incidents.services import timeline
+from mailwarden.incidents.services import alarms, timeline
 
 SEND_BROADCASTS = (Role.SECURITY_MANAGER, Role.SECURITY_OPERATOR)
 VIEW_BROADCASTS = (*SEND_BROADCASTS, Role.AUDITOR)
 
-JOB = Actor.job("incidents")
+JOB = alarms.JOB
 # Who answers a roll call: the holder of a link, not a signed-in person.
 ROLL_CALL = Actor.job("roll-call")
 
