@@ -121,6 +121,25 @@ class IntakeConfig(BaseModel):
     duplicate_window_minutes: int = Field(default=24 * 60, ge=0)
 
 
+class SurveillanceSettings(BaseModel):
+    """Cameras and video events (``surveillance``): evidence retention and worker health."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Snapshots and clips of video events older than this are removed (the event stays).
+    evidence_days: int = Field(default=30, ge=1)
+    # And the oldest go first while all of them together take more than this.
+    evidence_max_mb: int = Field(default=20_000, ge=10)
+    # A camera whose worker has not reported for this long is offline ("worker silent").
+    worker_silent_s: int = Field(default=120, ge=10)
+    # Where workers publish events on MQTT (None: they do not publish).
+    mqtt_host: str | None = None
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_topic_prefix: str = "mailwarden/vision"
+    # Seconds between a worker's polls for configuration changes and status reports.
+    worker_poll_s: float = Field(default=10.0, ge=1, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MW_",
@@ -148,6 +167,7 @@ class Settings(BaseSettings):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
+    surveillance: SurveillanceSettings = Field(default_factory=SurveillanceSettings)
     # The Ed25519 key that signs the ledger's checkpoints; None keeps it in the data folder
     # (development only: production must name a file outside the database and the data folder).
     ledger_key_file: Path | None = None

@@ -715,6 +715,62 @@ class IncidentEscalationExhausted(DomainEvent):
     exercise: bool = Field(description="True when it paged about an exercise.")
 
 
+# ============================================================================= surveillance
+
+
+class VideoEventRaised(DomainEvent):
+    """A camera's video analytics saw something that needs a person: loitering, presence after
+    hours, an unattended object, a crowd, or tailgating at a door (more people entered than the
+    door granted). Door-line crossings that a grant paid for are recorded, not raised."""
+
+    TOPIC: ClassVar[str] = "surveillance.video_event.raised"
+    KEY: ClassVar[str | None] = "{topic}:{event}"
+
+    event: int = Field(description="The video event's ID.")
+    type: str = Field(description="loitering, after_hours, unattended, crowding or tailgating.")
+    camera: str = Field(description="The camera's name.")
+    site: str = Field(description="The site's code.")
+    zone: str = Field(description="The zone or door line that raised it.")
+    door: str | None = Field(description="The access door's code, for tailgating.")
+    occurred_at: datetime = Field(description="When it happened (the worker's clock).")
+    detail: str = Field(description="What happened, in words.")
+    has_snapshot: bool = Field(description="Whether a snapshot was recorded.")
+    has_clip: bool = Field(description="Whether a clip was recorded.")
+
+
+class VideoEventHandled(DomainEvent):
+    """An operator acknowledged a video event, or marked it as a false positive."""
+
+    TOPIC: ClassVar[str] = "surveillance.video_event.handled"
+    KEY: ClassVar[str | None] = "{topic}:{event}"
+
+    event: int = Field(description="The video event's ID.")
+    by: str = Field(description="Who handled it.")
+    false_positive: bool = Field(description="True when it was marked as a false positive.")
+    note: str = Field(description="Their note (may be empty).")
+
+
+class CameraDisconnected(DomainEvent):
+    """A camera stopped delivering frames to its worker, or its worker stopped reporting."""
+
+    TOPIC: ClassVar[str] = "surveillance.camera.disconnected"
+
+    camera: str = Field(description="The camera's name.")
+    site: str = Field(description="The site's code.")
+    reason: str = Field(description="Why, as the worker or the server saw it.")
+    occurred_at: datetime = Field(description="When it was noticed.")
+
+
+class CameraReconnected(DomainEvent):
+    """A camera that was offline delivers frames again."""
+
+    TOPIC: ClassVar[str] = "surveillance.camera.reconnected"
+
+    camera: str = Field(description="The camera's name.")
+    site: str = Field(description="The site's code.")
+    occurred_at: datetime = Field(description="When it was noticed.")
+
+
 # ============================================================================= the registry
 
 CATALOGUE: Mapping[str, type[DomainEvent]] = MappingProxyType(_catalogue)

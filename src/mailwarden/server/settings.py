@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "mailwarden.screening",
     "mailwarden.access",
     "mailwarden.incidents",
+    "mailwarden.surveillance",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,29 @@
+from mailwarden.core.plugins import MailwardenApp, NavEntry
+
+
+class SurveillanceConfig(MailwardenApp):
+    name = "mailwarden.surveillance"
+    label = "surveillance"
+    verbose_name = "Surveillance"
+
+    nav = (
+        NavEntry(
+            "surveillance:cameras",
+            "Cameras",
+            "camera",
+            "mailwarden.surveillance.services.cameras.VIEW_CAMERAS",
+            order=63,
+        ),
+        NavEntry(
+            "surveillance:events",
+            "Video events",
+            "eye",
+            "mailwarden.surveillance.services.cameras.VIEW_CAMERAS",
+            order=64,
+        ),
+    )
+    urls = "mailwarden.surveillance.urls"
+    url_prefix = "surveillance/"
+    api_router = "mailwarden.surveillance.api.router"
+    # A vision worker's token reaches only its own operations.
+    device_scope = "mailwarden.surveillance.api.worker.worker_scope"
