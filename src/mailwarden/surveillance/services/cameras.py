@@ -274,7 +274,9 @@ def _rules(spec: RegionSpec, where: str) -> list[dict[str, Any]]:
 def _region(camera: Camera, spec: RegionSpec, where: str) -> Region:
     if spec.kind not in RegionKind.values:
         raise ServiceError(f"must be one of {', '.join(RegionKind.values)}", f"{where}.kind")
-    name = check_text(spec.name, f"{where}.name", max_length=100, required=True)
+    # A mask needs no name of its own: it is numbered.
+    required = spec.kind != RegionKind.MASK
+    name = check_text(spec.name, f"{where}.name", max_length=100, required=required)
     points = _points(spec.points, where)
     if spec.kind == RegionKind.LINE and len(points) != 2:
         raise ServiceError("a door line has exactly two points", f"{where}.points")
