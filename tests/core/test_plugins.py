@@ -42,6 +42,8 @@ ADMIN_MENU = [
     "incidents:playbooks",
     "incidents:exercises",
     "incidents:dead_letters",
+    "surveillance:cameras",
+    "surveillance:events",
     "pickup",
     "directory:recipients",
     "directory:sites",

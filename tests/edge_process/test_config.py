@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import secrets
 from pathlib import Path
 
 import pytest
@@ -115,14 +114,15 @@ def test_a_missing_ca_file_is_named(tmp_path):
     [
         (
             "vault-in.key",
-            secrets.token_bytes(8).hex(),
+            # Fixed, not random: test ids must be the same in every collecting process (xdist).
+            "0123456789abcdef",
             ("readers[2].key_file: ", "holds a 8-byte key; it must be 16 bytes (32 hex digits)"),
         ),
         ("vault-in.key", "not hex at all", ("readers[2].key_file: ", "does not hold a hex key")),
         ("vault-in.key", SCBK_D.hex(), ("readers[2].key_file: ", "SCBK-D is public")),
         (
             "sync.key",
-            secrets.token_bytes(16).hex(),
+            "00112233445566778899aabbccddeeff",
             ("server.sync_secret_file: ", "it must be at least 32 bytes"),
         ),
         ("token", "two words", ("server.token: a device token is one word",)),

@@ -12,14 +12,14 @@ class SurveillanceConfig(MailwardenApp):
             "Cameras",
             "camera",
             "mailwarden.surveillance.services.cameras.VIEW_CAMERAS",
-            order=63,
+            order=68,
         ),
         NavEntry(
             "surveillance:events",
             "Video events",
             "eye",
             "mailwarden.surveillance.services.cameras.VIEW_CAMERAS",
-            order=64,
+            order=69,
         ),
     )
     urls = "mailwarden.surveillance.urls"
