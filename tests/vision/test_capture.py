@@ -267,3 +267,8 @@ def test_a_camera_with_a_wrong_password_says_so(rtsp: socketserver.TCPServer) ->
     stream = Stream(url, timeout_s=2.0, clock=Clock(), sleep=lambda s: stop.set())
     assert list(stream.frames(stop)) == []
     assert "offline: wrong user name or password" in stream.status.history
+
+
+def test_a_stream_needs_a_positive_timeout() -> None:
+    with pytest.raises(ValueError, match="timeout_s must be more than 0"):
+        Stream("rtsp://127.0.0.1/cam", timeout_s=0)

@@ -194,6 +194,8 @@ class Stream:
         backoff: Backoff | None = None,
         probe: Callable[[str], str | None] | None = None,
     ) -> None:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be more than 0 seconds, not {timeout_s}")
         self.url = url
         self.timeout_s = timeout_s
         self.opener: Opener = opener or (lambda u: open_ffmpeg(u, round(timeout_s * 1000)))
