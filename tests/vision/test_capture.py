@@ -21,7 +21,6 @@ from mailwarden.vision.capture import (
     Stream,
     VideoFile,
     open_any,
-    open_ffmpeg,
     probe_reason,
 )
 
@@ -107,7 +106,7 @@ def test_a_stream_that_ends_is_reopened_and_counts_its_frames(clip: Path) -> Non
     # Each pass delivered frames, so the backoff started again from its first step.
     assert clock.slept == [1.0, 1.0]
     assert stream.status.frames == 75
-    assert stream.status.history[:3] == ["online", "offline: stalled or ended", "online"]
+    assert stream.status.history[:3] == ["online", "offline: ended", "online"]
 
 
 def test_a_stream_that_never_opens_backs_off_exponentially(tmp_path: Path) -> None:
@@ -148,7 +147,7 @@ def test_an_unreachable_camera_says_why() -> None:
     def sleep(seconds: float) -> None:
         stop.set()
 
-    stream = Stream(url, opener=lambda u: open_ffmpeg(u, 2000), clock=clock, sleep=sleep)
+    stream = Stream(url, timeout_s=2.0, clock=clock, sleep=sleep)
     assert list(stream.frames(stop)) == []
     assert any(h.startswith("offline: unreachable") for h in stream.status.history)
 
@@ -228,7 +227,7 @@ def test_a_camera_that_accepts_and_then_says_nothing_is_offline_not_stuck() -> N
     try:
         stream = Stream(
             url,
-            opener=lambda u: open_ffmpeg(u, 1500),
+            timeout_s=1.5,
             clock=Clock(),
             sleep=lambda s: stop.set(),
             probe=lambda u: probe_reason(u, timeout=1.0),
@@ -265,8 +264,11 @@ def test_corrupt_frames_in_a_file_are_skipped_and_counted(tmp_path: Path) -> Non
 def test_a_camera_with_a_wrong_password_says_so(rtsp: socketserver.TCPServer) -> None:
     url = answer(rtsp, '401 Unauthorized\r\nWWW-Authenticate: Basic realm="cam"')
     stop = threading.Event()
-    stream = Stream(
-        url, opener=lambda u: open_ffmpeg(u, 2000), clock=Clock(), sleep=lambda s: stop.set()
-    )
+    stream = Stream(url, timeout_s=2.0, clock=Clock(), sleep=lambda s: stop.set())
     assert list(stream.frames(stop)) == []
     assert "offline: wrong user name or password" in stream.status.history
+
+
+def test_a_stream_needs_a_positive_timeout() -> None:
+    with pytest.raises(ValueError, match="timeout_s must be more than 0"):
+        Stream("rtsp://127.0.0.1/cam", timeout_s=0)

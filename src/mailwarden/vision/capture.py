@@ -8,6 +8,7 @@ Each camera's status says whether it is online and, when it is not, why.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
@@ -34,9 +35,17 @@ class Capture(Protocol):
 Opener = Callable[[str], Capture]
 
 
+# OpenCV passes FFmpeg's own options only through this variable (a site may set its own).
+# RTSP over TCP, as NVRs use it: no frames lost to dropped UDP packets, and a camera that hangs up
+# reads as ended at once. A short analysis: FFmpeg would otherwise read for the whole open
+# timeout before the first frame comes back, and start that far behind the camera.
+FFMPEG_OPTIONS = "rtsp_transport;tcp|analyzeduration;500000"
+
+
 def open_ffmpeg(url: str, timeout_ms: int = 5000) -> Capture:
     """Open a file or stream with OpenCV's FFmpeg backend, with open and read timeouts, so a
     stalled stream returns control instead of blocking for ever."""
+    os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", FFMPEG_OPTIONS)
     params = [
         cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
         timeout_ms,
@@ -168,20 +177,28 @@ class Backoff:
 
 
 class Stream:
-    """A camera that is reopened whenever it fails, for as long as ``stop`` is not set."""
+    """A camera that is reopened whenever it fails, for as long as ``stop`` is not set.
+
+    ``timeout_s`` bounds the open and each read (FFmpeg's opener is given it); a read that gives
+    nothing for that long is a stall, and one that fails sooner is the camera hanging up.
+    """
 
     def __init__(
         self,
         url: str,
         *,
-        opener: Opener = open_ffmpeg,
+        opener: Opener | None = None,
+        timeout_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         backoff: Backoff | None = None,
         probe: Callable[[str], str | None] | None = None,
     ) -> None:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be more than 0 seconds, not {timeout_s}")
         self.url = url
-        self.opener = opener
+        self.timeout_s = timeout_s
+        self.opener: Opener = opener or (lambda u: open_ffmpeg(u, round(timeout_s * 1000)))
         self.clock = clock
         self.sleep = sleep
         self.backoff = backoff or Backoff()
@@ -193,18 +210,29 @@ class Stream:
         start = self.clock()
         index = 0
         while not stop.is_set():
+            began = self.clock()
             cap = self.opener(self.url)
             if not cap.isOpened():
                 cap.release()
-                self.status.set("offline", self.probe(self.url) or "cannot open the stream")
+                waited = self.clock() - began
+                # The probe only runs when the open failed: it names what the open cannot tell.
+                reason = self.probe(self.url)
+                if reason is None:
+                    reason = (
+                        self._stalled() if self._timed_out(waited) else "cannot open the stream"
+                    )
+                self.status.set("offline", reason)
                 self._wait(stop)
                 continue
             check = FrameCheck()
             got = 0
+            waited = 0.0
             try:
                 while not stop.is_set():
+                    began = self.clock()
                     ok, image = cap.read()
                     if not ok:
+                        waited = self.clock() - began
                         break
                     if not check.ok(image):
                         self.status.corrupt += 1
@@ -223,10 +251,20 @@ class Stream:
                 cap.release()
             if stop.is_set():
                 break
-            # The read timed out or the stream ended: both look the same from OpenCV.
-            self.status.set("offline", "stalled or ended" if got else "no frames")
+            # OpenCV reads a timeout and an end alike; how long the read took tells them apart.
+            if self._timed_out(waited):
+                self.status.set("offline", self._stalled())
+            else:
+                self.status.set("offline", "ended" if got else "ended before the first frame")
             self._wait(stop)
         self.status.set("ended")
+
+    def _timed_out(self, waited: float) -> bool:
+        # FFmpeg's timeout fires a little early or late; half of it is no ordinary frame gap.
+        return waited >= self.timeout_s / 2
+
+    def _stalled(self) -> str:
+        return f"stalled: no frame for {self.timeout_s:g} s"
 
     def _wait(self, stop: threading.Event) -> None:
         self.status.reconnects += 1
@@ -234,7 +272,8 @@ class Stream:
             self.sleep(self.backoff.next())
 
 
-_SUPPORTED = {"H264", "H265", "HEVC", "JPEG", "MP4V-ES", "MJPEG"}
+# What OpenCV's FFmpeg takes apart from RTP and decodes (VP9 it does not, nor JPEG 2000).
+_SUPPORTED = {"H264", "H265", "HEVC", "JPEG", "MP4V-ES", "MJPEG", "VP8", "THEORA", "RAW", "MP2T"}
 
 
 def probe_reason(url: str, timeout: float = 3.0) -> str | None:

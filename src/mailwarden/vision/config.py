@@ -145,8 +145,7 @@ class Evidence(Strict):
     pre_roll_s: float = Field(default=3.0, ge=0)
     post_roll_s: float = Field(default=3.0, ge=0)
     jpeg_quality: int = Field(default=85, ge=10, le=100)
-    # OpenCV's FFmpeg build encodes MPEG-4 part 2 in MP4 (players, not browsers) and VP8 in
-    # WebM (browsers); it has no H.264 encoder.
+    # Both play in browsers: H.264 in MP4 (also on phones and in every player), VP8 in WebM.
     clip_format: Literal["mp4", "webm"] = "mp4"
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mailwarden.vision import config
-from mailwarden.vision.capture import Backoff, Opener, Status, Stream, open_ffmpeg
+from mailwarden.vision.capture import Backoff, Opener, Status, Stream
 from mailwarden.vision.pipeline import Analyzer
 from mailwarden.vision.rules import Event, Grant
 from mailwarden.vision.video import Sampler
@@ -26,7 +26,9 @@ class Camera:
     # The source's frame rate; a live stream is sampled down to the rules' analysis rate.
     fps: float = 25.0
     grants: Sequence[Grant] = ()
-    opener: Opener = open_ffmpeg
+    # None: FFmpeg with ``timeout_s`` for the open and each read.
+    opener: Opener | None = None
+    timeout_s: float = 5.0
     status: Status = field(default_factory=Status)
 
 
@@ -72,6 +74,7 @@ class CameraGroup:
             stream = Stream(
                 camera.url,
                 opener=camera.opener,
+                timeout_s=camera.timeout_s,
                 clock=self.clock,
                 sleep=self.sleep,
                 probe=self.probe,
