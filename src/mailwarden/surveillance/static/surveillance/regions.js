@@ -184,7 +184,9 @@
     this.regions.push(region);
     this.drawing = null;
     this.changed();
-    this.say(KIND_LABELS[d.kind] + " added. Name it and choose its rules, then Save.");
+    this.say(d.kind === "mask"
+      ? "Motion mask added; Save to keep it."
+      : KIND_LABELS[d.kind] + " added. Name it and choose its rules, then Save.");
     this.select(this.regions.length - 1);
     const name = this.panel.querySelector("[data-field=name]");
     if (name) name.focus();
@@ -336,6 +338,7 @@
         });
         self.dirty = false;
         self.status.textContent = "Saved. The worker picks the change up at its next poll.";
+        self.say("");
         self.root.dataset.saved = String(Date.now());
         self.render();
         return;
@@ -465,7 +468,10 @@
       x2: (mx + nx * reach).toFixed(1), y2: (my + ny * reach).toFixed(1),
       class: "inside-arrow", "marker-end": "url(#arrowhead)", "data-inside": region.inside,
     }));
-    const word = svg("text", { x: (mx + nx * (reach + 14)).toFixed(1), y: (my + ny * (reach + 14)).toFixed(1), class: "inside-label" });
+    // Kept inside the picture, so a line near the edge still says which side is inside.
+    const wx = Math.min(WIDTH - 30, Math.max(30, mx + nx * (reach + 14)));
+    const wy = Math.min(this.height - 10, Math.max(10, my + ny * (reach + 14)));
+    const word = svg("text", { x: wx.toFixed(1), y: wy.toFixed(1), class: "inside-label" });
     word.textContent = "inside";
     group.appendChild(word);
   };
@@ -482,7 +488,7 @@
       const item = el("li", { className: "region-item" + (index === self.selected ? " is-selected" : ""), "data-region": String(index) });
       const button = el("button", { type: "button", className: "region-pick", "data-action": "select", "data-index": String(index), "aria-pressed": String(index === self.selected) });
       button.appendChild(el("span", { className: "tag tag-" + region.kind }, KIND_LABELS[region.kind]));
-      button.appendChild(el("span", { className: "region-name" }, region.kind === "mask" ? "" : region.name));
+      button.appendChild(el("span", { className: "region-name" }, region.name));
       const rules = region.rules.map(function (r) { return r.type.replace(/_/g, " "); }).join(", ");
       if (rules) button.appendChild(el("span", { className: "muted small region-rules" }, rules));
       item.appendChild(button);
