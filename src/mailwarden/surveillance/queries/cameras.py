@@ -37,8 +37,11 @@ def cameras(site: Site | None = None) -> QuerySet[Camera]:
     return found.filter(site=site) if site is not None else found
 
 
-def camera_cards(site: Site | None = None) -> list[CameraCard]:
-    counted = cameras(site).annotate(
+def camera_cards(site: Site | None = None, camera: Camera | None = None) -> list[CameraCard]:
+    found = cameras(site)
+    if camera is not None:
+        found = found.filter(pk=camera.pk)
+    counted = found.annotate(
         n_new=Count("events", filter=Q(events__state=EventState.NEW), distinct=True),
         n_events=Count("events", distinct=True),
         n_regions=Count("regions", distinct=True),

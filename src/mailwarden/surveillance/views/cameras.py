@@ -74,7 +74,7 @@ def camera_snapshot(request: HttpRequest, name: str) -> HttpResponse:
 @require_GET
 def camera_detail(request: HttpRequest, name: str) -> HttpResponse:
     camera = _camera_or_404(name)
-    card = next(c for c in queries.camera_cards() if c.camera.pk == camera.pk)
+    [card] = queries.camera_cards(camera=camera)
     context = {
         "camera": camera,
         "card": card,
