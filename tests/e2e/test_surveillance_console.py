@@ -190,3 +190,46 @@ def test_an_auditor_reads_the_drawing_without_tools(open_page, console: Room):
     page.goto(f"/surveillance/cameras/{console.camera.name}/regions/")
     expect(page.locator("[data-tool]")).to_have_count(0)
     expect(page.locator("[data-action=save]")).to_have_count(0)
+
+
+def test_a_manager_reshapes_a_zone_and_sets_its_hours(open_page, console: Room):
+    from mailwarden.surveillance.services import cameras
+
+    cameras.set_regions(
+        ADMIN,
+        console.camera.name,
+        [cameras.RegionSpec("zone", "Counter", [(0.1, 0.1), (0.5, 0.1), (0.5, 0.5)])],
+    )
+    page = open_page()
+    sign_in(page, Role.SECURITY_MANAGER.value)
+    page.goto(f"/surveillance/cameras/{console.camera.name}/regions/")
+    page.click("[data-action=select][data-index='0']")
+    # Drag the first corner to a new place.
+    handle = page.locator("[data-vertex='0']")
+    box = page.locator("[data-canvas]").bounding_box()
+    assert box is not None
+    handle.hover()
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3, steps=5)
+    page.mouse.up()
+    expect(page.locator("[data-save-status]")).to_have_text("Unsaved changes")
+    # After hours: weekdays 07:30-18:00 (Saturday added), and a second window.
+    page.check("#rule-after_hours")
+    page.click("label[for=window-0-sat]")
+    page.fill("#window-0-start", "07:30")
+    page.click("text=Add a window")
+    page.fill("#window-1-start", "19:00")
+    page.fill("#window-1-end", "21:00")
+    page.click("[data-action=save]")
+    expect(page.locator("[data-save-status]")).to_contain_text("Saved.")
+    zone = Region.objects.get(kind="zone")
+    assert near(zone.points, [(0.2, 0.3), (0.5, 0.1), (0.5, 0.5)]), zone.points
+    hours = next(r for r in zone.rules if r["type"] == "after_hours")
+    assert hours["schedule"] == [
+        {
+            "days": ["mon", "tue", "wed", "thu", "fri", "sat"],
+            "start": "07:30:00",
+            "end": "18:00:00",
+        },
+        {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "19:00:00", "end": "21:00:00"},
+    ]

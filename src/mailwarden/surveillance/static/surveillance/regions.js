@@ -74,6 +74,8 @@
     this.errors = {};
     this.cursor = [0.5, 0.5];
     this.dirty = false;
+    this.dragging = null;
+    this.moved = false;
     this.canvas = root.querySelector("[data-canvas]");
     this.stage = root.querySelector("[data-stage]");
     this.list = root.querySelector("[data-region-list]");
@@ -103,7 +105,33 @@
       else if (what === "add-window") self.addWindow();
       else if (what === "remove-window") self.removeWindow(Number(action.dataset.window));
     });
+    // A selected shape's corners can be dragged to new places.
+    this.canvas.addEventListener("pointerdown", function (event) {
+      const vertex = event.target.closest("[data-vertex]");
+      if (!vertex || self.drawing || !self.canEdit) return;
+      event.preventDefault();
+      self.dragging = Number(vertex.dataset.vertex);
+      self.canvas.setPointerCapture(event.pointerId);
+    });
+    this.canvas.addEventListener("pointermove", function (event) {
+      if (self.dragging === null) return;
+      const region = self.regions[self.selected];
+      if (!region) return;
+      region.points[self.dragging] = self.fractionAt(event);
+      self.moved = true;
+      self.renderCanvas();
+    });
+    this.canvas.addEventListener("pointerup", function () {
+      if (self.dragging === null) return;
+      self.dragging = null;
+      if (self.moved) self.changed();
+    });
     this.canvas.addEventListener("click", function (event) {
+      if (self.moved) {
+        // The click that ends a drag selects nothing.
+        self.moved = false;
+        return;
+      }
       if (self.drawing) {
         self.addPoint(self.fractionAt(event));
         return;
@@ -423,8 +451,8 @@
         group.appendChild(label);
       }
       if (index === self.selected) {
-        region.points.forEach(function (p) {
-          group.appendChild(svg("circle", { cx: (p[0] * WIDTH).toFixed(1), cy: (p[1] * self.height).toFixed(1), r: "6", class: "vertex" }));
+        region.points.forEach(function (p, n) {
+          group.appendChild(svg("circle", { cx: (p[0] * WIDTH).toFixed(1), cy: (p[1] * self.height).toFixed(1), r: "9", class: "vertex is-handle", "data-vertex": String(n) }));
         });
       }
       const title = svg("title");
