@@ -142,6 +142,7 @@ def test_a_bad_handling_request_changes_nothing(as_role, room: Room):
         f"/surveillance/events/{event.pk}/handle/", {"action": "delete", "note": "x"}
     )
     assert answer.status_code == 400
+    assert 'data-field-error="action"' in answer.content.decode()
     assert VideoEvent.objects.get(pk=event.pk).state == "new"
 
 

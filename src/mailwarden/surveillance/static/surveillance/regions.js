@@ -354,6 +354,13 @@
       headers: { "Content-Type": "application/json", "X-CSRFToken": token },
       body: body,
     }).then(function (response) {
+      const type = response.headers.get("Content-Type") || "";
+      if (type.indexOf("application/json") !== 0) {
+        // A sign-in page or a refusal page instead of the editor's answer.
+        return { ok: false, answer: { message: response.status === 403
+          ? "you may not change this camera's drawing"
+          : "the session may have ended; sign in again in another tab, then Save", field: null } };
+      }
       return response.json().then(function (answer) { return { ok: response.ok, answer: answer }; });
     }).then(function (result) {
       self.errors = {};
