@@ -200,7 +200,7 @@ def mailroom(db) -> Iterator[Mailroom]:
     paging = escalation.start_for_alarm(escalation.JOB, alarm.pk)
     assert paging is not None
     camera = cameras.create_camera(
-        ADMIN, cameras.CameraSpec(site=site.code, name="fuzz-cam", url="rtsp://192.0.2.1/s")
+        ADMIN, cameras.CameraSpec(site=site.code, name="fuzz-view", url="rtsp://192.0.2.1/s")
     )
     real = {
         "uid": item.uid,
