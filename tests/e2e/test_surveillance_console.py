@@ -4,8 +4,6 @@ playing its clip (a real VP8 WebM written by OpenCV) with the acknowledge button
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 from playwright.sync_api import expect
 
@@ -13,10 +11,16 @@ from mailwarden.core import media
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user
 from mailwarden.surveillance.models import Camera, Region, VideoEvent
-from mailwarden.surveillance.services import events as event_services
 from tests.e2e.conftest import DESKTOP, PASSWORD, TABLET, follow, shot, sign_in
 from tests.factories import ADMIN
-from tests.surveillance.console_fixtures import Room, jpeg, make_event, make_room, webm_clip
+from tests.surveillance.console_fixtures import (
+    Room,
+    handle_ready,
+    jpeg,
+    make_event,
+    make_room,
+    webm_clip,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -141,11 +145,6 @@ def test_the_grid_shows_and_refreshes_the_snapshot(open_page, console: Room):
     expect(picture).to_have_attribute("data-snapshot", fresh, timeout=15_000)
 
 
-def _handle_ready() -> bool:
-    # services.events.handle comes with the events work; until then it only raises.
-    return "NotImplementedError" not in inspect.getsource(event_services.handle)
-
-
 def test_the_event_page_plays_its_clip(open_page, console: Room, tmp_path):
     clip = media.put(webm_clip(tmp_path / "clip.webm", frames=36))
     event = make_event(console, clip=clip, clip_type="video/webm")
@@ -169,7 +168,7 @@ def test_the_event_page_plays_its_clip(open_page, console: Room, tmp_path):
 
 
 @pytest.mark.xfail(
-    not _handle_ready(), reason="services.events.handle is not written yet", strict=False
+    not handle_ready(), reason="services.events.handle is not written yet", strict=False
 )
 def test_an_operator_acknowledges_an_event(open_page, console: Room):
     event = make_event(console)
