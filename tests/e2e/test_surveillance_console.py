@@ -152,6 +152,7 @@ def test_the_event_page_plays_its_clip(open_page, console: Room, tmp_path):
     sign_in(page, Role.SECURITY_OPERATOR.value)
     follow(page, "nav >> text=Video events")
     expect(page.locator(f"tr[data-event='{event.pk}'] svg.bbox rect")).to_have_count(1)
+    shot(page, "surveillance-events")
     follow(page, f"tr[data-event='{event.pk}'] td.nowrap a")
     video = page.locator("video.clip")
     expect(video).to_be_visible()
@@ -232,3 +233,25 @@ def test_a_manager_reshapes_a_zone_and_sets_its_hours(open_page, console: Room):
         },
         {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "19:00:00", "end": "21:00:00"},
     ]
+
+
+def test_a_manager_adds_a_camera_and_a_refusal_names_its_field(open_page, console: Room):
+    page = open_page()
+    sign_in(page, Role.SECURITY_MANAGER.value)
+    follow(page, "nav >> text=Cameras")
+    follow(page, "text=Add a camera")
+    page.fill("#id_name", "hall")
+    page.fill("#id_label", "Hall")
+    page.fill("#id_url", "rtsp://admin:pw@192.0.2.40/live")
+    page.select_option("#id_worker", console.worker.name)
+    page.click("main button[type=submit]")
+    expect(page.locator("[data-field-error=url]")).to_contain_text("own fields")
+    page.fill("#id_url", "rtsp://192.0.2.40/live")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "pw")
+    shot(page, "surveillance-camera-form")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/surveillance/cameras/hall/")
+    expect(page.locator("h1")).to_have_text("Hall")
+    expect(page.locator("main")).to_contain_text("Not reported yet")
+    assert Camera.objects.get(name="hall").worker == console.worker
