@@ -52,6 +52,7 @@ from mailwarden.incidents.services import incidents as cases
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
+from mailwarden.surveillance.services import cameras
 from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
 from tests.factories import intake as intake_item
 
@@ -198,6 +199,9 @@ def mailroom(db) -> Iterator[Mailroom]:
     )
     paging = escalation.start_for_alarm(escalation.JOB, alarm.pk)
     assert paging is not None
+    camera = cameras.create_camera(
+        ADMIN, cameras.CameraSpec(site=site.code, name="fuzz-view", url="rtsp://192.0.2.1/s")
+    )
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -232,6 +236,7 @@ def mailroom(db) -> Iterator[Mailroom]:
         "override_id": str(cover.pk),
         "policy_id": str(pager.pk),
         "escalation_id": str(paging.pk),
+        "camera": camera.name,
     }
     try:
         yield Mailroom(secret, real)
