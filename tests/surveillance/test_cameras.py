@@ -131,7 +131,7 @@ def test_regions_reach_the_worker_and_change_its_version(camera: Camera) -> None
         (RegionSpec(kind="line", name="a", points=[(0.1, 0.1)]), "regions.0.points", "two"),
         (
             RegionSpec(kind="zone", name="a", rules=[{"type": "loitering", "seconds": -1}]),
-            "regions.0.rules.0.loitering.seconds",
+            "regions.0.rules.0.seconds",
             "greater than 0",
         ),
         (
@@ -163,6 +163,12 @@ def test_a_bad_drawing_names_the_region_and_changes_nothing(
     assert caught.value.field == field, caught.value
     assert reason in str(caught.value)
     assert list(Region.objects.values_list("name", flat=True)) == ["kept"]
+
+
+def test_a_camera_may_not_take_a_name_the_console_uses(camera: Camera) -> None:
+    with pytest.raises(ServiceError) as caught:
+        create_camera(MANAGER, CameraSpec(site="hq", name="new", url="rtsp://10.0.0.6/s"))
+    assert caught.value.field == "name"
 
 
 def test_two_zones_may_not_share_a_name(camera: Camera) -> None:

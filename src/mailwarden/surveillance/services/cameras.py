@@ -34,6 +34,8 @@ ENROL_WORKERS: tuple[Role, ...] = ()
 
 URL_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "file://")
 MAX_REGIONS = 50
+# Words in the console's camera addresses (cameras/new/).
+RESERVED_NAMES = frozenset({"new"})
 MAX_POINTS = 64
 
 
@@ -186,6 +188,8 @@ def _apply(camera: Camera, spec: CameraSpec) -> list[str]:
 def create_camera(actor: Actor, spec: CameraSpec) -> Camera:
     authorise(actor, "adding a camera")
     name = check_slug(spec.name, "name")
+    if name in RESERVED_NAMES:
+        raise ServiceError(f"{name!r} is a word the console uses: choose another name", "name")
     at = _site(spec.site)
     with transaction.atomic():
         if Camera.objects.filter(name=name).exists():
@@ -267,8 +271,14 @@ def _rules(spec: RegionSpec, where: str) -> list[dict[str, Any]]:
         return [r.model_dump(mode="json") for r in line.rules]
     except ValidationError as exc:
         err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"] if not isinstance(p, str) or "[" not in p)
-        raise ServiceError(err["msg"], f"{where}.{path}") from None
+        loc = list(err["loc"])
+        # pydantic names the rule's type inside the path (rules.0.loitering.seconds); the
+        # person's form has no such level.
+        if len(loc) > 2 and loc[0] == "rules" and isinstance(loc[1], int):
+            rule = spec.rules[loc[1]] if loc[1] < len(spec.rules) else None
+            if isinstance(rule, dict) and loc[2] == rule.get("type"):
+                del loc[2]
+        raise ServiceError(err["msg"], f"{where}.{'.'.join(map(str, loc))}") from None
 
 
 def _region(camera: Camera, spec: RegionSpec, where: str) -> Region:
