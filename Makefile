@@ -22,8 +22,9 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/mailwarden serve
 
+# One test process per core (MW_TEST_WORKERS=1 for one process); each has its own databases.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $${MW_TEST_WORKERS:-auto}
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
