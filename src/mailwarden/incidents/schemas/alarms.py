@@ -15,7 +15,7 @@ from mailwarden.incidents.models import Alarm, AlarmRule
 AlarmId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 SeverityLevel = Annotated[int, Field(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 critical")]
 AlarmStateName = Literal["open", "acknowledged", "cleared"]
-SourceName = Literal["screening", "access", "ledger", "cap", "outbox", "delivery"]
+SourceName = Literal["screening", "access", "ledger", "cap", "outbox", "delivery", "video"]
 ActionName = Literal["open_incident", "notify", "log"]
 
 
