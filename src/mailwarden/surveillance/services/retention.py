@@ -197,7 +197,7 @@ def check_workers(now: datetime) -> int:
     for pk in list(candidates):
         with transaction.atomic():
             camera = (
-                Camera.objects.select_for_update()
+                Camera.objects.select_for_update(of=("self",))
                 .select_related("worker", "site")
                 .filter(pk=pk)
                 .first()
