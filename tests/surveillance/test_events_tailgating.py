@@ -33,7 +33,10 @@ def raised() -> list[dict]:
 
 
 def tailgating() -> list[VideoEvent]:
-    return list(VideoEvent.objects.filter(type="tailgating").order_by("id"))
+    """The tailgating events the server raised from a crossing."""
+    return list(
+        VideoEvent.objects.filter(type="tailgating", crossing__isnull=False).order_by("id")
+    )
 
 
 def entry(camera, at, line=DOCK_LINE, **kw):
@@ -153,3 +156,52 @@ def test_every_other_type_is_raised(mailroom, camera, frozen_clock, kind):
     assert payload["has_snapshot"] is True and payload["has_clip"] is False
     assert payload["detail"] == f"{kind.replace('_', ' ')} in floor on dock-cam"
     assert LedgerEntry.objects.filter(action="surveillance.video_event.raised").count() == 1
+
+
+def test_a_workers_own_tailgating_report_is_judged_as_an_entry(mailroom, camera, frozen_clock):
+    # The vision library knows no grants: on a line with only the tailgating rule it reports
+    # every entry as tailgating, and the server joins it with the grants instead.
+    now = frozen_clock()
+    grant = badge(mailroom, now)
+    paid = record(camera, "tailgating", now + timedelta(seconds=1), zone=DOCK_LINE)
+    assert (paid.type, paid.state, paid.grant_event_id) == ("line_crossing", "recorded", grant)
+    assert paid.detail == {"direction": "entry", "reported_as": "tailgating", "grant": grant}
+    assert raised() == []
+    unpaid = record(camera, "tailgating", now + timedelta(seconds=2), zone=DOCK_LINE)
+    [event] = tailgating()
+    assert event.crossing == unpaid and event.detail["entries"] == 2
+    assert [p["type"] for p in raised()] == ["tailgating"]
+
+
+def test_a_tailgating_report_beside_its_crossing_is_not_counted_twice(
+    mailroom, camera, frozen_clock
+):
+    from mailwarden.surveillance.services import cameras
+    from tests.access.conftest import MANAGER
+
+    both = [{"type": "line_crossing"}, {"type": "tailgating", "window": WINDOW_S}]
+    cameras.set_regions(
+        MANAGER,
+        camera.name,
+        [
+            cameras.RegionSpec(
+                kind="line",
+                name=DOCK_LINE,
+                points=[(0.1, 0.5), (0.9, 0.5)],
+                door="dock",
+                rules=both,
+            )
+        ],
+    )
+    now = frozen_clock()
+    badge(mailroom, now)
+    entry(camera, now + timedelta(seconds=1))
+    report = record(camera, "tailgating", now + timedelta(seconds=1), zone=DOCK_LINE)
+    assert report.state == EventState.RECORDED and report.detail["judged_as"] == "its crossing"
+    assert tailgating() == [] and raised() == []
+
+
+def test_a_tailgating_report_on_an_unknown_line_is_raised_as_reported(camera, frozen_clock):
+    event = record(camera, "tailgating", frozen_clock(), zone="a line drawn since")
+    assert event.state == EventState.NEW
+    assert [p["type"] for p in raised()] == ["tailgating"]

@@ -59,6 +59,8 @@ def after_recorded(actor: Actor, event: VideoEvent) -> None:
     """
     if event.type == LINE_CROSSING:
         _crossing(actor, event)
+    elif event.type == TAILGATING and event.crossing_id is None:
+        _reported_tailgating(actor, event)
     else:
         _raise(actor, event)
 
@@ -107,12 +109,16 @@ class _Guard:
     window_s: float
 
 
-def _guard(event: VideoEvent) -> _Guard | None:
-    line = (
+def _line(event: VideoEvent) -> Region | None:
+    return (
         Region.objects.select_related("door")
         .filter(camera_id=event.camera_id, kind=RegionKind.LINE, name=event.zone)
         .first()
     )
+
+
+def _guard(event: VideoEvent, line: Region | None = None) -> _Guard | None:
+    line = line or _line(event)
     if line is None or line.door is None:
         return None
     for rule in line.rules:
@@ -165,6 +171,27 @@ def _crossing(actor: Actor, crossing: VideoEvent) -> None:
             or 1
         )
         _tailgating(actor, crossing, guard, grants_in_window=len(grants), entries=entries)
+
+
+def _reported_tailgating(actor: Actor, event: VideoEvent) -> None:
+    """A worker's own tailgating report. The vision library knows no badge grants, so on a
+    door line it calls every entry tailgating; the server, which has the grants, judges the
+    entry instead."""
+    line = _line(event)
+    guard = _guard(event, line)
+    if line is None or guard is None:
+        _raise(actor, event)  # not a door line the server knows: as reported
+        return
+    if any(isinstance(r, dict) and r.get("type") == LINE_CROSSING for r in line.rules):
+        # The worker reported the same entry as a crossing too, and that one is joined.
+        event.detail = {**event.detail, "reported_as": TAILGATING, "judged_as": "its crossing"}
+        _record(event, ["detail"])
+        return
+    kept = {k: v for k, v in event.detail.items() if k != "grants_in_window"}
+    event.type = LINE_CROSSING
+    event.detail = {**kept, "direction": ENTRY, "reported_as": TAILGATING}
+    event.save(update_fields=["type", "detail"])
+    _crossing(actor, event)
 
 
 def _uses(grant_ids: list[int]) -> Counter[int]:
