@@ -7,6 +7,7 @@ schema declares, in the shape it declares.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,13 +30,14 @@ from schemathesis.specs.openapi.checks import (
 
 from mailwarden.access import services as access
 from mailwarden.contracts.events import ItemReceived
-from mailwarden.core import outbox
+from mailwarden.core import clock, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.models import OutboxEvent, OutboxStatus
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user, issue_token
 from mailwarden.custody import services as custody
 from mailwarden.custody.holds import place_site_hold
+from mailwarden.directory.models import Site
 from mailwarden.incidents import cap, delivery
 from mailwarden.incidents.models import (
     AlarmSource,
@@ -52,7 +54,9 @@ from mailwarden.incidents.services import incidents as cases
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
+from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.services import cameras
+from mailwarden.surveillance.services import events as video_events
 from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
 from tests.factories import intake as intake_item
 
@@ -202,6 +206,7 @@ def mailroom(db) -> Iterator[Mailroom]:
     camera = cameras.create_camera(
         ADMIN, cameras.CameraSpec(site=site.code, name="fuzz-view", url="rtsp://192.0.2.1/s")
     )
+    video = _video_event(site)
     real = {
         "uid": item.uid,
         "code": site.code,
@@ -237,12 +242,38 @@ def mailroom(db) -> Iterator[Mailroom]:
         "policy_id": str(pager.pk),
         "escalation_id": str(paging.pk),
         "camera": camera.name,
+        "video_event_id": str(video.pk),
     }
     try:
         yield Mailroom(secret, real)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+def _video_event(site: Site) -> VideoEvent:
+    """A raised video event with a snapshot and a clip, for the event operations to aim at."""
+    camera = cameras.create_camera(
+        ADMIN, cameras.CameraSpec(site=site.code, name="fuzz-cam", url="rtsp://cam.local/fuzz")
+    )
+    with transaction.atomic():
+        event = VideoEvent.objects.create(
+            key=uuid.uuid4(),
+            camera=camera,
+            site=site,
+            worker="fuzz-worker",
+            type="loitering",
+            zone="floor",
+            occurred_at=clock.now(),
+            received_at=clock.now(),
+            bbox=[1, 2, 3, 4],
+            frame_size=[640, 360],
+            snapshot=media.put(b"\xff\xd8fuzz snapshot"),
+            clip=media.put(b"fuzz clip"),
+            clip_type="video/mp4",
+        )
+        video_events.after_recorded(ADMIN, event)
+    return event
 
 
 def _dead_letters(site: str) -> tuple[Delivery, OutboxEvent]:

@@ -115,6 +115,41 @@ def who_entered(
     return rows
 
 
+@dataclass(frozen=True)
+class Grant:
+    """A badge grant at a door's entry reader: the access event's ID, when, and how many people
+    it let in (two at a two-person door, where one decision admits both)."""
+
+    event_id: int
+    at: datetime
+    admits: int
+
+
+def entry_grants(door: Door, since: datetime, until: datetime) -> list[Grant]:
+    """The granted decisions at ``door`` from ``since`` to ``until`` (both included), oldest
+    first: from its entry readers, or from a reader the server no longer knows (as
+    :func:`who_entered` counts them, so a grant is never hidden for want of its reader)."""
+    rows = (
+        AccessEvent.objects.filter(
+            type=ACCESS_DECISION,
+            granted=True,
+            door=door,
+            occurred_at__gte=since,
+            occurred_at__lte=until,
+        )
+        .filter(Q(reader__isnull=True) | Q(reader__direction=Direction.IN))
+        .order_by("occurred_at", "id")
+        .values_list("id", "occurred_at", "companion_id", "payload")
+    )
+    grants = []
+    for pk, at, companion_id, payload in rows:
+        pair = companion_id is not None or (
+            isinstance(payload, dict) and bool(payload.get("companion_id"))
+        )
+        grants.append(Grant(event_id=pk, at=at, admits=2 if pair else 1))
+    return grants
+
+
 def access_log(
     *,
     site: Site | None = None,

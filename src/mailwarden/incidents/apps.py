@@ -101,6 +101,7 @@ class IncidentsConfig(MailwardenApp):
         "mailwarden.incidents.handlers.incidents",
         "mailwarden.incidents.handlers.broadcasts",
         "mailwarden.incidents.handlers.escalation",
+        "mailwarden.incidents.handlers.surveillance",
     )
     periodic_jobs = (
         "mailwarden.incidents.delivery.sender",

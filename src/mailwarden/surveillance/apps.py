@@ -27,3 +27,5 @@ class SurveillanceConfig(MailwardenApp):
     api_router = "mailwarden.surveillance.api.router"
     # A vision worker's token reaches only its own operations.
     device_scope = "mailwarden.surveillance.api.worker.worker_scope"
+    # Evidence retention and the watch on silent workers.
+    periodic_jobs = ("mailwarden.surveillance.services.retention",)

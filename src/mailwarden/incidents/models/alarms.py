@@ -36,6 +36,8 @@ class AlarmSource(models.TextChoices):
     # Dead letters: outbox events whose handlers kept failing, messages that could not be sent.
     OUTBOX = "outbox", "Outbox"
     DELIVERY = "delivery", "Message delivery"
+    # The surveillance app's video analytics: tailgating, loitering, cameras gone offline.
+    VIDEO = "video", "Video analytics"
 
 
 class RuleAction(models.TextChoices):

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from mailwarden.core.api import Input
 from mailwarden.directory.schemas import SiteCode
@@ -15,7 +15,7 @@ from mailwarden.incidents.models import Alarm, AlarmRule
 AlarmId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 SeverityLevel = Annotated[int, Field(ge=1, le=4, description="1 low, 2 medium, 3 high, 4 critical")]
 AlarmStateName = Literal["open", "acknowledged", "cleared"]
-SourceName = Literal["screening", "access", "ledger", "cap", "outbox", "delivery"]
+SourceName = Literal["screening", "access", "ledger", "cap", "outbox", "delivery", "video"]
 ActionName = Literal["open_incident", "notify", "log"]
 
 
@@ -103,6 +103,14 @@ class RuleIn(Input):
     ends_at: time | None = None
     position: int = Field(100, ge=0, le=10_000, description="Lower rules are tried first.")
     active: bool = True
+
+    @field_validator("starts_at", "ends_at", mode="after")
+    @classmethod
+    def _wall_clock(cls, value: time | None) -> time | None:
+        # The window is read in the site's own time zone; an offset would say another one.
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("a time of day in the site's time zone, without an offset")
+        return value
 
 
 class RuleOut(Schema):

@@ -162,7 +162,10 @@ def clear_by_ref(actor: Actor, ref: str) -> int:
     with transaction.atomic():
         alarm_ids = set(AlarmOccurrence.objects.filter(ref=ref).values_list("alarm_id", flat=True))
         for alarm in Alarm.objects.select_for_update().filter(pk__in=alarm_ids):
-            if alarm.state == AlarmState.CLEARED:
+            # Cleared already: an acknowledged alarm keeps its state, so its time says it.
+            # A source that reuses a ref for a later outage (a camera) clears only the alarm
+            # still going on, not the earlier ones again.
+            if alarm.state == AlarmState.CLEARED or alarm.cleared_at is not None:
                 continue
             alarm.cleared_at = now
             if alarm.state == AlarmState.OPEN:
@@ -233,9 +236,12 @@ def _acknowledge_access_alarms(actor: Actor, alarms: Sequence[Alarm], note: str)
             continue  # acknowledged on the board already, or gone
 
 
-def acknowledged_at_source(actor: Actor, ref: str, by: str) -> int:
-    """The source's own alarm was acknowledged (an access alarm on the door board): the
-    console's alarm it fed is acknowledged too, in that person's name."""
+def acknowledged_at_source(
+    actor: Actor, ref: str, by: str, *, note: str = "acknowledged on the door board"
+) -> int:
+    """The source's own alarm was acknowledged (an access alarm on the door board, a video
+    event on its page): the console's alarm it fed is acknowledged too, in that person's
+    name."""
     _only_jobs(actor, "acknowledging alarms for their source")
     now = clock.now()
     done = 0
@@ -244,7 +250,7 @@ def acknowledged_at_source(actor: Actor, ref: str, by: str) -> int:
         for alarm in Alarm.objects.select_for_update().filter(
             pk__in=alarm_ids, acknowledged_at__isnull=True
         ):
-            _acknowledge(actor, alarm, "acknowledged on the door board", now, by=by)
+            _acknowledge(actor, alarm, note, now, by=by)
             done += 1
     return done
 
