@@ -15,7 +15,6 @@ from tests.e2e.conftest import DESKTOP, PASSWORD, TABLET, follow, shot, sign_in
 from tests.factories import ADMIN
 from tests.surveillance.console_fixtures import (
     Room,
-    handle_ready,
     jpeg,
     make_event,
     make_room,
@@ -168,9 +167,6 @@ def test_the_event_page_plays_its_clip(open_page, console: Room, tmp_path):
     shot(page, "surveillance-event")
 
 
-@pytest.mark.xfail(
-    not handle_ready(), reason="services.events.handle is not written yet", strict=False
-)
 def test_an_operator_acknowledges_an_event(open_page, console: Room):
     event = make_event(console)
     page = open_page()

@@ -6,7 +6,6 @@ Import them with ``from tests.surveillance.console_fixtures import *`` (noqa) in
 
 from __future__ import annotations
 
-import inspect
 import io
 import uuid
 from collections.abc import Callable
@@ -29,7 +28,6 @@ from mailwarden.core.services import create_user
 from mailwarden.directory.models import Site
 from mailwarden.surveillance.models import Camera, VideoEvent, VisionWorker
 from mailwarden.surveillance.services import cameras
-from mailwarden.surveillance.services import events as event_services
 from tests.factories import ADMIN, make_site
 
 PASSWORD = "Correct-Horse-9-Battery"
@@ -59,12 +57,6 @@ def webm_clip(path: Path, frames: int = 24, size: tuple[int, int] = (160, 90)) -
         writer.write(frame)
     writer.release()
     return path.read_bytes()
-
-
-def handle_ready() -> bool:
-    """Whether services.events.handle is written (the events work brings it); until then it
-    only raises NotImplementedError, and the tests that handle an event are expected to fail."""
-    return "NotImplementedError" not in inspect.getsource(event_services.handle)
 
 
 @dataclass

@@ -146,13 +146,6 @@ def test_a_bad_handling_request_changes_nothing(as_role, room: Room):
     assert VideoEvent.objects.get(pk=event.pk).state == "new"
 
 
-# services.events.handle() comes with the events work; until it lands these are expected to fail.
-pending_handle = pytest.mark.xfail(
-    not console_fixtures.handle_ready(), reason="services.events.handle is not written yet"
-)
-
-
-@pending_handle
 @pytest.mark.parametrize(
     ("action", "state"), [("acknowledge", "acknowledged"), ("false_positive", "false_positive")]
 )

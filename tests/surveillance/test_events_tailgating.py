@@ -34,9 +34,7 @@ def raised() -> list[dict]:
 
 def tailgating() -> list[VideoEvent]:
     """The tailgating events the server raised from a crossing."""
-    return list(
-        VideoEvent.objects.filter(type="tailgating", crossing__isnull=False).order_by("id")
-    )
+    return list(VideoEvent.objects.filter(type="tailgating", crossing__isnull=False).order_by("id"))
 
 
 def entry(camera, at, line=DOCK_LINE, **kw):
