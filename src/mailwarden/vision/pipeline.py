@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 
 from mailwarden.vision import config
-from mailwarden.vision.detect import Detector, HogVerifier
+from mailwarden.vision.detect import Detector, HogScanner
 from mailwarden.vision.rules import Event, Grant, Person, RuleEngine, StaticObject
-from mailwarden.vision.track import Box, Track, Tracker, iou
+from mailwarden.vision.track import Box, Track, Tracker, center, iou
 
 WARM_UP = 3  # frames that only teach the models the scene
 DIFF = 25.0  # grey levels between a pixel and a background for it to count as different
@@ -244,6 +244,41 @@ def _differs(image: np.ndarray, background: np.ndarray) -> np.ndarray:
     return np.asarray(diff > DIFF)
 
 
+def _overlap(a: Box, b: Box) -> float:
+    """Share of the smaller box that the other covers."""
+    ix = min(a[2], b[2]) - max(a[0], b[0])
+    iy = min(a[3], b[3]) - max(a[1], b[1])
+    if ix <= 0 or iy <= 0:
+        return 0.0
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / small if small > 0 else 0.0
+
+
+def _same(a: Box, b: Box) -> bool:
+    """Whether box ``a`` is centred on the person in box ``b``."""
+    (ax, ay), (bx, by) = center(a), center(b)
+    return abs(ax - bx) < 0.3 * (b[2] - b[0]) and abs(ay - by) < 0.3 * (b[3] - b[1])
+
+
+def _pad(box: Box, px: float, py: float, size: tuple[int, int]) -> Box:
+    w, h = box[2] - box[0], box[3] - box[1]
+    return (
+        max(0.0, box[0] - px * w),
+        max(0.0, box[1] - py * h),
+        min(float(size[0]), box[2] + px * w),
+        min(float(size[1]), box[3] + py * h),
+    )
+
+
+def _union(boxes: Sequence[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
 def _covers(outer: Box, inner: Box) -> bool:
     ix = min(outer[2], inner[2]) - max(outer[0], inner[0])
     iy = min(outer[3], inner[3]) - max(outer[1], inner[1])
@@ -299,7 +334,11 @@ class Analyzer:
         self.tracker = Tracker(self.cfg.max_unseen_s)
         self.engine = RuleEngine(rules, frame_size, grants, start_time)
         self.detector = detector
-        self.hog = HogVerifier() if self.cfg.verifier == "hog" else None
+        self.hog = HogScanner(self.cfg.hog_height) if self.cfg.verifier == "hog" else None
+        self.last_hog: float | None = None
+        # What the candidates were made of on the last analysed frame: what moved, and what
+        # differs from the long-term background.
+        self.mask = np.zeros((self.work[1], self.work[0]), np.uint8)
         self.min_area = self.cfg.min_area * self.work[0] * self.work[1]
         self.min_person_h = self.cfg.min_person_height * self.work[1]
         self.kernel = np.ones((3, 3), np.uint8)
@@ -403,14 +442,17 @@ class Analyzer:
                 if t.person or self._support(healed.astype(np.uint8), t.box) < 0.3
             ]
         matched, unmatched = self.tracker.update(boxes, now)
-        changed = self.stationary.changed
         for t in unmatched:
             # A person who stands still fades into the foreground model but stays different
-            # from the long-term background: the track is kept where it stands.
-            if t.person and self._support(changed, t.box) > 0.3:
+            # from the long-term background, and one beside another may make one blob with
+            # them that only one track could take: while the candidates' mask still covers
+            # them, the track is kept where it stands.
+            if t.person and self._support(self.mask, t.box) > 0.3:
                 self.tracker.keep(t, now)
         for t in matched:
-            self._classify(t, frame, now, verified)
+            self._classify(t, verified)
+        if self.hog is not None and not verified:
+            self._verify(frame, now)
         self.tracker.prune(now)
         # A candidate that never became a person is let go sooner than a person who may only be
         # hidden for a moment.
@@ -428,6 +470,7 @@ class Analyzer:
             mask = cv2.multiply(mask, self.stationary.keep)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self.kernel)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+        self.mask = (mask > 0).astype(np.uint8)
         self.warm += 1
         # The first frames only teach the model; a change of most of the frame is the light or
         # the camera, not objects.
@@ -449,7 +492,7 @@ class Analyzer:
         region = mask[y0:y1, x0:x1]
         return float(region.mean()) if region.size else 0.0
 
-    def _classify(self, t: Track, frame: np.ndarray, now: float, verified: bool) -> None:
+    def _classify(self, t: Track, verified: bool) -> None:
         if t.person or not self.tracker.confirmed(t):
             return
         if verified:
@@ -466,10 +509,62 @@ class Analyzer:
             # Something that walks: it has moved by a fair share of its own height, and was
             # found on most frames since it appeared (noise comes and goes).
             looks = t.moved >= 0.5 * h
-        if not looks and self.hog is not None and now - t.verified_at >= 1.0:
-            t.verified_at = now
-            looks = self.hog.is_person(frame, self.to_video(t.box))
         t.person = looks
+
+    def _verify(self, frame: np.ndarray, now: float) -> None:
+        """Asks the people HOG about candidates that the shape and motion test did not take: a
+        person who stands still (or was there from the first frame and so is in part of the
+        background) moves only their arms and head, and people side by side make one blob.
+        Motion made the candidate and the HOG sees a person's outline in it: two cues that
+        rarely agree on anything else. One search covers the region of all such candidates."""
+        assert self.hog is not None
+        if self.last_hog is not None and now - self.last_hog < self.cfg.hog_every_s:
+            return
+        pending = [
+            t
+            for t in self.tracker.tracks
+            if not t.person
+            and t.last_t == now
+            and self.tracker.confirmed(t)
+            and t.hits / max(1, t.frames) >= 0.6
+            and t.h >= 0.5 * self.min_person_h
+        ]
+        if not pending:
+            return
+        self.last_hog = now
+        # The padding takes in the parts that did not move: the legs of someone waving, the
+        # rest of a person half covered by someone else's blob.
+        region = _union([_pad(t.box, 0.5, 0.5, self.work) for t in pending])
+        found = [self.to_work(d.box) for d in self.hog.people(frame, self.to_video(region))]
+        found = [b for b in found if b[3] - b[1] >= self.min_person_h]
+        taken: set[int] = set()
+        for box in sorted(found, key=lambda b: -(b[3] - b[1])):
+            owner = next((t for t in self.tracker.tracks if t.person and _same(t.box, box)), None)
+            if owner is not None:
+                # Someone already counted; candidates on them are parts of them (a blob of
+                # their legs, another of their arms), not people of their own.
+                self.tracker.snap(owner, box)
+                gone = {t.id for t in pending if _overlap(t.box, box) > 0.5}
+                self.tracker.tracks = [t for t in self.tracker.tracks if t.id not in gone]
+                pending = [t for t in pending if t.id not in gone]
+                continue
+            # The candidate the person is in: the one whose box overlaps it most.
+            best = max(pending, key=lambda t: _overlap(t.box, box), default=None)
+            if best is not None and best.id not in taken and _overlap(best.box, box) > 0.5:
+                taken.add(best.id)
+                best.person = True
+                self.tracker.snap(best, box)
+                continue
+            if any(_overlap(t.box, box) > 0.5 for t in self.tracker.tracks if t.person):
+                continue
+            # A second person in a blob wider than one person, which another track took: a track
+            # of their own, as long as what made the blob covers them.
+            group = any(
+                _overlap(t.box, box) > 0.5 and t.w > 1.5 * (box[2] - box[0]) for t in pending
+            )
+            if group and self._support(self.mask, box) > 0.3:
+                track = self.tracker.add(box, now)
+                track.person = True
 
     def _people(self, now: float) -> list[Person]:
         out = []

@@ -114,6 +114,36 @@ class Tracker:
             t.hits += 1
         self._t = now
 
+    def snap(self, t: Track, box: Box) -> None:
+        """A detector's box for the track: more of the body than a blob of what moved (a person
+        who stands still may show only their moving arms), so it replaces the track's box. It
+        is not a move: how far the track has moved is left as it was."""
+        c = center(box)
+        t.x[0], t.x[1] = c
+        t.w, t.h = box[2] - box[0], box[3] - box[1]
+        t.sizes.append((t.w, t.h))
+        del t.sizes[:-30]
+        t.foot = (c[0], box[3])
+
+    def add(self, box: Box, now: float) -> Track:
+        """A new track on a box found without a candidate (by a detector, inside a group)."""
+        c = center(box)
+        track = Track(
+            id=self.new_id(),
+            x=np.array([c[0], c[1], 0.0, 0.0]),
+            p=np.diag([10.0, 10.0, 100.0, 100.0]),
+            w=box[2] - box[0],
+            h=box[3] - box[1],
+            first_t=now,
+            last_t=now,
+            start=c,
+            sizes=[(box[2] - box[0], box[3] - box[1])],
+            foot=(c[0], box[3]),
+            start_foot=(c[0], box[3]),
+        )
+        self.tracks.append(track)
+        return track
+
     def keep(self, t: Track, now: float) -> None:
         """A track without a candidate that is still there, standing still."""
         t.x[2:] = 0.0
@@ -152,23 +182,7 @@ class Tracker:
                 unmatched.remove(t)
                 free.remove(j)
         for j in free:
-            b = boxes[j]
-            c = center(b)
-            track = Track(
-                id=self.new_id(),
-                x=np.array([c[0], c[1], 0.0, 0.0]),
-                p=np.diag([10.0, 10.0, 100.0, 100.0]),
-                w=b[2] - b[0],
-                h=b[3] - b[1],
-                first_t=now,
-                last_t=now,
-                start=c,
-                sizes=[(b[2] - b[0], b[3] - b[1])],
-                foot=(c[0], b[3]),
-                start_foot=(c[0], b[3]),
-            )
-            self.tracks.append(track)
-            matched.append(track)
+            matched.append(self.add(boxes[j], now))
         return matched, unmatched
 
     def prune(self, now: float) -> list[Track]:
