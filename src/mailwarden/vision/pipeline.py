@@ -221,6 +221,8 @@ VISIBLE_S = 0.5
 IDLE_REFRESH_S = 10.0
 GATE_MEMORY_S = 1.0
 GATE_DIFF = 12.0  # grey levels, after the blur
+HOG_AFTER_S = 0.6  # a candidate's age before the people HOG is asked about it
+HOG_BODY = 96  # a person's height in the HOG's window, in the pixels it searches
 
 
 def _unsteady(t: Track) -> bool:
@@ -268,6 +270,19 @@ def _pad(box: Box, px: float, py: float, size: tuple[int, int]) -> Box:
         min(float(size[0]), box[2] + px * w),
         min(float(size[1]), box[3] + py * h),
     )
+
+
+def _merge(regions: list[Box], box: Box) -> list[Box]:
+    """``regions`` with ``box`` added, overlapping ones joined into their union."""
+    out = []
+    for r in regions:
+        if min(r[2], box[2]) > max(r[0], box[0]) and min(r[3], box[3]) > max(r[1], box[1]):
+            box = _union([r, box])
+        else:
+            out.append(r)
+    if len(out) < len(regions):
+        return _merge(out, box)
+    return [*out, box]
 
 
 def _union(boxes: Sequence[Box]) -> Box:
@@ -525,17 +540,31 @@ class Analyzer:
             for t in self.tracker.tracks
             if not t.person
             and t.last_t == now
-            and self.tracker.confirmed(t)
-            and t.hits / max(1, t.frames) >= 0.6
+            and t.hits >= 2
+            # Someone walking is a person by the shape and motion test within about half a
+            # second; the HOG is for what stays.
+            and now - t.first_t >= HOG_AFTER_S
             and t.h >= 0.5 * self.min_person_h
         ]
         if not pending:
             return
         self.last_hog = now
-        # The padding takes in the parts that did not move: the legs of someone waving, the
-        # rest of a person half covered by someone else's blob.
-        region = _union([_pad(t.box, 0.5, 0.5, self.work) for t in pending])
-        found = [self.to_work(d.box) for d in self.hog.people(frame, self.to_video(region))]
+        # A candidate may be a part of someone who stands still (an arm, the legs), so each
+        # region reaches a findable person's height above and below it, and half their height
+        # to the sides; regions that overlap are searched as one.
+        tall = 1.2 * HOG_BODY * self.work[1] / self.cfg.hog_height
+        regions: list[Box] = []
+        for t in pending:
+            w, h = t.box[2] - t.box[0], t.box[3] - t.box[1]
+            pad_x, pad_y = max(0.5 * w, 0.5 * tall), max(0.5 * h, tall)
+            regions = _merge(
+                regions, _pad(t.box, pad_x / max(w, 1.0), pad_y / max(h, 1.0), self.work)
+            )
+        found = [
+            self.to_work(d.box)
+            for region in regions
+            for d in self.hog.people(frame, self.to_video(region))
+        ]
         found = [b for b in found if b[3] - b[1] >= self.min_person_h]
         taken: set[int] = set()
         for box in sorted(found, key=lambda b: -(b[3] - b[1])):

@@ -28,6 +28,17 @@ def gap(a: Box, b: Box) -> float:
     return float(np.hypot(dx, dy))
 
 
+def _shift(a: Box, b: Box) -> float:
+    """How far box ``b`` has moved from box ``a``: along each axis, by as much as both edges
+    moved the same way. A blob that only grows or shrinks (a ghost healing, a person's blob
+    merging with their shadow) moves its centre without going anywhere."""
+
+    def axis(d0: float, d1: float) -> float:
+        return min(abs(d0), abs(d1)) if d0 * d1 > 0 else 0.0
+
+    return float(np.hypot(axis(b[0] - a[0], b[2] - a[2]), axis(b[1] - a[1], b[3] - a[3])))
+
+
 def center(b: Box) -> tuple[float, float]:
     return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
 
@@ -47,6 +58,8 @@ class Track:
     person: bool = False
     verified_at: float = -1e9
     start: tuple[float, float] = (0.0, 0.0)
+    # The first box: how far the track has moved is measured from it.
+    start_box: Box = (0.0, 0.0, 0.0, 0.0)
     moved: float = 0.0
     sizes: list[tuple[float, float]] = field(default_factory=list)
     # The bottom centre of the box: where the track stands, for zones and door lines.
@@ -102,7 +115,7 @@ class Tracker:
         t.hits += 1
         t.last_t = now
         c = center(box)
-        t.moved = max(t.moved, float(np.hypot(c[0] - t.start[0], c[1] - t.start[1])))
+        t.moved = max(t.moved, _shift(t.start_box, box))
         t.foot = (c[0], box[3])
 
     def hold(self, now: float, tracks: list[Track]) -> None:
@@ -137,6 +150,7 @@ class Tracker:
             first_t=now,
             last_t=now,
             start=c,
+            start_box=box,
             sizes=[(box[2] - box[0], box[3] - box[1])],
             foot=(c[0], box[3]),
             start_foot=(c[0], box[3]),
