@@ -234,3 +234,51 @@ def test_what_moves_under_a_mask_is_ignored() -> None:
     assert analyzer.summary.person_tracks == 0
     # The gate does not see it either: the camera stays idle.
     assert analyzer.summary.gated >= analyzer.summary.frames - 5
+
+
+def test_people_standing_from_the_first_frame_are_counted_after_a_while() -> None:
+    # Both are part of the first background and never walk: only their legs move. The people
+    # HOG, asked about what keeps moving in place, finds them; the mannequin between them never
+    # moves, so nothing asks about it.
+    scene = synthetic.standing_scene()
+    events, analyzer = run(
+        scene,
+        {
+            "zones": [
+                {
+                    "name": "room",
+                    "rules": [{"type": "presence"}, {"type": "loitering", "seconds": 10}],
+                }
+            ]
+        },
+    )
+    presence = [e for e in events if e.type == "presence"]
+    assert len(presence) == 2 and all(e.time_s <= 3.0 for e in presence)
+    for e in presence:
+        assert any(overlaps(e.bbox, w.box(e.time_s)) for w in scene.walkers[:2])
+        assert not overlaps(e.bbox, scene.walkers[2].box(e.time_s))
+    # Their dwell counts from when their tracks began, not from when they were known as people.
+    loitering = [e for e in events if e.type == "loitering"]
+    assert len(loitering) == 2 and all(10.0 <= e.time_s <= 11.5 for e in loitering)
+    assert analyzer.summary.person_tracks == 2
+
+
+def test_without_the_hog_people_who_only_stand_are_not_counted() -> None:
+    scene = synthetic.standing_scene()
+    events, analyzer = run(
+        scene,
+        {
+            "analysis": {"fps": None, "verifier": "shape"},
+            "zones": [{"name": "room", "rules": [{"type": "presence"}]}],
+        },
+    )
+    assert events == [] and analyzer.summary.person_tracks == 0
+
+
+def test_a_mannequin_from_the_first_frame_is_never_a_person() -> None:
+    scene = synthetic.standing_scene()
+    scene.walkers = [scene.walkers[2]]
+    events, analyzer = run(scene, {"zones": [{"name": "room", "rules": [{"type": "presence"}]}]})
+    assert events == [] and analyzer.summary.person_tracks == 0
+    # Nothing moves, so the camera stays idle.
+    assert analyzer.summary.gated >= analyzer.summary.frames - 5
