@@ -282,3 +282,17 @@ def test_a_mannequin_from_the_first_frame_is_never_a_person() -> None:
     assert events == [] and analyzer.summary.person_tracks == 0
     # Nothing moves, so the camera stays idle.
     assert analyzer.summary.gated >= analyzer.summary.frames - 5
+
+
+def test_two_people_side_by_side_in_one_blob_are_two_people() -> None:
+    # They walk in touching each other, so the foreground is one blob wider than a person; the
+    # people HOG finds two outlines in it, and the second track goes where the blob goes.
+    scene = synthetic.group_scene()
+    events, analyzer = run(
+        scene,
+        {"zones": [{"name": "room", "rules": [{"type": "crowding", "max_people": 1}]}]},
+    )
+    assert kinds(events) == ["crowding"]
+    assert events[0].extra["people"] == 2
+    assert analyzer.summary.person_tracks == 2
+    assert analyzer.summary.max_people == 2

@@ -104,7 +104,23 @@ class HogScanner:
                 ya + float(y + h) / scale,
             )
             out.append(Detection(_body(box), "person", float(score)))
-        return out
+        # The HOG's own grouping leaves a person found at two scales as two boxes, one inside
+        # the other: the better one stays.
+        kept: list[Detection] = []
+        for d in sorted(out, key=lambda d: -d.score):
+            if all(_inside(d.box, k.box) <= 0.6 for k in kept):
+                kept.append(d)
+        return kept
+
+
+def _inside(a: Box, b: Box) -> float:
+    """Share of the smaller of two boxes that the other covers."""
+    ix = min(a[2], b[2]) - max(a[0], b[0])
+    iy = min(a[3], b[3]) - max(a[1], b[1])
+    if ix <= 0 or iy <= 0:
+        return 0.0
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return ix * iy / small if small > 0 else 0.0
 
 
 def _body(box: Box) -> Box:

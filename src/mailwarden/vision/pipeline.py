@@ -223,6 +223,7 @@ GATE_MEMORY_S = 1.0
 GATE_DIFF = 12.0  # grey levels, after the blur
 HOG_AFTER_S = 0.6  # a candidate's age before the people HOG is asked about it
 HOG_BODY = 96  # a person's height in the HOG's window, in the pixels it searches
+GROUP = 0.75  # a person track wider than this share of its height may hold more than one
 
 
 def _unsteady(t: Track) -> bool:
@@ -456,13 +457,29 @@ class Analyzer:
                 for t in self.tracker.tracks
                 if t.person or self._support(healed.astype(np.uint8), t.box) < 0.3
             ]
+        before = {t.id: center(t.box) for t in self.tracker.tracks}
         matched, unmatched = self.tracker.update(boxes, now)
         for t in unmatched:
-            # A person who stands still fades into the foreground model but stays different
-            # from the long-term background, and one beside another may make one blob with
-            # them that only one track could take: while the candidates' mask still covers
-            # them, the track is kept where it stands.
-            if t.person and self._support(self.mask, t.box) > 0.3:
+            if not t.person:
+                continue
+            # People side by side make one blob that only one track can take; the others in it
+            # go where it goes.
+            host = next(
+                (
+                    m
+                    for m in matched
+                    if m.id in before and m.w > 1.3 * t.w and _overlap(m.box, t.box) > 0.5
+                ),
+                None,
+            )
+            if host is not None:
+                (hx, hy), (x, y) = before[host.id], before[t.id]
+                cx, cy = center(host.box)
+                self.tracker.ride(t, (x + cx - hx, y + cy - hy), host, now)
+            elif self._support(self.mask, t.box) > 0.3:
+                # A person who stands still fades into the foreground model but stays different
+                # from the long-term background: while the candidates' mask still covers them,
+                # the track is kept where it stands.
                 self.tracker.keep(t, now)
         for t in matched:
             self._classify(t, verified)
@@ -527,11 +544,12 @@ class Analyzer:
         t.person = looks
 
     def _verify(self, frame: np.ndarray, now: float) -> None:
-        """Asks the people HOG about candidates that the shape and motion test did not take: a
-        person who stands still (or was there from the first frame and so is in part of the
-        background) moves only their arms and head, and people side by side make one blob.
-        Motion made the candidate and the HOG sees a person's outline in it: two cues that
-        rarely agree on anything else. One search covers the region of all such candidates."""
+        """Asks the people HOG about candidates that the shape and motion test did not take, and
+        about people whose blob has grown wider than one person. A person who stands still (or
+        was there from the first frame, and so is part of the background) moves only their
+        arms, head and legs, and people side by side make one blob. Motion made the candidate
+        and the HOG sees a person's outline in it: two cues that rarely agree on anything else.
+        One search covers each region; the rate is held to ``hog_every_s``."""
         assert self.hog is not None
         if self.last_hog is not None and now - self.last_hog < self.cfg.hog_every_s:
             return
@@ -546,29 +564,26 @@ class Analyzer:
             and now - t.first_t >= HOG_AFTER_S
             and t.h >= 0.5 * self.min_person_h
         ]
-        if not pending:
+        groups = [
+            t
+            for t in self.tracker.tracks
+            if t.person and t.last_t == now and t.w > GROUP * t.h and t.h >= self.min_person_h
+        ]
+        if not pending and not groups:
             return
         self.last_hog = now
-        # A candidate may be a part of someone who stands still (an arm, the legs), so each
-        # region reaches a findable person's height above and below it, and half their height
-        # to the sides; regions that overlap are searched as one.
-        tall = 1.2 * HOG_BODY * self.work[1] / self.cfg.hog_height
-        regions: list[Box] = []
-        for t in pending:
-            w, h = t.box[2] - t.box[0], t.box[3] - t.box[1]
-            pad_x, pad_y = max(0.5 * w, 0.5 * tall), max(0.5 * h, tall)
-            regions = _merge(
-                regions, _pad(t.box, pad_x / max(w, 1.0), pad_y / max(h, 1.0), self.work)
-            )
-        found = [
-            self.to_work(d.box)
-            for region in regions
-            for d in self.hog.people(frame, self.to_video(region))
-        ]
-        found = [b for b in found if b[3] - b[1] >= self.min_person_h]
+        found = self._hog_regions(frame, pending + groups)
+        split: dict[int, list[Box]] = {}
         taken: set[int] = set()
         for box in sorted(found, key=lambda b: -(b[3] - b[1])):
-            owner = next((t for t in self.tracker.tracks if t.person and _same(t.box, box)), None)
+            owner = next(
+                (
+                    t
+                    for t in self.tracker.tracks
+                    if t.person and t not in groups and _same(t.box, box)
+                ),
+                None,
+            )
             if owner is not None:
                 # Someone already counted; candidates on them are parts of them (a blob of
                 # their legs, another of their arms), not people of their own.
@@ -584,16 +599,52 @@ class Analyzer:
                 best.person = True
                 self.tracker.snap(best, box)
                 continue
+            group = next((g for g in groups if _overlap(g.box, box) > 0.5), None)
+            if group is not None:
+                split.setdefault(group.id, []).append(box)
+                continue
             if any(_overlap(t.box, box) > 0.5 for t in self.tracker.tracks if t.person):
                 continue
-            # A second person in a blob wider than one person, which another track took: a track
-            # of their own, as long as what made the blob covers them.
-            group = any(
+            # A second person in a blob wider than one person, which another track took: a
+            # track of their own, as long as what made the blob covers them.
+            wide = any(
                 _overlap(t.box, box) > 0.5 and t.w > 1.5 * (box[2] - box[0]) for t in pending
             )
-            if group and self._support(self.mask, box) > 0.3:
-                track = self.tracker.add(box, now)
-                track.person = True
+            if wide and self._support(self.mask, box) > 0.3:
+                self.tracker.add(box, now).person = True
+        for g in groups:
+            boxes = split.get(g.id, [])
+            # One outline in a wide blob may be one person with a bag or a shadow; two or more
+            # are that many people. The group's track goes on as the one nearest its centre.
+            if len(boxes) < 2:
+                continue
+            gx, gy = center(g.box)
+            boxes.sort(key=lambda b: abs(center(b)[0] - gx) + abs(center(b)[1] - gy))
+            self.tracker.snap(g, boxes[0])
+            for box in boxes[1:]:
+                if self._support(self.mask, box) > 0.3:
+                    self.tracker.add(box, now).person = True
+
+    def _hog_regions(self, frame: np.ndarray, tracks: Sequence[Track]) -> list[Box]:
+        """People the HOG finds around these tracks, in work pixels. A candidate may be a part
+        of someone who stands still (an arm, the legs), so each region reaches a findable
+        person's height above and below it, and half that to the sides; regions that overlap
+        are searched as one."""
+        assert self.hog is not None
+        tall = 1.2 * HOG_BODY * self.work[1] / self.cfg.hog_height
+        regions: list[Box] = []
+        for t in tracks:
+            w, h = t.box[2] - t.box[0], t.box[3] - t.box[1]
+            pad_x, pad_y = max(0.5 * w, 0.5 * tall), max(0.5 * h, tall)
+            regions = _merge(
+                regions, _pad(t.box, pad_x / max(w, 1.0), pad_y / max(h, 1.0), self.work)
+            )
+        found = [
+            self.to_work(d.box)
+            for region in regions
+            for d in self.hog.people(frame, self.to_video(region))
+        ]
+        return [b for b in found if b[3] - b[1] >= self.min_person_h]
 
     def _people(self, now: float) -> list[Person]:
         out = []

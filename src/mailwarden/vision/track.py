@@ -39,6 +39,15 @@ def _shift(a: Box, b: Box) -> float:
     return float(np.hypot(axis(b[0] - a[0], b[2] - a[2]), axis(b[1] - a[1], b[3] - a[3])))
 
 
+def _within(inner: Box, outer: Box) -> bool:
+    return (
+        inner[0] >= outer[0] - 1
+        and inner[1] >= outer[1] - 1
+        and inner[2] <= outer[2] + 1
+        and inner[3] <= outer[3] + 1
+    )
+
+
 def center(b: Box) -> tuple[float, float]:
     return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
 
@@ -99,6 +108,12 @@ class Tracker:
             t.p = f @ t.p @ f.T + q
 
     def _correct(self, t: Track, box: Box, now: float) -> None:
+        bw, bh = box[2] - box[0], box[3] - box[1]
+        if t.person and bw * bh < 0.4 * t.w * t.h and _within(box, t.box):
+            # A part of a person who stands still (an arm, the legs) moved: they are still
+            # there, and still their whole size.
+            self.keep(t, now)
+            return
         z = np.asarray(center(box))
         h = np.zeros((2, 4))
         h[0, 0] = h[1, 1] = 1.0
@@ -107,7 +122,6 @@ class Tracker:
         k = t.p @ h.T @ np.linalg.inv(s)
         t.x = t.x + k @ (z - h @ t.x)
         t.p = (np.eye(4) - k @ h) @ t.p
-        bw, bh = box[2] - box[0], box[3] - box[1]
         t.w = 0.6 * t.w + 0.4 * bw
         t.h = 0.6 * t.h + 0.4 * bh
         t.sizes.append((bw, bh))
@@ -157,6 +171,15 @@ class Tracker:
         )
         self.tracks.append(track)
         return track
+
+    def ride(self, t: Track, at: tuple[float, float], host: Track, now: float) -> None:
+        """A track inside another's blob (people side by side) moves with it and counts as
+        seen."""
+        t.x[0], t.x[1] = at
+        t.x[2:] = host.x[2:]
+        t.last_t = now
+        t.hits += 1
+        t.foot = (at[0], at[1] + t.h / 2)
 
     def keep(self, t: Track, now: float) -> None:
         """A track without a candidate that is still there, standing still."""
