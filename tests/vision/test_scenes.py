@@ -296,3 +296,50 @@ def test_two_people_side_by_side_in_one_blob_are_two_people() -> None:
     assert events[0].extra["people"] == 2
     assert analyzer.summary.person_tracks == 2
     assert analyzer.summary.max_people == 2
+
+
+@pytest.mark.parametrize("fps", [10.0, 5.0])
+def test_someone_standing_from_the_first_frame_who_walks_off_is_one_person_who_leaves(
+    fps: float,
+) -> None:
+    # When she walks off, the place she stood on (in every background since the first frame)
+    # shows as a blob of its own; the track that leaves with her is her, and nobody stays on
+    # the empty place to loiter there.
+    scene = synthetic.standing_scene(fps=fps)
+    scene.walkers = [synthetic.Walker([(0.0, 180, 300), (8.0, 182, 300), (11.0, -40, 300)], 120)]
+    events, analyzer = run(
+        scene,
+        {
+            "zones": [
+                {
+                    "name": "room",
+                    "rules": [{"type": "presence"}, {"type": "loitering", "seconds": 15}],
+                }
+            ]
+        },
+    )
+    assert kinds(events) == ["presence"]
+    assert analyzer.summary.person_tracks == 1
+    assert analyzer._people(scene.seconds) == []
+
+
+def test_someone_who_holds_perfectly_still_for_a_while_stays_one_person() -> None:
+    # From 4 s to 20 s nothing of her moves, so the camera is idle; her place still looks as it
+    # did when the HOG saw her, so she is still there, and the dwell goes on.
+    scene = synthetic.standing_scene()
+    first = scene.walkers[0]
+    scene.walkers = [synthetic.Walker(first.path, first.height, first.colour, frozen=(4.0, 20.0))]
+    events, analyzer = run(
+        scene,
+        {
+            "zones": [
+                {
+                    "name": "room",
+                    "rules": [{"type": "presence"}, {"type": "loitering", "seconds": 10}],
+                }
+            ]
+        },
+    )
+    assert kinds(events) == ["presence", "loitering"]
+    assert analyzer.summary.person_tracks == 1
+    assert analyzer.summary.gated > 0.5 * analyzer.summary.frames

@@ -20,7 +20,7 @@ import numpy as np
 from mailwarden.vision import config
 from mailwarden.vision.detect import Detector, HogScanner
 from mailwarden.vision.rules import Event, Grant, Person, RuleEngine, StaticObject
-from mailwarden.vision.track import Box, Track, Tracker, center, iou
+from mailwarden.vision.track import Box, Track, Tracker, center, gap, iou
 
 WARM_UP = 3  # frames that only teach the models the scene
 DIFF = 25.0  # grey levels between a pixel and a background for it to count as different
@@ -51,14 +51,19 @@ class MotionGate:
         self.alpha = min(1.0, 1.0 / max(1.0, fps * GATE_MEMORY_S))
         self.average: np.ndarray | None = None
         self.threshold = cfg.motion_fraction * self.size[0] * self.size[1]
+        # The last frame the gate saw, as it saw it.
+        self.last: np.ndarray | None = None
 
-    def moved(self, frame: np.ndarray) -> bool:
+    def small(self, frame: np.ndarray) -> np.ndarray:
         # Nearest-neighbour sampling and grey, so that the gate costs next to nothing; the blur
         # evens out the sensor noise that sampling lets through.
         small = cv2.resize(frame, self.size, interpolation=cv2.INTER_NEAREST)
         if small.ndim == 3:
             small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        small = cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32)
+        return np.asarray(cv2.GaussianBlur(small, (5, 5), 0), np.float32)
+
+    def moved(self, frame: np.ndarray) -> bool:
+        small = self.last = self.small(frame)
         if self.average is None:
             self.average = small
             return True
@@ -223,6 +228,9 @@ GATE_MEMORY_S = 1.0
 GATE_DIFF = 12.0  # grey levels, after the blur
 HOG_AFTER_S = 0.6  # a candidate's age before the people HOG is asked about it
 HOG_BODY = 96  # a person's height in the HOG's window, in the pixels it searches
+LOOK_DIFF = 10.0  # grey levels, mean over a person's box at the gate's size
+INHERIT_WAIT_S = 1.0  # how long a track born in a person's place waits to be told apart
+REVIVE_S = 10.0  # how long a lost person may be found again where they stood, as themselves
 GROUP = 0.75  # a person track wider than this share of its height may hold more than one
 
 
@@ -352,9 +360,12 @@ class Analyzer:
         self.detector = detector
         self.hog = HogScanner(self.cfg.hog_height) if self.cfg.verifier == "hog" else None
         self.last_hog: float | None = None
+        # People whose tracks ended in the last REVIVE_S seconds.
+        self.lost: list[Track] = []
         # What the candidates were made of on the last analysed frame: what moved, and what
         # differs from the long-term background.
         self.mask = np.zeros((self.work[1], self.work[0]), np.uint8)
+        self.motion = self.mask
         self.min_area = self.cfg.min_area * self.work[0] * self.work[1]
         self.min_person_h = self.cfg.min_person_height * self.work[1]
         self.kernel = np.ones((3, 3), np.uint8)
@@ -385,6 +396,7 @@ class Analyzer:
     # -- the frame
     def process(self, frame: np.ndarray, index: int, now: float) -> list[Event]:
         self.summary.frames += 1
+        self.gate.last = None
         moved = self.gate.moved(frame) if self.cfg.motion_gating else True
         if self.warm < WARM_UP:
             moved = True
@@ -396,10 +408,17 @@ class Analyzer:
             # Nothing moved, so whoever is still there stands where they were; a track whose
             # place looks like the background again has left and is let go.
             changed = self.stationary.changed
+            # Someone the HOG saw is there even where they look like the background (they were
+            # in the first frame): nothing moved, so they have not left.
             self.tracker.hold(
-                now, [t for t in self.tracker.tracks if self._support(changed, t.box) > 0.3]
+                now,
+                [
+                    t
+                    for t in self.tracker.tracks
+                    if self._support(changed, t.box) > 0.3 or self._still_there(t, frame)
+                ],
             )
-            self.tracker.prune(now)
+            self._prune(now)
             # When the scene has just gone still, what stays is what was left: the frame is
             # learnt as the short-term background at once and stationary objects are found.
             # After that, an idle scene costs only the gate, but for a look every few seconds
@@ -481,16 +500,107 @@ class Analyzer:
                 # from the long-term background: while the candidates' mask still covers them,
                 # the track is kept where it stands.
                 self.tracker.keep(t, now)
+            elif self._still_there(t, frame):
+                # Someone the HOG saw, who may be part of the background (there from the first
+                # frame) and so make no candidate at all: their place still looks as it did.
+                self.tracker.keep(t, now)
         for t in matched:
+            if t.frames == 1:
+                t.parent = next(
+                    (
+                        p.id
+                        for p in self.tracker.tracks
+                        if p is not t
+                        and self._standing(p)
+                        and gap(p.stood, t.box) <= 0.5 * (p.stood[2] - p.stood[0])
+                    ),
+                    None,
+                )
             self._classify(t, verified)
         if self.hog is not None and not verified:
             self._verify(frame, now)
-        self.tracker.prune(now)
+        for t in list(self.tracker.tracks):
+            if t.person and t.parent is not None:
+                self._inherit(t, frame, now)
+        self._prune(now)
         # A candidate that never became a person is let go sooner than a person who may only be
         # hidden for a moment.
         self.tracker.tracks = [
             t for t in self.tracker.tracks if t.person or now - t.last_t <= VISIBLE_S
         ]
+
+    def _prune(self, now: float) -> None:
+        for t in self.tracker.prune(now):
+            if t.person:
+                self.lost.append(t)
+        self.lost = [t for t in self.lost if now - t.last_t <= REVIVE_S]
+
+    def _tiny(self, frame: np.ndarray) -> np.ndarray:
+        if self.gate.last is None:
+            self.gate.last = self.gate.small(frame)
+        return self.gate.last
+
+    def _remember(self, t: Track, frame: np.ndarray) -> None:
+        gw, gh = self.gate.size
+        sx, sy = gw / self.work[0], gh / self.work[1]
+        x0, y0 = max(0, int(t.box[0] * sx)), max(0, int(t.box[1] * sy))
+        x1, y1 = min(gw, int(np.ceil(t.box[2] * sx))), min(gh, int(np.ceil(t.box[3] * sy)))
+        if x1 - x0 >= 2 and y1 - y0 >= 2:
+            t.look_box = (x0, y0, x1, y1)
+            t.stood = t.box
+            t.look = self._tiny(frame)[y0:y1, x0:x1].copy()
+
+    @staticmethod
+    def _standing(t: Track) -> bool:
+        """Whether ``t`` is a person the HOG saw who is still where it saw them."""
+        return t.person and t.look is not None and _overlap(t.stood, t.box) > 0.7
+
+    def _still_there(self, t: Track, frame: np.ndarray) -> bool:
+        if not t.person or t.look is None:
+            return False
+        x0, y0, x1, y1 = t.look_box
+        now = self._tiny(frame)[y0:y1, x0:x1]
+        return bool(float(cv2.absdiff(now, t.look).mean()) < LOOK_DIFF)
+
+    def _inherit(self, t: Track, frame: np.ndarray, now: float) -> None:
+        """``t`` was born where a person stood and is now a person: if that person has left their
+        place, ``t`` is them walking off. While they seem to be still there, ``t`` waits a
+        moment before it counts as someone else (their place changes a frame or two after
+        they step off it)."""
+        parent = next((p for p in self.tracker.tracks if p.id == t.parent), None)
+        if parent is None:
+            parent = next((p for p in self.lost if p.id == t.parent), None)
+            if parent is None:
+                t.parent = None
+                return
+            self.lost.remove(parent)
+        elif not self._standing(parent):
+            # They walk on: ``t`` is someone else who came by.
+            t.parent = None
+            return
+        elif self._still_there(parent, frame):
+            if now - t.first_t < INHERIT_WAIT_S:
+                t.person = False
+            else:
+                t.parent = None
+            return
+        else:
+            self.tracker.tracks.remove(parent)
+        t.id, t.first_t, t.start_foot = parent.id, parent.first_t, parent.start_foot
+        t.parent = None
+
+    def _person(self, t: Track, box: Box, now: float, frame: np.ndarray) -> None:
+        """The HOG found a person on track ``t`` (at ``box``). Someone lost a little earlier
+        where they stand is the same person: a person who stands still may be lost while
+        nothing of them moves, and found again when something does."""
+        t.person = True
+        t.verified_at = now
+        self.tracker.snap(t, box)
+        self._remember(t, frame)
+        old = next((o for o in self.lost if _same(o.box, box) or iou(o.box, box) > 0.3), None)
+        if old is not None:
+            self.lost.remove(old)
+            t.id, t.first_t, t.start_foot = old.id, old.first_t, old.start_foot
 
     def _blobs(self, gray: np.ndarray) -> list[Box]:
         blurred = cv2.GaussianBlur(gray, (5, 5), 0)
@@ -503,6 +613,7 @@ class Analyzer:
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self.kernel)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
         self.mask = (mask > 0).astype(np.uint8)
+        self.motion = (moving > 0).astype(np.uint8)
         self.warm += 1
         # The first frames only teach the model; a change of most of the frame is the light or
         # the camera, not objects.
@@ -588,6 +699,8 @@ class Analyzer:
                 # Someone already counted; candidates on them are parts of them (a blob of
                 # their legs, another of their arms), not people of their own.
                 self.tracker.snap(owner, box)
+                owner.verified_at = now
+                self._remember(owner, frame)
                 gone = {t.id for t in pending if _overlap(t.box, box) > 0.5}
                 self.tracker.tracks = [t for t in self.tracker.tracks if t.id not in gone]
                 pending = [t for t in pending if t.id not in gone]
@@ -596,8 +709,7 @@ class Analyzer:
             best = max(pending, key=lambda t: _overlap(t.box, box), default=None)
             if best is not None and best.id not in taken and _overlap(best.box, box) > 0.5:
                 taken.add(best.id)
-                best.person = True
-                self.tracker.snap(best, box)
+                self._person(best, box, now, frame)
                 continue
             group = next((g for g in groups if _overlap(g.box, box) > 0.5), None)
             if group is not None:
@@ -611,7 +723,7 @@ class Analyzer:
                 _overlap(t.box, box) > 0.5 and t.w > 1.5 * (box[2] - box[0]) for t in pending
             )
             if wide and self._support(self.mask, box) > 0.3:
-                self.tracker.add(box, now).person = True
+                self._person(self.tracker.add(box, now), box, now, frame)
         for g in groups:
             boxes = split.get(g.id, [])
             # One outline in a wide blob may be one person with a bag or a shadow; two or more
@@ -621,9 +733,11 @@ class Analyzer:
             gx, gy = center(g.box)
             boxes.sort(key=lambda b: abs(center(b)[0] - gx) + abs(center(b)[1] - gy))
             self.tracker.snap(g, boxes[0])
+            g.verified_at = now
+            self._remember(g, frame)
             for box in boxes[1:]:
                 if self._support(self.mask, box) > 0.3:
-                    self.tracker.add(box, now).person = True
+                    self._person(self.tracker.add(box, now), box, now, frame)
 
     def _hog_regions(self, frame: np.ndarray, tracks: Sequence[Track]) -> list[Box]:
         """People the HOG finds around these tracks, in work pixels. A candidate may be a part

@@ -21,6 +21,8 @@ class Walker:
     colour: tuple[int, int, int] = (40, 60, 160)
     # Whether the legs move; a figure that stands with still legs is a mannequin or a poster.
     alive: bool = True
+    # A while (from, to) in seconds when a live figure holds perfectly still.
+    frozen: tuple[float, float] | None = None
 
     def at(self, t: float) -> tuple[float, float] | None:
         if t < self.path[0][0] or t > self.path[-1][0]:
@@ -102,7 +104,8 @@ class Scene:
         head = hh * 0.11
         body_w = hh * 0.19
         # Legs swing as the figure walks, so it never holds one exact shape.
-        swing = int(hh * 0.06 * np.sin(t * 6.0)) if wk.alive else int(hh * 0.04)
+        still = not wk.alive or (wk.frozen is not None and wk.frozen[0] <= t < wk.frozen[1])
+        swing = int(hh * 0.04) if still else int(hh * 0.06 * np.sin(t * 6.0))
         cv2.ellipse(
             img,
             (int(x), int(y - hh * 0.55)),

@@ -66,6 +66,14 @@ class Track:
     frames: int = 1
     person: bool = False
     verified_at: float = -1e9
+    # How the person looked (grey, at the motion gate's size) when the HOG last saw them, and
+    # where: while that place still looks so, they have not left.
+    look: np.ndarray | None = None
+    look_box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    stood: Box = (0.0, 0.0, 0.0, 0.0)  # the same place, in the track's pixels
+    # The person track whose place this track was born in: someone who stood still and walks
+    # off leaves a blob of their own, and their old track stays on the place they left.
+    parent: int | None = None
     start: tuple[float, float] = (0.0, 0.0)
     # The first box: how far the track has moved is measured from it.
     start_box: Box = (0.0, 0.0, 0.0, 0.0)
