@@ -366,6 +366,7 @@ class Analyzer:
         # differs from the long-term background.
         self.mask = np.zeros((self.work[1], self.work[0]), np.uint8)
         self.motion = self.mask
+
         self.min_area = self.cfg.min_area * self.work[0] * self.work[1]
         self.min_person_h = self.cfg.min_person_height * self.work[1]
         self.kernel = np.ones((3, 3), np.uint8)
@@ -511,7 +512,8 @@ class Analyzer:
                         p.id
                         for p in self.tracker.tracks
                         if p is not t
-                        and self._standing(p)
+                        and p.person
+                        and p.look is not None
                         and gap(p.stood, t.box) <= 0.5 * (p.stood[2] - p.stood[0])
                     ),
                     None,
@@ -550,10 +552,19 @@ class Analyzer:
             t.stood = t.box
             t.look = self._tiny(frame)[y0:y1, x0:x1].copy()
 
-    @staticmethod
-    def _standing(t: Track) -> bool:
-        """Whether ``t`` is a person the HOG saw who is still where it saw them."""
-        return t.person and t.look is not None and _overlap(t.stood, t.box) > 0.7
+    def _looks_like(self, t: Track, frame: np.ndarray) -> bool:
+        """Whether the track's box, where it is now, still shows the person the HOG saw (or
+        their track has slid onto the empty place they left)."""
+        if t.look is None:
+            return False
+        gw, gh = self.gate.size
+        sx, sy = gw / self.work[0], gh / self.work[1]
+        x0, y0 = max(0, int(t.box[0] * sx)), max(0, int(t.box[1] * sy))
+        x1, y1 = min(gw, int(np.ceil(t.box[2] * sx))), min(gh, int(np.ceil(t.box[3] * sy)))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return False
+        patch = cv2.resize(self._tiny(frame)[y0:y1, x0:x1], t.look.shape[::-1])
+        return bool(float(cv2.absdiff(patch, t.look).mean()) < LOOK_DIFF)
 
     def _still_there(self, t: Track, frame: np.ndarray) -> bool:
         if not t.person or t.look is None:
@@ -563,10 +574,10 @@ class Analyzer:
         return bool(float(cv2.absdiff(now, t.look).mean()) < LOOK_DIFF)
 
     def _inherit(self, t: Track, frame: np.ndarray, now: float) -> None:
-        """``t`` was born where a person stood and is now a person: if that person has left their
-        place, ``t`` is them walking off. While they seem to be still there, ``t`` waits a
-        moment before it counts as someone else (their place changes a frame or two after
-        they step off it)."""
+        """``t`` was born where a person stood and is now a person: if that person's track no
+        longer shows them (it stays on the place they left), ``t`` is them walking off. While it
+        does, ``t`` waits a moment before it counts as someone else (the place changes a frame
+        or two after they step off it)."""
         parent = next((p for p in self.tracker.tracks if p.id == t.parent), None)
         if parent is None:
             parent = next((p for p in self.lost if p.id == t.parent), None)
@@ -574,11 +585,11 @@ class Analyzer:
                 t.parent = None
                 return
             self.lost.remove(parent)
-        elif not self._standing(parent):
+        elif float(np.hypot(parent.x[2], parent.x[3])) > 0.25 * parent.h:
             # They walk on: ``t`` is someone else who came by.
             t.parent = None
             return
-        elif self._still_there(parent, frame):
+        elif self._looks_like(parent, frame):
             if now - t.first_t < INHERIT_WAIT_S:
                 t.person = False
             else:
