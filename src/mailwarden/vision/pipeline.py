@@ -227,11 +227,13 @@ IDLE_REFRESH_S = 10.0
 GATE_MEMORY_S = 1.0
 GATE_DIFF = 12.0  # grey levels, after the blur
 HOG_AFTER_S = 0.6  # a candidate's age before the people HOG is asked about it
+HOG_RETRY_S = 0.5  # how soon the HOG is asked again about a track it found nobody on
 HOG_BODY = 96  # a person's height in the HOG's window, in the pixels it searches
 LOOK_DIFF = 10.0  # grey levels, mean over a person's box at the gate's size
 INHERIT_WAIT_S = 1.0  # how long a track born in a person's place waits to be told apart
 REVIVE_S = 10.0  # how long a lost person may be found again where they stood, as themselves
 GROUP = 0.75  # a person track wider than this share of its height may hold more than one
+GROUP_S = 1.0  # for this long
 
 
 def _unsteady(t: Track) -> bool:
@@ -477,25 +479,15 @@ class Analyzer:
                 for t in self.tracker.tracks
                 if t.person or self._support(healed.astype(np.uint8), t.box) < 0.3
             ]
-        before = {t.id: center(t.box) for t in self.tracker.tracks}
         matched, unmatched = self.tracker.update(boxes, now)
         for t in unmatched:
             if not t.person:
                 continue
             # People side by side make one blob that only one track can take; the others in it
-            # go where it goes.
-            host = next(
-                (
-                    m
-                    for m in matched
-                    if m.id in before and m.w > 1.3 * t.w and _overlap(m.box, t.box) > 0.5
-                ),
-                None,
-            )
-            if host is not None:
-                (hx, hy), (x, y) = before[host.id], before[t.id]
-                cx, cy = center(host.box)
-                self.tracker.ride(t, (x + cx - hx, y + cy - hy), host, now)
+            # go on as they went.
+            group = next((b for b in boxes if _overlap(b, t.box) > 0.5), None)
+            if group is not None:
+                self.tracker.ride(t, group, now)
             elif self._support(self.mask, t.box) > 0.3:
                 # A person who stands still fades into the foreground model but stays different
                 # from the long-term background: while the candidates' mask still covers them,
@@ -506,6 +498,8 @@ class Analyzer:
                 # frame) and so make no candidate at all: their place still looks as it did.
                 self.tracker.keep(t, now)
         for t in matched:
+            wide = t.w > GROUP * t.h
+            t.wide_since = (t.wide_since if t.wide_since is not None else now) if wide else None
             if t.frames == 1:
                 t.parent = next(
                     (
@@ -684,16 +678,26 @@ class Analyzer:
             # Someone walking is a person by the shape and motion test within about half a
             # second; the HOG is for what stays.
             and now - t.first_t >= HOG_AFTER_S
+            and now - t.asked_at >= HOG_RETRY_S
             and t.h >= 0.5 * self.min_person_h
         ]
         groups = [
             t
             for t in self.tracker.tracks
-            if t.person and t.last_t == now and t.w > GROUP * t.h and t.h >= self.min_person_h
+            if t.person
+            and t.last_t == now
+            and now - t.asked_at >= HOG_RETRY_S
+            # People who cross make one wide blob for a moment; people who walk or stand
+            # together, for longer.
+            and t.wide_since is not None
+            and now - t.wide_since >= GROUP_S
+            and t.h >= self.min_person_h
         ]
         if not pending and not groups:
             return
         self.last_hog = now
+        for t in pending + groups:
+            t.asked_at = now
         found = self._hog_regions(frame, pending + groups)
         split: dict[int, list[Box]] = {}
         taken: set[int] = set()
@@ -708,10 +712,11 @@ class Analyzer:
             )
             if owner is not None:
                 # Someone already counted; candidates on them are parts of them (a blob of
-                # their legs, another of their arms), not people of their own.
-                self.tracker.snap(owner, box)
+                # their legs, another of their arms), not people of their own. Their track is
+                # left where it is: when people cross, the HOG's box may be the other one.
                 owner.verified_at = now
-                self._remember(owner, frame)
+                if iou(owner.box, box) > 0.5:
+                    self._remember(owner, frame)
                 gone = {t.id for t in pending if _overlap(t.box, box) > 0.5}
                 self.tracker.tracks = [t for t in self.tracker.tracks if t.id not in gone]
                 pending = [t for t in pending if t.id not in gone]
@@ -748,19 +753,24 @@ class Analyzer:
             self._remember(g, frame)
             for box in boxes[1:]:
                 if self._support(self.mask, box) > 0.3:
-                    self._person(self.tracker.add(box, now), box, now, frame)
+                    track = self.tracker.add(box, now)
+                    track.x[2:] = g.x[2:]
+                    self._person(track, box, now, frame)
 
     def _hog_regions(self, frame: np.ndarray, tracks: Sequence[Track]) -> list[Box]:
         """People the HOG finds around these tracks, in work pixels. A candidate may be a part
-        of someone who stands still (an arm, the legs), so each region reaches a findable
-        person's height above and below it, and half that to the sides; regions that overlap
-        are searched as one."""
+        of someone who stands still (an arm, the legs), so its region reaches a findable
+        person's height above and below it, and half that to the sides; a person's blob holds
+        whole people and gets a margin only. Regions that overlap are searched as one."""
         assert self.hog is not None
         tall = 1.2 * HOG_BODY * self.work[1] / self.cfg.hog_height
         regions: list[Box] = []
         for t in tracks:
             w, h = t.box[2] - t.box[0], t.box[3] - t.box[1]
-            pad_x, pad_y = max(0.5 * w, 0.5 * tall), max(0.5 * h, tall)
+            if t.person:
+                pad_x, pad_y = 0.15 * w, 0.2 * h
+            else:
+                pad_x, pad_y = max(0.5 * w, 0.5 * tall), max(0.5 * h, tall)
             regions = _merge(
                 regions, _pad(t.box, pad_x / max(w, 1.0), pad_y / max(h, 1.0), self.work)
             )

@@ -66,6 +66,10 @@ class Track:
     frames: int = 1
     person: bool = False
     verified_at: float = -1e9
+    # When the people HOG was last asked about this track.
+    asked_at: float = -1e9
+    # Since when the track's box has been wider than one person (people side by side).
+    wide_since: float | None = None
     # How the person looked (grey, at the motion gate's size) when the HOG last saw them, and
     # where: while that place still looks so, they have not left.
     look: np.ndarray | None = None
@@ -180,14 +184,15 @@ class Tracker:
         self.tracks.append(track)
         return track
 
-    def ride(self, t: Track, at: tuple[float, float], host: Track, now: float) -> None:
-        """A track inside another's blob (people side by side) moves with it and counts as
-        seen."""
-        t.x[0], t.x[1] = at
-        t.x[2:] = host.x[2:]
+    def ride(self, t: Track, blob: Box, now: float) -> None:
+        """A track inside a blob that another track took (people side by side, or crossing)
+        goes on as it went, but not out of the blob: when the group stops, it stops."""
+        cx = min(max(float(t.x[0]), blob[0] + t.w / 2), blob[2] - t.w / 2)
+        cy = min(max(float(t.x[1]), blob[1] + t.h / 2), blob[3] - t.h / 2)
+        t.x[0], t.x[1] = cx, cy
         t.last_t = now
         t.hits += 1
-        t.foot = (at[0], at[1] + t.h / 2)
+        t.foot = (cx, cy + t.h / 2)
 
     def keep(self, t: Track, now: float) -> None:
         """A track without a candidate that is still there, standing still."""
