@@ -343,3 +343,13 @@ def test_someone_who_holds_perfectly_still_for_a_while_stays_one_person() -> Non
     assert kinds(events) == ["presence", "loitering"]
     assert analyzer.summary.person_tracks == 1
     assert analyzer.summary.gated > 0.5 * analyzer.summary.frames
+
+
+def test_a_person_sized_screen_that_flickers_in_place_is_never_a_person() -> None:
+    # It is a candidate that moves in place for 30 s, the very thing the people HOG is asked
+    # about; it has no person's outline.
+    events, analyzer = run(
+        synthetic.screen_scene(),
+        {"zones": [{"name": "room", "rules": [{"type": "presence"}]}]},
+    )
+    assert events == [] and analyzer.summary.person_tracks == 0

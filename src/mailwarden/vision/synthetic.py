@@ -218,6 +218,20 @@ def group_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
     return Scene(size, fps, 20.0, [a, b])
 
 
+def screen_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
+    """No one; a person-sized screen that changes its picture twice a second, in one place."""
+    w, _h = size
+    s = w / 640
+    colours = [(40, 60, 160), (150, 70, 40), (200, 200, 200), (30, 30, 30)]
+    box = (int(300 * s), int(120 * s), int(345 * s), int(300 * s))
+    seconds = 30.0
+    shows = [
+        Package(box, k * 0.5, (k + 1) * 0.5, colours[k % len(colours)])
+        for k in range(int(seconds * 2))
+    ]
+    return Scene(size, fps, seconds, packages=shows)
+
+
 def busy_scene(
     size: tuple[int, int] = (1280, 720), fps: float = 5.0, seconds: float = 20.0, people: int = 6
 ) -> Scene:
