@@ -367,7 +367,6 @@ class Analyzer:
         # What the candidates were made of on the last analysed frame: what moved, and what
         # differs from the long-term background.
         self.mask = np.zeros((self.work[1], self.work[0]), np.uint8)
-        self.motion = self.mask
 
         self.min_area = self.cfg.min_area * self.work[0] * self.work[1]
         self.min_person_h = self.cfg.min_person_height * self.work[1]
@@ -618,7 +617,6 @@ class Analyzer:
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self.kernel)
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
         self.mask = (mask > 0).astype(np.uint8)
-        self.motion = (moving > 0).astype(np.uint8)
         self.warm += 1
         # The first frames only teach the model; a change of most of the frame is the light or
         # the camera, not objects.
