@@ -4,7 +4,9 @@ Each analysed frame goes first through the motion gate: a background model on a 
 160 px wide. When nothing moved, the tracks hold still and only the gate's cost is paid; the
 stationary-object model is refreshed once a second. When something moved, foreground blobs at the
 work width become candidates, are assigned to Kalman tracks, and a track that moves like a person
-and has a person's size (or that HOG confirms on its small region) counts as a person.
+and has a person's size counts as a person. Candidates that stay in place (someone standing, or
+there from the first frame) and blobs of people side by side are shown, on their regions only,
+to OpenCV's people HOG, which confirms or splits them.
 """
 
 from __future__ import annotations
