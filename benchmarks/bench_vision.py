@@ -58,10 +58,10 @@ def frames(scene: synthetic.Scene) -> list[tuple[int, float, np.ndarray]]:
 
 
 def run(
-    frames_: list[tuple[int, float, np.ndarray]], gating: bool, warm: int
+    frames_: list[tuple[int, float, np.ndarray]], gating: bool, warm: int, verifier: str = "hog"
 ) -> tuple[float, float]:
     """Analysed frames per CPU second and per wall second, after ``warm`` untimed frames."""
-    data = dict(RULES, analysis={"motion_gating": gating})
+    data = dict(RULES, analysis={"motion_gating": gating, "verifier": verifier})
     analyzer = Analyzer(config.parse_rules(data), SIZE, FPS)
     for index, t, image in frames_[:warm]:
         analyzer.process(image, index, t)
@@ -135,6 +135,7 @@ def main() -> int:
     idle_full, _ = run(idle, False, warm)
     busy_gated, busy_gated_wall = run(busy, True, warm)
     busy_full, _ = run(busy, False, warm)
+    busy_shape, _ = run(busy, True, warm, "shape")
     decode = decode_ms(busy)
     idle_share = FPS / idle_gated
     ratio = idle_gated / idle_full
@@ -158,6 +159,7 @@ def main() -> int:
     print(f"  idle, no gating  {idle_full:9,.0f}")
     print(f"  busy, gated      {busy_gated:9,.0f}  ({busy_gated_wall:,.0f})")
     print(f"  busy, no gating  {busy_full:9,.0f}")
+    print(f"  busy, no HOG     {busy_shape:9,.0f}  (verifier: shape)")
     print(
         f"gating on the idle scene: {ratio:.1f}x; on the busy scene {busy_gated / busy_full:.2f}x"
     )

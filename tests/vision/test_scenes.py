@@ -234,3 +234,122 @@ def test_what_moves_under_a_mask_is_ignored() -> None:
     assert analyzer.summary.person_tracks == 0
     # The gate does not see it either: the camera stays idle.
     assert analyzer.summary.gated >= analyzer.summary.frames - 5
+
+
+def test_people_standing_from_the_first_frame_are_counted_after_a_while() -> None:
+    # Both are part of the first background and never walk: only their legs move. The people
+    # HOG, asked about what keeps moving in place, finds them; the mannequin between them never
+    # moves, so nothing asks about it.
+    scene = synthetic.standing_scene()
+    events, analyzer = run(
+        scene,
+        {
+            "zones": [
+                {
+                    "name": "room",
+                    "rules": [{"type": "presence"}, {"type": "loitering", "seconds": 10}],
+                }
+            ]
+        },
+    )
+    presence = [e for e in events if e.type == "presence"]
+    assert len(presence) == 2 and all(e.time_s <= 3.0 for e in presence)
+    for e in presence:
+        assert any(overlaps(e.bbox, w.box(e.time_s)) for w in scene.walkers[:2])
+        assert not overlaps(e.bbox, scene.walkers[2].box(e.time_s))
+    # Their dwell counts from when their tracks began, not from when they were known as people.
+    loitering = [e for e in events if e.type == "loitering"]
+    assert len(loitering) == 2 and all(10.0 <= e.time_s <= 11.5 for e in loitering)
+    assert analyzer.summary.person_tracks == 2
+
+
+def test_without_the_hog_people_who_only_stand_are_not_counted() -> None:
+    scene = synthetic.standing_scene()
+    events, analyzer = run(
+        scene,
+        {
+            "analysis": {"fps": None, "verifier": "shape"},
+            "zones": [{"name": "room", "rules": [{"type": "presence"}]}],
+        },
+    )
+    assert events == [] and analyzer.summary.person_tracks == 0
+
+
+def test_a_mannequin_from_the_first_frame_is_never_a_person() -> None:
+    scene = synthetic.standing_scene()
+    scene.walkers = [scene.walkers[2]]
+    events, analyzer = run(scene, {"zones": [{"name": "room", "rules": [{"type": "presence"}]}]})
+    assert events == [] and analyzer.summary.person_tracks == 0
+    # Nothing moves, so the camera stays idle.
+    assert analyzer.summary.gated >= analyzer.summary.frames - 5
+
+
+def test_two_people_side_by_side_in_one_blob_are_two_people() -> None:
+    # They walk in touching each other, so the foreground is one blob wider than a person; the
+    # people HOG finds two outlines in it, and the second track goes where the blob goes.
+    scene = synthetic.group_scene()
+    events, analyzer = run(
+        scene,
+        {"zones": [{"name": "room", "rules": [{"type": "crowding", "max_people": 1}]}]},
+    )
+    assert kinds(events) == ["crowding"]
+    assert events[0].extra["people"] == 2
+    assert analyzer.summary.person_tracks == 2
+    assert analyzer.summary.max_people == 2
+
+
+@pytest.mark.parametrize("fps", [10.0, 5.0])
+def test_someone_standing_from_the_first_frame_who_walks_off_is_one_person_who_leaves(
+    fps: float,
+) -> None:
+    # When she walks off, the place she stood on (in every background since the first frame)
+    # shows as a blob of its own; the track that leaves with her is her, and nobody stays on
+    # the empty place to loiter there.
+    scene = synthetic.standing_scene(fps=fps)
+    scene.walkers = [synthetic.Walker([(0.0, 180, 300), (8.0, 182, 300), (11.0, -40, 300)], 120)]
+    events, analyzer = run(
+        scene,
+        {
+            "zones": [
+                {
+                    "name": "room",
+                    "rules": [{"type": "presence"}, {"type": "loitering", "seconds": 15}],
+                }
+            ]
+        },
+    )
+    assert kinds(events) == ["presence"]
+    assert analyzer.summary.person_tracks == 1
+    assert analyzer._people(scene.seconds) == []
+
+
+def test_someone_who_holds_perfectly_still_for_a_while_stays_one_person() -> None:
+    # From 4 s to 20 s nothing of her moves, so the camera is idle; her place still looks as it
+    # did when the HOG saw her, so she is still there, and the dwell goes on.
+    scene = synthetic.standing_scene()
+    first = scene.walkers[0]
+    scene.walkers = [synthetic.Walker(first.path, first.height, first.colour, frozen=(4.0, 20.0))]
+    events, analyzer = run(
+        scene,
+        {
+            "zones": [
+                {
+                    "name": "room",
+                    "rules": [{"type": "presence"}, {"type": "loitering", "seconds": 10}],
+                }
+            ]
+        },
+    )
+    assert kinds(events) == ["presence", "loitering"]
+    assert analyzer.summary.person_tracks == 1
+    assert analyzer.summary.gated > 0.5 * analyzer.summary.frames
+
+
+def test_a_person_sized_screen_that_flickers_in_place_is_never_a_person() -> None:
+    # It is a candidate that moves in place for 30 s, the very thing the people HOG is asked
+    # about; it has no person's outline.
+    events, analyzer = run(
+        synthetic.screen_scene(),
+        {"zones": [{"name": "room", "rules": [{"type": "presence"}]}]},
+    )
+    assert events == [] and analyzer.summary.person_tracks == 0

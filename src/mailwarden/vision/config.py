@@ -130,9 +130,13 @@ class Analysis(Strict):
     short_term_s: float = Field(default=1.5, gt=0)
     # A track ends after this long unseen.
     max_unseen_s: float = Field(default=1.5, gt=0)
-    # "shape" trusts size, shape and motion; "hog" also asks OpenCV's people HOG on the candidate's
-    # small region and accepts either.
-    verifier: Literal["shape", "hog"] = "shape"
+    # "shape" trusts size, shape and motion alone; "hog" also asks OpenCV's people HOG about the
+    # candidates that do not walk (a person standing still, or in a group that moves as one blob),
+    # at most every ``hog_every_s`` seconds, on their regions only, searched as if the frame were
+    # ``hog_height`` pixels tall (a person needs about a quarter of that to be found).
+    verifier: Literal["shape", "hog"] = "hog"
+    hog_every_s: float = Field(default=0.5, gt=0)
+    hog_height: int = Field(default=400, ge=128)
 
     @model_validator(mode="after")
     def _sizes(self) -> Analysis:

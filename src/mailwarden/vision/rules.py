@@ -129,6 +129,8 @@ class RuleEngine:
         self.grants = sorted(grants, key=lambda g: g.time_s)
         self.used_grants: set[int] = set()
         self.entered: dict[str, dict[int, float]] = defaultdict(dict)
+        # The people counted on an earlier frame.
+        self.known: set[int] = set()
         self.last_in: dict[str, dict[int, float]] = defaultdict(dict)
         self.fired: set[tuple[str, str, int]] = set()
         self.crowded: dict[str, bool] = defaultdict(bool)
@@ -158,7 +160,12 @@ class RuleEngine:
             entered = self.entered[zone.name]
             last = self.last_in[zone.name]
             for p in here:
-                entered.setdefault(p.id, now)
+                if p.id not in entered:
+                    # A track is often known as a person only some time after it began (once
+                    # it has walked, or a detector has seen it); one that began in the zone has
+                    # been there since then.
+                    fresh = p.id not in self.known
+                    entered[p.id] = p.first_t if fresh and inside(p.origin, poly) else now
                 last[p.id] = now
             # A person missed for a moment (hidden, or merged with someone) has not left: the
             # dwell goes on unless they are away for longer than the grace.
@@ -169,6 +176,7 @@ class RuleEngine:
                 events += self._zone_rule(zone.name, rule, frame, now, here, objects, people)
         for line in self.rules.lines:
             events += self._line(line, frame, now, people)
+        self.known.update(p.id for p in people)
         return events
 
     def _once(self, kind: str, zone: str, ident: int) -> bool:

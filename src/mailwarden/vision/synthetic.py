@@ -19,6 +19,10 @@ class Walker:
     path: Sequence[Keyframe]
     height: float = 110.0
     colour: tuple[int, int, int] = (40, 60, 160)
+    # Whether the legs move; a figure that stands with still legs is a mannequin or a poster.
+    alive: bool = True
+    # A while (from, to) in seconds when a live figure holds perfectly still.
+    frozen: tuple[float, float] | None = None
 
     def at(self, t: float) -> tuple[float, float] | None:
         if t < self.path[0][0] or t > self.path[-1][0]:
@@ -100,7 +104,8 @@ class Scene:
         head = hh * 0.11
         body_w = hh * 0.19
         # Legs swing as the figure walks, so it never holds one exact shape.
-        swing = int(hh * 0.06 * np.sin(t * 6.0))
+        still = not wk.alive or (wk.frozen is not None and wk.frozen[0] <= t < wk.frozen[1])
+        swing = int(hh * 0.04) if still else int(hh * 0.06 * np.sin(t * 6.0))
         cv2.ellipse(
             img,
             (int(x), int(y - hh * 0.55)),
@@ -182,6 +187,49 @@ def crowd_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0, people: i
             )
         )
     return Scene(size, fps, 20.0, walkers)
+
+
+def standing_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
+    """Two people who stand from the first frame to the last, shifting their weight (their legs
+    move, they do not walk), so they are part of the first background; a mannequin between them
+    that never moves."""
+    w, _h = size
+    s = w / 640
+    a = Walker([(0.0, 180 * s, 300 * s), (30.0, 182 * s, 300 * s)], 120 * s)
+    b = Walker([(0.0, 470 * s, 320 * s), (30.0, 468 * s, 320 * s)], 130 * s, (150, 70, 40))
+    still = Walker(
+        [(0.0, 330 * s, 280 * s), (30.0, 330 * s, 280 * s)], 115 * s, (40, 140, 60), False
+    )
+    return Scene(size, fps, 30.0, [a, b, still])
+
+
+def group_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
+    """Two people who walk in side by side, close enough to make one blob, and stop together."""
+    w, _h = size
+    s = w / 640
+    a = Walker(
+        [(1.0, -40 * s, 300 * s), (6.0, 280 * s, 300 * s), (20.0, 282 * s, 300 * s)], 120 * s
+    )
+    b = Walker(
+        [(1.0, 0 * s, 300 * s), (6.0, 325 * s, 300 * s), (20.0, 323 * s, 300 * s)],
+        120 * s,
+        (150, 70, 40),
+    )
+    return Scene(size, fps, 20.0, [a, b])
+
+
+def screen_scene(size: tuple[int, int] = (640, 360), fps: float = 10.0) -> Scene:
+    """No one; a person-sized screen that changes its picture twice a second, in one place."""
+    w, _h = size
+    s = w / 640
+    colours = [(40, 60, 160), (150, 70, 40), (200, 200, 200), (30, 30, 30)]
+    box = (int(300 * s), int(120 * s), int(345 * s), int(300 * s))
+    seconds = 30.0
+    shows = [
+        Package(box, k * 0.5, (k + 1) * 0.5, colours[k % len(colours)])
+        for k in range(int(seconds * 2))
+    ]
+    return Scene(size, fps, seconds, packages=shows)
 
 
 def busy_scene(

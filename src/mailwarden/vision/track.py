@@ -28,6 +28,26 @@ def gap(a: Box, b: Box) -> float:
     return float(np.hypot(dx, dy))
 
 
+def _shift(a: Box, b: Box) -> float:
+    """How far box ``b`` has moved from box ``a``: along each axis, by as much as both edges
+    moved the same way. A blob that only grows or shrinks (a ghost healing, a person's blob
+    merging with their shadow) moves its centre without going anywhere."""
+
+    def axis(d0: float, d1: float) -> float:
+        return min(abs(d0), abs(d1)) if d0 * d1 > 0 else 0.0
+
+    return float(np.hypot(axis(b[0] - a[0], b[2] - a[2]), axis(b[1] - a[1], b[3] - a[3])))
+
+
+def _within(inner: Box, outer: Box) -> bool:
+    return (
+        inner[0] >= outer[0] - 1
+        and inner[1] >= outer[1] - 1
+        and inner[2] <= outer[2] + 1
+        and inner[3] <= outer[3] + 1
+    )
+
+
 def center(b: Box) -> tuple[float, float]:
     return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
 
@@ -46,7 +66,21 @@ class Track:
     frames: int = 1
     person: bool = False
     verified_at: float = -1e9
+    # When the people HOG was last asked about this track.
+    asked_at: float = -1e9
+    # Since when the track's box has been wider than one person (people side by side).
+    wide_since: float | None = None
+    # How the person looked (grey, at the motion gate's size) when the HOG last saw them, and
+    # where: while that place still looks so, they have not left.
+    look: np.ndarray | None = None
+    look_box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    stood: Box = (0.0, 0.0, 0.0, 0.0)  # the same place, in the track's pixels
+    # The person track whose place this track was born in: someone who stood still and walks
+    # off leaves a blob of their own, and their old track stays on the place they left.
+    parent: int | None = None
     start: tuple[float, float] = (0.0, 0.0)
+    # The first box: how far the track has moved is measured from it.
+    start_box: Box = (0.0, 0.0, 0.0, 0.0)
     moved: float = 0.0
     sizes: list[tuple[float, float]] = field(default_factory=list)
     # The bottom centre of the box: where the track stands, for zones and door lines.
@@ -86,6 +120,12 @@ class Tracker:
             t.p = f @ t.p @ f.T + q
 
     def _correct(self, t: Track, box: Box, now: float) -> None:
+        bw, bh = box[2] - box[0], box[3] - box[1]
+        if t.person and bw * bh < 0.4 * t.w * t.h and _within(box, t.box):
+            # A part of a person who stands still (an arm, the legs) moved: they are still
+            # there, and still their whole size.
+            self.keep(t, now)
+            return
         z = np.asarray(center(box))
         h = np.zeros((2, 4))
         h[0, 0] = h[1, 1] = 1.0
@@ -94,7 +134,6 @@ class Tracker:
         k = t.p @ h.T @ np.linalg.inv(s)
         t.x = t.x + k @ (z - h @ t.x)
         t.p = (np.eye(4) - k @ h) @ t.p
-        bw, bh = box[2] - box[0], box[3] - box[1]
         t.w = 0.6 * t.w + 0.4 * bw
         t.h = 0.6 * t.h + 0.4 * bh
         t.sizes.append((bw, bh))
@@ -102,7 +141,7 @@ class Tracker:
         t.hits += 1
         t.last_t = now
         c = center(box)
-        t.moved = max(t.moved, float(np.hypot(c[0] - t.start[0], c[1] - t.start[1])))
+        t.moved = max(t.moved, _shift(t.start_box, box))
         t.foot = (c[0], box[3])
 
     def hold(self, now: float, tracks: list[Track]) -> None:
@@ -113,6 +152,47 @@ class Tracker:
             t.frames += 1
             t.hits += 1
         self._t = now
+
+    def snap(self, t: Track, box: Box) -> None:
+        """A detector's box for the track: more of the body than a blob of what moved (a person
+        who stands still may show only their moving arms), so it replaces the track's box. It
+        is not a move: how far the track has moved is left as it was."""
+        c = center(box)
+        t.x[0], t.x[1] = c
+        t.w, t.h = box[2] - box[0], box[3] - box[1]
+        t.sizes.append((t.w, t.h))
+        del t.sizes[:-30]
+        t.foot = (c[0], box[3])
+
+    def add(self, box: Box, now: float) -> Track:
+        """A new track on a box found without a candidate (by a detector, inside a group)."""
+        c = center(box)
+        track = Track(
+            id=self.new_id(),
+            x=np.array([c[0], c[1], 0.0, 0.0]),
+            p=np.diag([10.0, 10.0, 100.0, 100.0]),
+            w=box[2] - box[0],
+            h=box[3] - box[1],
+            first_t=now,
+            last_t=now,
+            start=c,
+            start_box=box,
+            sizes=[(box[2] - box[0], box[3] - box[1])],
+            foot=(c[0], box[3]),
+            start_foot=(c[0], box[3]),
+        )
+        self.tracks.append(track)
+        return track
+
+    def ride(self, t: Track, blob: Box, now: float) -> None:
+        """A track inside a blob that another track took (people side by side, or crossing)
+        goes on as it went, but not out of the blob: when the group stops, it stops."""
+        cx = min(max(float(t.x[0]), blob[0] + t.w / 2), blob[2] - t.w / 2)
+        cy = min(max(float(t.x[1]), blob[1] + t.h / 2), blob[3] - t.h / 2)
+        t.x[0], t.x[1] = cx, cy
+        t.last_t = now
+        t.hits += 1
+        t.foot = (cx, cy + t.h / 2)
 
     def keep(self, t: Track, now: float) -> None:
         """A track without a candidate that is still there, standing still."""
@@ -152,23 +232,7 @@ class Tracker:
                 unmatched.remove(t)
                 free.remove(j)
         for j in free:
-            b = boxes[j]
-            c = center(b)
-            track = Track(
-                id=self.new_id(),
-                x=np.array([c[0], c[1], 0.0, 0.0]),
-                p=np.diag([10.0, 10.0, 100.0, 100.0]),
-                w=b[2] - b[0],
-                h=b[3] - b[1],
-                first_t=now,
-                last_t=now,
-                start=c,
-                sizes=[(b[2] - b[0], b[3] - b[1])],
-                foot=(c[0], b[3]),
-                start_foot=(c[0], b[3]),
-            )
-            self.tracks.append(track)
-            matched.append(track)
+            matched.append(self.add(boxes[j], now))
         return matched, unmatched
 
     def prune(self, now: float) -> list[Track]:
