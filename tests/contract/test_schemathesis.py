@@ -232,6 +232,8 @@ def mailroom(db) -> Iterator[Mailroom]:
         "override_id": str(cover.pk),
         "policy_id": str(pager.pk),
         "escalation_id": str(paging.pk),
+        # A worker's evidence upload: only a vision worker's token gets past its gate.
+        "sha256": "0" * 64,
     }
     try:
         yield Mailroom(secret, real)
