@@ -332,7 +332,7 @@ def _apply_status(actor: Actor, camera: Camera, item: CameraStatusIn, now: datet
                 camera=camera.name, site=camera.site.code, reason=why, occurred_at=now
             )
         )
-    elif item.state == CameraState.ONLINE and before in DOWN:
+    elif item.state == "online" and before in DOWN:
         ledger.append(actor, "surveillance.camera.reconnected", "camera", camera.name, {})
         outbox.emit(
             catalogue.CameraReconnected(camera=camera.name, site=camera.site.code, occurred_at=now)
