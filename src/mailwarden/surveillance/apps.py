@@ -27,3 +27,5 @@ class SurveillanceConfig(MailwardenApp):
     api_router = "mailwarden.surveillance.api.router"
     # A vision worker's token reaches only its own operations.
     device_scope = "mailwarden.surveillance.api.worker.worker_scope"
+    # A camera playing a looping clip, and its worker, in ``mailwarden demo``.
+    demo_seeder = "mailwarden.surveillance.demo.SurveillanceDemo"
