@@ -18,6 +18,7 @@ No Django here: the worker talks to the server only through its HTTP API.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -50,6 +51,7 @@ from mailwarden.vision.remote import (
     RemoteError,
     ServerClient,
     TokenRefused,
+    Unreachable,
     to_rules,
     wall_clock_start,
 )
@@ -298,7 +300,13 @@ class VisionService:
                 paths.append(path)
                 # A file lost from the disk leaves the event without it, not the event lost.
                 if path.is_file():
-                    body[kind] = self.client.upload(path)
+                    try:
+                        body[kind] = self.client.upload(path)
+                    except (Unreachable, TokenRefused):
+                        raise
+                    except (RemoteError, ValueError) as exc:
+                        # Refused for good (too large, say): the event goes without it.
+                        log.warning("event %s: %s not sent: %s", item.key, path.name, exc)
             files[item.key] = paths
             try:
                 events.append(VideoEventIn.model_validate({"key": item.key, **body}))
@@ -321,6 +329,8 @@ class VisionService:
         for key in done:
             for path in files.get(key, []):
                 path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # the run's folder, once it is empty
         return done
 
     # -- status ----------------------------------------------------------------------------
@@ -376,7 +386,12 @@ class VisionService:
         if batch:
             answer = self.client.post_status(batch)
             for refused in answer.get("rejected", []):
-                log.warning("the server refused the status of camera %s: %s", refused, refused)
+                log.warning(
+                    "the server refused the status of camera %s: %s: %s",
+                    refused.get("camera"),
+                    refused.get("field"),
+                    refused.get("reason"),
+                )
 
     def publish_status(self, camera: str, status: Status) -> None:
         """Publish a camera's state, retained, when it or its reason changed."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,7 +179,10 @@ class CameraGroup:
                     fps = rules.analysis.fps or camera.fps
                     analyzer = Analyzer(rules, (w, h), fps, grants=camera.grants)
                     if camera.evidence is not None:
-                        recorder = Recorder(camera.evidence, rules.evidence, fps)
+                        # A folder per run: a restarted camera numbers its files afresh, and
+                        # must not overwrite evidence still waiting to be sent.
+                        run = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+                        recorder = Recorder(camera.evidence / run, rules.evidence, fps)
                 if not sampler.take(frame.time_s):
                     continue
                 events = analyzer.process(frame.image, frame.index, frame.time_s)
