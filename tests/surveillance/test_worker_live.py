@@ -232,3 +232,34 @@ def test_events_and_status_are_published_on_mqtt(
         settings.mqtt_host, settings.mqtt_topic_prefix = before
         subscriber.loop_stop()
         subscriber.disconnect()
+
+
+def test_a_camera_that_cannot_be_reached_is_reported_and_the_others_run_on(
+    live_server, enrolled: Enrolled, tmp_path: Path, stoppers: list[VisionService]
+) -> None:
+    import socket
+
+    from mailwarden.contracts.events import CameraDisconnected
+    from mailwarden.core.models import OutboxEvent
+    from mailwarden.surveillance.services.cameras import CameraSpec, create_camera
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    create_camera(
+        MANAGER,
+        CameraSpec(
+            site="hq", name="gone-cam", url=f"rtsp://127.0.0.1:{closed}/cam", worker="vision-1"
+        ),
+    )
+    worker = service(live_server.url, enrolled.token, tmp_path / "worker")
+    worker.connect()
+    stoppers.append(worker.start())
+    wait_for(lambda: VideoEvent.objects.filter(camera__name="dock-cam").exists(), why="events")
+    gone = worker.group.running["gone-cam"].camera
+    wait_for(lambda: gone.status.state == "offline", why="the unreachable camera offline")
+    worker.report_status()
+    camera = Camera.objects.get(name="gone-cam")
+    assert camera.state == "offline" and camera.state_reason.startswith("unreachable")
+    down = OutboxEvent.objects.get(topic=CameraDisconnected.TOPIC)
+    assert down.payload["camera"] == "gone-cam"

@@ -230,12 +230,13 @@ class VisionService:
             self.started[wc.name] = _Started(start, size)
             return to_rules(wc, size, start)
 
-        placeholder = config.Rules(analysis=config.Analysis(fps=wc.analysis_fps))
         path = file_path(wc.url)
+        # The real rules come from ``prepare``, with the first frame; a bad rule then marks the
+        # camera offline with the field at fault, and leaves the other cameras alone.
         camera = Camera(
             wc.name,
             camera_url(wc),
-            placeholder,
+            config.Rules(),
             prepare=prepare,
             evidence=self.evidence_dir / wc.name,
             status=_Watched(lambda status: self.publish_status(wc.name, status)),

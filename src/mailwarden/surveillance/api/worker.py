@@ -72,7 +72,7 @@ def get_config(request: HttpRequest) -> HttpResponse:
     )
 
 
-class MediaOut(Schema):
+class WorkerMediaOut(Schema):
     sha256: str
     bytes: int
 
@@ -110,19 +110,19 @@ def _body(request: HttpRequest, limit: int) -> bytes:
 
 @router.put(
     "/surveillance/worker/media/{sha256}",
-    response={201: MediaOut, **ERRORS},
+    response={201: WorkerMediaOut, **ERRORS},
     url_name=MEDIA,
     summary="Vision worker: upload a snapshot (image/jpeg) or clip (video/mp4, video/webm) "
     "under its SHA-256",
     openapi_extra=_MEDIA_BODY,
 )
 @devices_only("uploading a vision worker's evidence")
-def put_media(request: HttpRequest, sha256: Path[Digest]) -> Status[MediaOut]:
+def put_media(request: HttpRequest, sha256: Path[Digest]) -> Status[WorkerMediaOut]:
     actor, _ = device_worker(request)
     kind = ingest.check_media_type(request.content_type or "")
     data = _body(request, ingest.media_limit(kind))
     digest = ingest.store_media(actor, sha256, kind, data)
-    return Status(201, MediaOut(sha256=digest, bytes=len(data)))
+    return Status(201, WorkerMediaOut(sha256=digest, bytes=len(data)))
 
 
 @router.post(
