@@ -58,6 +58,8 @@ from tests.factories import intake as intake_item
 # Loading from the API object needs no database, so collection works before any test runs.
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_params={}))
 schema.app = WSGIHandler()
+# A vision worker's clip uploads are raw bytes, like its JPEG snapshots.
+schemathesis.serializer.alias(["video/mp4", "video/webm"], "application/octet-stream")
 
 CHECKS = [
     not_a_server_error,
