@@ -263,3 +263,23 @@ def test_a_camera_that_cannot_be_reached_is_reported_and_the_others_run_on(
     assert camera.state == "offline" and camera.state_reason.startswith("unreachable")
     down = OutboxEvent.objects.get(topic=CameraDisconnected.TOPIC)
     assert down.payload["camera"] == "gone-cam"
+
+
+def test_an_event_the_server_cannot_take_never_holds_up_the_others(
+    live_server, enrolled: Enrolled, tmp_path: Path
+) -> None:
+    from tests.surveillance.worker_helpers import event
+
+    worker = service(live_server.url, enrolled.token, tmp_path / "worker")
+    good, huge = event(), event(detail={"note": "x" * (16 * 1024 * 1024)})
+    for body in (huge, good):
+        payload = {k: v for k, v in body.items() if k != "key"}
+        payload.update(snapshot_path=None, clip_path=None)
+        worker.outbox.put("video_event", payload, key=uuid.UUID(body["key"]))
+    # The batch is over the server's body limit (413): sent one by one, the good one arrives and
+    # the one refused for good is let go, so the outbox moves on.
+    result = worker.deliver()
+    assert (result.delivered, result.failed) == (2, 0)
+    assert [str(k) for k in VideoEvent.objects.values_list("key", flat=True)] == [good["key"]]
+    assert worker.outbox.pending_count() == 0
+    worker.close()

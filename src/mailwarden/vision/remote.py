@@ -42,6 +42,17 @@ CONTENT_TYPES[".webm"] = "video/webm"
 class RemoteError(RuntimeError):
     """The exchange failed; the message says how, in one line."""
 
+    status: int | None = None
+
+
+class Refused(RemoteError):
+    """The server answered that the request itself is wrong (4xx): sending it again as it is
+    would be refused again."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class Unreachable(RemoteError):
     """No answer from the server (down, wrong address, timeout): try again later."""
@@ -89,7 +100,10 @@ class ServerClient:
         if response.status_code >= 500:
             raise Unreachable(f"{method} {path}: HTTP {response.status_code}")
         if response.status_code >= 400:
-            raise RemoteError(f"{method} {path}: HTTP {response.status_code}: {_message(response)}")
+            raise Refused(
+                f"{method} {path}: HTTP {response.status_code}: {_message(response)}",
+                response.status_code,
+            )
         return response
 
     def config(self, etag: str | None = None) -> tuple[WorkerConfig | None, str | None]:

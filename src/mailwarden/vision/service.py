@@ -37,6 +37,8 @@ from pydantic import ValidationError
 from mailwarden.contracts.vision import (
     CameraStatusIn,
     MqttSettings,
+    RejectedVideoEvent,
+    VideoEventBatchResult,
     VideoEventIn,
     WorkerCamera,
     WorkerConfig,
@@ -48,10 +50,10 @@ from mailwarden.vision import config
 from mailwarden.vision.capture import Status
 from mailwarden.vision.playback import FilePlayer, file_path
 from mailwarden.vision.remote import (
+    Refused,
     RemoteError,
     ServerClient,
     TokenRefused,
-    Unreachable,
     to_rules,
     wall_clock_start,
 )
@@ -303,9 +305,7 @@ class VisionService:
                 if path.is_file():
                     try:
                         body[kind] = self.client.upload(path)
-                    except (Unreachable, TokenRefused):
-                        raise
-                    except (RemoteError, ValueError) as exc:
+                    except (Refused, ValueError) as exc:
                         # Refused for good (too large, say): the event goes without it.
                         log.warning("event %s: %s not sent: %s", item.key, path.name, exc)
             files[item.key] = paths
@@ -315,7 +315,7 @@ class VisionService:
                 log.warning("event %s cannot be sent: %s", item.key, config.describe(exc))
                 done.append(item.key)
         if events:
-            result = self.client.post_events(events)
+            result = self._post(events)
             done += result.accepted
             for refused in result.rejected:
                 # Refused for good (the camera was taken away, a box outside the frame):
@@ -333,6 +333,24 @@ class VisionService:
                 with contextlib.suppress(OSError):
                     path.parent.rmdir()  # the run's folder, once it is empty
         return done
+
+    def _post(self, events: list[VideoEventIn]) -> VideoEventBatchResult:
+        try:
+            return self.client.post_events(events)
+        except Refused as exc:
+            # The batch as a whole was refused (an event this server cannot read, say): one at
+            # a time, so that one bad event cannot hold up the others for ever.
+            if len(events) == 1:
+                reason = str(exc)[:500]
+                refused = RejectedVideoEvent(key=events[0].key, field="event", reason=reason)
+                return VideoEventBatchResult(accepted=[], rejected=[refused])
+        accepted: list[uuid.UUID] = []
+        rejected: list[RejectedVideoEvent] = []
+        for event in events:
+            one = self._post([event])
+            accepted += one.accepted
+            rejected += one.rejected
+        return VideoEventBatchResult(accepted=accepted, rejected=rejected)
 
     # -- status ----------------------------------------------------------------------------
 
