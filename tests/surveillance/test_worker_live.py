@@ -283,3 +283,36 @@ def test_an_event_the_server_cannot_take_never_holds_up_the_others(
     assert [str(k) for k in VideoEvent.objects.values_list("key", flat=True)] == [good["key"]]
     assert worker.outbox.pending_count() == 0
     worker.close()
+
+
+def test_the_command_runs_the_worker_and_stops_cleanly_on_sigterm(
+    live_server, enrolled: Enrolled, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MW_")}
+    env.update(MW_VISION_TOKEN=enrolled.token, PYTHONUNBUFFERED="1")
+    data = tmp_path / "worker"
+    command = ["vision", "run", "--server", live_server.url, "--data", str(data), "--files-once"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailwarden.cli", *command],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        # The clip plays in real time: the person has dwelt 8 s about 13 s in.
+        wait_for(lambda: VideoEvent.objects.exists() or proc.poll() is not None, why="an event")
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read() if proc.stderr else ""
+    assert "worker vision-1 runs 1 camera(s)" in err
+    assert VideoEvent.objects.get().type == "loitering"
+    assert (data / "outbox.sqlite3").is_file()
