@@ -119,3 +119,8 @@ def test_a_file_plays_in_a_loop_with_its_time_running_on(tmp_path: Path) -> None
     status = Status()
     assert sum(1 for _ in once(threading.Event(), status)) == frames
     assert status.state == "ended" and status.frames == frames
+
+
+def test_a_line_without_rules_reports_nothing() -> None:
+    quiet = camera(lines=[WorkerLine(name="door", points=((0.2, 0.5), (0.8, 0.5)), door="x")])
+    assert to_rules(quiet, (640, 360), None).lines[0].rules == []

@@ -168,9 +168,9 @@ def _pixels(
     return [(round(x * w, 1), round(y * h, 1)) for x, y in points]
 
 
-def _line_rules(rules: Sequence[dict[str, Any]], door: str | None) -> list[dict[str, Any]]:
+def _line_rules(rules: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     out = [r for r in rules if r.get("type") not in ("tailgating", "line_crossing")]
-    if door is not None or any(r.get("type") in ("tailgating", "line_crossing") for r in rules):
+    if any(r.get("type") in ("tailgating", "line_crossing") for r in rules):
         # The server joins a door line's crossings with the door's badge grants.
         out.append({"type": "line_crossing"})
     return out
@@ -194,7 +194,7 @@ def to_rules(
                 "name": line.name,
                 "points": _pixels(line.points, size),
                 "inside": line.inside,
-                "rules": _line_rules(line.rules, line.door),
+                "rules": _line_rules(line.rules),
             }
             for line in camera.lines
         ],
