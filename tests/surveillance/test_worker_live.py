@@ -316,3 +316,34 @@ def test_the_command_runs_the_worker_and_stops_cleanly_on_sigterm(
     assert "worker vision-1 runs 1 camera(s)" in err
     assert VideoEvent.objects.get().type == "loitering"
     assert (data / "outbox.sqlite3").is_file()
+
+
+def test_two_people_through_a_door_line_arrive_as_entries_at_its_door(
+    live_server, tmp_path: Path, stoppers: list[VisionService]
+) -> None:
+    from mailwarden.access.services.doors import DoorData, create_door
+    from mailwarden.vision import synthetic
+
+    video = tmp_path / "door.mp4"
+    synthetic.write_video(synthetic.door_scene(), str(video))  # two people, 3 s apart
+    enrolled = enrol(url=str(video), regions=[])
+    create_door(MANAGER, DoorData(site="hq", code="dock-door"))
+    # The scene's line runs left to right at y=200 of 360; down the screen is inside.
+    door_line = RegionSpec(
+        kind="line",
+        name="dock-door-line",
+        points=[(150 / 640, 200 / 360), (500 / 640, 200 / 360)],
+        inside="right",
+        door="dock-door",
+        rules=[{"type": "tailgating", "window": 10}],
+    )
+    set_regions(MANAGER, "dock-cam", [door_line])
+    worker = service(live_server.url, enrolled.token, tmp_path / "worker")
+    worker.connect()
+    stoppers.append(worker.start())
+    wait_for(lambda: ended(worker), why="the file to end")
+    wait_for(lambda: worker.outbox.pending_count() == 0, why="the outbox to empty")
+    # Both are entries at the door, for the server to hold against the door's badge grants.
+    crossings = VideoEvent.objects.filter(zone="dock-door-line", type="line_crossing")
+    assert [e.detail["direction"] for e in crossings.order_by("occurred_at")] == ["entry"] * 2
+    assert {e.door.code if e.door else None for e in crossings} == {"dock-door"}
