@@ -63,6 +63,25 @@ def add_vision_commands(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--rules", metavar="RULES.yaml", help="default: the one the labels name")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(fn=cmd_eval)
+    p = actions.add_parser(
+        "run",
+        help="Run the camera worker: the cameras, zones and rules the server assigns it.",
+        description="Watch the cameras the server assigns this worker and report their events "
+        "(with snapshots and clips) and status. The device token comes from MW_VISION_TOKEN or "
+        "--token-file; configuration changes are picked up without a restart.",
+    )
+    p.add_argument("--server", required=True, metavar="URL", help="the mailwarden server")
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="the worker's folder: outbox and evidence"
+    )
+    p.add_argument("--token-file", metavar="FILE", help="a file holding the device token")
+    p.add_argument(
+        "--files-once",
+        action="store_true",
+        help="play a camera that is a video file once (the default loops it)",
+    )
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    p.set_defaults(fn=cmd_run)
     return vision
 
 
@@ -263,4 +282,95 @@ def cmd_eval(args: argparse.Namespace) -> int:
         f"at most {result.max_people} at once"
         + (f" for {result.max_people_labelled} labelled" if result.max_people_labelled else "")
     )
+    return 0
+
+
+TOKEN_ENV = "MW_VISION_TOKEN"
+
+
+def read_token(token_file: str | None, environ: dict[str, str] | None = None) -> str:
+    """The device token, from ``--token-file`` or ``MW_VISION_TOKEN``; ValueError naming the
+    source when it is missing or malformed."""
+    import os
+    import stat
+
+    environ = dict(os.environ) if environ is None else environ
+    if token_file:
+        path = Path(token_file)
+        try:
+            info = path.stat()
+            token = path.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            raise ValueError(f"--token-file: file {path} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not ASCII text"
+            raise ValueError(f"--token-file: cannot read {path}: {reason}") from None
+        exposed = stat.S_IRGRP | stat.S_IWGRP | stat.S_IROTH | stat.S_IWOTH
+        if os.name == "posix" and info.st_mode & exposed:
+            print(
+                f"mailwarden: --token-file: {path} can be read or changed by other users; "
+                "chmod 600 it",
+                file=sys.stderr,
+            )
+        where = "--token-file"
+    else:
+        token = environ.get(TOKEN_ENV, "").strip()
+        where = TOKEN_ENV
+        if not token:
+            raise ValueError(f"{TOKEN_ENV} or --token-file: the worker's device token is needed")
+    if not token or any(c.isspace() for c in token):
+        raise ValueError(f"{where}: a device token is one word with no spaces")
+    return token
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+    import signal
+    import threading
+
+    from mailwarden.vision.remote import ServerClient, TokenRefused, Unreachable
+    from mailwarden.vision.service import VisionService
+
+    if not args.server.startswith(("http://", "https://")):
+        return _fail("--server: must be an http:// or https:// address", EXIT_USAGE)
+    try:
+        token = read_token(args.token_file)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    level = str(args.log_level).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        return _fail("--log-level: must be DEBUG, INFO, WARNING or ERROR", EXIT_USAGE)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        service = VisionService(
+            ServerClient(args.server, token), args.data, loop_files=not args.files_once
+        )
+    except OSError as exc:
+        return _fail(f"--data: cannot use {args.data}: {exc.strerror or exc}")
+    try:
+        found = service.connect()
+    except TokenRefused as exc:
+        service.close()
+        return _fail(f"{exc}; check MW_VISION_TOKEN or --token-file")
+    except Unreachable as exc:
+        service.close()
+        return _fail(f"cannot reach the server: {exc}")
+    except Exception as exc:
+        service.close()
+        return _fail(f"cannot start: {exc}")
+    print(
+        f"mailwarden vision: worker {found.worker} runs {len(found.cameras)} camera(s); "
+        "Ctrl-C stops it",
+        file=sys.stderr,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    service.run(stop)
     return 0
