@@ -7,7 +7,7 @@ field on PostgreSQL and SQLite alike. The device operations' shapes are in
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from ninja import Field, Schema
@@ -34,7 +34,7 @@ from mailwarden.access.models import (
 )
 from mailwarden.access.queries import Entry
 from mailwarden.contracts.access import MAX_BATCH
-from mailwarden.core.api import Input, IsoDate, IsoDateTime
+from mailwarden.core.api import Input, IsoDate, IsoDateTime, in_utc
 from mailwarden.directory.models import LocationKind
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -48,21 +48,11 @@ Limit = Annotated[int, Field(ge=1, le=500)]
 Offset = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # An offset can push a date at the edge of the calendar past year 1 or 9999 in UTC.
-    if value is None:
-        return None
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is outside the range of dates that can be stored") from None
-
-
 class _Times(Input):
     @field_validator("*", mode="after")
     @classmethod
     def _representable(cls, value: object) -> object:
-        return _utc(value) if isinstance(value, datetime) else value
+        return in_utc(value) if isinstance(value, datetime) else value
 
 
 # ----------------------------------------------------------------------------- device sync

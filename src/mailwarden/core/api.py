@@ -17,7 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Router, Schema, Status
 from ninja.decorators import decorate_view
-from pydantic import AwareDatetime, BeforeValidator, ValidationInfo, field_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, ValidationInfo, field_validator
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, ledger, queries, services
@@ -152,8 +152,18 @@ def _iso_datetime_text(value: object) -> object:
     )
 
 
+def in_utc(value: datetime) -> datetime:
+    # An offset can push a moment at the edge of the calendar past year 1 or 9999 in UTC.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the range of dates that can be stored") from None
+
+
 # A moment in a query or body: ISO 8601 text with an offset only, never a number.
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text)]
+# The same, in UTC; refused when its offset moves it off the calendar.
+UtcDateTime = Annotated[IsoDateTime, AfterValidator(in_utc)]
 
 
 def upload_bytes(upload: UploadedFile, field: str) -> bytes:
@@ -314,18 +324,7 @@ class TokenIn(Input):
     username: str | None = Field(
         None, max_length=150, description="The person a script's token acts for."
     )
-    expires_at: IsoDateTime | None = None
-
-    @field_validator("expires_at")
-    @classmethod
-    def _representable_in_utc(cls, value: datetime | None) -> datetime | None:
-        # An offset can push a date at the edge of the calendar past year 1 or 9999 in UTC.
-        if value is None:
-            return None
-        try:
-            return value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("is outside the range of dates that can be stored") from None
+    expires_at: UtcDateTime | None = None
 
 
 class TokenOut(Schema):
