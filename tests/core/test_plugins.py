@@ -149,7 +149,9 @@ def test_a_device_scope_declared_by_an_app_limits_that_device_tokens(client: Cli
 def test_the_demo_runs_every_app_seeder_in_installed_apps_order(with_gadgets):
     parts.CALLS.seeded.clear()
     parts.CALLS.live.clear()
-    result = demo.seed(items=6, recipients=3, seed=2, skip={"screening", "access", "incidents", "surveillance"})
+    result = demo.seed(
+        items=6, recipients=3, seed=2, skip={"screening", "access", "incidents", "surveillance"}
+    )
     assert result.created
     assert result.summary() == ("Seeded 1 site and 3 recipients. Seeded 6 items. Seeded 3 gadgets.")
     # The gadgets came after custody, and saw its items.

@@ -17,9 +17,7 @@ import os
 import random
 import secrets
 import socket
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from mailwarden.core.demo_thread import BesideServer, local_url
 from mailwarden.core.plugins import DemoOptions, DemoSeeder
 from mailwarden.edge.clock import ManualClock
 from mailwarden.edge.config import write_key_file
@@ -510,15 +509,17 @@ class DemoTraffic:
         return shown
 
 
-class DemoEdge:
+class DemoEdge(BesideServer):
     """The demo's edge controller and its simulated readers and people, in this process.
 
-    ``start`` returns at once: a thread waits for the server to listen, starts an
-    :class:`~mailwarden.edge.process.EdgeProcess` with simulated libosdp readers on Secure
-    Channel, and plays badge traffic (:mod:`mailwarden.edge.traffic`) on them; people walk
-    through the doors that open for them. ``stop`` ends it all. A failure is reported once
-    through ``report`` and leaves the server alone.
+    Once the server listens, it starts an :class:`~mailwarden.edge.process.EdgeProcess` with
+    simulated libosdp readers on Secure Channel, and plays badge traffic
+    (:mod:`mailwarden.edge.traffic`) on them; people walk through the doors that open for them.
     """
+
+    thread_name = "demo-edge"
+    what = "the simulated door controller"
+    lacking = "live door traffic"
 
     def __init__(
         self,
@@ -532,70 +533,27 @@ class DemoEdge:
         wait_s: float = 60.0,
         report: Callable[[str], None] | None = None,
     ) -> None:
-        self.where = Path(where)
-        self.server_url = server_url.rstrip("/")
+        super().__init__(where, server_url, wait_s=wait_s, report=report)
         self.speed = speed
         self.max_gap_s = max_gap_s
         self.seed = seed
         self.step_s = step_s
-        self.wait_s = wait_s
-        self._report = report or (lambda line: print(line, file=sys.stderr, flush=True))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.process: EdgeProcess | None = None
         self.traffic: DemoTraffic | None = None
-        self.failed: str | None = None
-        self.running = threading.Event()
+        self._wiring: _Wiring | None = None
 
-    def start(self) -> DemoEdge:
-        self._thread = threading.Thread(target=self._main, name="demo-edge", daemon=True)
-        self._thread.start()
-        return self
+    def run(self) -> None:
+        process, self._wiring = self._build()
+        self.process = process
+        process.start()
+        self._play(process, self._wiring)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _main(self) -> None:
-        wiring: _Wiring | None = None
-        try:
-            if not self._wait_for_server():
-                return
-            process, wiring = self._build()
-            self.process = process
-            process.start()
-            self._play(process, wiring)
-        except Exception as exc:
-            self.failed = f"{type(exc).__name__}: {exc}"
-            log.debug("demo edge failed", exc_info=True)
-            self._report(
-                f"mailwarden demo: the simulated door controller stopped ({self.failed}); "
-                "the console keeps running without live door traffic."
-            )
-        finally:
-            self.running.clear()
-            if self.process is not None:
-                with contextlib.suppress(Exception):
-                    self.process.stop()
-            if wiring is not None:
-                wiring.close()
-
-    def _wait_for_server(self) -> bool:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.server_url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        deadline = time.monotonic() + self.wait_s
-        while not self._stop.is_set():
-            try:
-                with socket.create_connection((host, port), timeout=0.5):
-                    return True
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the server at {self.server_url} did not start") from None
-            self._stop.wait(0.2)
-        return False
+    def cleanup(self) -> None:
+        if self.process is not None:
+            with contextlib.suppress(Exception):
+                self.process.stop()
+        if self._wiring is not None:
+            self._wiring.close()
 
     def _build(self) -> tuple[EdgeProcess, _Wiring]:
         import osdp as libosdp
@@ -707,12 +665,3 @@ class _Wiring:
                 reader.stop()
         for sock in self._sockets:
             sock.close()
-
-
-def local_url(host: str, port: int) -> str:
-    """Where a process on this machine reaches a server listening on ``host``."""
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{port}"

@@ -13,14 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
-import sys
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mailwarden.core.demo_thread import BesideServer, local_url
 from mailwarden.core.plugins import DemoOptions, DemoSeeder
 
 if TYPE_CHECKING:
@@ -129,22 +126,13 @@ def _write_token(path: Path, token: str) -> None:
         os.close(fd)
 
 
-def local_url(host: str, port: int) -> str:
-    """Where a process on this machine reaches a server listening on ``host``."""
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
+class DemoVision(BesideServer):
+    """The demo's vision worker, in a thread of this process: once the server listens, the
+    real worker runs with the seeded token."""
 
-
-class DemoVision:
-    """The demo's vision worker, in a thread of this process.
-
-    ``start`` returns at once: the thread waits for the server to listen, then runs the real
-    worker with the seeded token. ``stop`` ends it. A failure is reported once through ``report``
-    and leaves the server alone.
-    """
+    thread_name = "demo-vision"
+    what = "the demo camera's worker"
+    lacking = "live video events"
 
     def __init__(
         self,
@@ -155,64 +143,19 @@ class DemoVision:
         speed: float = 1.0,
         report: Callable[[str], None] | None = None,
     ) -> None:
-        self.where = Path(where)
-        self.server_url = server_url.rstrip("/")
-        self.wait_s = wait_s
+        super().__init__(where, server_url, wait_s=wait_s, report=report)
         self.speed = speed
-        self._report = report or (lambda line: print(line, file=sys.stderr, flush=True))
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.service: VisionService | None = None
-        self.failed: str | None = None
-        self.running = threading.Event()
 
-    def start(self) -> DemoVision:
-        self._thread = threading.Thread(target=self._main, name="demo-vision", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _main(self) -> None:
+    def run(self) -> None:
         from mailwarden.vision.remote import ServerClient
         from mailwarden.vision.service import VisionService
 
-        try:
-            if not self._wait_for_server():
-                return
-            token = (self.where / TOKEN_FILE).read_text(encoding="ascii").strip()
-            service = VisionService(
-                ServerClient(self.server_url, token), self.where / "worker", file_speed=self.speed
-            )
-            self.service = service
-            service.connect()
-            self.running.set()
-            service.run(self._stop)
-        except Exception as exc:
-            self.failed = f"{type(exc).__name__}: {exc}"
-            log.debug("demo vision worker failed", exc_info=True)
-            self._report(
-                f"mailwarden demo: the demo camera's worker stopped ({self.failed}); "
-                "the console keeps running without live video events."
-            )
-        finally:
-            self.running.clear()
-
-    def _wait_for_server(self) -> bool:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self.server_url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or 80
-        deadline = time.monotonic() + self.wait_s
-        while not self._stop.is_set():
-            try:
-                with socket.create_connection((host, port), timeout=0.5):
-                    return True
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the demo server never listened at {host}:{port}") from None
-            self._stop.wait(0.2)
-        return False
+        token = (self.where / TOKEN_FILE).read_text(encoding="ascii").strip()
+        service = VisionService(
+            ServerClient(self.server_url, token), self.where / "worker", file_speed=self.speed
+        )
+        self.service = service
+        service.connect()
+        self.running.set()
+        service.run(self._stop)
