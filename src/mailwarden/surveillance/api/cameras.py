@@ -7,39 +7,37 @@ password goes in and is never given back: the answer says only whether one is st
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Path, Query, Router, Schema, Status
+from ninja import Path, Query, Router, Status
 
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import ERRORS, Input, actor_of, allow
+from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
 from mailwarden.directory.models import Site
-from mailwarden.directory.schemas import SiteCode
-from mailwarden.surveillance.models import Camera, Region
+from mailwarden.surveillance.models import Camera
 from mailwarden.surveillance.queries import cameras as queries
+from mailwarden.surveillance.schemas import (
+    CameraChangeIn,
+    CameraIn,
+    CameraName,
+    CameraOut,
+    CameraQuery,
+    CameraRegionOut,
+    CameraRegionsIn,
+    binary_response,
+    camera_out,
+    region_out,
+)
 from mailwarden.surveillance.services import cameras as services
 from mailwarden.surveillance.services.cameras import (
     MANAGE_CAMERAS,
-    MAX_POINTS,
-    MAX_REGIONS,
     VIEW_CAMERAS,
 )
 
 router = Router()
-
-SLUG = r"^[-a-zA-Z0-9_]+$"
-CameraName = Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-Fps = Annotated[float, Field(ge=0.2, le=30)]
-RollSeconds = Annotated[float, Field(ge=0, le=30)]
-# A rule in the rules file's form (docs/vision.md), such as {"type": "loitering", "seconds": 30};
-# the vision library's own models check it, and an error names the rule and its field.
-Rule = dict[str, Any]
-MAX_RULES = 10
 
 
 def _person(request: HttpRequest, roles: tuple[Any, ...], what: str) -> Actor:
@@ -48,147 +46,6 @@ def _person(request: HttpRequest, roles: tuple[Any, ...], what: str) -> Actor:
         raise Forbidden(f"{what} is not for a device token", "Authorization")
     require(actor, roles, what)
     return actor
-
-
-def _binary(media_type: str, description: str) -> dict[str, object]:
-    return {
-        "responses": {
-            200: {
-                "description": description,
-                "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
-            }
-        }
-    }
-
-
-# ----------------------------------------------------------------------------- shapes
-
-
-class CameraOut(Schema):
-    name: str
-    label: str
-    site: str
-    url: str
-    username: str
-    has_password: bool = Field(description="Whether a password is stored; it is never shown.")
-    worker: str | None
-    enabled: bool
-    analysis_fps: float
-    motion_gating: bool
-    pre_roll_s: float
-    post_roll_s: float
-    state: str = Field(description="unknown (not reported yet), online, offline or ended")
-    state_reason: str
-    state_at: datetime | None
-    last_frame_at: datetime | None
-    frames: int
-    corrupt_frames: int
-    width: int | None
-    height: int | None
-    has_snapshot: bool
-    snapshot_at: datetime | None
-
-
-def camera_out(camera: Camera) -> CameraOut:
-    return CameraOut(
-        name=camera.name,
-        label=camera.label,
-        site=camera.site.code,
-        url=camera.url,
-        username=camera.username,
-        has_password=bool(camera.password_secret),
-        worker=camera.worker.name if camera.worker else None,
-        enabled=camera.enabled,
-        analysis_fps=camera.analysis_fps,
-        motion_gating=camera.motion_gating,
-        pre_roll_s=camera.pre_roll_s,
-        post_roll_s=camera.post_roll_s,
-        state=camera.state,
-        state_reason=camera.state_reason,
-        state_at=camera.state_at,
-        last_frame_at=camera.last_frame_at,
-        frames=camera.frames,
-        corrupt_frames=camera.corrupt_frames,
-        width=camera.width,
-        height=camera.height,
-        has_snapshot=bool(camera.snapshot),
-        snapshot_at=camera.snapshot_at,
-    )
-
-
-class CameraQuery(Input):
-    site: SiteCode | None = None
-
-
-class CameraIn(Input):
-    site: SiteCode
-    name: CameraName
-    url: str = Field(
-        min_length=1,
-        max_length=500,
-        description="rtsp://, rtsps://, http(s):// or file:// address, or a file's full path; "
-        "no user name or password in it.",
-    )
-    label: str = Field("", max_length=120)
-    username: str = Field("", max_length=100)
-    password: str | None = Field(None, max_length=200, description="Stored encrypted.")
-    worker: CameraName | None = Field(None, description="The vision worker that watches it.")
-    enabled: bool = True
-    analysis_fps: Fps = 5.0
-    motion_gating: bool = True
-    pre_roll_s: RollSeconds = 3.0
-    post_roll_s: RollSeconds = 3.0
-
-
-class CameraChangeIn(Input):
-    """Only the fields sent change. ``password``: "" removes the stored one; ``worker``: ""
-    leaves the camera without a worker."""
-
-    url: str | None = Field(None, min_length=1, max_length=500)
-    label: str | None = Field(None, max_length=120)
-    username: str | None = Field(None, max_length=100)
-    password: str | None = Field(None, max_length=200)
-    worker: Annotated[str, Field(max_length=100, pattern=r"^[-a-zA-Z0-9_]*$")] | None = None
-    enabled: bool | None = None
-    analysis_fps: Fps | None = None
-    motion_gating: bool | None = None
-    pre_roll_s: RollSeconds | None = None
-    post_roll_s: RollSeconds | None = None
-
-
-class CameraRegionIn(Input):
-    kind: Literal["zone", "line", "mask"]
-    name: str = Field("mask", min_length=1, max_length=100, description="Masks are numbered.")
-    points: list[tuple[Fraction, Fraction]] = Field(
-        default_factory=list,
-        max_length=MAX_POINTS,
-        description="Fractions of the frame's width and height; a zone with none is the whole "
-        "frame, a line has two, a mask at least three.",
-    )
-    inside: Literal["left", "right"] = Field(
-        "left", description="A line's inside, looking from its first point to its second."
-    )
-    door: Annotated[str, Field(min_length=1, max_length=100, pattern=SLUG)] | None = Field(
-        None, description="The door a line guards: a door code at the camera's site."
-    )
-    rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES)
-
-
-class CameraRegionsIn(Input):
-    regions: list[CameraRegionIn] = Field(max_length=MAX_REGIONS)
-
-
-class CameraRegionOut(Schema):
-    kind: str
-    name: str
-    points: list[tuple[float, float]]
-    inside: str
-    door: str | None
-    rules: list[Rule]
-
-
-def region_out(region: Region) -> CameraRegionOut:
-    return CameraRegionOut(**queries.region_dict(region))
 
 
 def _camera(name: str) -> Camera:
@@ -317,7 +174,7 @@ def put_regions(
     "/surveillance/cameras/{camera}/snapshot",
     response=ERRORS,
     summary="A camera's latest snapshot (JPEG)",
-    openapi_extra=_binary("image/jpeg", "The latest picture the camera's worker sent"),
+    openapi_extra=binary_response("image/jpeg", "The latest picture the camera's worker sent"),
 )
 @allow(VIEW_CAMERAS, "viewing a camera's snapshot")
 def get_snapshot(request: HttpRequest, camera: Path[CameraName]) -> HttpResponse:

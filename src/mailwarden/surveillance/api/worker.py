@@ -6,11 +6,8 @@ worker's device token once."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
-
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Path, Router, Schema
+from ninja import Path, Router
 from ninja.responses import Status
 
 from mailwarden.contracts.vision import (
@@ -19,11 +16,20 @@ from mailwarden.contracts.vision import (
     VideoEventBatchResult,
 )
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import ERRORS, Input, actor_of, allow, devices_only
+from mailwarden.core.api import ERRORS, actor_of, allow, devices_only
 from mailwarden.core.errors import Forbidden, ServiceError
-from mailwarden.directory.schemas import SiteCode
 from mailwarden.surveillance.models import VisionWorker
 from mailwarden.surveillance.queries.config import worker_config
+from mailwarden.surveillance.schemas import (
+    CameraStatusResultOut,
+    Digest,
+    RejectedStatusOut,
+    VisionWorkerOut,
+    WorkerEnrolIn,
+    WorkerEnrolmentOut,
+    WorkerMediaOut,
+    worker_out,
+)
 from mailwarden.surveillance.services import cameras as camera_services
 from mailwarden.surveillance.services import ingest
 
@@ -34,9 +40,6 @@ MEDIA = "vision_media"
 EVENTS = "vision_events"
 STATUS = "vision_status"
 DEVICE_OPERATIONS = frozenset({CONFIG, MEDIA, EVENTS, STATUS})
-
-Digest = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", min_length=64, max_length=64)]
-WorkerName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 def worker_scope(device: str) -> frozenset[str] | None:
@@ -70,11 +73,6 @@ def get_config(request: HttpRequest) -> HttpResponse:
     return HttpResponse(
         config.model_dump_json(), content_type="application/json", headers={"ETag": etag}
     )
-
-
-class WorkerMediaOut(Schema):
-    sha256: str
-    bytes: int
 
 
 _MEDIA_BODY = {
@@ -137,17 +135,6 @@ def post_events(request: HttpRequest, payload: VideoEventBatch) -> VideoEventBat
     return ingest.record_events(actor, payload.events)
 
 
-class RejectedStatusOut(Schema):
-    camera: str
-    field: str
-    reason: str
-
-
-class CameraStatusResultOut(Schema):
-    updated: list[str]
-    rejected: list[RejectedStatusOut]
-
-
 @router.post(
     "/surveillance/worker/status",
     response={200: CameraStatusResultOut, **ERRORS},
@@ -170,33 +157,6 @@ def post_status(request: HttpRequest, payload: CameraStatusBatch) -> CameraStatu
 # ----------------------------------------------------------------------------- enrolment
 
 
-class WorkerEnrolIn(Input):
-    name: WorkerName
-    site: SiteCode
-
-
-class VisionWorkerOut(Schema):
-    name: str
-    site: str
-    token_prefix: str
-    created_at: datetime
-    last_seen_at: datetime | None
-
-
-class WorkerEnrolmentOut(VisionWorkerOut):
-    token: str = Field(description="The worker's device token; shown only in this answer.")
-
-
-def _worker_out(worker: VisionWorker) -> VisionWorkerOut:
-    return VisionWorkerOut(
-        name=worker.name,
-        site=worker.site.code,
-        token_prefix=worker.token_prefix,
-        created_at=worker.created_at,
-        last_seen_at=worker.last_seen_at,
-    )
-
-
 @router.get(
     "/surveillance/workers",
     response={200: list[VisionWorkerOut], **ERRORS},
@@ -208,7 +168,7 @@ def list_workers(request: HttpRequest) -> list[VisionWorkerOut]:
         actor_of(request), "listing vision workers", camera_services.VIEW_CAMERAS
     )
     workers = VisionWorker.objects.select_related("site").order_by("name")
-    return [_worker_out(w) for w in workers]
+    return [worker_out(w) for w in workers]
 
 
 @router.post(
@@ -221,5 +181,5 @@ def enrol_worker(request: HttpRequest, payload: WorkerEnrolIn) -> Status[WorkerE
     enrolment = camera_services.enrol_worker(
         actor_of(request), name=payload.name, site=payload.site
     )
-    out = _worker_out(enrolment.worker)
+    out = worker_out(enrolment.worker)
     return Status(201, WorkerEnrolmentOut(**out.model_dump(), token=enrolment.token))
