@@ -82,6 +82,20 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
 
 
 @pytest.fixture(autouse=True)
+def _log_to_the_tests_stderr() -> None:
+    """The server's console log handler writes to sys.stderr as this test sees it. Under
+    pytest-xdist, Django sets logging up while a worker's start-up capture stream stands in for
+    stderr; that stream is closed later, and every log line would then fail."""
+    import logging
+    import sys
+
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler:
+            # Not setStream: it would flush the closed stream first.
+            handler.stream = sys.stderr
+
+
+@pytest.fixture(autouse=True)
 def _own_checkpoint_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Each test gets its own ledger checkpoint folder: a checkpoint signed over one test's
     ledger must not be held against the next test's (rolled back) one."""
