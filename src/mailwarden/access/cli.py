@@ -12,7 +12,9 @@ import json
 import os
 import sys
 from dataclasses import asdict
-from typing import Any, TextIO
+from typing import Any
+
+from mailwarden.core.terminal import confirmed
 
 
 def _django() -> None:
@@ -91,7 +93,7 @@ def cmd_controller_rekey(args: argparse.Namespace) -> int:
             "holds the new pair and it restarts.\n"
             f"Type the controller's name ({controller.name}) to confirm: "
         )
-        if not _confirmed(question, controller.name, sys.stdin, sys.stderr):
+        if not confirmed(question, controller.name, sys.stdin, sys.stderr):
             print(f"mailwarden: {controller.name} was not re-keyed", file=sys.stderr)
             return 1
     enrolment = services.doors.rekey_controller(
@@ -109,16 +111,6 @@ def cmd_controller_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirmed(question: str, expected: str, stdin: TextIO, stderr: TextIO) -> bool:
-    """Ask on a terminal for ``expected`` to be typed back; without a terminal, refuse."""
-    if not stdin.isatty():
-        stderr.write("mailwarden: confirm with --yes (there is no terminal to ask on)\n")
-        return False
-    stderr.write(question)
-    stderr.flush()
-    return stdin.readline().strip() == expected
-
-
 def cmd_lockdown(args: argparse.Namespace) -> int:
     _django()
     from mailwarden.access import services
@@ -131,7 +123,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
             "refused until the lockdown is lifted; exit buttons keep working.\n"
             f"Type the site code ({site.code}) to confirm: "
         )
-        if not _confirmed(question, site.code, sys.stdin, sys.stderr):
+        if not confirmed(question, site.code, sys.stdin, sys.stderr):
             print(f"mailwarden: {site.code} was not locked down", file=sys.stderr)
             return 1
     rules = services.lockdown.lockdown_site(Actor.job("cli"), site.code, True, reason=args.reason)

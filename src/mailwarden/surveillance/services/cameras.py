@@ -20,7 +20,7 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
-from mailwarden.core.services import IssuedToken, issue_token
+from mailwarden.core.services import IssuedToken, issue_token, revoke_device_tokens
 from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Site
 from mailwarden.surveillance import secrets
@@ -105,6 +105,34 @@ def enrol_worker(actor: Actor, *, name: str, site: str) -> WorkerEnrolment:
             "vision_worker",
             name,
             {"site": at.code, "token": issued.token.prefix},
+        )
+    return WorkerEnrolment(worker, issued.secret)
+
+
+def rekey_worker(actor: Actor, name: str, *, reason: str) -> WorkerEnrolment:
+    """Revoke every token of vision worker ``name`` and issue a new one, as after its machine
+    was lost or exposed: the old token stops working at once."""
+    authorise(actor, "re-keying a vision worker", ENROL_WORKERS)
+    reason = check_text(reason, "reason", max_length=200, required=True)
+    with transaction.atomic():
+        worker = VisionWorker.objects.select_for_update().filter(name=name).first()
+        if worker is None:
+            raise NotFound(f"no vision worker named {name!r}", "worker")
+        old = revoke_device_tokens(actor, worker.name)
+        issued = issue_token(
+            actor,
+            name=f"vision worker {worker.name}",
+            role=Role.SECURITY_OPERATOR.value,
+            device=worker.name,
+        )
+        worker.token_prefix = issued.token.prefix
+        worker.save(update_fields=["token_prefix"])
+        ledger.append(
+            actor,
+            "surveillance.worker.rekeyed",
+            "vision_worker",
+            worker.name,
+            {"revoked": old, "token": issued.token.prefix, "reason": reason},
         )
     return WorkerEnrolment(worker, issued.secret)
 
