@@ -7,8 +7,8 @@ import pytest
 
 from mailwarden.core import media
 from mailwarden.core.roles import Role
+from mailwarden.surveillance.downloads import byte_range
 from mailwarden.surveillance.models import VideoEvent
-from mailwarden.surveillance.views.common import _byte_range
 from tests.surveillance import console_fixtures
 from tests.surveillance.console_fixtures import Room, make_event, webm_clip
 
@@ -107,13 +107,13 @@ def test_the_clip_is_served_in_ranges(as_role, room: Room, tmp_path):
 
 
 def test_byte_ranges():
-    assert _byte_range("bytes=0-0", 10) == (0, 0)
-    assert _byte_range("bytes=5-100", 10) == (5, 9)
-    assert _byte_range("bytes=-3", 10) == (7, 9)
-    assert _byte_range("bytes=-0", 10) is None
-    assert _byte_range("bytes=9-3", 10) is None
-    assert _byte_range("items=0-1", 10) is None
-    assert _byte_range("bytes=0-1, 4-5", 10) == (0, 1)
+    assert byte_range("bytes=0-0", 10) == (0, 0)
+    assert byte_range("bytes=5-100", 10) == (5, 9)
+    assert byte_range("bytes=-3", 10) == (7, 9)
+    assert byte_range("bytes=-0", 10) is None
+    assert byte_range("bytes=9-3", 10) is None
+    assert byte_range("items=0-1", 10) is None
+    assert byte_range("bytes=0-1, 4-5", 10) == (0, 1)
 
 
 def test_evidence_gone_from_the_store_is_said_not_broken(as_role, room: Room):

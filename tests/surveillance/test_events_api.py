@@ -122,10 +122,14 @@ def test_the_evidence_comes_with_its_content_type(scene, operator):
     assert body["clip_url"] == f"{URL}/{loiter.pk}/clip" and body["clip_type"] == "video/mp4"
     snapshot = operator.get(body["snapshot_url"])
     assert snapshot.status_code == 200 and snapshot["Content-Type"] == "image/jpeg"
-    assert b"".join(snapshot.streaming_content) == b"\xff\xd8jpeg bytes"
+    assert snapshot.content == b"\xff\xd8jpeg bytes"
     clip = operator.get(body["clip_url"])
     assert clip.status_code == 200 and clip["Content-Type"] == "video/mp4"
-    assert b"".join(clip.streaming_content) == b"mp4 bytes"
+    assert clip.content == b"mp4 bytes" and clip["Accept-Ranges"] == "bytes"
+    # A player seeks with ranges.
+    part = operator.client.get(body["clip_url"], headers={**operator.headers, "Range": "bytes=4-"})
+    assert part.status_code == 206 and part.content == b"bytes"
+    assert part["Content-Range"] == "bytes 4-8/9"
     none = operator.get(f"{URL}/{scene['crowd'].pk}/snapshot")
     assert none.status_code == 404 and none.json()["field"] == "snapshot"
 

@@ -6,14 +6,16 @@ Reads need a role that may view cameras; handling needs an operator or a manager
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router
 
 from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import NotFound
 from mailwarden.directory.models import Site
+from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.queries import video_events as queries
+from mailwarden.surveillance.queries.cameras import Evidence
 from mailwarden.surveillance.schemas import (
     VideoEventFilter,
     VideoEventHandleIn,
@@ -78,14 +80,12 @@ def get_video_event(request: HttpRequest, video_event_id: Path[VideoEventId]) ->
     openapi_extra=binary_response("The snapshot", "image/jpeg"),
 )
 @allow(cameras.VIEW_CAMERAS, "viewing video evidence")
-def video_event_snapshot(request: HttpRequest, video_event_id: Path[VideoEventId]) -> FileResponse:
+def video_event_snapshot(request: HttpRequest, video_event_id: Path[VideoEventId]) -> HttpResponse:
     _reader(request, "viewing video evidence")
     event = queries.video_event(video_event_id, "video_event_id")
     path = queries.evidence_file(event, "snapshot")
-    response = FileResponse(path.open("rb"), content_type="image/jpeg")
-    response["Content-Disposition"] = f'inline; filename="video-event-{event.pk}.jpg"'
-    response["Cache-Control"] = IMMUTABLE
-    return response
+    found = Evidence(path, "image/jpeg", path.stat().st_size)
+    return send_evidence(request, found, f"video-event-{event.pk}.jpg", IMMUTABLE)
 
 
 @router.get(
@@ -95,16 +95,14 @@ def video_event_snapshot(request: HttpRequest, video_event_id: Path[VideoEventId
     openapi_extra=binary_response("The clip", *queries.CLIP_TYPES),
 )
 @allow(cameras.VIEW_CAMERAS, "viewing video evidence")
-def video_event_clip(request: HttpRequest, video_event_id: Path[VideoEventId]) -> FileResponse:
+def video_event_clip(request: HttpRequest, video_event_id: Path[VideoEventId]) -> HttpResponse:
     _reader(request, "viewing video evidence")
     event = queries.video_event(video_event_id, "video_event_id")
     path = queries.evidence_file(event, "clip")
     kind = queries.clip_type(event)
-    response = FileResponse(path.open("rb"), content_type=kind)
     extension = "webm" if kind == "video/webm" else "mp4"
-    response["Content-Disposition"] = f'inline; filename="video-event-{event.pk}.{extension}"'
-    response["Cache-Control"] = IMMUTABLE
-    return response
+    found = Evidence(path, kind, path.stat().st_size)
+    return send_evidence(request, found, f"video-event-{event.pk}.{extension}", IMMUTABLE)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.views import actor_of, console_page
+from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.forms import CameraForm
 from mailwarden.surveillance.models import Camera
 from mailwarden.surveillance.queries import cameras as queries
@@ -25,7 +26,6 @@ from mailwarden.surveillance.views.common import (
     chosen_site,
     http_status,
     perms,
-    send_evidence,
 )
 
 # How often the grid asks for fresh snapshots and states.

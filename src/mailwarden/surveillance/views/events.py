@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.views import actor_of, console_page
+from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.forms import EventFilterForm, HandleEventForm
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.queries import cameras as queries
 from mailwarden.surveillance.services import events as services
 from mailwarden.surveillance.services.cameras import VIEW_CAMERAS
 from mailwarden.surveillance.services.events import HANDLE_EVENTS
-from mailwarden.surveillance.views.common import perms, send_evidence
+from mailwarden.surveillance.views.common import perms
 
 PAGE_SIZE = 50
 CLIP_EXTENSIONS = {"video/mp4": "mp4", "video/webm": "webm"}
