@@ -231,3 +231,14 @@ def test_managers_may_do_everything_operators_may(world):
 
 def test_no_token_is_answered_401(world):
     assert_refused(Api(None).get("/api/incidents"), 401, "Authorization")
+
+
+def test_a_due_time_with_any_iso_offset_is_stored_in_utc(world):
+    # ISO 8601 allows offsets to 23:59; PostgreSQL stores only up to 15:59.
+    incident = open_one()
+    task = api(Role.SECURITY_OPERATOR).post(
+        f"/api/incidents/{incident.pk}/tasks",
+        {"title": "Call the courier", "due_at": "2026-03-02T09:15:00-19:23"},
+    )
+    assert task.status_code == 201, task.content
+    assert task.json()["due_at"].startswith("2026-03-03T04:38:00")

@@ -160,10 +160,10 @@ def in_utc(value: datetime) -> datetime:
         raise ValueError("is outside the range of dates that can be stored") from None
 
 
-# A moment in a query or body: ISO 8601 text with an offset only, never a number.
-IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text)]
-# The same, in UTC; refused when its offset moves it off the calendar.
-UtcDateTime = Annotated[IsoDateTime, AfterValidator(in_utc)]
+# A moment in a query or body: ISO 8601 text with an offset only, never a number. It is turned
+# to UTC, since PostgreSQL stores offsets only up to 15:59 (ISO allows 23:59), and refused when
+# its offset moves it off the calendar.
+IsoDateTime = Annotated[AwareDatetime, BeforeValidator(_iso_datetime_text), AfterValidator(in_utc)]
 
 
 def upload_bytes(upload: UploadedFile, field: str) -> bytes:
@@ -324,7 +324,7 @@ class TokenIn(Input):
     username: str | None = Field(
         None, max_length=150, description="The person a script's token acts for."
     )
-    expires_at: UtcDateTime | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class TokenOut(Schema):

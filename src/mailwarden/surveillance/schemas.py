@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import StrictBool
 
 from mailwarden.contracts.vision import VIDEO_EVENT_TYPES, VideoEventType
-from mailwarden.core.api import Input, UtcDateTime
+from mailwarden.core.api import Input, IsoDateTime
 from mailwarden.directory.schemas import SiteCode
 from mailwarden.surveillance.models import Camera, Region, VideoEvent, VisionWorker
 from mailwarden.surveillance.queries import cameras as camera_queries
@@ -168,7 +168,7 @@ class VideoEventFilter(Input):
         "crossings that were only recorded.",
     )
     site: SiteCode | None = None
-    since: UtcDateTime | None = Field(None, description="Only events from this moment on.")
+    since: IsoDateTime | None = Field(None, description="Only events from this moment on.")
     limit: int = Field(50, ge=1, le=200)
     offset: int = Field(0, ge=0, le=1_000_000)
 
