@@ -158,6 +158,8 @@ def test_signature_pickup_on_a_tablet(open_page, mailroom):
     page.keyboard.press("Enter")
     page.click("label[for=id_method_2]")  # signature
     pad = page.locator("canvas.signature-pad")
+    # The pad shows once the page has taken the choice; a box is only measured when it does.
+    pad.wait_for(state="visible")
     box = pad.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + 30, box["y"] + box["height"] * 0.7)

@@ -62,6 +62,7 @@ def test_a_manager_replays_dead_letters(open_page, letters, viewport):
     shot(page, f"dead-letters-{_name(viewport)}")
     # The replay button of each row is on screen, not cut off by the table.
     button = rows.filter(has_text="Bomb threat at HQ").get_by_role("button", name="Replay")
+    button.wait_for(state="visible")
     box = button.bounding_box()
     assert box is not None and box["x"] + box["width"] <= viewport["width"]
     button.click()

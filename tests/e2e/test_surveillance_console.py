@@ -36,6 +36,7 @@ def console(transactional_db, settings, tmp_path) -> Room:
 def click_at(page, x: float, y: float, *, double: bool = False) -> None:
     """A click on the drawing at a fraction of its width and height."""
     canvas = page.locator("[data-canvas]")
+    canvas.wait_for(state="visible")
     box = canvas.bounding_box()
     assert box is not None
     position = {"x": box["width"] * x, "y": box["height"] * y}
@@ -202,6 +203,7 @@ def test_a_manager_reshapes_a_zone_and_sets_its_hours(open_page, console: Room):
     page.click("[data-action=select][data-index='0']")
     # Drag the first corner to a new place.
     handle = page.locator("[data-vertex='0']")
+    handle.wait_for(state="visible")
     box = page.locator("[data-canvas]").bounding_box()
     assert box is not None
     handle.hover()
