@@ -10,15 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mailwarden.config import ConfigError, get_settings
+from mailwarden.core.terminal import setup_django
 
 EXIT_USAGE = 2
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
-    import django
-
-    django.setup()
 
 
 def _migrate(verbose: bool = False) -> None:
@@ -31,13 +25,13 @@ def _migrate(verbose: bool = False) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     _migrate(verbose=True)
     return 0
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     _migrate()
     from mailwarden.core.demo import seed
 
@@ -47,7 +41,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     _migrate()
     return _serve(args.host, args.port, banner=None)
 
@@ -55,7 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo's recipients are fictional: their mail goes to files, not to an SMTP server.
     os.environ.setdefault("MW_EMAIL__BACKEND", "file")
-    _django()
+    setup_django()
     _migrate()
     from mailwarden.core import demo
 
@@ -108,14 +102,14 @@ def _serve(host: str, port: int, banner: str | None) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core.runner import run_worker
 
     return run_worker(burst=args.burst)
 
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core import ledger
     from mailwarden.core.actor import Actor
 
@@ -166,7 +160,7 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_ledger_checkpoint(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core import checkpoints
     from mailwarden.core.actor import Actor
 
@@ -189,7 +183,7 @@ def cmd_ledger_public_key(args: argparse.Namespace) -> int:
     settings = get_settings()
     path = settings.ledger_key_path()
     if not path.exists() and settings.env != "production":
-        _django()  # the development key is created on first use
+        setup_django()  # the development key is created on first use
         from mailwarden.core import checkpoints
 
         checkpoints.signer()
@@ -253,7 +247,7 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_token_issue(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core import services
     from mailwarden.core.actor import Actor
 
@@ -270,7 +264,7 @@ def cmd_token_issue(args: argparse.Namespace) -> int:
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core import services
     from mailwarden.core.actor import Actor
 
@@ -280,7 +274,7 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core import services
     from mailwarden.core.actor import Actor
 
@@ -297,7 +291,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from django.core.management import call_command
 
     call_command("check", deploy=args.deploy, fail_level="WARNING")
@@ -479,7 +473,7 @@ def cmd_screening_watch(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    _django()
+    setup_django()
     from django.db import close_old_connections
 
     from mailwarden.core.actor import Actor

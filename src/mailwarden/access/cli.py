@@ -9,19 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from dataclasses import asdict
 from typing import Any
 
-from mailwarden.core.terminal import confirmed
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
-    import django
-
-    django.setup()
+from mailwarden.core.terminal import confirmed, setup_django
 
 
 def _site(code: str) -> Any:
@@ -65,7 +57,7 @@ def _print_enrolment(enrolment: Any, as_json: bool) -> None:
 
 
 def cmd_controller_create(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.access import services
     from mailwarden.core.actor import Actor
 
@@ -81,7 +73,7 @@ def cmd_controller_create(args: argparse.Namespace) -> int:
 
 
 def cmd_controller_rekey(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.access import services
     from mailwarden.core.actor import Actor
 
@@ -104,7 +96,7 @@ def cmd_controller_rekey(args: argparse.Namespace) -> int:
 
 
 def cmd_controller_config(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.access import queries
 
     print(json.dumps(asdict(queries.controller_config(_controller(args.name))), indent=2))
@@ -112,7 +104,7 @@ def cmd_controller_config(args: argparse.Namespace) -> int:
 
 
 def cmd_lockdown(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.access import services
     from mailwarden.core.actor import Actor
 
@@ -135,7 +127,7 @@ def cmd_lockdown(args: argparse.Namespace) -> int:
 
 
 def cmd_lift(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.access import services
     from mailwarden.core.actor import Actor
 

@@ -1,8 +1,17 @@
-"""What the ``mailwarden`` commands share for asking a person at a terminal."""
+"""What the ``mailwarden`` commands share: starting Django, and asking a person at a terminal."""
 
 from __future__ import annotations
 
+import os
 from typing import TextIO
+
+
+def setup_django() -> None:
+    """Load the server's settings and apps, for a command that reads or changes the database."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
+    import django
+
+    django.setup()
 
 
 def confirmed(question: str, expected: str, stdin: TextIO, stderr: TextIO) -> bool:

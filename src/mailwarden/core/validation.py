@@ -19,3 +19,11 @@ def check_text(value: str, field_name: str, *, max_length: int, required: bool =
     if len(value) > max_length:
         raise ServiceError(f"must be at most {max_length} characters", field_name)
     return value
+
+
+def check_slug(value: str, field_name: str) -> str:
+    """A name used in addresses and tokens: letters, digits, '-' and '_', at most 100."""
+    value = check_text(value, field_name, max_length=100, required=True)
+    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
+        raise ServiceError("use only letters, digits, '-' and '_'", field_name)
+    return value

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
-from mailwarden.core.terminal import confirmed
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailwarden.server.settings")
-    import django
-
-    django.setup()
+from mailwarden.core.terminal import confirmed, setup_django
 
 
 def _print_enrolment(enrolment: Any, as_json: bool) -> None:
@@ -39,7 +31,7 @@ def _print_enrolment(enrolment: Any, as_json: bool) -> None:
 
 
 def cmd_worker_create(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core.actor import Actor
     from mailwarden.surveillance.services import cameras
 
@@ -49,7 +41,7 @@ def cmd_worker_create(args: argparse.Namespace) -> int:
 
 
 def cmd_worker_rekey(args: argparse.Namespace) -> int:
-    _django()
+    setup_django()
     from mailwarden.core.actor import Actor
     from mailwarden.surveillance.services import cameras
 

@@ -16,7 +16,6 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
-from mailwarden.core.validation import check_text
 from mailwarden.directory.models import Site
 
 # Who may do what. Admin passes every check (Actor.has).
@@ -42,13 +41,6 @@ def _refuse_devices(actor: Actor, what: str) -> None:
 def authorise(actor: Actor, what: str, roles: Sequence[Role] = MANAGE_ACCESS) -> None:
     _refuse_devices(actor, what)
     require(actor, roles, what)
-
-
-def check_slug(value: str, field_name: str) -> str:
-    value = check_text(value, field_name, max_length=100, required=True)
-    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
-        raise ServiceError("use only letters, digits, '-' and '_'", field_name)
-    return value
 
 
 def check_seconds(value: int, field_name: str, low: int, high: int) -> int:

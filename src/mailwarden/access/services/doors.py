@@ -27,7 +27,6 @@ from mailwarden.access.services.common import (
     authorise,
     check_choice,
     check_seconds,
-    check_slug,
     rule_changed,
 )
 from mailwarden.contracts import events
@@ -36,7 +35,7 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, ServiceError
 from mailwarden.core.roles import Role
 from mailwarden.core.services import IssuedToken, issue_token, revoke_device_tokens
-from mailwarden.core.validation import check_text
+from mailwarden.core.validation import check_slug, check_text
 from mailwarden.directory.models import Site
 
 MAX_UNLOCK_S = 300

@@ -16,7 +16,7 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.api import ERRORS, actor_of, allow
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.permissions import require
-from mailwarden.directory.models import Site
+from mailwarden.directory.queries import site_by_code
 from mailwarden.surveillance.models import Camera
 from mailwarden.surveillance.queries import cameras as queries
 from mailwarden.surveillance.schemas import (
@@ -63,11 +63,7 @@ def _camera(name: str) -> Camera:
 @allow(VIEW_CAMERAS, "listing cameras")
 def list_cameras(request: HttpRequest, query: Query[CameraQuery]) -> list[CameraOut]:
     _person(request, VIEW_CAMERAS, "listing cameras")
-    site = None
-    if query.site is not None:
-        site = Site.objects.filter(code=query.site).first()
-        if site is None:
-            raise NotFound(f"no site {query.site!r}", "site")
+    site = site_by_code(query.site) if query.site is not None else None
     return [camera_out(c) for c in queries.cameras(site)]
 
 

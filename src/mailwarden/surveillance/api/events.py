@@ -10,8 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router
 
 from mailwarden.core.api import ERRORS, actor_of, allow
-from mailwarden.core.errors import NotFound
-from mailwarden.directory.models import Site
+from mailwarden.directory.queries import site_by_code
 from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.queries import video_events as queries
@@ -47,8 +46,8 @@ def list_video_events(
 ) -> list[VideoEventOut]:
     _reader(request, "reading video events")
     camera = cameras.camera_named(filters.camera, "camera") if filters.camera else None
-    if filters.site and not Site.objects.filter(code=filters.site).exists():
-        raise NotFound(f"no site {filters.site!r}", "site")
+    if filters.site:
+        site_by_code(filters.site)  # an unknown site is refused, not an empty list
     found = queries.video_events(
         camera=camera,
         site_code=filters.site,

@@ -15,9 +15,8 @@ from mailwarden.contracts.vision import (
     VideoEventBatch,
     VideoEventBatchResult,
 )
-from mailwarden.core.actor import Actor
 from mailwarden.core.api import ERRORS, actor_of, allow, devices_only
-from mailwarden.core.errors import Forbidden, ServiceError
+from mailwarden.core.errors import ServiceError
 from mailwarden.surveillance.models import VisionWorker
 from mailwarden.surveillance.queries.config import worker_config
 from mailwarden.surveillance.schemas import (
@@ -47,16 +46,6 @@ def worker_scope(device: str) -> frozenset[str] | None:
     return DEVICE_OPERATIONS if VisionWorker.objects.filter(name=device).exists() else None
 
 
-def device_worker(request: HttpRequest) -> tuple[Actor, VisionWorker]:
-    actor = actor_of(request)
-    if actor.kind != "device":
-        raise Forbidden("only a vision worker's device token may call this", "Authorization")
-    worker = VisionWorker.objects.select_related("site").filter(name=actor.name).first()
-    if worker is None:
-        raise Forbidden(f"device {actor.name!r} is not an enrolled vision worker", "Authorization")
-    return actor, worker
-
-
 @router.get(
     "/surveillance/worker/config",
     response={200: dict[str, object], 304: None, **ERRORS},
@@ -65,7 +54,7 @@ def device_worker(request: HttpRequest) -> tuple[Actor, VisionWorker]:
 )
 @devices_only("fetching a vision worker's configuration")
 def get_config(request: HttpRequest) -> HttpResponse:
-    _, worker = device_worker(request)
+    worker = ingest.reporting_worker(actor_of(request))
     config = worker_config(worker)
     etag = f'"{config.version}"'
     if request.headers.get("If-None-Match") == etag:
@@ -116,7 +105,7 @@ def _body(request: HttpRequest, limit: int) -> bytes:
 )
 @devices_only("uploading a vision worker's evidence")
 def put_media(request: HttpRequest, sha256: Path[Digest]) -> Status[WorkerMediaOut]:
-    actor, _ = device_worker(request)
+    actor = actor_of(request)
     kind = ingest.check_media_type(request.content_type or "")
     data = _body(request, ingest.media_limit(kind))
     digest = ingest.store_media(actor, sha256, kind, data)
@@ -131,7 +120,7 @@ def put_media(request: HttpRequest, sha256: Path[Digest]) -> Status[WorkerMediaO
 )
 @devices_only("delivering video events")
 def post_events(request: HttpRequest, payload: VideoEventBatch) -> VideoEventBatchResult:
-    actor, _ = device_worker(request)
+    actor = actor_of(request)
     return ingest.record_events(actor, payload.events)
 
 
@@ -143,7 +132,7 @@ def post_events(request: HttpRequest, payload: VideoEventBatch) -> VideoEventBat
 )
 @devices_only("reporting camera status")
 def post_status(request: HttpRequest, payload: CameraStatusBatch) -> CameraStatusResultOut:
-    actor, _ = device_worker(request)
+    actor = actor_of(request)
     result = ingest.report_status(actor, payload.cameras)
     return CameraStatusResultOut(
         updated=result.updated,

@@ -21,8 +21,8 @@ from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import Role
 from mailwarden.core.services import IssuedToken, issue_token, revoke_device_tokens
-from mailwarden.core.validation import check_text
-from mailwarden.directory.models import Site
+from mailwarden.core.validation import check_slug, check_text
+from mailwarden.directory.queries import site_by_code
 from mailwarden.surveillance import secrets
 from mailwarden.surveillance.models import Camera, Region, RegionKind, VisionWorker
 from mailwarden.vision import config as vision_config
@@ -45,20 +45,6 @@ def authorise(actor: Actor, what: str, roles: Sequence[Role] = MANAGE_CAMERAS) -
     if actor.kind == "device":
         raise Forbidden(f"{what} is not for a device token", "Authorization")
     require(actor, roles, what)
-
-
-def check_slug(value: str, field_name: str) -> str:
-    value = check_text(value, field_name, max_length=100, required=True)
-    if not all(c.isascii() and (c.isalnum() or c in "-_") for c in value):
-        raise ServiceError("use only letters, digits, '-' and '_'", field_name)
-    return value
-
-
-def _site(code: str, field_name: str = "site") -> Site:
-    found = Site.objects.filter(code=code).first()
-    if found is None:
-        raise NotFound(f"no site {code!r}", field_name)
-    return found
 
 
 def camera_named(name: str, field_name: str = "camera") -> Camera:
@@ -89,7 +75,7 @@ def enrol_worker(actor: Actor, *, name: str, site: str) -> WorkerEnrolment:
     """Enrol a ``mailwarden vision`` process: its device token, shown this once."""
     authorise(actor, "enrolling a vision worker", ENROL_WORKERS)
     name = check_slug(name, "name")
-    at = _site(site)
+    at = site_by_code(site)
     with transaction.atomic():
         if VisionWorker.objects.filter(name=name).exists():
             raise Conflict(f"a vision worker named {name!r} exists already", "name")
@@ -218,7 +204,7 @@ def create_camera(actor: Actor, spec: CameraSpec) -> Camera:
     name = check_slug(spec.name, "name")
     if name in RESERVED_NAMES:
         raise ServiceError(f"{name!r} is a word the console uses: choose another name", "name")
-    at = _site(spec.site)
+    at = site_by_code(spec.site)
     with transaction.atomic():
         if Camera.objects.filter(name=name).exists():
             raise Conflict(f"a camera named {name!r} exists already", "name")

@@ -51,9 +51,10 @@ MAX_FRAME_SIDE = 16384
 DOWN = (CameraState.OFFLINE.value, CameraState.ENDED.value)
 
 
-def _worker(actor: Actor) -> VisionWorker:
+def reporting_worker(actor: Actor) -> VisionWorker:
+    """The enrolled vision worker ``actor`` is; any other caller is refused."""
     if actor.kind != "device":
-        raise Forbidden("only a vision worker's device token may report", "Authorization")
+        raise Forbidden("only a vision worker's device token may call this", "Authorization")
     worker = VisionWorker.objects.select_related("site").filter(name=actor.name).first()
     if worker is None:
         raise Forbidden(f"device {actor.name!r} is not an enrolled vision worker", "Authorization")
@@ -88,7 +89,7 @@ def _looks_like(content_type: str, data: bytes) -> bool:
 
 def store_media(actor: Actor, digest: str, content_type: str, data: bytes) -> str:
     """Store a snapshot or clip under its SHA-256 ``digest``, which must be the body's."""
-    _worker(actor)
+    reporting_worker(actor)
     if not DIGEST.match(digest):
         raise ServiceError("must be 64 lowercase hex digits (the file's SHA-256)", "sha256")
     kind = check_media_type(content_type)
@@ -181,7 +182,7 @@ def record_events(actor: Actor, items: Sequence[VideoEventIn]) -> VideoEventBatc
     """Record each event once (by its key), with its evidence, and raise it
     (``events.after_recorded``) in the same transaction. A refused event is named with the
     field and the reason; the others are recorded all the same."""
-    worker = _worker(actor)
+    worker = reporting_worker(actor)
     now = clock.now()
     out = _Batch()
     cameras: dict[str, Camera | None] = {}
@@ -287,7 +288,7 @@ def _check_status(worker: VisionWorker, item: CameraStatusIn) -> Camera:
 def report_status(actor: Actor, items: Sequence[CameraStatusIn]) -> StatusResult:
     """Take what the worker says about its cameras. A camera that goes offline (or whose file
     ended) raises ``CameraDisconnected``; one that comes back raises ``CameraReconnected``."""
-    worker = _worker(actor)
+    worker = reporting_worker(actor)
     now = clock.now()
     out = StatusResult()
     for item in items:
