@@ -65,6 +65,7 @@ def test_every_event_and_action_of_the_custody_paths_is_catalogued(site, recipie
         assert row.key.startswith(f"{row.topic}:")
     assert {row.topic for row in stored} == {
         "custody.item.received",
+        "screening.decision.recorded",
         "custody.item.queued_for_screening",
         "custody.item.cleared",
         "custody.item.quarantined",

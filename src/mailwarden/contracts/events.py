@@ -258,6 +258,28 @@ class ScreeningAlarm(DomainEvent):
     location: str = Field(description="The code of the location where the item stays.")
 
 
+class ScreeningDecisionRecorded(DomainEvent):
+    """A screener recorded a decision on an item: its tier, the indicators ticked and how long
+    the screener had it open. Sent for every decision, whatever its tier."""
+
+    TOPIC: ClassVar[str] = "screening.decision.recorded"
+    KEY: ClassVar[str | None] = "{topic}:{decision}"
+
+    uid: str = Field(description="The item's ID.")
+    decision: int = Field(description="The screening decision's ID.")
+    tier: str = Field(description="low, elevated, high or critical.")
+    action: str = Field(description="What the tier required (clear, second_screener, ...).")
+    status: str = Field(description="cleared, pending, quarantined.")
+    indicators: list[str] = Field(description="The codes of the indicators the screener ticked.")
+    screener: str = Field(description="The screener's actor label.")
+    screener_user_id: int | None = Field(description="The screener's user ID, for a person.")
+    seconds_on_item: int | None = Field(
+        description="From the workstation opening the item to the decision, where known."
+    )
+    site: str = Field(description="The site's code.")
+    decided_at: datetime = Field(description="When the decision was recorded.")
+
+
 # ============================================================================= access
 
 
@@ -769,6 +791,42 @@ class CameraReconnected(DomainEvent):
     camera: str = Field(description="The camera's name.")
     site: str = Field(description="The site's code.")
     occurred_at: datetime = Field(description="When it was noticed.")
+
+
+# ============================================================================= training
+
+
+class TrainingCertificateIssued(DomainEvent):
+    """A person passed a course and holds its certificate until it expires."""
+
+    TOPIC: ClassVar[str] = "training.certificate.issued"
+    KEY: ClassVar[str | None] = "{topic}:{certificate}"
+
+    certificate: int = Field(description="The certificate's ID.")
+    code: str = Field(description="Its verification code, checkable on the public page.")
+    course: str = Field(description="The course's slug.")
+    user: str = Field(description="The holder's username.")
+    score: int = Field(description="The holder's quiz score, in percent.")
+    expires_at: datetime = Field(description="When it stops being current.")
+
+
+class TrainingTestParcelScored(DomainEvent):
+    """A planted test parcel was screened: what the clerk and the screener did with it is
+    scored. The risk app takes this as evidence of how the mailroom performs."""
+
+    TOPIC: ClassVar[str] = "training.test_parcel.scored"
+    KEY: ClassVar[str | None] = "{topic}:{parcel}"
+
+    parcel: int = Field(description="The test parcel's ID.")
+    site: str = Field(description="The site's code.")
+    uid: str = Field(description="The mail item it came through as.")
+    expected_tier: str = Field(description="The tier its planted indicators call for.")
+    tier_reached: str = Field(description="The tier the screening decision reached.")
+    indicators_planted: list[str] = Field(description="The indicator codes prepared on it.")
+    indicators_missed: list[str] = Field(description="Planted indicators nobody ticked.")
+    flagged_at_intake: bool = Field(description="Whether the clerk flagged it at intake.")
+    seconds_to_decision: int | None = Field(description="From intake to the decision.")
+    passed: bool = Field(description="The tier reached was at least the expected one.")
 
 
 # ============================================================================= the registry

@@ -123,6 +123,10 @@ class MailwardenApp(AppConfig):
     metrics: str | None = None
     # The app's DemoSeeder class.
     demo_seeder: str | None = None
+    # A core.duties.DutyGate: what the app says before someone does a duty a lower app owns.
+    duty_gate: str | None = None
+    # A core.projections.ImageProjector: test images for the screening workstation.
+    image_projector: str | None = None
 
     # Django takes the one AppConfig subclass an app's apps.py holds as the app's config. This
     # base, imported into every apps.py, must not count as one; each subclass must.

@@ -40,6 +40,10 @@ class MailItem(models.Model):
     version = models.PositiveIntegerField(default=1)
     notes = models.TextField(blank=True)
 
+    # What intake warned the clerk of (core.duties), on the item intake returns; not a column:
+    # the intake's ledger entry keeps it.
+    intake_warnings: tuple[str, ...] = ()
+
     class Meta:
         ordering = ["-received_at"]
         indexes = [

@@ -18,8 +18,9 @@ from PIL import Image
 
 from mailwarden.config import get_settings
 from mailwarden.contracts import events
-from mailwarden.core import clock, ledger, media, notify, outbox
+from mailwarden.core import clock, duties, ledger, media, notify, outbox
 from mailwarden.core.actor import Actor
+from mailwarden.core.duties import Duty
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where, insert
@@ -128,6 +129,8 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             max_bytes=cfg.uploads.max_bytes,
             max_pixels=cfg.uploads.max_pixels,
         )
+    # A clerk without current mail-handling training is warned, and the entry records it.
+    warnings = duties.check(actor, Duty.INTAKE)
     now = clock.now()
     location = _dock(site, req.location_code)
     with transaction.atomic():
@@ -160,6 +163,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
                 "location": location.code,
                 "photo_sha256": photo_hash,
                 "duplicate_confirmed": req.confirm_duplicate,
+                **({"warnings": warnings} if warnings else {}),
             },
         )
         queued = _transition_record(item, State.RECEIVED, location, "logged at intake")
@@ -171,6 +175,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         )
         # Last, because the ledger's head stays locked until the commit.
         ledger.append_many(actor, [intake_record, queued], at=item.received_at)
+    item.intake_warnings = tuple(warnings)
     return item
 
 
@@ -440,6 +445,8 @@ def hand_over(
     elif method == "code" and not pickup.is_code_shaped(proof):
         # Not a try: nothing that could be a code was typed (letters, another script's digits).
         raise ServiceError(f"a pickup code is {pickup.CODE_DIGITS} digits (0-9)", "proof")
+    # A higher app may refuse the hand-over (a planted test parcel never reaches anyone).
+    duties.check(actor, Duty.HAND_OVER, item_uid=uid.strip().upper())
     with transaction.atomic():
         item = _locked_item(uid)
         holds.refuse_if_held(item)

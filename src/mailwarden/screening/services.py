@@ -18,8 +18,9 @@ from django.db import transaction
 
 from mailwarden.config import get_settings
 from mailwarden.contracts import events
-from mailwarden.core import clock, ledger, media, outbox
+from mailwarden.core import clock, duties, ledger, media, outbox, projections
 from mailwarden.core.actor import Actor
+from mailwarden.core.duties import Duty
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require, require_person
 from mailwarden.core.roles import SCREEN, Role
@@ -489,6 +490,14 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
     require(actor, SCREEN, "screening an item")
     # A scanner's device token may deliver images but never decide what is safe.
     _person(actor, "a screening decision")
+    # The training app refuses a screener whose screener certificate is not current.
+    duties.check(actor, Duty.SCREEN, item_uid=uid.strip().upper())
+    if projections.unanswered(actor, uid.strip().upper()):
+        raise Conflict(
+            "answer the image on the workstation first: mark the threat or clear it, and the "
+            "item's own image follows",
+            "uid",
+        )
     codes = [c.strip() for c in checklist.indicators]
     known = set(Indicator.objects.values_list("code", flat=True))
     for index, code in enumerate(codes):
@@ -587,6 +596,21 @@ def screen_item(actor: Actor, uid: str, checklist: Checklist) -> Decision:
                 "seconds_on_item": checklist.seconds_on_item,
             },
             at=now,
+        )
+        outbox.emit(
+            events.ScreeningDecisionRecorded(
+                uid=item.uid,
+                decision=decision.pk,
+                tier=decision.tier,
+                action=decision.action,
+                status=decision.status,
+                indicators=decision.indicators,
+                screener=actor.label,
+                screener_user_id=actor.user_id,
+                seconds_on_item=checklist.seconds_on_item,
+                site=item.site.code,
+                decided_at=now,
+            )
         )
         summary = f"screening decision {decision.pk}: {decision.tier} tier"
         if result.action == Action.CLEAR:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "mailwarden.access",
     "mailwarden.incidents",
     "mailwarden.surveillance",
+    "mailwarden.training",
 ]
 
 MIDDLEWARE = [

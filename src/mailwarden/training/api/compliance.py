@@ -1,0 +1,5 @@
+"""API: compliance (to come)."""
+
+from ninja import Router
+
+router = Router()

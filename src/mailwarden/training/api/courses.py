@@ -1,0 +1,5 @@
+"""API: courses (to come)."""
+
+from ninja import Router
+
+router = Router()

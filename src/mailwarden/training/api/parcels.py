@@ -1,0 +1,5 @@
+"""API: parcels (to come)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""API: tip (to come)."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,68 @@
+from mailwarden.core.plugins import MailwardenApp, NavEntry
+
+_PERMISSIONS = "mailwarden.training.permissions"
+
+
+class TrainingConfig(MailwardenApp):
+    name = "mailwarden.training"
+    label = "training"
+    verbose_name = "Training"
+
+    nav = (
+        NavEntry(
+            "training:my",
+            "My training",
+            "graduation",
+            f"{_PERMISSIONS}.LEARN",
+            order=88,
+            pages=("training:course", "training:module", "training:quiz", "training:certificates"),
+            admin_too=False,
+        ),
+        NavEntry(
+            "training:tip",
+            "Screener training",
+            "target",
+            f"{_PERMISSIONS}.TIP_TRAINING",
+            order=45,
+            pages=("training:tip_session",),
+        ),
+        NavEntry(
+            "training:compliance",
+            "Training compliance",
+            "chart",
+            f"{_PERMISSIONS}.VIEW_COMPLIANCE",
+            order=102,
+            pages=("training:courses", "training:assignments", "training:course_admin"),
+        ),
+        NavEntry(
+            "training:proficiency",
+            "Screener proficiency",
+            "chart",
+            f"{_PERMISSIONS}.VIEW_COMPLIANCE",
+            order=103,
+            pages=("training:screener", "training:tip_policy"),
+        ),
+        NavEntry(
+            "training:parcels",
+            "Test parcels",
+            "package",
+            f"{_PERMISSIONS}.VIEW_TEST_PARCELS",
+            order=104,
+            pages=("training:parcel",),
+        ),
+    )
+    urls = "mailwarden.training.urls"
+    url_prefix = "training/"
+    api_router = "mailwarden.training.api.router"
+    # Enrolment from assignment rules, renewals and reminders of expiry.
+    periodic_jobs = ("mailwarden.training.services.assignments",)
+    # Drills count as participation; test parcels are followed through intake and screening.
+    event_handlers = (
+        "mailwarden.training.handlers.drills",
+        "mailwarden.training.handlers.parcels",
+    )
+    # Certificates gate screening decisions and intake; test parcels are never handed over.
+    duty_gate = "mailwarden.training.gates.gate"
+    # Live threat image projection on the screening workstation.
+    image_projector = "mailwarden.training.services.tip_live.PROJECTOR"
+    demo_seeder = "mailwarden.training.demo.TrainingDemo"

@@ -1,0 +1,1 @@
+"""Outbox handlers: drills (to come)."""

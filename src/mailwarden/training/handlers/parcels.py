@@ -1,0 +1,1 @@
+"""Outbox handlers: parcels (to come)."""

@@ -1,0 +1,18 @@
+"""Console pages: tip (to come)."""
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+
+from mailwarden.core.views import console_page
+from mailwarden.training.permissions import LEARN
+
+
+@console_page(LEARN, "training")
+def placeholder(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("to come")
+
+
+urls: list[URLPattern] = [
+    path("tip/" if "tip" != "my" else "", placeholder, name="tip"),
+    path("proficiency/" if "proficiency" != "my" else "", placeholder, name="proficiency"),
+]
