@@ -221,6 +221,7 @@ def _intake(
         tracking_number=payload.tracking_number,
         sender=payload.sender,
         accountable=payload.accountable,
+        suspicious=payload.suspicious,
         length_mm=payload.length_mm,
         width_mm=payload.width_mm,
         height_mm=payload.height_mm,

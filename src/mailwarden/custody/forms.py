@@ -51,6 +51,7 @@ class IntakeForm(forms.Form):
         label="Height", required=False, min_value=1, widget=forms.NumberInput(attrs=_MM)
     )
     accountable = forms.BooleanField(label="Accountable (signed-for) item", required=False)
+    suspicious = forms.BooleanField(label="Looks suspicious — screen first", required=False)
     photo = forms.ImageField(
         label="Photo of the item",
         required=False,

@@ -24,6 +24,8 @@ class MailItem(models.Model):
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
     sender = models.CharField(max_length=200, blank=True)
     accountable = models.BooleanField(default=False)
+    # The clerk thought it looked suspicious at intake: screening sees it first.
+    flagged = models.BooleanField(default=False)
     length_mm = models.PositiveIntegerField(null=True, blank=True)
     width_mm = models.PositiveIntegerField(null=True, blank=True)
     height_mm = models.PositiveIntegerField(null=True, blank=True)

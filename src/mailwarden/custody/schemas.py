@@ -82,6 +82,9 @@ class IntakeIn(Input):
     tracking_number: str = Field("", max_length=64)
     sender: str = Field("", max_length=200)
     accountable: bool = False
+    suspicious: bool = Field(
+        False, description="The clerk thinks it looks suspicious: screening sees it first."
+    )
     length_mm: Measure | None = None
     width_mm: Measure | None = None
     height_mm: Measure | None = None
@@ -144,6 +147,7 @@ class ItemOut(Schema):
     tracking_type: str
     sender: str
     accountable: bool
+    flagged: bool
     length_mm: int | None
     width_mm: int | None
     height_mm: int | None
@@ -193,6 +197,7 @@ def item_out(item: MailItem) -> ItemOut:
         tracking_type=item.tracking_type,
         sender=item.sender,
         accountable=item.accountable,
+        flagged=item.flagged,
         length_mm=item.length_mm,
         width_mm=item.width_mm,
         height_mm=item.height_mm,

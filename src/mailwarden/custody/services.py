@@ -65,6 +65,7 @@ class IntakeRequest:
     notes: str = ""
     location_code: str | None = None
     confirm_duplicate: bool = False
+    suspicious: bool = False
 
 
 class PossibleDuplicate(Conflict):
@@ -163,6 +164,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
                 "location": location.code,
                 "photo_sha256": photo_hash,
                 "duplicate_confirmed": req.confirm_duplicate,
+                **({"flagged": True} if req.suspicious else {}),
                 **({"warnings": warnings} if warnings else {}),
             },
         )
@@ -198,6 +200,7 @@ def _create_item(
         kind=req.kind,
         sender=req.sender.strip()[:200],
         accountable=req.accountable,
+        flagged=req.suspicious,
         length_mm=req.length_mm,
         width_mm=req.width_mm,
         height_mm=req.height_mm,

@@ -168,6 +168,7 @@ def intake(request: HttpRequest) -> HttpResponse:
                     tracking_number=data["tracking_number"],
                     sender=data["sender"],
                     accountable=data["accountable"],
+                    suspicious=data["suspicious"],
                     length_mm=data["length_mm"],
                     width_mm=data["width_mm"],
                     height_mm=data["height_mm"],

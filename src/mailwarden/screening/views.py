@@ -173,8 +173,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         )
         for item in items
     ]
-    # Items with a critical or high X-ray finding first (stable: each keeps its waiting order).
-    rows.sort(key=lambda row: row.alert_rank)
+    # Items with a critical or high X-ray finding first, then those the clerk flagged at intake
+    # (stable: each keeps its waiting order).
+    rows.sort(key=lambda row: (row.alert_rank, not row.item.flagged))
     context = {
         "alerts": sum(1 for r in rows if r.alert),
         "second": [r for r in rows if r.pending],

@@ -1,0 +1,87 @@
+"""Fixtures of the test-parcel tests: a site, people with accounts and email addresses in each
+role the parcel meets, and a refresher course to be enrolled in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import User
+
+from mailwarden.core import clock
+from mailwarden.core.actor import Actor
+from mailwarden.core.roles import Role
+from mailwarden.core.services import create_user
+from mailwarden.directory.models import Recipient, Site
+from mailwarden.training.models import Course, Module
+from tests.factories import ADMIN, make_recipient, make_site
+
+PASSWORD = "Correct-Horse-9-Battery"
+# 2 + 2 + 2 points: the high tier under the default policy.
+PLANTED = ["restrictive-markings", "excessive-postage", "excessive-tape"]
+
+
+@dataclass
+class Mailroom:
+    site: Site
+    recipient: Recipient
+    manager: User
+    clerk: User
+    screener: User
+    auditor: User
+
+    def actor(self, user: User) -> Actor:
+        return Actor.for_user(user)
+
+
+def person(role: Role, username: str) -> User:
+    return create_user(
+        ADMIN,
+        username,
+        password=PASSWORD,
+        roles=[role.value],
+        email=f"{username}@example.org",
+        check_password=False,
+    )
+
+
+def restore_indicator_catalogue() -> None:
+    """The checklist is written by a data migration, which a transactional test that ran
+    before has flushed away with everything else."""
+    catalogue = import_module("mailwarden.screening.migrations.0002_indicator_catalogue")
+    catalogue.seed(django_apps, None)
+
+
+def make_mailroom() -> Mailroom:
+    restore_indicator_catalogue()
+    return Mailroom(
+        site=make_site(),
+        recipient=make_recipient(first_name="Hedy", last_name="Lamarr"),
+        manager=person(Role.SECURITY_MANAGER, "mona"),
+        clerk=person(Role.CLERK, "cleo"),
+        screener=person(Role.SCREENER, "sam"),
+        auditor=person(Role.AUDITOR, "audra"),
+    )
+
+
+def make_refresher() -> Course:
+    now = clock.now()
+    course = Course.objects.create(
+        slug="suspicious-mail-refresher",
+        title="Suspicious mail: a refresher",
+        refresher=True,
+        valid_days=365,
+        created_at=now,
+        updated_at=now,
+    )
+    Module.objects.create(
+        course=course, position=1, title="The signs again", body="...", quiz_category="signs"
+    )
+    return course
+
+
+@pytest.fixture
+def mailroom(frozen_clock) -> Mailroom:
+    return make_mailroom()
