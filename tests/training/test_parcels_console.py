@@ -11,6 +11,7 @@ from django.test import Client
 from mailwarden.core import outbox
 from mailwarden.core.roles import Role
 from mailwarden.custody import services as custody
+from mailwarden.custody.models import MailItem
 from mailwarden.screening import services as screening
 from mailwarden.training.models import PlantedParcel, PlantedStatus
 from mailwarden.training.services import parcels
@@ -247,3 +248,37 @@ def test_nothing_on_the_custody_or_screening_side_gives_a_test_parcel_away(mailr
             assert answer.status_code == 200, path
             text = answer.content.decode().lower()
             assert not [t for t in TELLTALES if t in text], path
+
+
+# ----------------------------------------------------------------------------- hand-over
+
+
+def test_the_pickup_page_stops_a_test_parcel_with_the_message(mailroom: Mailroom):
+    from mailwarden.custody import pickup
+
+    parcel = register(mailroom)
+    uid = arrived(mailroom, parcel)
+    screening.screen_item(
+        mailroom.actor(mailroom.screener), uid, screening.Checklist(indicators=[])
+    )
+    outbox.dispatch_due()
+    custody.transition(mailroom.actor(mailroom.clerk), uid, "ready_for_pickup")
+    before = MailItem.objects.get(uid=uid)
+
+    page = signed_in(mailroom.clerk).post(
+        f"/pickup/{uid}/", {"method": "code", "code": pickup.pickup_code(uid)}
+    )
+    assert page.status_code == 400
+    text = page.content.decode()
+    assert "This is a test parcel planted by security" in text
+    assert "take it to the security manager" in text
+    after = MailItem.objects.get(uid=uid)
+    assert (
+        (after.state, after.version)
+        == (before.state, before.version)
+        == ("ready_for_pickup", before.version)
+    )
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.stopped_by) == (PlantedStatus.STOPPED, "user:cleo")
+    # The score it had stays on it.
+    assert parcel.passed is False
