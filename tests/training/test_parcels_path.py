@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailwarden.core.models import LedgerEntry, OutboxEvent
+from mailwarden.core.models import LedgerEntry, Notification, OutboxEvent
 from mailwarden.core.runner import run_pending
 from mailwarden.custody import services as custody
 from mailwarden.custody.models import MailItem
@@ -100,6 +100,9 @@ def test_a_missed_parcel_is_scored_fed_back_and_never_handed_over(
     assert "Excessive tape or string" in screener_text  # missed, by its checklist label
     assert "240 seconds" in screener_text
     assert "Suspicious mail: a refresher" in screener_text
+    # The queued row was rendered from the scored parcel, not from the one before scoring.
+    queued = Notification.objects.get(to_address="sam@example.org")
+    assert "240 seconds" in queued.body
 
     enrolled = set(
         Enrolment.objects.filter(course__slug="suspicious-mail-refresher").values_list(

@@ -251,10 +251,12 @@ def score(actor: Actor, decision: events.ScreeningDecisionRecorded) -> PlantedPa
         parcel.seconds_on_item = decision.seconds_on_item
         parcel.passed = _tier_rank(decision.tier) >= _tier_rank(parcel.expected_tier)
         parcel.scored_at = clock.now()
-        result = score_of(parcel)
+        parcel.save()
+        # After the save: the feedback message is rendered from the scored parcel.
         followed_up = _follow_up(actor, parcel)
         parcel.feedback_sent_at = parcel.scored_at
-        parcel.save()
+        parcel.save(update_fields=["feedback_sent_at"])
+        result = score_of(parcel)
         ledger.append(
             actor,
             "training.test_parcel.scored",
