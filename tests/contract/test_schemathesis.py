@@ -57,6 +57,7 @@ from mailwarden.server.api import api
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.services import cameras
 from mailwarden.surveillance.services import events as video_events
+from mailwarden.training.services import parcels
 from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
 from tests.factories import intake as intake_item
 
@@ -209,12 +210,16 @@ def mailroom(db) -> Iterator[Mailroom]:
         ADMIN, cameras.CameraSpec(site=site.code, name="fuzz-view", url="rtsp://192.0.2.1/s")
     )
     video = _video_event(site)
+    test_parcel = parcels.register(
+        ADMIN, barcode=VALID_UPS, site=site.code, indicators=["excessive-tape"]
+    )
     real = {
         "uid": item.uid,
         "code": site.code,
         "prefix": other,
         "scan_id": str(scan.pk),
         "decision_id": str(decision.pk),
+        "parcel_id": str(test_parcel.pk),
         "request_id": str(request.pk),
         "holder_id": str(holder.pk),
         "schedule_id": str(hours.pk),
