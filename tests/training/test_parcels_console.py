@@ -282,3 +282,10 @@ def test_the_pickup_page_stops_a_test_parcel_with_the_message(mailroom: Mailroom
     assert (parcel.status, parcel.stopped_by) == (PlantedStatus.STOPPED, "user:cleo")
     # The score it had stays on it.
     assert parcel.passed is False
+
+
+def test_a_site_with_nothing_scored_has_no_pass_share():
+    from mailwarden.training.queries.parcels import SiteResults
+
+    assert SiteResults("hq", "Site hq", scored=0, passed=0, flagged=0).passed_share is None
+    assert SiteResults("hq", "Site hq", scored=4, passed=3, flagged=1).passed_share == 0.75

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailwarden.core.models import LedgerEntry, Notification, OutboxEvent
+from mailwarden.core.models import LedgerEntry, Notification, OutboxEvent, OutboxStatus
 from mailwarden.core.runner import run_pending
 from mailwarden.custody import services as custody
 from mailwarden.custody.models import MailItem
@@ -163,6 +163,15 @@ def test_a_parcel_screened_to_its_tier_passes_without_a_refresher_course(
     text = to_clerk.get_body(preferencelist=("plain",)).get_content()
     assert "not flagged as looking suspicious" in text
     assert "no refresher course set up yet" in text
+
+    # At-least-once delivery may hand both events over again: nothing is scored or sent twice.
+    OutboxEvent.objects.filter(
+        topic__in=["custody.item.received", "screening.decision.recorded"]
+    ).update(status=OutboxStatus.PENDING)
+    run_pending()
+    assert len(smtp_server.to("cleo@example.org")) == 1
+    assert Notification.objects.filter(kind="test_parcel_feedback").count() == 2
+    assert LedgerEntry.objects.filter(action="training.test_parcel.scored").count() == 1
 
 
 def test_an_ordinary_item_and_a_parcel_at_another_site_are_left_alone(mailroom: Mailroom):
