@@ -13,5 +13,5 @@ def placeholder(request: HttpRequest) -> HttpResponse:
 
 
 urls: list[URLPattern] = [
-    path("compliance/" if "compliance" != "my" else "", placeholder, name="compliance"),
+    path("compliance/", placeholder, name="compliance"),
 ]

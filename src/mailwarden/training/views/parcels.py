@@ -13,5 +13,5 @@ def placeholder(request: HttpRequest) -> HttpResponse:
 
 
 urls: list[URLPattern] = [
-    path("parcels/" if "parcels" != "my" else "", placeholder, name="parcels"),
+    path("parcels/", placeholder, name="parcels"),
 ]
