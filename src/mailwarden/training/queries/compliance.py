@@ -10,10 +10,11 @@ the same way, so the page shows exactly the people the gates would warn or refus
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
@@ -90,7 +91,7 @@ def person(user_id: int, roles: Iterable[str]) -> Person:
     )
 
 
-def _name(row: dict[str, str]) -> str:
+def _name(row: Mapping[str, Any]) -> str:
     return f"{row['preferred_name'] or row['first_name']} {row['last_name']}"
 
 
@@ -304,7 +305,7 @@ def standings(filters: Filters, now: datetime | None = None) -> list[PersonStand
             standing = _standing(c, current.get(key), key in latest, due.get(key), now)
             if filters.standing and standing != filters.standing:
                 continue
-            cert = current.get(key) or latest.get(key)
+            shown = current.get(key) or latest.get(key)
             found.append(
                 PersonStanding(
                     person=who,
@@ -312,7 +313,7 @@ def standings(filters: Filters, now: datetime | None = None) -> list[PersonStand
                     department=department_names.get(who.department_id or 0, NO_DEPARTMENT),
                     course=c,
                     standing=standing,
-                    expires_at=cert.expires_at if cert else None,
+                    expires_at=shown.expires_at if shown else None,
                     due_at=due.get(key),
                 )
             )

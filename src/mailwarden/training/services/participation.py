@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
@@ -57,7 +58,9 @@ def record_drill(actor: Actor, part: DrillPart) -> Participation:
             raise NotFound(f"no person with id {part.recipient_id}", "recipient_id")
     if user is None and recipient is None:
         raise ServiceError("say who took part: a user or a person in the directory", "user_id")
-    who = {"user": user} if user is not None else {"user": None, "recipient": recipient}
+    who: dict[str, Any] = (
+        {"user": user} if user is not None else {"user": None, "recipient": recipient}
+    )
     existing = Participation.objects.filter(kind=DRILL, ref=ref, **who).first()
     if existing is not None:
         return existing
