@@ -427,7 +427,7 @@ def participation_of(user_id: int) -> list[Participation]:
     return list(
         Participation.objects.filter(
             Q(user_id=user_id) | Q(user__isnull=True, recipient_id__in=recipient_ids)
-        ).select_related("site")
+        ).select_related("site", "user", "recipient")
     )
 
 
