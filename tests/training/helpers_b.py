@@ -7,9 +7,12 @@ courses, assignments and certificates) are built beside this work; enrolment goe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 
 from mailwarden.core import clock
 from mailwarden.core.roles import Role
@@ -19,6 +22,14 @@ from mailwarden.training.models import Assignment, Certificate, Course, CourseDu
 from tests.factories import ADMIN, make_recipient
 
 PASSWORD = "Correct-Horse-9-Battery"
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords() -> Iterator[None]:
+    """These tests make many accounts and sign in with none by password: hashing each password
+    the way production does would be most of their running time. Import it into a test module."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 def make_course(slug: str, duty: str = CourseDuty.NONE, **kw: object) -> Course:

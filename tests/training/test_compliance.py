@@ -22,7 +22,14 @@ from mailwarden.training.queries import compliance as queries
 from mailwarden.training.queries.compliance import Counts, Filters, Standing
 from mailwarden.training.services import courses
 from tests.factories import MANAGER, make_site
-from tests.training.helpers_b import assign, certify, intake_course, person, screener_course
+from tests.training.helpers_b import (
+    assign,
+    certify,
+    fast_passwords,  # noqa: F401
+    intake_course,
+    person,
+    screener_course,
+)
 
 
 @pytest.fixture

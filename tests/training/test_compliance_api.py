@@ -9,7 +9,10 @@ from mailwarden.core import clock
 from mailwarden.core.roles import Role
 from mailwarden.training.models import Participation
 from tests.api.conftest import Api, token_for
-from tests.training.helpers_b import person
+from tests.training.helpers_b import (
+    fast_passwords,  # noqa: F401
+    person,
+)
 from tests.training.test_compliance import town  # noqa: F401  (the fixture)
 
 
@@ -82,9 +85,7 @@ def test_participation_for_managers_and_ones_own_for_staff(town):  # noqa: F811
         occurred_at=clock.now(),
     )
     listed = Api(token_for(Role.SECURITY_MANAGER)).get("/api/training/participation").json()
-    assert [(p["username"], p["ref"], p["site"]) for p in listed] == [
-        ("cleo", "INC-00001", "hq")
-    ]
+    assert [(p["username"], p["ref"], p["site"]) for p in listed] == [("cleo", "INC-00001", "hq")]
     mine = Api(token_for(Role.CLERK, cleo)).get("/api/training/participation/mine")
     assert mine.status_code == 200
     assert [p["title"] for p in mine.json()] == ["EXERCISE: spring drill"]

@@ -21,7 +21,10 @@ from mailwarden.training.services import participation
 from tests.factories import make_recipient, make_site
 from tests.incidents.broadcast_helpers import token
 from tests.incidents.exercise_helpers import request
-from tests.training.helpers_b import person
+from tests.training.helpers_b import (
+    fast_passwords,  # noqa: F401
+    person,
+)
 
 
 def deliver() -> int:

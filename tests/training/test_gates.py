@@ -23,6 +23,7 @@ from tests.screening.conftest import snapshot
 from tests.training.helpers_b import (
     assign,
     certify,
+    fast_passwords,  # noqa: F401
     intake_course,
     make_course,
     person,

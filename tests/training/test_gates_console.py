@@ -15,7 +15,14 @@ from mailwarden.custody.models import MailItem
 from mailwarden.screening.models import Decision
 from tests.api.conftest import Api, token_for
 from tests.factories import VALID_UPS, intake, make_recipient, make_site
-from tests.training.helpers_b import assign, certify, intake_course, person, screener_course
+from tests.training.helpers_b import (
+    assign,
+    certify,
+    fast_passwords,  # noqa: F401
+    intake_course,
+    person,
+    screener_course,
+)
 
 
 @pytest.fixture
