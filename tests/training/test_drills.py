@@ -42,9 +42,11 @@ def drill(db, frozen_clock):
     return site, mona, manager, incident
 
 
-def test_moving_an_exercise_on_counts_once_for_whoever_moved_it(drill):
+def test_moving_an_exercise_on_counts_once_for_whoever_moved_it(drill, frozen_clock):
     _site, mona, manager, incident = drill
     incident_services.move(manager, incident.pk, "contained")
+    moved_at = clock.now()
+    frozen_clock.advance(minutes=90)  # the event is delivered late: the drill keeps its own time
     deliver()
     incident_services.move(manager, incident.pk, "resolved")
     deliver()
@@ -57,12 +59,13 @@ def test_moving_an_exercise_on_counts_once_for_whoever_moved_it(drill):
     )
     assert row.title == incident.title
     assert row.role_played == "moved the exercise to contained"
+    assert row.occurred_at == moved_at
     entries = LedgerEntry.objects.filter(action="training.participation.recorded")
     assert entries.count() == 1
     assert ledger.entry_data(entries.get())["user"] == "mona"
 
 
-def test_roll_call_answers_count_for_the_person_and_their_account(drill):
+def test_roll_call_answers_count_for_the_person_and_their_account(drill, frozen_clock):
     site, _mona, manager, incident = drill
     linked_user = person("carol", Role.CLERK)
     carol = make_recipient(first_name="Carol", site="hq")
@@ -82,6 +85,8 @@ def test_roll_call_answers_count_for_the_person_and_their_account(drill):
     broadcasts.answer_roll_call(token(sent, carol), "safe")
     broadcasts.answer_roll_call(token(sent, alice), "need_help")
     broadcasts.answer_roll_call(token(sent, alice), "safe")  # changed her answer
+    answered_at = clock.now()
+    frozen_clock.advance(minutes=5)
     deliver()
     rows = {r.recipient_id: r for r in Participation.objects.all()}
     assert set(rows) == {carol.pk, alice.pk}
@@ -89,6 +94,7 @@ def test_roll_call_answers_count_for_the_person_and_their_account(drill):
     assert rows[alice.pk].user_id is None
     assert rows[alice.pk].role_played == "answered the roll call: need help"
     assert {r.ref for r in rows.values()} == {incident.reference}
+    assert rows[carol.pk].occurred_at == answered_at
 
     assert [p.ref for p in participation_of(linked_user.pk)] == [incident.reference]
     [at_hq] = drills_by_site()
