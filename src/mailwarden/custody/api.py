@@ -31,6 +31,7 @@ from mailwarden.custody.schemas import (
     DuplicateOut,
     HoldId,
     IntakeIn,
+    IntakeOut,
     ItemFilters,
     ItemOut,
     ItemUid,
@@ -45,6 +46,7 @@ from mailwarden.custody.schemas import (
     SiteHoldReleaseIn,
     TransitionIn,
     custody_entry_out,
+    intake_out,
     item_out,
     site_hold_out,
 )
@@ -191,29 +193,29 @@ def read_label(request: HttpRequest, photo: File[UploadedFile]) -> LabelReadOut:
 
 @router.post(
     "/items",
-    response={201: ItemOut, **ERRORS, 409: DuplicateOut},
+    response={201: IntakeOut, **ERRORS, 409: DuplicateOut},
     summary="Log an item at intake",
 )
 @allow(INTAKE, "logging an item")
-def intake(request: HttpRequest, payload: IntakeIn) -> Status[ItemOut | DuplicateOut]:
+def intake(request: HttpRequest, payload: IntakeIn) -> Status[IntakeOut | DuplicateOut]:
     return _intake(request, payload, None)
 
 
 @router.post(
     "/items/with-photo",
-    response={201: ItemOut, **ERRORS, 409: DuplicateOut},
+    response={201: IntakeOut, **ERRORS, 409: DuplicateOut},
     summary="Log an item at intake with its photo, in one step (a multipart form)",
 )
 @allow(INTAKE, "logging an item")
 def intake_with_photo(
     request: HttpRequest, payload: Form[IntakeIn], photo: File[UploadedFile]
-) -> Status[ItemOut | DuplicateOut]:
+) -> Status[IntakeOut | DuplicateOut]:
     return _intake(request, payload, upload_bytes(photo, "photo"))
 
 
 def _intake(
     request: HttpRequest, payload: IntakeIn, photo: bytes | None
-) -> Status[ItemOut | DuplicateOut]:
+) -> Status[IntakeOut | DuplicateOut]:
     req = services.IntakeRequest(
         site=payload.site,
         recipient_id=payload.recipient_id,
@@ -237,7 +239,7 @@ def _intake(
         return Status(
             409, DuplicateOut(message=exc.message, field=exc.field, previous_uid=exc.previous.uid)
         )
-    return Status(201, item_out(item))
+    return Status(201, intake_out(item))
 
 
 @router.post(

@@ -278,3 +278,17 @@ def site_hold_out(hold: SiteMailHold) -> SiteHoldOut:
         release_reason=hold.release_reason,
         active=hold.active,
     )
+
+
+# ----------------------------------------------------------------------------- intake's answer
+
+
+class IntakeOut(ItemOut):
+    warnings: list[str] = Field(
+        description="What intake warned the clerk of (such as mail-handling training that is "
+        "not current); the item is logged all the same."
+    )
+
+
+def intake_out(item: MailItem) -> IntakeOut:
+    return IntakeOut(**dict(item_out(item)), warnings=list(item.intake_warnings))

@@ -13,6 +13,5 @@ def placeholder(request: HttpRequest) -> HttpResponse:
 
 
 urls: list[URLPattern] = [
-    path("tip/" if "tip" != "my" else "", placeholder, name="tip"),
-    path("proficiency/" if "proficiency" != "my" else "", placeholder, name="proficiency"),
+    path("tip/", placeholder, name="tip"),
 ]
