@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import random
-import secrets
-from base64 import b32encode
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +21,7 @@ from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
+from mailwarden.training.codes import new_code, normalise_code
 from mailwarden.training.models import (
     OPEN_ENROLMENT,
     Certificate,
@@ -39,7 +38,6 @@ from mailwarden.training.queries import tip
 
 MAX_DUE_DAYS = 3650
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-CODE_CHARS = 12  # base32: 60 bits, printed as three groups of four
 
 
 def enrol(
@@ -312,21 +310,6 @@ def tip_shortfall(course: Course, user_id: int) -> str | None:
                 f"{course.title} needs at least {course.min_dprime:.1f}"
             )
     return None
-
-
-def new_code() -> str:
-    raw = b32encode(secrets.token_bytes(10)).decode()[:CODE_CHARS]
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_CHARS, 4))
-
-
-def normalise_code(text: str) -> str:
-    """A code as typed or read aloud: any case, spaces or dashes, and the digits people use for
-    the letters base32 has instead (0 for O, 1 for I, 8 for B)."""
-    raw = "".join(ch for ch in text.upper() if ch.isalnum())
-    raw = raw.translate(str.maketrans("018", "OIB"))
-    if len(raw) != CODE_CHARS:
-        return ""
-    return "-".join(raw[i : i + 4] for i in range(0, CODE_CHARS, 4))
 
 
 def _complete_if_due(actor: Actor, enrolment: Enrolment) -> tuple[Certificate | None, str | None]:
