@@ -241,8 +241,8 @@ def course_rows() -> list[CourseRow]:
         rows.append(
             CourseRow(
                 course,
-                course.n_modules,  # type: ignore[attr-defined]
-                course.n_questions,  # type: ignore[attr-defined]
+                course.n_modules,
+                course.n_questions,
                 Enrolment.objects.filter(OPEN_ENROLMENT, course=course).count(),
                 Certificate.objects.filter(
                     course=course, revoked_at__isnull=True, expires_at__gt=now
@@ -315,3 +315,7 @@ def certificates_for_export(
     if course:
         found = found.filter(course__slug=course)
     return found
+
+
+def enrolments_of(user_id: int) -> QuerySet[Enrolment]:
+    return Enrolment.objects.filter(user_id=user_id).select_related("course", "user")

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from mailwarden.contracts.events import TrainingCertificateIssued
@@ -74,7 +74,7 @@ def enrol(
 def open_enrolment(
     actor: Actor,
     course: Course,
-    user: AbstractBaseUser,
+    user: User,
     *,
     reason: str,
     due_at: Any = None,
@@ -123,7 +123,7 @@ def _active_course(slug: str) -> Course:
     return course
 
 
-def _person(actor: Actor, what: str) -> AbstractBaseUser:
+def _person(actor: Actor, what: str) -> User:
     require(actor, LEARN, what)
     if actor.kind != "user" or actor.user_id is None:
         raise Forbidden(f"{what} is for a signed-in person", "user")
