@@ -32,7 +32,10 @@ from mailwarden.training.models import (
 from mailwarden.training.queries import courses as queries
 from mailwarden.training.services import courses as services
 from tests.factories import MANAGER
-from tests.training.conftest_a import actor, person, right_answers, wrong_answers  # noqa: F401
+from tests.training import conftest_a
+from tests.training.conftest_a import actor, right_answers, wrong_answers
+
+person = conftest_a.person
 
 pytestmark = pytest.mark.django_db
 
