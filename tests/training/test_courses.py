@@ -24,6 +24,7 @@ from mailwarden.training.models import (
     Enrolment,
     EnrolmentStatus,
     Module,
+    Question,
     QuizAttempt,
     TipMode,
     TipOutcome,
@@ -70,6 +71,21 @@ def test_the_shipped_courses_are_there_after_migrate_with_banks_big_enough_to_va
     assert sum(c.refresher for c in courses) == 1
     [refresher] = [c for c in courses if c.refresher]
     assert refresher.modules.count() == 1
+
+
+def test_shipped_content_is_checked_before_install() -> None:
+    assert all(isinstance(c, str) for q in Question.objects.all() for c in q.choices)
+    bad = {
+        "slug": "x",
+        "title": "x",
+        "modules": [{"title": "t", "body": 3, "category": "c"}],
+        "questions": [{"text": "q", "choices": ["Yes", False], "correct": [5]}],
+    }
+    assert services._content_problems(bad) == [
+        "module 1: body must be text",
+        "question 1: every choice must be text (quote it)",
+        "question 1: correct must list positions of its choices",
+    ]
 
 
 def test_installing_again_changes_nothing() -> None:

@@ -503,12 +503,39 @@ def _settings_of(course: Course) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- shipped content
 
 
+def _content_problems(data: Any) -> list[str]:
+    # YAML reads a bare No as false and "a: b" as a mapping; a choice must stay the text written.
+    if not isinstance(data, dict):
+        return ["not a mapping"]
+    found = [f"{k} is missing" for k in ("slug", "title", "modules", "questions") if k not in data]
+    for n, module in enumerate(data.get("modules") or [], start=1):
+        for key in ("title", "body", "category"):
+            if not isinstance(module.get(key), str):
+                found.append(f"module {n}: {key} must be text")
+    for n, question in enumerate(data.get("questions") or [], start=1):
+        choices = question.get("choices")
+        if not isinstance(question.get("text"), str) or not isinstance(choices, list):
+            found.append(f"question {n}: needs text and a list of choices")
+            continue
+        if not all(isinstance(c, str) for c in choices):
+            found.append(f"question {n}: every choice must be text (quote it)")
+        correct = question.get("correct")
+        if not correct or not all(isinstance(i, int) and 0 <= i < len(choices) for i in correct):
+            found.append(f"question {n}: correct must list positions of its choices")
+    return found
+
+
 def shipped_content() -> list[dict[str, Any]]:
-    """The courses shipped in ``training/content``, as their YAML files say."""
-    return [
-        yaml.safe_load(path.read_text(encoding="utf-8"))
-        for path in sorted(CONTENT_DIR.glob("*.yaml"))
-    ]
+    """The courses shipped in ``training/content``, as their YAML files say; a file that breaks
+    the shape stops the install with its name and what is wrong."""
+    out = []
+    for path in sorted(CONTENT_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        problems = _content_problems(data)
+        if problems:
+            raise ValueError(f"{path.name}: {'; '.join(problems)}")
+        out.append(data)
+    return out
 
 
 def install_shipped() -> int:
