@@ -53,7 +53,7 @@ class ModuleTextOut(Schema):
     html: str = Field(description="The module's text as HTML (from Markdown, no raw HTML).")
 
 
-class EnrolmentOut(Schema):
+class CourseEnrolmentOut(Schema):
     id: int
     course: str
     user: str
@@ -162,7 +162,7 @@ class CourseSettingsIn(Schema):
     active: bool | None = None
 
 
-class RevokeIn(Schema):
+class CertificateRevokeIn(Schema):
     reason: str = Field(min_length=1, max_length=300)
 
 
@@ -199,8 +199,8 @@ def course_detail_out(card: CourseCard) -> CourseDetailOut:
     return CourseDetailOut(**course_out(card.course), modules=modules, status=card.status)
 
 
-def enrolment_out(e: Enrolment) -> EnrolmentOut:
-    return EnrolmentOut(
+def enrolment_out(e: Enrolment) -> CourseEnrolmentOut:
+    return CourseEnrolmentOut(
         id=e.pk,
         course=e.course.slug,
         user=e.user.get_username(),

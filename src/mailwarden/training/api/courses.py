@@ -30,14 +30,14 @@ from mailwarden.training.schemas_courses import (
     AssignmentOut,
     AttemptOut,
     CertificateOut,
+    CertificateRevokeIn,
     Code,
     CourseDetailOut,
+    CourseEnrolmentOut,
     CourseOut,
     CourseSettingsIn,
     EnrolIn,
-    EnrolmentOut,
     ModuleTextOut,
-    RevokeIn,
     Slug,
     StartQuizIn,
     SubmitQuizIn,
@@ -123,21 +123,21 @@ def get_module(request: HttpRequest, slug: Path[Slug], position: Path[int]) -> M
 
 @router.post(
     "/training/courses/{slug}/join",
-    response={201: EnrolmentOut, **ERRORS},
+    response={201: CourseEnrolmentOut, **ERRORS},
     summary="Enrol yourself in a course (your open enrolment, if you have one)",
 )
 @allow(LEARN, "taking a course")
-def join_course(request: HttpRequest, slug: Path[Slug]) -> Status[EnrolmentOut]:
+def join_course(request: HttpRequest, slug: Path[Slug]) -> Status[CourseEnrolmentOut]:
     return Status(201, enrolment_out(services.join(actor_of(request), slug)))
 
 
 @router.get(
     "/training/enrolments/mine",
-    response={200: list[EnrolmentOut], **ERRORS},
+    response={200: list[CourseEnrolmentOut], **ERRORS},
     summary="Your enrolments, newest first",
 )
 @allow(LEARN, "listing your enrolments")
-def my_enrolments(request: HttpRequest) -> list[EnrolmentOut]:
+def my_enrolments(request: HttpRequest) -> list[CourseEnrolmentOut]:
     user_id = _user_id(actor_of(request), "listing your enrolments")
     found = queries.enrolments_of(user_id)
     return [enrolment_out(e) for e in found]
@@ -297,11 +297,13 @@ def change_course(request: HttpRequest, slug: Path[Slug], payload: CourseSetting
 
 @router.post(
     "/training/courses/{slug}/enrolments",
-    response={201: EnrolmentOut, **ERRORS},
+    response={201: CourseEnrolmentOut, **ERRORS},
     summary="Enrol someone in a course (their open enrolment, if they have one)",
 )
 @allow(MANAGE_TRAINING, "enrolling someone in a course")
-def enrol_someone(request: HttpRequest, slug: Path[Slug], payload: EnrolIn) -> Status[EnrolmentOut]:
+def enrol_someone(
+    request: HttpRequest, slug: Path[Slug], payload: EnrolIn
+) -> Status[CourseEnrolmentOut]:
     enrolment = services.enrol(
         actor_of(request),
         slug,
@@ -318,7 +320,7 @@ def enrol_someone(request: HttpRequest, slug: Path[Slug], payload: EnrolIn) -> S
     summary="Revoke a certificate",
 )
 @allow(MANAGE_TRAINING, "revoking a certificate")
-def revoke_certificate(request: HttpRequest, code: Path[Code], payload: RevokeIn) -> Any:
+def revoke_certificate(request: HttpRequest, code: Path[Code], payload: CertificateRevokeIn) -> Any:
     certificate = services.revoke_certificate(actor_of(request), code, payload.reason)
     return certificate_out(_certificate(certificate.code))
 
