@@ -217,3 +217,77 @@ def test_the_xapi_download() -> None:
     download = auditor.get(reverse("training:xapi"))
     assert download.status_code == 200
     assert re.search(r'"mbox": "mailto:grace@example.org"', download.content.decode())
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "orange").save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_manager_gives_a_module_an_image_and_a_video() -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    _, manager = _signed_in("boss", Role.SECURITY_MANAGER)
+    url = reverse("training:course_admin", args=["access-hygiene"])
+    sent = manager.post(
+        url,
+        {
+            "action": "media",
+            "position": "1",
+            "kind": "image",
+            "file": SimpleUploadedFile("door.png", _png(), content_type="image/png"),
+        },
+    )
+    assert sent.status_code == 302
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4
+    manager.post(
+        url,
+        {
+            "action": "media",
+            "position": "1",
+            "kind": "video",
+            "file": SimpleUploadedFile("door.mp4", video, content_type="video/mp4"),
+        },
+    )
+    refused = manager.post(
+        url,
+        {
+            "action": "media",
+            "position": "2",
+            "kind": "video",
+            "file": SimpleUploadedFile("x.mp4", b"not a video at all", content_type="video/mp4"),
+        },
+        follow=True,
+    )
+    assert "must be MP4 or WebM" in refused.content.decode()
+
+    _, learner = _signed_in("lea", Role.CLERK)
+    page = learner.get(reverse("training:module", args=["access-hygiene", 1])).content.decode()
+    image_url = reverse("training:module_media", args=["access-hygiene", 1, "image"])
+    video_url = reverse("training:module_media", args=["access-hygiene", 1, "video"])
+    assert image_url in page and video_url in page
+    image = learner.get(image_url)
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    part = learner.get(video_url, headers={"Range": "bytes=0-15"})
+    assert part.status_code == 206 and part["Content-Type"] == "video/mp4"
+    assert part.content == video[:16]
+    assert (
+        learner.get(
+            reverse("training:module_media", args=["access-hygiene", 2, "image"])
+        ).status_code
+        == 404
+    )
+    # learners cannot change modules
+    assert (
+        learner.post(
+            url, {"action": "media", "position": "1", "kind": "image", "remove": "on"}
+        ).status_code
+        == 403
+    )
+    manager.post(url, {"action": "media", "position": "1", "kind": "image", "remove": "on"})
+    assert learner.get(image_url).status_code == 404

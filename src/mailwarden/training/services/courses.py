@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from mailwarden.contracts.events import TrainingCertificateIssued
-from mailwarden.core import clock, ledger, outbox
+from mailwarden.core import clock, ledger, media, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.core.permissions import require
@@ -498,6 +498,71 @@ def _settings_of(course: Course) -> dict[str, Any]:
         "min_tip_trials": course.min_tip_trials,
         "min_dprime": course.min_dprime,
     }
+
+
+# ----------------------------------------------------------------------------- module media
+
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+IMAGE_MAX_PIXELS = 20_000_000
+VIDEO_MAX_BYTES = 200 * 1024 * 1024
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def video_type(data: bytes) -> str | None:
+    """The content type of an MP4 or WebM file by its first bytes; None for anything else."""
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        return "video/mp4"
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    return None
+
+
+def set_module_media(
+    actor: Actor, course_slug: str, position: int, kind: str, data: bytes | None
+) -> Module:
+    """Give a module an illustration (PNG, JPEG or WebP) or a video (MP4 or WebM), or remove it
+    (``data=None``). Files live in the media store; the module keeps their SHA-256."""
+    require(actor, MANAGE_TRAINING, "changing a module's pictures and video")
+    if kind not in ("image", "video"):
+        raise ServiceError("must be image or video", "kind")
+    digest = ""
+    if data is not None:
+        if kind == "image":
+            checked = media.check_image(
+                data, field="image", max_bytes=IMAGE_MAX_BYTES, max_pixels=IMAGE_MAX_PIXELS
+            )
+            if checked.format not in IMAGE_TYPES:
+                raise ServiceError("a module's image must be PNG, JPEG or WebP", "image")
+        else:
+            if not data:
+                raise ServiceError("the file is empty", "video")
+            if len(data) > VIDEO_MAX_BYTES:
+                raise ServiceError(
+                    f"the file is {len(data)} bytes; the limit is {VIDEO_MAX_BYTES}", "video"
+                )
+            if video_type(data) is None:
+                raise ServiceError("a module's video must be MP4 or WebM", "video")
+    with transaction.atomic():
+        module = (
+            Module.objects.select_for_update()
+            .select_related("course")
+            .filter(course__slug=course_slug, position=position)
+            .first()
+        )
+        if module is None:
+            raise NotFound(f"no module {position} in {course_slug!r}", "module")
+        if data is not None:
+            digest = media.put(data)
+        setattr(module, f"{kind}_sha256", digest)
+        module.save(update_fields=[f"{kind}_sha256"])
+        ledger.append(
+            actor,
+            "training.module.changed",
+            "module",
+            f"{course_slug}/{position}",
+            {kind: digest or None},
+        )
+    return module
 
 
 # ----------------------------------------------------------------------------- shipped content

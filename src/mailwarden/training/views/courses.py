@@ -4,6 +4,7 @@ certificate check; and the managers' course settings and assignment rules."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -15,10 +16,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock
+from mailwarden.core import clock, media
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.views import actor_of, client_address, console_page
+from mailwarden.surveillance.downloads import send_evidence
+from mailwarden.surveillance.queries.cameras import Evidence
 from mailwarden.training import xapi
 from mailwarden.training.certificates import certificate_pdf
 from mailwarden.training.codes import normalise_code
@@ -187,6 +190,31 @@ def certificate_pdf_view(request: HttpRequest, code: str) -> HttpResponse:
     return response
 
 
+def _media_type(kind: str, path: Path) -> str:
+    with path.open("rb") as file:
+        head = file.read(16)
+    if kind == "video":
+        return services.video_type(head) or "application/octet-stream"
+    if head.startswith(b"\x89PNG"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    return "image/webp"
+
+
+@console_page(LEARN, "a module's picture or video")
+@require_GET
+def module_media(request: HttpRequest, slug: str, position: int, kind: str) -> HttpResponse:
+    found = _module_or_404(slug, position)
+    digest = getattr(found, f"{kind}_sha256", "") if kind in ("image", "video") else ""
+    path = media.path_for(digest) if digest else None
+    if path is None or not path.exists():
+        raise Http404("this module has none")
+    content_type = _media_type(kind, path)
+    evidence = Evidence(path, content_type, path.stat().st_size)
+    return send_evidence(request, evidence, f"{slug}-{position}-{kind}")
+
+
 # ----------------------------------------------------------------------------- public check
 
 
@@ -293,6 +321,21 @@ def course_admin(request: HttpRequest, slug: str) -> HttpResponse:
                     )
                     messages.success(request, "Enrolled.")
                     return redirect("training:course_admin", slug=slug)
+            elif action == "media":
+                kind = request.POST.get("kind", "")
+                upload = request.FILES.get("file")
+                removing = request.POST.get("remove") == "on"
+                if upload is None and not removing:
+                    raise ServiceError("choose a file, or tick remove", kind or "file")
+                services.set_module_media(
+                    actor,
+                    slug,
+                    int(request.POST.get("position", "0") or 0),
+                    kind,
+                    None if removing or upload is None else upload.read(),
+                )
+                messages.success(request, "Module updated.")
+                return redirect("training:course_admin", slug=slug)
             elif action == "revoke":
                 revoke_form = RevokeForm(request.POST)
                 if revoke_form.is_valid():
@@ -301,6 +344,9 @@ def course_admin(request: HttpRequest, slug: str) -> HttpResponse:
                     messages.success(request, f"Certificate {d['code']} revoked.")
                     return redirect("training:course_admin", slug=slug)
         except ServiceError as exc:
+            if action == "media":
+                messages.error(request, f"{exc.field}: {exc.message}")
+                return redirect("training:course_admin", slug=slug)
             form = {"settings": settings_form, "enrol": enrol_form}.get(action or "", revoke_form)
             add_service_error(form, exc)
     context = {
@@ -378,6 +424,11 @@ urls: list[URLPattern] = [
     path("", my, name="my"),
     path("courses/<slug:slug>/", course, name="course"),
     path("courses/<slug:slug>/<int:position>/", module, name="module"),
+    path(
+        "courses/<slug:slug>/<int:position>/<str:kind>",
+        module_media,
+        name="module_media",
+    ),
     path("quiz/<int:attempt>/", quiz, name="quiz"),
     path("certificates/", certificates, name="certificates"),
     path("certificates/<str:code>.pdf", certificate_pdf_view, name="certificate_pdf"),
