@@ -192,15 +192,25 @@ def _enrol_assigned(now: datetime) -> int:
     ):
         course = assignment.course
         renew_from = now + timedelta(days=course.renew_within_days)
-        for user in covered_users(assignment):
-            if Enrolment.objects.filter(OPEN_ENROLMENT, course=course, user=user).exists():
-                continue
-            # Someone whose certificate lasts past the renewal window needs nothing yet; the
-            # renewal step below takes over when it comes.
-            if Certificate.objects.filter(
-                course=course, user=user, revoked_at__isnull=True, expires_at__gt=renew_from
-            ).exists():
-                continue
+        # Someone whose certificate lasts past the renewal window needs nothing yet; the
+        # renewal step below takes over when it comes.
+        due = (
+            covered_users(assignment)
+            .exclude(
+                Exists(Enrolment.objects.filter(OPEN_ENROLMENT, course=course, user=OuterRef("pk")))
+            )
+            .exclude(
+                Exists(
+                    Certificate.objects.filter(
+                        course=course,
+                        user=OuterRef("pk"),
+                        revoked_at__isnull=True,
+                        expires_at__gt=renew_from,
+                    )
+                )
+            )
+        )
+        for user in due:
             with transaction.atomic():
                 open_enrolment(
                     JOB,
@@ -222,7 +232,9 @@ def _latest_certificates() -> QuerySet[Certificate]:
         issued_at__gt=OuterRef("issued_at"),
     )
     return (
-        Certificate.objects.filter(revoked_at__isnull=True, course__active=True)
+        Certificate.objects.filter(
+            revoked_at__isnull=True, course__active=True, user__is_active=True
+        )
         .exclude(Exists(newer))
         .select_related("course", "user")
     )
@@ -231,11 +243,15 @@ def _latest_certificates() -> QuerySet[Certificate]:
 def _renew(now: datetime) -> int:
     """Open the renewal enrolment and send its reminder, once per certificate."""
     count = 0
-    candidates = _latest_certificates().filter(reminded_at__isnull=True)
+    candidates = []
+    for course in Course.objects.filter(active=True):
+        opens = now + timedelta(days=course.renew_within_days)
+        candidates += list(
+            _latest_certificates().filter(
+                course=course, reminded_at__isnull=True, expires_at__lte=opens
+            )
+        )
     for certificate in candidates:
-        window = timedelta(days=certificate.course.renew_within_days)
-        if certificate.expires_at - window > now:
-            continue
         with transaction.atomic():
             locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
             if locked.reminded_at is not None:
