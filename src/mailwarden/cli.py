@@ -642,10 +642,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mailwarden.access.cli import add_access_commands
     from mailwarden.edge.cli import add_edge_commands
     from mailwarden.surveillance.cli import add_surveillance_commands
+    from mailwarden.training.cli import add_training_commands
 
     add_access_commands(sub)
     add_edge_commands(sub)
     add_surveillance_commands(sub)
+    add_training_commands(sub)
 
     p = add("check", cmd_check, "Check the configuration (use --deploy for production).")
     p.add_argument("--deploy", action="store_true", help="include the production checks")

@@ -1,3 +1,7 @@
+from typing import Any
+
+from django.db.models.signals import post_migrate
+
 from mailwarden.core.plugins import MailwardenApp, NavEntry
 
 _PERMISSIONS = "mailwarden.training.permissions"
@@ -66,3 +70,16 @@ class TrainingConfig(MailwardenApp):
     # Live threat image projection on the screening workstation.
     image_projector = "mailwarden.training.services.tip_live.PROJECTOR"
     demo_seeder = "mailwarden.training.demo.TrainingDemo"
+
+    def ready(self) -> None:
+        super().ready()
+        # The shipped courses are there after every `mailwarden migrate` (and after a test
+        # database is flushed), kept up to date with the content folder.
+        post_migrate.connect(_install_shipped, sender=self)
+
+
+def _install_shipped(sender: Any, **kwargs: Any) -> None:
+    from mailwarden.training.services.courses import install_shipped
+
+    if kwargs.get("using", "default") == "default":
+        install_shipped()
