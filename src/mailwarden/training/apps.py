@@ -79,7 +79,13 @@ class TrainingConfig(MailwardenApp):
 
 
 def _install_shipped(sender: Any, **kwargs: Any) -> None:
+    from django.db import connections
+
+    from mailwarden.training.models import Course, Question
     from mailwarden.training.services.courses import install_shipped
 
-    if kwargs.get("using", "default") == "default":
+    using = kwargs.get("using", "default")
+    # A partial migrate (another app to an early state) may leave these tables unmade.
+    tables = set(connections[using].introspection.table_names())
+    if using == "default" and {Course._meta.db_table, Question._meta.db_table} <= tables:
         install_shipped()
