@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from mailwarden.core import media
+from mailwarden.core.downloads import byte_range
 from mailwarden.core.roles import Role
-from mailwarden.surveillance.downloads import byte_range
 from mailwarden.surveillance.models import VideoEvent
 from tests.surveillance import console_fixtures
 from tests.surveillance.console_fixtures import Room, make_event, webm_clip

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router
 
 from mailwarden.core.api import ERRORS, actor_of, allow
+from mailwarden.core.downloads import send_file
 from mailwarden.directory.queries import site_by_code
-from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.queries import video_events as queries
 from mailwarden.surveillance.queries.cameras import Evidence
@@ -84,7 +84,7 @@ def video_event_snapshot(request: HttpRequest, video_event_id: Path[VideoEventId
     event = queries.video_event(video_event_id, "video_event_id")
     path = queries.evidence_file(event, "snapshot")
     found = Evidence(path, "image/jpeg", path.stat().st_size)
-    return send_evidence(request, found, f"video-event-{event.pk}.jpg", IMMUTABLE)
+    return send_file(request, found, f"video-event-{event.pk}.jpg", IMMUTABLE)
 
 
 @router.get(
@@ -101,7 +101,7 @@ def video_event_clip(request: HttpRequest, video_event_id: Path[VideoEventId]) -
     kind = queries.clip_type(event)
     extension = "webm" if kind == "video/webm" else "mp4"
     found = Evidence(path, kind, path.stat().st_size)
-    return send_evidence(request, found, f"video-event-{event.pk}.{extension}", IMMUTABLE)
+    return send_file(request, found, f"video-event-{event.pk}.{extension}", IMMUTABLE)
 
 
 @router.post(

@@ -4,13 +4,13 @@ the doors its door lines may guard, and evidence from the media store."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from mailwarden.access.models import Door
 from mailwarden.core import media
+from mailwarden.core.downloads import StoredFile
 from mailwarden.directory.models import Site
 from mailwarden.surveillance.models import Camera, CameraState, EventState, Region, VideoEvent
 
@@ -89,14 +89,8 @@ def event_types() -> list[str]:
     return sorted(set(VideoEvent.objects.values_list("type", flat=True).distinct()))
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """A file from the media store: its path (the bytes are read, or sent in part, by the
-    caller) and its content type."""
-
-    path: Path
-    content_type: str
-    size: int
+# Evidence is a file of the media store, sent by core.downloads.send_file.
+Evidence = StoredFile
 
 
 def evidence(digest: str, content_type: str) -> Evidence | None:

@@ -12,10 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mailwarden.core.downloads import send_file
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.views import actor_of, console_page
-from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.forms import CameraForm
 from mailwarden.surveillance.models import Camera
 from mailwarden.surveillance.queries import cameras as queries
@@ -67,7 +67,7 @@ def camera_snapshot(request: HttpRequest, name: str) -> HttpResponse:
     found = queries.snapshot_of(camera)
     if found is None:
         raise Http404("this camera has sent no snapshot yet")
-    return send_evidence(request, found, f"{camera.name}.jpg")
+    return send_file(request, found, f"{camera.name}.jpg")
 
 
 @console_page(VIEW_CAMERAS, "viewing a camera")

@@ -12,9 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from mailwarden.core.downloads import send_file
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.views import actor_of, console_page
-from mailwarden.surveillance.downloads import send_evidence
 from mailwarden.surveillance.forms import EventFilterForm, HandleEventForm
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.queries import cameras as queries
@@ -139,7 +139,7 @@ def event_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
     found = queries.evidence(event.snapshot, "image/jpeg")
     if found is None:
         raise Http404("this event has no snapshot")
-    return send_evidence(request, found, f"event-{event.pk}.jpg")
+    return send_file(request, found, f"event-{event.pk}.jpg")
 
 
 @console_page(VIEW_CAMERAS, "viewing a video event's clip")
@@ -150,7 +150,7 @@ def event_clip(request: HttpRequest, pk: int) -> HttpResponse:
     found = queries.evidence(event.clip, content_type)
     if found is None:
         raise Http404("this event has no clip")
-    return send_evidence(request, found, f"event-{event.pk}.{CLIP_EXTENSIONS[content_type]}")
+    return send_file(request, found, f"event-{event.pk}.{CLIP_EXTENSIONS[content_type]}")
 
 
 @console_page(HANDLE_EVENTS, "handling a video event")

@@ -1,14 +1,25 @@
-"""Evidence sent from the media store, whole or in part (HTTP Range: browsers seek a video
-with it), for the console's pages and the API alike."""
+"""Files sent from the media store, whole or in part (HTTP Range: browsers seek a video with it),
+for the console's pages and the API alike: video evidence, a course's video."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from mailwarden.surveillance.queries.cameras import Evidence
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file from the media store: its path (the bytes are read, or sent in part, by
+    :func:`send_file`) and its content type."""
+
+    path: Path
+    content_type: str
+    size: int
+
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -33,9 +44,9 @@ def byte_range(header: str, size: int) -> tuple[int, int] | None:
     return first, last
 
 
-def send_evidence(
+def send_file(
     request: HttpRequest,
-    found: Evidence,
+    found: StoredFile,
     filename: str,
     cache_control: str = "private, max-age=3600",
 ) -> HttpResponse:
