@@ -19,12 +19,14 @@ from scipy.stats import norm
 from mailwarden.training.measures import Measures
 from mailwarden.training.models import TipMode, TipOutcome, TipTrial
 from mailwarden.training.queries.tip import screener_measures
-from tests.training.conftest_c import person  # noqa: F401
+from tests.training import conftest_c
 
 SENSITIVITIES = (0.5, 1.5, 2.5)
 CRITERIA = (-0.5, 0.0, 0.5)
 TRIALS = 1500
 TOLERANCE = 0.25
+
+person = conftest_c.person  # a fixture
 
 
 def simulated(dprime: float, criterion: float, n: int, seed: int) -> Measures:
@@ -118,7 +120,7 @@ def _record(user_id: int, outcomes: list[str], start: datetime) -> None:
 
 
 @pytest.mark.django_db
-def test_screener_measures_recover_a_simulated_screeners_dprime(person) -> None:  # noqa: F811
+def test_screener_measures_recover_a_simulated_screeners_dprime(person) -> None:
     screener = person("screener", "sim-screener")
     m = simulated(2.0, 0.3, 800, 77)
     outcomes = (
@@ -139,7 +141,7 @@ def test_screener_measures_recover_a_simulated_screeners_dprime(person) -> None:
 
 
 @pytest.mark.django_db
-def test_a_screener_with_no_trials_has_no_dprime(person) -> None:  # noqa: F811
+def test_a_screener_with_no_trials_has_no_dprime(person) -> None:
     screener = person("screener", "new-screener")
     m = screener_measures(screener.pk)
     assert m.trials == 0 and m.dprime is None and m.hit_rate is None
