@@ -291,7 +291,11 @@ def outcome_of(
     return TipOutcome.MISS
 
 
-def _message(trial: TipTrial, outcome: TipOutcome, response: str) -> str:
+def feedback_message(trial: TipTrial) -> str:
+    """What the screener is told about their answer to ``trial``; "" before they answer."""
+    if not trial.outcome:
+        return ""
+    outcome, response = TipOutcome(trial.outcome), trial.response
     label = trial.threat_label or trial.category
     if outcome == TipOutcome.HIT:
         return f"Hit: you found the {label}."
@@ -395,7 +399,7 @@ def answer(
     return Feedback(
         trial=trial,
         outcome=outcome.value,
-        message=_message(trial, outcome, response),
+        message=feedback_message(trial),
         bbox=trial.bbox,
         level_before=before,
         level_after=step.level,
