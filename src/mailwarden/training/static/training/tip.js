@@ -32,8 +32,9 @@
       markX.value = x.toFixed(4);
       markY.value = y.toFixed(4);
       if (mark) {
-        mark.setAttribute("cx", String(x * image.naturalWidth || x * image.width));
-        mark.setAttribute("cy", String(y * image.naturalHeight || y * image.height));
+        // The overlay's units are the image's own pixels, as its width and height attributes say.
+        mark.setAttribute("cx", String(x * Number(image.getAttribute("width"))));
+        mark.setAttribute("cy", String(y * Number(image.getAttribute("height"))));
         mark.classList.remove("is-hidden");
       }
       threat.disabled = false;
