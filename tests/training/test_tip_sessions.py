@@ -59,7 +59,7 @@ def test_a_mark_on_the_threat_is_a_hit_and_three_hits_climb_a_level(screener: Ac
         assert trial is not None and trial.category == "gun"
         feedback = tip.answer(screener, trial.pk, response="threat", mark=centre(trial))
         assert feedback.outcome == TipOutcome.HIT and feedback.correct
-        assert feedback.message.startswith("Hit")
+        assert feedback.message.startswith("You found the")
         levels.append(feedback.level_after)
     assert levels == [1, 1, 2]
     trial = tip.current_trial(screener, session.pk)

@@ -112,8 +112,8 @@ def test_placement_keeps_the_threat_inside_the_image() -> None:
     for seed in range(5):
         row, col = tip.place(bag.high, threat, rng(seed), superposition=0.5, air_level=AIR)
         h, w = threat.shape
-        assert 0 <= row and row + h <= bag.high.shape[0]
-        assert 0 <= col and col + w <= bag.high.shape[1]
+        assert row >= 0 and row + h <= bag.high.shape[0]
+        assert col >= 0 and col + w <= bag.high.shape[1]
 
 
 def test_bag_complexity_fills_the_bag() -> None:
@@ -149,3 +149,32 @@ def test_a_threat_that_does_not_fit_is_refused() -> None:
     tiny = flat_bag(shape=(10, 10))
     with pytest.raises(ValueError, match="threat"):
         tip.place(tiny, threat, rng(), superposition=0.5, air_level=AIR)
+
+
+def test_a_threat_is_placed_inside_the_bag_not_hanging_out_of_it() -> None:
+    bag = tip.benign_bag(rng(12), complexity=0.2)
+    attenuation = np.log(AIR / np.maximum(bag.high.astype(np.float64), 1))
+    parcel = attenuation > 0.03
+    rows, cols = (
+        np.flatnonzero(parcel.mean(axis=1) > 0.2),
+        np.flatnonzero(parcel.mean(axis=0) > 0.2),
+    )
+    threat = tip.threat_image("explosive", rng(2), scale=0.6)
+    h, w = threat.shape
+    for seed in range(4):
+        for superposition in (0.0, 1.0):
+            r, c = tip.place(
+                bag.high, threat, rng(seed), superposition=superposition, air_level=AIR
+            )
+            assert rows[0] - 2 <= r and r + h <= rows[-1] + 3
+            assert cols[0] - 2 <= c and c + w <= cols[-1] + 3
+
+
+def test_a_bag_with_no_room_refuses_a_threat_inside_it() -> None:
+    high = np.full((300, 400), AIR, dtype=np.uint16)
+    high[100:140, 100:140] = AIR // 2  # a small parcel
+    threat = tip.threat_image("gun", rng(1))
+    with pytest.raises(ValueError, match="no room"):
+        tip.place(high, threat, rng(), superposition=0.0, air_level=AIR)
+    row, col = tip.place(high, threat, rng(), superposition=0.0, air_level=AIR, within_bag=False)
+    assert row >= 0 and col >= 0

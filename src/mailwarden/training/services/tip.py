@@ -32,11 +32,15 @@ from mailwarden.training.models import (
     TipTrial,
 )
 from mailwarden.training.permissions import TIP_TRAINING, VIEW_COMPLIANCE
-from mailwarden.training.services.tip_images import Background, make_image
-from mailwarden.xray.tip import CATEGORIES, Difficulty
+from mailwarden.training.services.tip_images import (
+    LEVELS,
+    Background,
+    difficulty_for,
+    make_image,
+)
+from mailwarden.xray.tip import CATEGORIES
 
 MIN_SIZE, MAX_SIZE = 1, 200
-LEVELS = 5
 STEP_UP_AFTER = 3
 # A mark this far outside the threat's box (as a share of the image's width or height) still
 # counts: a finger on a tablet is not a pixel.
@@ -46,15 +50,6 @@ MAX_RESPONSE_MS = 10 * 60 * 1000
 
 THREAT, CLEAR = "threat", "clear"
 RESPONSES = (THREAT, CLEAR)
-
-
-def difficulty_for(level: int) -> Difficulty:
-    """Level 1: a threat flat on the belt over empty space in a sparse bag; level ``LEVELS``:
-    tilted almost edge-on, over the densest clutter of a crowded bag."""
-    if not 1 <= level <= LEVELS:
-        raise ValueError(f"level: must be from 1 to {LEVELS}, not {level}")
-    share = (level - 1) / (LEVELS - 1)
-    return Difficulty(viewpoint=share, superposition=share, complexity=0.1 + 0.9 * share)
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -298,14 +293,14 @@ def feedback_message(trial: TipTrial) -> str:
     outcome, response = TipOutcome(trial.outcome), trial.response
     label = trial.threat_label or trial.category
     if outcome == TipOutcome.HIT:
-        return f"Hit: you found the {label}."
+        return f"You found the {label}."
     if outcome == TipOutcome.MISS and response == THREAT:
-        return f"Miss: there was a {label}, outlined here; your mark was not on it."
+        return f"There was a {label}, outlined here; your mark was not on it."
     if outcome == TipOutcome.MISS:
-        return f"Miss: you cleared a bag with a {label} in it, outlined here."
+        return f"You cleared a bag with a {label} in it, outlined here."
     if outcome == TipOutcome.FALSE_ALARM:
-        return "False alarm: this bag held no threat."
-    return "Correct: this bag held no threat."
+        return "This bag held no threat; nothing needed marking."
+    return "Right: this bag held no threat."
 
 
 def _check_mark(mark: tuple[float, float] | None) -> tuple[float, float] | None:

@@ -18,6 +18,7 @@ from mailwarden.training.models import TipOutcome, TipSession, TipTrial
 from mailwarden.training.permissions import TIP_TRAINING, VIEW_COMPLIANCE
 from mailwarden.training.queries import tip as queries
 from mailwarden.training.services import tip as services
+from mailwarden.training.services.tip_images import LEVELS
 from mailwarden.xray.tip import CATEGORIES
 
 SIZES = (10, 20, 40)
@@ -80,7 +81,7 @@ def start(request: HttpRequest) -> HttpResponse:
             "size": size,
             "categories": [(c, c in chosen) for c in CATEGORIES],
             "levels": services.levels_of(user_id),
-            "max_level": services.LEVELS,
+            "max_level": LEVELS,
             "measures": measures,
             "measure_rows": measures_rows(measures),
             "recent": [(s, queries.session_summary(s)) for s in recent],
@@ -172,7 +173,7 @@ def session_page(request: HttpRequest, session_id: int) -> HttpResponse:
         "mw_section": "training:tip",
         "session": session,
         "error": error,
-        "max_level": services.LEVELS,
+        "max_level": LEVELS,
     }
     answered_id = request.GET.get("answered", "")
     shown = (
