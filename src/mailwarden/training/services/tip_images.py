@@ -23,6 +23,18 @@ CLEARED_SCAN = "cleared-scan"
 _SCALES = (0.75, 1.25)
 _SMALLEST = 0.5
 
+# The adaptive ladder's rungs (services.tip moves screeners along it).
+LEVELS = 5
+
+
+def difficulty_for(level: int) -> Difficulty:
+    """Level 1: a threat flat on the belt over empty space in a sparse bag; level ``LEVELS``:
+    tilted almost edge-on, over the densest clutter of a crowded bag."""
+    if not 1 <= level <= LEVELS:
+        raise ValueError(f"level: must be from 1 to {LEVELS}, not {level}")
+    share = (level - 1) / (LEVELS - 1)
+    return Difficulty(viewpoint=share, superposition=share, complexity=0.1 + 0.9 * share)
+
 
 @dataclass(frozen=True)
 class Background:
@@ -86,17 +98,31 @@ def make_image(
         scale = float(rng.uniform(*_SCALES))
         while True:
             threat = tip.threat_image(
-                category, rng, viewpoint=difficulty.viewpoint, scale=scale, pixel_cm=config.pixel_cm
+                category,
+                rng,
+                viewpoint=difficulty.viewpoint,
+                scale=scale,
+                pixel_cm=config.pixel_cm,
             )
-            fits = threat.shape[0] < high.shape[0] and threat.shape[1] < high.shape[1]
-            if fits or scale <= _SMALLEST:
+            last = scale <= _SMALLEST
+            try:
+                at = tip.place(
+                    high,
+                    threat,
+                    rng,
+                    superposition=difficulty.superposition,
+                    air_level=config.air_level,
+                    # The smallest threat that still finds no room in the bag goes anywhere
+                    # in the image rather than nowhere.
+                    within_bag=not last,
+                )
                 break
-            scale = max(_SMALLEST, scale * 0.8)
-        if not fits:
-            raise ValueError("background: the image is too small to hold a threat")
-        at = tip.place(
-            high, threat, rng, superposition=difficulty.superposition, air_level=config.air_level
-        )
+            except ValueError:
+                if last:
+                    raise ValueError(
+                        "background: the image is too small to hold a threat"
+                    ) from None
+                scale = max(_SMALLEST, scale * 0.8)
         projected = tip.project(high, low, threat, at)
         high, low = projected.high, projected.low
         rows, cols = high.shape
