@@ -184,17 +184,18 @@
     const v = mark.querySelector("[data-mark-v]");
     v.setAttribute("x1", cx); v.setAttribute("x2", cx);
     v.setAttribute("y1", cy - arm); v.setAttribute("y2", cy + arm);
-    mark.hidden = false;
+    // An SVG element has no "hidden" property; a class hides it instead.
+    mark.classList.remove("is-hidden");
     markInput.value = x.toFixed(4) + "," + y.toFixed(4);
-    root.dataset.mark = markInput.value;
+    root.dataset.marked = markInput.value;
     if (markClear) markClear.hidden = false;
   }
 
   function clearMark() {
     if (!marks || !markInput) return;
-    marks.querySelector("[data-mark]").hidden = true;
+    marks.querySelector("[data-mark]").classList.add("is-hidden");
     markInput.value = "";
-    delete root.dataset.mark;
+    delete root.dataset.marked;
     if (markClear) markClear.hidden = true;
   }
   if (markClear) markClear.addEventListener("click", clearMark);
