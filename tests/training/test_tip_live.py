@@ -270,3 +270,19 @@ def test_a_projection_belongs_to_its_scan_and_its_screener(
     other = actor_for(Role.SCREENER, "sky")
     assert not projections.unanswered(other, scan.item.uid)
     assert projections.answer(other, scan.item.uid, threat=True, mark=None) is None
+
+
+def test_the_test_image_is_drawn_at_the_screeners_training_level(
+    live_site, scan, screener, projecting
+):
+    from mailwarden.core import clock
+    from mailwarden.training.models import TipLevel
+
+    TipLevel.objects.create(
+        user_id=screener.user_id, category="knife", level=4, updated_at=clock.now()
+    )
+    projections.project(screener, scan.item.uid, scan.pk)
+    difficulty = TipTrial.objects.get().difficulty
+    assert difficulty["level"] == 4
+    assert difficulty["viewpoint"] == 0.75
+    assert difficulty["superposition"] == 0.75

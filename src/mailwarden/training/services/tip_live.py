@@ -33,18 +33,15 @@ from mailwarden.custody.states import State
 from mailwarden.directory.queries import site_by_code
 from mailwarden.screening import services as screening
 from mailwarden.screening.models import Scan
-from mailwarden.training.models import TipMode, TipOutcome, TipSitePolicy, TipTrial
+from mailwarden.training.models import TipLevel, TipMode, TipOutcome, TipSitePolicy, TipTrial
 from mailwarden.training.permissions import MANAGE_TRAINING, TIP_TRAINING
-from mailwarden.training.services.tip_images import Background, make_image
-from mailwarden.xray.tip import CATEGORIES, Difficulty
+from mailwarden.training.services.tip_images import LEVELS, Background, difficulty_for, make_image
+from mailwarden.xray.tip import CATEGORIES
 
 # A projection on more than one item in five would train screeners to expect them.
 MAX_RATE_PERCENT = 20.0
 # A mark this far outside the threat's box (as a share of the image) still counts as on it.
 MARK_MARGIN = 0.03
-# Live images are drawn at a middling difficulty: the real bag sets the clutter.
-MAX_LIVE_VIEWPOINT = 0.6
-MAX_LIVE_SUPERPOSITION = 0.8
 
 NOUNS = {
     "knife": "a knife",
@@ -244,10 +241,15 @@ class LiveProjector:
             return None
         categories = list(policy.categories) or list(CATEGORIES)
         category = str(rng.choice(categories))
-        difficulty = Difficulty(
-            viewpoint=float(rng.uniform(0, MAX_LIVE_VIEWPOINT)),
-            superposition=float(rng.uniform(0, MAX_LIVE_SUPERPOSITION)),
+        # At the screener's rung of the training ladder for the category; only training
+        # sessions move them along it. The real bag sets the clutter.
+        level = (
+            TipLevel.objects.filter(user_id=user_id, category=category)
+            .values_list("level", flat=True)
+            .first()
         )
+        level = min(LEVELS, max(1, level or 1))
+        difficulty = difficulty_for(level)
         try:
             image = make_image(
                 rng,
@@ -275,7 +277,7 @@ class LiveProjector:
                     "viewpoint": round(difficulty.viewpoint, 3),
                     "superposition": round(difficulty.superposition, 3),
                     "complexity": None,
-                    "level": None,
+                    "level": level,
                 },
                 bbox=image.bbox_fractions,
                 background=image.background_kind,
