@@ -21,10 +21,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock
+from mailwarden.core import clock, media, projections
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
@@ -199,6 +200,7 @@ class ViewButton:
     title: str
     url: str
     available: bool
+    note: str = ""
 
 
 # key, view, the button's short label, its full name
@@ -260,16 +262,27 @@ def _decision_view(decision: Decision) -> DecisionView:
     )
 
 
-def _view_buttons(scan: Scan) -> list[ViewButton]:
+def _view_buttons(scan: Scan, projected: projections.ProjectedImage | None) -> list[ViewButton]:
     buttons = []
     for key, view, label, title in VIEW_BUTTONS:
-        if view == imaging.View.PSEUDO:
+        note = ""
+        if view == imaging.View.PSEUDO and projected is not None:
+            url = reverse(
+                "screening:shown_image", kwargs={"uid": scan.item.uid, "scan_id": scan.pk}
+            )
+        elif view == imaging.View.PSEUDO:
             # The stored rendering: no work for the server, and cached by the browser.
             url = reverse("api:scan_image", kwargs={"scan_id": scan.pk})
         else:
             url = reverse("api:scan_view", kwargs={"scan_id": scan.pk, "name": view.value})
         available = scan.kind != "colour" or view in imaging.COLOUR_VIEWS
-        buttons.append(ViewButton(key, view.value, label, title, url, available))
+        if not available:
+            note = f"{title} needs a high/low energy pair; this scan is a colour composite"
+        elif projected is not None and view != imaging.View.PSEUDO:
+            # The other views are drawn from the scan's own files, which hold no test image.
+            available = False
+            note = f"{title} is not available for this image until you answer it"
+        buttons.append(ViewButton(key, view.value, label, title, url, available, note))
     return buttons
 
 
@@ -331,6 +344,12 @@ def _workstation_context(
         (d for d in reversed(decisions) if d.decision.status == DecisionStatus.PENDING), None
     )
     can_decide = actor.has(*SCREEN) and item.state == State.AWAITING_SCREENING
+    # A test image only for a first screening: a second screener's "confirm" is no answer to it.
+    projected = (
+        projections.project(actor, item.uid, scan.pk)
+        if scan is not None and can_decide and pending is None
+        else None
+    )
     indicators = list(Indicator.objects.all())
     token = opened if seconds_on_item(opened, item.uid, now) is not None else ""
     token = token or opened_token(item.uid, now)
@@ -346,7 +365,8 @@ def _workstation_context(
         "item": item,
         "scans": scans,
         "scan": scan,
-        "views": _view_buttons(scan) if scan else [],
+        "views": _view_buttons(scan, projected) if scan else [],
+        "projected": projected is not None,
         "regions": _regions(scan, policy) if scan else [],
         "label_size": max(12, round(scan.width / 40)) if scan else 12,
         "decisions": list(reversed(decisions)),
@@ -411,6 +431,33 @@ def _announce(request: HttpRequest, decision: Decision) -> None:
         )
 
 
+@console_page(SCREEN, "viewing an X-ray image")
+@require_GET
+@never_cache
+def shown_image(request: HttpRequest, uid: str, scan_id: int) -> HttpResponse:
+    """The test image the workstation shows this screener in place of the scan's rendering."""
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    projected = projections.project(actor, item.uid, scan_id)
+    if projected is None:
+        raise Http404("no such image")
+    return HttpResponse(media.get(projected.image_sha256), content_type="image/png")
+
+
+def _mark(raw: str) -> tuple[float, float] | None:
+    """Where the screener marked the image, as fractions; anything unreadable is no mark."""
+    parts = raw.split(",")
+    if len(parts) != 2:
+        return None
+    try:
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        return None
+    return x, y
+
+
 @console_page(SCREEN, "screening an item")
 @require_POST
 def decide(request: HttpRequest, uid: str) -> HttpResponse:
@@ -429,6 +476,14 @@ def decide(request: HttpRequest, uid: str) -> HttpResponse:
     elif data["decision"] == THREAT:
         raise_to, reason = tier_requiring(policy, Action.EVACUATE), data["threat_note"]
     notes = "\n".join(p for p in (reason.strip(), data["notes"].strip()) if p)
+    # A test image shown in place of the scan is answered first, and no decision comes of it.
+    mark = _mark(request.POST.get("mark", ""))
+    answered = projections.answer(
+        actor, item.uid, threat=raise_to is not None or mark is not None, mark=mark
+    )
+    if answered is not None:
+        (messages.success if answered.hit else messages.warning)(request, answered.message)
+        return _back(item)
     try:
         decision = services.screen_item(
             actor,

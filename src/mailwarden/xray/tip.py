@@ -39,6 +39,8 @@ MAX_TILT_DEGREES = 75.0
 _THREAT_EDGE = 0.01
 # A bag pixel holds something where its attenuation passes this (air and a box's lid do not).
 _OCCUPIED = 0.15
+# ...and is inside the parcel where it passes this (a box's walls and lid do; air's noise not).
+_PARCEL = 0.03
 
 
 @dataclass(frozen=True)
@@ -153,9 +155,15 @@ def place(
     *,
     superposition: float,
     air_level: float,
+    within_bag: bool = True,
 ) -> tuple[int, int]:
     """Where the threat's box goes (row, col of its corner): inside the bag, over clutter as
-    dense as ``superposition`` asks (0 the emptiest spot of the bag, 1 the densest)."""
+    dense as ``superposition`` asks (0 the emptiest spot of the bag, 1 the densest).
+
+    With ``within_bag`` the box must lie inside the parcel's outline (a threat hanging out of
+    a bag gives itself away); a bag with no such room is refused with a ValueError, so the
+    caller can draw the threat smaller.
+    """
     rows, cols = high.shape
     h, w = threat.shape
     if h >= rows or w >= cols:
@@ -167,12 +175,23 @@ def place(
     inside = ndimage.uniform_filter(occupied.astype(np.float32), size=(h, w), mode="constant")
     # uniform_filter centres its window; a corner is the centre less half the box.
     r0, c0 = h // 2, w // 2
-    centres = density[r0 : rows - h + r0 + 1, c0 : cols - w + c0 + 1]
-    coverage = inside[r0 : rows - h + r0 + 1, c0 : cols - w + c0 + 1]
-    candidates = np.flatnonzero(coverage.ravel() >= 0.6)
-    if candidates.size == 0:
-        # A nearly empty bag: anywhere the box fits.
-        candidates = np.arange(centres.size)
+    corners = slice(r0, rows - h + r0 + 1), slice(c0, cols - w + c0 + 1)
+    centres = density[corners]
+    coverage = inside[corners]
+    if within_bag:
+        outline = ndimage.binary_fill_holes(ndimage.binary_opening(bag > _PARCEL, iterations=2))
+        held = ndimage.uniform_filter(outline.astype(np.float32), size=(h, w), mode="constant")
+        room = held[corners].ravel() >= 0.97
+        if not room.any():
+            raise ValueError("threat: no room for it inside the bag")
+        candidates = np.flatnonzero(room & (coverage.ravel() >= 0.6))
+        if candidates.size == 0:
+            candidates = np.flatnonzero(room)
+    else:
+        candidates = np.flatnonzero(coverage.ravel() >= 0.6)
+        if candidates.size == 0:
+            # A nearly empty bag: anywhere the box fits.
+            candidates = np.arange(centres.size)
     sample = rng.choice(candidates, size=min(256, candidates.size), replace=False)
     order = sample[np.argsort(centres.ravel()[sample], kind="stable")]
     pick = order[min(round(superposition * (order.size - 1)), order.size - 1)]

@@ -1,11 +1,13 @@
-"""Read-side queries on TIP trials: a screener's measures. (Helper C fills this in.)"""
+"""Read-side queries on TIP trials: a screener's measures, and how a training session went."""
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from datetime import datetime
 
 from mailwarden.training.measures import Measures
-from mailwarden.training.models import TipOutcome, TipTrial
+from mailwarden.training.models import TipOutcome, TipSession, TipTrial
 
 
 def screener_measures(
@@ -26,4 +28,41 @@ def screener_measures(
         noise_trials=counts[TipOutcome.FALSE_ALARM] + counts[TipOutcome.CORRECT_REJECTION],
         hits=counts[TipOutcome.HIT],
         false_alarms=counts[TipOutcome.FALSE_ALARM],
+    )
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    measures: Measures
+    answered: int
+    size: int
+    # category -> (hits, threat images of that category)
+    by_category: dict[str, tuple[int, int]]
+    median_response_ms: int | None
+
+
+def session_summary(session: TipSession) -> SessionSummary:
+    """How a session went: its measures, hits per category and the median response time."""
+    rows = list(
+        session.trials.exclude(outcome="").values_list("category", "outcome", "response_ms")
+    )
+    outcomes = [o for _, o, _ in rows]
+    by_category: dict[str, tuple[int, int]] = {}
+    for category, outcome, _ in rows:
+        if category:
+            hits, shown = by_category.get(category, (0, 0))
+            by_category[category] = (hits + (outcome == TipOutcome.HIT), shown + 1)
+    times = [ms for _, _, ms in rows if ms is not None]
+    return SessionSummary(
+        measures=Measures(
+            signal_trials=outcomes.count(TipOutcome.HIT) + outcomes.count(TipOutcome.MISS),
+            noise_trials=outcomes.count(TipOutcome.FALSE_ALARM)
+            + outcomes.count(TipOutcome.CORRECT_REJECTION),
+            hits=outcomes.count(TipOutcome.HIT),
+            false_alarms=outcomes.count(TipOutcome.FALSE_ALARM),
+        ),
+        answered=len(rows),
+        size=session.size,
+        by_category=dict(sorted(by_category.items())),
+        median_response_ms=round(statistics.median(times)) if times else None,
     )

@@ -39,6 +39,9 @@
   const levelText = root.querySelector("[data-level-text]");
   const zoomText = root.querySelector("[data-zoom-text]");
   const boxToggle = root.querySelector("[data-toggle-boxes]");
+  const marks = stage.querySelector("[data-marks]");
+  const markInput = root.querySelector("[data-mark-input]");
+  const markClear = root.querySelector("[data-mark-clear]");
 
   // ---------------------------------------------------------------- views
 
@@ -158,6 +161,54 @@
     zoomAt(factor, event.clientX - rect.left, event.clientY - rect.top);
   }, { passive: false });
 
+  // ---------------------------------------------------------------- the mark
+  // A click (a press that did not move) marks where the screener sees something; the decision
+  // form carries it as fractions of the image, which is how a test image's answer is judged.
+
+  const CLICK_SLOP = 6;
+  let pressed = null;
+
+  function setMark(x, y) {
+    if (!marks || !markInput) return;
+    const mark = marks.querySelector("[data-mark]");
+    const width = Number(image.getAttribute("width"));
+    const height = Number(image.getAttribute("height"));
+    const cx = x * width;
+    const cy = y * height;
+    const arm = Math.max(width, height) / 30;
+    mark.querySelector("circle").setAttribute("cx", cx);
+    mark.querySelector("circle").setAttribute("cy", cy);
+    const h = mark.querySelector("[data-mark-h]");
+    h.setAttribute("x1", cx - arm); h.setAttribute("x2", cx + arm);
+    h.setAttribute("y1", cy); h.setAttribute("y2", cy);
+    const v = mark.querySelector("[data-mark-v]");
+    v.setAttribute("x1", cx); v.setAttribute("x2", cx);
+    v.setAttribute("y1", cy - arm); v.setAttribute("y2", cy + arm);
+    // An SVG element has no "hidden" property; a class hides it instead.
+    mark.classList.remove("is-hidden");
+    markInput.value = x.toFixed(4) + "," + y.toFixed(4);
+    root.dataset.marked = markInput.value;
+    if (markClear) markClear.hidden = false;
+  }
+
+  function clearMark() {
+    if (!marks || !markInput) return;
+    marks.querySelector("[data-mark]").classList.add("is-hidden");
+    markInput.value = "";
+    delete root.dataset.marked;
+    if (markClear) markClear.hidden = true;
+  }
+  if (markClear) markClear.addEventListener("click", clearMark);
+
+  function markAt(clientX, clientY) {
+    const rect = image.getBoundingClientRect();
+    if (!rect.width || !rect.height) return;
+    const x = (clientX - rect.left) / rect.width;
+    const y = (clientY - rect.top) / rect.height;
+    if (x < 0 || x > 1 || y < 0 || y > 1) return;
+    setMark(x, y);
+  }
+
   // Pointer events cover mouse, pen and touch: one pointer drags, two pinch.
   const pointers = new Map();
   let pinch = null;
@@ -176,6 +227,7 @@
     stage.setPointerCapture(event.pointerId);
     pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
     pinch = pointers.size === 2 ? midpoint() : null;
+    pressed = pointers.size === 1 ? { x: event.clientX, y: event.clientY } : null;
     stage.classList.add("is-dragging");
   });
 
@@ -202,6 +254,11 @@
   });
 
   function release(event) {
+    if (event.type === "pointerup" && pressed && pointers.size === 1 &&
+        Math.hypot(event.clientX - pressed.x, event.clientY - pressed.y) < CLICK_SLOP) {
+      markAt(event.clientX, event.clientY);
+    }
+    pressed = null;
     pointers.delete(event.pointerId);
     pinch = pointers.size === 2 ? midpoint() : null;
     if (pointers.size === 0) stage.classList.remove("is-dragging");

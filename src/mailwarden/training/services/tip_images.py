@@ -1,0 +1,142 @@
+"""One TIP trial image: a bag (simulated, or a real cleared scan's high/low pair), with a
+fictional threat projected into it or not, rendered as the screening workstation renders a scan.
+
+Shared by training sessions (``services.tip``) and live projection (``services.tip_live``).
+Pure computation: nothing is stored here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mailwarden.xray import imaging, tip
+from mailwarden.xray.projection import ScanConfig
+from mailwarden.xray.tip import Difficulty
+
+SIMULATED = "simulated"
+CLEARED_SCAN = "cleared-scan"
+
+# Sizes a threat is drawn at, relative to its built size; a real scan that cannot hold the
+# drawn size gets a smaller one, down to the smallest.
+_SCALES = (0.75, 1.25)
+_SMALLEST = 0.5
+
+# The adaptive ladder's rungs (services.tip moves screeners along it).
+LEVELS = 5
+
+
+def difficulty_for(level: int) -> Difficulty:
+    """Level 1: a threat flat on the belt over empty space in a sparse bag; level ``LEVELS``:
+    tilted almost edge-on, over the densest clutter of a crowded bag."""
+    if not 1 <= level <= LEVELS:
+        raise ValueError(f"level: must be from 1 to {LEVELS}, not {level}")
+    share = (level - 1) / (LEVELS - 1)
+    return Difficulty(viewpoint=share, superposition=share, complexity=0.1 + 0.9 * share)
+
+
+@dataclass(frozen=True)
+class Background:
+    """What the threat goes into: a bag simulated at the trial's complexity (``high``/``low``
+    None), or the decoded pair of a real scan (workstation calibration by default)."""
+
+    kind: str
+    high: np.ndarray | None = None
+    low: np.ndarray | None = None
+    config: ScanConfig = tip.TIP_CONFIG
+
+    @classmethod
+    def simulated(cls) -> Background:
+        return cls(SIMULATED)
+
+    @classmethod
+    def scan(
+        cls, high: np.ndarray, low: np.ndarray, config: ScanConfig | None = None
+    ) -> Background:
+        if high.shape != low.shape or high.ndim != 2:
+            raise ValueError("background: high and low must be 2-D images of the same shape")
+        return cls(CLEARED_SCAN, high, low, config or ScanConfig())
+
+
+@dataclass(frozen=True)
+class TrialImage:
+    png: bytes
+    width: int
+    height: int
+    # The threat's box as fractions of the image, [x0, y0, x1, y1]; None without a threat.
+    bbox_fractions: list[float] | None
+    threat_label: str  # "" without a threat
+    background_kind: str  # SIMULATED or CLEARED_SCAN
+    category: str = ""
+
+
+def make_image(
+    rng: np.random.Generator,
+    *,
+    category: str | None,
+    difficulty: Difficulty,
+    background: Background,
+) -> TrialImage:
+    """The trial's image: ``category``'s threat projected into the background at the
+    difficulty's viewpoint and superposition, or the background alone when ``category`` is None.
+
+    Raises ValueError for an unknown category, or a background too small to hold a threat.
+    """
+    if category is not None and category not in tip.CATEGORIES:
+        raise ValueError(f"category: {category!r} is not one of {', '.join(tip.CATEGORIES)}")
+    if background.kind == SIMULATED:
+        bag = tip.benign_bag(rng, difficulty.complexity, background.config)
+        high, low, config = bag.high, bag.low, background.config
+    else:
+        if background.high is None or background.low is None:
+            raise ValueError("background: a scan background needs its high and low images")
+        high, low, config = background.high, background.low, background.config
+    bbox: list[float] | None = None
+    label = ""
+    if category is not None:
+        scale = float(rng.uniform(*_SCALES))
+        while True:
+            threat = tip.threat_image(
+                category,
+                rng,
+                viewpoint=difficulty.viewpoint,
+                scale=scale,
+                pixel_cm=config.pixel_cm,
+            )
+            last = scale <= _SMALLEST
+            try:
+                at = tip.place(
+                    high,
+                    threat,
+                    rng,
+                    superposition=difficulty.superposition,
+                    air_level=config.air_level,
+                    # The smallest threat that still finds no room in the bag goes anywhere
+                    # in the image rather than nowhere.
+                    within_bag=not last,
+                )
+                break
+            except ValueError:
+                if last:
+                    raise ValueError(
+                        "background: the image is too small to hold a threat"
+                    ) from None
+                scale = max(_SMALLEST, scale * 0.8)
+        projected = tip.project(high, low, threat, at)
+        high, low = projected.high, projected.low
+        rows, cols = high.shape
+        r0, c0, r1, c1 = projected.bbox
+        bbox = [round(c0 / cols, 4), round(r0 / rows, 4), round(c1 / cols, 4), round(r1 / rows, 4)]
+        label = threat.label
+    rgb = imaging.render(high, low, "colour", 0.5, config)
+    height, width = rgb.shape[:2]
+    return TrialImage(
+        png=imaging.to_png(rgb),
+        width=int(width),
+        height=int(height),
+        bbox_fractions=bbox,
+        threat_label=label,
+        background_kind=background.kind,
+        category=category or "",
+    )
