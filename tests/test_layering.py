@@ -38,29 +38,31 @@ class Import:
     path: Path
     line: int
     module: str
+    root: Path
 
     @property
     def where(self) -> str:
-        return f"{self.path.relative_to(ROOT.parent)}:{self.line}"
+        return f"{self.path.relative_to(self.root.parent)}:{self.line}"
 
 
-def _package_of(path: Path) -> str:
-    rel = path.relative_to(ROOT)
+def _package_of(path: Path, root: Path) -> str:
+    rel = path.relative_to(root)
     return rel.parts[0].removesuffix(".py")
 
 
-def _imports(path: Path) -> list[Import]:
+def _imports(path: Path, root: Path) -> list[Import]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found += [Import(path, node.lineno, alias.name) for alias in node.names]
+            found += [Import(path, node.lineno, alias.name, root) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append(Import(path, node.lineno, node.module))
+            found.append(Import(path, node.lineno, node.module, root))
             # "from mailwarden import custody" names the app in the alias.
             if node.module == "mailwarden":
                 found += [
-                    Import(path, node.lineno, f"mailwarden.{alias.name}") for alias in node.names
+                    Import(path, node.lineno, f"mailwarden.{alias.name}", root)
+                    for alias in node.names
                 ]
     return found
 
@@ -73,13 +75,13 @@ def _target(module: str) -> tuple[str, str] | None:
     return parts[1], ".".join(parts[2:])
 
 
-def violations() -> list[str]:
+def violations(root: Path = ROOT) -> list[str]:
     found: list[str] = []
-    for path in sorted(ROOT.rglob("*.py")):
+    for path in sorted(root.rglob("*.py")):
         if "migrations" in path.parts:
             continue
-        source = _package_of(path)
-        for imp in _imports(path):
+        source = _package_of(path, root)
+        for imp in _imports(path, root):
             target = _target(imp.module)
             if source in PURE:
                 top = imp.module.split(".")[0]
@@ -126,21 +128,23 @@ def test_every_import_keeps_to_the_layers() -> None:
 
 
 def test_the_check_names_a_breach_with_file_and_line(tmp_path: Path) -> None:
-    # The rule itself is tested on a module written for it, so a broken checker cannot pass.
-    bad = ROOT / "custody" / "_layering_probe.py"
-    bad.write_text(
+    # The rule itself is tested on modules written for it, so a broken checker cannot pass; they
+    # go in a copy of the package, so the other test (maybe running beside this one) never sees
+    # them.
+    root = tmp_path / "mailwarden"
+    for name in ("custody", "xray", "core"):
+        (root / name).mkdir(parents=True)
+    (root / "custody" / "_layering_probe.py").write_text(
         "import django\nfrom mailwarden.access import services\n"
         "from mailwarden.screening.models import Scan\n"
     )
-    pure = ROOT / "xray" / "_layering_probe.py"
-    pure.write_text("from django.db import models\nfrom mailwarden.core import ledger\n")
-    core = ROOT / "core" / "_layering_probe.py"
-    core.write_text("from mailwarden.custody.models import MailItem\n")
-    try:
-        found = violations()
-    finally:
-        for probe in (bad, pure, core):
-            probe.unlink()
+    (root / "xray" / "_layering_probe.py").write_text(
+        "from django.db import models\nfrom mailwarden.core import ledger\n"
+    )
+    (root / "core" / "_layering_probe.py").write_text(
+        "from mailwarden.custody.models import MailItem\n"
+    )
+    found = violations(root)
     assert "mailwarden/custody/_layering_probe.py:2: custody (layer 2) imports" in "\n".join(found)
     assert any(v.startswith("mailwarden/custody/_layering_probe.py:3:") for v in found)
     assert any(v.startswith("mailwarden/xray/_layering_probe.py:1:") for v in found)

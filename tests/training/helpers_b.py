@@ -45,11 +45,13 @@ def make_course(slug: str, duty: str = CourseDuty.NONE, **kw: object) -> Course:
 
 
 def screener_course(**kw: object) -> Course:
-    return make_course("screener-cert", CourseDuty.SCREENING, title="Screener certification", **kw)
+    return make_course(
+        "site-screener-cert", CourseDuty.SCREENING, title="Screener certification", **kw
+    )
 
 
 def intake_course(**kw: object) -> Course:
-    return make_course("mail-handling", CourseDuty.INTAKE, title="Safe mail handling", **kw)
+    return make_course("site-mail-handling", CourseDuty.INTAKE, title="Safe mail handling", **kw)
 
 
 def assign(

@@ -63,11 +63,11 @@ def standing_of(rows) -> dict[tuple[str, str], str]:
 
 def test_everyone_covered_stands_somewhere_and_nobody_else_is_listed(town):
     assert standing_of(queries.standings(Filters())) == {
-        ("sam", "screener-cert"): "current",
-        ("sky", "screener-cert"): "due_soon",  # expires within the 30-day renewal window
-        ("ed", "screener-cert"): "expired",
-        ("nat", "screener-cert"): "never",
-        ("cleo", "mail-handling"): "due_soon",  # never completed, enrolment due in 5 days
+        ("sam", "site-screener-cert"): "current",
+        ("sky", "site-screener-cert"): "due_soon",  # expires within the 30-day renewal window
+        ("ed", "site-screener-cert"): "expired",
+        ("nat", "site-screener-cert"): "never",
+        ("cleo", "site-mail-handling"): "due_soon",  # never completed, enrolment due in 5 days
     }
     # the worst first
     assert [r.standing for r in queries.standings(Filters())][:2] == ["expired", "never"]
@@ -79,12 +79,12 @@ def test_counts_per_site_department_and_course(town):
     assert (board.totals.expired, board.totals.never, board.totals.total) == (1, 1, 5)
     groups = {(g.site, g.department, g.course.slug): g.counts for g in board.groups}
     assert groups == {
-        ("Site hq", "Security", "screener-cert"): Counts(current=1, due_soon=1),
-        ("Site annex", "Security", "screener-cert"): Counts(expired=1),
-        ("Site annex", "No department", "screener-cert"): Counts(never=1),
-        ("Site hq", "Mailroom", "mail-handling"): Counts(due_soon=1),
+        ("Site hq", "Security", "site-screener-cert"): Counts(current=1, due_soon=1),
+        ("Site annex", "Security", "site-screener-cert"): Counts(expired=1),
+        ("Site annex", "No department", "site-screener-cert"): Counts(never=1),
+        ("Site hq", "Mailroom", "site-mail-handling"): Counts(due_soon=1),
     }
-    assert groups[("Site hq", "Security", "screener-cert")].compliant_percent == 100.0
+    assert groups[("Site hq", "Security", "site-screener-cert")].compliant_percent == 100.0
     assert dict(board.by_place)["Site annex · Security"] == Counts(expired=1)
 
 
@@ -96,7 +96,7 @@ def test_filters_narrow_the_people_and_unknown_ones_are_named(town):
         "sky",
         "ed",
     }
-    assert [r.person.username for r in queries.standings(Filters(course="mail-handling"))] == [
+    assert [r.person.username for r in queries.standings(Filters(course="site-mail-handling"))] == [
         "cleo"
     ]
     expired = queries.board(Filters(standing="expired"))
@@ -115,7 +115,7 @@ def test_filters_narrow_the_people_and_unknown_ones_are_named(town):
 
 def test_time_moves_people_from_current_to_due_soon_to_expired(town, frozen_clock):
     def sam_now() -> str:
-        return standing_of(queries.standings(Filters()))[("sam", "screener-cert")]
+        return standing_of(queries.standings(Filters()))[("sam", "site-screener-cert")]
 
     assert sam_now() == "current"
     frozen_clock.advance(days=340)
@@ -232,7 +232,7 @@ def test_the_page_filters_and_names_a_bad_filter(town):
 
 def test_the_csv_file_has_everyone_with_their_standing(town):
     response = signed_in("audrey").get(
-        "/training/compliance/export.csv", {"course": "screener-cert"}
+        "/training/compliance/export.csv", {"course": "site-screener-cert"}
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")

@@ -34,9 +34,9 @@ def test_the_counts_per_group_with_drills_and_parcels(auditor):
         "compliant_percent": 60.0,
     }
     groups = {(g["site"], g["department"], g["course"]): g["counts"] for g in body["groups"]}
-    assert groups[("Site annex", "Security", "screener-cert")]["expired"] == 1
+    assert groups[("Site annex", "Security", "site-screener-cert")]["expired"] == 1
     assert body["drills"] == [] and body["test_parcels"] == []
-    only = auditor.get("/api/training/compliance", site="annex", course="screener-cert").json()
+    only = auditor.get("/api/training/compliance", site="annex", course="site-screener-cert").json()
     assert only["totals"]["total"] == 2
 
 

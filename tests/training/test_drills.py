@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
@@ -158,3 +159,13 @@ def test_bad_participation_is_refused_naming_the_field(db, frozen_clock):
         )
     assert forbidden.value.status == 403
     assert not Participation.objects.exists()
+
+
+def test_the_learners_page_lists_the_drills_they_took_part_in(drill, client):
+    _site, mona, manager, incident = drill
+    incident_services.move(manager, incident.pk, "contained")
+    deliver()
+    client.force_login(mona)
+    page = client.get(reverse("training:my")).content.decode()
+    assert f'data-drill="{incident.reference}"' in page
+    assert "moved the exercise to contained" in page

@@ -126,7 +126,7 @@ def test_withdrawn_rules_and_courses_cover_nobody(item, frozen_clock):
 def test_an_open_enrolment_covers_without_a_rule(item, frozen_clock):
     screener_course()
     sam = person("sam", Role.SCREENER)
-    courses.enrol(TRAINING_MANAGER, "screener-cert", sam.pk, reason="new starter")
+    courses.enrol(TRAINING_MANAGER, "site-screener-cert", sam.pk, reason="new starter")
     with pytest.raises(Forbidden, match="never held"):
         screen(sam, item.uid)
 

@@ -35,6 +35,7 @@ from mailwarden.training.course_forms import (
 from mailwarden.training.models import Certificate, Course, Module
 from mailwarden.training.permissions import LEARN, MANAGE_TRAINING, VIEW_COMPLIANCE
 from mailwarden.training.queries import courses as queries
+from mailwarden.training.queries.compliance import participation_of
 from mailwarden.training.services import assignments as assignment_services
 from mailwarden.training.services import courses as services
 
@@ -70,6 +71,7 @@ def my(request: HttpRequest) -> HttpResponse:
         "mine": [c for c in cards if c.enrolment or c.certificate],
         "others": [c for c in cards if not (c.enrolment or c.certificate)],
         "certificates": queries.certificates_of(_user_id(request))[:5],
+        "drills": participation_of(_user_id(request))[:20],
     }
     return render(request, "training/courses_my.html", context)
 
