@@ -98,3 +98,24 @@ def test_bad_backgrounds_and_categories_are_refused() -> None:
             difficulty=Difficulty(),
             background=Background.scan(tiny, tiny),
         )
+
+
+def test_a_large_scan_is_binned_to_the_workstations_size() -> None:
+    config = ScanConfig(shape=(1600, 2100))
+    high = np.full(config.shape, 50_000, np.uint16)
+    high[::2] = 30_000  # alternate rows: their mean survives binning
+    background = Background.scan(high, high.copy(), config)
+    assert background.high is not None and background.high.shape == (533, 700)
+    assert background.pixel_cm == pytest.approx(0.3)
+    assert int(background.high[10, 10]) == 36_667  # (30000 + 50000 + 30000) / 3
+    small = Background.scan(high[:700, :900], high[:700, :900])
+    assert small.pixel_cm is None and small.high is not None and small.high.shape == (700, 900)
+    image = make_image(
+        np.random.default_rng(3),
+        category="knife",
+        difficulty=difficulty_for(1),
+        background=Background.scan(
+            *[tip.benign_bag(np.random.default_rng(8), 0.4, config).high] * 2, config
+        ),
+    )
+    assert (image.width, image.height) == (700, 533)

@@ -49,7 +49,7 @@ def test_a_session_hit_miss_and_summary(open_page, make_user, viewport) -> None:
     threat.click()
     feedback = page.locator("[data-feedback]")
     expect(feedback).to_have_attribute("data-feedback", "hit")
-    expect(feedback).to_contain_text("you found the")
+    expect(feedback).to_contain_text("You found the")
     name = "desktop" if viewport == DESKTOP else "tablet"
     shot(page, f"tip-hit-{name}")
     first.refresh_from_db()

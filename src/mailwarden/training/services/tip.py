@@ -178,7 +178,11 @@ def _background(rng: np.random.Generator, user_id: int) -> tuple[Background, int
     choices = cleared_scans(site_id) if site_id is not None else []
     if choices:
         scan = Scan.objects.get(pk=choices[int(rng.integers(len(choices)))])
-        decoded = screening.scan_decoded(scan)
+        try:
+            decoded = screening.scan_decoded(scan)
+        except (OSError, ServiceError):
+            # A scan whose files are gone from the media store: a simulated bag stands in.
+            return Background.simulated(), None
         if decoded.high is not None and decoded.low is not None:
             return Background.scan(decoded.high, decoded.low, SCANNER), scan.pk
     return Background.simulated(), None
@@ -209,7 +213,12 @@ def current_trial(actor: Actor, session_id: int) -> TipTrial | None:
     rng = np.random.default_rng([session.seed, position + 1])
     category = str(rng.choice(session.categories))
     signal = _plan(session)[position]
-    level = _level(user_id, category).level
+    level = (
+        TipLevel.objects.filter(user_id=user_id, category=category)
+        .values_list("level", flat=True)
+        .first()
+        or 1
+    )
     difficulty = difficulty_for(level)
     background, scan_id = _background(rng, user_id)
     # Drawn outside the transaction: the image takes a fraction of a second to make.
