@@ -57,7 +57,8 @@ from mailwarden.server.api import api
 from mailwarden.surveillance.models import VideoEvent
 from mailwarden.surveillance.services import cameras
 from mailwarden.surveillance.services import events as video_events
-from mailwarden.training.services import parcels
+from mailwarden.training.models import Module
+from mailwarden.training.services import assignments, courses, parcels, tip
 from tests.factories import ADMIN, VALID_UPS, make_recipient, make_site
 from tests.factories import intake as intake_item
 
@@ -213,7 +214,9 @@ def mailroom(db) -> Iterator[Mailroom]:
     test_parcel = parcels.register(
         ADMIN, barcode=VALID_UPS, site=site.code, indicators=["excessive-tape"]
     )
+    learning = _training(site)
     real = {
+        **learning,
         "uid": item.uid,
         "code": site.code,
         "prefix": other,
@@ -258,6 +261,33 @@ def mailroom(db) -> Iterator[Mailroom]:
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
+
+
+def _training(site: Site) -> dict[str, str]:
+    """A screener part-way through a quiz and a TIP session, and an assignment rule, for the
+    training operations to aim at."""
+    learner = create_user(
+        ADMIN, "fuzz-learner", password="x", roles=["screener"], check_password=False
+    )
+    me = Actor.for_user(learner)
+    course = "suspicious-mail"
+    module = Module.objects.get(course__slug=course, position=1)
+    attempt = courses.start_quiz(me, module.pk)
+    session = tip.start_session(me, size=2, seed=1)
+    trial = tip.current_trial(me, session.pk)
+    assert trial is not None
+    rule = assignments.create_assignment(
+        ADMIN, assignments.AssignmentSpec(course=course, role="clerk", site=site.code)
+    )
+    return {
+        "slug": course,
+        "attempt": str(attempt.pk),
+        "session_id": str(session.pk),
+        "trial_id": str(trial.pk),
+        "assignment": str(rule.pk),
+        "site": site.code,
+        "user_id": str(learner.pk),
+    }
 
 
 def _video_event(site: Site) -> VideoEvent:

@@ -10,12 +10,11 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import User
 
-from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user
 from mailwarden.directory.models import Recipient, Site
-from mailwarden.training.models import Course, Module
+from mailwarden.training.models import Course
 from tests.factories import ADMIN, make_recipient, make_site
 
 PASSWORD = "Correct-Horse-9-Battery"
@@ -67,19 +66,13 @@ def make_mailroom() -> Mailroom:
 
 
 def make_refresher() -> Course:
-    now = clock.now()
-    course = Course.objects.create(
-        slug="suspicious-mail-refresher",
-        title="Suspicious mail: a refresher",
-        refresher=True,
-        valid_days=365,
-        created_at=now,
-        updated_at=now,
-    )
-    Module.objects.create(
-        course=course, position=1, title="The signs again", body="...", quiz_category="signs"
-    )
-    return course
+    """The shipped refresher course (migrate installs it), which feedback enrols people in."""
+    return Course.objects.get(slug="suspicious-mail-refresher", refresher=True, active=True)
+
+
+def no_refresher() -> None:
+    """A site that has withdrawn every refresher course."""
+    Course.objects.filter(refresher=True).update(active=False)
 
 
 @pytest.fixture

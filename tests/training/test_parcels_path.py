@@ -15,7 +15,13 @@ from mailwarden.training.models import Enrolment, PlantedParcel, PlantedStatus
 from mailwarden.training.services import parcels
 from tests.factories import VALID_UPS
 from tests.notify.conftest import smtp_server
-from tests.training.parcels_fixtures import PLANTED, Mailroom, mailroom, make_refresher
+from tests.training.parcels_fixtures import (
+    PLANTED,
+    Mailroom,
+    mailroom,
+    make_refresher,
+    no_refresher,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +105,7 @@ def test_a_missed_parcel_is_scored_fed_back_and_never_handed_over(
     assert "lower than the high" in screener_text
     assert "Excessive tape or string" in screener_text  # missed, by its checklist label
     assert "240 seconds" in screener_text
-    assert "Suspicious mail: a refresher" in screener_text
+    assert "Suspicious mail refresher" in screener_text
     # The queued row was rendered from the scored parcel, not from the one before scoring.
     queued = Notification.objects.get(to_address="sam@example.org")
     assert "240 seconds" in queued.body
@@ -146,6 +152,7 @@ def test_a_missed_parcel_is_scored_fed_back_and_never_handed_over(
 def test_a_parcel_screened_to_its_tier_passes_without_a_refresher_course(
     mailroom: Mailroom, smtp_server
 ):
+    no_refresher()
     parcel = parcels.register(
         mailroom.actor(mailroom.manager), barcode=VALID_UPS, site="hq", indicators=PLANTED
     )

@@ -20,7 +20,7 @@ class ProficiencyQuery(Input):
     days: Days = Field(0, description="Only answers from the last this many days; 0: all")
 
 
-class MeasuresOut(Schema):
+class ProficiencyMeasuresOut(Schema):
     trials: int
     live_trials: int
     signal_trials: int
@@ -36,9 +36,9 @@ class MeasuresOut(Schema):
     note: str = Field(description="'no trials yet' when there is nothing to measure")
 
 
-def measures_out(found: queries.Proficiency) -> MeasuresOut:
+def measures_out(found: queries.Proficiency) -> ProficiencyMeasuresOut:
     m = found.measures
-    return MeasuresOut(
+    return ProficiencyMeasuresOut(
         trials=m.trials,
         live_trials=found.live_trials,
         signal_trials=m.signal_trials,
@@ -60,7 +60,7 @@ class ScreenerOut(Schema):
     username: str
     name: str
     last_answered: datetime | None
-    measures: MeasuresOut
+    measures: ProficiencyMeasuresOut
 
 
 def screener_out(row: queries.ScreenerRow) -> ScreenerOut:
@@ -73,18 +73,18 @@ def screener_out(row: queries.ScreenerRow) -> ScreenerOut:
     )
 
 
-class CategoryOut(Schema):
+class ProficiencyCategoryOut(Schema):
     category: str
-    measures: MeasuresOut
+    measures: ProficiencyMeasuresOut
 
 
 class WeekOut(Schema):
     week: date
-    measures: MeasuresOut
+    measures: ProficiencyMeasuresOut
 
 
 class ScreenerDetailOut(ScreenerOut):
-    categories: list[CategoryOut]
+    categories: list[ProficiencyCategoryOut]
     weeks: list[WeekOut]
 
 
@@ -92,7 +92,7 @@ def detail_out(detail: queries.ScreenerDetail) -> ScreenerDetailOut:
     return ScreenerDetailOut(
         **screener_out(detail.row).model_dump(),
         categories=[
-            CategoryOut(category=c.category, measures=measures_out(c.proficiency))
+            ProficiencyCategoryOut(category=c.category, measures=measures_out(c.proficiency))
             for c in detail.categories
         ],
         weeks=[WeekOut(week=w.week, measures=measures_out(w.proficiency)) for w in detail.weeks],
