@@ -41,8 +41,14 @@ def actions(item) -> list[str]:
 
 
 def test_the_image_views_and_region_boxes(signed_in, item, scanned):
-    body = page(signed_in(Role.SCREENER), item)
-    assert f'src="/api/scans/{scanned.pk}/image.png"' in body
+    screener = signed_in(Role.SCREENER)
+    body = page(screener, item)
+    # A screener about to decide gets it from the workstation's own address (a test image, where
+    # the training app projects one, comes from the same one); anyone else from the API.
+    shown = f"/screening/items/{item.uid}/scans/{scanned.pk}/shown.png"
+    assert f'src="{shown}"' in body
+    assert screener.get(shown).content == screener.get(f"/api/scans/{scanned.pk}/image.png").content
+    assert f'src="/api/scans/{scanned.pk}/image.png"' in page(signed_in(Role.AUDITOR), item)
     views = dict(re.findall(r'data-view="([a-z_]+)" data-src="([^"]+)" data-key="\d"', body))
     assert views["organic"] == f"/api/scans/{scanned.pk}/view/organic.png"
     assert views["variable_density"] == f"/api/scans/{scanned.pk}/view/variable_density.png"
@@ -334,7 +340,7 @@ def test_a_pair_uploaded_from_the_console_is_analysed(signed_in, item, knife_pai
     assert scan.regions
     body = client.get(response["Location"]).content.decode()
     assert f"Scan {scan.pk} imported" in body
-    assert f'src="/api/scans/{scan.pk}/image.png"' in body
+    assert f'src="/screening/items/{item.uid}/scans/{scan.pk}/shown.png"' in body
 
 
 @pytest.mark.parametrize(

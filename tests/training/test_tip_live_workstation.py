@@ -63,11 +63,12 @@ def test_the_workstation_shows_the_test_image_and_a_clear_is_a_miss(
     after = messages_of(client, uid)
     assert "This was a test image: a knife was projected" in after
     assert "you did not flag it" in after
-    # The real image is back, and the next answer is a real decision.
-    assert image_src(after) == f"/api/scans/{scan.pk}/image.png" or "shown.png" not in image_src(
-        after
-    )
-    assert client.get(src).status_code == 404
+    # The real image is back, from the same address (the page never tells the two apart),
+    # and the next answer is a real decision.
+    assert image_src(after) == src
+    assert client.get(src).content != image.content
+    assert 'data-view="organic"' in after
+    assert not re.search(r'data-view="organic"[^>]*disabled', after)
     response = client.post(
         f"/screening/items/{uid}/decide/", {"decision": "clear", "opened": opened(after)}
     )
@@ -110,16 +111,23 @@ def test_a_mark_alone_then_clear_counts_as_a_threat_answer(live_site, scan, sign
     assert (trial.response, trial.outcome) == ("threat", TipOutcome.HIT)
 
 
-def test_no_test_image_without_the_draw(live_site, scan, signed_in, not_projecting):
-    client = signed_in(Role.SCREENER)
-    body = page(client, scan.item.uid)
-    assert "shown.png" not in image_src(body)
-    assert (
-        client.get(f"/screening/items/{scan.item.uid}/scans/{scan.pk}/shown.png").status_code == 404
-    )
-
-
 def test_an_auditor_sees_the_real_image(live_site, scan, signed_in, projecting):
     body = page(signed_in(Role.AUDITOR), scan.item.uid)
     assert "shown.png" not in image_src(body)
     assert not TipTrial.objects.exists()
+
+
+def test_an_item_with_no_test_image_comes_from_the_same_address(
+    live_site, scan, signed_in, not_projecting
+):
+    client = signed_in(Role.SCREENER)
+    uid = scan.item.uid
+    body = page(client, uid)
+    src = image_src(body)
+    assert src == f"/screening/items/{uid}/scans/{scan.pk}/shown.png"
+    own = client.get(f"/api/scans/{scan.pk}/image.png")
+    assert own.status_code == 200
+    assert client.get(src).content == own.content
+    assert not TipTrial.objects.exists()
+    # Another item's scan is not shown through this item's address.
+    assert client.get(f"/screening/items/MW-NOTHERE/scans/{scan.pk}/shown.png").status_code == 404

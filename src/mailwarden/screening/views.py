@@ -262,11 +262,15 @@ def _decision_view(decision: Decision) -> DecisionView:
     )
 
 
-def _view_buttons(scan: Scan, projected: projections.ProjectedImage | None) -> list[ViewButton]:
+def _view_buttons(
+    scan: Scan, projected: projections.ProjectedImage | None, *, deciding: bool
+) -> list[ViewButton]:
     buttons = []
     for key, view, label, title in VIEW_BUTTONS:
         note = ""
-        if view == imaging.View.PSEUDO and projected is not None:
+        if view == imaging.View.PSEUDO and deciding:
+            # A screener about to decide always gets the image from this one address, whether it
+            # is a test image or the scan's own, so the page's source never tells them apart.
             url = reverse(
                 "screening:shown_image", kwargs={"uid": scan.item.uid, "scan_id": scan.pk}
             )
@@ -365,7 +369,9 @@ def _workstation_context(
         "item": item,
         "scans": scans,
         "scan": scan,
-        "views": _view_buttons(scan, projected) if scan else [],
+        "views": (
+            _view_buttons(scan, projected, deciding=can_decide and pending is None) if scan else []
+        ),
         "projected": projected is not None,
         "regions": _regions(scan, policy) if scan else [],
         "label_size": max(12, round(scan.width / 40)) if scan else 12,
@@ -439,9 +445,12 @@ def shown_image(request: HttpRequest, uid: str, scan_id: int) -> HttpResponse:
     actor = actor_of(request)
     item = _visible_item(actor, uid)
     projected = projections.project(actor, item.uid, scan_id)
-    if projected is None:
+    if projected is not None:
+        return HttpResponse(media.get(projected.image_sha256), content_type="image/png")
+    scan = Scan.objects.filter(pk=scan_id, item=item).first()
+    if scan is None:
         raise Http404("no such image")
-    return HttpResponse(media.get(projected.image_sha256), content_type="image/png")
+    return HttpResponse(media.get(scan.rendered_sha256), content_type="image/png")
 
 
 def _mark(raw: str) -> tuple[float, float] | None:

@@ -10,6 +10,8 @@ from ninja import Field, Schema
 from mailwarden.core.api import Input
 from mailwarden.directory.schemas import SiteCode
 from mailwarden.training.queries import proficiency as queries
+from mailwarden.training.schemas_tip import MeasuresOut
+from mailwarden.training.schemas_tip import measures_out as tip_measures_out
 from mailwarden.training.services import tip_live
 
 Category = Literal["knife", "gun", "ied", "explosive"]
@@ -20,38 +22,18 @@ class ProficiencyQuery(Input):
     days: Days = Field(0, description="Only answers from the last this many days; 0: all")
 
 
-class ProficiencyMeasuresOut(Schema):
-    trials: int
+class ProficiencyMeasuresOut(MeasuresOut):
+    """A screener's measures as a training session reports them, plus live TIP and speed."""
+
     live_trials: int
-    signal_trials: int
-    noise_trials: int
-    hits: int
-    false_alarms: int
-    hit_rate: float | None
-    false_alarm_rate: float | None
-    dprime: float | None
-    criterion: float | None
-    a_prime: float | None
     median_response_ms: int | None
-    note: str = Field(description="'no trials yet' when there is nothing to measure")
 
 
 def measures_out(found: queries.Proficiency) -> ProficiencyMeasuresOut:
-    m = found.measures
     return ProficiencyMeasuresOut(
-        trials=m.trials,
+        **tip_measures_out(found.measures).model_dump(),
         live_trials=found.live_trials,
-        signal_trials=m.signal_trials,
-        noise_trials=m.noise_trials,
-        hits=m.hits,
-        false_alarms=m.false_alarms,
-        hit_rate=m.hit_rate,
-        false_alarm_rate=m.false_alarm_rate,
-        dprime=m.dprime,
-        criterion=m.criterion,
-        a_prime=m.a_prime,
         median_response_ms=found.median_ms,
-        note="" if found.has_trials else queries.NO_TRIALS,
     )
 
 
