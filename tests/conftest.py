@@ -106,3 +106,19 @@ def _own_checkpoint_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     settings.ledger_checkpoint_dir = tmp_path_factory.mktemp("checkpoints", numbered=True)
     yield
     settings.ledger_checkpoint_dir = before
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """Argon2 is slow on purpose, and the tests make thousands of accounts: half the suite's time
+    went into hashing their passwords. Tests hash with MD5 (Argon2 still reads a stored hash);
+    ``tests/core/test_storage_and_auth.py`` holds the server to Argon2."""
+    from django.test import override_settings
+
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.Argon2PasswordHasher",
+        ]
+    ):
+        yield
