@@ -122,3 +122,20 @@ def _quick_password_hashing() -> Iterator[None]:
         ]
     ):
         yield
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One Chromium per test process, for every folder of browser tests: a second Playwright
+    started beside the first in one process refuses to run ("Sync API inside the asyncio
+    loop"), so this is the only place that starts one."""
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        service_missing(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

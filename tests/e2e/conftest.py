@@ -9,8 +9,6 @@ from urllib.parse import urljoin
 
 import pytest
 
-from tests.conftest import service_missing
-
 # Playwright's sync API keeps an asyncio loop running in this thread; the ORM calls the tests make
 # between browser steps are ordinary synchronous calls, so Django's guard must stand aside.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -28,18 +26,6 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 TABLET = {"width": 820, "height": 1180}
 PASSWORD = "Correct-Horse-9-Battery"
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -100,7 +100,10 @@ def test_screener_quarantines_a_threat_and_two_managers_release_it(open_page, ma
 
     page.click(f"a.uid:text('{threat.uid}')")
     image = page.locator("[data-image]")
-    expect(image).to_have_attribute("src", f"/api/scans/{scan.pk}/image.png")
+    # A screener about to decide gets the image from the workstation's own address.
+    expect(image).to_have_attribute(
+        "src", f"/screening/items/{threat.uid}/scans/{scan.pk}/shown.png"
+    )
     boxes = page.locator("[data-boxes] .ws-box")
     expect(boxes).to_have_count(len(scan.regions))
     expect(page.locator("[data-boxes]")).to_be_visible()
@@ -126,7 +129,9 @@ def test_screener_quarantines_a_threat_and_two_managers_release_it(open_page, ma
     )
     wait_for_image(page)
     page.keyboard.press("1")
-    expect(image).to_have_attribute("src", f"/api/scans/{scan.pk}/image.png")
+    expect(image).to_have_attribute(
+        "src", f"/screening/items/{threat.uid}/scans/{scan.pk}/shown.png"
+    )
     expect(page.locator("[data-level-box]")).to_be_hidden()
 
     # Zoom by key, and back to fit.

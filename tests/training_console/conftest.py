@@ -14,7 +14,6 @@ from tests.e2e.conftest import (  # noqa: F401
     DESKTOP,
     PASSWORD,
     TABLET,
-    browser,
     open_page,
     shot,
     sign_in,

@@ -34,7 +34,7 @@ _catalogue: dict[str, type[DomainEvent]] = {}
 _NAME = re.compile(r"[a-z]+\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 # Past tenses and participles that do not end in -ed.
 _IRREGULAR_PAST = frozenset(
-    {"done", "found", "given", "held", "lost", "made", "reset", "sent", "went", "written"}
+    {"done", "found", "given", "held", "lost", "made", "reset", "sent", "shown", "went", "written"}
 )
 
 

@@ -25,7 +25,7 @@ class MailItem(models.Model):
     sender = models.CharField(max_length=200, blank=True)
     accountable = models.BooleanField(default=False)
     # The clerk thought it looked suspicious at intake: screening sees it first.
-    flagged = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False, db_default=False)
     length_mm = models.PositiveIntegerField(null=True, blank=True)
     width_mm = models.PositiveIntegerField(null=True, blank=True)
     height_mm = models.PositiveIntegerField(null=True, blank=True)
