@@ -17,11 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from mailwarden.config import get_settings
 from mailwarden.core import clock, media
-from mailwarden.core.downloads import send_file
+from mailwarden.core.downloads import StoredFile, send_file
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
 from mailwarden.core.views import actor_of, client_address, console_page
-from mailwarden.surveillance.queries.cameras import Evidence
 from mailwarden.training import xapi
 from mailwarden.training.certificates import certificate_pdf
 from mailwarden.training.codes import normalise_code
@@ -213,7 +212,7 @@ def module_media(request: HttpRequest, slug: str, position: int, kind: str) -> H
     if path is None or not path.exists():
         raise Http404("this module has none")
     content_type = _media_type(kind, path)
-    evidence = Evidence(path, content_type, path.stat().st_size)
+    evidence = StoredFile(path, content_type, path.stat().st_size)
     return send_file(request, evidence, f"{slug}-{position}-{kind}")
 
 
