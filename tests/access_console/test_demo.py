@@ -47,7 +47,7 @@ WEDNESDAY_NOON = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 def test_seeding_makes_doors_readers_cards_secrets_and_history(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     with use_clock(FrozenClock(WEDNESDAY_NOON)):
-        result = seed(items=12, recipients=16, seed=5, skip={"screening", "training"})
+        result = seed(items=12, recipients=16, seed=5, skip={"screening", "training", "risk"})
     assert "Access control: 3 doors, 4 readers" in result.summary()
     doors = {d.code: d for d in Door.objects.select_related("location")}
     assert set(doors) == {"mailroom-entrance", "screening-room", "quarantine-room"}

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo(transactional_db) -> str:
     # No X-ray scans: nothing here opens the screening pages, and simulating them costs seconds.
-    seed(items=60, recipients=24, skip={"screening", "training"})
+    seed(items=60, recipients=24, skip={"screening", "training", "risk"})
     return demo_logins().password
 
 

@@ -19,7 +19,7 @@ import inspect
 import re
 import sys
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, get_args
 
@@ -827,6 +827,62 @@ class TrainingTestParcelScored(DomainEvent):
     flagged_at_intake: bool = Field(description="Whether the clerk flagged it at intake.")
     seconds_to_decision: int | None = Field(description="From intake to the decision.")
     passed: bool = Field(description="The tier reached was at least the expected one.")
+
+
+# ============================================================================= risk
+
+
+class RiskAssessmentFinalised(DomainEvent):
+    """A site's risk assessment was finalised: its answers, register and scores are fixed."""
+
+    TOPIC: ClassVar[str] = "risk.assessment.finalised"
+    KEY: ClassVar[str | None] = "{topic}:{assessment}"
+
+    assessment: int = Field(description="The assessment's ID.")
+    site: str = Field(description="The site's code.")
+    method: str = Field(description="The scoring method's slug.")
+    risks: int = Field(description="How many risks its register holds.")
+    high_or_critical: int = Field(description="How many of them are high or critical (residual).")
+
+
+class RiskFindingProposed(DomainEvent):
+    """An automatic rule found a vulnerability in the live configuration or history and
+    proposed it as a finding (once per finding; a rerun that still sees it sends nothing)."""
+
+    TOPIC: ClassVar[str] = "risk.finding.proposed"
+    KEY: ClassVar[str | None] = "{topic}:{finding}"
+
+    finding: int = Field(description="The finding's ID.")
+    assessment: int = Field(description="The assessment's ID.")
+    site: str = Field(description="The site's code.")
+    rule: str = Field(description="The rule's slug.")
+    title: str = Field(description="What was found, in one line.")
+
+
+class RiskTreatmentLapsed(DomainEvent):
+    """A risk treatment passed its due date unfinished; its owner is told (once per due date)."""
+
+    TOPIC: ClassVar[str] = "risk.treatment.lapsed"
+    KEY: ClassVar[str | None] = "{topic}:{treatment}:{due}"
+
+    treatment: int = Field(description="The treatment's ID.")
+    risk: str = Field(description="The risk's title.")
+    site: str = Field(description="The site's code.")
+    owner: str = Field(description="The owner's username.")
+    due: date = Field(description="The date it was due.")
+
+
+class RiskControlContradicted(DomainEvent):
+    """A control claimed as implemented was measured against live evidence and fell short."""
+
+    TOPIC: ClassVar[str] = "risk.control.contradicted"
+
+    control: int = Field(description="The control's ID.")
+    title: str = Field(description="The control's title.")
+    site: str = Field(description="The site's code.")
+    measure: str = Field(description="The evidence measure's slug.")
+    summary: str = Field(description="What was measured, in one sentence.")
+    evaluated_at: datetime = Field(description="When it was measured.")
 
 
 # ============================================================================= the registry

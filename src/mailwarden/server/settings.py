@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "mailwarden.incidents",
     "mailwarden.surveillance",
     "mailwarden.training",
+    "mailwarden.risk",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,26 @@
+from mailwarden.core.plugins import MailwardenApp, NavEntry
+
+_PERMISSIONS = "mailwarden.risk.permissions"
+
+
+class RiskConfig(MailwardenApp):
+    name = "mailwarden.risk"
+    label = "risk"
+    verbose_name = "Risk"
+
+    nav = (
+        NavEntry(
+            "risk:dashboard",
+            "Risk",
+            "chart",
+            f"{_PERMISSIONS}.VIEW_RISK",
+            order=105,
+            pages=(),
+        ),
+    )
+    urls = "mailwarden.risk.urls"
+    url_prefix = "risk/"
+    api_router = "mailwarden.risk.api.router"
+    # Overdue treatments alert their owners; controls are measured against live evidence.
+    periodic_jobs = ("mailwarden.risk.jobs",)
+    demo_seeder = "mailwarden.risk.demo.RiskDemo"

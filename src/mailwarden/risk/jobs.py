@@ -1,0 +1,1 @@
+"""The risk app's periodic jobs (core.tasks.periodic)."""

@@ -1,0 +1,1 @@
+"""The one way to change the risk app's rows; each topic has its module."""
