@@ -39,3 +39,9 @@ def evaluate(actor: Actor, control_id: int, start: datetime, end: datetime) -> C
 
 def evaluate_site(actor: Actor, site: str, start: datetime, end: datetime) -> list[Control]:
     raise NotImplementedError
+
+
+def evaluate_due(now: datetime) -> int:
+    """Re-measure the controls not measured in the last hour (the periodic job: at most a few per
+    call, so a tick stays quick); returns how many were measured."""
+    raise NotImplementedError

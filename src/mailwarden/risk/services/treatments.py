@@ -4,7 +4,7 @@ owner once (periodic job)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from mailwarden.core.actor import Actor
 from mailwarden.risk.models import Treatment
@@ -34,7 +34,7 @@ def set_status(actor: Actor, treatment_id: int, status: str) -> Treatment:
     raise NotImplementedError
 
 
-def alert_overdue() -> int:
+def alert_overdue(now: datetime) -> int:
     """Tell each owner of an overdue, unfinished treatment, once per due date (email through the
     outbox, and ``risk.treatment.lapsed``). Returns how many were alerted."""
     raise NotImplementedError

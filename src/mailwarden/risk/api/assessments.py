@@ -1,0 +1,5 @@
+"""The risk API: assessments."""
+
+from ninja import Router
+
+router = Router()

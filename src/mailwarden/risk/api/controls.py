@@ -1,0 +1,5 @@
+"""The risk API: controls."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""The risk API: findings."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""The risk API: reports."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""The risk API: rules."""
+
+from ninja import Router
+
+router = Router()

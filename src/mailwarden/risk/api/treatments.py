@@ -1,0 +1,5 @@
+"""The risk API: treatments."""
+
+from ninja import Router
+
+router = Router()

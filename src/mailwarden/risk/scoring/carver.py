@@ -1,0 +1,1 @@
+"""Scoring method: carver (placeholder)."""

@@ -1,0 +1,1 @@
+"""Scoring method: fema452 (placeholder)."""

@@ -1,0 +1,5 @@
+"""The risk console: assessments."""
+
+from django.urls import URLPattern
+
+urls: list[URLPattern] = []

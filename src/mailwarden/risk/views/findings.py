@@ -1,0 +1,5 @@
+"""The risk console: findings."""
+
+from django.urls import URLPattern
+
+urls: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""The risk console: register."""
+
+from django.urls import URLPattern
+
+urls: list[URLPattern] = []

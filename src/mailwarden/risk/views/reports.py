@@ -1,0 +1,5 @@
+"""The risk console: reports."""
+
+from django.urls import URLPattern
+
+urls: list[URLPattern] = []
