@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any, Protocol
 
 
@@ -65,6 +66,7 @@ class Method(Protocol):
     def cell(self, values: Mapping[str, int]) -> tuple[int, int]: ...
 
 
+_MODULES = ("matrix", "fema452", "carver")
 # slug -> a factory taking the assessment's parameters (MethodError for bad ones).
 METHODS: dict[str, Callable[[Mapping[str, Any]], Method]] = {}
 
@@ -72,8 +74,8 @@ METHODS: dict[str, Callable[[Mapping[str, Any]], Method]] = {}
 def method(slug: str, params: Mapping[str, Any] | None = None) -> Method:
     """The method ``slug`` made with ``params`` (MethodError naming ``method`` or the
     parameter)."""
-    from mailwarden.risk.scoring import carver, fema452, matrix  # noqa: F401  (they register)
-
+    for module in _MODULES:
+        import_module(f"{__name__}.{module}")  # each registers its method
     factory = METHODS.get(slug)
     if factory is None:
         known = ", ".join(sorted(METHODS))
