@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from importlib import import_module
 from typing import Any
 
 from mailwarden.directory.models import Site
@@ -31,21 +32,40 @@ class Measure:
     default_expectation: Mapping[str, float]
     # Takes the site, the period, and the control's link reference ("" when none).
     read: Callable[[Site, datetime, datetime, str], Measurement]
+    # The link kind (risk.links) whose reference narrows the measure, e.g. "access.door" for
+    # the alarms of one door; a control linked to anything else is measured site-wide.
+    ref_kind: str = ""
 
 
 MEASURES: dict[str, Measure] = {}
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = ("screening", "access", "surveillance", "training", "drills", "ledger")
 
 
 def measure(
-    slug: str, title: str, unit: str, default_expectation: Mapping[str, float]
+    slug: str,
+    title: str,
+    unit: str,
+    default_expectation: Mapping[str, float],
+    *,
+    ref_kind: str = "",
 ) -> Callable[[Callable[[Site, datetime, datetime, str], Measurement]], Measure]:
     def register(read: Callable[[Site, datetime, datetime, str], Measurement]) -> Measure:
-        found = Measure(slug, title, unit, dict(default_expectation), read)
+        found = Measure(slug, title, unit, dict(default_expectation), read, ref_kind)
         MEASURES[slug] = found
         return found
 
     return register
+
+
+def measures() -> dict[str, Measure]:
+    """Every measure, by slug (importing the modules registers them)."""
+    for module in MODULES:
+        import_module(f"{__name__}.{module}")
+    return MEASURES
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.1f}%"
 
 
 def meets(measurement: Measurement, expectation: Mapping[str, float]) -> bool | None:
