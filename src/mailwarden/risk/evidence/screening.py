@@ -74,7 +74,8 @@ def quarantine_dwell(site: Site, start: datetime, end: datetime, ref: str) -> Me
         confirmed_at__gte=start,
         confirmed_at__lt=end,
     ).values_list("item_id", "confirmed_at"):
-        exits[item_id] = confirmed_at
+        if confirmed_at is not None:
+            exits[item_id] = confirmed_at
     if not exits:
         return Measurement(None, "hours", "no item left quarantine in the period")
     entries: dict[int, datetime] = {}

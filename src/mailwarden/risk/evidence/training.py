@@ -61,7 +61,8 @@ def screener_dprime(site: Site, start: datetime, end: datetime, ref: str) -> Mea
         .exclude(outcome="")
         .values_list("user_id", "category", "outcome", "response_ms", "answered_at", "mode")
     ):
-        by_user[user_id].append(Answered(category, outcome, response_ms, answered_at, mode))
+        if answered_at is not None:
+            by_user[user_id].append(Answered(category, outcome, response_ms, answered_at, mode))
     names = {u.pk: _name(u) for u in get_user_model().objects.filter(pk__in=list(by_user))}
     scored: list[tuple[float, str, int]] = []
     for user_id, trials in by_user.items():
