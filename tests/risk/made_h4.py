@@ -9,7 +9,7 @@ from itertools import count
 
 from django.db import transaction
 
-from mailwarden.access.models import AccessAlarm, AlarmKind, Door
+from mailwarden.access.models import AccessAlarm, AccessLevel, AlarmKind, Door, Schedule
 from mailwarden.contracts.events import LedgerVerifyFailed
 from mailwarden.core import checkpoints, clock, ledger, outbox
 from mailwarden.custody.models import MailItem
@@ -18,8 +18,9 @@ from mailwarden.directory.models import Site
 from mailwarden.incidents.models import Incident, IncidentStep, Playbook
 from mailwarden.screening.models import Decision, QuarantineRequest
 from mailwarden.surveillance.models import Camera, VideoEvent
-from mailwarden.training.models import TipTrial
+from mailwarden.training.models import Course, TipTrial
 from tests.factories import ADMIN, intake, make_recipient
+from tests.training.helpers_b import screener_course
 
 _n = count(1)
 
@@ -77,6 +78,18 @@ def alarm(site: Site, kind: AlarmKind, at: datetime, where: Door | None = None) 
     return AccessAlarm.objects.create(
         site=site, kind=kind, door=where, occurred_at=at, raised_at=at
     )
+
+
+def level(site: Site, name: str = "Cage") -> AccessLevel:
+    return AccessLevel.objects.create(site=site, name=name, schedule=schedule(site))
+
+
+def schedule(site: Site) -> Schedule:
+    return Schedule.objects.create(site=site, name=f"Always {next(_n)}", windows=[])
+
+
+def course() -> Course:
+    return screener_course()
 
 
 def camera(site: Site, name: str = "cam-dock") -> Camera:
@@ -154,9 +167,12 @@ def drill(
 
 
 def playbook(kind: str = "suspicious_package") -> Playbook:
-    return Playbook.objects.create(
-        incident_type=kind, name="Suspicious package", updated_at=clock.now(), updated_by="x"
+    """The type's playbook; the incidents app ships one for each type."""
+    found, _ = Playbook.objects.get_or_create(
+        incident_type=kind,
+        defaults={"name": "Suspicious package", "updated_at": clock.now(), "updated_by": "x"},
     )
+    return found
 
 
 def checkpoint_entry(at: datetime) -> None:
