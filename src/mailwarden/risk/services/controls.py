@@ -374,3 +374,18 @@ def evaluate_due(now: datetime) -> int:
             continue
         done += 1
     return done
+
+
+def delete_control(actor: Actor, control_id: int) -> None:
+    """Remove a control; a treatment that named it keeps its description, without the link."""
+    require(actor, MANAGE_RISK, "removing a control")
+    with transaction.atomic():
+        control = _locked(control_id)
+        ledger.append(
+            actor,
+            "risk.control.deleted",
+            SUBJECT,
+            str(control.pk),
+            {"site": control.site.code, "title": control.title},
+        )
+        control.delete()
