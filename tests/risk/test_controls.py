@@ -212,6 +212,17 @@ def test_a_new_measure_takes_its_default_and_drops_the_old_evidence(hq, period):
     assert changed.last_evidence == {} and changed.last_evaluated_at is None
 
 
+def test_a_new_link_drops_the_old_evidence_and_its_flag(hq, period):
+    _, end = period
+    made.alarm(hq, AlarmKind.FORCED_OPEN, end - timedelta(days=1), hq.doors.get())
+    control = door_control(expectation={"max": 0})
+    assert controls.evaluate(MANAGER, control.pk, *period).contradicted
+    made.door(hq, "dock-door")
+    moved = controls.update_control(MANAGER, control.pk, link_ref="dock-door")
+    assert moved.last_evidence == {} and moved.contradicted is False
+    assert controls.update_control(MANAGER, control.pk, title="Dock door").last_evaluated_at is None
+
+
 def test_evaluating_needs_a_measure_and_a_real_period(hq, period):
     start, end = period
     bare = controls.record_control(MANAGER, site="hq", title="Visitor log")

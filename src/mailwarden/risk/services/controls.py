@@ -234,8 +234,9 @@ def record_control(
 
 def update_control(actor: Actor, control_id: int, **changes: object) -> Control:
     """Change a control's title, description, claim, link, measure or expectation. A new
-    measure without an expectation takes the measure's default and drops the old evidence; a
-    new claim or expectation is judged against the stored evidence at once."""
+    measure without an expectation takes the measure's default; a new measure or link drops the
+    old evidence (and with it the flag); a new claim or expectation is judged against the stored
+    evidence at once."""
     require(actor, MANAGE_RISK, "changing a control")
     for name in changes:
         if name not in CHANGEABLE:
@@ -254,6 +255,7 @@ def update_control(actor: Actor, control_id: int, **changes: object) -> Control:
             )
         if "claimed" in changes:
             control.claimed = _claimed(str(changes["claimed"]))
+        link = (control.link_kind, control.link_ref)
         if "link_kind" in changes or "link_ref" in changes:
             control.link_kind, control.link_ref = links.check(
                 control.site,
@@ -261,6 +263,8 @@ def update_control(actor: Actor, control_id: int, **changes: object) -> Control:
                 str(changes.get("link_ref", control.link_ref)),
             )
         measure_changed = "measure" in changes and changes["measure"] != control.measure
+        # Evidence of another door or course says nothing about the new one.
+        evidence_stale = measure_changed or link != (control.link_kind, control.link_ref)
         found = _measure(str(changes.get("measure", control.measure)))
         if "expectation" in changes or measure_changed:
             raw = changes.get("expectation")
@@ -271,6 +275,7 @@ def update_control(actor: Actor, control_id: int, **changes: object) -> Control:
             control.expectation = _expectation(raw, found)
         if measure_changed:
             control.measure = found.slug if found else ""
+        if evidence_stale:
             control.last_evidence = {}
             control.last_evaluated_at = None
         elif control.last_evidence.get("value") is not None:
