@@ -74,8 +74,12 @@ class NewControlForm(ControlForm):
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        label="To (inclusive)", widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
 
     @classmethod
     def initial_dates(cls) -> dict[str, date]:
