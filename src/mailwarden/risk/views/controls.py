@@ -4,6 +4,7 @@ read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -108,11 +109,17 @@ def _detail(
         "control": control,
         "evidence": row.evidence,
         "detail_rows": [(k.replace("_", " "), _shown(v)) for k, v in detail.items()],
+        "period_start": _moment(row.evidence.get("start")),
+        "period_end": _moment(row.evidence.get("end")),
         "can_manage": can_manage,
         "edit_form": edit_form,
         "period_form": period_form,
     }
     return render(request, "risk/controls_detail.html", context, status=status)
+
+
+def _moment(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
 def _shown(value: object) -> str:
