@@ -341,3 +341,23 @@ def test_a_door_at_another_site_is_not_a_reference_here(hq):
     made.door(make_site("annex"), "annex-door")
     with pytest.raises(ServiceError):
         links.check(hq, "access.door", "annex-door")
+
+
+# ----------------------------------------------------------------------------- demo
+
+
+def test_the_demo_records_and_measures_a_control_per_measure_once(hq, frozen_clock):
+    from mailwarden.core.demo import DEMO_STAFF
+    from mailwarden.core.plugins import DemoOptions
+    from mailwarden.core.roles import Role
+    from mailwarden.risk.demo import controls as demo
+    from tests.training.helpers_b import person
+
+    person(DEMO_STAFF[Role.SECURITY_MANAGER], Role.SECURITY_MANAGER)
+    options = DemoOptions(seed=1, items=0, recipients=0, history_from=frozen_clock.current)
+    summary = demo.seed(options)
+    assert summary.startswith("8 controls at Site hq")
+    assert set(Control.objects.values_list("measure", flat=True)) == set(measures())
+    door = Control.objects.get(measure="door_alarms")
+    assert (door.link_kind, door.link_ref) == ("access.door", "quarantine-door")
+    assert demo.seed(options) == ""
