@@ -285,6 +285,13 @@ def test_the_job_measures_a_few_due_controls_per_tick(hq, frozen_clock, broken_m
     assert controls.evaluate_due(now + controls.DUE_AFTER) == controls.DUE_BATCH
 
 
+def test_the_periodic_job_is_the_evaluation_of_due_controls(hq, frozen_clock):
+    from mailwarden.risk import jobs
+
+    door_control()
+    assert jobs.control_evidence(frozen_clock.current) == 1
+
+
 def test_the_job_flags_and_announces_like_a_person(hq, frozen_clock):
     now = frozen_clock.current
     made.alarm(hq, AlarmKind.FORCED_OPEN, now - timedelta(days=1), hq.doors.get())
