@@ -118,7 +118,7 @@ def test_fema452_multiplies_and_rates_as_fema_does(t, v, c, score, level):
 
 def test_fema452_heatmap_sets_threat_against_vulnerability_times_consequence():
     m = method("fema452")
-    assert m.axes == (("Threat", 10), ("Vulnerability × consequence", 10))
+    assert m.axes == (("Threat", 10), ("Vulnerability x consequence", 10))
     assert m.cell({"threat": 1, "vulnerability": 1, "consequence": 1}) == (0, 0)
     assert m.cell({"threat": 10, "vulnerability": 10, "consequence": 10}) == (9, 9)
     assert m.cell({"threat": 4, "vulnerability": 5, "consequence": 4}) == (3, 1)

@@ -70,7 +70,7 @@ FACTORS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Carver:
     slug: str = SLUG
     title: str = "CARVER target analysis"

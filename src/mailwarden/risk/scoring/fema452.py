@@ -1,4 +1,4 @@
-"""FEMA 452 threat × vulnerability × consequence, each rated 1..10, score their product (1..1000).
+"""FEMA 452 threat x vulnerability x consequence, each rated 1..10, score their product (1..1000).
 
 Levels as FEMA 452 rates the product: up to 60 low, up to 175 medium, above that high. We add a
 top band, critical, from 512 up: every factor rated 8 or more on average (8³ = 512), a scenario
@@ -40,10 +40,10 @@ FACTORS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fema452:
     slug: str = SLUG
-    title: str = "FEMA 452 threat × vulnerability × consequence"
+    title: str = "FEMA 452 threat x vulnerability x consequence"
 
     @property
     def factors(self) -> tuple[Factor, ...]:
@@ -67,7 +67,7 @@ class Fema452:
 
     @property
     def axes(self) -> tuple[tuple[str, int], tuple[str, int]]:
-        return (("Threat", HEATMAP_SIZE), ("Vulnerability × consequence", HEATMAP_SIZE))
+        return (("Threat", HEATMAP_SIZE), ("Vulnerability x consequence", HEATMAP_SIZE))
 
     def cell(self, values: Mapping[str, int]) -> tuple[int, int]:
         checked = check_values(FACTORS, values)

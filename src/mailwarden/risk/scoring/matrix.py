@@ -1,8 +1,8 @@
-"""ISO 31000-style likelihood × impact matrix of a configurable size (3..10, default 5).
+"""ISO 31000-style likelihood x impact matrix of a configurable size (3..10, default 5).
 
-The score is likelihood × impact; the level follows its share of the largest possible score
-(size²), so a 3×3 and a 10×10 matrix rate alike: up to 20 % low, up to 40 % medium, up to 64 %
-high, above that critical. On a 5×5 matrix that is 1-5 low, 6-10 medium, 12-16 high, 20-25
+The score is likelihood x impact; the level follows its share of the largest possible score
+(size²), so a 3x3 and a 10x10 matrix rate alike: up to 20 % low, up to 40 % medium, up to 64 %
+high, above that critical. On a 5x5 matrix that is 1-5 low, 6-10 medium, 12-16 high, 20-25
 critical.
 """
 
@@ -23,11 +23,11 @@ DEFAULT_SIZE = 5
 BANDS = ((0.20, Level.LOW), (0.40, Level.MEDIUM), (0.64, Level.HIGH))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Matrix:
     size: int = DEFAULT_SIZE
     slug: str = SLUG
-    title: str = "Likelihood × impact matrix (ISO 31000 style)"
+    title: str = "Likelihood x impact matrix (ISO 31000 style)"
 
     @property
     def factors(self) -> tuple[Factor, ...]:
