@@ -250,7 +250,7 @@ def test_an_incomplete_assessment_lists_everything_missing(site):
     assert len(unscored) == len(shape.threats) - 1
     assert not any("Theft of mail" in line for line in unscored)
     assert "Unanswered" in err.value.message
-    assert AssessmentState.DRAFT == type(assessment).objects.get(pk=assessment.pk).state
+    assert type(assessment).objects.get(pk=assessment.pk).state == AssessmentState.DRAFT
 
 
 def test_optional_questions_and_closed_risks_do_not_hold_finalising_up(site):
