@@ -49,7 +49,7 @@ def test_templates_and_methods_are_listed(auditor):
     one = auditor.get("/api/risk/templates/mail-centre").json()
     assert one["sections"][0]["questions"][0]["key"] == "coordinator-named"
     assert {t["key"] for t in one["threats"]} >= {"insider", "hazardous-powder"}
-    assert_refused(auditor.get("/api/risk/templates/warehouse"), 400, "slug")
+    assert_refused(auditor.get("/api/risk/templates/warehouse"), 400, "template")
     methods = {m["slug"]: m for m in auditor.get("/api/risk/methods").json()}
     assert set(methods) == {"matrix", "fema452", "carver"}
     assert methods["matrix"]["axes"] == [

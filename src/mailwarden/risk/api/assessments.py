@@ -57,16 +57,16 @@ def list_templates(request: HttpRequest) -> list[RiskTemplateOut]:
 
 
 @router.get(
-    "/risk/templates/{slug}",
+    "/risk/templates/{template}",
     response={200: RiskTemplateOut, **ERRORS},
     summary="One assessment template",
 )
 @allow(VIEW_RISK, "reading an assessment template")
-def get_template(request: HttpRequest, slug: Path[Slug]) -> RiskTemplateOut:
+def get_template(request: HttpRequest, template: Path[Slug]) -> RiskTemplateOut:
     try:
-        return template_out(questionnaire.template(slug))
+        return template_out(questionnaire.template(template))
     except LookupError as exc:
-        raise ServiceError(str(exc.args[0]), "slug") from None
+        raise ServiceError(str(exc.args[0]), "template") from None
 
 
 @router.get(
