@@ -83,6 +83,11 @@ def test_an_unknown_template_names_the_known_ones():
             " {key: q, text: R, kind: yesno}]}]",
             "used twice",
         ),
+        (
+            "slug: x\ntitle: X\nversion: 1\nthreats: [{key: t, title: T}]\n"
+            "sections: [{key: s, title: S, questions: [{key: q, text: Q, kind: yesno, max: 3}]}]",
+            "max",
+        ),
     ],
 )
 def test_a_malformed_template_says_where(text, problem):
@@ -174,6 +179,8 @@ def test_a_multiple_choice_answer_keeps_the_template_order_once_each(site):
         ("ppe", []),
         ("ppe", ["gloves", "helmet"]),
         ("ppe", "gloves"),
+        ("ppe", ["gloves", "none"]),
+        ("training-current", 101),
         ("planned-improvements", 5),
         ("planned-improvements", "   "),
     ],

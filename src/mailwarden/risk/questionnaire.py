@@ -24,6 +24,7 @@ class Question:
     help: str = ""
     choices: tuple[tuple[str, str], ...] = ()  # (key, label), for choice and multi
     unit: str = ""  # for number
+    maximum: float | None = None  # for number, e.g. 100 for a percentage
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,15 @@ def _choices(data: dict[str, Any], kind: str, where: str) -> tuple[tuple[str, st
     return tuple(found)
 
 
+def _maximum(data: dict[str, Any], kind: str, where: str) -> float | None:
+    value = data.get("max")
+    if value is None:
+        return None
+    if kind != "number" or isinstance(value, bool) or not isinstance(value, int | float):
+        raise TemplateError(f"{where}: only a number question has a numeric 'max'")
+    return float(value)
+
+
 def _question(raw: object, where: str) -> Question:
     data = _mapping(raw, where)
     kind = _text(data, "kind", where)
@@ -113,6 +123,7 @@ def _question(raw: object, where: str) -> Question:
         help=_text(data, "help", where, required=False),
         choices=_choices(data, kind, where),
         unit=_text(data, "unit", where, required=False),
+        maximum=_maximum(data, kind, where),
     )
 
 

@@ -36,6 +36,8 @@ MAX_TEXT_ANSWER = 4000
 MAX_NOTE = 2000
 # Largest number an answer may hold: well past any mailroom's daily volume.
 MAX_NUMBER = 10**9
+# The choice that says "none of these" in a multiple-choice question.
+NONE_CHOICE = "none"
 
 
 def checked_method(slug: str, params: dict[str, Any] | None) -> Method:
@@ -212,8 +214,9 @@ def _checked_value(question: Question, value: Any) -> Any:
             or not math.isfinite(value)
         ):
             raise ServiceError("answer with a number", "value")
-        if not 0 <= value <= MAX_NUMBER:
-            raise ServiceError(f"answer with a number from 0 to {MAX_NUMBER}", "value")
+        top = question.maximum if question.maximum is not None else MAX_NUMBER
+        if not 0 <= value <= top:
+            raise ServiceError(f"answer with a number from 0 to {top:g}", "value")
         return value
     if kind == "choice":
         if value not in keys:
@@ -227,8 +230,10 @@ def _checked_value(question: Question, value: Any) -> Any:
             raise ServiceError(
                 f"unknown choice {unknown[0]!r}; choose from {', '.join(keys)}", "value"
             )
-        # In the template's order, each once.
-        return [key for key in keys if key in value]
+        chosen = [key for key in keys if key in value]  # in the template's order, each once
+        if NONE_CHOICE in chosen and len(chosen) > 1:
+            raise ServiceError(f"{NONE_CHOICE!r} cannot be chosen with anything else", "value")
+        return chosen
     if not isinstance(value, str):
         raise ServiceError("answer with text", "value")
     return check_text(value, "value", max_length=MAX_TEXT_ANSWER, required=True)
