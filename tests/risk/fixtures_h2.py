@@ -4,12 +4,14 @@ parallel), and the people who plan, approve and own treatments."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 
+from mailwarden.config import UploadConfig, get_settings
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
 from mailwarden.core.services import create_user
@@ -95,3 +97,12 @@ def office(db, frozen_clock) -> Office:
         ),
         aud=make_user("aud", "auditor"),
     )
+
+
+@pytest.fixture
+def upload_limits() -> Iterator[UploadConfig]:
+    """The upload limits, for one test to make small, restored afterwards."""
+    uploads = get_settings().uploads
+    saved = uploads.max_bytes, uploads.max_pixels
+    yield uploads
+    uploads.max_bytes, uploads.max_pixels = saved
