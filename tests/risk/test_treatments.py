@@ -15,9 +15,10 @@ from mailwarden.core.models import Notification, OutboxEvent
 from mailwarden.risk import jobs
 from mailwarden.risk.models import Risk, RiskState, Treatment, TreatmentStatus
 from mailwarden.risk.services import treatments
+from tests.conftest import race
 from tests.factories import ADMIN, AUDITOR, make_site
 from tests.risk import fixtures_h2
-from tests.risk.fixtures_h2 import Office, make_assessment, make_control, make_risk
+from tests.risk.fixtures_h2 import Office, make_assessment, make_control, make_risk, make_user
 
 office = fixtures_h2.office
 
@@ -277,3 +278,22 @@ def test_rescheduling_is_for_unfinished_treatments(office):
     moved = treatments.reschedule(office.actor(office.mia), other.pk, date(2026, 6, 1), owner="sam")
     assert (moved.due, moved.owner) == (date(2026, 6, 1), office.sam)
     assert timedelta(0) == moved.updated_at - moved.created_at
+
+
+def test_two_jobs_at_once_alert_once_and_two_approvals_approve_once(pg, office, frozen_clock):
+    _plan(office)
+    frozen_clock.advance(days=30)
+    now = frozen_clock.current
+    alerted = race(lambda: treatments.alert_overdue(now), lambda: treatments.alert_overdue(now))
+    assert sorted(alerted) == [0, 1]
+    assert Notification.objects.count() == 1 and len(_lapsed_events()) == 1
+
+    acceptance = _plan(office, "accept", due=date(2026, 5, 1))
+    third = office.actor(make_user("tess", "security_manager"))
+    results = race(
+        lambda: treatments.approve_acceptance(office.actor(office.sam), acceptance.pk),
+        lambda: treatments.approve_acceptance(third, acceptance.pk),
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Treatment"]
+    entries = ledger.entries_for("risk_treatment", str(acceptance.pk))
+    assert [e.action for e in entries] == ["risk.treatment.planned", "risk.treatment.approved"]
