@@ -297,3 +297,20 @@ def test_two_jobs_at_once_alert_once_and_two_approvals_approve_once(pg, office, 
     assert sorted(type(r).__name__ for r in results) == ["Conflict", "Treatment"]
     entries = ledger.entries_for("risk_treatment", str(acceptance.pk))
     assert [e.action for e in entries] == ["risk.treatment.planned", "risk.treatment.approved"]
+
+
+def test_two_treatments_of_one_risk_changed_at_once_leave_the_right_state(pg, office):
+    manager = office.actor(office.mia)
+    mitigation = _plan(office)
+    acceptance = _plan(office, "accept")
+    treatments.approve_acceptance(office.actor(office.sam), acceptance.pk)
+    for _ in range(3):
+        race(
+            lambda: treatments.set_status(manager, mitigation.pk, "done"),
+            lambda pk=acceptance.pk: treatments.set_status(manager, pk, "cancelled"),
+        )
+        assert _risk_state(office) == RiskState.TREATED
+        treatments.set_status(manager, mitigation.pk, "in_progress")
+        assert _risk_state(office) == RiskState.OPEN
+        acceptance = _plan(office, "accept")
+        treatments.approve_acceptance(office.actor(office.sam), acceptance.pk)

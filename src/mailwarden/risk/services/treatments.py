@@ -1,6 +1,7 @@
 """Treatments of risks: accept, avoid, mitigate or transfer, with owner, due date and status.
 An acceptance waits for an approver who is not its proposer; an overdue treatment alerts its
-owner once (periodic job).
+owner once (periodic job). Treatments go on after the assessment is finalised: that fixes the
+register's scores, not the work of treating them.
 
 A risk's state follows its treatments: it is ``treated`` while a mitigation, avoidance or
 transfer is done or an acceptance is approved, and ``open`` otherwise (a closed risk stays
@@ -163,8 +164,12 @@ def _treats(treatment: Treatment) -> bool:
     return treatment.status == TreatmentStatus.DONE
 
 
-def follow_treatments(risk: Risk, now: datetime) -> str:
-    """Set the risk's state from its treatments (a closed risk is left closed); its state."""
+def follow_treatments(risk_id: int, now: datetime) -> str:
+    """Set the risk's state from its treatments (a closed risk is left closed); its state.
+
+    The risk is locked first, so two treatments of one risk changed at once are counted
+    together by whichever change commits second."""
+    risk = Risk.objects.select_for_update().get(pk=risk_id)
     if risk.state == RiskState.CLOSED:
         return risk.state
     treated = any(_treats(t) for t in risk.treatments.all())
@@ -266,7 +271,7 @@ def approve_acceptance(actor: Actor, treatment_id: int) -> Treatment:
         treatment.status = TreatmentStatus.DONE
         treatment.updated_at = now
         treatment.save(update_fields=["approved_by", "approved_at", "status", "updated_at"])
-        state = follow_treatments(treatment.risk, now)
+        state = follow_treatments(treatment.risk_id, now)
         ledger.append(
             actor,
             "risk.treatment.approved",
@@ -300,7 +305,7 @@ def set_status(actor: Actor, treatment_id: int, status: str) -> Treatment:
         treatment.status = target
         treatment.updated_at = now
         treatment.save(update_fields=["status", "updated_at"])
-        state = follow_treatments(treatment.risk, now)
+        state = follow_treatments(treatment.risk_id, now)
         ledger.append(
             actor,
             "risk.treatment.status_changed",
