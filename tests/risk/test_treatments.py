@@ -220,14 +220,19 @@ def test_an_overdue_treatment_alerts_its_owner_once_per_due_date(office, frozen_
     [email] = mail.outbox
     assert email.to == ["olly@example.org"]
     assert "Hello Olly Owens" in email.body
-    assert "Two-person rule on the quarantine door" in email.body and "/risk/" in email.body
+    assert "Two-person rule on the quarantine door" in email.body
+    # A clerk cannot open the risk pages, so the email sends them to their manager instead.
+    assert "tell your security manager" in email.body and "/risk/" not in email.body
 
     # A new due date that passes alerts again, once.
-    treatments.reschedule(office.actor(office.mia), mitigation.pk, date(2026, 4, 1))
+    treatments.reschedule(office.actor(office.mia), mitigation.pk, date(2026, 4, 1), owner="sam")
     frozen_clock.current = datetime(2026, 4, 2, 9, 0, tzinfo=frozen_clock.current.tzinfo)
     assert treatments.alert_overdue(frozen_clock.current) == 1
     assert treatments.alert_overdue(frozen_clock.current) == 0
     assert [e["due"] for e in _lapsed_events()] == ["2026-03-20", "2026-04-01"]
+    second = Notification.objects.get(to_address="sam@example.org")
+    assert notify.send(second.pk) == "sent"
+    assert f"/risk/risks/{office.risk.pk}/treatments/" in mail.outbox[-1].body
 
 
 def test_a_site_ahead_of_utc_is_overdue_by_its_own_calendar(office, frozen_clock):

@@ -30,7 +30,7 @@ from mailwarden.risk.models import (
     TreatmentKind,
     TreatmentStatus,
 )
-from mailwarden.risk.permissions import APPROVE_ACCEPTANCE, MANAGE_RISK
+from mailwarden.risk.permissions import APPROVE_ACCEPTANCE, MANAGE_RISK, VIEW_RISK
 
 JOB = Actor.job("risk-overdue-treatments")
 OVERDUE = "risk.treatment_overdue"
@@ -409,10 +409,10 @@ def alert_overdue(now: datetime) -> int:
     return count
 
 
-def _link() -> str:
+def _link(risk_id: int) -> str:
     from django.urls import reverse
 
-    return get_settings().base_url.rstrip("/") + reverse("risk:dashboard")
+    return get_settings().base_url.rstrip("/") + reverse("risk:risk_treatments", args=[risk_id])
 
 
 @notify.renders(OVERDUE)
@@ -435,7 +435,10 @@ def overdue_message(ref: str) -> notify.Message:
         f"You own a treatment of the risk {risk.title!r} at site {risk.assessment.site.code}, "
         f"due on {treatment.due:%d %B %Y} and still {treatment.get_status_display().lower()}:\n\n"
         f"  {treatment.get_kind_display()}: {treatment.description}\n\n"
-        "Finish it, or ask the security manager for a new due date, at\n\n"
-        f"{_link()}\n"
     )
+    if Actor.for_user(owner).has(*VIEW_RISK):
+        text += f"Mark it done, or see its risk, at\n\n{_link(risk.pk)}\n"
+    else:
+        # An owner outside security management cannot open the risk pages; the managers can.
+        text += "When it is done, or if it needs a new due date, tell your security manager.\n"
     return notify.Message(subject, text)
