@@ -90,6 +90,8 @@ def test_overdue_filter_and_reschedule(office, apis, frozen_clock):
     ).json()
     assert (moved["due"], moved["owner"], moved["overdue"]) == ("2026-04-15", "sam", False)
     assert mia.get("/api/risk/treatments", owner="sam").json()[0]["id"] == first["id"]
+    paged = mia.get("/api/risk/treatments", limit=1, offset=1).json()
+    assert [t["id"] for t in paged] == [later["id"]]
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,8 @@ class RiskTreatmentFilters(Input):
         None, description="true: only those past due unfinished; false: only the others."
     )
     assessment: DbId | None = None
+    limit: int = Field(500, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=MAX_DB_INT)
 
 
 class RiskTreatmentOut(Schema):

@@ -31,7 +31,7 @@ def _out(treatment_id: int) -> RiskTreatmentOut:
 @router.get(
     "/risk/treatments",
     response={200: list[RiskTreatmentOut], **ERRORS},
-    summary="The treatment plan across sites, by due date (filter the overdue ones)",
+    summary="The treatment plan across sites, by due date (filter the overdue ones; page on)",
 )
 @allow(VIEW_RISK, "viewing risk treatments")
 def list_treatments(
@@ -46,7 +46,7 @@ def list_treatments(
         overdue=filters.overdue,
         assessment_id=filters.assessment,
     )
-    return [treatment_out(t, now) for t in rows[:1000]]
+    return [treatment_out(t, now) for t in rows[filters.offset : filters.offset + filters.limit]]
 
 
 @router.get(
