@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 from PIL import Image
 
 from mailwarden.core import clock, media
 from mailwarden.core.roles import Role
+from mailwarden.risk import rules
 from mailwarden.risk.models import (
     Answer,
     Assessment,
@@ -306,7 +308,7 @@ def test_a_failed_finalise_lists_what_is_missing(people, frozen_clock) -> None:
     assert "data-refusal" in page and "It still needs:" in page
     unanswered = [q for q in template.sections[1].questions if q.required]
     for question in unanswered:
-        assert question.text in page
+        assert escape(question.text) in page
     found.refresh_from_db()
     assert not found.final
 
@@ -318,7 +320,7 @@ def test_the_confirmation_page_lists_what_is_missing_before_finalising(people) -
     page = text(response)
     assert "data-missing" in page and 'data-form="finalise"' in page
     first = template_of(found).sections[0].questions[0]
-    assert first.text in page
+    assert escape(first.text) in page
     auditor = needs_service(lambda: people["audrey"].get(f"/risk/assessments/{found.pk}/finalise/"))
     assert 'data-form="finalise"' not in text(auditor)
     assert (
@@ -481,6 +483,39 @@ def test_running_the_rules_reports_what_they_found_and_which_failed(people, froz
     assert response.status_code == 200
     page = text(response)
     assert "data-run-report" in page and "Automatic rules: this run" in page
+
+
+def test_a_failing_rule_is_listed_and_the_others_still_propose(
+    people, monkeypatch, frozen_clock
+) -> None:
+    def broken(ctx: rules.Context) -> list[rules.Proposed]:
+        raise RuntimeError("the door list could not be read")
+
+    def doors(ctx: rules.Context) -> list[rules.Proposed]:
+        return [
+            rules.Proposed(
+                subject="door:7",
+                title="Quarantine door held open 5 times",
+                evidence={"door": "Quarantine", "held_open_alarms": 5},
+                suggested_treatment="Fit a door closer.",
+            )
+        ]
+
+    monkeypatch.setitem(rules.RULES, "h6-broken", rules.Rule("h6-broken", "Broken rule", broken))
+    monkeypatch.setitem(rules.RULES, "h6-doors", rules.Rule("h6-doors", "Doors held open", doors))
+    found = make_assessment(make_site("hq"))
+    response = needs_service(
+        lambda: people["mona"].post(f"/risk/assessments/{found.pk}/findings/run/")
+    )
+    assert response.status_code == 200
+    page = text(response)
+    assert 'data-failed-rule="h6-broken"' in page
+    assert "the door list could not be read" in page
+    assert 'data-ran-rule="h6-doors"' in page
+    assert "Quarantine door held open 5 times" in page
+    assert "<dt>Held open alarms</dt><dd>5</dd>" in page
+    created = Finding.objects.get(rule="h6-doors")
+    assert created.source == FindingSource.AUTOMATIC
 
 
 def test_a_finalised_assessment_takes_no_new_findings_from_the_page(people) -> None:

@@ -166,7 +166,11 @@ def assessment_method(request: HttpRequest, assessment_id: int) -> HttpResponse:
                 actor_of(request), found.pk, form.cleaned_data["method"], form.params()
             )
         except ServiceError as exc:
-            add_service_error(form, exc, {"method_params": "size"})
+            if found.final:
+                # A finalised assessment shows no method fields to put the refusal next to.
+                form.add_error(None, exc.message)
+            else:
+                add_service_error(form, exc, {"method_params": "size"})
             status = exc.status
         else:
             messages.success(

@@ -4,6 +4,7 @@ the rules."""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from django.contrib import messages
@@ -50,6 +51,8 @@ def _threats(assessment: Assessment) -> list[tuple[str, str]]:
 
 
 def rule_title(slug: str) -> str:
+    for module in rules.MODULES:
+        import_module(f"{rules.__name__}.{module}")  # each registers its rules
     found = rules.RULES.get(slug)
     return found.title if found is not None else slug
 
