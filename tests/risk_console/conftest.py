@@ -9,7 +9,14 @@ from django.contrib.auth.models import User
 
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import (  # noqa: F401
+    DESKTOP,
+    PASSWORD,
+    TABLET,
+    open_page,
+    shot,
+    sign_in,
+)
 from tests.factories import ADMIN
 from tests.risk_console.fixtures_h6 import use_template
 

@@ -98,6 +98,19 @@ def needs_service(call: Callable[[], T]) -> T:
         pytest.skip("the risk service this page calls is not implemented on this branch yet")
 
 
+def skip_unless_implemented(*calls: Callable[[], object]) -> None:
+    """Skip a browser test whose pages call services not merged on this branch yet: each call
+    is refused by a real service (it names no real row) and raises NotImplementedError by a
+    stub."""
+    for call in calls:
+        try:
+            call()
+        except NotImplementedError:
+            pytest.skip("a risk service these pages call is not implemented on this branch yet")
+        except Exception:  # a real service refusing the probe is the point
+            pass
+
+
 def value_for(question: Question) -> Any:
     """A valid answer of the question's kind, as the form posts it."""
     if question.kind == "yesno":
