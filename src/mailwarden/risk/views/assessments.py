@@ -29,6 +29,7 @@ from mailwarden.risk.models import Answer, Assessment, AssessmentState
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.services import assessments as services
 from mailwarden.risk.views.names import names
+from mailwarden.risk.views.nav import assessment_links
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def _overview_context(request: HttpRequest, assessment: Assessment) -> dict[str,
         "can_manage": actor_of(request).has(*MANAGE_RISK),
         "risk_count": assessment.risks.count(),
         "finding_count": assessment.findings.count(),
+        "other_pages": assessment_links(assessment.pk),
     }
 
 
@@ -244,6 +246,7 @@ def questionnaire_section(request: HttpRequest, assessment_id: int, section: str
         "answered": answered_count,
         "total": total,
         "percent": round(100 * answered_count / total) if total else 100,
+        "other_pages": assessment_links(found.pk),
     }
     return render(request, "risk/questionnaire.html", context, status=status)
 

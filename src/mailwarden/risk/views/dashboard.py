@@ -17,6 +17,7 @@ from mailwarden.risk.models import Assessment, Control, Risk, Treatment, Treatme
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.scoring import Level
 from mailwarden.risk.views.names import names
+from mailwarden.risk.views.nav import assessment_links, risk_links
 
 OPEN_TREATMENT = (TreatmentStatus.PLANNED, TreatmentStatus.IN_PROGRESS)
 
@@ -30,6 +31,7 @@ class SiteRow:
     residual: dict[str, int] = field(default_factory=dict)
     unscored: int = 0
     creator: str = ""
+    links: list[tuple[str, str, str]] = field(default_factory=list)
     flagged: list[Control] = field(default_factory=list)
     overdue: list[Treatment] = field(default_factory=list)
 
@@ -75,6 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for row in rows:
         if row.latest is not None:
             row.creator = people.get(row.latest.created_by, "")
+            row.links = assessment_links(row.latest.pk)
     context = {
         "rows": rows,
         "levels": Level.ORDER,
@@ -82,6 +85,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "flagged_total": sum(len(row.flagged) for row in rows),
         "overdue_total": sum(len(row.overdue) for row in rows),
         "draft_total": sum(row.drafts for row in rows),
+        "other_pages": risk_links(),
     }
     return render(request, "risk/dashboard.html", context)
 

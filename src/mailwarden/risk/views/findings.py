@@ -24,6 +24,7 @@ from mailwarden.risk.models import Assessment, Finding, FindingPhoto, FindingSta
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.services import findings as services
 from mailwarden.risk.views.names import names
+from mailwarden.risk.views.nav import assessment_links
 
 LIST_LIMIT = 500
 
@@ -103,6 +104,7 @@ def _list(
         "form": form if can_manage and not assessment.final else None,
         "can_manage": can_manage,
         "can_run": can_manage and not assessment.final,
+        "other_pages": assessment_links(assessment.pk),
     }
     if report is not None:
         context["report"] = {
