@@ -25,6 +25,7 @@ from mailwarden.risk.models import (
     FindingState,
     TreatmentStatus,
 )
+from mailwarden.risk.views import nav
 from tests.factories import make_site
 from tests.risk_console.fixtures_h6 import (
     answer_all,
@@ -116,6 +117,16 @@ def test_the_dashboard_offers_a_reassessment_once_the_latest_is_final(people) ->
     page = text(people["mona"].get("/risk/"))
     assert 'data-action="reassess"' in page
     assert "/risk/assessments/new/?site=hq" in page
+
+
+def test_the_pages_link_to_the_other_risk_pages_that_exist(people) -> None:
+    found = make_assessment(make_site("hq"))
+    dashboard = text(people["mona"].get("/risk/"))
+    for _name, _label, url in nav.risk_links() + nav.assessment_links(found.pk):
+        assert f'href="{url}"' in dashboard
+    findings = text(people["mona"].get(f"/risk/assessments/{found.pk}/findings/"))
+    for _name, _label, url in nav.assessment_links(found.pk):
+        assert f'href="{url}"' in findings
 
 
 def test_an_auditor_reads_the_dashboard_without_buttons_and_a_clerk_is_refused(people) -> None:
