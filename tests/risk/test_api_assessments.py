@@ -107,6 +107,10 @@ def test_answers_are_saved_all_or_none(manager):
         },
     ).json()
     answers = {a["question"]: a for a in body["answers"]}
+    assets = body["sections"][0]
+    assert (assets["key"], assets["answered"]) == ("assets", 2)
+    assert assets["required_unanswered"] == assets["questions"] - 3  # one is optional
+    assert body["sections"][2]["answered"] == 1
     assert answers["ppe"]["value"] == ["gloves", "masks"]
     assert answers["coordinator-named"]["note"] == "Sam, deputy Ola"
     assert answers["daily-items"]["value"] == 450

@@ -14,6 +14,7 @@ from mailwarden.risk import questionnaire
 from mailwarden.risk.models import Answer, AssessmentState, Risk
 from mailwarden.risk.services import assessments, register
 from mailwarden.risk.services.assessments import IncompleteAssessment
+from tests.conftest import race
 from tests.factories import AUDITOR, CLERK, MANAGER, make_site
 from tests.risk.helpers_h1 import answer_all, complete, score_all
 
@@ -354,3 +355,41 @@ def test_a_reassessment_by_another_method_starts_unscored(site):
     assert second.risks.count() == first.risks.count()
     assert not second.risks.exclude(inherent_score=None).exists()
     assert Risk.objects.filter(assessment=first).exclude(inherent_score=None).count() == 7
+
+
+# ----------------------------------------------------------------------------- races
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_finalises_at_once_finalise_once(pg, frozen_clock):
+    assessment = _new(make_site("hq"))
+    answer_all(MANAGER, assessment)
+    score_all(MANAGER, assessment)
+    results = race(
+        lambda: assessments.finalise(MANAGER, assessment.pk),
+        lambda: assessments.finalise(MANAGER, assessment.pk),
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Assessment", "Conflict"]
+    assert OutboxEvent.objects.filter(topic="risk.assessment.finalised").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_method_change_racing_a_finalise_never_leaves_a_final_one_unscored(pg, frozen_clock):
+    assessment = _new(make_site("hq"))
+    answer_all(MANAGER, assessment)
+    score_all(MANAGER, assessment)
+    risk = assessment.risks.first()
+    results = race(
+        lambda: assessments.set_method(MANAGER, assessment.pk, "carver"),
+        lambda: assessments.finalise(MANAGER, assessment.pk),
+        lambda: register.score_risk(MANAGER, risk.pk, inherent={"likelihood": 5, "impact": 5}),
+    )
+    assert not any(isinstance(r, Exception) and not isinstance(r, ServiceError) for r in results), (
+        results
+    )
+    assessment.refresh_from_db()
+    if assessment.final:
+        assert assessment.method == "matrix"
+        assert not assessment.risks.filter(inherent_score=None).exists()
+    else:
+        assert assessment.method == "carver"

@@ -12,6 +12,7 @@ from mailwarden.core.api import Input, IsoDateTime
 from mailwarden.directory.schemas import SiteCode
 from mailwarden.risk import questionnaire
 from mailwarden.risk.models import Answer, Assessment, AssessmentState, Risk, RiskState
+from mailwarden.risk.queries.assessments import progress
 from mailwarden.risk.questionnaire import QuestionKind
 from mailwarden.risk.scoring import Method
 from mailwarden.risk.services.assessments import MAX_NOTE, MAX_TEXT_ANSWER, missing
@@ -227,7 +228,16 @@ class RiskAssessmentOut(Schema):
     finalised_at: datetime | None
 
 
+class RiskSectionProgressOut(Schema):
+    key: str
+    title: str
+    questions: int
+    answered: int
+    required_unanswered: int
+
+
 class RiskAssessmentDetailOut(RiskAssessmentOut):
+    sections: list[RiskSectionProgressOut] = Field(description="Answers so far, per section.")
     answers: list[RiskAnswerOut]
     risks: list[RiskOut]
     missing: list[str] = Field(description="What stops it being finalised; empty when nothing.")
@@ -306,6 +316,16 @@ def assessment_out(assessment: Assessment) -> RiskAssessmentOut:
 def assessment_detail_out(assessment: Assessment) -> RiskAssessmentDetailOut:
     return RiskAssessmentDetailOut(
         **_fields(assessment),
+        sections=[
+            RiskSectionProgressOut(
+                key=p.key,
+                title=p.title,
+                questions=p.questions,
+                answered=p.answered,
+                required_unanswered=p.required_unanswered,
+            )
+            for p in progress(assessment)
+        ],
         answers=[_answer_out(a) for a in assessment.answers.all()],
         risks=[risk_out(r) for r in assessment.risks.all()],
         missing=[] if assessment.final else missing(assessment),

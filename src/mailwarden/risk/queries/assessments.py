@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Prefetch, QuerySet
 
 from mailwarden.core.errors import NotFound
+from mailwarden.risk import questionnaire
 from mailwarden.risk.models import Answer, Assessment, Risk
+
+
+@dataclass(frozen=True)
+class SectionProgress:
+    key: str
+    title: str
+    questions: int
+    answered: int
+    required_unanswered: int
+
+    @property
+    def complete(self) -> bool:
+        return self.required_unanswered == 0
 
 
 def assessments(site: str | None = None, state: str | None = None) -> QuerySet[Assessment]:
@@ -39,3 +55,21 @@ def risk(risk_id: int) -> Risk:
     if found is None:
         raise NotFound(f"no risk {risk_id}", "risk")
     return found
+
+
+def progress(assessment: Assessment) -> list[SectionProgress]:
+    """How far each section of the questionnaire is answered, in the template's order."""
+    shape = questionnaire.template(assessment.template)
+    answered = {a.question for a in assessment.answers.all()}
+    return [
+        SectionProgress(
+            key=section.key,
+            title=section.title,
+            questions=len(section.questions),
+            answered=sum(1 for q in section.questions if q.key in answered),
+            required_unanswered=sum(
+                1 for q in section.questions if q.required and q.key not in answered
+            ),
+        )
+        for section in shape.sections
+    ]

@@ -11,7 +11,7 @@ from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.validation import check_text
 from mailwarden.risk import questionnaire
-from mailwarden.risk.models import Finding, Risk, RiskState
+from mailwarden.risk.models import Assessment, Finding, Risk, RiskState
 from mailwarden.risk.permissions import MANAGE_RISK
 from mailwarden.risk.scoring import Method, MethodError
 from mailwarden.risk.scoring._common import check_value
@@ -126,11 +126,16 @@ def _scored(scorer: Method, values: dict[str, int]) -> tuple[float | None, str]:
     return score, scorer.level(score)
 
 
-def _locked_risk(risk_id: int) -> Risk:
-    risk = Risk.objects.select_for_update().filter(pk=risk_id).first()
-    if risk is None:
+def _locked_risk(risk_id: int, what: str) -> tuple[Assessment, Risk]:
+    """The risk and its draft assessment, both locked."""
+    assessment_id = Risk.objects.filter(pk=risk_id).values_list("assessment_id", flat=True).first()
+    if assessment_id is None:
         raise NotFound(f"no risk {risk_id}", "risk")
-    return risk
+    # The assessment first, as every change of an assessment locks it: a method change (which
+    # rewrites every risk) and a score can then never wait on each other in a cycle.
+    assessment = locked_draft(assessment_id, what)
+    risk = Risk.objects.select_for_update().get(pk=risk_id)
+    return assessment, risk
 
 
 def score_risk(
@@ -150,8 +155,7 @@ def score_risk(
         raise ServiceError("give inherent or residual factor values", "inherent")
     now = clock.now()
     with transaction.atomic():
-        risk = _locked_risk(risk_id)
-        assessment = locked_draft(risk.assessment_id, "scoring its risks")
+        assessment, risk = _locked_risk(risk_id, "scoring its risks")
         if risk.state == RiskState.CLOSED:
             raise Conflict(f"risk {risk.title!r} is closed; it is no longer scored", "risk")
         scorer = method_of(assessment)
@@ -190,8 +194,7 @@ def close_risk(actor: Actor, risk_id: int, reason: str) -> Risk:
     reason = check_text(reason, "reason", max_length=1000, required=True)
     now = clock.now()
     with transaction.atomic():
-        risk = _locked_risk(risk_id)
-        locked_draft(risk.assessment_id, "closing its risks")
+        _, risk = _locked_risk(risk_id, "closing its risks")
         if risk.state == RiskState.CLOSED:
             raise Conflict(f"risk {risk.title!r} is closed already", "risk")
         risk.state = RiskState.CLOSED
