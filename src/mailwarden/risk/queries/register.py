@@ -169,7 +169,8 @@ def _by_due(treatment: Treatment) -> tuple[date, int]:
 
 
 def register(assessment: Assessment, *, now: datetime | None = None) -> list[RegisterRow]:
-    """Every risk of the assessment, the highest residual first (unscored ones last)."""
+    """Every risk of the assessment, the highest residual first (unscored ones, then closed
+    ones, last)."""
     today = site_today(assessment, now)
     rows = [_row(risk, today) for risk in _risks(assessment)]
     # Sorted here: databases disagree on where NULL scores go.
@@ -177,8 +178,9 @@ def register(assessment: Assessment, *, now: datetime | None = None) -> list[Reg
     return rows
 
 
-def _rank(row: RegisterRow) -> tuple[bool, float, bool, float, str]:
+def _rank(row: RegisterRow) -> tuple[bool, bool, float, bool, float, str]:
     return (
+        row.state == RiskState.CLOSED,
         row.residual_score is None,
         -(row.residual_score or 0.0),
         row.inherent_score is None,
