@@ -86,6 +86,15 @@ def grids(scorer: Method, risks: Iterable[Risk]) -> tuple[Grid, Grid]:
     return inherent, residual
 
 
+def _label_step(cell: float) -> int:
+    """Label every row and column when the cells are wide enough, else every few, so the
+    numbers of a long axis do not overlap."""
+    for step in (1, 2, 5, 10):
+        if cell * step >= 14:
+            return step
+    return 20
+
+
 def _panel(grid: Grid, x0: float, name: str, axes: tuple[tuple[str, int], tuple[str, int]]) -> str:
     (row_title, rows), (col_title, cols) = axes
     cell = min(CELL_MAX, PANEL / max(rows, cols))
@@ -95,12 +104,14 @@ def _panel(grid: Grid, x0: float, name: str, axes: tuple[tuple[str, int], tuple[
         f'<text x="{x0 + width / 2:g}" y="{TOP - 14}" text-anchor="middle" font-weight="bold">'
         f"{name.capitalize()}</text>",
     ]
+    every = _label_step(cell)
     for row in range(rows):
         # Row 0 at the bottom: the higher the row, the more likely (or severe) the risk.
         y = TOP + height - (row + 1) * cell
-        parts.append(
-            f'<text x="{x0 - 6:g}" y="{y + cell / 2 + 4:g}" text-anchor="end">{row + 1}</text>'
-        )
+        if (row + 1) % every == 0 or row == 0:
+            parts.append(
+                f'<text x="{x0 - 6:g}" y="{y + cell / 2 + 4:g}" text-anchor="end">{row + 1}</text>'
+            )
         for col in range(cols):
             x = x0 + col * cell
             count = grid.counts.get((row, col), 0)
@@ -122,6 +133,8 @@ def _panel(grid: Grid, x0: float, name: str, axes: tuple[tuple[str, int], tuple[
                     f'fill="{TEXT_ON.get(level, "#1a202c")}">{count}</text>'
                 )
     for col in range(cols):
+        if (col + 1) % every and col:
+            continue
         parts.append(
             f'<text x="{x0 + col * cell + cell / 2:g}" y="{TOP + height + 16:g}" '
             f'text-anchor="middle">{col + 1}</text>'
