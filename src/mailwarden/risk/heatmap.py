@@ -27,7 +27,7 @@ PANEL = 300  # the grid's side at most, in SVG units
 CELL_MAX = 44
 LEFT = 56
 TOP = 48
-GAP = 72
+GAP = 96
 BOTTOM = 64
 LEGEND_H = 28
 
