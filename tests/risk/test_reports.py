@@ -153,6 +153,17 @@ def test_the_heatmap_counts_risks_per_cell_inherent_and_residual(world) -> None:
     assert residual[(0, 4)].get("data-level") == "low"
 
 
+def test_a_risk_whose_values_the_method_refuses_is_left_off_the_heatmap(world) -> None:
+    smaller = GridMethod({"size": 4})  # tailgating's likelihood 5 no longer fits
+
+    svg = heatmap_svg(smaller, Risk.objects.filter(assessment=world))
+
+    inherent = cells(svg, "inherent")
+    assert len(inherent) == 16
+    assert sum(int(r.get("data-count", "")) for r in inherent.values()) == 0  # powder: impact 5
+    assert "inherent 3, residual 2" in ET.fromstring(svg).find(f"{SVG}desc").text
+
+
 def test_two_heatmaps_on_a_page_keep_their_ids_apart(world) -> None:
     risks = list(Risk.objects.filter(assessment=world))
     one = heatmap_svg(GridMethod({}), risks, ident="a")

@@ -186,7 +186,8 @@ def heatmap_svg(scorer: Method, risks: Iterable[Risk], *, ident: str = "heatmap"
         "risks in it."
     )
     if unplaced:
-        desc += f" Risks not yet scored are left out (inherent {inherent.unplaced}, residual "
+        desc += " Risks not yet scored, or scored outside the method's scales, are left out "
+        desc += f"(inherent {inherent.unplaced}, residual "
         desc += f"{residual.unplaced})."
     ident = "".join(ch for ch in ident if ch.isalnum() or ch in "-_") or "heatmap"
     parts = [

@@ -57,7 +57,7 @@ def report_context(assessment: Assessment, *, now: datetime | None = None) -> di
     tz = zoneinfo.ZoneInfo(assessment.site.timezone)
     scorer = scorer_of(assessment)
     rows = register(assessment, now=now)
-    plan = treatment_plan(assessment, now=now)
+    plan = treatment_plan(assessment, now=now, rows=rows)
     changes = diff(assessment)
     return {
         "assessment": assessment,

@@ -189,7 +189,13 @@ def _rank(row: RegisterRow) -> tuple[bool, bool, float, bool, float, str]:
     )
 
 
-def treatment_plan(assessment: Assessment, *, now: datetime | None = None) -> list[TreatmentRow]:
-    """Every treatment of the assessment's risks, soonest due first."""
-    rows = [t for row in register(assessment, now=now) for t in row.treatments]
-    return sorted(rows, key=lambda t: (t.due, t.id))
+def treatment_plan(
+    assessment: Assessment,
+    *,
+    now: datetime | None = None,
+    rows: list[RegisterRow] | None = None,
+) -> list[TreatmentRow]:
+    """Every treatment of the assessment's risks, soonest due first (from ``rows`` when the
+    caller has the register already)."""
+    found = register(assessment, now=now) if rows is None else rows
+    return sorted((t for row in found for t in row.treatments), key=lambda t: (t.due, t.id))
