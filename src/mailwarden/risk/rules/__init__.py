@@ -42,6 +42,8 @@ class Rule:
     slug: str
     title: str
     check: Callable[[Context], Iterable[Proposed]]
+    # The thresholds (THRESHOLDS) it reads, to show beside it.
+    uses: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,9 +167,14 @@ def load() -> dict[str, Rule]:
     return RULES
 
 
-def rule(slug: str, title: str) -> Callable[[Callable[[Context], Iterable[Proposed]]], Rule]:
+def rule(
+    slug: str, title: str, uses: tuple[str, ...] = ()
+) -> Callable[[Callable[[Context], Iterable[Proposed]]], Rule]:
     def register(check: Callable[[Context], Iterable[Proposed]]) -> Rule:
-        found = Rule(slug, title, check)
+        unknown = [name for name in uses if name not in THRESHOLDS]
+        if unknown:
+            raise ValueError(f"rule {slug} uses unknown thresholds {unknown}")
+        found = Rule(slug, title, check, tuple(uses))
         RULES[slug] = found
         return found
 

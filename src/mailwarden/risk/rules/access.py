@@ -13,7 +13,11 @@ from mailwarden.risk.rules import Context, Proposed, rule
 from mailwarden.training.queries import compliance, courses
 
 
-@rule("stale-credentials", "Credentials not used for a long time")
+@rule(
+    "stale-credentials",
+    "Credentials not used for a long time",
+    uses=("stale_credential_days",),
+)
 def stale_credentials(ctx: Context) -> Iterator[Proposed]:
     days = int(ctx.thresholds["stale_credential_days"])
     cutoff = ctx.now - timedelta(days=days)
@@ -82,7 +86,11 @@ def quarantine_untrained(ctx: Context) -> Iterator[Proposed]:
 _DOOR_ALARMS = (AlarmKind.FORCED_OPEN, AlarmKind.HELD_OPEN)
 
 
-@rule("door-alarms", "Doors with repeated forced or held-open alarms")
+@rule(
+    "door-alarms",
+    "Doors with repeated forced or held-open alarms",
+    uses=("door_alarm_repeats",),
+)
 def door_alarms(ctx: Context) -> Iterator[Proposed]:
     repeats = int(ctx.thresholds["door_alarm_repeats"])
     for door, counts in queries.door_alarm_counts(

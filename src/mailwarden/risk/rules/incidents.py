@@ -11,7 +11,11 @@ from mailwarden.risk.rules import Context, Proposed, rule
 _MONTH = timedelta(days=30)
 
 
-@rule("no-recent-drill", "No drill or exercise in the last months")
+@rule(
+    "no-recent-drill",
+    "No drill or exercise in the last months",
+    uses=("drill_months",),
+)
 def no_recent_drill(ctx: Context) -> Iterator[Proposed]:
     months = int(ctx.thresholds["drill_months"])
     last = exercises.last_exercise(ctx.site, before=ctx.now)

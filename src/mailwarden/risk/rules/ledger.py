@@ -15,7 +15,11 @@ _TREATMENT = (
 )
 
 
-@rule("ledger-checkpoints", "Ledger checkpoints missing or out of date")
+@rule(
+    "ledger-checkpoints",
+    "Ledger checkpoints missing or out of date",
+    uses=("checkpoint_max_age_hours",),
+)
 def ledger_checkpoints(ctx: Context) -> Iterator[Proposed]:
     """Not site-specific: the ledger is the installation's, so every site's assessment sees it."""
     hours = float(ctx.thresholds["checkpoint_max_age_hours"])

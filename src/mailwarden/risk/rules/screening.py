@@ -11,7 +11,11 @@ from mailwarden.screening import queries
 _SHOWN = 20  # item references listed in a finding's evidence
 
 
-@rule("fast-quarantine-release", "Items released from quarantine sooner than expected")
+@rule(
+    "fast-quarantine-release",
+    "Items released from quarantine sooner than expected",
+    uses=("quarantine_min_hours",),
+)
 def fast_quarantine_release(ctx: Context) -> Iterator[Proposed]:
     hours = float(ctx.thresholds["quarantine_min_hours"])
     for release in queries.quarantine_releases(ctx.site, ctx.period_start, ctx.period_end):
@@ -39,7 +43,11 @@ def fast_quarantine_release(ctx: Context) -> Iterator[Proposed]:
         )
 
 
-@rule("unscreened-deliveries", "Items handed over without screening")
+@rule(
+    "unscreened-deliveries",
+    "Items handed over without screening",
+    uses=("unscreened_share_max",),
+)
 def unscreened_deliveries(ctx: Context) -> Iterator[Proposed]:
     most = float(ctx.thresholds["unscreened_share_max"])
     found = queries.handed_over(ctx.site, ctx.period_start, ctx.period_end)

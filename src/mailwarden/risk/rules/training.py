@@ -23,7 +23,11 @@ def bar(ctx: Context) -> tuple[float, str]:
     return float(ctx.thresholds["dprime_fallback"]), "default"
 
 
-@rule("low-dprime", "Screeners whose d′ is below the bar")
+@rule(
+    "low-dprime",
+    "Screeners whose d′ is below the bar",
+    uses=("dprime_bar", "dprime_fallback", "dprime_min_trials"),
+)
 def low_dprime(ctx: Context) -> Iterator[Proposed]:
     wanted, source = bar(ctx)
     least = int(ctx.thresholds["dprime_min_trials"])

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from mailwarden.contracts.events import RiskFindingProposed
 from mailwarden.core import clock, ledger, outbox
@@ -186,3 +187,18 @@ def run_rules(actor: Actor, assessment_id: int, only: list[str] | None = None) -
             },
         )
     return report
+
+
+def findings_of(assessment_id: int, report: RunReport) -> list[Finding]:
+    """The findings a run's proposals are, by rule and subject."""
+    wanted = Q()
+    for slug, found in report.proposed.items():
+        if found:
+            wanted |= Q(rule=slug, subject__in=[p.subject for p in found])
+    if not wanted:
+        return []
+    return list(
+        Finding.objects.filter(
+            wanted, assessment_id=assessment_id, source=FindingSource.AUTOMATIC
+        ).order_by("rule", "subject")
+    )
