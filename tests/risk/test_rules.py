@@ -775,3 +775,25 @@ def test_clean_site_data_gives_no_findings(site, frozen_clock):
     assert report.failed == {}
     assert {slug: p for slug, p in report.proposed.items() if p} == {}
     assert set(report.proposed) == set(rules.load())
+
+
+def test_a_rule_whose_query_fails_does_not_spoil_the_run(site):
+    """On PostgreSQL a failed statement aborts the transaction; each rule runs in a savepoint."""
+    from django.db import connection
+
+    @rule("test-bad-sql", "A rule whose query fails")
+    def _bad_sql(ctx: Context) -> Iterator[Proposed]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM risk_no_such_table")
+        yield from ()
+
+    assessment = make_assessment(site)
+    try:
+        with transaction.atomic():  # as a request's transaction would be
+            report = findings.run_rules(
+                MANAGER, assessment.pk, only=["test-bad-sql", "no-recent-drill"]
+            )
+    finally:
+        rules.RULES.pop("test-bad-sql", None)
+    assert list(report.failed) == ["test-bad-sql"]
+    assert Finding.objects.filter(assessment=assessment, rule="no-recent-drill").count() == 1
