@@ -9,11 +9,12 @@ import pytest
 
 from mailwarden.core.roles import Role
 from mailwarden.risk import rules
-from mailwarden.risk.models import Assessment, AssessmentState, Finding, RiskSitePolicy
+from mailwarden.risk.models import Finding, RiskSitePolicy
 from mailwarden.risk.rules import Context, Proposed, rule
 from tests.api.conftest import Api, assert_refused, token_for
 from tests.factories import make_site
-from tests.risk.test_rules import make_assessment
+from tests.risk.helpers_h1 import complete
+from tests.risk.test_rules import MANAGER, make_assessment
 
 
 @pytest.fixture
@@ -144,6 +145,6 @@ def test_a_run_is_refused_naming_the_field(site, manager, auditor):
     assert_refused(manager.post("/api/risk/assessments/999999/rules/run", {}), 404, "assessment_id")
     huge = manager.post("/api/risk/assessments/99999999999999/rules/run", {})
     assert huge.status_code in (400, 404, 422)
-    Assessment.objects.filter(pk=assessment.pk).update(state=AssessmentState.FINAL)
+    complete(MANAGER, assessment)
     assert_refused(manager.post(path, {}), 409, "assessment_id")
     assert not Finding.objects.exists()
