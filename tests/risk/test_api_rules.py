@@ -148,3 +148,18 @@ def test_a_run_is_refused_naming_the_field(site, manager, auditor):
     complete(MANAGER, assessment)
     assert_refused(manager.post(path, {}), 409, "assessment_id")
     assert not Finding.objects.exists()
+
+
+def test_odd_numbers_and_oversized_bodies_get_an_answer_not_a_500(site, manager):
+    path = f"/api/risk/sites/{site.code}/thresholds"
+    response = manager.client.put(
+        path,
+        '{"thresholds": {"drill_months": 1e999}}',
+        content_type="application/json",
+        headers=manager.headers,
+    )
+    assert response.status_code in (400, 422), response.content
+    many = {f"name_{n}": 1 for n in range(200)}
+    assert manager.put(path, {"thresholds": many}).status_code in (400, 422)
+    assert manager.put(path, {"thresholds": {"drill_months": True}}).status_code in (400, 422)
+    assert not RiskSitePolicy.objects.exists()
