@@ -1,4 +1,4 @@
-"""Automatic vulnerability findings (docs/risk.md#automatic-findings): small rules that read the
+"""Automatic vulnerability findings (docs/risk-rules.md): small rules that read the
 live configuration and history through the other apps' queries and propose findings.
 
 Adding a rule is one function with ``@rule(...)`` in a module listed in ``MODULES``. A rule that
