@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from mailwarden.access.models import (
     AccessAlarm,
@@ -25,7 +25,7 @@ from mailwarden.access.models import (
     Schedule,
     SiteRules,
 )
-from mailwarden.contracts.access import ACCESS_DECISION
+from mailwarden.contracts.access import ACCESS_DECISION, READER_STATUS
 from mailwarden.core.errors import NotFound
 from mailwarden.directory.models import Location, LocationKind, Recipient, Site
 
@@ -322,3 +322,114 @@ def recipient_with_employee_id(employee_id: str, field: str = "employee_id") -> 
     if recipient is None:
         raise NotFound(f"no recipient with employee id {employee_id}", field)
     return recipient
+
+
+# ----------------------------------------------------------------------------- for risk rules
+
+
+def site_credentials(site: Site, now: datetime) -> list[tuple[Credential, datetime | None]]:
+    """Credentials that open a door at the site now (not revoked, not expired), each with the
+    time of its newest granted entry at the site (None: never used there)."""
+    credentials = (
+        Credential.objects.filter(levels__site=site, revoked_at__isnull=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("holder")
+        .distinct()
+        .order_by("id")
+    )
+    found = list(credentials)
+    last_use = dict(
+        AccessEvent.objects.filter(
+            site=site, type=ACCESS_DECISION, granted=True, credential__in=found
+        )
+        .values("credential")
+        .annotate(last=Max("occurred_at"))
+        .values_list("credential", "last")
+        .order_by()
+    )
+    return [(c, last_use.get(c.pk)) for c in found]
+
+
+def door_alarm_counts(
+    site: Site, kinds: Iterable[str], since: datetime, until: datetime
+) -> list[tuple[Door, dict[str, int]]]:
+    """Per door of the site, how many alarms of each of ``kinds`` were raised in the period
+    (doors without any left out)."""
+    rows = (
+        AccessAlarm.objects.filter(
+            site=site, door__isnull=False, kind__in=list(kinds), occurred_at__gte=since
+        )
+        .filter(occurred_at__lt=until)
+        .values_list("door", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for door_id, kind, n in rows:
+        counts.setdefault(door_id, {})[kind] = n
+    doors = Door.objects.filter(pk__in=list(counts)).order_by("code")
+    return [(door, counts[door.pk]) for door in doors]
+
+
+@dataclass(frozen=True)
+class ReaderChannel:
+    """A reader and what its newest status report said (None: it never reported)."""
+
+    reader: Reader
+    online: bool | None
+    secure: bool | None
+    reported_at: datetime | None
+
+
+def reader_channels(site: Site) -> list[ReaderChannel]:
+    """Every reader at the site with its newest status report: online, and on Secure Channel."""
+    found = []
+    readers = Reader.objects.filter(door__site=site).select_related("door", "controller")
+    for reader in readers.order_by("door__code", "code"):
+        status = (
+            # Status reports carry no decision: granted IS NULL keeps to the reader index.
+            AccessEvent.objects.filter(reader=reader, granted__isnull=True, type=READER_STATUS)
+            .order_by("-occurred_at", "-id")
+            .only("reason", "payload", "occurred_at")
+            .first()
+        )
+        if status is None:
+            found.append(ReaderChannel(reader, None, None, None))
+            continue
+        found.append(
+            ReaderChannel(
+                reader,
+                status.reason == "online",
+                bool(status.payload.get("secure")),
+                status.occurred_at,
+            )
+        )
+    return found
+
+
+def holders_with_access(
+    site: Site, location_kind: str, now: datetime
+) -> list[tuple[Cardholder, list[Door]]]:
+    """Cardholders whose live credentials open a door into a room of ``location_kind`` at the
+    site (e.g. the quarantine room), with those doors."""
+    doors = list(Door.objects.filter(site=site, location__kind=location_kind).order_by("code"))
+    credentials = (
+        Credential.objects.filter(levels__doors__in=doors, revoked_at__isnull=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("holder", "holder__recipient")
+        .prefetch_related("levels__doors")
+        .distinct()
+        .order_by("holder_id", "id")
+    )
+    wanted = {d.pk for d in doors}
+    by_holder: dict[int, tuple[Cardholder, dict[int, Door]]] = {}
+    for credential in credentials:
+        _, opened = by_holder.setdefault(credential.holder_id, (credential.holder, {}))
+        for level in credential.levels.all():
+            for door in level.doors.all():
+                if door.pk in wanted:
+                    opened[door.pk] = door
+    return [
+        (holder, sorted(opened.values(), key=lambda d: d.code))
+        for holder, opened in by_holder.values()
+    ]

@@ -1,6 +1,14 @@
 """The risk app's console pages; each topic's views module lists its own URLs."""
 
-from mailwarden.risk.views import assessments, controls, dashboard, findings, register, reports
+from mailwarden.risk.views import (
+    assessments,
+    controls,
+    dashboard,
+    findings,
+    register,
+    reports,
+    treatments,
+)
 
 app_name = "risk"
 
@@ -11,4 +19,5 @@ urlpatterns = [
     *register.urls,
     *reports.urls,
     *controls.urls,
+    *treatments.urls,
 ]

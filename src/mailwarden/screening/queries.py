@@ -11,9 +11,11 @@ from mailwarden.core import clock, ledger
 from mailwarden.core.models import LedgerEntry
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
+from mailwarden.directory.models import Site
 from mailwarden.screening.models import (
     Decision,
     DecisionStatus,
+    Outcome,
     QuarantineRequest,
     RequestStatus,
     Scan,
@@ -126,3 +128,99 @@ def quarantine_requests(
         query = query.filter(status=status)
     rows = [(r, r.status_at(now)) for r in query[:500]]
     return [row for row in rows if status is None or row[1] == status]
+
+
+# ----------------------------------------------------------------------------- for risk rules
+
+
+@dataclass(frozen=True)
+class Release:
+    """An item released from quarantine: when it went in, and when the release was confirmed."""
+
+    item: MailItem
+    entered_at: datetime | None  # None when its custody record does not say
+    released_at: datetime
+    request: QuarantineRequest
+
+    @property
+    def dwell(self) -> timedelta | None:
+        return self.released_at - self.entered_at if self.entered_at else None
+
+
+def _entered_quarantine(uid: str, before: datetime) -> datetime | None:
+    entries = (
+        LedgerEntry.objects.filter(
+            subject_type="mailitem",
+            subject_id=uid,
+            action__in=ledger.stored_as("custody.item.transitioned"),
+            created_at__lte=before,
+        )
+        .order_by("-seq")
+        .only("body", "created_at")[:20]
+    )
+    for entry in entries:
+        if ledger.entry_data(entry).get("to") == State.QUARANTINED:
+            return entry.created_at
+    return None
+
+
+def quarantine_releases(site: Site, since: datetime, until: datetime) -> list[Release]:
+    """Items of the site whose release from quarantine was confirmed in the period."""
+    requests = QuarantineRequest.objects.filter(
+        item__site=site,
+        outcome=Outcome.RELEASED,
+        status=RequestStatus.CONFIRMED,
+        confirmed_at__gte=since,
+        confirmed_at__lt=until,
+    ).select_related("item")
+    found = []
+    for request in requests.order_by("confirmed_at", "id"):
+        if request.confirmed_at is None:  # the filter says otherwise; for the type checker
+            continue
+        found.append(
+            Release(
+                item=request.item,
+                entered_at=_entered_quarantine(request.item.uid, request.confirmed_at),
+                released_at=request.confirmed_at,
+                request=request,
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """Items of a site handed to their recipients in a period, and those of them that no
+    screener's decision covers."""
+
+    total: int
+    unscreened: list[str]  # item uids
+
+    @property
+    def share_unscreened(self) -> float | None:
+        return len(self.unscreened) / self.total if self.total else None
+
+
+def handed_over(site: Site, since: datetime, until: datetime) -> HandedOver:
+    """Delivered or picked-up items of the site (hand-over in the period), and which of them
+    were handed over without a screening decision before it."""
+    items = MailItem.objects.filter(
+        site=site,
+        state__in=[State.DELIVERED, State.PICKED_UP],
+        state_changed_at__gte=since,
+        state_changed_at__lt=until,
+    )
+    rows = list(items.values_list("pk", "uid", "state_changed_at").order_by("uid"))
+    screened: dict[int, datetime] = {}
+    decided = (
+        Decision.objects.filter(item_id__in=[pk for pk, _, _ in rows])
+        .exclude(status=DecisionStatus.SUPERSEDED)
+        .values_list("item_id", "decided_at")
+    )
+    for item_id, decided_at in decided.order_by():
+        first = screened.get(item_id)
+        screened[item_id] = decided_at if first is None else min(first, decided_at)
+    unscreened = [
+        uid for pk, uid, handed_at in rows if pk not in screened or screened[pk] > handed_at
+    ]
+    return HandedOver(total=len(rows), unscreened=unscreened)

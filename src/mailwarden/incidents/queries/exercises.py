@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailwarden.core import clock
-from mailwarden.incidents.models import Incident, IncidentStep
+from mailwarden.directory.models import Site
+from mailwarden.incidents.models import Exercise, Incident, IncidentStep
 
 
 @dataclass(frozen=True)
@@ -53,3 +54,11 @@ def step_timings(incident: Incident, now: datetime | None = None) -> list[StepTi
             )
         )
     return timings
+
+
+def last_exercise(site: Site, before: datetime | None = None) -> Exercise | None:
+    """The exercise (drill, tabletop, ...) most recently started at the site."""
+    found = Exercise.objects.filter(site=site, started_at__isnull=False)
+    if before is not None:
+        found = found.filter(started_at__lte=before)
+    return found.order_by("-started_at", "-id").first()

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from mailwarden.core.errors import NotFound
 from mailwarden.core.roles import Role
+from mailwarden.directory.models import Recipient
 from mailwarden.training.measures import Measures
 from mailwarden.training.models import TipMode, TipOutcome, TipTrial
 from mailwarden.xray.tip import CATEGORIES
@@ -189,3 +190,20 @@ def screener(user_id: int, since: datetime | None = None) -> ScreenerDetail:
         last_answered=trials[-1].answered_at if trials else None,
     )
     return ScreenerDetail(row, by_category(trials), weekly(trials))
+
+
+def site_screener_ids(site_id: int, since: datetime | None = None) -> set[int]:
+    """Who screens at the site: people with TIP trials there (since ``since``), and active
+    screeners whose directory entry is at the site."""
+    trials = TipTrial.objects.filter(site_id=site_id)
+    if since is not None:
+        trials = trials.filter(presented_at__gte=since)
+    found = set(trials.values_list("user_id", flat=True).distinct())
+    found |= set(
+        Recipient.objects.filter(
+            site_id=site_id,
+            user__is_active=True,
+            user__groups__name=Role.SCREENER.value,
+        ).values_list("user_id", flat=True)
+    )
+    return {pk for pk in found if pk is not None}
