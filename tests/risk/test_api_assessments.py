@@ -11,7 +11,7 @@ from mailwarden.risk import questionnaire
 from mailwarden.risk.models import Answer, Assessment, AssessmentState
 from tests.api.conftest import Api, assert_refused, snapshot, token_for
 from tests.factories import make_site
-from tests.risk.helpers_h1 import a_valid_value
+from tests.risk.assessment_helpers import a_valid_value
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from mailwarden.core.models import OutboxEvent
 from mailwarden.core.roles import Role
 from tests.api.conftest import Api, token_for
 from tests.factories import make_site
-from tests.risk import made_h4 as made
+from tests.risk import evidence_data as made
 from tests.training.helpers_b import fast_passwords  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from mailwarden.risk.models import Finding, RiskSitePolicy
 from mailwarden.risk.rules import Context, Proposed, rule
 from tests.api.conftest import Api, assert_refused, token_for
 from tests.factories import make_site
-from tests.risk.helpers_h1 import complete
+from tests.risk.assessment_helpers import complete
 from tests.risk.test_rules import MANAGER, make_assessment
 
 

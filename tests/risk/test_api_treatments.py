@@ -9,11 +9,11 @@ import pytest
 from mailwarden.core.roles import Role
 from mailwarden.risk.models import Finding, FindingPhoto, Treatment
 from tests.api.conftest import Api, assert_refused, png, token_for
-from tests.risk import fixtures_h2
-from tests.risk.fixtures_h2 import Office, finalise
+from tests.risk import treatment_fixtures
+from tests.risk.treatment_fixtures import Office, finalise
 
-office = fixtures_h2.office
-upload_limits = fixtures_h2.upload_limits
+office = treatment_fixtures.office
+upload_limits = treatment_fixtures.upload_limits
 
 PLAN = {
     "kind": "mitigate",

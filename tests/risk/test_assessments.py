@@ -16,7 +16,7 @@ from mailwarden.risk.services import assessments, register
 from mailwarden.risk.services.assessments import IncompleteAssessment
 from tests.conftest import race
 from tests.factories import AUDITOR, CLERK, MANAGER, make_site
-from tests.risk.helpers_h1 import answer_all, complete, score_all
+from tests.risk.assessment_helpers import answer_all, complete, score_all
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from mailwarden.risk.models import Control
 from mailwarden.risk.queries import controls as queries
 from mailwarden.risk.services import controls
 from tests.factories import AUDITOR, MANAGER, make_site
-from tests.risk import made_h4 as made
+from tests.risk import evidence_data as made
 from tests.training.helpers_b import fast_passwords  # noqa: F401
 
 pytestmark = pytest.mark.django_db

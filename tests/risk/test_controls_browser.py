@@ -16,7 +16,7 @@ from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user
 from tests.e2e.conftest import DESKTOP, PASSWORD, TABLET, open_page, shot, sign_in  # noqa: F401
 from tests.factories import ADMIN, make_site
-from tests.risk import made_h4 as made
+from tests.risk import evidence_data as made
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

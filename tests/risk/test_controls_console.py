@@ -15,7 +15,7 @@ from mailwarden.core.roles import Role
 from mailwarden.risk.models import Control
 from mailwarden.risk.services import controls
 from tests.factories import MANAGER, make_site
-from tests.risk import made_h4 as made
+from tests.risk import evidence_data as made
 from tests.training.helpers_b import fast_passwords, person  # noqa: F401
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from mailwarden.risk.models import RiskState
 from mailwarden.risk.queries.diff import Change, diff
 from tests.factories import make_site
-from tests.risk.fixtures_h5 import add_risk, make_assessment
+from tests.risk.report_fixtures import add_risk, make_assessment
 
 pytestmark = pytest.mark.django_db
 

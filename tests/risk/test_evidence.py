@@ -12,7 +12,7 @@ from mailwarden.access.models import AlarmKind
 from mailwarden.core.roles import Role
 from mailwarden.risk.evidence import MODULES, Measurement, measures, meets
 from tests.factories import make_site
-from tests.risk import made_h4 as made
+from tests.risk import evidence_data as made
 from tests.training.helpers_b import (
     assign,
     certify,

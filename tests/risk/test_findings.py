@@ -13,11 +13,11 @@ from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.risk.models import Finding, FindingPhoto, FindingSource, FindingState
 from mailwarden.risk.services import findings
 from tests.factories import AUDITOR, CLERK, MANAGER
-from tests.risk import fixtures_h2
-from tests.risk.fixtures_h2 import Office, finalise
+from tests.risk import treatment_fixtures
+from tests.risk.treatment_fixtures import Office, finalise
 
-office = fixtures_h2.office
-upload_limits = fixtures_h2.upload_limits
+office = treatment_fixtures.office
+upload_limits = treatment_fixtures.upload_limits
 
 
 def jpeg(width: int = 64, height: int = 48) -> bytes:

@@ -21,7 +21,7 @@ from mailwarden.risk.report import report_html, report_pdf
 from tests.api.conftest import Api, token_for
 from tests.conftest import service_missing
 from tests.factories import ADMIN, make_site
-from tests.risk.fixtures_h5 import (
+from tests.risk.report_fixtures import (
     GridMethod,
     add_control,
     add_risk,

@@ -17,11 +17,9 @@ from mailwarden.risk.report import heatmap_of, report_pdf
 from mailwarden.risk.services import assessments, treatments
 from mailwarden.risk.services import register as risks
 from tests.factories import ADMIN, make_site
+from tests.risk import assessment_helpers as helpers
 from tests.risk.test_reports import pdf_text
 
-helpers = pytest.importorskip(
-    "tests.risk.helpers_h1", reason="the assessment services and their helpers are not merged"
-)
 pytestmark = pytest.mark.django_db
 
 

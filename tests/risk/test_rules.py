@@ -34,7 +34,7 @@ from mailwarden.screening.services import Checklist
 from mailwarden.surveillance.models import Camera, Region
 from mailwarden.training.models import Certificate, Course, TipTrial
 from tests.factories import ADMIN, intake, make_recipient, make_site
-from tests.risk.helpers_h1 import complete
+from tests.risk.assessment_helpers import complete
 
 MANAGER = Actor("user", "mona", frozenset({Role.SECURITY_MANAGER}), user_id=9101)
 MANAGER_B = Actor("user", "max", frozenset({Role.SECURITY_MANAGER}), user_id=9102)

@@ -17,10 +17,16 @@ from mailwarden.risk.models import Risk, RiskState, Treatment, TreatmentStatus
 from mailwarden.risk.services import treatments
 from tests.conftest import race
 from tests.factories import ADMIN, AUDITOR, make_site
-from tests.risk import fixtures_h2
-from tests.risk.fixtures_h2 import Office, make_assessment, make_control, make_risk, make_user
+from tests.risk import treatment_fixtures
+from tests.risk.treatment_fixtures import (
+    Office,
+    make_assessment,
+    make_control,
+    make_risk,
+    make_user,
+)
 
-office = fixtures_h2.office
+office = treatment_fixtures.office
 
 DUE = date(2026, 3, 20)
 

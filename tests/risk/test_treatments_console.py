@@ -13,10 +13,10 @@ from django.urls import reverse
 
 from mailwarden.risk.models import Risk, Treatment
 from mailwarden.risk.services import treatments
-from tests.risk import fixtures_h2
-from tests.risk.fixtures_h2 import Office, make_control, make_user
+from tests.risk import treatment_fixtures
+from tests.risk.treatment_fixtures import Office, make_control, make_user
 
-office = fixtures_h2.office
+office = treatment_fixtures.office
 
 
 def _client(user: User) -> Client:

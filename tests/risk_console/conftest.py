@@ -18,7 +18,6 @@ from tests.e2e.conftest import (  # noqa: F401
     sign_in,
 )
 from tests.factories import ADMIN
-from tests.risk_console.fixtures_h6 import use_template
 
 
 @pytest.fixture
@@ -42,8 +41,3 @@ def make_user() -> Callable[..., User]:
         return user
 
     return make
-
-
-@pytest.fixture(autouse=True)
-def risk_template(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_template(monkeypatch)

@@ -12,10 +12,9 @@ from playwright.sync_api import expect
 from mailwarden.core.roles import Role
 from mailwarden.risk import rules
 from mailwarden.risk.models import Finding, FindingSource
-from mailwarden.risk.services import findings
-from tests.factories import ADMIN, make_site
+from tests.factories import make_site
 from tests.risk_console.conftest import DESKTOP, TABLET, shot, sign_in
-from tests.risk_console.fixtures_h6 import make_assessment, make_finding, skip_unless_implemented
+from tests.risk_console.page_fixtures import make_assessment, make_finding
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,11 +33,7 @@ def broken(ctx: rules.Context) -> list[rules.Proposed]:
 def test_recording_confirming_and_running_rules(
     open_page, make_user, monkeypatch, viewport
 ) -> None:
-    skip_unless_implemented(
-        lambda: findings.record_finding(ADMIN, 0, title=""),
-        lambda: findings.run_rules(ADMIN, 0),
-    )
-    monkeypatch.setitem(rules.RULES, "h6-broken", rules.Rule("h6-broken", "Cameras online", broken))
+    monkeypatch.setitem(rules.RULES, "broken", rules.Rule("broken", "Cameras online", broken))
     name = "desktop" if viewport == DESKTOP else "tablet"
     make_user(Role.SECURITY_MANAGER, "mona", first_name="Mona", last_name="Manager")
     found = make_assessment(make_site("hq"), title="Spring walk-round")
@@ -80,7 +75,7 @@ def test_recording_confirming_and_running_rules(
 
     page.goto(f"/risk/assessments/{found.pk}/findings/")
     page.click("[data-form='run-rules'] button")
-    expect(page.locator("[data-failed-rule='h6-broken']")).to_contain_text(
+    expect(page.locator("[data-failed-rule='broken-rule']")).to_contain_text(
         "the camera list could not be read"
     )
     expect(page.locator("[data-run-report]")).to_contain_text("Automatic rules: this run")

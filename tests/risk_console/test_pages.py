@@ -27,14 +27,13 @@ from mailwarden.risk.models import (
 )
 from mailwarden.risk.views import nav
 from tests.factories import make_site
-from tests.risk_console.fixtures_h6 import (
+from tests.risk_console.page_fixtures import (
     answer_all,
     make_assessment,
     make_control,
     make_finding,
     make_risk,
     make_treatment,
-    needs_service,
     template_of,
     value_for,
 )
@@ -171,11 +170,9 @@ def test_the_new_assessment_form_mentions_the_assessment_it_re_assesses(people) 
 
 def test_starting_an_assessment_opens_its_questionnaire(people, frozen_clock) -> None:
     make_site("hq")
-    response = needs_service(
-        lambda: people["mona"].post(
-            "/risk/assessments/new/",
-            {"site": "hq", "title": "Spring", "method": "matrix", "size": "4"},
-        )
+    response = people["mona"].post(
+        "/risk/assessments/new/",
+        {"site": "hq", "title": "Spring", "method": "matrix", "size": "4"},
     )
     created = Assessment.objects.get()
     assert response.status_code == 302
@@ -247,7 +244,7 @@ def test_saving_a_section_stores_its_answers_and_moves_on(people, frozen_clock) 
     data[f"{first.questions[0].key}__note"] = "Named in the site handbook."
     data["next"] = "1"
     url = f"/risk/assessments/{found.pk}/questions/{first.key}/"
-    response = needs_service(lambda: people["mona"].post(url, data))
+    response = people["mona"].post(url, data)
     assert response.status_code == 302
     assert response["Location"].endswith(f"/questions/{sections[1].key}/")
     stored = {a.question: a for a in Answer.objects.filter(assessment=found)}
@@ -278,9 +275,7 @@ def test_the_method_form_is_offered_on_a_draft_only(people) -> None:
 
 def test_changing_the_method_of_a_finalised_assessment_is_refused(people) -> None:
     found = make_assessment(make_site("hq"), state=AssessmentState.FINAL)
-    response = needs_service(
-        lambda: people["mona"].post(f"/risk/assessments/{found.pk}/method/", {"method": "carver"})
-    )
+    response = people["mona"].post(f"/risk/assessments/{found.pk}/method/", {"method": "carver"})
     assert response.status_code == 409
     assert 'role="alert"' in text(response)
     found.refresh_from_db()
@@ -298,9 +293,7 @@ def test_an_auditor_cannot_change_the_method(people) -> None:
 
 def test_finalising_needs_the_confirmation_box(people) -> None:
     found = make_assessment(make_site("hq"))
-    response = needs_service(
-        lambda: people["mona"].post(f"/risk/assessments/{found.pk}/finalise/", {})
-    )
+    response = people["mona"].post(f"/risk/assessments/{found.pk}/finalise/", {})
     assert response.status_code == 400
     assert "Tick the box" in text(response)
     found.refresh_from_db()
@@ -311,9 +304,7 @@ def test_a_failed_finalise_lists_what_is_missing(people, frozen_clock) -> None:
     found = make_assessment(make_site("hq"))
     template = template_of(found)
     answer_all(found, sections=1)
-    response = needs_service(
-        lambda: people["mona"].post(f"/risk/assessments/{found.pk}/finalise/", {"confirm": "yes"})
-    )
+    response = people["mona"].post(f"/risk/assessments/{found.pk}/finalise/", {"confirm": "yes"})
     assert response.status_code == 400
     page = text(response)
     assert "data-refusal" in page and "It still needs:" in page
@@ -326,13 +317,13 @@ def test_a_failed_finalise_lists_what_is_missing(people, frozen_clock) -> None:
 
 def test_the_confirmation_page_lists_what_is_missing_before_finalising(people) -> None:
     found = make_assessment(make_site("hq"))
-    response = needs_service(lambda: people["mona"].get(f"/risk/assessments/{found.pk}/finalise/"))
+    response = people["mona"].get(f"/risk/assessments/{found.pk}/finalise/")
     assert response.status_code == 200
     page = text(response)
     assert "data-missing" in page and 'data-form="finalise"' in page
     first = template_of(found).sections[0].questions[0]
     assert escape(first.text) in page
-    auditor = needs_service(lambda: people["audrey"].get(f"/risk/assessments/{found.pk}/finalise/"))
+    auditor = people["audrey"].get(f"/risk/assessments/{found.pk}/finalise/")
     assert 'data-form="finalise"' not in text(auditor)
     assert (
         people["audrey"]
@@ -410,16 +401,14 @@ def test_recording_a_finding_with_a_photo(people, frozen_clock) -> None:
     found = make_assessment(make_site("hq"))
     upload = io.BytesIO(png())
     upload.name = "door.png"
-    response = needs_service(
-        lambda: people["mona"].post(
-            f"/risk/assessments/{found.pk}/findings/",
-            {
-                "title": "Door wedged open",
-                "notes": "By the dock",
-                "photo": upload,
-                "caption": "The wedge",
-            },
-        )
+    response = people["mona"].post(
+        f"/risk/assessments/{found.pk}/findings/",
+        {
+            "title": "Door wedged open",
+            "notes": "By the dock",
+            "photo": upload,
+            "caption": "The wedge",
+        },
     )
     created = Finding.objects.get()
     assert response.status_code == 302
@@ -435,10 +424,8 @@ def test_a_bad_photo_is_refused_and_takes_its_finding_with_it(people, frozen_clo
     found = make_assessment(make_site("hq"))
     upload = io.BytesIO(b"not an image at all")
     upload.name = "door.png"
-    response = needs_service(
-        lambda: people["mona"].post(
-            f"/risk/assessments/{found.pk}/findings/", {"title": "Door", "photo": upload}
-        )
+    response = people["mona"].post(
+        f"/risk/assessments/{found.pk}/findings/", {"title": "Door", "photo": upload}
     )
     assert response.status_code == 400
     assert "not a readable image" in text(response)
@@ -467,9 +454,7 @@ def test_confirming_and_dismissing_a_finding(people, frozen_clock) -> None:
     found = make_assessment(make_site("hq"))
     finding = make_finding(found)
     url = f"/risk/findings/{finding.pk}/state/"
-    response = needs_service(
-        lambda: people["mona"].post(url, {"state": "confirmed", "notes": "Seen twice"})
-    )
+    response = people["mona"].post(url, {"state": "confirmed", "notes": "Seen twice"})
     assert response.status_code == 302
     finding.refresh_from_db()
     assert finding.state == FindingState.CONFIRMED
@@ -488,9 +473,7 @@ def test_an_unknown_finding_state_is_refused(people) -> None:
 
 def test_running_the_rules_reports_what_they_found_and_which_failed(people, frozen_clock) -> None:
     found = make_assessment(make_site("hq"))
-    response = needs_service(
-        lambda: people["mona"].post(f"/risk/assessments/{found.pk}/findings/run/")
-    )
+    response = people["mona"].post(f"/risk/assessments/{found.pk}/findings/run/")
     assert response.status_code == 200
     page = text(response)
     assert "data-run-report" in page and "Automatic rules: this run" in page
@@ -512,20 +495,20 @@ def test_a_failing_rule_is_listed_and_the_others_still_propose(
             )
         ]
 
-    monkeypatch.setitem(rules.RULES, "h6-broken", rules.Rule("h6-broken", "Broken rule", broken))
-    monkeypatch.setitem(rules.RULES, "h6-doors", rules.Rule("h6-doors", "Doors held open", doors))
-    found = make_assessment(make_site("hq"))
-    response = needs_service(
-        lambda: people["mona"].post(f"/risk/assessments/{found.pk}/findings/run/")
+    monkeypatch.setitem(rules.RULES, "broken", rules.Rule("broken", "Broken rule", broken))
+    monkeypatch.setitem(
+        rules.RULES, "made-doors", rules.Rule("made-doors", "Doors held open", doors)
     )
+    found = make_assessment(make_site("hq"))
+    response = people["mona"].post(f"/risk/assessments/{found.pk}/findings/run/")
     assert response.status_code == 200
     page = text(response)
-    assert 'data-failed-rule="h6-broken"' in page
+    assert 'data-failed-rule="broken"' in page
     assert "the door list could not be read" in page
-    assert 'data-ran-rule="h6-doors"' in page
+    assert 'data-ran-rule="made-doors"' in page
     assert "Quarantine door held open 5 times" in page
     assert "<dt>Held open alarms</dt><dd>5</dd>" in page
-    created = Finding.objects.get(rule="h6-doors")
+    created = Finding.objects.get(rule="made-doors")
     assert created.source == FindingSource.AUTOMATIC
 
 

@@ -14,7 +14,7 @@ from mailwarden.core.services import create_user
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import DESKTOP, PASSWORD, TABLET, shot, sign_in
 from tests.factories import ADMIN, make_site
-from tests.risk.fixtures_h5 import add_control, add_risk, add_treatment, make_assessment
+from tests.risk.report_fixtures import add_control, add_risk, add_treatment, make_assessment
 
 # The e2e folder's page fixture, shared here without a conftest of this folder's own.
 open_page = e2e.open_page

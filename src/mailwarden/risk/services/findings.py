@@ -23,6 +23,7 @@ from mailwarden.risk.models import (
 )
 from mailwarden.risk.permissions import MANAGE_RISK
 from mailwarden.risk.rules import RunReport
+from mailwarden.risk.services import rule_runs
 
 MAX_TITLE = 200
 MAX_NOTES = 10_000
@@ -199,7 +200,4 @@ def set_finding_state(actor: Actor, finding_id: int, state: str, notes: str = ""
 def run_rules(actor: Actor, assessment_id: int, only: list[str] | None = None) -> RunReport:
     """Run the automatic rules for the assessment's site and period; each proposal becomes (or
     updates) a finding. A rule that raises is in ``RunReport.failed`` and the others run."""
-    # H3's implementation lives in its own module, so this file stays H2's.
-    from mailwarden.risk.services import rule_runs
-
     return rule_runs.run_rules(actor, assessment_id, only)

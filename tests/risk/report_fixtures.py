@@ -28,7 +28,7 @@ from mailwarden.risk.models import (
 )
 from mailwarden.risk.scoring import METHODS, Factor, Level, Method, MethodError
 
-GRID = "h5-grid"
+GRID = "test-grid"
 
 
 class GridMethod:

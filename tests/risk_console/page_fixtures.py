@@ -1,17 +1,13 @@
 """Test data for the risk console pages, made through the ORM.
 
-This is a fixture module, not a second way to write risk rows: the services that create
-assessments, findings and treatments are written in parallel, and the pages only read these
-tables. Once the services land, the POST tests exercise them for real.
+The pages only read these tables; the tests that post forms go through the services.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import pytest
 from django.contrib.auth.models import User
 
 from mailwarden.core import clock
@@ -29,86 +25,11 @@ from mailwarden.risk.models import (
     TreatmentKind,
     TreatmentStatus,
 )
-from mailwarden.risk.questionnaire import Question, Section, Template, Threat
-
-T = TypeVar("T")
-
-SMALL = Template(
-    slug="mail-centre",
-    title="Mail-centre assessment (test)",
-    version=1,
-    summary="A small template for the console tests.",
-    sections=(
-        Section(
-            key="assets",
-            title="Assets and critical functions",
-            intro="What the mail centre protects.",
-            questions=(
-                Question("coordinator", "Is there a named mail-security coordinator?", "yesno"),
-                Question(
-                    "daily_items", "How many items arrive on a normal day?", "number", unit="items"
-                ),
-            ),
-        ),
-        Section(
-            key="access",
-            title="Physical access",
-            intro="Doors, perimeter and who comes in.",
-            questions=(
-                Question(
-                    "entry_control",
-                    "How is entry to the sorting room controlled?",
-                    "choice",
-                    choices=(("badge", "Badge reader"), ("key", "Key"), ("none", "Not at all")),
-                ),
-                Question(
-                    "visitors",
-                    "Who may enter unescorted?",
-                    "multi",
-                    choices=(("staff", "Mailroom staff"), ("couriers", "Couriers")),
-                ),
-                Question("remarks", "Anything else about access?", "text", required=False),
-            ),
-        ),
-    ),
-    threats=(
-        Threat("unauthorised-access", "Unauthorised access", "Someone enters who should not."),
-        Threat("suspicious-package", "Suspicious package", "An item that may be harmful."),
-    ),
-)
+from mailwarden.risk.questionnaire import Question, Template
 
 
 def template_of(assessment: Assessment) -> Template:
     return questionnaire.template(assessment.template)
-
-
-def use_template(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shipped loader when it is there; until it lands, the small template above."""
-    try:
-        questionnaire.template("mail-centre")
-    except NotImplementedError:
-        monkeypatch.setattr(questionnaire, "template", lambda slug: SMALL)
-
-
-def needs_service(call: Callable[[], T]) -> T:
-    """Run a page call whose service is not merged yet on this branch: skip, saying so."""
-    try:
-        return call()
-    except NotImplementedError:
-        pytest.skip("the risk service this page calls is not implemented on this branch yet")
-
-
-def skip_unless_implemented(*calls: Callable[[], object]) -> None:
-    """Skip a browser test whose pages call services not merged on this branch yet: each call
-    is refused by a real service (it names no real row) and raises NotImplementedError by a
-    stub."""
-    for call in calls:
-        try:
-            call()
-        except NotImplementedError:
-            pytest.skip("a risk service these pages call is not implemented on this branch yet")
-        except Exception:  # a real service refusing the probe is the point
-            pass
 
 
 def value_for(question: Question) -> Any:
