@@ -12,7 +12,6 @@ from django.test import Client
 
 from mailwarden.server.api import api
 from tests.api.conftest import Api
-from tests.conftest import service_missing
 
 CUSTODY_OPERATIONS = {
     ("get", "/api/sites"),
@@ -87,33 +86,29 @@ def test_docs_page_uses_only_local_assets(db):
 # Not run while the page still loads from a CDN: the browser would wait out its timeout.
 @pytest.mark.xfail(not LOCAL_SWAGGER, reason=WHY_NOT_LOCAL, run=False)
 @pytest.mark.browser
-def test_docs_page_works_offline_under_the_content_security_policy(live_server, transactional_db):
-    if not CHROMIUM.exists():
-        service_missing(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
+def test_docs_page_works_offline_under_the_content_security_policy(
+    live_server, transactional_db, browser
+):
     client = Client()
     client.force_login(User.objects.create_user("reader"))
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
     problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
-        try:
-            context = browser.new_context()
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on(
-                "request",
-                lambda r: None if r.url.startswith(live_server.url) else problems.append(r.url),
-            )
-            page.goto(f"{live_server.url}/api/docs")
-            page.wait_for_selector(".opblock")
-            shown = page.locator(".opblock").count()
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith(live_server.url) else problems.append(r.url),
+        )
+        page.goto(f"{live_server.url}/api/docs")
+        page.wait_for_selector(".opblock")
+        shown = page.locator(".opblock").count()
+    finally:
+        context.close()
     operations = sum(len(ops) for ops in api.get_openapi_schema()["paths"].values())
     assert shown == operations
     assert problems == []

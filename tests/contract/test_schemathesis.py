@@ -7,6 +7,7 @@ schema declares, in the shape it declares.
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
+from PIL import Image
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
@@ -51,6 +53,10 @@ from mailwarden.incidents.services import alarms as incidents
 from mailwarden.incidents.services import broadcasts, escalation, exercises
 from mailwarden.incidents.services import cap as cap_inbox
 from mailwarden.incidents.services import incidents as cases
+from mailwarden.risk.services import assessments as risk_assessments
+from mailwarden.risk.services import controls as risk_controls
+from mailwarden.risk.services import findings as risk_findings
+from mailwarden.risk.services import treatments as risk_treatments
 from mailwarden.screening import services as screening
 from mailwarden.screening.decode import tiff16
 from mailwarden.server.api import api
@@ -219,6 +225,7 @@ def mailroom(db, request) -> Iterator[Mailroom]:
     learning = _training(site, started=training_operation)
     real = {
         **learning,
+        **_risk(site),
         "uid": item.uid,
         "code": site.code,
         "prefix": other,
@@ -294,6 +301,43 @@ def _training(site: Site, *, started: bool) -> dict[str, str]:
         real["session_id"] = str(session.pk)
         real["trial_id"] = str(trial.pk)
     return real
+
+
+def _risk(site: Site) -> dict[str, str]:
+    """An assessment with a risk, a finding with a photo, a control and a treatment, for the
+    risk operations to aim at."""
+    manager = create_user(
+        ADMIN, "fuzz-manager", password="x", roles=["security_manager"], check_password=False
+    )
+    me = Actor.for_user(manager)
+    assessment = risk_assessments.create_assessment(me, site=site.code, title="Fuzzed")
+    risk = assessment.risks.order_by("pk").first()
+    assert risk is not None
+    finding = risk_findings.record_finding(me, assessment.pk, title="Side door propped open")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "grey").save(buffer, format="PNG")
+    photo = risk_findings.add_photo(me, finding.pk, buffer.getvalue())
+    control = risk_controls.record_control(
+        me, site=site.code, title="Screened first", measure="screened_before_delivery"
+    )
+    treatment = risk_treatments.plan_treatment(
+        me,
+        risk.pk,
+        kind="mitigate",
+        description="Screen everything",
+        owner=manager.get_username(),
+        due=date(2027, 1, 31),
+        control_id=control.pk,
+    )
+    return {
+        "assessment_id": str(assessment.pk),
+        "risk_id": str(risk.pk),
+        "template": assessment.template,
+        "finding_id": str(finding.pk),
+        "photo_id": str(photo.pk),
+        "control_id": str(control.pk),
+        "treatment_id": str(treatment.pk),
+    }
 
 
 def _video_event(site: Site) -> VideoEvent:

@@ -7,9 +7,7 @@ in for the real scoring methods while they are written beside this work.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from django.contrib.auth.models import User
 
@@ -26,66 +24,9 @@ from mailwarden.risk.models import (
     TreatmentKind,
     TreatmentStatus,
 )
-from mailwarden.risk.scoring import METHODS, Factor, Level, Method, MethodError
+from mailwarden.risk.scoring import method
 
-GRID = "test-grid"
-
-
-class GridMethod:
-    slug = GRID
-    title = "Test grid (likelihood x impact)"
-
-    def __init__(self, params: Mapping[str, Any]) -> None:
-        size = params.get("size", 5)
-        if not isinstance(size, int) or not 3 <= size <= 10:
-            raise MethodError("size must be a whole number from 3 to 10", "size")
-        self.size = size
-
-    @property
-    def factors(self) -> tuple[Factor, ...]:
-        return (
-            Factor("likelihood", "Likelihood", 1, self.size, "rare to almost certain"),
-            Factor("impact", "Impact", 1, self.size, "slight to severe"),
-        )
-
-    def _values(self, values: Mapping[str, int]) -> tuple[int, int]:
-        for factor in self.factors:
-            value = values.get(factor.key)
-            if not isinstance(value, int) or not factor.low <= value <= factor.high:
-                raise MethodError(f"{factor.key} must be 1 to {self.size}", factor.key)
-        return values["likelihood"], values["impact"]
-
-    def score(self, values: Mapping[str, int]) -> float:
-        likelihood, impact = self._values(values)
-        return float(likelihood * impact)
-
-    def normalised(self, score: float) -> float:
-        return score / (self.size * self.size)
-
-    def level(self, score: float) -> str:
-        share = self.normalised(score)
-        if share <= 0.2:
-            return Level.LOW
-        if share <= 0.45:
-            return Level.MEDIUM
-        if share <= 0.7:
-            return Level.HIGH
-        return Level.CRITICAL
-
-    @property
-    def axes(self) -> tuple[tuple[str, int], tuple[str, int]]:
-        return (("Likelihood", self.size), ("Impact", self.size))
-
-    def cell(self, values: Mapping[str, int]) -> tuple[int, int]:
-        likelihood, impact = self._values(values)
-        return (likelihood - 1, impact - 1)
-
-
-def _grid(params: Mapping[str, Any]) -> Method:
-    return GridMethod(params)
-
-
-METHODS.setdefault(GRID, _grid)
+GRID = "matrix"  # the shipped likelihood x impact matrix
 
 
 def make_assessment(
@@ -124,7 +65,7 @@ def add_risk(
     title: str = "",
     state: str = RiskState.OPEN,
 ) -> Risk:
-    scorer = GridMethod(assessment.method_params)
+    scorer = method(assessment.method, assessment.method_params)
     now = clock.now()
 
     def scored(pair: tuple[int, int] | None) -> tuple[dict[str, int], float | None, str]:

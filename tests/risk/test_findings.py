@@ -51,6 +51,7 @@ def test_an_assessors_finding_is_confirmed_and_in_the_ledger(office):
         ({"title": "x" * 201}, "title"),
         ({"notes": "x" * 10_001}, "notes"),
         ({"threat": "Not A Key!"}, "threat"),
+        ({"threat": "martians"}, "threat"),
     ],
 )
 def test_bad_findings_name_the_field_and_change_nothing(office, changes, field):

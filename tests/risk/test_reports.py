@@ -18,11 +18,11 @@ from mailwarden.risk.heatmap import heatmap_svg
 from mailwarden.risk.models import Risk, RiskState, TreatmentKind, TreatmentStatus
 from mailwarden.risk.queries.register import register, treatment_plan
 from mailwarden.risk.report import report_html, report_pdf
+from mailwarden.risk.scoring import method
 from tests.api.conftest import Api, token_for
 from tests.conftest import service_missing
 from tests.factories import ADMIN, make_site
 from tests.risk.report_fixtures import (
-    GridMethod,
     add_control,
     add_risk,
     add_treatment,
@@ -132,7 +132,7 @@ def cells(svg: str, panel: str) -> dict[tuple[int, int], ET.Element]:
 
 
 def test_the_heatmap_counts_risks_per_cell_inherent_and_residual(world) -> None:
-    svg = heatmap_svg(GridMethod({"size": 5}), Risk.objects.filter(assessment=world))
+    svg = heatmap_svg(method("matrix", {"size": 5}), Risk.objects.filter(assessment=world))
 
     root = ET.fromstring(svg)
     assert root.get("role") == "img"
@@ -154,7 +154,7 @@ def test_the_heatmap_counts_risks_per_cell_inherent_and_residual(world) -> None:
 
 
 def test_a_risk_whose_values_the_method_refuses_is_left_off_the_heatmap(world) -> None:
-    smaller = GridMethod({"size": 4})  # tailgating's likelihood 5 no longer fits
+    smaller = method("matrix", {"size": 4})  # tailgating's likelihood 5 no longer fits
 
     svg = heatmap_svg(smaller, Risk.objects.filter(assessment=world))
 
@@ -166,8 +166,8 @@ def test_a_risk_whose_values_the_method_refuses_is_left_off_the_heatmap(world) -
 
 def test_two_heatmaps_on_a_page_keep_their_ids_apart(world) -> None:
     risks = list(Risk.objects.filter(assessment=world))
-    one = heatmap_svg(GridMethod({}), risks, ident="a")
-    two = heatmap_svg(GridMethod({}), risks, ident="b")
+    one = heatmap_svg(method("matrix", {}), risks, ident="a")
+    two = heatmap_svg(method("matrix", {}), risks, ident="b")
     assert 'id="a-title"' in one and 'id="b-title"' in two
 
 

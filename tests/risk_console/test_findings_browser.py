@@ -75,7 +75,7 @@ def test_recording_confirming_and_running_rules(
 
     page.goto(f"/risk/assessments/{found.pk}/findings/")
     page.click("[data-form='run-rules'] button")
-    expect(page.locator("[data-failed-rule='broken-rule']")).to_contain_text(
+    expect(page.locator("[data-failed-rule='broken']")).to_contain_text(
         "the camera list could not be read"
     )
     expect(page.locator("[data-run-report]")).to_contain_text("Automatic rules: this run")

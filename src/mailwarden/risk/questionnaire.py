@@ -10,6 +10,8 @@ from typing import Any, Literal, get_args
 
 import yaml
 
+from mailwarden.core.errors import ServiceError
+
 QuestionKind = Literal["yesno", "choice", "multi", "number", "text"]
 KINDS: tuple[str, ...] = get_args(QuestionKind)
 CONTENT_DIR = Path(__file__).parent / "content"
@@ -53,6 +55,17 @@ class Template:
 
     def question(self, key: str) -> Question | None:
         return next((q for s in self.sections for q in s.questions if q.key == key), None)
+
+    def check_threat(self, threat: str) -> str:
+        """``threat`` when it is one of this template's threats' keys, or empty."""
+        threat = threat.strip()
+        known = [t.key for t in self.threats]
+        if threat and threat not in known:
+            raise ServiceError(
+                f"unknown threat {threat!r}; this template's threats are {', '.join(known)}",
+                "threat",
+            )
+        return threat
 
 
 class TemplateError(ValueError):

@@ -5,8 +5,6 @@ someone confirms or dismisses it. A finalised assessment's findings are fixed.""
 
 from __future__ import annotations
 
-import re
-
 from django.db import transaction
 
 from mailwarden.config import get_settings
@@ -14,6 +12,7 @@ from mailwarden.core import clock, ledger, media
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
+from mailwarden.risk import questionnaire
 from mailwarden.risk.models import (
     Assessment,
     Finding,
@@ -37,7 +36,6 @@ CONTENT_TYPES = {
     "BMP": "image/bmp",
     "GIF": "image/gif",
 }
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
 
 def _text(value: str, field: str, limit: int, *, required: bool = False) -> str:
@@ -68,13 +66,6 @@ def _locked_finding(finding_id: int) -> Finding:
     return finding
 
 
-def _threat(threat: str) -> str:
-    threat = threat.strip()
-    if threat and not _SLUG.match(threat):
-        raise ServiceError("must be a threat's key: lower-case letters, digits, - and _", "threat")
-    return threat
-
-
 def record_finding(
     actor: Actor, assessment_id: int, *, title: str, notes: str = "", threat: str = ""
 ) -> Finding:
@@ -93,7 +84,7 @@ def record_finding(
             source=FindingSource.MANUAL,
             title=clean_title,
             notes=clean_notes,
-            threat=_threat(threat),
+            threat=questionnaire.template(assessment.template).check_threat(threat),
             state=FindingState.CONFIRMED,
             created_by=actor.label,
             created_at=now,

@@ -54,14 +54,7 @@ def add_risk(
     now = clock.now()
     with transaction.atomic():
         assessment = locked_draft(assessment_id, "adding risks")
-        if threat:
-            shape = questionnaire.template(assessment.template)
-            known = [t.key for t in shape.threats]
-            if threat not in known:
-                raise ServiceError(
-                    f"unknown threat {threat!r}; the template's threats are {', '.join(known)}",
-                    "threat",
-                )
+        threat = questionnaire.template(assessment.template).check_threat(threat)
         finding = None
         if finding_id is not None:
             finding = Finding.objects.filter(pk=finding_id, assessment=assessment).first()
