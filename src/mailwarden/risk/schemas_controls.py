@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import field_validator
 
-from mailwarden.core.api import Input
+from mailwarden.core.api import Input, IsoDateTime
 from mailwarden.directory.schemas import SiteCode
 from mailwarden.risk.models import ControlStatus
 from mailwarden.risk.queries.controls import ControlRow
@@ -17,12 +16,6 @@ MAX_DB_INT = 2**31 - 1
 RiskControlId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 Expectation = dict[str, float]
 EXPECTATION_HELP = 'Bounds on the measured value: {"min": x} and/or {"max": y}.'
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise ValueError("must include a time zone, e.g. 2026-03-02T09:00:00Z")
-    return value
 
 
 class RiskControlIn(Input):
@@ -59,13 +52,8 @@ class RiskControlPatch(Input):
 
 
 class RiskPeriodIn(Input):
-    start: datetime | None = Field(None, description="Defaults to 30 days before the end.")
-    end: datetime | None = Field(None, description="Defaults to now.")
-
-    @field_validator("start", "end")
-    @classmethod
-    def _with_zone(cls, value: datetime | None) -> datetime | None:
-        return _aware(value)
+    start: IsoDateTime | None = Field(None, description="Defaults to 30 days before the end.")
+    end: IsoDateTime | None = Field(None, description="Defaults to now.")
 
 
 class RiskSitePeriodIn(RiskPeriodIn):

@@ -164,7 +164,10 @@ def measure_now(control: Control, start: datetime, end: datetime) -> dict[str, A
         return {}
     ref = control.link_ref if control.link_kind == found.ref_kind else ""
     try:
-        measurement = found.read(control.site, start, end, ref)
+        # In a savepoint: on PostgreSQL a failed query would otherwise abort the caller's
+        # transaction, and the control could not be saved with the error.
+        with transaction.atomic():
+            measurement = found.read(control.site, start, end, ref)
     except Exception:
         log.exception("measure %s failed for control %s", found.slug, control.pk)
         measurement = Measurement(None, found.unit, f"the measure {found.slug} failed")
