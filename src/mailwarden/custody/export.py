@@ -17,6 +17,8 @@ from django.template.loader import render_to_string
 from mailwarden.core import checkpoints, clock, ledger
 from mailwarden.core.chain import Problem
 from mailwarden.core.models import LedgerEntry
+from mailwarden.core.names import names
+from mailwarden.custody import wording
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 
@@ -26,12 +28,6 @@ VERIFICATION_METHOD = (
     "with the body, and its prev_hash is compared with the hash of the entry before it in the "
     "ledger; `mailwarden ledger verify` checks the whole chain"
 )
-# By current action name (``ledger.current_action``): older entries carry legacy names.
-_ACTIONS = {
-    "custody.item.received": "Logged at intake",
-    "custody.item.moved": "Moved",
-    "custody.pickup_code.rejected": "Wrong pickup code",
-}
 
 
 @dataclass(frozen=True)
@@ -126,7 +122,7 @@ def _describe(entry: LedgerEntry, data: dict[str, Any]) -> str:
     action = ledger.current_action(entry.action)
     if action == "custody.item.transitioned":
         return f"{_state_label(data.get('from'))} → {_state_label(data.get('to'))}"
-    return _ACTIONS.get(action, action)
+    return wording.plain(action)
 
 
 def _reason(entry: LedgerEntry, data: dict[str, Any]) -> str:
@@ -141,13 +137,14 @@ def _reason(entry: LedgerEntry, data: dict[str, Any]) -> str:
 
 def _steps(entries: list[LedgerEntry], tz: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
     steps = []
+    people = names(entry.actor for entry in entries)
     for entry in entries:
         data = ledger.entry_data(entry)
         steps.append(
             {
                 "seq": entry.seq,
                 "time": entry.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
-                "actor": entry.actor,
+                "actor": people.get(entry.actor, entry.actor),
                 "action": _describe(entry, data),
                 "location": data.get("location", ""),
                 "reason": _reason(entry, data),

@@ -30,9 +30,10 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error, form_field
 from mailwarden.core.models import LedgerEntry
+from mailwarden.core.names import names
 from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.custody import barcodes, carriers, labels, pickup, queries, services
+from mailwarden.custody import barcodes, carriers, labels, pickup, queries, services, wording
 from mailwarden.custody.forms import (
     HandOverForm,
     IntakeForm,
@@ -355,19 +356,6 @@ ACTIONS = (
 SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
 
 # By current action name (``ledger.current_action``): older entries carry legacy names.
-_ACTION_TITLES = {
-    "custody.item.received": "Logged at intake",
-    "custody.item.moved": "Moved",
-    "custody.item.photo_attached": "Photo attached",
-    "custody.pickup_code.rejected": "Wrong pickup code",
-    "custody.reminder.sent": "Pickup reminder sent",
-    "custody.item.escalated": "Escalated to the recipient's manager",
-    "screening.scan.stored": "X-ray image stored",
-    "screening.decision.recorded": "Screening decision",
-    "screening.decision.confirmed": "Decision confirmed by a second screener",
-    "screening.quarantine_outcome.proposed": "Quarantine outcome proposed",
-    "screening.quarantine_outcome.confirmed": "Quarantine outcome confirmed",
-}
 
 
 @dataclass(frozen=True)
@@ -386,17 +374,22 @@ class Step:
 def _timeline(item: MailItem) -> list[Step]:
     places = dict(Location.objects.filter(site_id=item.site_id).values_list("code", "name"))
     steps = []
-    for entry in ledger.entries_for("mailitem", item.uid):
+    entries = ledger.entries_for("mailitem", item.uid)
+    people = names(
+        [e.actor for e in entries]
+        + [str(ledger.entry_data(e).get("proposed_by", "")) for e in entries]
+    )
+    for entry in entries:
         data = ledger.entry_data(entry)
         action = ledger.current_action(entry.action)
         state = str(data.get("to", "")) or (
             State.RECEIVED.value if action == "custody.item.received" else ""
         )
-        title = _ACTION_TITLES.get(action) or (
-            State(state).label if state in State.values else action
+        title = wording.action_title(action) or (
+            State(state).label if state in State.values else wording.plain(action)
         )
         details = [
-            (label, str(data[key]))
+            (label, people.get(str(data[key]), "") if key == "proposed_by" else str(data[key]))
             for key, label in (
                 ("tracking_number", "Tracking"),
                 ("tier", "Tier"),
@@ -414,7 +407,7 @@ def _timeline(item: MailItem) -> list[Step]:
             Step(
                 seq=entry.seq,
                 at=entry.created_at,
-                actor=entry.actor.split(":", 1)[-1],
+                actor=people.get(entry.actor, entry.actor),
                 title=title,
                 state=state,
                 location=places.get(location, location),
