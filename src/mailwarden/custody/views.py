@@ -369,6 +369,8 @@ class Step:
     reason: str
     details: list[tuple[str, str]]
     hash: str
+    signature: str = ""
+    collected_by: str = ""
 
 
 def _timeline(item: MailItem) -> list[Step]:
@@ -414,6 +416,8 @@ def _timeline(item: MailItem) -> list[Step]:
                 reason=str(data.get("reason", "")),
                 details=[(k, v[:12] + "…" if len(v) == 64 else v) for k, v in details],
                 hash=entry.hash,
+                signature=str(data.get("signature_sha256", "")),
+                collected_by=str(data.get("collected_by", "")),
             )
         )
     return steps
@@ -457,6 +461,11 @@ def _refused(request: HttpRequest, item: MailItem, exc: ServiceError) -> HttpRes
     )
 
 
+def _first_error(form: forms.Form) -> ServiceError:
+    field, errors = next(iter(form.errors.items()))
+    return ServiceError(str(errors[0]), field)
+
+
 @console_page(VIEW_ITEMS, "changing an item")
 @require_POST
 def item_transition(request: HttpRequest, uid: str) -> HttpResponse:
@@ -464,8 +473,7 @@ def item_transition(request: HttpRequest, uid: str) -> HttpResponse:
     item = _visible_item(actor, uid)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        return _refused(request, item, ServiceError(f"{field}: {errors[0]}", field))
+        return _refused(request, item, _first_error(form))
     data = form.cleaned_data
     if data["target"] in SCREENING_OUTCOMES:
         # Clearing or quarantining here would skip the screening policy, the second screener
@@ -500,9 +508,7 @@ def item_move(request: HttpRequest, uid: str) -> HttpResponse:
     item = _visible_item(actor, uid)
     form = MoveForm(request.POST, site=item.site)
     if not form.is_valid():
-        return _refused(
-            request, item, ServiceError("choose a location at this site", "location_code")
-        )
+        return _refused(request, item, _first_error(form))
     try:
         moved = services.move(
             actor, item.uid, form.cleaned_data["location_code"], form.cleaned_data["reason"]
@@ -520,6 +526,15 @@ def item_photo(request: HttpRequest, uid: str) -> HttpResponse:
     if photo is None:
         raise Http404("this item has no photo")
     return HttpResponse(photo.data, content_type=photo.content_type)
+
+
+@console_page(VIEW_ITEMS, "hand-over signatures")
+@require_GET
+def item_signature(request: HttpRequest, uid: str, digest: str) -> HttpResponse:
+    data = queries.item_signature(_visible_item(actor_of(request), uid), digest)
+    if data is None:
+        raise Http404("this item has no such signature")
+    return HttpResponse(data, content_type="image/png")
 
 
 @console_page(VIEW_ITEMS, "custody records")
