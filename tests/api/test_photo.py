@@ -47,7 +47,7 @@ def test_photo_is_stored_by_hash_and_recorded(clerk, item):
     ("data", "words"),
     [
         (b"\x89PNG" + b"\0" * 30_000, "limit is 20000"),
-        (b"this is a text file", "not a readable image"),
+        (b"this is a text file", "it is not a JPEG, PNG, WebP, TIFF, BMP or GIF picture"),
         (png(101, 100), "pixels"),
         (b"", "empty"),
     ],

@@ -160,7 +160,8 @@ def test_label_photo_fills_the_barcode_field(clerk):
 def test_unreadable_label_photo_says_why(clerk):
     upload = SimpleUploadedFile("label.png", b"not an image", content_type="image/png")
     body = clerk.post("/intake/decode/", {"label_photo": upload}).content.decode()
-    assert "cannot be read" in body
+    assert "That photo cannot be read: the file is not a readable image" in body
+    assert "BytesIO" not in body
     blank = SimpleUploadedFile("blank.png", png_bytes(Image.new("L", (200, 100), 255)))
     assert (
         "No barcode found" in clerk.post("/intake/decode/", {"label_photo": blank}).content.decode()

@@ -72,7 +72,9 @@ def test_image_without_barcode_gives_nothing():
 def test_pixel_limit_is_inclusive():
     data = _png(_label_with_barcode(UPS_NUMBER))
     assert decode_label(data, max_pixels=900 * 600) == [UPS_NUMBER]
-    with pytest.raises(ImageRejected, match=r"too many pixels: 900x600 is 540000"):
+    with pytest.raises(
+        ImageRejected, match=r"the image is 900x600, 540,000 pixels; the limit is 539,999 pixels"
+    ):
         decode_label(data, max_pixels=900 * 600 - 1)
 
 
@@ -80,21 +82,30 @@ def test_pixel_count_is_checked_before_any_pixel_is_decoded():
     # The file has no pixel data: decoding it would fail as corrupt, so being told "too many
     # pixels" shows the size was judged from the header alone.
     data = _png_header_only(5000, 5000)
-    with pytest.raises(ImageRejected, match="too many pixels"):
+    with pytest.raises(ImageRejected, match="the limit is 1,000,000 pixels"):
         decode_label(data, max_pixels=1_000_000)
-    with pytest.raises(ImageRejected, match="corrupt"):
+    with pytest.raises(ImageRejected, match="damaged or cut short"):
         decode_label(data, max_pixels=25_000_000)
 
 
 def test_decompression_bomb_is_refused_as_too_many_pixels():
-    with pytest.raises(ImageRejected, match="too many pixels"):
+    # Pillow refuses this itself; the message is still ours, with the limit that applied.
+    with pytest.raises(ImageRejected) as caught:
         decode_label(_png_header_only(60_000, 60_000), max_pixels=10**12)
+    assert caught.value.reason == (
+        "the image has 3,600,000,000 pixels; the limit is 178,956,970 pixels"
+    )
+    with pytest.raises(ImageRejected) as caught:
+        decode_label(_png_header_only(60_000, 60_000), max_pixels=40_000_000)
+    assert caught.value.reason == (
+        "the image has 3,600,000,000 pixels; the limit is 40,000,000 pixels"
+    )
 
 
 def test_truncated_image_is_refused_as_corrupt():
     noise = random.Random(7).randbytes(300 * 300)
     data = _png(Image.frombytes("L", (300, 300), noise))
-    with pytest.raises(ImageRejected, match="corrupt image data"):
+    with pytest.raises(ImageRejected, match="damaged or cut short"):
         decode_label(data[: len(data) // 2], max_pixels=1_000_000)
 
 
@@ -104,14 +115,16 @@ def test_truncated_image_is_refused_as_corrupt():
     ids=["text", "pdf", "eps"],
 )
 def test_non_images_are_refused(data):
-    with pytest.raises(ImageRejected, match="not an image in an accepted format") as caught:
+    with pytest.raises(
+        ImageRejected, match="not a PNG, JPEG, GIF, BMP, TIFF or WebP picture"
+    ) as caught:
         decode_label(data, max_pixels=1_000_000)
     assert caught.value.field == "image"
     assert isinstance(caught.value, ValueError)
 
 
 def test_empty_upload_is_refused():
-    with pytest.raises(ImageRejected, match="image: not an image: the upload is empty"):
+    with pytest.raises(ImageRejected, match="image: the file is empty"):
         decode_label(b"", max_pixels=1_000_000)
 
 

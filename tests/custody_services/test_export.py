@@ -8,6 +8,7 @@ import shutil
 import subprocess
 
 import pytest
+from django.db import transaction
 
 from mailwarden.core import canonical, ledger
 from mailwarden.core.models import LedgerEntry
@@ -186,3 +187,20 @@ def test_pdf_escapes_what_people_typed(site, recipient):
     assert "&lt;img src=" in html
     assert "<img" not in html
     assert export.custody_pdf(item).startswith(b"%PDF-")
+
+
+def test_the_document_names_people_and_actions_in_words(handed_over):
+    from django.contrib.auth.models import User
+
+    from mailwarden.core.services import create_user
+    from tests.factories import ADMIN
+
+    create_user(ADMIN, "clerk", password="x", roles=["clerk"], check_password=False)
+    User.objects.filter(username="clerk").update(first_name="Carla", last_name="Diaz")
+    with transaction.atomic():
+        ledger.append(SCREENER, "screening.scan", "mailitem", handed_over.uid, {})
+        ledger.append(SCREENER, "screening.label.reprinted", "mailitem", handed_over.uid, {})
+    html = " ".join(export.custody_html(handed_over).split())
+    assert "<td>Carla Diaz</td>" in html
+    assert "X-ray image stored" in html and "Label reprinted" in html
+    assert "user:" not in html and "screening.scan" not in html and "screening.label" not in html

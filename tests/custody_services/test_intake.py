@@ -89,7 +89,7 @@ def test_photo_over_the_pixel_limit_is_refused(site, recipient, small_pixel_limi
     with pytest.raises(ServiceError) as refused:
         services.intake(CLERK, request(site, recipient, photo=png(65, 64)))
     assert refused.value.field == "photo"
-    assert f"the limit is {small_pixel_limit} pixels" in refused.value.message
+    assert f"the limit is {small_pixel_limit:,} pixels" in refused.value.message
     assert snapshot() == before
     # At the limit exactly the same photo size is fine.
     assert services.intake(CLERK, request(site, recipient, photo=png(64, 64))).photo_sha256

@@ -85,6 +85,11 @@ def test_bad_uploads_name_the_field_and_change_nothing(people, item, clean_pair)
     assert_refused(refused, 400, "low")
     refused = sam.upload(f"/api/items/{item.uid}/scans", image=tif(b"II*\x00broken", "x.tif"))
     assert_refused(refused, 400, "image")
+    refused = sam.upload(f"/api/items/{item.uid}/scans", image=tif(b"a text file", "x.png"))
+    body = assert_refused(refused, 400, "image")
+    assert body["message"] == (
+        "the file is not a readable image: it is not a TIFF, PNG, JPEG or BMP picture"
+    )
     refused = sam.upload(
         "/api/items/MW-NOSUCH00/scans",
         high=tif(clean_pair.high, "h.tif"),

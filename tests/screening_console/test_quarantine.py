@@ -176,3 +176,26 @@ def test_a_second_proposal_while_one_is_open_is_refused(signed_in, held):
     response = propose(signed_in(Role.SECURITY_MANAGER, "max"), held.uid, "destroyed", "no")
     assert response.status_code == 409
     assert "awaits confirmation" in response.content.decode()
+
+
+def test_the_register_names_people_not_usernames(signed_in, person, held):
+    from django.contrib.auth.models import User
+
+    for username, first, last in (("sam", "Sam", "Okafor"), ("mona", "Mona", "Lindqvist")):
+        person(Role.SCREENER, username)
+        User.objects.filter(username=username).update(first_name=first, last_name=last)
+    proposer = signed_in(Role.SECURITY_MANAGER, "mona")
+    propose(proposer, held.uid)
+    entry = row(register(proposer), held.uid)
+    assert "— Sam Okafor" in entry
+    assert "proposed by <strong>Mona Lindqvist</strong> (you)" in entry
+    assert ">sam<" not in entry and "mona" not in entry
+    request = QuarantineRequest.objects.get(item=held)
+    assert (
+        signed_in(Role.SECURITY_MANAGER, "max")
+        .post(f"/screening/quarantine/requests/{request.pk}/confirm/")
+        .status_code
+        == 302
+    )
+    recent = register(proposer).split('class="recent-list"')[1]
+    assert "proposed by Mona Lindqvist, confirmed by max" in recent

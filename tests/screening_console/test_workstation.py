@@ -348,7 +348,11 @@ def test_a_pair_uploaded_from_the_console_is_analysed(signed_in, item, knife_pai
     [
         ({}, "image", "send an image"),
         ({"high": b"H"}, "low", "low-energy image of the pair is missing"),
-        ({"image": b"not an image at all"}, "image", ""),
+        (
+            {"image": b"not an image at all"},
+            "image",
+            "the file is not a readable image: it is not a TIFF, PNG, JPEG or BMP picture",
+        ),
     ],
 )
 def test_upload_errors_are_shown_next_to_the_field(signed_in, item, files, field, words):

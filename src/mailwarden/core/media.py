@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from PIL import Image, UnidentifiedImageError
 
 from mailwarden.core.errors import ServiceError
-from mailwarden.core.pillow import load_strictly
+from mailwarden.core.pillow import DAMAGED, UnreadableImage, load_strictly, open_image
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF")
 
 
 def store_dir() -> Path:
@@ -53,21 +53,21 @@ def check_image(data: bytes, *, field: str, max_bytes: int, max_pixels: int) -> 
     if len(data) > max_bytes:
         raise ServiceError(f"the file is {len(data)} bytes; the limit is {max_bytes}", field)
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise ServiceError(
-                    f"the image is {width}x{height} pixels; the limit is {max_pixels} pixels",
-                    field,
-                )
-            fmt = img.format or "unknown"
-            if fmt not in {"JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF"}:
-                raise ServiceError(f"{fmt} images are not accepted", field)
+        img = open_image(data, max_pixels=max_pixels, formats=ACCEPTED_FORMATS)
+    except UnreadableImage as exc:
+        raise ServiceError(exc.reason, field) from exc
+    with img:
+        width, height = img.size
+        if width * height > max_pixels:
+            raise ServiceError(
+                f"the image is {width}x{height} pixels; the limit is {max_pixels:,} pixels",
+                field,
+            )
+        fmt = img.format or "unknown"
+        if fmt not in ACCEPTED_FORMATS:
+            raise ServiceError(f"{fmt} images are not accepted", field)
+        try:
             load_strictly(img)
-    except ServiceError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ServiceError(f"the file is not a readable image ({exc})", field) from exc
-    except Image.DecompressionBombError as exc:
-        raise ServiceError("the image has too many pixels", field) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise ServiceError(DAMAGED, field) from exc
     return CheckedImage(data, fmt, width, height)

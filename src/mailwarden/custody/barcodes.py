@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import zxingcpp
-from PIL import Image, UnidentifiedImageError
 
-from mailwarden.core.pillow import load_strictly
+from mailwarden.core.pillow import DAMAGED, UnreadableImage, load_strictly, open_image
 from mailwarden.custody import carriers
 
 __all__ = ["ACCEPTED_FORMATS", "ImageRejected", "decode_label", "tracking_number_among"]
@@ -36,22 +33,17 @@ def decode_label(image_bytes: bytes, max_pixels: int) -> list[str]:
     if max_pixels <= 0:
         raise ValueError(f"max_pixels: must be positive, not {max_pixels}")
     if not image_bytes:
-        raise ImageRejected("not an image: the upload is empty")
+        raise ImageRejected("the file is empty")
     try:
-        image = Image.open(io.BytesIO(image_bytes), formats=ACCEPTED_FORMATS)
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected(f"too many pixels: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        accepted = ", ".join(ACCEPTED_FORMATS)
-        raise ImageRejected(f"not an image in an accepted format ({accepted})") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRejected(f"corrupt image header: {exc}") from exc
+        image = open_image(image_bytes, max_pixels=max_pixels, formats=ACCEPTED_FORMATS)
+    except UnreadableImage as exc:
+        raise ImageRejected(exc.reason) from exc
     with image:
         width, height = image.size
         if width * height > max_pixels:
             raise ImageRejected(
-                f"too many pixels: {width}x{height} is {width * height}, "
-                f"more than the limit of {max_pixels}"
+                f"the image is {width}x{height}, {width * height:,} pixels; "
+                f"the limit is {max_pixels:,} pixels"
             )
         try:
             load_strictly(image)
@@ -59,7 +51,7 @@ def decode_label(image_bytes: bytes, max_pixels: int) -> list[str]:
             # images, whose handling in zxing-cpp varies between versions.
             grey = image.convert("L")
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            raise ImageRejected(f"corrupt image data: {exc}") from exc
+            raise ImageRejected(DAMAGED) from exc
     texts: list[str] = []
     for barcode in zxingcpp.read_barcodes(grey):
         if barcode.text and barcode.text not in texts:

@@ -6,6 +6,7 @@ trusting mailwarden, and both say whether mailwarden's own check of those entrie
 
 from __future__ import annotations
 
+import base64
 import json
 import zoneinfo
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from mailwarden.core import checkpoints, clock, ledger
+from mailwarden.core import checkpoints, clock, ledger, media
 from mailwarden.core.chain import Problem
 from mailwarden.core.models import LedgerEntry
+from mailwarden.core.names import names
+from mailwarden.custody import wording
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 
@@ -26,12 +29,6 @@ VERIFICATION_METHOD = (
     "with the body, and its prev_hash is compared with the hash of the entry before it in the "
     "ledger; `mailwarden ledger verify` checks the whole chain"
 )
-# By current action name (``ledger.current_action``): older entries carry legacy names.
-_ACTIONS = {
-    "custody.item.received": "Logged at intake",
-    "custody.item.moved": "Moved",
-    "custody.pickup_code.rejected": "Wrong pickup code",
-}
 
 
 @dataclass(frozen=True)
@@ -126,7 +123,7 @@ def _describe(entry: LedgerEntry, data: dict[str, Any]) -> str:
     action = ledger.current_action(entry.action)
     if action == "custody.item.transitioned":
         return f"{_state_label(data.get('from'))} → {_state_label(data.get('to'))}"
-    return _ACTIONS.get(action, action)
+    return wording.plain(action)
 
 
 def _reason(entry: LedgerEntry, data: dict[str, Any]) -> str:
@@ -139,19 +136,33 @@ def _reason(entry: LedgerEntry, data: dict[str, Any]) -> str:
     return reason
 
 
+def _signature_url(data: dict[str, Any]) -> str:
+    """The drawn signature as a data URL, so the document carries it without any fetch."""
+    digest = data.get("signature_sha256")
+    if not isinstance(digest, str) or not digest:
+        return ""
+    try:
+        png = media.get(digest)
+    except OSError:
+        return ""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _steps(entries: list[LedgerEntry], tz: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
     steps = []
+    people = names(entry.actor for entry in entries)
     for entry in entries:
         data = ledger.entry_data(entry)
         steps.append(
             {
                 "seq": entry.seq,
                 "time": entry.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
-                "actor": entry.actor,
+                "actor": people.get(entry.actor, entry.actor),
                 "action": _describe(entry, data),
                 "location": data.get("location", ""),
                 "reason": _reason(entry, data),
                 "short_hash": entry.hash[:12],
+                "signature": _signature_url(data),
             }
         )
     return steps
@@ -178,7 +189,13 @@ def custody_html(item: MailItem) -> str:
 
 
 def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    # The document embeds everything it shows; a fetch could only come from injected markup.
+    # The document embeds everything it shows (signatures as data URLs); any other fetch could
+    # only come from injected markup.
+    if url.startswith("data:"):
+        import weasyprint
+
+        result: dict[str, Any] = weasyprint.default_url_fetcher(url)
+        return result
     raise ValueError(f"the custody document may not load {url}")
 
 
@@ -187,7 +204,7 @@ def custody_pdf(item: MailItem) -> bytes:
     import weasyprint  # heavy (Pango); loaded only when a PDF is asked for
 
     fetcher_class = getattr(weasyprint, "URLFetcher", None)
-    fetcher = fetcher_class(allowed_protocols=()) if fetcher_class else _refuse_fetch
+    fetcher = fetcher_class(allowed_protocols=("data",)) if fetcher_class else _refuse_fetch
     pdf = weasyprint.HTML(string=custody_html(item), url_fetcher=fetcher).write_pdf()
     if not isinstance(pdf, bytes):
         raise RuntimeError("WeasyPrint returned no PDF bytes for a custody document")

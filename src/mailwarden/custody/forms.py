@@ -105,17 +105,39 @@ class SearchForm(forms.Form):
         form_field(self, "site", forms.ChoiceField).choices = [("", "All sites"), *sites]
 
 
+REASON_LIMIT = 500
+REASON_ERRORS = {
+    "max_length": "the reason can be at most %(limit_value)d characters; it has %(show_value)d"
+}
+
+
 class TransitionForm(forms.Form):
-    target = forms.ChoiceField(choices=State.choices)
-    reason = forms.CharField(
-        required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    target = forms.ChoiceField(
+        choices=State.choices, error_messages={"invalid_choice": "choose a state to move it to"}
     )
-    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        required=False,
+        max_length=REASON_LIMIT,
+        error_messages=REASON_ERRORS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    expected_version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={"required": "reload the page and try again", "invalid": "reload the page"},
+    )
 
 
 class MoveForm(forms.Form):
-    location_code = forms.ChoiceField(label="New location")
-    reason = forms.CharField(label="Why", required=False, max_length=500)
+    location_code = forms.ChoiceField(
+        label="New location",
+        error_messages={
+            "required": "choose a location at this site",
+            "invalid_choice": "choose a location at this site",
+        },
+    )
+    reason = forms.CharField(
+        label="Why", required=False, max_length=REASON_LIMIT, error_messages=REASON_ERRORS
+    )
 
     def __init__(self, *args: Any, site: Site, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from mailwarden.custody.states import State
+from mailwarden.custody.states import GONE_FROM_MAILROOM, State
 from mailwarden.directory.models import Location, Recipient, Site
 
 
@@ -59,6 +59,12 @@ class MailItem(models.Model):
 
     def __str__(self) -> str:
         return self.uid
+
+    @property
+    def whereabouts(self) -> str:
+        """Where the item is now, in words: its location, or how it left the mailroom."""
+        gone = GONE_FROM_MAILROOM.get(State(self.state))
+        return gone if gone else self.location.name
 
     @property
     def state_label(self) -> str:

@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from PIL import Image
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from mailwarden.core import clock, media
+from mailwarden.core import clock, ledger, media
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role
@@ -188,6 +188,15 @@ def item_photo(item: MailItem) -> Photo | None:
     with Image.open(io.BytesIO(data)) as image:
         kind = (image.format or "png").lower()
     return Photo(data, kind)
+
+
+def item_signature(item: MailItem, digest: str) -> bytes | None:
+    """A signature drawn at this item's hand-over; only one its custody record names."""
+    for entry in ledger.entries_for("mailitem", item.uid):
+        if ledger.entry_data(entry).get("signature_sha256") == digest:
+            # The hand-over stored only a checked PNG under this digest.
+            return media.get(digest)
+    return None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,14 @@ HANDOVER_STATES = frozenset({S.PICKED_UP, S.DELIVERED})
 # Quarantine exits are for the screening workflow; the custody API refuses them directly.
 QUARANTINE_EXITS = frozenset({S.RELEASED, S.DESTROYED, S.HANDED_TO_AUTHORITIES})
 OPEN_STATES = frozenset(State) - TERMINAL
+# Where an item is once it has left the mailroom: its last shelf is no longer where it is.
+GONE_FROM_MAILROOM: dict[State, str] = {
+    S.PICKED_UP: "Picked up by the recipient",
+    S.DELIVERED: "Delivered to the recipient",
+    S.RETURNED: "Returned to sender",
+    S.DESTROYED: "Destroyed",
+    S.HANDED_TO_AUTHORITIES: "Handed to the authorities",
+}
 
 
 def allowed_after(state: State) -> list[State]:

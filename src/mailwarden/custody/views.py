@@ -30,9 +30,10 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error, form_field
 from mailwarden.core.models import LedgerEntry
+from mailwarden.core.names import names
 from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.custody import barcodes, carriers, labels, pickup, queries, services
+from mailwarden.custody import barcodes, carriers, labels, pickup, queries, services, wording
 from mailwarden.custody.forms import (
     HandOverForm,
     IntakeForm,
@@ -355,19 +356,6 @@ ACTIONS = (
 SCREENING_OUTCOMES = frozenset({State.CLEARED, State.QUARANTINED})
 
 # By current action name (``ledger.current_action``): older entries carry legacy names.
-_ACTION_TITLES = {
-    "custody.item.received": "Logged at intake",
-    "custody.item.moved": "Moved",
-    "custody.item.photo_attached": "Photo attached",
-    "custody.pickup_code.rejected": "Wrong pickup code",
-    "custody.reminder.sent": "Pickup reminder sent",
-    "custody.item.escalated": "Escalated to the recipient's manager",
-    "screening.scan.stored": "X-ray image stored",
-    "screening.decision.recorded": "Screening decision",
-    "screening.decision.confirmed": "Decision confirmed by a second screener",
-    "screening.quarantine_outcome.proposed": "Quarantine outcome proposed",
-    "screening.quarantine_outcome.confirmed": "Quarantine outcome confirmed",
-}
 
 
 @dataclass(frozen=True)
@@ -381,22 +369,29 @@ class Step:
     reason: str
     details: list[tuple[str, str]]
     hash: str
+    signature: str = ""
+    collected_by: str = ""
 
 
 def _timeline(item: MailItem) -> list[Step]:
     places = dict(Location.objects.filter(site_id=item.site_id).values_list("code", "name"))
     steps = []
-    for entry in ledger.entries_for("mailitem", item.uid):
+    entries = ledger.entries_for("mailitem", item.uid)
+    people = names(
+        [e.actor for e in entries]
+        + [str(ledger.entry_data(e).get("proposed_by", "")) for e in entries]
+    )
+    for entry in entries:
         data = ledger.entry_data(entry)
         action = ledger.current_action(entry.action)
         state = str(data.get("to", "")) or (
             State.RECEIVED.value if action == "custody.item.received" else ""
         )
-        title = _ACTION_TITLES.get(action) or (
-            State(state).label if state in State.values else action
+        title = wording.action_title(action) or (
+            State(state).label if state in State.values else wording.plain(action)
         )
         details = [
-            (label, str(data[key]))
+            (label, people.get(str(data[key]), "") if key == "proposed_by" else str(data[key]))
             for key, label in (
                 ("tracking_number", "Tracking"),
                 ("tier", "Tier"),
@@ -414,13 +409,15 @@ def _timeline(item: MailItem) -> list[Step]:
             Step(
                 seq=entry.seq,
                 at=entry.created_at,
-                actor=entry.actor.split(":", 1)[-1],
+                actor=people.get(entry.actor, entry.actor),
                 title=title,
                 state=state,
                 location=places.get(location, location),
                 reason=str(data.get("reason", "")),
                 details=[(k, v[:12] + "…" if len(v) == 64 else v) for k, v in details],
                 hash=entry.hash,
+                signature=str(data.get("signature_sha256", "")),
+                collected_by=str(data.get("collected_by", "")),
             )
         )
     return steps
@@ -464,6 +461,11 @@ def _refused(request: HttpRequest, item: MailItem, exc: ServiceError) -> HttpRes
     )
 
 
+def _first_error(form: forms.Form) -> ServiceError:
+    field, errors = next(iter(form.errors.items()))
+    return ServiceError(str(errors[0]), field)
+
+
 @console_page(VIEW_ITEMS, "changing an item")
 @require_POST
 def item_transition(request: HttpRequest, uid: str) -> HttpResponse:
@@ -471,8 +473,7 @@ def item_transition(request: HttpRequest, uid: str) -> HttpResponse:
     item = _visible_item(actor, uid)
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        field, errors = next(iter(form.errors.items()))
-        return _refused(request, item, ServiceError(f"{field}: {errors[0]}", field))
+        return _refused(request, item, _first_error(form))
     data = form.cleaned_data
     if data["target"] in SCREENING_OUTCOMES:
         # Clearing or quarantining here would skip the screening policy, the second screener
@@ -507,9 +508,7 @@ def item_move(request: HttpRequest, uid: str) -> HttpResponse:
     item = _visible_item(actor, uid)
     form = MoveForm(request.POST, site=item.site)
     if not form.is_valid():
-        return _refused(
-            request, item, ServiceError("choose a location at this site", "location_code")
-        )
+        return _refused(request, item, _first_error(form))
     try:
         moved = services.move(
             actor, item.uid, form.cleaned_data["location_code"], form.cleaned_data["reason"]
@@ -527,6 +526,15 @@ def item_photo(request: HttpRequest, uid: str) -> HttpResponse:
     if photo is None:
         raise Http404("this item has no photo")
     return HttpResponse(photo.data, content_type=photo.content_type)
+
+
+@console_page(VIEW_ITEMS, "hand-over signatures")
+@require_GET
+def item_signature(request: HttpRequest, uid: str, digest: str) -> HttpResponse:
+    data = queries.item_signature(_visible_item(actor_of(request), uid), digest)
+    if data is None:
+        raise Http404("this item has no such signature")
+    return HttpResponse(data, content_type="image/png")
 
 
 @console_page(VIEW_ITEMS, "custody records")

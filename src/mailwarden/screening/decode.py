@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from mailwarden.core.errors import ServiceError
-from mailwarden.core.pillow import load_strictly
+from mailwarden.core.pillow import DAMAGED, UnreadableImage, load_strictly, open_image
 
 COLOUR_FORMATS = {"JPEG": "jpeg", "PNG": "png", "TIFF": "tiff", "BMP": "bmp"}
+# A DICOS file is read apart from these (see ``single``).
+OPENED_FORMATS = ("TIFF", "PNG", "JPEG", "BMP")
 SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 MIN_SIDE = 32  # the analysis bins by 4 and looks for objects several bins wide
 DICM_OFFSET = 128
@@ -81,15 +83,14 @@ def _open(data: bytes, field: str, limits: Limits) -> Image.Image:
     """Open and fully decode an image after checking its declared size."""
     _check_bytes(data, field, limits)
     try:
-        image = Image.open(io.BytesIO(data))
-        _check_size(*image.size, field, limits)
+        image = open_image(data, max_pixels=limits.max_pixels, formats=OPENED_FORMATS)
+    except UnreadableImage as exc:
+        raise ServiceError(exc.reason, field) from exc
+    _check_size(*image.size, field, limits)
+    try:
         load_strictly(image)
-    except ServiceError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ServiceError("the image has too many pixels", field) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ServiceError(f"the file is not a readable image ({exc})", field) from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ServiceError(DAMAGED, field) from exc
     return image
 
 
@@ -150,7 +151,7 @@ def dicos(data: bytes, limits: Limits, field: str = "image") -> Decoded:
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise ServiceError(f"the file is not a readable DICOS file ({exc})", field) from exc
+        raise ServiceError("the file is not a readable DICOS file", field) from exc
     if "PixelData" not in ds:
         raise ServiceError("the DICOS file holds no image (no pixel data)", field)
     try:

@@ -29,6 +29,7 @@ from mailwarden.core import clock, media, projections
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
+from mailwarden.core.names import names
 from mailwarden.core.roles import SCREEN, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
 from mailwarden.custody import queries as custody_queries
@@ -603,11 +604,23 @@ class RegisterView:
     mine: bool
     lapsed: QuarantineRequest | None
     note: str
+    screener: str
+    proposed_by: str
+    lapsed_by: str
 
 
 def _register_rows(actor: Actor, now: datetime) -> list[RegisterView]:
     rows = []
-    for row in queries.quarantine_register(now=now):
+    register = queries.quarantine_register(now=now)
+    people = names(
+        label
+        for row in register
+        for label in (
+            row.decision.screener if row.decision else "",
+            row.request.proposed_by if row.request else "",
+        )
+    )
+    for row in register:
         request = row.request
         pending = request if row.request_status == RequestStatus.PENDING else None
         lapsed = request if row.request_status == RequestStatus.EXPIRED else None
@@ -623,9 +636,28 @@ def _register_rows(actor: Actor, now: datetime) -> list[RegisterView]:
                 mine=pending is not None and pending.proposed_by_user_id == actor.user_id,
                 lapsed=lapsed,
                 note=row.decision.notes if row.decision else "",
+                screener=people.get(row.decision.screener, "") if row.decision else "",
+                proposed_by=people.get(pending.proposed_by, "") if pending else "",
+                lapsed_by=people.get(lapsed.proposed_by, "") if lapsed else "",
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class RecentOutcome:
+    request: QuarantineRequest
+    proposed_by: str
+    confirmed_by: str
+
+
+def _recent_outcomes(now: datetime) -> list[RecentOutcome]:
+    recent = [r for r, _ in queries.quarantine_requests(RequestStatus.CONFIRMED, now)[:8]]
+    people = names(label for r in recent for label in (r.proposed_by, r.confirmed_by))
+    return [
+        RecentOutcome(r, people.get(r.proposed_by, ""), people.get(r.confirmed_by, ""))
+        for r in recent
+    ]
 
 
 def _register_page(
@@ -642,7 +674,7 @@ def _register_page(
     context = {
         "rows": rows,
         "pending_count": sum(1 for r in rows if r.pending),
-        "recent": [r for r, _ in queries.quarantine_requests(RequestStatus.CONFIRMED, now)[:8]],
+        "recent": _recent_outcomes(now),
         "can_propose": actor.has(*services.PROPOSE_OUTCOME),
         "can_confirm": actor.has(*services.CONFIRM_OUTCOME),
         "outcomes": Outcome.choices,
