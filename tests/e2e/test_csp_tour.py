@@ -12,7 +12,9 @@ import pytest
 from playwright.sync_api import expect
 
 from mailwarden.core.demo import demo_logins, seed
+from mailwarden.directory.models import Recipient
 from tests.e2e.conftest import DESKTOP
+from tests.factories import VALID_UPS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,3 +79,17 @@ def test_every_menu_page_is_clean_under_the_csp(open_page, demo):
     manager = open_page(DESKTOP)
     for entry in _sign_in(manager, "manager", demo):
         _visit(manager, entry)
+
+    # Intake's submit swaps in the result and a fresh form: each swap is checked as well.
+    clerk = open_page(DESKTOP)
+    _sign_in(clerk, "clerk", demo)
+    _visit(clerk, "/intake/")
+    person = Recipient.objects.filter(active=True).order_by("last_name").first()
+    assert person is not None
+    clerk.locator("#id_tracking_number").fill(VALID_UPS)
+    clerk.locator("#id_recipient_query").fill(f"{person.first_name} {person.last_name}")
+    clerk.locator("#recipient-suggestions .suggestion").first.click()
+    clerk.click("label[for=id_kind_2]")  # parcel
+    clerk.click("#intake-form button[type=submit]")
+    expect(clerk.locator("[data-created], .duplicate").first).to_be_visible()
+    clerk.wait_for_load_state("networkidle")
