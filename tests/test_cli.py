@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from mailwarden.cli import build_parser, main
+from mailwarden.core.roles import Role
 
 COMMANDS = [
     [],
@@ -50,8 +51,40 @@ def test_carrier_detect_from_arguments(capsys):
     assert [r["valid"] for r in rows] == [True, True, False]
     assert rows[0]["carrier"] == "ups"
     assert rows[1]["carrier"] == "s10"
-    assert rows[2] == {"number": "nonsense", "valid": False, "carrier": None, "type": None}
+    assert rows[2] == {
+        "number": "nonsense",
+        "valid": False,
+        "carrier": None,
+        "type": None,
+        "reason": "no carrier format matches",
+    }
     assert set(rows[0]) == {"number", "valid", "carrier", "type"}
+
+
+def test_carrier_detect_says_why_a_number_is_invalid(capsys):
+    # The UPS number above with its last digit changed: the format fits, the check digit not.
+    assert main(["carrier", "detect", "1Z5R89390357567128"]) == 0
+    [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["valid"] is False
+    assert "check digit" in row["reason"] and "UPS" in row["reason"]
+
+
+@pytest.mark.parametrize("words", [["user", "create"], ["token", "issue"]])
+def test_role_help_lists_every_role(capsys, words):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*words, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for role in Role:
+        assert role.value in out
+
+
+def test_edge_help_says_how_to_run_the_controller(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["edge", "--help"])
+    assert "edge --config FILE" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    assert "edge --config FILE" in " ".join(capsys.readouterr().out.split())
 
 
 def test_carrier_detect_reads_stdin_in_a_real_process():

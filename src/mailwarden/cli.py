@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mailwarden.config import ConfigError, get_settings
+from mailwarden.core.roles import Role
 from mailwarden.core.terminal import setup_django
 
 EXIT_USAGE = 2
@@ -577,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     p = token_sub.add_parser("issue", help="Issue a token and print its secret once.")
     p.add_argument("--name", required=True)
-    p.add_argument("--role", required=True)
+    p.add_argument("--role", required=True, metavar="ROLE", help=f"the token's role: {_ROLES}")
     p.add_argument("--device", help="device name, for edge controllers, scanners, cameras")
     p.set_defaults(fn=cmd_token_issue)
     p = token_sub.add_parser("revoke", help="Revoke a token by its prefix.")
@@ -588,7 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     p = user_sub.add_parser("create", help="Create a user with one or more roles.")
     p.add_argument("username")
-    p.add_argument("--role", action="append", required=True, help="role (repeatable)")
+    p.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        metavar="ROLE",
+        help=f"a role, repeatable: {_ROLES}",
+    )
     p.add_argument("--email")
     p.add_argument("--password", help="default: MW_NEW_USER_PASSWORD or a prompt")
     p.set_defaults(fn=cmd_user_create)
@@ -652,6 +659,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("check", cmd_check, "Check the configuration (use --deploy for production).")
     p.add_argument("--deploy", action="store_true", help="include the production checks")
     return parser
+
+
+_ROLES = ", ".join(Role)
 
 
 def _seed_args(p: argparse.ArgumentParser) -> None:

@@ -39,12 +39,6 @@ def sign_in(username: str) -> Client:
 
 
 @pytest.fixture
-def no_throttle(settings):
-    """django-otp delays the next try after a wrong code; these tests do not wait it out."""
-    settings.OTP_TOTP_THROTTLE_FACTOR = 0
-
-
-@pytest.fixture
 def no_default_mfa():
     """The config's default list of roles needing two-factor, emptied for the test."""
     security = get_settings().security
@@ -133,7 +127,7 @@ def test_sign_out_needs_post_and_ends_the_session(make_person, no_default_mfa):
     assert client.get("/").status_code == 302
 
 
-def test_required_role_enrols_a_device_with_a_real_code(make_person, no_default_mfa, no_throttle):
+def test_required_role_enrols_a_device_with_a_real_code(make_person, no_default_mfa):
     services.set_mfa_required(MANAGER, "screener", True)
     user = make_person(Role.SCREENER)
     client = sign_in("screener")
@@ -167,7 +161,7 @@ def test_required_role_enrols_a_device_with_a_real_code(make_person, no_default_
     ).exists()
 
 
-def test_required_role_with_a_device_must_give_the_code(make_person, no_default_mfa, no_throttle):
+def test_required_role_with_a_device_must_give_the_code(make_person, no_default_mfa):
     services.set_mfa_required(MANAGER, "clerk", True)
     user = make_person(Role.CLERK)
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
@@ -187,16 +181,45 @@ def test_required_role_with_a_device_must_give_the_code(make_person, no_default_
     assert client.get("/intake/").status_code == 200
 
 
-def test_after_a_wrong_code_the_next_try_must_wait(make_person, no_default_mfa):
+def test_one_wrong_code_then_the_right_one_signs_in(make_person, no_default_mfa):
     user = make_person(Role.CLERK)
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client = sign_in("clerk")
-    client.post("/mfa/verify/", {"token": wrong_code_for(device)})
-    # django-otp's throttle: even the right code is refused until the delay has passed.
+    refused = client.post("/mfa/verify/", {"token": wrong_code_for(device)})
+    assert "not right" in refused.content.decode()
+    done = client.post("/mfa/verify/", {"token": code_for(device), "next": "/intake/"})
+    assert done.status_code == 302 and done["Location"] == "/intake/"
+    assert client.get("/intake/").status_code == 200
+
+
+def test_enrolment_takes_the_right_code_after_a_wrong_one(make_person, no_default_mfa):
+    user = make_person(Role.CLERK)
+    person = Actor.for_user(user)
+    device = services.start_totp_enrolment(person)
+    with pytest.raises(ServiceError, match="not right"):
+        services.confirm_totp_enrolment(person, wrong_code_for(device))
+    assert services.confirm_totp_enrolment(person, code_for(device)).confirmed
+
+
+def test_after_several_wrong_codes_the_next_try_must_wait(
+    make_person, no_default_mfa, frozen_clock
+):
+    user = make_person(Role.CLERK)
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client = sign_in("clerk")
+    for _ in range(services.FREE_TRIES):
+        refused = client.post("/mfa/verify/", {"token": wrong_code_for(device)})
+        assert "not right" in refused.content.decode()
+    # Even the right code is refused until the wait has passed, so guessing stays slow.
     response = client.post("/mfa/verify/", {"token": code_for(device)})
     assert response.status_code == 400
     assert "wait a few seconds" in response.content.decode()
     assert client.get("/").status_code == 302
+    frozen_clock.advance(seconds=1)
+    done = client.post("/mfa/verify/", {"token": code_for(device), "next": "/intake/"})
+    assert done.status_code == 302 and done["Location"] == "/intake/"
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 0
 
 
 def test_verify_does_not_redirect_off_site(make_person, no_default_mfa):

@@ -213,7 +213,13 @@ def test_carrier_detect_lines():
     lines = ["1Z5R89390357567127\n", "\n", "  ", "  not a number  ", "k 150 623 562 0"]
     assert list(carrier_detect_lines(lines)) == [
         {"number": "1Z5R89390357567127", "valid": True, "carrier": "ups", "type": "ups"},
-        {"number": "not a number", "valid": False, "carrier": None, "type": None},
+        {
+            "number": "not a number",
+            "valid": False,
+            "carrier": None,
+            "type": None,
+            "reason": "no carrier format matches",
+        },
         {"number": "K1506235620", "valid": True, "carrier": "ups", "type": "ups_waybill"},
     ]
 

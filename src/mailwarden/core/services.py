@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
@@ -459,11 +459,29 @@ def set_mfa_policy(actor: Actor, wanted: Mapping[str, bool]) -> dict[Role, bool]
 
 
 _WAIT = "too many wrong codes; wait a few seconds, then enter the newest code"
+# A person who mistypes a code or catches it as it changes tries again at once: the first
+# wrong codes cost nothing, after that each one doubles the wait. django-otp's own delay (from
+# the first wrong code) is switched off in the settings, as it refused the right code next.
+FREE_TRIES = 3
+MAX_WAIT_S = 300
 
 
 def _throttled(device: TOTPDevice) -> bool:
-    allowed, _ = device.verify_is_allowed()
-    return not allowed
+    failures = device.throttling_failure_count
+    last = device.throttling_failure_timestamp
+    if failures < FREE_TRIES or last is None:
+        return False
+    wait = min(2 ** (failures - FREE_TRIES), MAX_WAIT_S)
+    return clock.now() < last + timedelta(seconds=wait)
+
+
+def _verify(device: TOTPDevice, token: str) -> bool:
+    if device.verify_token(token):
+        return True
+    # django-otp stamps the failure with the wall clock; the wait is measured on the injected one.
+    device.throttling_failure_timestamp = clock.now()
+    device.save(update_fields=["throttling_failure_timestamp"])
+    return False
 
 
 def _own_account(actor: Actor) -> int:
@@ -481,7 +499,7 @@ def verify_totp(actor: Actor, token: str) -> TOTPDevice:
     if all(_throttled(device) for device in devices):
         raise ServiceError(_WAIT, "token")
     for device in devices:
-        if device.verify_token(token):
+        if not _throttled(device) and _verify(device, token):
             return device
     raise ServiceError("that code is not right; use the newest code your app shows", "token")
 
@@ -513,7 +531,7 @@ def confirm_totp_enrolment(actor: Actor, token: str) -> TOTPDevice:
     if _throttled(device):
         raise ServiceError(_WAIT, "token")
     # Outside the transaction: a wrong code must still count towards django-otp's throttling.
-    if not device.verify_token(token):
+    if not _verify(device, token):
         raise ServiceError("that code is not right; check the time on your phone", "token")
     with transaction.atomic():
         TOTPDevice.objects.filter(user_id=user_id, confirmed=True).delete()

@@ -619,14 +619,21 @@ def validate(number: str) -> Detection:
 
 
 def carrier_detect_lines(lines: Iterable[str]) -> Iterator[dict[str, object]]:
-    """One result per non-blank line, for ``mailwarden carrier detect``."""
+    """One result per non-blank line, for ``mailwarden carrier detect``; an invalid number
+    carries the reason, so a clerk can tell a mistyped digit from an unknown format."""
     for line in lines:
         stripped = line.strip()
         if not stripped:
             continue
         found = detect(stripped)
         if found is None:
-            yield {"number": stripped, "valid": False, "carrier": None, "type": None}
+            yield {
+                "number": stripped,
+                "valid": False,
+                "carrier": None,
+                "type": None,
+                "reason": _why_invalid(stripped),
+            }
         else:
             yield {
                 "number": found.number,
@@ -634,3 +641,11 @@ def carrier_detect_lines(lines: Iterable[str]) -> Iterator[dict[str, object]]:
                 "carrier": found.carrier,
                 "type": found.type,
             }
+
+
+def _why_invalid(number: str) -> str:
+    try:
+        validate(number)
+    except InvalidTrackingNumber as exc:
+        return exc.reason
+    return "no carrier format matches"

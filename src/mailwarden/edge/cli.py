@@ -33,11 +33,19 @@ def add_edge_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``edge`` (and ``edge provision``) to a ``mailwarden`` subparsers object."""
     edge = subparsers.add_parser(
         "edge",
-        help="Run the access-control edge controller (OSDP readers, doors, local decisions).",
-        description="Run the access-control edge controller. It decides at the door from the "
-        "last rules the server sent, and keeps every event on disk until the server has it.",
+        help="Run the access-control edge controller: edge --config FILE (OSDP readers, doors).",
+        description="Run the access-control edge controller: mailwarden edge --config FILE. "
+        "It decides at the door from the last rules the server sent, and keeps every event on "
+        "disk until the server has it.",
+        epilog="mailwarden edge --config FILE runs the controller until it is stopped; "
+        "mailwarden edge provision gives a reader its key.",
     )
-    edge.add_argument("--config", type=Path, help="the edge controller's YAML config")
+    edge.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the edge controller's YAML config; with it, the controller runs",
+    )
     edge.set_defaults(fn=cmd_edge)
     actions = edge.add_subparsers(dest="edge_command", metavar="ACTION")
     p = actions.add_parser(

@@ -126,6 +126,9 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 OTP_TOTP_ISSUER = "mailwarden"
+# mailwarden throttles wrong codes itself (core.services.verify_totp): django-otp's delay after
+# the very first wrong code refused the right code typed next.
+OTP_TOTP_THROTTLE_FACTOR = 0
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
