@@ -58,7 +58,7 @@ def test_scanned_number_shows_the_carrier(clerk):
 def test_wrong_check_digit_is_named(clerk):
     body = clerk.get("/intake/detect/", {"tracking_number": BAD_CHECK_DIGIT}).content.decode()
     assert 'data-carrier=""' in body
-    assert "check digit wrong" in body.lower()
+    assert "check digit does not match" in body.lower()
 
 
 def test_recipient_suggestions_forgive_typos_and_rank_best_first(clerk, recipient):
@@ -120,7 +120,8 @@ def test_service_refusal_lands_next_to_its_field(clerk, recipient):
     # HTMX swaps only 2xx answers, so the form with its errors comes back as 200.
     assert response.status_code == 200
     assert re.search(
-        r'data-field-error="tracking_number">[^<]*check digit wrong', response.content.decode()
+        r'data-field-error="tracking_number">[^<]*check digit does not match',
+        response.content.decode(),
     )
     assert not MailItem.objects.exists()
 
