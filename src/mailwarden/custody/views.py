@@ -182,7 +182,8 @@ def intake(request: HttpRequest) -> HttpResponse:
             context["duplicate"] = exc.previous
         except services.UnverifiedTrackingNumber as exc:
             context["unverified"] = exc.problem
-            add_service_error(form, exc)
+            # The carrier check under the field already names the rule; the box below asks why.
+            form.add_error("tracking_number", "No carrier's rule accepts this number.")
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
