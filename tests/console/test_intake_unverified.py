@@ -61,6 +61,8 @@ def test_an_unchecked_number_asks_for_a_reason_then_logs_and_flags(clerk, recipi
     page = clerk.get(f"/items/{item.uid}/").content.decode()
     assert "Flagged for review." in page and "label torn at the corner" in page
     assert "unchecked" in page
+    listed = clerk.get("/items/", {"q": BAD_CHECK_DIGIT}).content.decode()
+    assert item.uid in listed and "flagged for review" in listed
 
 
 def test_a_reason_over_its_limit_is_a_field_error(clerk, recipient):
