@@ -560,7 +560,7 @@ def _evaluate(tracking_type: TrackingType, number: str) -> _Outcome | None:
         if lookup.name in tracking_type.required_lookups and lookup.name not in found:
             value = _compact(groups.get(lookup.group))
             reason = (
-                f"it looks like a {tracking_type.name} number, but its {_words(lookup.group)} "
+                f"it fits the {tracking_type.name} format, but its {_words(lookup.group)} "
                 f"{value!r} names no known {lookup.name.lower()}"
             )
             return _Outcome(tracking_type, None, reason)
