@@ -169,7 +169,7 @@ def test_s10_needs_a_known_country_and_reports_the_postal_operator():
     assert found.service == "Letter Post Registered"
     assert dict(found.details)["Courier"] == "Royal Mail Group plc"
     assert found.tracking_url is None
-    with pytest.raises(InvalidTrackingNumber, match="CountryCode 'XX' names no known courier"):
+    with pytest.raises(InvalidTrackingNumber, match="its country code 'XX' names no known courier"):
         validate("RB123456785XX")
 
 
@@ -194,11 +194,21 @@ def test_validate_returns_the_detection():
 @pytest.mark.parametrize(
     ("number", "reason"),
     [
-        ("", "tracking_number: is empty"),
-        ("   ", "tracking_number: is empty"),
-        ("hello", "tracking_number: no carrier format matches"),
-        ("1Z5R89390357567128", "tracking_number: check digit wrong for UPS (ups)"),
-        ("9" * 70, "tracking_number: is 70 characters, longer than any carrier format"),
+        ("", "the tracking number is empty"),
+        ("   ", "the tracking number is empty"),
+        ("hello", "it matches no carrier's format; check that it was scanned or typed in full"),
+        (
+            "1Z5R89390357567128",
+            "its check digit does not match for UPS: UPS numbers have 18 characters and start "
+            "with 1Z, and the last character is computed from the others; look for a mistyped "
+            "or misread character",
+        ),
+        (
+            "1Z5R8939035756712",
+            "it matches no carrier's format: UPS numbers have 18 characters and start with 1Z, "
+            "and this one has 17 characters",
+        ),
+        ("9" * 70, "it has 70 characters, more than any carrier's format"),
     ],
 )
 def test_validate_says_why(number, reason):

@@ -59,7 +59,11 @@ def test_intake_records_the_item_and_its_ledger_entry(site, recipient, frozen_cl
         ({"height_mm": 10_000_001}, "height_mm", "must be a positive number"),
         ({"weight_g": 0}, "weight_g", "must be a positive number"),
         ({"recipient_id": 999_999}, "recipient_id", "no active recipient with id 999999"),
-        ({"tracking_number": "1Z5R89390357567128"}, "tracking_number", "check digit wrong"),
+        (
+            {"tracking_number": "1Z5R89390357567128"},
+            "tracking_number",
+            "check digit does not match",
+        ),
         ({"location_code": "roof"}, "location_code", "no location 'roof'"),
         ({"site_code": "annex"}, "site", "no site 'annex'"),
         ({"photo": b"GIF89a but not really"}, "photo", "not a readable image"),

@@ -231,6 +231,7 @@ def _intake(
         notes=payload.notes,
         location_code=payload.location_code,
         confirm_duplicate=payload.confirm_duplicate,
+        unverified_reason=payload.unverified_reason,
         photo=photo,
     )
     try:

@@ -46,6 +46,7 @@ __all__ = [
     "detect",
     "detect_all",
     "normalise",
+    "rule_in_words",
     "tracking_types",
     "validate",
 ]
@@ -73,7 +74,8 @@ class InvalidTrackingNumber(ValueError):
     field = "tracking_number"
 
     def __init__(self, number: str, reason: str) -> None:
-        super().__init__(f"{self.field}: {reason}")
+        # The reason is read by the clerk at the dock, so it carries no field name.
+        super().__init__(reason)
         self.number = number
         self.reason = reason
 
@@ -541,7 +543,13 @@ def _evaluate(tracking_type: TrackingType, number: str) -> _Outcome | None:
         if rule is not None and rule.pattern.search(serial):
             serial = rule.content + serial
         if not tracking_type.checksum.verify(serial, _compact(groups.get("CheckDigit"))):
-            return _Outcome(tracking_type, None, "check digit wrong")
+            return _Outcome(
+                tracking_type,
+                None,
+                f"its check digit does not match for {tracking_type.name}: "
+                f"{rule_in_words(tracking_type)}, and the last character is computed from "
+                "the others; look for a mistyped or misread character",
+            )
     found: dict[str, str] = {}
     for lookup in tracking_type.lookups:
         value = _compact(groups.get(lookup.group))
@@ -551,7 +559,10 @@ def _evaluate(tracking_type: TrackingType, number: str) -> _Outcome | None:
     for lookup in tracking_type.lookups:
         if lookup.name in tracking_type.required_lookups and lookup.name not in found:
             value = _compact(groups.get(lookup.group))
-            reason = f"{lookup.group} {value!r} names no known {lookup.name.lower()}"
+            reason = (
+                f"it fits the {tracking_type.name} format, but its {_words(lookup.group)} "
+                f"{value!r} names no known {lookup.name.lower()}"
+            )
             return _Outcome(tracking_type, None, reason)
     url = tracking_type.tracking_url
     return _Outcome(
@@ -601,21 +612,75 @@ def validate(number: str) -> Detection:
     """Like :func:`detect`, but raise :class:`InvalidTrackingNumber` saying why nothing matched."""
     normalised = normalise(number)
     if not normalised:
-        raise InvalidTrackingNumber(normalised, "is empty")
+        raise InvalidTrackingNumber(normalised, "the tracking number is empty")
     if len(normalised) > MAX_LENGTH:
         raise InvalidTrackingNumber(
-            normalised, f"is {len(normalised)} characters, longer than any carrier format"
+            normalised,
+            f"it has {len(normalised)} characters, more than any carrier's format",
         )
     outcomes = _outcomes(normalised)
     for outcome in outcomes:
         if outcome.detection is not None:
             return outcome.detection
     if not outcomes:
-        raise InvalidTrackingNumber(normalised, "no carrier format matches")
-    reasons = sorted(
-        {f"{o.failure} for {o.tracking_type.name} ({o.tracking_type.carrier})" for o in outcomes}
-    )
-    raise InvalidTrackingNumber(normalised, "; ".join(reasons))
+        raise InvalidTrackingNumber(normalised, _no_format_reason(normalised))
+    # The best-ranked format it nearly fits is the one the clerk most likely has in hand.
+    raise InvalidTrackingNumber(normalised, outcomes[0].failure or "no carrier format matches")
+
+
+# --- plain words ---------------------------------------------------------------------------------
+
+_LEADING_LITERAL = re.compile(r"(?:\\s\*)?([A-Za-z0-9])(?![*+?{])")
+
+
+def _leading_literal(pattern: str) -> str:
+    """The characters every match starts with (``1Z`` for UPS), read from the pattern."""
+    index = 1 if pattern.startswith("^") else 0
+    prefix = ""
+    while match := _LEADING_LITERAL.match(pattern, index):
+        prefix += match.group(1)
+        index = match.end()
+    return prefix
+
+
+def _words(group: str) -> str:
+    """A regex group name as words: ``CountryCode`` is "country code"."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", group).lower()
+
+
+def _or_list(values: Sequence[int]) -> str:
+    texts = [str(v) for v in values]
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
+
+
+def rule_in_words(tracking_type: TrackingType) -> str:
+    """The format's rule as a clerk reads it: "UPS numbers have 18 characters and start with 1Z"."""
+    examples = [normalise(e) for e in tracking_type.valid_examples]
+    text = f"{tracking_type.name} numbers"
+    if examples:
+        lengths = sorted({len(e) for e in examples})
+        unit = "digits" if all(_digits(e) for e in examples) else "characters"
+        text += f" have {_or_list(lengths)} {unit}"
+    prefix = _leading_literal(tracking_type.pattern.pattern)
+    if prefix:
+        text += f"{' and' if examples else ''} start with {prefix}"
+    return text
+
+
+def _no_format_reason(number: str) -> str:
+    near = [
+        t
+        for t in tracking_types()
+        if len(_leading_literal(t.pattern.pattern)) >= 2
+        and number.startswith(_leading_literal(t.pattern.pattern))
+    ]
+    if near:
+        best = max(near, key=lambda t: len(_leading_literal(t.pattern.pattern)))
+        return (
+            f"it matches no carrier's format: {rule_in_words(best)}, and this one has "
+            f"{len(number)} characters"
+        )
+    return "it matches no carrier's format; check that it was scanned or typed in full"
 
 
 def carrier_detect_lines(lines: Iterable[str]) -> Iterator[dict[str, object]]:

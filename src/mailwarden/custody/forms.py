@@ -57,6 +57,17 @@ class IntakeForm(forms.Form):
         required=False,
         widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"}),
     )
+    # Shown once the number fails its carrier's rule: the clerk may log it anyway, saying why.
+    unverified_reason = forms.CharField(
+        label="Why log it anyway",
+        required=False,
+        max_length=300,
+        help_text="For example: label torn, last digit smudged; or a carrier not in the list.",
+        # Drawn only when the clerk is asked, so the cursor belongs there then.
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "maxlength": 300, "data-autofocus": True}
+        ),
+    )
     # Sent only by the "this is another item" button, never as a field of its own.
     confirm_duplicate = forms.BooleanField(required=False)
 

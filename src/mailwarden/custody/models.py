@@ -26,6 +26,9 @@ class MailItem(models.Model):
     accountable = models.BooleanField(default=False)
     # The clerk thought it looked suspicious at intake: screening sees it first.
     flagged = models.BooleanField(default=False, db_default=False)
+    # Why a manager should review the item (a tracking number logged although no carrier's rule
+    # accepts it, and the clerk's reason); empty when nothing needs review.
+    review_reason = models.CharField(max_length=500, blank=True, default="", db_default="")
     length_mm = models.PositiveIntegerField(null=True, blank=True)
     width_mm = models.PositiveIntegerField(null=True, blank=True)
     height_mm = models.PositiveIntegerField(null=True, blank=True)

@@ -92,6 +92,13 @@ class IntakeIn(Input):
     notes: str = Field("", max_length=4000)
     location_code: LocationCode | None = None
     confirm_duplicate: bool = False
+    unverified_reason: str = Field(
+        "",
+        max_length=300,
+        description="Why a tracking number that no carrier's rule accepts is logged anyway "
+        "(a torn label, a carrier not in the list); the item is then flagged for review. "
+        "Without it such a number is refused, with the carrier's rule in the message.",
+    )
 
 
 class ItemFilters(Input):
@@ -148,6 +155,10 @@ class ItemOut(Schema):
     sender: str
     accountable: bool
     flagged: bool
+    review_reason: str = Field(
+        description="Why a manager should review the item, such as a tracking number logged "
+        "unchecked with the clerk's reason; empty when nothing needs review."
+    )
     length_mm: int | None
     width_mm: int | None
     height_mm: int | None
@@ -198,6 +209,7 @@ def item_out(item: MailItem) -> ItemOut:
         sender=item.sender,
         accountable=item.accountable,
         flagged=item.flagged,
+        review_reason=item.review_reason,
         length_mm=item.length_mm,
         width_mm=item.width_mm,
         height_mm=item.height_mm,

@@ -66,6 +66,24 @@ class IntakeRequest:
     location_code: str | None = None
     confirm_duplicate: bool = False
     suspicious: bool = False
+    # The clerk's reason to log a tracking number that no carrier's rule accepts; the item is
+    # then flagged for review instead of the intake being refused.
+    unverified_reason: str = ""
+
+
+UNVERIFIED_REASON_MAX = 300
+
+
+class UnverifiedTrackingNumber(ServiceError):
+    """No carrier's rule accepts the number; the clerk may log it anyway with a reason."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"This tracking number does not check out: {problem}. If the label really reads "
+            "so, give a reason to log it anyway; the item will be flagged for review.",
+            "tracking_number",
+        )
+        self.problem = problem
 
 
 class PossibleDuplicate(Conflict):
@@ -109,14 +127,8 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         value = getattr(req, name)
         if value is not None and not 0 < value <= 10_000_000:
             raise ServiceError("must be a positive number", name)
-    number = carriers.normalise(req.tracking_number)
-    carrier = tracking_type = ""
-    if number:
-        try:
-            found = carriers.validate(number)
-        except carriers.InvalidTrackingNumber as exc:
-            raise ServiceError(str(exc), "tracking_number") from None
-        number, carrier, tracking_type = found.number, found.carrier, found.type
+    number, carrier, tracking_type, unverified = _checked_number(req)
+    review = _review_reason(unverified) if unverified else ""
     recipient = first_where(Recipient, "id = %s AND active = %s", [req.recipient_id, True])
     if recipient is None:
         raise ServiceError(f"no active recipient with id {req.recipient_id}", "recipient_id")
@@ -150,7 +162,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         # Every item is screened: it is logged and moved to the screening queue at once, so
         # the row is written in its queued state and both steps share one lock of the ledger.
         item = _create_item(
-            req, site, recipient, location, number, carrier, tracking_type, photo_hash
+            req, site, recipient, location, number, carrier, tracking_type, photo_hash, review
         )
         intake_record = ledger.Record(
             "custody.item.received",
@@ -165,6 +177,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
                 "photo_sha256": photo_hash,
                 "duplicate_confirmed": req.confirm_duplicate,
                 **({"flagged": True} if req.suspicious else {}),
+                **({"unverified_tracking_number": unverified} if unverified else {}),
                 **({"warnings": warnings} if warnings else {}),
             },
         )
@@ -181,6 +194,39 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
     return item
 
 
+def _checked_number(req: IntakeRequest) -> tuple[str, str, str, dict[str, str]]:
+    """The number, carrier and type; and, for an override, what was wrong and the reason."""
+    number = carriers.normalise(req.tracking_number)
+    if not number:
+        return "", "", "", {}
+    try:
+        found = carriers.validate(number)
+    except carriers.InvalidTrackingNumber as exc:
+        reason = " ".join(req.unverified_reason.split())
+        # Too long for any label, and for the column: a reason cannot make it a number.
+        if len(number) > carriers.MAX_LENGTH:
+            raise ServiceError(
+                f"This is not a tracking number: {exc}.", "tracking_number"
+            ) from None
+        if not reason:
+            raise UnverifiedTrackingNumber(exc.reason) from None
+        if len(reason) > UNVERIFIED_REASON_MAX:
+            raise ServiceError(
+                f"The reason is {len(reason)} characters; keep it to {UNVERIFIED_REASON_MAX}.",
+                "unverified_reason",
+            ) from None
+        return number, "", "", {"problem": exc.reason, "reason": reason}
+    return found.number, found.carrier, found.type, {}
+
+
+def _review_reason(unverified: dict[str, str]) -> str:
+    text = (
+        f"Tracking number logged unchecked ({unverified['problem']}). "
+        f"Clerk's reason: {unverified['reason']}"
+    )
+    return text[:500]
+
+
 def _create_item(
     req: IntakeRequest,
     site: Site,
@@ -190,6 +236,7 @@ def _create_item(
     carrier: str,
     tracking_type: str,
     photo_hash: str,
+    review_reason: str,
 ) -> MailItem:
     now = clock.now()
     item = MailItem(
@@ -201,6 +248,7 @@ def _create_item(
         sender=req.sender.strip()[:200],
         accountable=req.accountable,
         flagged=req.suspicious,
+        review_reason=review_reason,
         length_mm=req.length_mm,
         width_mm=req.width_mm,
         height_mm=req.height_mm,

@@ -176,10 +176,15 @@ def intake(request: HttpRequest) -> HttpResponse:
                     weight_g=data["weight_g"],
                     photo=photo,
                     confirm_duplicate=data["confirm_duplicate"],
+                    unverified_reason=data["unverified_reason"],
                 ),
             )
         except services.PossibleDuplicate as exc:
             context["duplicate"] = exc.previous
+        except services.UnverifiedTrackingNumber as exc:
+            context["unverified"] = exc.problem
+            # The carrier check under the field already names the rule; the box below asks why.
+            form.add_error("tracking_number", "No carrier's rule accepts this number.")
         except ServiceError as exc:
             add_service_error(form, exc)
         else:
@@ -189,6 +194,9 @@ def intake(request: HttpRequest) -> HttpResponse:
         # The form comes back as typed: show again what the number and the chosen person are.
         context["check"] = _check_number(form.data.get("tracking_number", ""))
         context["chosen"] = _chosen_recipient(form.data.get("recipient_id", ""))
+    context["ask_reason"] = "unverified" in context or bool(
+        form.errors.get("unverified_reason") or form.data.get("unverified_reason")
+    )
     failed = bool(form.errors) or "duplicate" in context
     return _page(
         request,
@@ -404,6 +412,9 @@ def _timeline(item: MailItem) -> list[Step]:
             )
             if data.get(key)
         ]
+        unverified = data.get("unverified_tracking_number")
+        if isinstance(unverified, dict):
+            details.append(("Logged unchecked", str(unverified.get("reason", ""))))
         location = str(data.get("location", ""))
         steps.append(
             Step(
