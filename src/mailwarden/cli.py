@@ -35,7 +35,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     _migrate()
     from mailwarden.core.demo import seed
 
-    result = seed(items=args.items, recipients=args.recipients, seed=args.seed)
+    result = seed(
+        items=args.items, recipients=args.recipients, seed=args.seed, progress=_SeedProgress()
+    )
     print(result.summary())
     return 0
 
@@ -56,7 +58,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Every installed app seeds its part, adds its lines to the banner and starts what it runs
     # beside the server (the simulated door controller, which reaches it over HTTP once it
     # listens).
-    result = demo.seed(items=args.items, recipients=args.recipients, seed=args.seed)
+    result = demo.seed(
+        items=args.items, recipients=args.recipients, seed=args.seed, progress=_SeedProgress()
+    )
     url = f"http://{args.host}:{args.port}/"
     lines = [
         "",
@@ -74,6 +78,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         for process in live:
             process.stop()
+
+
+class _SeedProgress:
+    """One line per app on stderr as the demo is seeded, so a first start never looks stuck."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def started(self, label: str) -> None:
+        if self.first:
+            print("Seeding the demo data:", file=sys.stderr, flush=True)
+            self.first = False
+        print(f"  {label}…", end="", file=sys.stderr, flush=True)
+
+    def finished(self, label: str, part: str, seconds: float) -> None:
+        print(f" {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def _serve(host: str, port: int, banner: str | None) -> int:
