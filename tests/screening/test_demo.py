@@ -38,4 +38,3 @@ def test_the_demo_simulates_each_parcel_of_its_pool_once():
     assert len(pool.made) == 2
     # Both images of the pair are 16-bit TIFFs, as a real scanner sends them.
     assert all(image[:4] in (b"II*\x00", b"MM\x00*") for image in knife)
-
