@@ -25,13 +25,13 @@ def _migrate(verbose: bool = False) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     _migrate(verbose=True)
     return 0
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     _migrate()
     from mailwarden.core.demo import seed
 
@@ -43,7 +43,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     _migrate()
     return _serve(args.host, args.port, banner=None)
 
@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo's recipients are fictional: their mail goes to files, not to an SMTP server.
     os.environ.setdefault("MW_EMAIL__BACKEND", "file")
-    setup_django()
+    setup_django(needs_database=False)
     _migrate()
     from mailwarden.core import demo
 
@@ -203,7 +203,7 @@ def cmd_ledger_public_key(args: argparse.Namespace) -> int:
     settings = get_settings()
     path = settings.ledger_key_path()
     if not path.exists() and settings.env != "production":
-        setup_django()  # the development key is created on first use
+        setup_django(needs_database=False)  # the development key is created on first use
         from mailwarden.core import checkpoints
 
         checkpoints.signer()
@@ -311,7 +311,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     from django.core.management import call_command
 
     call_command("check", deploy=args.deploy, fail_level="WARNING")
