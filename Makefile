@@ -8,16 +8,23 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "mailwarden needs Python 3.11 or newer")'
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
+	@echo "[1/3] Creating the virtual environment in $(VENV)"
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@echo "[2/3] Upgrading pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "[3/3] Installing mailwarden and its dependencies (a few minutes the first time)"
+	@# Not --quiet: pip's line per package is the progress, and a silent install looks stuck.
+	@$(BIN)/python -m pip install --progress-bar off -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+	@echo "Installed."
 
 install: $(STAMP)
 
+# The demo's data goes to the default data folder (var), so every command run from the clone
+# afterwards (mailwarden ledger verify, ...) finds it.
 demo: $(STAMP)
-	MW_DATA_DIR=$${MW_DATA_DIR:-var/demo} $(BIN)/mailwarden demo
+	$(BIN)/mailwarden demo
 
 serve: $(STAMP)
 	$(BIN)/mailwarden serve

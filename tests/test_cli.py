@@ -107,3 +107,21 @@ def test_unknown_command_is_a_usage_error(capsys):
         main(["frobnicate"])
     assert exit_.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_command_in_a_data_folder_without_a_database_names_the_folder(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MW_")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "mailwarden.cli", "ledger", "verify"],
+        capture_output=True,
+        text=True,
+        env={**env, "MW_DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "there is no mailwarden database in the data folder" in result.stderr
+    assert str(tmp_path.resolve()) in result.stderr
+    assert "Traceback" not in result.stderr
+    # Nothing was made that a later `make demo` or `migrate` would mistake for a database.
+    assert not (tmp_path / "mailwarden.sqlite3").exists()

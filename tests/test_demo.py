@@ -78,3 +78,50 @@ def test_demo_gives_the_screener_real_scans():
     scanned = set(Scan.objects.values_list("item__uid", flat=True))
     assert set(awaiting.values_list("uid", flat=True)) <= scanned
     assert "X-ray scans" in result.summary()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def started(self, label: str) -> None:
+        self.calls.append(("started", label))
+
+    def finished(self, label: str, part: str, seconds: float) -> None:
+        assert seconds >= 0
+        self.calls.append(("finished", label))
+
+
+@pytest.mark.django_db
+def test_demo_reports_each_apps_part_as_it_goes():
+    recorder = _Recorder()
+    seed(items=12, recipients=5, seed=1, skip={"screening", "training", "risk"}, progress=recorder)
+    labels = [label for what, label in recorder.calls if what == "started"]
+    assert labels[:3] == ["core", "directory", "custody"]
+    assert "screening" not in labels
+    # Each part is announced before it runs and reported once it is done, one after another.
+    assert recorder.calls == [(w, label) for label in labels for w in ("started", "finished")]
+
+
+@pytest.mark.django_db
+def test_demo_recipient_sign_in_is_a_directory_person_with_mail():
+    from django.contrib.auth.models import User
+
+    from mailwarden.core.actor import Actor
+    from mailwarden.custody.queries import my_items
+
+    seed(items=40, recipients=10, seed=7, skip={"screening", "training", "risk"})
+    user = User.objects.get(username="recipient")
+    person = Recipient.objects.get(user=user)
+    assert person.display_name == f"{user.first_name} {user.last_name}"
+    assert person.email == user.email
+    rows = my_items(Actor.for_user(user))
+    states = {row.item.state for row in rows}
+    assert {
+        State.AWAITING_SCREENING,
+        State.READY_FOR_PICKUP,
+        State.DELIVERED,
+        State.PICKED_UP,
+    } <= states
+    assert all(row.item.recipient_id == person.pk for row in rows)
+    assert any(row.pickup_code for row in rows if row.item.state == State.READY_FOR_PICKUP)

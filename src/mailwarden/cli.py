@@ -26,23 +26,25 @@ def _migrate(verbose: bool = False) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     _migrate(verbose=True)
     return 0
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     _migrate()
     from mailwarden.core.demo import seed
 
-    result = seed(items=args.items, recipients=args.recipients, seed=args.seed)
+    result = seed(
+        items=args.items, recipients=args.recipients, seed=args.seed, progress=_SeedProgress()
+    )
     print(result.summary())
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     _migrate()
     return _serve(args.host, args.port, banner=None)
 
@@ -50,14 +52,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     # The demo's recipients are fictional: their mail goes to files, not to an SMTP server.
     os.environ.setdefault("MW_EMAIL__BACKEND", "file")
-    setup_django()
+    setup_django(needs_database=False)
     _migrate()
     from mailwarden.core import demo
 
     # Every installed app seeds its part, adds its lines to the banner and starts what it runs
     # beside the server (the simulated door controller, which reaches it over HTTP once it
     # listens).
-    result = demo.seed(items=args.items, recipients=args.recipients, seed=args.seed)
+    result = demo.seed(
+        items=args.items, recipients=args.recipients, seed=args.seed, progress=_SeedProgress()
+    )
     url = f"http://{args.host}:{args.port}/"
     lines = [
         "",
@@ -75,6 +79,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         for process in live:
             process.stop()
+
+
+class _SeedProgress:
+    """One line per app on stderr as the demo is seeded, so a first start never looks stuck."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def started(self, label: str) -> None:
+        if self.first:
+            print("Seeding the demo data:", file=sys.stderr, flush=True)
+            self.first = False
+        print(f"  {label}…", end="", file=sys.stderr, flush=True)
+
+    def finished(self, label: str, part: str, seconds: float) -> None:
+        print(f" {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def _serve(host: str, port: int, banner: str | None) -> int:
@@ -184,7 +204,7 @@ def cmd_ledger_public_key(args: argparse.Namespace) -> int:
     settings = get_settings()
     path = settings.ledger_key_path()
     if not path.exists() and settings.env != "production":
-        setup_django()  # the development key is created on first use
+        setup_django(needs_database=False)  # the development key is created on first use
         from mailwarden.core import checkpoints
 
         checkpoints.signer()
@@ -292,7 +312,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    setup_django()
+    setup_django(needs_database=False)
     from django.core.management import call_command
 
     call_command("check", deploy=args.deploy, fail_level="WARNING")

@@ -280,7 +280,7 @@ class TestAlarms:
         assert services.alarms.check_controllers(frozen_clock()) == 1
         assert services.alarms.check_controllers(frozen_clock()) == 0
         [alarm] = alarms(AlarmKind.CONTROLLER_OFFLINE)
-        assert alarm.controller == mailroom.edge1 and "61 s" in alarm.detail
+        assert alarm.controller == mailroom.edge1 and "1 minute 1 second" in alarm.detail
         assert OutboxEvent.objects.filter(topic="access.controller.went_offline").count() == 1
         services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, 1)
         alarm.refresh_from_db()
@@ -337,8 +337,8 @@ class TestAlarms:
         [alarm] = alarms(AlarmKind.CLOCK_SKEW)
         assert alarm.controller == mailroom.edge1
         assert alarm.detail == (
-            f"controller {mailroom.edge1.name}'s clock is 95 s ahead of the server's"
-            " (threshold 30 s)"
+            f"controller {mailroom.edge1.name}'s clock is 1 minute 35 seconds ahead of the"
+            " server's (threshold 30 seconds)"
         )
         frozen_clock.advance(minutes=2)
         ingest(mailroom, [skew(False, 1.0)])
@@ -438,3 +438,17 @@ class TestQuarantine:
         after = state()
         # Only the controller's last-seen time moved.
         assert after == before
+
+
+def test_a_silent_controller_alarm_says_how_long_in_words(mailroom, frozen_clock):
+    from mailwarden.access.services.alarms import check_controllers
+
+    frozen_clock.advance(seconds=25137)
+    assert check_controllers(frozen_clock()) >= 1
+    detail = (
+        AccessAlarm.objects.filter(kind=AlarmKind.CONTROLLER_OFFLINE, controller=mailroom.edge1)
+        .get()
+        .detail
+    )
+    assert detail.startswith(f"no sync from {mailroom.edge1.name} for 6 hours 58 minutes")
+    assert " s " not in detail and not detail.endswith(" s)")

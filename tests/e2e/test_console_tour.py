@@ -129,3 +129,21 @@ def test_two_factor_required_by_policy(open_page, demo):
     expect(clerk.locator("h1")).to_have_text("Dashboard")
     expect(clerk).to_have_url(re.compile(r"/$"))
     assert TOTPDevice.objects.get(user__username="clerk").confirmed
+
+
+def test_the_demo_recipient_signs_in_as_a_person_and_sees_their_mail(open_page, demo):
+    own = Recipient.objects.get(user__username="recipient")
+    theirs = list(MailItem.objects.filter(recipient=own))
+    assert {State.READY_FOR_PICKUP, State.PICKED_UP} <= {item.state for item in theirs}
+    page = open_page(DESKTOP)
+    sign_in_as(page, "recipient", demo)
+    expect(page.locator("h1")).to_have_text("My mail")
+    # The name at the top is the directory person's whose mail the page lists.
+    expect(page.locator(".who-name")).to_have_text(own.display_name)
+    expect(page.locator(".mail-row")).to_have_count(len(theirs))
+    ready = next(item for item in theirs if item.state == State.READY_FOR_PICKUP)
+    expect(page.locator(f"[data-uid={ready.uid}] .pickup-code")).to_have_text(
+        pickup.pickup_code(ready.uid)
+    )
+    page.click(".who >> text=API docs")
+    expect(page).to_have_url(re.compile(r"/api/docs$"))

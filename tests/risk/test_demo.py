@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_has_a_finished_and_a_running_assessment_with_live_findings():
-    # The training demo's 160 TIP images are not what this test is about.
+    # The training demo's 120 TIP images are not what this test is about.
     result = seed(items=40, recipients=12, seed=3, skip={"training"})
 
     summary = result.summary()

@@ -25,3 +25,16 @@ def test_every_screened_item_gets_a_scan_once(site, recipient, item, quarantined
     scan_entry = next(e for e in history if e.action == "screening.scan.stored")
     assert ledger.entry_data(scan_entry)["backfilled"] is True
     assert seed_scans(received, seed=3, sample=None).scans == 0
+
+
+def test_the_demo_simulates_each_parcel_of_its_pool_once():
+    from mailwarden.screening.demo import HARMLESS_PARCELS, ParcelPool
+
+    pool = ParcelPool(seed=3)
+    harmless = pool.images(None, 1)
+    assert pool.images(None, 1 + HARMLESS_PARCELS) is harmless
+    knife = pool.images("knife", 5)
+    assert knife != harmless and pool.images("knife", 6) is knife
+    assert len(pool.made) == 2
+    # Both images of the pair are 16-bit TIFFs, as a real scanner sends them.
+    assert all(image[:4] in (b"II*\x00", b"MM\x00*") for image in knife)

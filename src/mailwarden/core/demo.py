@@ -9,10 +9,12 @@ password kept in the data folder.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -68,8 +70,21 @@ class DemoLogins:
     role_users: dict[str, str]
 
 
+class Progress(Protocol):
+    """Told as each app's part of the demo starts and ends (seeding takes a while)."""
+
+    def started(self, label: str) -> None: ...
+
+    def finished(self, label: str, part: str, seconds: float) -> None: ...
+
+
 def seed(
-    *, items: int = 200, recipients: int = 50, seed: int = 7, skip: Collection[str] = ()
+    *,
+    items: int = 200,
+    recipients: int = 50,
+    seed: int = 7,
+    skip: Collection[str] = (),
+    progress: Progress | None = None,
 ) -> DemoResult:
     """Seed once, into a database in which no app holds data; later calls change nothing.
 
@@ -78,11 +93,19 @@ def seed(
     options = DemoOptions(
         seed=seed, items=items, recipients=recipients, history_from=clock.now() - HISTORY
     )
-    seeders = [s for label, s in demo_seeders() if label not in skip]
-    present = [p for p in (s.present() for s in seeders) if p]
+    seeders = [(label, s) for label, s in demo_seeders() if label not in skip]
+    present = [p for p in (s.present() for _, s in seeders) if p]
     if present:
         return DemoResult(False, options, tuple(present))
-    parts = [s.seed(options) for s in seeders]
+    parts = []
+    for label, seeder in seeders:
+        if progress is not None:
+            progress.started(label)
+        started = time.monotonic()
+        part = seeder.seed(options)
+        if progress is not None:
+            progress.finished(label, part, time.monotonic() - started)
+        parts.append(part)
     return DemoResult(True, options, tuple(p for p in parts if p))
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from mailwarden.core.actor import Actor
 from mailwarden.core.clock import FrozenClock, use_clock
+from mailwarden.core.demo import DEMO_STAFF
 from mailwarden.core.plugins import DemoOptions, DemoSeeder
 from mailwarden.core.roles import Role
 from mailwarden.custody import carriers, pickup, services
@@ -44,6 +45,7 @@ STATE_MIX: tuple[tuple[State, float], ...] = (
     (State.PICKED_UP, 0.3),
     (State.RETURNED, 0.03),
 )
+MINE = (State.AWAITING_SCREENING, State.READY_FOR_PICKUP, State.DELIVERED, State.PICKED_UP)
 PATHS: dict[State, tuple[State, ...]] = {
     State.AWAITING_SCREENING: (),
     State.CLEARED: (State.CLEARED,),
@@ -75,8 +77,12 @@ class CustodyDemo(DemoSeeder):
         if not people:
             return ""
         fake_clock = FrozenClock(options.history_from)
+        # The person the demo's recipient sign-in is (the directory's demo links them).
+        mine = Recipient.objects.filter(
+            active=True, user__username=DEMO_STAFF[Role.RECIPIENT]
+        ).first()
         with use_clock(fake_clock):
-            _seed_items(options.items, people, rng, fake_clock)
+            _seed_items(options.items, people, rng, fake_clock, mine)
         return f"Seeded {options.items} items."
 
 
@@ -101,8 +107,14 @@ def tracking_number(rng: random.Random, carrier: str) -> str:
 
 
 def _seed_items(
-    count: int, people: list[Recipient], rng: random.Random, fake_clock: FrozenClock
+    count: int,
+    people: list[Recipient],
+    rng: random.Random,
+    fake_clock: FrozenClock,
+    mine: Recipient | None = None,
 ) -> None:
+    # The signed-in recipient's "My mail" shows an item of each of these states.
+    owed = set(MINE) if mine is not None else set()
     clerk = Actor("user", "clerk", frozenset({Role.CLERK}))
     screener = Actor("user", "screener", frozenset({Role.SCREENER}))
     states = [s for s, _ in STATE_MIX]
@@ -119,12 +131,16 @@ def _seed_items(
             if kind == "letter" and rng.random() < 0.7
             else tracking_number(rng, rng.choice(("ups", "s10", "ups")))
         )
+        recipient = rng.choice(people)
+        if mine is not None and final in owed:
+            owed.discard(final)
+            recipient = mine
         with transaction.atomic():
             item = services.intake(
                 clerk,
                 services.IntakeRequest(
                     site="hq",
-                    recipient_id=rng.choice(people).pk,
+                    recipient_id=recipient.pk,
                     kind=kind,
                     tracking_number=number,
                     sender=rng.choice(SENDERS),

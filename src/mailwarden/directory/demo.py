@@ -108,6 +108,8 @@ LAST = [
     "O'Brien",
     "Kelly",
 ]
+# Which person (counting from 1) the demo's recipient sign-in is.
+RECIPIENT_PERSON = 2
 DEPARTMENTS = (
     "Finance",
     "Legal",
@@ -149,6 +151,9 @@ def _seed_directory(count: int, rng: random.Random) -> list[Recipient]:
         ("trolley", "Delivery trolley", LocationKind.VEHICLE),
     ):
         directory.create_location(system, site_code=site.code, code=code, name=name, kind=kind)
+    # The demo's recipient sign-in (core's demo staff) is the second person in the directory,
+    # under the sign-in's own name, so "My mail" shows the mail of the person one signed in as.
+    recipient_user = User.objects.filter(username=DEMO_STAFF[Role.RECIPIENT]).first()
     people: list[Recipient] = []
     used: set[tuple[str, str]] = set()
     while len(people) < count:
@@ -157,6 +162,10 @@ def _seed_directory(count: int, rng: random.Random) -> list[Recipient]:
             continue
         used.add((first, last))
         n = len(people) + 1
+        email = f"{first.lower()}.{last.lower().replace(chr(39), '')}@example.org"
+        if n == RECIPIENT_PERSON and recipient_user is not None:
+            first, last = recipient_user.first_name, recipient_user.last_name
+            email = recipient_user.email or email
         manager = people[0].employee_id if people and n % 7 else None
         people.append(
             directory.create_recipient(
@@ -165,7 +174,7 @@ def _seed_directory(count: int, rng: random.Random) -> list[Recipient]:
                     employee_id=f"E{1000 + n}",
                     first_name=first,
                     last_name=last,
-                    email=f"{first.lower()}.{last.lower().replace(chr(39), '')}@example.org",
+                    email=email,
                     phone=f"+44207946{n:04d}",
                     department=rng.choice(DEPARTMENTS),
                     mail_stop=f"{rng.randint(1, 6)}-{rng.randint(100, 480)}",
@@ -175,8 +184,6 @@ def _seed_directory(count: int, rng: random.Random) -> list[Recipient]:
                 ),
             )
         )
-    # The demo's recipient sign-in (core's demo staff) is the second person in the directory.
-    recipient_user = User.objects.filter(username=DEMO_STAFF[Role.RECIPIENT]).first()
-    if recipient_user is not None:
-        Recipient.objects.filter(pk=people[1].pk).update(user=recipient_user)
+    if recipient_user is not None and len(people) >= RECIPIENT_PERSON:
+        Recipient.objects.filter(pk=people[RECIPIENT_PERSON - 1].pk).update(user=recipient_user)
     return people

@@ -44,7 +44,10 @@ THREAT_SHARE_AWAITING = 0.15
 DECIDED_SHARE = 0.55
 OUTCOMES = (Outcome.RELEASED, Outcome.DESTROYED, Outcome.HANDED_TO_AUTHORITIES)
 OUTCOME_WEIGHTS = (4.0, 3.0, 3.0)
-DEFAULT_SAMPLE = 40  # of the items screened long ago, scanned for the record
+DEFAULT_SAMPLE = 8  # of the items screened long ago, scanned for the record
+# How many different parcels the demo simulates: harmless ones, and of each threat.
+HARMLESS_PARCELS = 4
+THREAT_PARCELS = 1
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,30 @@ class SeedScansResult:
             f"Simulated {self.scans} X-ray scans ({self.threats} with threats) "
             f"in {self.seconds:.1f} s."
         )
+
+
+class ParcelPool:
+    """The demo's simulated parcels: a few of each kind, each simulated once and shared by the
+    items it is drawn for. Simulating a parcel per item made the demo's start take minutes."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.made: dict[tuple[str | None, int], tuple[bytes, bytes]] = {}
+
+    def images(self, threat: str | None, draw: int) -> tuple[bytes, bytes]:
+        """The 16-bit TIFF pair (high, low) of a parcel holding ``threat`` (None: harmless);
+        ``draw`` picks one of the pool's parcels of that kind."""
+        key = (threat, draw % (HARMLESS_PARCELS if threat is None else THREAT_PARCELS))
+        if key not in self.made:
+            kind = 0 if threat is None else 1 + THREAT_CLASSES.index(threat)
+            parcel = simulate_parcel(
+                np.random.default_rng([self.seed, kind, key[1]]),
+                DEMO_SCANNER,
+                threat=threat,
+                clutter=(2, 6),
+            )
+            self.made[key] = (decode.tiff16(parcel.high), decode.tiff16(parcel.low))
+        return self.made[key]
 
 
 def _chosen(items: list[MailItem], rng: random.Random, sample: int | None) -> list[MailItem]:
@@ -86,6 +113,7 @@ def seed_scans(
     scanner = Actor.device("demo-scanner", Role.SCREENER)
     history = Actor.job("demo-scanner")
     threats = 0
+    pool = ParcelPool(seed)
     for item in todo:
         if item.state in QUARANTINE_FAMILY - {State.RELEASED}:
             threat: str | None = rng.choice(THREAT_CLASSES)
@@ -94,17 +122,8 @@ def seed_scans(
         else:
             threat = None
         threats += threat is not None
-        parcel = simulate_parcel(
-            np.random.default_rng([seed, zlib.crc32(item.uid.encode())]),
-            DEMO_SCANNER,
-            threat=threat,
-            clutter=(2, 6),
-        )
-        upload = services.ScanUpload(
-            high=decode.tiff16(parcel.high),
-            low=decode.tiff16(parcel.low),
-            filename=f"{item.uid}_high.tif",
-        )
+        high, low = pool.images(threat, zlib.crc32(item.uid.encode()))
+        upload = services.ScanUpload(high=high, low=low, filename=f"{item.uid}_high.tif")
         # The scan is dated a few minutes after the item arrived, when it was screened.
         taken = FrozenClock(item.received_at + timedelta(minutes=rng.randint(2, 20)))
         with use_clock(taken):

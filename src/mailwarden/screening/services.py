@@ -52,7 +52,7 @@ from mailwarden.screening.policy import (
     assess,
     policy_problems,
 )
-from mailwarden.xray.analysis import REGION_CLASSES
+from mailwarden.xray.analysis import REGION_CLASSES, Region
 
 # Screeners and security managers screen; only a security manager confirms a quarantine outcome
 # or edits the policy, so a release always has a manager's name on it.
@@ -344,6 +344,27 @@ def _check_scannable(item: MailItem) -> None:
         )
 
 
+# The last few images analysed, by their bytes: the same images again (an upload retried, the
+# demo's pool of simulated parcels) are not analysed and rendered twice.
+_RECENT: dict[tuple[bytes | None, bytes | None, bytes | None], tuple[list[Region], bytes]] = {}
+RECENT_SIZE = 16
+
+
+def _analysed(upload: ScanUpload, decoded: decode.Decoded) -> tuple[list[Region], bytes]:
+    key = (upload.image, upload.high, upload.low)
+    known = _RECENT.get(key)
+    if known is not None:
+        return known
+    try:
+        found = (imaging.regions(decoded), imaging.render(decoded))
+    except ValueError as exc:
+        raise ServiceError(f"the image could not be analysed ({exc})", "image") from exc
+    if len(_RECENT) >= RECENT_SIZE:
+        _RECENT.pop(next(iter(_RECENT)), None)
+    _RECENT[key] = found
+    return found
+
+
 def _store_scan(
     actor: Actor,
     uid: str,
@@ -356,11 +377,7 @@ def _store_scan(
     if source not in ScanSource.values:
         raise ServiceError(f"unknown scan source {source!r}", "source")
     decoded = decode_upload(upload)
-    try:
-        found = imaging.regions(decoded)
-        rendered = imaging.render(decoded)
-    except ValueError as exc:
-        raise ServiceError(f"the image could not be analysed ({exc})", "image") from exc
+    found, rendered = _analysed(upload, decoded)
     regions = [imaging.region_json(r) for r in found]
     width, height = decoded.size
     filename = upload.filename.strip()[:200]

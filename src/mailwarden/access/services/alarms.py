@@ -25,6 +25,7 @@ from mailwarden.access.services.common import HANDLE_ALARMS, authorise, check_se
 from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
+from mailwarden.core.durations import spoken
 from mailwarden.core.errors import Conflict, NotFound
 from mailwarden.core.tasks import periodic
 from mailwarden.core.validation import check_text
@@ -169,7 +170,10 @@ def check_controllers(now: datetime) -> int:
                 AlarmKind.CONTROLLER_OFFLINE,
                 last,
                 now,
-                detail=f"no sync from {ctl.name} for {silent} s (limit {ctl.offline_after_s} s)",
+                detail=(
+                    f"no sync from {ctl.name} for {spoken(silent)}"
+                    f" (limit {spoken(ctl.offline_after_s)})"
+                ),
                 controller=ctl,
             )
             raised += 1

@@ -36,6 +36,7 @@ from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.api import clean_text
+from mailwarden.core.durations import spoken
 from mailwarden.core.errors import ServiceError
 from mailwarden.directory.models import LocationKind
 from mailwarden.edge.decisions import Reason
@@ -437,8 +438,8 @@ def _controller_condition(
         kind, active = AlarmKind.CLOCK_SKEW, event.exceeded
         direction = "behind" if event.offset_s > 0 else "ahead of"
         detail = (
-            f"controller {name}'s clock is {abs(event.offset_s):.0f} s {direction} the server's"
-            f" (threshold {event.threshold_s:.0f} s)"
+            f"controller {name}'s clock is {spoken(abs(event.offset_s))} {direction} the"
+            f" server's (threshold {spoken(event.threshold_s)})"
         )
     _condition(ctx, row, kind, active, detail, controller=ctx.ctl)
 
@@ -501,7 +502,9 @@ def _invalid_attempts(ctx: _Context, row: AccessEvent) -> None:
         AlarmKind.INVALID_ATTEMPTS,
         row.occurred_at,
         ctx.now,
-        detail=f"{refused} refused presentations at reader {row.reader.code} within {window_s} s",
+        detail=(
+            f"{refused} refused presentations at reader {row.reader.code} within {spoken(window_s)}"
+        ),
         controller=ctx.ctl,
         door=row.door,
         reader=row.reader,
