@@ -56,7 +56,7 @@ def test_carrier_detect_from_arguments(capsys):
         "valid": False,
         "carrier": None,
         "type": None,
-        "reason": "no carrier format matches",
+        "reason": "it matches no carrier's format; check that it was scanned or typed in full",
     }
     assert set(rows[0]) == {"number", "valid", "carrier", "type"}
 

@@ -228,7 +228,7 @@ def test_carrier_detect_lines():
             "valid": False,
             "carrier": None,
             "type": None,
-            "reason": "no carrier format matches",
+            "reason": "it matches no carrier's format; check that it was scanned or typed in full",
         },
         {"number": "K1506235620", "valid": True, "carrier": "ups", "type": "ups_waybill"},
     ]
