@@ -85,6 +85,7 @@ def test_an_assessment_is_created_listed_and_read(manager, auditor):
         ({"site": "nowhere"}, 404, "site"),
         ({"title": ""}, 422, "title"),
         ({"period_start": "2026-01-01"}, 422, "period_start"),
+        ({"period_end": "0001-02-01T00:00:00Z"}, 400, "period_end"),
     ],
 )
 def test_bad_assessments_are_refused_naming_the_field(manager, body, status, field):

@@ -147,6 +147,9 @@ def test_bad_periods_and_missing_controls_are_refused(manager):
     far = manager.post(f"{BASE}/{control['id']}/evaluate", {"end": "0082-11-30T06:20:18-20:38"})
     assert far.status_code == 200, far.content
     assert far.json()["evidence"]["end"].startswith("0082-12-01T02:58:18")
+    # The default start, 30 days before the end, would fall off the calendar.
+    early = manager.post(f"{BASE}/{control['id']}/evaluate", {"end": "0001-01-05T00:00:00Z"})
+    assert early.status_code == 400 and early.json()["field"] == "end"
     assert manager.get(f"{BASE}/99999").status_code == 404
     assert manager.post(f"{BASE}/99999/evaluate", {}).status_code == 404
     assert manager.patch(f"{BASE}/99999", {"title": "x"}).status_code == 404

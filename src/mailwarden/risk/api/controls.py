@@ -10,6 +10,7 @@ from ninja import Path, Query, Router, Status
 
 from mailwarden.core import clock
 from mailwarden.core.api import ERRORS, actor_of, allow
+from mailwarden.core.errors import ServiceError
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.queries import controls as queries
 from mailwarden.risk.schemas_controls import (
@@ -32,7 +33,12 @@ DEFAULT_PERIOD = timedelta(days=30)
 
 def _period(payload: RiskPeriodIn) -> tuple[datetime, datetime]:
     end = payload.end or clock.now()
-    return payload.start or end - DEFAULT_PERIOD, end
+    if payload.start is not None:
+        return payload.start, end
+    try:
+        return end - DEFAULT_PERIOD, end
+    except OverflowError:
+        raise ServiceError("the 30 days before this end fall before year 1", "end") from None
 
 
 @router.get(

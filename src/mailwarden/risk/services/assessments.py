@@ -73,7 +73,13 @@ def method_of(assessment: Assessment) -> Method:
 
 def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     end = end or clock.now()
-    start = start or end - DEFAULT_PERIOD
+    if start is None:
+        try:
+            start = end - DEFAULT_PERIOD
+        except OverflowError:
+            raise ServiceError(
+                "the 90 days before this end fall before year 1", "period_end"
+            ) from None
     if start >= end:
         raise ServiceError("the period must start before it ends", "period_start")
     return start, end
