@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
+from mailwarden.core.names import names
 from mailwarden.core.views import actor_of, console_page, forbidden
 from mailwarden.directory.models import Site
 from mailwarden.risk import questionnaire
@@ -28,7 +29,6 @@ from mailwarden.risk.forms_console import (
 from mailwarden.risk.models import Answer, Assessment, AssessmentState
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.services import assessments as services
-from mailwarden.risk.views.names import names
 from mailwarden.risk.views.nav import assessment_links
 
 

@@ -11,12 +11,12 @@ from django.urls import path
 from django.views.decorators.http import require_GET
 
 from mailwarden.core import clock
+from mailwarden.core.names import names
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import Site
 from mailwarden.risk.models import Assessment, Control, Risk, Treatment, TreatmentStatus
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.scoring import Level
-from mailwarden.risk.views.names import names
 from mailwarden.risk.views.nav import assessment_links, risk_links
 
 OPEN_TREATMENT = (TreatmentStatus.PLANNED, TreatmentStatus.IN_PROGRESS)

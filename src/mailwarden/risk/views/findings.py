@@ -17,13 +17,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailwarden.core import media
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
+from mailwarden.core.names import names
 from mailwarden.core.views import actor_of, console_page, forbidden
 from mailwarden.risk import questionnaire, rules
 from mailwarden.risk.forms_console import FindingForm, FindingStateForm, PhotoForm
 from mailwarden.risk.models import Assessment, Finding, FindingPhoto, FindingState
 from mailwarden.risk.permissions import MANAGE_RISK, VIEW_RISK
 from mailwarden.risk.services import findings as services
-from mailwarden.risk.views.names import names
 from mailwarden.risk.views.nav import assessment_links
 
 LIST_LIMIT = 500
