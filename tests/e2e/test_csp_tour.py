@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from mailwarden.core.demo import demo_logins, seed
 from mailwarden.directory.models import Recipient
 from tests.e2e.conftest import DESKTOP
+from tests.e2e.test_screening_workstation import restore_indicator_catalogue
 from tests.factories import VALID_UPS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,6 +26,9 @@ NOT_PAGES = (".pdf", ".csv", ".json", ".xlsx", ".zip", "/export", "/download", "
 @pytest.fixture
 def demo(transactional_db) -> str:
     # The screening seed simulates X-ray scans for minutes; its pages render empty queues here.
+    # Its indicator checklist, though, is data the training demo needs, and a transactional test
+    # that ran before this one in the process has flushed it away.
+    restore_indicator_catalogue()
     seed(items=30, recipients=12, skip={"screening"})
     return demo_logins().password
 
