@@ -661,6 +661,8 @@ class IncidentStateChanged(DomainEvent):
     state: str = Field(description="The state it entered.")
     by: str = Field(description="The actor label of who moved it.")
     exercise: bool = Field(description="True for an exercise's incident.")
+    title: str = Field("", description="The incident's title.")
+    at: datetime | None = Field(None, description="When it moved.")
 
 
 class IncidentBroadcastSent(DomainEvent):
@@ -694,6 +696,9 @@ class IncidentRollCallAnswered(DomainEvent):
     answer: str = Field(description="safe or need_help.")
     via: str = Field(description="The channel of the message whose link was used.")
     exercise: bool = Field(description="True when it is part of an exercise.")
+    incident_reference: str = Field("", description="The incident it belongs to, if any.")
+    incident_title: str = Field("", description="That incident's title.")
+    answered_at: datetime | None = Field(None, description="When it was answered.")
 
 
 class IncidentEscalationPaged(DomainEvent):

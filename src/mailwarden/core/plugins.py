@@ -127,6 +127,9 @@ class MailwardenApp(AppConfig):
     duty_gate: str | None = None
     # A core.projections.ImageProjector: test images for the screening workstation.
     image_projector: str | None = None
+    # A mapping of block names to functions ``(argument) -> Markdown``: text the app publishes
+    # for other apps' pages (a course shows a playbook's steps without importing incidents).
+    text_blocks: str | None = None
 
     # Django takes the one AppConfig subclass an app's apps.py holds as the app's config. This
     # base, imported into every apps.py, must not count as one; each subclass must.
@@ -145,6 +148,16 @@ class MailwardenApp(AppConfig):
 def mailwarden_apps() -> list[MailwardenApp]:
     """The installed mailwarden apps, in ``INSTALLED_APPS`` order."""
     return [c for c in apps.get_app_configs() if isinstance(c, MailwardenApp)]
+
+
+def text_block(name: str, argument: str) -> str | None:
+    """The Markdown an app publishes as block ``name`` for ``argument``; None when no app does."""
+    for app in mailwarden_apps():
+        if app.text_blocks:
+            render = import_string(app.text_blocks).get(name)
+            if render is not None:
+                return str(render(argument))
+    return None
 
 
 def nav_entries() -> list[NavEntry]:

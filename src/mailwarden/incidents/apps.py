@@ -109,3 +109,5 @@ class IncidentsConfig(MailwardenApp):
         "mailwarden.incidents.services.escalation",
     )
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"
+    # A playbook's steps, for the courses that teach them.
+    text_blocks = "mailwarden.incidents.text_blocks.BLOCKS"

@@ -545,6 +545,9 @@ def answer_roll_call(
                     answer=answer,
                     via=claim.channel,
                     exercise=broadcast.exercise,
+                    incident_reference=broadcast.incident.reference if broadcast.incident else "",
+                    incident_title=broadcast.incident.title if broadcast.incident else "",
+                    answered_at=now,
                 )
             )
             ledger.append(

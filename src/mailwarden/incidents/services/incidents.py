@@ -355,6 +355,8 @@ def move(actor: Actor, incident_id: int, state: str, note: str = "") -> Incident
                 state=state,
                 by=actor.label,
                 exercise=incident.exercise,
+                title=incident.title,
+                at=now,
             )
         )
     return incident

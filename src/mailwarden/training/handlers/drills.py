@@ -4,15 +4,12 @@ an exercise's roll call."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.contrib.auth import get_user_model
 
 from mailwarden.contracts.events import IncidentRollCallAnswered, IncidentStateChanged
 from mailwarden.core import clock, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.directory.models import Recipient
-from mailwarden.incidents.queries import incidents
 from mailwarden.training.services import participation
 
 JOB = Actor.job("training-drills")
@@ -41,28 +38,15 @@ def exercise_moved(event: IncidentStateChanged) -> None:
     user_id = _user_id(event.by)
     if user_id is None:
         return
-    found = (
-        incidents.incidents()
-        .filter(pk=event.incident)
-        .values("title", "contained_at", "resolved_at", "closed_at")
-        .first()
-    )
-    # When it moved, as the incident keeps it: the event may be delivered much later.
-    moved_at: datetime | None = None
-    if found is not None:
-        moved_at = {
-            "contained": found["contained_at"],
-            "resolved": found["resolved_at"],
-            "closed": found["closed_at"],
-        }.get(event.state)
     participation.record_drill(
         JOB,
         participation.DrillPart(
             ref=event.reference,
-            title=found["title"] if found else event.reference,
+            title=event.title or event.reference,
             site=event.site,
             role_played=f"moved the exercise to {event.state}",
-            occurred_at=moved_at or clock.now(),
+            # When it moved, as the event says: it may be delivered much later.
+            occurred_at=event.at or clock.now(),
             user_id=user_id,
         ),
     )
@@ -74,25 +58,8 @@ def exercise_roll_call_answered(event: IncidentRollCallAnswered) -> None:
         return
     user_id = Recipient.objects.filter(pk=event.recipient).values_list("user_id", flat=True).first()
     # The exercise incident the site message belongs to, so a person counts once per drill.
-    incident = (
-        incidents.incidents()
-        .filter(broadcasts__pk=event.broadcast)
-        .values("reference", "title")
-        .first()
-    )
-    answered_at = (
-        incidents.incidents()
-        .filter(
-            broadcasts__answers__broadcast_id=event.broadcast,
-            broadcasts__answers__recipient_id=event.recipient,
-        )
-        .values_list("broadcasts__answers__answered_at", flat=True)
-        .first()
-    )
-    ref = incident["reference"] if incident else f"site-message-{event.broadcast}"
-    title = (
-        incident["title"] if incident else f"Roll call exercise (site message {event.broadcast})"
-    )
+    ref = event.incident_reference or f"site-message-{event.broadcast}"
+    title = event.incident_title or f"Roll call exercise (site message {event.broadcast})"
     participation.record_drill(
         JOB,
         participation.DrillPart(
@@ -100,7 +67,7 @@ def exercise_roll_call_answered(event: IncidentRollCallAnswered) -> None:
             title=title,
             site=event.site,
             role_played=ANSWERS.get(event.answer, "answered the roll call"),
-            occurred_at=answered_at or clock.now(),
+            occurred_at=event.answered_at or clock.now(),
             user_id=user_id,
             recipient_id=event.recipient,
         ),

@@ -12,8 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
 from mailwarden.core import clock
-from mailwarden.core.roles import Role
-from mailwarden.incidents.queries.playbooks import playbooks
+from mailwarden.core.plugins import text_block
 from mailwarden.screening.models import Indicator
 from mailwarden.training.codes import normalise_code
 from mailwarden.training.models import (
@@ -51,14 +50,8 @@ def _indicators_md() -> str:
 
 
 def _playbook_md(incident_type: str) -> str:
-    found = next((p for p in playbooks() if p.incident_type == incident_type), None)
-    if found is None:
-        return f"*(This site has no {incident_type.replace('_', ' ')} playbook.)*"
-    lines = []
-    for n, step in enumerate(found.steps.all(), start=1):
-        who = Role(step.role).title if step.role in Role._value2member_map_ else step.role
-        lines.append(f"{n}. **{step.title}** ({who}). {step.instructions}")
-    return "\n".join(lines)
+    found = text_block("playbook", incident_type)
+    return found if found is not None else "*(No app publishes playbooks here.)*"
 
 
 def expand(body: str) -> str:
