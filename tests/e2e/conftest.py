@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from importlib import import_module
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from django.apps import apps as django_apps
 
 # Playwright's sync API keeps an asyncio loop running in this thread; the ORM calls the tests make
 # between browser steps are ordinary synchronous calls, so Django's guard must stand aside.
@@ -92,3 +94,10 @@ def follow(page, selector: str) -> None:
 def sign_out(page) -> None:
     page.click("form[action='/logout/'] button")
     page.wait_for_url("**/login/")
+
+
+def restore_indicator_catalogue() -> None:
+    """The checklist is written by a data migration, and a transactional test that ran before
+    this one has flushed it away with everything else."""
+    catalogue = import_module("mailwarden.screening.migrations.0002_indicator_catalogue")
+    catalogue.seed(django_apps, None)

@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 
 from mailwarden.core.demo import demo_logins, seed
 from mailwarden.directory.models import Recipient
-from tests.e2e.conftest import DESKTOP
-from tests.e2e.test_screening_workstation import restore_indicator_catalogue
+from tests.e2e.conftest import DESKTOP, restore_indicator_catalogue
 from tests.factories import VALID_UPS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -4,10 +4,8 @@ threat, and two security managers let it out of quarantine."""
 from __future__ import annotations
 
 import re
-from importlib import import_module
 
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
@@ -20,19 +18,22 @@ from mailwarden.screening import decode, services
 from mailwarden.screening.demo import DEMO_SCANNER
 from mailwarden.screening.models import Scan, ScanSource
 from mailwarden.xray.simulator import simulate_parcel
-from tests.e2e.conftest import DESKTOP, PASSWORD, SHOTS, TABLET, follow, shot, sign_in, sign_out
+from tests.e2e.conftest import (
+    DESKTOP,
+    PASSWORD,
+    SHOTS,
+    TABLET,
+    follow,
+    restore_indicator_catalogue,
+    shot,
+    sign_in,
+    sign_out,
+)
 from tests.factories import ADMIN, intake, make_recipient, make_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SIMULATED_SCANNER = Actor.device("demo-scanner", Role.SCREENER)
-
-
-def restore_indicator_catalogue() -> None:
-    """The checklist is written by a data migration, and a transactional test that ran before
-    this one has flushed it away with everything else."""
-    catalogue = import_module("mailwarden.screening.migrations.0002_indicator_catalogue")
-    catalogue.seed(django_apps, None)
 
 
 def person(username: str) -> Actor:
