@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from django.db import OperationalError
+
 from mailwarden.vision import synthetic
 
 T = TypeVar("T")
@@ -29,7 +31,15 @@ def wait_for(what: Callable[[], T], timeout: float = 90.0, why: str = "") -> T:
     """Poll until ``what()`` is truthy: the worker's threads do the work, the test only looks."""
     deadline = time.monotonic() + timeout
     while True:
-        value = what()
+        try:
+            value = what()
+        except OperationalError as error:
+            # The in-memory SQLite test database is shared between threads through SQLite's shared
+            # cache, which locks a whole table while the server's thread writes to it; a file
+            # database (or PostgreSQL) would let the read through, so look again.
+            if "is locked" not in str(error):
+                raise
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:
