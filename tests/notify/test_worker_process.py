@@ -84,7 +84,7 @@ def database_url() -> Iterator[str | None]:
 
 def _run(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(
-        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, f"{args} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
     return done.stdout

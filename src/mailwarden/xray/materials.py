@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from types import ModuleType
 
 import numpy as np
-import xraydb
 
 ENERGIES_KEV: np.ndarray = np.arange(10.0, 161.0, 1.0)
 ZEFF_EXPONENT = 2.94
@@ -100,6 +100,14 @@ _ALL: tuple[Material, ...] = (
 MATERIALS: dict[str, Material] = {m.name: m for m in _ALL}
 
 
+def _xraydb() -> ModuleType:
+    # Imported on first use: xraydb brings SQLAlchemy, about a second and a half that every
+    # process importing the screening app (every CLI command, every server start) would pay.
+    import xraydb
+
+    return xraydb
+
+
 def get(name: str) -> Material:
     """The material called ``name``; a KeyError names the known ones."""
     try:
@@ -109,6 +117,7 @@ def get(name: str) -> Material:
 
 
 def _element_mass_fractions(material: Material) -> dict[str, float]:
+    xraydb = _xraydb()
     fractions: dict[str, float] = {}
     for formula, part_fraction in material.parts:
         counts = xraydb.chemparse(formula)
@@ -123,6 +132,7 @@ def _element_mass_fractions(material: Material) -> dict[str, float]:
 @cache
 def _mass_attenuation_cached(name: str) -> np.ndarray:
     material = get(name)
+    xraydb = _xraydb()
     energies_ev = ENERGIES_KEV * 1000.0
     mu = np.zeros_like(ENERGIES_KEV)
     for element, fraction in _element_mass_fractions(material).items():
@@ -150,6 +160,7 @@ def mass_attenuation_at(name: str, energy_kev: float) -> float:
 
 def effective_z(name: str, exponent: float = ZEFF_EXPONENT) -> float:
     """Power-law effective atomic number: (sum of electron fraction * Z**p) ** (1/p)."""
+    xraydb = _xraydb()
     electrons: dict[int, float] = {}
     for element, mass_fraction in _element_mass_fractions(get(name)).items():
         z = xraydb.atomic_number(element)
