@@ -143,11 +143,20 @@ def test_the_console_names_what_is_missing(console, shelf):
     assert "choose the location to move the items to" in no_place.content.decode()
     pdf = client.post("/items/bulk/", {"uid": [shelf["cleared_a"].uid], "action": "labels"})
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    refused = console(Role.AUDITOR).post(
+    auditor = console(Role.AUDITOR)
+    offered = auditor.get("/items/").content.decode()
+    assert 'value="labels"' in offered and "Mark ready for pickup<" not in offered
+    assert (
+        'value="move">Move to a location' in console(Role.SCREENER).get("/items/").content.decode()
+    )
+    refused = auditor.post(
         "/items/bulk/",
         {"uid": [shelf["cleared_a"].uid], "action": "ready_for_pickup", "confirmed": "on"},
     )
-    assert refused.status_code == 403
+    # Not offered to an auditor, so refused as a choice not on their list; the service would
+    # refuse it too (test_one_transaction_and_roles).
+    assert refused.status_code == 400
+    assert "choose an action from the list" in refused.content.decode()
     assert MailItem.objects.get(uid=shelf["cleared_a"].uid).state == State.CLEARED
 
 

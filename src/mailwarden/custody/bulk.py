@@ -43,6 +43,19 @@ ACTION_LABELS = {
 }
 
 
+# Who may run each action: the roles its one-item service checks.
+ACTION_ROLES = {
+    BulkAction.MOVE: (*HANDOVER, *SCREEN),
+    BulkAction.READY: HANDOVER,
+    BulkAction.REMIND: HANDOVER,
+}
+
+
+def actions_for(actor: Actor) -> list[BulkAction]:
+    """The actions this person may run, so a page offers only those."""
+    return [action for action, roles in ACTION_ROLES.items() if actor.has(*roles)]
+
+
 @dataclass(frozen=True)
 class Skipped:
     uid: str
@@ -95,7 +108,7 @@ def _run(
 
 def move(actor: Actor, uids: Sequence[str], location_code: str, reason: str = "") -> BulkResult:
     """Move each item to the location with ``location_code`` at that item's own site."""
-    require(actor, (*HANDOVER, *SCREEN), "moving items")
+    require(actor, ACTION_ROLES[BulkAction.MOVE], "moving items")
     if not location_code.strip():
         raise ServiceError("choose the location to move the items to", "location_code")
     reason = reason.strip() or "moved with other items"
@@ -109,7 +122,7 @@ def move(actor: Actor, uids: Sequence[str], location_code: str, reason: str = ""
 
 def mark_ready(actor: Actor, uids: Sequence[str], reason: str = "") -> BulkResult:
     """Put each item on its site's pickup shelf, ready for its recipient."""
-    require(actor, HANDOVER, "marking items ready for pickup")
+    require(actor, ACTION_ROLES[BulkAction.READY], "marking items ready for pickup")
     reason = reason.strip() or "marked ready with other items"
     return _run(
         actor,
@@ -121,7 +134,7 @@ def mark_ready(actor: Actor, uids: Sequence[str], reason: str = "") -> BulkResul
 
 def send_reminders(actor: Actor, uids: Sequence[str]) -> BulkResult:
     """Remind the recipient of each item that waits for pickup."""
-    require(actor, HANDOVER, "sending pickup reminders")
+    require(actor, ACTION_ROLES[BulkAction.REMIND], "sending pickup reminders")
     return _run(actor, BulkAction.REMIND, uids, lambda uid: services.send_reminder(actor, uid))
 
 

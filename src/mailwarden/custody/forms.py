@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 
 from mailwarden.core.forms import form_field
-from mailwarden.custody.bulk import ACTION_LABELS
+from mailwarden.custody.bulk import ACTION_LABELS, BulkAction
 from mailwarden.custody.models import ItemKind
 from mailwarden.custody.pickup import CODE_DIGITS
 from mailwarden.custody.queries import ItemFilters, carrier_choices
@@ -211,13 +211,15 @@ class BulkForm(forms.Form):
     reason = forms.CharField(label="Why (optional)", required=False, max_length=REASON_LIMIT_BULK)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, uids: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, uids: list[str], actions: list[BulkAction], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         form_field(self, "uid", forms.MultipleChoiceField).choices = [(u, u) for u in uids]
         form_field(self, "action", forms.ChoiceField).choices = [
             ("", "Choose an action"),
             ("labels", "Print labels (one PDF)"),
-            *((a.value, label) for a, label in ACTION_LABELS.items()),
+            *((a.value, ACTION_LABELS[a]) for a in actions),
         ]
         # A location code names the same kind of place at every site (shelf-a, dock), so one
         # choice moves items of several sites, each to its own site's place.

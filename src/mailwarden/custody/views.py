@@ -354,8 +354,7 @@ def items(request: HttpRequest) -> HttpResponse:
         "next_query": urlencode({**params, "page": page + 1}),
         "export_query": query,
         "list_query": query,
-        "bulk_form": BulkForm(uids=[]) if actor.has(*VIEW_ITEMS) else None,
-        "can_change": actor.has(*HANDOVER, *SCREEN),
+        "bulk_form": BulkForm(uids=[], actions=bulk.actions_for(actor)),
     }
     return _page(request, "custody/items.html", "custody/_results.html", context)
 
@@ -409,7 +408,7 @@ def items_bulk(request: HttpRequest) -> HttpResponse:
         : bulk.MAX_SELECTION + 1
     ]
     known = list(queries.visible_items(actor).filter(uid__in=ticked).values_list("uid", flat=True))
-    form = BulkForm(request.POST, uids=known)
+    form = BulkForm(request.POST, uids=known, actions=bulk.actions_for(actor))
     back = request.POST.get("back", "")
     back_url = reverse("items") + ("?" + back if back and not back.startswith(("/", "?")) else "")
     context: dict[str, Any] = {"form": form, "back_url": back_url, "back": back}
