@@ -44,7 +44,7 @@ def test_a_manager_clears_the_flag_and_the_ledger_keeps_it(flagged):
     ]
     data = ledger.entry_data(entry)
     assert "label torn" in data["review_reason"]
-    assert data["note"] == "checked with UPS: label misprint"
+    assert data["reason"] == "checked with UPS: label misprint"
     assert entry.actor == MANAGER.label
     with pytest.raises(Conflict):
         services.clear_review(MANAGER, flagged.uid)

@@ -93,3 +93,40 @@ def test_filter_export_and_mark_ready_in_bulk(open_page, mailroom):
     with page.context.expect_page() as opened:
         page.click("[data-bulk-submit]")
     assert opened.value.url.endswith("/items/bulk/")
+
+
+def test_a_manager_clears_the_review_flag_from_the_item_page(open_page, transactional_db):
+    from mailwarden.custody import services
+    from tests.factories import CLERK
+
+    site = make_site()
+    ada = make_recipient(first_name="Ada", last_name="Byron")
+    flagged = services.intake(
+        CLERK,
+        services.IntakeRequest(
+            site=site.code,
+            recipient_id=ada.pk,
+            kind="parcel",
+            tracking_number="1Z5R89390357567128",
+            unverified_reason="label torn",
+        ),
+    )
+    create_user(
+        ADMIN,
+        "manager",
+        password=PASSWORD,
+        roles=[Role.SECURITY_MANAGER.value],
+        check_password=False,
+    )
+    page = open_page()
+    sign_in(page, "manager")
+    page.goto(f"/items/{flagged.uid}/")
+    expect(page.locator("[data-review-flag]")).to_contain_text("label torn")
+    page.click("text=Clear the review flag…")
+    page.fill("#id_note", "UPS confirmed the number")
+    page.click("[data-clear-review]")
+    expect(page.locator(".alert-success")).to_contain_text("no longer flagged for review")
+    expect(page.locator("[data-review-flag]")).to_have_count(0)
+    expect(page.locator(".timeline .step").last).to_contain_text("Item review cleared")
+    expect(page.locator(".timeline .step").last).to_contain_text("UPS confirmed the number")
+    assert MailItem.objects.get(pk=flagged.pk).review_reason == ""

@@ -474,7 +474,8 @@ def clear_review(actor: Actor, uid: str, note: str = "") -> MailItem:
             "custody.item.review_cleared",
             "mailitem",
             item.uid,
-            {"review_reason": previous, "note": note},
+            # Under "reason", as every step the item page shows with its why.
+            {"review_reason": previous, "reason": note},
         )
     return item
 
