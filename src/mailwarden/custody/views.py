@@ -417,16 +417,16 @@ def items_bulk(request: HttpRequest) -> HttpResponse:
         return render(request, "custody/bulk.html", context, status=400)
     data = form.cleaned_data
     uids = data["uid"]
-    action = data["action"]
+    wanted = data["action"]
     try:
-        if action == "labels":
+        if wanted == "labels":
             sheet = bulk.print_labels(actor, uids)
             response = HttpResponse(sheet.pdf, content_type="application/pdf")
             response["Content-Disposition"] = (
                 f'inline; filename="labels-{len(sheet.printed)}-items.pdf"'
             )
             return response
-        chosen = bulk.BulkAction(action)
+        chosen = bulk.BulkAction(wanted)
         if not data["confirmed"]:
             # Acting on a shelf of items is not undone with a click: say what will happen first.
             rows = list(
