@@ -161,7 +161,10 @@ def test_label_photo_fills_the_barcode_field(clerk):
 def test_unreadable_label_photo_says_why(clerk):
     upload = SimpleUploadedFile("label.png", b"not an image", content_type="image/png")
     body = clerk.post("/intake/decode/", {"label_photo": upload}).content.decode()
-    assert "That photo cannot be read: the file is not a readable image" in body
+    assert "That photo cannot be read. The file is not a readable image: it is not a" in body
+    # One colon in the sentence, never "read: the file ...: it is".
+    message = body.split('<p class="field-error">')[1].split("</p>")[0]
+    assert message.count(":") == 1, message
     assert "BytesIO" not in body
     blank = SimpleUploadedFile("blank.png", png_bytes(Image.new("L", (200, 100), 255)))
     assert (

@@ -9,7 +9,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Max
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import File, Form, Path, Query, Router, Status
 from ninja.files import UploadedFile
 
@@ -19,11 +19,25 @@ from mailwarden.core.api import ERRORS, actor_of, allow, upload_bytes
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
-from mailwarden.custody import barcodes, carriers, export, holds, labels, queries, services
+from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
+from mailwarden.custody import (
+    barcodes,
+    bulk,
+    carriers,
+    export,
+    holds,
+    item_export,
+    labels,
+    queries,
+    services,
+)
 from mailwarden.custody.matching import RecipientIndex
 from mailwarden.custody.models import MailItem, SiteMailHold
 from mailwarden.custody.schemas import (
+    BulkIn,
+    BulkOut,
+    BulkSkippedOut,
+    ClearReviewIn,
     CustodyEntryOut,
     DashboardOut,
     DetectOut,
@@ -32,10 +46,13 @@ from mailwarden.custody.schemas import (
     HoldId,
     IntakeIn,
     IntakeOut,
+    ItemCountOut,
     ItemFilters,
     ItemOut,
+    ItemPage,
     ItemUid,
     LabelReadOut,
+    LabelsIn,
     MatchOut,
     MatchQuery,
     MoveIn,
@@ -55,6 +72,8 @@ from mailwarden.directory.models import Recipient
 from mailwarden.directory.schemas import recipient_out
 
 router = Router(tags=["custody"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # Staff, and recipients for their own items (the queries show a recipient nothing else).
 READ_ITEMS = (*VIEW_ITEMS, Role.RECIPIENT)
@@ -288,20 +307,118 @@ def my_items(request: HttpRequest) -> list[MyItemOut]:
 @router.get(
     "/items",
     response={200: list[ItemOut], **ERRORS},
-    summary="Search items, newest first (page on with 'before')",
+    summary="Search and filter items, newest first (page on with 'before')",
 )
 @allow(READ_ITEMS, "searching items")
-def list_items(request: HttpRequest, filters: Query[ItemFilters]) -> list[ItemOut]:
+def list_items(request: HttpRequest, filters: Query[ItemPage]) -> list[ItemOut]:
     items = queries.search_items(
         actor_of(request),
         filters.q,
-        state=filters.state.value if filters.state else None,
-        recipient_id=filters.recipient_id,
-        site_code=filters.site,
+        filters=filters.filters(),
         limit=filters.limit,
         before=filters.before,
     )
     return [item_out(i) for i in items]
+
+
+# Declared before /items/{uid}: the first path that matches answers, and an item ID never holds
+# a dot, nor is "count", "bulk" or "export.csv" one.
+
+
+@router.get(
+    "/items/count",
+    response={200: ItemCountOut, **ERRORS},
+    summary="How many items pass the same filters as the list",
+)
+@allow(READ_ITEMS, "searching items")
+def count_items(request: HttpRequest, filters: Query[ItemFilters]) -> ItemCountOut:
+    return ItemCountOut(total=queries.count_items(actor_of(request), filters.q, filters.filters()))
+
+
+@router.get(
+    "/items/export.csv",
+    response=ERRORS,
+    summary="Every item that passes the filters, as CSV (formula-safe cells)",
+    openapi_extra=_binary("text/csv", "One row per item, newest first"),
+)
+@allow(VIEW_ITEMS, "exporting items")
+def export_csv(request: HttpRequest, filters: Query[ItemFilters]) -> StreamingHttpResponse:
+    actor = actor_of(request)
+    require(actor, VIEW_ITEMS, "exporting items")
+    matching = queries.matching_items(actor, filters.q, filters.filters())
+    response = StreamingHttpResponse(
+        item_export.csv_lines(matching), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="items.csv"'
+    return response
+
+
+@router.get(
+    "/items/export.xlsx",
+    response=ERRORS,
+    summary="Every item that passes the filters, as an Excel workbook",
+    openapi_extra=_binary(XLSX, "One row per item, newest first"),
+)
+@allow(VIEW_ITEMS, "exporting items")
+def export_xlsx(request: HttpRequest, filters: Query[ItemFilters]) -> HttpResponse:
+    actor = actor_of(request)
+    require(actor, VIEW_ITEMS, "exporting items")
+    matching = queries.matching_items(actor, filters.q, filters.filters())
+    response = HttpResponse(item_export.xlsx_bytes(matching), content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="items.xlsx"'
+    return response
+
+
+@router.post(
+    "/items/bulk",
+    response={200: BulkOut, **ERRORS},
+    summary="Move, mark ready for pickup, or remind, for many items at once",
+    description="Each item goes through the same checks as on its own and gets its own ledger "
+    "entry, all in one transaction. An item that cannot take the action is left as it was and "
+    "listed under `skipped` with the reason; the others still go.",
+)
+@allow((*HANDOVER, *SCREEN), "acting on many items")
+def bulk_action(request: HttpRequest, payload: BulkIn) -> BulkOut:
+    result = bulk.run(
+        actor_of(request),
+        payload.action,
+        payload.uids,
+        location_code=payload.location_code or "",
+        reason=payload.reason,
+    )
+    return BulkOut(
+        action=result.action,
+        done=result.done,
+        skipped=[BulkSkippedOut(uid=s.uid, reason=s.reason) for s in result.skipped],
+    )
+
+
+@router.post(
+    "/items/labels.pdf",
+    response=ERRORS,
+    summary="The labels of many items as one PDF, a 4x6-inch page each",
+    description="Each printed label is recorded on its item's chain of custody. Items that "
+    "cannot be found are left out; the header `X-Skipped-Items` names them.",
+    openapi_extra=_binary("application/pdf", "The labels, in the order given"),
+)
+@allow(VIEW_ITEMS, "printing labels")
+def labels_pdf(request: HttpRequest, payload: LabelsIn) -> HttpResponse:
+    sheet = bulk.print_labels(actor_of(request), payload.uids)
+    response = _file(sheet.pdf, "application/pdf", f"labels-{len(sheet.printed)}-items.pdf")
+    if sheet.skipped:
+        response["X-Skipped-Items"] = " ".join(s.uid for s in sheet.skipped)
+    return response
+
+
+@router.post(
+    "/items/{uid}/review/clear",
+    response={200: ItemOut, **ERRORS},
+    summary="Clear an item's review flag (a tracking number logged unchecked)",
+)
+@allow(MANAGE_DIRECTORY, "clearing an item's review flag")
+def clear_review(request: HttpRequest, payload: ClearReviewIn, uid: Path[ItemUid]) -> ItemOut:
+    item = _visible_item(request, uid)
+    return item_out(services.clear_review(actor_of(request), item.uid, payload.note))
 
 
 @router.get("/items/{uid}", response={200: ItemOut, **ERRORS}, summary="One item")

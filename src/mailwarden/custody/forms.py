@@ -11,11 +11,15 @@ from typing import Any
 from django import forms
 
 from mailwarden.core.forms import form_field
+from mailwarden.custody.bulk import ACTION_LABELS, BulkAction
 from mailwarden.custody.models import ItemKind
 from mailwarden.custody.pickup import CODE_DIGITS
+from mailwarden.custody.queries import ItemFilters, carrier_choices
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Location, Site
 
+# A bulk action's reason is written on every item's ledger entry, as a single move's is.
+REASON_LIMIT_BULK = 500
 _MM = {"min": 1, "max": 10_000_000, "inputmode": "numeric", "placeholder": "mm"}
 
 
@@ -105,15 +109,137 @@ class SearchForm(forms.Form):
             }
         ),
     )
-    state = forms.ChoiceField(label="State", required=False)
-    site = forms.ChoiceField(label="Site", required=False)
+    received_from = forms.DateField(
+        label="Arrived from",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "enter a date such as 2026-03-31"},
+    )
+    received_to = forms.DateField(
+        label="Arrived to",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "enter a date such as 2026-03-31"},
+    )
+    carrier = forms.ChoiceField(
+        label="Carrier",
+        required=False,
+        error_messages={"invalid_choice": "choose a carrier from the list"},
+    )
+    kind = forms.ChoiceField(
+        label="Type",
+        required=False,
+        error_messages={"invalid_choice": "choose an item type from the list"},
+    )
+    state = forms.ChoiceField(
+        label="State",
+        required=False,
+        error_messages={"invalid_choice": "choose a state from the list"},
+    )
+    site = forms.ChoiceField(
+        label="Site",
+        required=False,
+        error_messages={"invalid_choice": "choose a site from the list"},
+    )
+    recipient = forms.CharField(
+        label="Recipient",
+        required=False,
+        max_length=120,
+        widget=forms.TextInput(
+            attrs={"placeholder": "Name, email or employee ID", "autocomplete": "off"}
+        ),
+    )
+    # Set by links from a person's page; the text field above is for typing.
+    recipient_id = forms.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput
+    )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         form_field(self, "state", forms.ChoiceField).choices = [("", "Any state"), *State.choices]
+        form_field(self, "kind", forms.ChoiceField).choices = [("", "Any type"), *ItemKind.choices]
+        form_field(self, "carrier", forms.ChoiceField).choices = [
+            ("", "Any carrier"),
+            *carrier_choices(),
+        ]
         sites = list(Site.objects.order_by("name").values_list("code", "name"))
         form_field(self, "site", forms.ChoiceField).choices = [("", "All sites"), *sites]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and end < start:
+            self.add_error("received_to", "the end date is before the start date")
+        return data
+
+    def filters(self) -> ItemFilters:
+        """The form's filters as the queries take them; only for a valid form."""
+        data = self.cleaned_data
+        return ItemFilters(
+            state=data.get("state") or None,
+            recipient_id=data.get("recipient_id") or None,
+            recipient_query=data.get("recipient") or "",
+            site_code=data.get("site") or None,
+            carrier=data.get("carrier") or None,
+            kind=data.get("kind") or None,
+            received_from=data.get("received_from"),
+            received_to=data.get("received_to"),
+        )
+
+
+class BulkForm(forms.Form):
+    """A bulk action on the items ticked in the list; ``confirmed`` is set by the second step."""
+
+    uid = forms.MultipleChoiceField(
+        required=False,
+        error_messages={"invalid_choice": "an item in the selection no longer exists"},
+    )
+    action = forms.ChoiceField(
+        label="With the selected items",
+        error_messages={
+            "required": "choose what to do with the selected items",
+            "invalid_choice": "choose an action from the list",
+        },
+    )
+    location_code = forms.ChoiceField(
+        label="Move to",
+        required=False,
+        error_messages={"invalid_choice": "choose a location from the list"},
+    )
+    reason = forms.CharField(label="Why (optional)", required=False, max_length=REASON_LIMIT_BULK)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self, *args: Any, uids: list[str], actions: list[BulkAction], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        form_field(self, "uid", forms.MultipleChoiceField).choices = [(u, u) for u in uids]
+        form_field(self, "action", forms.ChoiceField).choices = [
+            ("", "Choose an action"),
+            ("labels", "Print labels (one PDF)"),
+            *((a.value, ACTION_LABELS[a]) for a in actions),
+        ]
+        # A location code names the same kind of place at every site (shelf-a, dock), so one
+        # choice moves items of several sites, each to its own site's place.
+        places: dict[str, str] = {}
+        for code, name in Location.objects.order_by("name").values_list("code", "name"):
+            places.setdefault(code, name)
+        self.place_names = {code: f"{name} ({code})" for code, name in places.items()}
+        form_field(self, "location_code", forms.ChoiceField).choices = [
+            ("", "Choose a location"),
+            *self.place_names.items(),
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if not data.get("uid") and "uid" not in self.errors:
+            self.add_error("uid", "tick at least one item first")
+        if data.get("action") == "move" and not data.get("location_code"):
+            self.add_error("location_code", "choose the location to move the items to")
+        return data
 
 
 REASON_LIMIT = 500
@@ -135,6 +261,18 @@ class TransitionForm(forms.Form):
     expected_version = forms.IntegerField(
         widget=forms.HiddenInput,
         error_messages={"required": "reload the page and try again", "invalid": "reload the page"},
+    )
+
+
+class ClearReviewForm(forms.Form):
+    note = forms.CharField(
+        label="What you checked (optional)",
+        required=False,
+        max_length=300,
+        error_messages={
+            "max_length": "the note can be at most %(limit_value)d characters; "
+            "it has %(show_value)d"
+        },
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
@@ -19,7 +19,7 @@ from mailwarden.core.errors import ServiceError
 from mailwarden.core.roles import Role
 from mailwarden.custody import carriers, pickup
 from mailwarden.custody.matching import Candidate
-from mailwarden.custody.models import MailItem
+from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import State
 from mailwarden.directory.models import Recipient, Site
 
@@ -36,6 +36,121 @@ def visible_items(actor: Actor) -> QuerySet[MailItem]:
     return items.none()
 
 
+# Filters on the item's carrier column: "none" finds items logged without a checked carrier
+# (untracked letters, and numbers logged unchecked).
+NO_CARRIER = "none"
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """What the items list and its exports narrow by; every part optional."""
+
+    state: str | None = None
+    recipient_id: int | None = None
+    # A name, email or employee ID, as the search box reads them; matches each such person.
+    recipient_query: str = ""
+    site_code: str | None = None
+    carrier: str | None = None
+    kind: str | None = None
+    # Calendar days at each item's own site: a mailroom's day is its own.
+    received_from: date | None = None
+    received_to: date | None = None
+
+
+def carrier_choices() -> list[tuple[str, str]]:
+    """Every carrier a tracking number can be checked against, by name, and "no carrier"."""
+    known = {t.carrier: t.carrier_name for t in carriers.tracking_types()}
+    ordered = sorted(known.items(), key=lambda pair: pair[1].lower())
+    return [*ordered, (NO_CARRIER, "No carrier (untracked or unchecked)")]
+
+
+def filtered_items(actor: Actor, filters: ItemFilters) -> QuerySet[MailItem]:
+    """The items the actor may see that pass ``filters``; refused parts name their field."""
+    if filters.state and filters.state not in State.values:
+        choices = ", ".join(State.values)
+        raise ServiceError(f"unknown state {filters.state!r}; states are {choices}", "state")
+    if filters.kind and filters.kind not in ItemKind.values:
+        choices = ", ".join(ItemKind.values)
+        raise ServiceError(f"unknown item type {filters.kind!r}; types are {choices}", "kind")
+    if filters.carrier and filters.carrier not in dict(carrier_choices()):
+        raise ServiceError(
+            f"unknown carrier {filters.carrier!r}; use a carrier's code such as ups, "
+            f"or {NO_CARRIER} for items without one",
+            "carrier",
+        )
+    start, end = filters.received_from, filters.received_to
+    if start and end and end < start:
+        raise ServiceError(
+            f"the end date {end:%Y-%m-%d} is before the start date {start:%Y-%m-%d}",
+            "received_to",
+        )
+    items = visible_items(actor)
+    site_id = None
+    if filters.site_code:
+        site_id = Site.objects.filter(code=filters.site_code).values_list("id", flat=True).first()
+        if site_id is None:
+            raise ServiceError(f"no site with code {filters.site_code!r}", "site")
+        items = items.filter(site_id=site_id)
+    if filters.recipient_id:
+        items = items.filter(recipient_id=filters.recipient_id)
+    if filters.recipient_query.strip():
+        items = items.filter(recipient_id__in=_recipients_named(filters.recipient_query.strip()))
+    if filters.carrier:
+        items = items.filter(carrier="" if filters.carrier == NO_CARRIER else filters.carrier)
+    if filters.kind:
+        items = items.filter(kind=filters.kind)
+    if start or end:
+        items = items.filter(_received_between(start, end, site_id))
+    return items
+
+
+def _received_between(start: date | None, end: date | None, site_id: int | None) -> Q:
+    """Received on or after ``start`` and on or before ``end``, each in its site's time zone."""
+    sites = Site.objects.values_list("id", "timezone")
+    if site_id is not None:
+        sites = sites.filter(id=site_id)
+    match = Q(pk__in=[])
+    for pk, zone in sites:
+        tz = ZoneInfo(zone)
+        part = Q(site_id=pk)
+        if start:
+            part &= Q(received_at__gte=datetime.combine(start, time.min, tzinfo=tz))
+        if end:
+            part &= Q(
+                received_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+            )
+        match |= part
+    return match
+
+
+def matching_items(
+    actor: Actor, q: str = "", filters: ItemFilters | None = None
+) -> QuerySet[MailItem]:
+    """Every item the list would show for ``q`` and ``filters``, in one query, newest first.
+
+    For the total count and the exports, which need all rows; :func:`search_items` pages through
+    the same set faster.
+    """
+    filters = filters or ItemFilters()
+    items = filtered_items(actor, filters)
+    if filters.state:
+        items = items.filter(state=filters.state)
+    q = q.strip()
+    if q:
+        token = carriers.normalise(q)
+        uids = {token} if token.startswith("MW-") else {token, f"MW-{token}"}
+        match = Q(uid__in=uids) | Q(tracking_number=token)
+        people = [] if token.startswith("MW-") else _recipients_named(q)
+        if people:
+            match |= Q(recipient_id__in=people)
+        items = items.filter(match)
+    return items.order_by(*NEWEST_FIRST)
+
+
+def count_items(actor: Actor, q: str = "", filters: ItemFilters | None = None) -> int:
+    return matching_items(actor, q, filters).select_related(None).count()
+
+
 def search_items(
     actor: Actor,
     q: str = "",
@@ -45,27 +160,28 @@ def search_items(
     site_code: str | None = None,
     limit: int = 50,
     before: str | None = None,
+    filters: ItemFilters | None = None,
 ) -> list[MailItem]:
     """The newest items matching ``q`` (an item ID, a tracking number or a recipient's name).
 
     ``before`` is the item ID of the last item of a previous page: only older items are returned,
-    so a client pages through any number of results at the same cost per page.
+    so a client pages through any number of results at the same cost per page. ``filters``
+    narrows further (carrier, type, dates); ``state``, ``recipient_id`` and ``site_code`` are
+    its first three parts, kept as arguments for the callers that name only those.
 
     Built to stay fast on millions of items (docs/performance.md): names are resolved against the
     small recipient table first, each part is an equality on an indexed column, and each part
     fetches only the ids of its newest ``limit`` rows before the rows themselves are loaded.
     """
-    if state and state not in State.values:
-        choices = ", ".join(State.values)
-        raise ServiceError(f"unknown state {state!r}; states are {choices}", "state")
-    items = visible_items(actor)
-    if recipient_id:
-        items = items.filter(recipient_id=recipient_id)
-    if site_code:
-        site_id = Site.objects.filter(code=site_code).values_list("id", flat=True).first()
-        if site_id is None:
-            raise ServiceError(f"no site with code {site_code!r}", "site")
-        items = items.filter(site_id=site_id)
+    filters = filters or ItemFilters()
+    filters = replace(
+        filters,
+        state=state or filters.state,
+        recipient_id=recipient_id or filters.recipient_id,
+        site_code=site_code or filters.site_code,
+    )
+    state = filters.state
+    items = filtered_items(actor, filters)
     if before:
         items = _older_than(actor, items, before)
     q = q.strip()

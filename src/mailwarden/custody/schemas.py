@@ -6,7 +6,7 @@ ranges; SQLite does not), so an oversized value is refused naming its field on b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
@@ -14,8 +14,10 @@ from ninja import Field, Schema
 from mailwarden.core import ledger
 from mailwarden.core.api import ErrorOut, Input
 from mailwarden.core.models import LedgerEntry
+from mailwarden.custody import queries
+from mailwarden.custody.bulk import MAX_SELECTION, BulkAction
 from mailwarden.custody.models import ItemKind, MailItem, SiteMailHold
-from mailwarden.custody.states import State, allowed_after
+from mailwarden.custody.states import GONE_FROM_MAILROOM, State, allowed_after
 from mailwarden.directory.schemas import (
     Limit,
     LocationCode,
@@ -28,6 +30,7 @@ MAX_DB_INT = 2**31 - 1  # PositiveIntegerField on PostgreSQL
 
 
 ItemUid = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9-]+$")]
+CarrierCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")]
 Measure = Annotated[int, Field(ge=1, le=10_000_000)]
 
 
@@ -105,11 +108,75 @@ class ItemFilters(Input):
     q: str = Field("", max_length=120)
     state: State | None = None
     recipient_id: RecipientId | None = None
+    recipient: str = Field(
+        "", max_length=120, description="A recipient's name, email or employee ID."
+    )
     site: SiteCode | None = None
+    carrier: CarrierCode | None = Field(
+        None, description="A carrier's code (ups, fedex, ...), or `none` for items without one."
+    )
+    kind: ItemKind | None = None
+    received_from: date | None = Field(
+        None, description="Arrived on or after this day, in each item's site's time zone."
+    )
+    received_to: date | None = Field(
+        None, description="Arrived on or before this day, in each item's site's time zone."
+    )
+
+    def filters(self) -> queries.ItemFilters:
+        return queries.ItemFilters(
+            state=self.state.value if self.state else None,
+            recipient_id=self.recipient_id,
+            recipient_query=self.recipient,
+            site_code=self.site,
+            carrier=self.carrier,
+            kind=self.kind.value if self.kind else None,
+            received_from=self.received_from,
+            received_to=self.received_to,
+        )
+
+
+class ItemPage(ItemFilters):
     limit: Limit = 50
     before: ItemUid | None = Field(
         None, description="The last item ID of the previous page; only older items follow."
     )
+
+
+class ItemCountOut(Schema):
+    total: int = Field(description="How many items pass the filters, on every page together.")
+
+
+class BulkIn(Input):
+    action: BulkAction = Field(
+        description="move (needs location_code), ready_for_pickup, or remind."
+    )
+    uids: list[ItemUid] = Field(min_length=1, max_length=MAX_SELECTION)
+    location_code: LocationCode | None = Field(
+        None, description="For a move: the location's code, looked up at each item's own site."
+    )
+    reason: str = Field("", max_length=500)
+
+
+class BulkSkippedOut(Schema):
+    uid: str
+    reason: str
+
+
+class BulkOut(Schema):
+    action: BulkAction
+    done: list[str] = Field(description="The items that took the action, one ledger entry each.")
+    skipped: list[BulkSkippedOut] = Field(
+        description="The items left as they were, each with the reason; the others still went."
+    )
+
+
+class LabelsIn(Input):
+    uids: list[ItemUid] = Field(min_length=1, max_length=MAX_SELECTION)
+
+
+class ClearReviewIn(Input):
+    note: str = Field("", max_length=300, description="What the manager checked.")
 
 
 class TransitionIn(Input):
@@ -146,8 +213,16 @@ class ItemOut(Schema):
     state_label: str
     allowed_next: list[State]
     site: str
-    location: str
-    location_name: str
+    location: str | None = Field(
+        description="The code of the place in the mailroom where the item is; null once it has "
+        "left the mailroom (picked up, delivered, returned, destroyed, handed over)."
+    )
+    location_name: str | None = Field(
+        description="That place's name; null once the item has left the mailroom."
+    )
+    whereabouts: str = Field(
+        description="Where the item is, in words: its place, or how it left the mailroom."
+    )
     kind: ItemKind
     tracking_number: str
     carrier: str
@@ -194,14 +269,17 @@ class DashboardOut(Schema):
 
 def item_out(item: MailItem) -> ItemOut:
     recipient = item.recipient
+    gone = State(item.state) in GONE_FROM_MAILROOM
     return ItemOut(
         uid=item.uid,
         state=State(item.state),
         state_label=item.state_label,
         allowed_next=allowed_after(State(item.state)),
         site=item.site.code,
-        location=item.location.code,
-        location_name=item.location.name,
+        # Its last shelf is not where an item is once it has left: say how it left instead.
+        location=None if gone else item.location.code,
+        location_name=None if gone else item.location.name,
+        whereabouts=item.whereabouts,
         kind=ItemKind(item.kind),
         tracking_number=item.tracking_number,
         carrier=item.carrier,

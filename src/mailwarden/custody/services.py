@@ -29,6 +29,7 @@ from mailwarden.core.tasks import periodic
 from mailwarden.custody import carriers, holds, notifications, pickup
 from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import (
+    GONE_FROM_MAILROOM,
     HANDOVER_STATES,
     QUARANTINE_EXITS,
     TRANSITIONS,
@@ -430,6 +431,13 @@ def move(actor: Actor, uid: str, location_code: str, reason: str = "") -> MailIt
     require(actor, (*HANDOVER, *SCREEN), "moving an item")
     with transaction.atomic():
         item = _locked_item(uid)
+        gone = GONE_FROM_MAILROOM.get(State(item.state))
+        if gone:
+            # Its last shelf is history; a move would claim it is back in the mailroom.
+            raise ServiceError(
+                f"{item.uid} has left the mailroom ({gone.lower()}); it cannot be moved",
+                "location_code",
+            )
         location = _target_location(item, State(item.state), location_code)
         item.location = location
         item.version += 1
@@ -442,6 +450,37 @@ def move(actor: Actor, uid: str, location_code: str, reason: str = "") -> MailIt
             {"state": item.state, "location": location.code, "reason": reason},
         )
     return item
+
+
+def clear_review(actor: Actor, uid: str, note: str = "") -> MailItem:
+    """A manager has looked at an item flagged for review (an unchecked tracking number) and
+    clears the flag; the ledger keeps what the flag said and the manager's note."""
+    require(actor, MANAGE_DIRECTORY, "clearing an item's review flag")
+    note = " ".join(note.split())
+    if len(note) > REVIEW_NOTE_MAX:
+        raise ServiceError(
+            f"The note is {len(note)} characters; keep it to {REVIEW_NOTE_MAX}.", "note"
+        )
+    with transaction.atomic():
+        item = _locked_item(uid)
+        if not item.review_reason:
+            raise Conflict(f"{item.uid} is not flagged for review", "uid")
+        previous = item.review_reason
+        item.review_reason = ""
+        item.version += 1
+        item.save(update_fields=["review_reason", "version"])
+        ledger.append(
+            actor,
+            "custody.item.review_cleared",
+            "mailitem",
+            item.uid,
+            # Under "reason", as every step the item page shows with its why.
+            {"review_reason": previous, "reason": note},
+        )
+    return item
+
+
+REVIEW_NOTE_MAX = 300
 
 
 # ----------------------------------------------------------------------------- hand-over
@@ -600,6 +639,53 @@ def record_reminder(actor: Actor, uid: str, *, now: datetime) -> bool:
             subject_ref=notifications.subject_ref(uid),
         )
     return True
+
+
+def send_reminder(actor: Actor, uid: str) -> MailItem:
+    """Remind the recipient now, at a clerk's or manager's word, of an item waiting for them.
+
+    Unlike the automatic reminder this may be sent again; each one is its own message and its
+    own ledger entry. The automatic reminder is not sent after a manual one.
+    """
+    require(actor, HANDOVER, "sending a pickup reminder")
+    now = clock.now()
+    with transaction.atomic():
+        item = MailItem.objects.select_for_update(of=("self",)).filter(uid=uid).first()
+        if item is None:
+            raise NotFound(f"no item {uid}", "uid")
+        if item.state != State.READY_FOR_PICKUP:
+            raise ServiceError(
+                f"{item.uid} is {State(item.state).label.lower()}; only an item waiting for "
+                "pickup gets a reminder",
+                "state",
+            )
+        recipient = Recipient.objects.filter(pk=item.recipient_id).values("email", "employee_id")[0]
+        if not recipient["email"]:
+            raise ServiceError(f"the recipient of {item.uid} has no email address", "recipient")
+        item.reminders_sent += 1
+        item.save(update_fields=["reminders_sent"])
+        ledger.append(
+            actor,
+            "custody.reminder.sent",
+            "mailitem",
+            item.uid,
+            {
+                "recipient": recipient["employee_id"],
+                "waiting_since": item.state_changed_at.isoformat(),
+                "requested": True,
+            },
+            at=now,
+        )
+        notify.queue(
+            # Keyed on the count: the first reminder keeps the automatic one's key, so the two
+            # never both go out; each later one is a message of its own.
+            key=f"{notifications.REMINDER}:{item.uid}"
+            + (f":{item.reminders_sent}" if item.reminders_sent > 1 else ""),
+            kind=notifications.REMINDER,
+            to_address=recipient["email"],
+            subject_ref=notifications.subject_ref(item.uid),
+        )
+    return item
 
 
 def record_escalation(actor: Actor, uid: str, *, now: datetime) -> bool:

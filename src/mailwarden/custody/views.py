@@ -17,7 +17,7 @@ import segno
 from django import forms
 from django.contrib import messages
 from django.db.models import Max
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,10 +31,12 @@ from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error, form_field
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.names import names
-from mailwarden.core.roles import HANDOVER, INTAKE, SCREEN, VIEW_ITEMS, Role
+from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.custody import barcodes, carriers, labels, pickup, queries, services, wording
+from mailwarden.custody import barcodes, bulk, carriers, labels, pickup, queries, services, wording
 from mailwarden.custody.forms import (
+    BulkForm,
+    ClearReviewForm,
     HandOverForm,
     IntakeForm,
     LabelPhotoForm,
@@ -263,7 +265,9 @@ def intake_decode(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["label_photo"].read(), get_settings().uploads.max_pixels
             )
         except barcodes.ImageRejected as exc:
-            context["decode_error"] = f"That photo cannot be read: {exc.reason}."
+            # The reason is a sentence of its own, which may hold a colon already.
+            reason = exc.reason[:1].upper() + exc.reason[1:]
+            context["decode_error"] = f"That photo cannot be read. {reason}."
         else:
             if codes:
                 context["value"] = barcodes.tracking_number_among(codes)
@@ -308,37 +312,147 @@ def item_label(request: HttpRequest, uid: str, fmt: str) -> HttpResponse:
 # ----------------------------------------------------------------------------- search
 
 
+def _list_filters(request: HttpRequest) -> tuple[SearchForm, queries.ItemFilters | None, str]:
+    """The list's form, its filters and search text; no filters when the form is refused."""
+    form = SearchForm(request.GET or None)
+    if not form.is_bound:
+        return form, queries.ItemFilters(), ""
+    if not form.is_valid():
+        return form, None, ""
+    return form, form.filters(), form.cleaned_data.get("q", "")
+
+
 @console_page(VIEW_ITEMS, "item search")
 @require_GET
 def items(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None)
-    refused = form.is_bound and not form.is_valid()
-    data = {} if refused else (form.cleaned_data if form.is_bound else {})
+    actor = actor_of(request)
+    form, filters, q = _list_filters(request)
+    data = form.cleaned_data if filters is not None and form.is_bound else {}
     page = data.get("page") or 1
-    # search_items takes a limit only; asking for one row past this page tells us if there is
-    # a next one. A refused filter shows its error and no rows, never unfiltered ones.
-    found = (
-        []
-        if refused
-        else queries.search_items(
-            actor_of(request),
-            data.get("q", ""),
-            state=data.get("state") or None,
-            site_code=data.get("site") or None,
-            limit=page * PAGE_SIZE + 1,
-        )
-    )
+    found: list[MailItem] = []
+    total = 0
+    if filters is not None:
+        # search_items takes a limit only; asking for one row past this page tells us if there
+        # is a next one. A refused filter shows its error and no rows, never unfiltered ones.
+        try:
+            found = queries.search_items(actor, q, filters=filters, limit=page * PAGE_SIZE + 1)
+            total = queries.count_items(actor, q, filters)
+        except ServiceError as exc:
+            add_service_error(form, exc, aliases={"site_code": "site", "recipient_id": "recipient"})
+            filters = None
     rows = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     params = {k: v for k, v in data.items() if k != "page" and v}
+    query = urlencode(params)
     context = {
         "form": form,
         "rows": rows,
+        "total": total,
+        "refused": filters is None,
         "page": page,
         "has_next": len(found) > page * PAGE_SIZE,
         "prev_query": urlencode({**params, "page": page - 1}),
         "next_query": urlencode({**params, "page": page + 1}),
+        "export_query": query,
+        "list_query": query,
+        "bulk_form": BulkForm(uids=[], actions=bulk.actions_for(actor)),
     }
     return _page(request, "custody/items.html", "custody/_results.html", context)
+
+
+# console_page is typed for HttpResponse; a streamed CSV passes through it untouched.
+@console_page(VIEW_ITEMS, "exporting items")  # type: ignore[arg-type]
+@require_GET
+def items_export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    # Imported here: most pages never write a spreadsheet.
+    from mailwarden.custody import item_export
+
+    actor = actor_of(request)
+    form, filters, q = _list_filters(request)
+    if filters is None:
+        return HttpResponse(
+            "The filters were refused: " + _form_problems(form),
+            status=400,
+            content_type="text/plain",
+        )
+    try:
+        matching = queries.matching_items(actor, q, filters)
+    except ServiceError as exc:
+        return HttpResponse(exc.message, status=400, content_type="text/plain; charset=utf-8")
+    stamp = clock.now().strftime("%Y%m%d-%H%M")
+    if fmt == "xlsx":
+        response: HttpResponse | StreamingHttpResponse = HttpResponse(
+            item_export.xlsx_bytes(matching),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    else:
+        response = StreamingHttpResponse(
+            item_export.csv_lines(matching), content_type="text/csv; charset=utf-8"
+        )
+    response["Content-Disposition"] = f'attachment; filename="items-{stamp}.{fmt}"'
+    return response
+
+
+def _form_problems(form: forms.Form) -> str:
+    return "; ".join(
+        f"{form.fields[name].label if name in form.fields else name}: {message}"
+        for name, errors in form.errors.items()
+        for message in errors
+    )
+
+
+@console_page(VIEW_ITEMS, "bulk actions on items")
+@require_POST
+def items_bulk(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    ticked = [u.strip().upper() for u in request.POST.getlist("uid") if u.strip()][
+        : bulk.MAX_SELECTION + 1
+    ]
+    known = list(queries.visible_items(actor).filter(uid__in=ticked).values_list("uid", flat=True))
+    form = BulkForm(request.POST, uids=known, actions=bulk.actions_for(actor))
+    back = request.POST.get("back", "")
+    back_url = reverse("items") + ("?" + back if back and not back.startswith(("/", "?")) else "")
+    context: dict[str, Any] = {"form": form, "back_url": back_url, "back": back}
+    if not form.is_valid():
+        context["problems"] = _form_problems(form)
+        return render(request, "custody/bulk.html", context, status=400)
+    data = form.cleaned_data
+    uids = data["uid"]
+    wanted = data["action"]
+    try:
+        if wanted == "labels":
+            sheet = bulk.print_labels(actor, uids)
+            response = HttpResponse(sheet.pdf, content_type="application/pdf")
+            response["Content-Disposition"] = (
+                f'inline; filename="labels-{len(sheet.printed)}-items.pdf"'
+            )
+            return response
+        chosen = bulk.BulkAction(wanted)
+        if not data["confirmed"]:
+            # Acting on a shelf of items is not undone with a click: say what will happen first.
+            rows = list(
+                queries.visible_items(actor).filter(uid__in=uids).order_by(*queries.NEWEST_FIRST)
+            )
+            context |= {
+                "confirm": True,
+                "rows": rows,
+                "action_label": bulk.ACTION_LABELS[chosen],
+                "location_name": form.place_names.get(data["location_code"], ""),
+            }
+            return render(request, "custody/bulk.html", context)
+        result = bulk.run(
+            actor, chosen, uids, location_code=data["location_code"], reason=data["reason"]
+        )
+    except ServiceError as exc:
+        context["problems"] = exc.message
+        return render(request, "custody/bulk.html", context, status=exc.status)
+    context |= {
+        "result": result,
+        "action_label": bulk.ACTION_LABELS[result.action],
+        "done_rows": list(
+            queries.visible_items(actor).filter(uid__in=result.done).order_by(*queries.NEWEST_FIRST)
+        ),
+    }
+    return render(request, "custody/bulk.html", context)
 
 
 # ----------------------------------------------------------------------------- item detail
@@ -451,6 +565,8 @@ def _detail_context(request: HttpRequest, item: MailItem, **extra: Any) -> dict[
         if can_move
         else None,
         "quarantine_note": state == State.QUARANTINED,
+        "can_clear_review": bool(item.review_reason) and actor.has(*MANAGE_DIRECTORY),
+        "review_form": ClearReviewForm(),
         **extra,
     }
 
@@ -527,6 +643,22 @@ def item_move(request: HttpRequest, uid: str) -> HttpResponse:
     except ServiceError as exc:
         return _refused(request, item, exc)
     messages.success(request, f"{item.uid} moved to {moved.location.name}.")
+    return redirect("item_detail", uid=item.uid)
+
+
+@console_page(VIEW_ITEMS, "clearing a review flag")
+@require_POST
+def item_clear_review(request: HttpRequest, uid: str) -> HttpResponse:
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = ClearReviewForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, item, _first_error(form))
+    try:
+        services.clear_review(actor, item.uid, form.cleaned_data["note"])
+    except ServiceError as exc:
+        return _refused(request, item, exc)
+    messages.success(request, f"{item.uid} is no longer flagged for review.")
     return redirect("item_detail", uid=item.uid)
 
 
