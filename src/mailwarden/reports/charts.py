@@ -59,24 +59,22 @@ class Frame:
         return round(self.left + self.plot_width * (value / hi if hi > 0 else 0.0), 2)
 
 
-def nice_step(span: float, count: int = 5) -> float:
+def nice_step(span: float, count: int = 5, *, whole: bool = False) -> float:
     """A round step (1, 2, 2.5 or 5 times a power of ten) that cuts ``span`` into about
-    ``count`` parts; never zero."""
+    ``count`` parts; never zero. With ``whole``, a whole number of at least 1, since counts
+    come in whole numbers (2.5 is then skipped below 10)."""
     if not math.isfinite(span) or span <= 0:
         return 1.0
     raw = span / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
-    return float(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw - 1e-12))
+    steps = (1, 2, 5, 10) if whole and magnitude < 10 else (1, 2, 2.5, 5, 10)
+    step = float(next(m * magnitude for m in steps if m * magnitude >= raw - 1e-12))
+    return max(1.0, step) if whole else step
 
 
 def nice_ceiling(value: float, count: int = 5, *, whole: bool = True) -> tuple[float, float]:
-    """(top of the axis, step) for values up to ``value``: a round top at or above it.
-
-    With ``whole``, the step is at least 1, since counts come in whole numbers.
-    """
-    step = nice_step(value, count)
-    if whole:
-        step = max(1.0, float(math.ceil(step)))
+    """(top of the axis, step) for values up to ``value``: a round top at or above it."""
+    step = nice_step(value, count, whole=whole)
     top = step * max(1, math.ceil(value / step - 1e-9))
     return top, step
 

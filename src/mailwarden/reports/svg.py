@@ -100,6 +100,9 @@ def render(figure: Figure, *, ident: str | None = None) -> str:
         out.append(
             f'<text class="rc-label" x="{middle_x}" y="{frame.bottom + 32}" '
             f'text-anchor="middle">{escape(value_label)}</text>'
+            # The rows' names stand on the left, under their heading.
+            f'<text class="rc-label" x="{frame.left - 8}" y="{frame.top - 2}" '
+            f'text-anchor="end">{escape(category_label)}</text>'
         )
     else:
         out.append(
