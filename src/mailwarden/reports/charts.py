@@ -21,6 +21,8 @@ ROW_HEIGHT = 22
 ROW_GAP = 8
 # Columns fill this share of their slot; the rest is the gap between them.
 COLUMN_FILL = 0.72
+# A column no wider than this: one week alone would otherwise fill the plot like a wall.
+COLUMN_MAX = 56.0
 # At most this many labels along the x axis: more would overlap.
 MAX_X_LABELS = 12
 
@@ -153,7 +155,7 @@ def stacked_columns(
     totals = [sum(max(0.0, float(s[1][i] or 0.0)) for s in series) for i in range(n)]
     hi, step = nice_ceiling(max(totals, default=0.0))
     centres = _slots(n, frame)
-    width = round(frame.plot_width / n * COLUMN_FILL, 2) if n else 0.0
+    width = round(min(frame.plot_width / n * COLUMN_FILL, COLUMN_MAX), 2) if n else 0.0
     rects = []
     for i, label in enumerate(categories):
         base = 0.0

@@ -33,9 +33,9 @@ HOUR = 3600.0
 DAY = 24 * HOUR
 # Bands of the time from arrival to hand-over: (upper bound in seconds, label).
 DWELL_BANDS = (
-    (HOUR, "Under 1 hour"),
-    (4 * HOUR, "1 to 4 hours"),
-    (DAY, "4 to 24 hours"),
+    (HOUR, "Under 1 h"),
+    (4 * HOUR, "1 to 4 h"),
+    (DAY, "4 to 24 h"),
     (2 * DAY, "1 to 2 days"),
     (3 * DAY, "2 to 3 days"),
     (7 * DAY, "3 to 7 days"),
@@ -43,12 +43,12 @@ DWELL_BANDS = (
 )
 # Bands of the time a screener spent on an item at the workstation.
 SCREENING_BANDS = (
-    (30.0, "Under 30 seconds"),
-    (60.0, "30 seconds to 1 minute"),
-    (120.0, "1 to 2 minutes"),
-    (300.0, "2 to 5 minutes"),
-    (900.0, "5 to 15 minutes"),
-    (float("inf"), "Over 15 minutes"),
+    (30.0, "Under 30 s"),
+    (60.0, "30 s to 1 min"),
+    (120.0, "1 to 2 min"),
+    (300.0, "2 to 5 min"),
+    (900.0, "5 to 15 min"),
+    (float("inf"), "Over 15 min"),
 )
 
 
