@@ -61,7 +61,7 @@ def test_overdue_counts_items_still_here_after_the_reminder_days(room):
     # The letter (Mon) is overdue from Thursday; the released parcel (Tue) from Friday; the
     # collected and destroyed items never are.
     assert figure.series[0].values == (0, 0, 0, 1, 2, 2, 2)
-    assert figure.notes == ("1 items wait on the shelf for pickup more than 3 days now",)
+    assert figure.notes == ("1 item waiting on the shelf for pickup more than 3 days now",)
     count, longest = queries.overdue_now(week(room))
     assert count == 1
     assert [i.uid for i in longest] == [room.uids["letter"]]

@@ -58,7 +58,7 @@ def test_the_summary_goes_once_a_week_to_managers(smtp_server, room, managers): 
         assert "Site hq, 2 Mar 2026 to 8 Mar 2026" in text
         assert "5 items received" in text
         assert "Median: 13 hours" in text
-        assert "1 items wait on the shelf for pickup more than 3 days now" in text
+        assert "1 item waiting on the shelf for pickup more than 3 days now" in text
         assert "Destroyed: 1" in text
         assert "Dock door, 2, 1" in text
         assert "/reports/?start=2026-03-02&end=2026-03-08&site=hq&per=day" in text

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.utils.text import slugify
+
 from mailwarden.access import queries as access
 from mailwarden.config import get_settings
 from mailwarden.core import clock
@@ -57,6 +59,11 @@ def words(code: str) -> str:
     return code.replace("_", " ").capitalize() if code else "None given"
 
 
+def counted(n: float, word: str) -> str:
+    """ "1 item", "2 items"."""
+    return f"{n:g} {word}" if n == 1 else f"{n:g} {word}s"
+
+
 def overdue_days() -> int:
     """After how many days an item counts as overdue: when its recipient is reminded."""
     return get_settings().notifications.reminder_after_days
@@ -99,20 +106,25 @@ def _received(period: Period) -> list[tuple[date, str, str, int]]:
     ]
 
 
+# Series of the carrier chart that are not a carrier; no carrier's name is empty or starts so.
+OTHER, NONE = "\x00other", ""
+
+
 def intake_by_carrier(period: Period) -> Figure:
     rows = _received(period)
     totals: Counter[str] = Counter()
     for _, carrier, _, n in rows:
-        totals[carrier or ""] += n
+        totals[carrier or NONE] += n
     named = [c for c, _ in totals.most_common() if c][:TOP_CARRIERS]
     keyed = [
-        (day, carrier if carrier in named else ("" if not carrier else "other"), float(n))
+        (day, carrier if carrier in named else (carrier and OTHER), float(n))
         for day, carrier, _, n in rows
     ]
-    per = _per_bucket(period, keyed, [*named, "other", ""])
-    names = {**{c: c for c in named}, "other": "Other carriers", "": "No carrier"}
+    per = _per_bucket(period, keyed, [*named, OTHER, NONE])
+    names = {**{c: c for c in named}, OTHER: "Other carriers", NONE: "No carrier"}
+    keys = {**{c: slugify(c) or "carrier" for c in named}, OTHER: "other", NONE: "none"}
     series = tuple(
-        Series(key or "none", names[key], tuple(values))
+        Series(keys[key], names[key], tuple(values))
         for key, values in per.items()
         if any(values) or key in named
     )
@@ -126,7 +138,7 @@ def intake_by_carrier(period: Period) -> Figure:
         "Items received",
         _categories(period),
         series,
-        (f"{sum(totals.values())} items received",),
+        (f"{counted(sum(totals.values()), 'item')} received",),
     )
 
 
@@ -149,7 +161,7 @@ def intake_by_kind(period: Period) -> Figure:
         "Items received",
         _categories(period),
         series,
-        (f"{total} items received",),
+        (f"{counted(total, 'item')} received",),
     )
 
 
@@ -183,7 +195,7 @@ def dwell(period: Period) -> Figure:
         "Items handed over",
         tuple(label for _, label in DWELL_BANDS),
         (Series("handed_over", "Items handed over", tuple(float(c) for c in counts)),),
-        (f"{len(waits)} items handed over", _median_note("Median", waits)),
+        (f"{counted(len(waits), 'item')} handed over", _median_note("Median", waits)),
     )
 
 
@@ -262,7 +274,7 @@ def overdue(period: Period, *, now: datetime | None = None) -> Figure:
         "Items overdue",
         _categories(period),
         (Series("overdue", f"Overdue (over {days} days)", tuple(counts)),),
-        (f"{waiting} items wait on the shelf for pickup more than {days} days now",),
+        (f"{counted(waiting, 'item')} waiting on the shelf for pickup more than {days} days now",),
     )
 
 
@@ -307,7 +319,8 @@ def screening_time(period: Period) -> Figure:
         tuple(label for _, label in SCREENING_BANDS),
         (Series("decisions", "Decisions", tuple(float(c) for c in counts)),),
         (
-            f"{len(decisions)} screening decisions, {len(timed)} timed at the workstation",
+            f"{counted(len(decisions), 'screening decision')}, {len(timed)} timed at the "
+            "workstation",
             _median_note("Median time on the item", timed),
             _median_note("Median from arrival to decision", waits),
         ),
