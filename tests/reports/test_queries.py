@@ -29,6 +29,7 @@ def test_items_per_day_by_carrier_and_by_type(room):
     assert by_carrier.categories[:3] == ("2 Mar", "3 Mar", "4 Mar")
     [ups] = [s for s in by_carrier.series if s.key not in ("none", "other")]
     assert ups.values[:3] == (1, 0, 1)
+    assert (ups.key, ups.name) == ("ups", "UPS")
     assert values(by_carrier, "none")[:3] == [1, 2, 0]
     assert by_carrier.notes == ("5 items received",)
 

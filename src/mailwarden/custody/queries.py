@@ -314,3 +314,8 @@ def waiting_longer_than(
         found = found.filter(site=site)
     shown = found.select_related("recipient", "site", "location").order_by("state_changed_at")
     return found.count(), list(shown[:limit])
+
+
+def carrier_names() -> dict[str, str]:
+    """Each carrier's name as people know it ("UPS"), by the code items store ("ups")."""
+    return {t.carrier: t.carrier_name for t in carriers.tracking_types()}

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-WIDTH = 720
+WIDTH = 600
 HEIGHT = 300
 # Room for the y axis's tick labels and title on the left, the x axis's labels and title below.
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 62

@@ -121,7 +121,8 @@ def intake_by_carrier(period: Period) -> Figure:
         for day, carrier, _, n in rows
     ]
     per = _per_bucket(period, keyed, [*named, OTHER, NONE])
-    names = {**{c: c for c in named}, OTHER: "Other carriers", NONE: "No carrier"}
+    known = custody.carrier_names()
+    names = {**{c: known.get(c, c) for c in named}, OTHER: "Other carriers", NONE: "No carrier"}
     keys = {**{c: slugify(c) or "carrier" for c in named}, OTHER: "other", NONE: "none"}
     series = tuple(
         Series(keys[key], names[key], tuple(values))
