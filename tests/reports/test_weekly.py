@@ -91,6 +91,16 @@ def test_a_week_is_sent_once_and_only_once_it_has_ended(room, managers):
         services.send_weekly_summary(CLERK, "hq", date(2026, 2, 23))
 
 
+def test_nothing_is_recorded_while_no_manager_has_an_email_address(room, make_user):
+    make_user(Role.SECURITY_MANAGER, "noemail")
+    room.at(NEXT_MONDAY + timedelta(hours=7))
+    assert services.send_due_summaries(room.clock.current) == 0
+    assert services.send_weekly_summary(services.WEEKLY_JOB, "hq", date(2026, 3, 2)) is None
+    assert not WeeklySummary.objects.exists()
+    make_user(Role.SECURITY_MANAGER, "mona", email="mona@example.org")
+    assert services.send_due_summaries(room.clock.current) == 1
+
+
 def test_each_site_has_its_own_monday(room, managers):
     from mailwarden.directory import services as directory
     from tests.factories import ADMIN

@@ -55,7 +55,9 @@ def send_weekly_summary(
     actor: Actor, site_code: str, week: date, *, now: datetime | None = None
 ) -> WeeklySummary | None:
     """Queue the site's summary of the week from Monday ``week`` to each manager; None when it
-    was sent already. Refused for a week that has not ended where the site is."""
+    was sent already, or when no manager has an email address yet (nothing is recorded then, so
+    a manager added later that week still gets it). Refused for a week that has not ended where
+    the site is."""
     require(actor, (), "sending the weekly summary")
     now = now or clock.now()
     site = directory.site_by_code(site_code)
@@ -67,6 +69,8 @@ def send_weekly_summary(
     if WeeklySummary.objects.filter(site=site, week_start=week).exists():
         return None
     people = managers()
+    if not people:
+        return None
     try:
         with transaction.atomic():
             row = WeeklySummary.objects.create(
@@ -100,6 +104,8 @@ def send_weekly_summary(
 
 def send_due_summaries(now: datetime) -> int:
     """Send every site's summary that is due and not yet sent; how many went out."""
+    if not managers():
+        return 0
     sent = 0
     for code, zone in Site.objects.values_list("code", "timezone"):
         week = week_due(zone, now)
