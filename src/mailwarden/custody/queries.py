@@ -319,3 +319,10 @@ def waiting_longer_than(
 def carrier_names() -> dict[str, str]:
     """Each carrier's name as people know it ("UPS"), by the code items store ("ups")."""
     return {t.carrier: t.carrier_name for t in carriers.tracking_types()}
+
+
+def received_any(site: Site, since: datetime, until: datetime) -> bool:
+    """Whether any item was logged at the site in ``[since, until)``."""
+    return MailItem.objects.filter(
+        site=site, received_at__gte=since, received_at__lt=until
+    ).exists()

@@ -19,6 +19,7 @@ from mailwarden.core import clock, ledger, notify, outbox
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.permissions import require
+from mailwarden.custody import queries as custody
 from mailwarden.directory import queries as directory
 from mailwarden.directory.models import Site
 from mailwarden.reports import summary
@@ -103,14 +104,21 @@ def send_weekly_summary(
 
 
 def send_due_summaries(now: datetime) -> int:
-    """Send every site's summary that is due and not yet sent; how many went out."""
+    """Send every site's summary that is due and not yet sent; how many went out.
+
+    A week in which no item arrived at the site has nothing to summarise, and sends nothing:
+    a site being set up, or closed, does not mail its managers empty figures every Monday.
+    """
     if not managers():
         return 0
     sent = 0
-    for code, zone in Site.objects.values_list("code", "timezone"):
-        week = week_due(zone, now)
-        if WeeklySummary.objects.filter(site__code=code, week_start=week).exists():
+    for site in Site.objects.all():
+        week = week_due(site.timezone, now)
+        if WeeklySummary.objects.filter(site=site, week_start=week).exists():
             continue
-        if send_weekly_summary(WEEKLY_JOB, code, week, now=now) is not None:
+        since, until = custody.local_window(site, week, week + timedelta(days=6))
+        if not custody.received_any(site, since, until):
+            continue
+        if send_weekly_summary(WEEKLY_JOB, site.code, week, now=now) is not None:
             sent += 1
     return sent
