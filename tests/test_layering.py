@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("custody",),
     ("screening", "access"),
     ("incidents", "surveillance", "training"),
-    ("risk",),
+    ("risk", "reports"),
 )
 LAYER_OF = {app: n for n, apps in enumerate(LAYERS) for app in apps}
 # Libraries that import neither Django nor the apps; anyone may use them.

@@ -228,6 +228,7 @@ def mailroom(db, request) -> Iterator[Mailroom]:
         **_risk(site),
         "uid": item.uid,
         "code": site.code,
+        "chart": "door-alarms",
         "prefix": other,
         "scan_id": str(scan.pk),
         "decision_id": str(decision.pk),

@@ -54,6 +54,7 @@ ADMIN_MENU = [
     "training:proficiency",
     "training:parcels",
     "risk:dashboard",
+    "reports:index",
     "security_policy",
     "people",
     "api_tokens",

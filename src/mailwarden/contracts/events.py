@@ -890,6 +890,21 @@ class RiskControlContradicted(DomainEvent):
     evaluated_at: datetime = Field(description="When it was measured.")
 
 
+# ============================================================================= reports
+
+
+class WeeklySummarySent(DomainEvent):
+    """A site's weekly summary of the week just ended was queued by email to its managers
+    (once per site and week)."""
+
+    TOPIC: ClassVar[str] = "reports.weekly_summary.sent"
+    KEY: ClassVar[str | None] = "{topic}:{site}:{week_start}"
+
+    site: str = Field(description="The site's code.")
+    week_start: date = Field(description="The Monday the week began, in the site's time zone.")
+    recipients: int = Field(description="How many managers it was queued for.")
+
+
 # ============================================================================= the registry
 
 CATALOGUE: Mapping[str, type[DomainEvent]] = MappingProxyType(_catalogue)

@@ -357,3 +357,88 @@ def metrics() -> Iterator[Metric]:
     for row in MailItem.objects.values("state").annotate(n=Count("id")):
         items.add_metric([row["state"]], row["n"])
     yield items
+
+
+# ----------------------------------------------------------------------------- report aggregates
+
+# The reports app's figures come from these: each covers one site, in the site's own days. Their
+# imports stand here, not at the top, so this section is added to the file without touching
+# the rest of it.
+from datetime import date, time  # noqa: E402
+
+from django.db.models.functions import TruncDate  # noqa: E402
+
+from mailwarden.custody.states import TERMINAL  # noqa: E402
+
+
+def local_window(site: Site, first: date, last: date) -> tuple[datetime, datetime]:
+    """From midnight starting ``first`` to midnight ending ``last``, where the site is."""
+    zone = ZoneInfo(site.timezone)
+    start = datetime.combine(first, time.min, tzinfo=zone)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone)
+    return start, end
+
+
+def received_per_day(site: Site, first: date, last: date) -> list[tuple[date, str, str, int]]:
+    """(local day, carrier, kind, how many) of the items logged at the site over those days."""
+    start, end = local_window(site, first, last)
+    rows = (
+        MailItem.objects.filter(site=site, received_at__gte=start, received_at__lt=end)
+        .annotate(day=TruncDate("received_at", tzinfo=ZoneInfo(site.timezone)))
+        .values_list("day", "carrier", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [(day, carrier, kind, n) for day, carrier, kind, n in rows]
+
+
+HANDED_OVER = (State.PICKED_UP, State.DELIVERED)
+
+
+def handover_waits(site: Site, first: date, last: date) -> list[tuple[datetime, float]]:
+    """(when, seconds since arrival) of each item picked up or delivered at the site over those
+    days. A hand-over is the item's last state, so its ``state_changed_at`` is the hand-over."""
+    start, end = local_window(site, first, last)
+    rows = MailItem.objects.filter(
+        site=site, state__in=HANDED_OVER, state_changed_at__gte=start, state_changed_at__lt=end
+    ).values_list("state_changed_at", "received_at")
+    return [(done, (done - came).total_seconds()) for done, came in rows]
+
+
+def custody_spans(
+    site: Site, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime | None]]:
+    """(arrived, left or None while still here) of every item at the site some time between
+    ``since`` and ``until``: arrived before ``until``, not gone before ``since``."""
+    rows = (
+        MailItem.objects.filter(site=site, received_at__lt=until)
+        .exclude(state__in=TERMINAL, state_changed_at__lt=since)
+        .values_list("received_at", "state", "state_changed_at")
+    )
+    return [(came, changed if state in TERMINAL else None) for came, state, changed in rows]
+
+
+def waiting_longer_than(
+    site: Site | None, now: datetime, days: int, limit: int = 50
+) -> tuple[int, list[MailItem]]:
+    """How many items wait on the shelf for pickup longer than ``days``, and the longest
+    waiting ``limit`` of them (what the dashboard counts as overdue)."""
+    found = MailItem.objects.filter(
+        state=State.READY_FOR_PICKUP, state_changed_at__lt=now - timedelta(days=days)
+    )
+    if site is not None:
+        found = found.filter(site=site)
+    shown = found.select_related("recipient", "site", "location").order_by("state_changed_at")
+    return found.count(), list(shown[:limit])
+
+
+def carrier_names() -> dict[str, str]:
+    """Each carrier's name as people know it ("UPS"), by the code items store ("ups")."""
+    return {t.carrier: t.carrier_name for t in carriers.tracking_types()}
+
+
+def received_any(site: Site, since: datetime, until: datetime) -> bool:
+    """Whether any item was logged at the site in ``[since, until)``."""
+    return MailItem.objects.filter(
+        site=site, received_at__gte=since, received_at__lt=until
+    ).exists()

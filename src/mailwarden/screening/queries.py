@@ -224,3 +224,46 @@ def handed_over(site: Site, since: datetime, until: datetime) -> HandedOver:
         uid for pk, uid, handed_at in rows if pk not in screened or screened[pk] > handed_at
     ]
     return HandedOver(total=len(rows), unscreened=unscreened)
+
+
+# ----------------------------------------------------------------------------- report aggregates
+
+
+@dataclass(frozen=True)
+class DecisionTime:
+    decided_at: datetime
+    tier: str
+    seconds_on_item: int | None  # at the workstation; unknown from other clients
+    since_arrival_s: float  # from the item's arrival at the dock to the decision
+
+
+def decision_times(site: Site, since: datetime, until: datetime) -> list[DecisionTime]:
+    """Every standing screening decision on the site's items made in ``[since, until)``: one
+    superseded by a later decision no longer counts."""
+    rows = (
+        Decision.objects.filter(item__site=site, decided_at__gte=since, decided_at__lt=until)
+        .exclude(status=DecisionStatus.SUPERSEDED)
+        .values_list("decided_at", "tier", "seconds_on_item", "item__received_at")
+    )
+    return [
+        DecisionTime(at, tier, seconds, (at - arrived).total_seconds())
+        for at, tier, seconds, arrived in rows
+    ]
+
+
+def quarantine_outcomes(site: Site, since: datetime, until: datetime) -> list[tuple[datetime, str]]:
+    """(when confirmed, outcome) of every two-person quarantine decision confirmed at the site
+    in ``[since, until)``."""
+    rows = QuarantineRequest.objects.filter(
+        item__site=site,
+        status=RequestStatus.CONFIRMED,
+        confirmed_at__gte=since,
+        confirmed_at__lt=until,
+    ).values_list("confirmed_at", "outcome")
+    return [(at, outcome) for at, outcome in rows if at is not None]
+
+
+def quarantined_now(site: Site | None = None) -> int:
+    """How many items are in quarantine now, awaiting a decision."""
+    found = MailItem.objects.filter(state=State.QUARANTINED)
+    return (found.filter(site=site) if site is not None else found).count()

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "mailwarden.surveillance",
     "mailwarden.training",
     "mailwarden.risk",
+    "mailwarden.reports",
 ]
 
 MIDDLEWARE = [
