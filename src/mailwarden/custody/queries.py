@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, TruncDate
 from PIL import Image
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -20,7 +20,7 @@ from mailwarden.core.roles import Role
 from mailwarden.custody import carriers, pickup
 from mailwarden.custody.matching import Candidate
 from mailwarden.custody.models import ItemKind, MailItem
-from mailwarden.custody.states import State
+from mailwarden.custody.states import TERMINAL, State
 from mailwarden.directory.models import Recipient, Site
 
 
@@ -361,14 +361,7 @@ def metrics() -> Iterator[Metric]:
 
 # ----------------------------------------------------------------------------- report aggregates
 
-# The reports app's figures come from these: each covers one site, in the site's own days. Their
-# imports stand here, not at the top, so this section is added to the file without touching
-# the rest of it.
-from datetime import date, time  # noqa: E402
-
-from django.db.models.functions import TruncDate  # noqa: E402
-
-from mailwarden.custody.states import TERMINAL  # noqa: E402
+# The reports app's figures come from these: each covers one site, in the site's own days.
 
 
 def local_window(site: Site, first: date, last: date) -> tuple[datetime, datetime]:
