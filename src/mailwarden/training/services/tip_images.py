@@ -116,6 +116,30 @@ class ImagePool:
     images: dict[tuple[str, Difficulty], list[TrialImage]] = field(default_factory=dict)
     drawn: dict[tuple[str, Difficulty], int] = field(default_factory=dict)
     made: int = 0
+    # Simulated bags by clutter: the images of one level project their threats into the same
+    # few bags, as a TIP library projects into its few hundred cleared ones.
+    bags: dict[tuple[float, ScanConfig], list[tuple[np.ndarray, np.ndarray]]] = field(
+        default_factory=dict
+    )
+    bags_drawn: dict[tuple[float, ScanConfig], int] = field(default_factory=dict)
+
+
+def _simulated_bag(
+    rng: np.random.Generator, complexity: float, config: ScanConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    pool = _pool.get()
+    if pool is None:
+        bag = tip.benign_bag(rng, complexity, config)
+        return bag.high, bag.low
+    key = (complexity, config)
+    bags = pool.bags.setdefault(key, [])
+    drawn = pool.bags_drawn.get(key, 0)
+    pool.bags_drawn[key] = drawn + 1
+    if len(bags) < pool.per_kind:
+        bag = tip.benign_bag(rng, complexity, config)
+        bags.append((bag.high, bag.low))
+        return bags[-1]
+    return bags[drawn % pool.per_kind]
 
 
 _pool: ContextVar[ImagePool | None] = ContextVar("tip_image_pool", default=None)
@@ -124,7 +148,8 @@ _pool: ContextVar[ImagePool | None] = ContextVar("tip_image_pool", default=None)
 @contextmanager
 def shared_images(per_kind: int) -> Iterator[ImagePool]:
     """Within it, images over a simulated bag come from a pool: ``per_kind`` different images
-    for each threat category (or none) at each difficulty, then each of them again in turn.
+    for each threat category (or none) at each difficulty, then each of them again in turn; and
+    those images are made over ``per_kind`` simulated bags for each clutter level.
 
     For the demo's simulated screeners, who answer a hundred images without looking at them:
     each image takes a few tenths of a second to simulate and render, which made seeding the
@@ -180,8 +205,8 @@ def _make_image(
     background: Background,
 ) -> TrialImage:
     if background.kind == SIMULATED:
-        bag = tip.benign_bag(rng, difficulty.complexity, background.config)
-        high, low, config = bag.high, bag.low, background.config
+        high, low = _simulated_bag(rng, difficulty.complexity, background.config)
+        config = background.config
     else:
         if background.high is None or background.low is None:
             raise ValueError("background: a scan background needs its high and low images")
