@@ -119,3 +119,18 @@ def test_the_demo_controller_keeps_secure_channel_while_the_server_is_busy(tmp_p
     # It stopped as a controller does: on purpose, with its outbox written down.
     journal = (where / "data" / "journal.jsonl").read_text().splitlines()
     assert '"stopped"' in journal[-1]
+
+
+def test_a_controller_process_that_cannot_start_says_so_once(tmp_path, capfd):
+    with server() as url:
+        # No demo-edge folder: a data folder seeded before access control existed.
+        edge = DemoEdgeProcess(tmp_path / demo.FOLDER, url).start()
+        deadline = time.monotonic() + 60
+        while edge.failed is None:
+            assert time.monotonic() < deadline, "the controller process did not end"
+            time.sleep(0.2)
+        edge.stop()
+    lines = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("mailwarden demo: the simulated door controller stopped")
+    assert "no demo controller in" in lines[0] and "console keeps running" in lines[0]

@@ -15,6 +15,7 @@ over HTTP like any controller.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -110,8 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     # Ctrl+C in the demo's terminal reaches this process too: stop as on SIGTERM.
     signal.signal(signal.SIGINT, stop)
+    parent = os.getppid()
     edge = DemoEdge(args.folder, args.url, seed=args.seed, speed=args.speed).start()
-    while edge.alive() and not stopping.wait(0.5):
+    # A demo server killed outright cannot stop this process: it stops when orphaned.
+    while edge.alive() and os.getppid() == parent and not stopping.wait(0.5):
         pass
     edge.stop()
     return 1 if edge.failed else 0
