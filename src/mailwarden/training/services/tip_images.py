@@ -112,6 +112,8 @@ def _png(rgb: np.ndarray) -> bytes:
 
 @dataclass
 class ImagePool:
+    """What a :func:`shared_images` block has made, and how often each kind was drawn."""
+
     per_kind: int
     images: dict[tuple[str, Difficulty], list[TrialImage]] = field(default_factory=dict)
     drawn: dict[tuple[str, Difficulty], int] = field(default_factory=dict)
