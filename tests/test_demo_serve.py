@@ -79,3 +79,21 @@ def signs_in_and_works(base: str, password: str) -> None:
         assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         items = browser.get("/api/items", params={"limit": 5})
         assert items.status_code == 200 and len(items.json()) == 5
+
+
+def test_demo_seed_only_seeds_with_progress_and_exits(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MW_")}
+    env.update(MW_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "mailwarden.cli", "demo", "--seed-only", "--items", "12"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    # One line per app as it goes, then what was seeded; no server, no banner.
+    assert "Seeding the demo data:" in done.stderr
+    assert re.search(r"^  training… \d+\.\d s$", done.stderr, re.MULTILINE), done.stderr
+    assert "TIP training images answered" in done.stdout and "Console:" not in done.stdout
+    assert (tmp_path / "demo-password").exists()

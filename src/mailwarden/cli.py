@@ -62,6 +62,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = demo.seed(
         items=args.items, recipients=args.recipients, seed=args.seed, progress=_SeedProgress()
     )
+    if args.seed_only:
+        print(result.summary())
+        return 0
     url = f"http://{args.host}:{args.port}/"
     lines = [
         "",
@@ -544,6 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=8000, help="port to listen on")
         if name == "demo":
             _seed_args(p)
+            p.add_argument(
+                "--seed-only",
+                action="store_true",
+                help="seed the demo data (once) and exit without serving",
+            )
 
     add("migrate", cmd_migrate, "Create or upgrade the database schema.")
     _seed_args(add("seed-demo", cmd_seed_demo, "Seed demo data into an empty database."))

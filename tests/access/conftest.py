@@ -92,6 +92,15 @@ def card(holder: Cardholder, number: int, *levels: AccessLevel, **extra: Any) ->
     )
 
 
+@pytest.fixture(autouse=True)
+def watching_all_along():
+    """The controller watch began long before each test's clock (a server that has been up):
+    the tests of a watch that has just begun say so."""
+    services.alarms.restart_watch(datetime(2000, 1, 1, tzinfo=UTC))
+    yield
+    services.alarms.restart_watch(None)
+
+
 @pytest.fixture
 def mailroom(db, frozen_clock) -> Mailroom:
     site = make_site()

@@ -452,3 +452,25 @@ def test_a_silent_controller_alarm_says_how_long_in_words(mailroom, frozen_clock
     )
     assert detail.startswith(f"no sync from {mailroom.edge1.name} for 6 hours 58 minutes")
     assert " s " not in detail and not detail.endswith(" s)")
+
+
+def test_silence_while_the_server_was_down_is_not_the_controllers(mailroom, frozen_clock):
+    from mailwarden.access.services.alarms import check_controllers, restart_watch
+
+    services.sync.sync_rules(device(mailroom.edge1), mailroom.edge1.name, None)
+    services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2.name, None)
+    # The server was down overnight and starts again: its watch begins now.
+    frozen_clock.advance(seconds=25137)
+    restart_watch()
+    assert check_controllers(frozen_clock()) == 0
+    # edge-2 syncs within its limit of the start; edge-1 does not.
+    frozen_clock.advance(seconds=5)
+    services.sync.sync_rules(device(mailroom.edge2), mailroom.edge2.name, 1)
+    frozen_clock.advance(seconds=50)
+    assert check_controllers(frozen_clock()) == 0
+    frozen_clock.advance(seconds=10)
+    assert check_controllers(frozen_clock()) == 1
+    [alarm] = AccessAlarm.objects.filter(kind=AlarmKind.CONTROLLER_OFFLINE)
+    assert alarm.controller == mailroom.edge1
+    # The alarm tells the whole silence, in words.
+    assert alarm.detail == (f"no sync from {mailroom.edge1.name} for 7 hours (limit 1 minute)")

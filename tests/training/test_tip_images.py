@@ -119,3 +119,48 @@ def test_a_large_scan_is_binned_to_the_workstations_size() -> None:
         ),
     )
     assert (image.width, image.height) == (700, 533)
+
+
+def test_a_shared_pool_makes_a_few_images_per_kind_and_hands_them_round() -> None:
+    from mailwarden.training.services.tip_images import shared_images
+
+    rng = np.random.default_rng(4)
+    easy, hard = difficulty_for(1), difficulty_for(2)
+    with shared_images(per_kind=2) as pool:
+        knives = [
+            make_image(rng, category="knife", difficulty=easy, background=Background.simulated())
+            for _ in range(5)
+        ]
+        clean = make_image(rng, category=None, difficulty=easy, background=Background.simulated())
+        harder = make_image(
+            rng, category="knife", difficulty=hard, background=Background.simulated()
+        )
+    assert pool.made == 4
+    # Two knives made, then handed round whole: each with its own box and label.
+    assert knives[0] is not knives[1]
+    assert [knives[2], knives[3], knives[4]] == [knives[0], knives[1], knives[0]]
+    assert clean.bbox_fractions is None and harder is not knives[0]
+    # The clean image at that level lies in one of the two bags its knives were put in.
+    assert len(pool.bags[(easy.complexity, tip.TIP_CONFIG)]) == 2
+    # Outside the pool every image is new.
+    again = make_image(rng, category="knife", difficulty=easy, background=Background.simulated())
+    assert again not in knives
+
+
+def test_images_over_a_real_scan_are_never_pooled() -> None:
+    from mailwarden.training.services.tip_images import shared_images
+
+    bag = tip.benign_bag(np.random.default_rng(5), 0.3)
+    scan = Background.scan(bag.high, bag.low, tip.TIP_CONFIG)
+    rng = np.random.default_rng(6)
+    with shared_images(per_kind=1) as pool:
+        first = make_image(rng, category="gun", difficulty=difficulty_for(1), background=scan)
+        second = make_image(rng, category="gun", difficulty=difficulty_for(1), background=scan)
+    assert pool.made == 0 and first is not second
+
+
+def test_a_pool_holds_at_least_one_image_per_kind() -> None:
+    from mailwarden.training.services.tip_images import shared_images
+
+    with pytest.raises(ValueError, match="per_kind"), shared_images(per_kind=0):
+        pass

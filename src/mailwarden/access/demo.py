@@ -42,6 +42,7 @@ from mailwarden.edge.traffic import Presentation, TrafficGenerator
 from mailwarden.edge.wiegand import WiegandError, decode
 
 if TYPE_CHECKING:
+    from mailwarden.access.demo_edge import DemoEdgeProcess
     from mailwarden.access.models import AccessController, AccessLevel, Cardholder, Credential
     from mailwarden.core.actor import Actor
     from mailwarden.directory.models import Recipient, Site
@@ -122,12 +123,16 @@ class AccessDemo(DemoSeeder):
     def banner(self, url: str) -> list[str]:
         return [f"  Doors:    a simulated edge controller badges people in: {url}access/"]
 
-    def live(self, host: str, port: int, options: DemoOptions) -> DemoEdge:
-        # The controller talks to the server over HTTP like a real one, so it starts (in its own
-        # thread) once the server listens; if it fails it says so once and the console carries on.
+    def live(self, host: str, port: int, options: DemoOptions) -> DemoEdgeProcess:
+        # The controller talks to the server over HTTP like a real one, so it starts (in a process
+        # of its own, see demo_edge) once the server listens; if it fails it says so once and the
+        # console carries on.
         from django.conf import settings
 
-        return DemoEdge(folder(settings.DATA_DIR), local_url(host, port), seed=options.seed).start()
+        from mailwarden.access.demo_edge import DemoEdgeProcess
+
+        where = folder(settings.DATA_DIR)
+        return DemoEdgeProcess(where, local_url(host, port), seed=options.seed).start()
 
 
 def seed_access(

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.auth.models import User
+from django.test.utils import override_settings
 
 from mailwarden.core import clock
 from mailwarden.core.actor import Actor
@@ -78,6 +81,28 @@ class Progress(Protocol):
     def finished(self, label: str, part: str, seconds: float) -> None: ...
 
 
+class DemoSeedArgon2Hasher(Argon2PasswordHasher):
+    """Argon2 at a light cost, for the demo's sign-ins as they are seeded.
+
+    At the full cost each hash takes half a second of CPU, and the demo's nine sign-ins took
+    a tenth of its seeding. They all share one password, which the banner prints and the data
+    folder keeps, so the cost guards nothing here; and Django hashes each again at the full
+    cost the first time it is used to sign in (the hash names its own parameters, and a lighter
+    one than the configured hasher's is updated).
+    """
+
+    time_cost = 1
+    memory_cost = 8 * 1024  # KiB
+    parallelism = 1
+
+
+@contextmanager
+def light_demo_hashing() -> Iterator[None]:
+    hasher = f"{DemoSeedArgon2Hasher.__module__}.{DemoSeedArgon2Hasher.__qualname__}"
+    with override_settings(PASSWORD_HASHERS=[hasher, *settings.PASSWORD_HASHERS]):
+        yield
+
+
 def seed(
     *,
     items: int = 200,
@@ -98,14 +123,15 @@ def seed(
     if present:
         return DemoResult(False, options, tuple(present))
     parts = []
-    for label, seeder in seeders:
-        if progress is not None:
-            progress.started(label)
-        started = time.monotonic()
-        part = seeder.seed(options)
-        if progress is not None:
-            progress.finished(label, part, time.monotonic() - started)
-        parts.append(part)
+    with light_demo_hashing():
+        for label, seeder in seeders:
+            if progress is not None:
+                progress.started(label)
+            started = time.monotonic()
+            part = seeder.seed(options)
+            if progress is not None:
+                progress.finished(label, part, time.monotonic() - started)
+            parts.append(part)
     return DemoResult(True, options, tuple(p for p in parts if p))
 
 

@@ -63,6 +63,10 @@ class BesideServer:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def alive(self) -> bool:
+        """Whether the thread is still at work (waiting for the server, or running)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def run(self) -> None:
         """The work, once the server listens; it returns when ``self._stop`` is set."""
         raise NotImplementedError

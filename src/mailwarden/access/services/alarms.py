@@ -151,14 +151,45 @@ def acknowledge_alarm(actor: Actor, alarm_id: int, *, note: str = "") -> AccessA
     return alarm
 
 
+class _Watch:
+    """When this process began watching the controllers: its first check.
+
+    A controller cannot sync with a server that is down, so silence from before the watch began
+    is not the controller's: counted, every restart after a night off (or a demo started again
+    the next day) raised "no sync for 7 hours" at once, for a controller that synced seconds
+    later. A controller silent for longer than its limit after the watch began is alarmed, and
+    the alarm still says how long it has been silent in all.
+    """
+
+    began: datetime | None = None
+
+
+_watch = _Watch()
+
+
+def watching_since(now: datetime) -> datetime:
+    """When this process's watch began; ``now`` if this is its first check (or the clock was
+    put back before it, as tests do)."""
+    if _watch.began is None or now < _watch.began:
+        _watch.began = now
+    return _watch.began
+
+
+def restart_watch(began: datetime | None = None) -> None:
+    """Begin the watch again at ``began`` (None: at the next check), as a restart does."""
+    _watch.began = began
+
+
 @periodic("access.check_controllers")
 def check_controllers(now: datetime) -> int:
-    """Raise a controller-offline alarm for each controller silent for longer than allowed."""
+    """Raise a controller-offline alarm for each controller silent for longer than allowed
+    while this process has been watching (:class:`_Watch`)."""
     actor = Actor.job("access.check_controllers")
+    since = watching_since(now)
     raised = 0
     for ctl in AccessController.objects.select_related("site"):
         last = ctl.last_seen_at or ctl.created_at
-        if now - last <= timedelta(seconds=ctl.offline_after_s):
+        if now - max(last, since) <= timedelta(seconds=ctl.offline_after_s):
             continue
         with transaction.atomic():
             if open_alarm(AlarmKind.CONTROLLER_OFFLINE, controller=ctl) is not None:

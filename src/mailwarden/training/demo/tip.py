@@ -23,10 +23,14 @@ from mailwarden.core.plugins import DemoOptions
 from mailwarden.core.roles import Role
 from mailwarden.core.services import create_user
 from mailwarden.training.services import tip
+from mailwarden.training.services.tip_images import shared_images
 
 # Each image is simulated and rendered, so the demo keeps to the fewest (40 each) that still
 # measure a screener's d′.
 SESSION_SIZE = 10
+# Different images made for each threat category (or none) at each level; the simulated
+# screeners answer the rest from them (tip_images.shared_images), so seeding takes seconds.
+IMAGES_PER_KIND = 2
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,12 @@ def _answer(
 
 
 def seed(options: DemoOptions) -> str:
-    answered = seed_trainees(options, TRAINEES, SESSION_SIZE)
-    return f"{len(TRAINEES)} screeners with {answered} TIP training images answered"
+    with shared_images(IMAGES_PER_KIND) as pool:
+        answered = seed_trainees(options, TRAINEES, SESSION_SIZE)
+    return (
+        f"{len(TRAINEES)} screeners with {answered} TIP training images answered"
+        f" ({pool.made} different images)"
+    )
 
 
 def seed_trainees(options: DemoOptions, trainees: tuple[Trainee, ...], size: int) -> int:

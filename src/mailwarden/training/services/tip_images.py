@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -107,6 +110,65 @@ def _png(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+@dataclass
+class ImagePool:
+    """What a :func:`shared_images` block has made, and how often each kind was drawn."""
+
+    per_kind: int
+    images: dict[tuple[str, Difficulty], list[TrialImage]] = field(default_factory=dict)
+    drawn: dict[tuple[str, Difficulty], int] = field(default_factory=dict)
+    made: int = 0
+    # Simulated bags by clutter: the images of one level project their threats into the same
+    # few bags, as a TIP library projects into its few hundred cleared ones.
+    bags: dict[tuple[float, ScanConfig], list[tuple[np.ndarray, np.ndarray]]] = field(
+        default_factory=dict
+    )
+    bags_drawn: dict[tuple[float, ScanConfig], int] = field(default_factory=dict)
+
+
+def _simulated_bag(
+    rng: np.random.Generator, complexity: float, config: ScanConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    pool = _pool.get()
+    if pool is None:
+        bag = tip.benign_bag(rng, complexity, config)
+        return bag.high, bag.low
+    key = (complexity, config)
+    bags = pool.bags.setdefault(key, [])
+    drawn = pool.bags_drawn.get(key, 0)
+    pool.bags_drawn[key] = drawn + 1
+    if len(bags) < pool.per_kind:
+        bag = tip.benign_bag(rng, complexity, config)
+        bags.append((bag.high, bag.low))
+        return bags[-1]
+    return bags[drawn % pool.per_kind]
+
+
+_pool: ContextVar[ImagePool | None] = ContextVar("tip_image_pool", default=None)
+
+
+@contextmanager
+def shared_images(per_kind: int) -> Iterator[ImagePool]:
+    """Within it, images over a simulated bag come from a pool: ``per_kind`` different images
+    for each threat category (or none) at each difficulty, then each of them again in turn; and
+    those images are made over ``per_kind`` simulated bags for each clutter level.
+
+    For the demo's simulated screeners, who answer a hundred images without looking at them:
+    each image takes a few tenths of a second to simulate and render, which made seeding the
+    demo take most of a minute. The pool keeps each image whole (its threat, box and label
+    belong together), so a trial built from it is as real as any other; a person in a real
+    session never draws from one. Images over a real scan are never pooled.
+    """
+    if per_kind < 1:
+        raise ValueError(f"per_kind: must be at least 1, not {per_kind}")
+    pool = ImagePool(per_kind)
+    token = _pool.set(pool)
+    try:
+        yield pool
+    finally:
+        _pool.reset(token)
+
+
 def make_image(
     rng: np.random.Generator,
     *,
@@ -121,9 +183,32 @@ def make_image(
     """
     if category is not None and category not in tip.CATEGORIES:
         raise ValueError(f"category: {category!r} is not one of {', '.join(tip.CATEGORIES)}")
+    pool = _pool.get()
+    if pool is None or background.kind != SIMULATED:
+        return _make_image(rng, category=category, difficulty=difficulty, background=background)
+    key = (category or "", difficulty)
+    images = pool.images.setdefault(key, [])
+    drawn = pool.drawn.get(key, 0)
+    pool.drawn[key] = drawn + 1
+    if len(images) < pool.per_kind:
+        images.append(
+            _make_image(rng, category=category, difficulty=difficulty, background=background)
+        )
+        pool.made += 1
+        return images[-1]
+    return images[drawn % pool.per_kind]
+
+
+def _make_image(
+    rng: np.random.Generator,
+    *,
+    category: str | None,
+    difficulty: Difficulty,
+    background: Background,
+) -> TrialImage:
     if background.kind == SIMULATED:
-        bag = tip.benign_bag(rng, difficulty.complexity, background.config)
-        high, low, config = bag.high, bag.low, background.config
+        high, low = _simulated_bag(rng, difficulty.complexity, background.config)
+        config = background.config
     else:
         if background.high is None or background.low is None:
             raise ValueError("background: a scan background needs its high and low images")
