@@ -9,6 +9,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from mailwarden.core import ledger
@@ -124,8 +126,37 @@ def _site(code: str | None, field: str = "site") -> Site | None:
     return site_by_code(code.strip(), field=field)
 
 
+# The limits of Recipient's columns, with the words a refusal uses for each.
+_LIMITS = (
+    ("employee_id", "employee ID", 40, True),
+    ("first_name", "first name", 80, True),
+    ("last_name", "last name", 80, True),
+    ("preferred_name", "preferred name", 80, False),
+    ("email", "email", 254, True),
+    ("phone", "phone number", 20, False),
+    ("department", "department", 120, False),
+    ("mail_stop", "mail stop", 40, False),
+)
+
+
+def _check_person(data: RecipientData) -> None:
+    """Refuse, naming the field, what the columns would not hold; trims the text in place."""
+    for name, words, limit, required in _LIMITS:
+        value = " ".join(str(getattr(data, name) or "").split())
+        setattr(data, name, value)
+        if required and not value:
+            raise ServiceError(f"a recipient needs a {words}", name)
+        if len(value) > limit:
+            raise ServiceError(f"the {words} is longer than {limit} characters", name)
+    try:
+        validate_email(data.email)
+    except DjangoValidationError:
+        raise ServiceError(f"{data.email!r} is not an email address", "email") from None
+
+
 def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
     require(actor, MANAGE_DIRECTORY, "adding a recipient")
+    _check_person(data)
     with transaction.atomic():
         if Recipient.objects.filter(employee_id=data.employee_id).exists():
             raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
@@ -156,6 +187,7 @@ def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
 def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Recipient:
     """Change a person's details (the employee ID stays); the ledger names what changed."""
     require(actor, MANAGE_DIRECTORY, "changing a recipient")
+    _check_person(data)
     with transaction.atomic():
         recipient = (
             Recipient.objects.select_for_update(of=("self",))
@@ -192,6 +224,48 @@ def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Rec
             ledger.append(
                 actor, "directory.recipient.updated", "recipient", employee_id, {"changed": changed}
             )
+    return recipient
+
+
+def _locked(employee_id: str) -> Recipient:
+    recipient = (
+        Recipient.objects.select_for_update(of=("self",)).filter(employee_id=employee_id).first()
+    )
+    if recipient is None:
+        raise NotFound(f"no recipient with employee id {employee_id}", "employee_id")
+    return recipient
+
+
+def deactivate_recipient(actor: Actor, employee_id: str, reason: str = "") -> Recipient:
+    """Take a person off the directory's active list: intake no longer offers them, and their
+    items and history stay. Deactivating someone already inactive changes nothing."""
+    require(actor, MANAGE_DIRECTORY, "deactivating a recipient")
+    reason = " ".join(reason.split())
+    if len(reason) > 500:
+        raise ServiceError("the reason is longer than 500 characters", "reason")
+    with transaction.atomic():
+        recipient = _locked(employee_id)
+        if recipient.active:
+            recipient.active = False
+            recipient.save(update_fields=["active"])
+            ledger.append(
+                actor,
+                "directory.recipient.deactivated",
+                "recipient",
+                employee_id,
+                {"reason": reason} if reason else {},
+            )
+    return recipient
+
+
+def reactivate_recipient(actor: Actor, employee_id: str) -> Recipient:
+    require(actor, MANAGE_DIRECTORY, "reactivating a recipient")
+    with transaction.atomic():
+        recipient = _locked(employee_id)
+        if not recipient.active:
+            recipient.active = True
+            recipient.save(update_fields=["active"])
+            ledger.append(actor, "directory.recipient.reactivated", "recipient", employee_id, {})
     return recipient
 
 
