@@ -57,6 +57,7 @@ RECORD_CHANGES = {
     "directory.recipient.updated": "Details changed",
     "directory.recipient.deactivated": "Deactivated",
     "directory.recipient.reactivated": "Reactivated",
+    "directory.recipient.unlinked": "Removed by the identity provider; deactivated",
 }
 
 FIELD_WORDS = {
@@ -69,15 +70,26 @@ FIELD_WORDS = {
     "mail_stop": "mail stop",
     "site": "site",
     "manager": "manager",
-    "user_name": "user name",
+    "scim_user_name": "user name",
+    "employee_id": "employee ID",
     "external_id": "external ID",
 }
 
 
 def record_history(recipient: Recipient) -> list[HistoryLine]:
     """The changes to the person's own directory record, from the ledger, oldest first."""
+    entries = []
+    ids, pending = {recipient.employee_id}, [recipient.employee_id]
+    while pending:
+        for entry in ledger.entries_for("recipient", pending.pop()):
+            entries.append(entry)
+            renamed = ledger.entry_data(entry).get("changed", {}).get("employee_id")
+            # A change of employee ID is filed under the new one and names the old.
+            if isinstance(renamed, list) and renamed and renamed[0] not in ids:
+                ids.add(renamed[0])
+                pending.append(renamed[0])
     lines = []
-    for entry in ledger.entries_for("recipient", recipient.employee_id):
+    for entry in sorted(entries, key=lambda e: e.seq):
         action = ledger.current_action(entry.action)
         what = RECORD_CHANGES.get(action, action)
         data = ledger.entry_data(entry)
