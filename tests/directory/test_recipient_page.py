@@ -157,3 +157,12 @@ def test_deactivation_asks_first_then_records_the_reason(as_role, recipient):
     recipient.refresh_from_db()
     assert recipient.active
     assert as_role(Role.CLERK).post(url, {"confirmed": "1"}).status_code == 403
+
+
+def test_the_list_shows_deactivated_people_only_when_asked(as_role, recipient):
+    manager = as_role(Role.SECURITY_MANAGER)
+    manager.post(f"/recipients/{recipient.pk}/deactivate/", {"confirmed": "1"})
+    link = f'href="/recipients/{recipient.pk}/"'
+    assert link not in manager.get("/recipients/").content.decode()
+    shown = manager.get("/recipients/", {"inactive": "1"}).content.decode()
+    assert link in shown and "Inactive" in shown

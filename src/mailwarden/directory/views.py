@@ -58,11 +58,14 @@ def recipients(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:120]
     site_code = request.GET.get("site", "").strip()[:30]
     site = Site.objects.filter(code=site_code).first() if site_code else None
-    people = queries.people_matching(q, active_only=True, site=site)
+    # Deactivated people stay in the directory; the list shows them only when asked.
+    inactive = request.GET.get("inactive") == "1"
+    people = queries.people_matching(q, active_only=not inactive, site=site)
     page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "q": q,
+        "inactive": inactive,
         "site": site,
         "sites": Site.objects.order_by("name"),
         "can_import": actor_of(request).has(*MANAGE_DIRECTORY),
