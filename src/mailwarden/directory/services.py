@@ -5,12 +5,11 @@ Each takes an explicit actor, validates, writes and appends to the ledger in one
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 
 from mailwarden.core import ledger
@@ -143,6 +142,11 @@ _LIMITS = (
 )
 
 
+# An address's shape only: the console's form and the API check it strictly, and a directory
+# (a CSV, an identity provider) may hold internationalised addresses such as müller@example.org.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def _check_person(data: RecipientData) -> None:
     """Refuse, naming the field, what the columns would not hold; trims the text in place."""
     for name, words, limit, required in _LIMITS:
@@ -152,10 +156,8 @@ def _check_person(data: RecipientData) -> None:
             raise ServiceError(f"a recipient needs a {words}", name)
         if len(value) > limit:
             raise ServiceError(f"the {words} is longer than {limit} characters", name)
-    try:
-        validate_email(data.email)
-    except DjangoValidationError:
-        raise ServiceError(f"{data.email!r} is not an email address", "email") from None
+    if not _EMAIL.fullmatch(data.email):
+        raise ServiceError(f"{data.email!r} is not an email address", "email")
     if data.user_name is not None:
         data.user_name = data.user_name.strip()
         if len(data.user_name) > 254:
