@@ -162,3 +162,54 @@ def test_scim2_testers_checks_pass(http):
     # Discovery, every CRUD and PATCH check on User, and the random-URL check all ran.
     passed = {r.title for r in results if r.status == Status.SUCCESS}
     assert len(results) > 20 and {"object_creation", "object_replacement", "random_url"} <= passed
+
+
+def test_entra_style_patches_deactivate_and_change_email(http, scim):
+    created = scim.create(_grace())
+    # Entra capitalises the op, sends booleans as strings and names entries by filter.
+    patch = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "Add", "path": 'emails[type eq "work"].value', "value": "gh@example.org"},
+            {"op": "Replace", "path": "title", "value": "Rear admiral"},
+        ],
+    }
+    answer = http.patch(f"/Users/{created.id}", json=patch)
+    assert answer.status_code == 200, answer.text
+    person = Recipient.objects.get(employee_id="E1906")
+    assert not person.active and person.email == "gh@example.org"
+
+
+def test_an_entra_style_creation_with_attributes_a_recipient_does_not_hold(http):
+    payload = {
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
+        "externalId": "0f1e",
+        "userName": "KJohnson@contoso.example",
+        "active": True,
+        "displayName": "Katherine Johnson",
+        "title": "Mathematician",
+        "emails": [{"primary": True, "type": "work", "value": "kj@contoso.example"}],
+        "phoneNumbers": [{"type": "mobile", "value": "+1 555 0100"}],
+        "addresses": [{"type": "work", "locality": "Hampton", "primary": True}],
+        "name": {"givenName": "Katherine", "familyName": "Johnson", "formatted": "K Johnson"},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+            "employeeNumber": "N1953",
+            "department": "Flight Research",
+            "costCenter": "42",
+        },
+    }
+    answer = http.post("/Users", json=payload)
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["Location"].endswith(f"/scim/v2/Users/{answer.json()['id']}")
+    person = Recipient.objects.get(employee_id="N1953")
+    assert (person.email, person.phone, person.department_name) == (
+        "kj@contoso.example",
+        "+1 555 0100",
+        "Flight Research",
+    )
+    found = http.get("/Users", params={"filter": 'userName eq "kjohnson@contoso.example"'})
+    assert found.json()["totalResults"] == 1

@@ -8,6 +8,7 @@ through ``directory.services`` with the identity provider's token as the actor.
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import cache
 from typing import Annotated, Any
@@ -173,8 +174,36 @@ def to_scim(recipient: Recipient, location: str) -> ScimUser:
 
 
 def _first(values: list[Any] | None) -> Any | None:
-    """The first value of a multi-valued attribute (the one the recipient keeps)."""
+    """The first value of a multi-valued attribute: a recipient keeps one address and one phone
+    number (and ``one_entry_paths`` reads a provider's typed entries as that one)."""
     return values[0] if values else None
+
+
+# A provider's path to a typed entry of a multi-valued attribute, as Entra writes them by
+# default (``emails[type eq "work"].value``, ``phoneNumbers[type eq "mobile"].value``).
+_TYPED_ENTRY = re.compile(r'(emails|phoneNumbers)\[type eq "[^"]*"\](\.value)?', re.IGNORECASE)
+
+
+def one_entry_paths(payload: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH body with each operation on a typed address or phone entry turned into one on the
+    recipient's single entry: ``add``/``replace`` of a value sets it, ``remove`` clears it."""
+    operations = payload.get("Operations")
+    if not isinstance(operations, list):
+        return payload
+    rewritten = []
+    for operation in operations:
+        path = operation.get("path") if isinstance(operation, dict) else None
+        found = _TYPED_ENTRY.fullmatch(path) if isinstance(path, str) else None
+        if found is None:
+            rewritten.append(operation)
+            continue
+        attribute, value = found.group(1), operation.get("value")
+        if str(operation.get("op", "")).lower() == "remove":
+            rewritten.append({"op": "remove", "path": attribute})
+        else:
+            entry = value if isinstance(value, dict) else {"value": value}
+            rewritten.append({"op": "replace", "path": attribute, "value": [entry]})
+    return {**payload, "Operations": rewritten}
 
 
 def _text(value: Any) -> str:

@@ -39,7 +39,15 @@ from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, Forbidden, NotFound, ServiceError
 from mailwarden.directory import services
 from mailwarden.directory.models import Recipient
-from mailwarden.directory.scim import MAX_PAGE, ScimUser, provider, scim_scope, to_data, to_scim
+from mailwarden.directory.scim import (
+    MAX_PAGE,
+    ScimUser,
+    one_entry_paths,
+    provider,
+    scim_scope,
+    to_data,
+    to_scim,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -294,7 +302,7 @@ def user(request: HttpRequest, actor: Actor, user_id: str) -> HttpResponse:
         )
         return _out(request, _apply(actor, replacement, current))
     patch = PatchOp[ScimUser].model_validate(
-        _body(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+        one_entry_paths(_body(request)), scim_ctx=Context.RESOURCE_PATCH_REQUEST
     )
     patched = to_scim(current, _location(request, current))
     patch.patch(patched)
