@@ -31,6 +31,10 @@ def test_one_query_finds_items_by_uid_and_tracking_number(as_role, site, recipie
     assert f"/items/{item.uid}/" in by_tracking and "Margaret Hamilton" in by_tracking
     by_uid = clerk.get("/search/", {"q": item.uid.lower()}).content.decode()
     assert f"/items/{item.uid}/" in by_uid
+    without_prefix = clerk.get("/search/", {"q": item.uid[3:]}).content.decode()
+    assert f"/items/{item.uid}/" in without_prefix
+    spaced = clerk.get("/search/", {"q": f" {VALID_UPS[:6]} {VALID_UPS[6:]} "}).content.decode()
+    assert f"/items/{item.uid}/" in spaced
     assert "Items and tracking numbers" in by_uid
 
 
@@ -51,7 +55,7 @@ def test_a_recipient_finds_only_their_own_items_and_themselves(make_person, site
     theirs = intake(site, other, tracking_number="")
     client = Client()
     client.force_login(me)
-    found = client.get("/search/", {"q": VALID_UPS[:10]}).content.decode()
+    found = client.get("/search/", {"q": VALID_UPS.lower()}).content.decode()
     assert mine.uid in found
     assert f"/items/{theirs.uid}/" not in client.get("/search/", {"q": theirs.uid}).content.decode()
     people = client.get("/search/", {"q": "Margaret"}).content.decode()

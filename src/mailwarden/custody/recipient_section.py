@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -16,6 +15,7 @@ from django.utils.http import urlencode
 from mailwarden.core.actor import Actor
 from mailwarden.core.plugins import HistoryLine, PersonSection, SearchGroup, SearchHit
 from mailwarden.core.roles import VIEW_ITEMS
+from mailwarden.custody import carriers
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.queries import visible_items
 from mailwarden.custody.states import OPEN_STATES, TERMINAL
@@ -60,18 +60,24 @@ def _history(items: list[MailItem]) -> Iterable[HistoryLine]:
 
 
 def search(actor: Actor, q: str, limit: int) -> list[SearchGroup]:
-    """Items whose uid or tracking number is ``q`` (or starts with it), among those ``actor``
-    may see."""
-    q = q.strip()
-    if len(q) < 3:
+    """Items whose ID or tracking number is ``q`` (spaces and case aside), among those ``actor``
+    may see.
+
+    Equalities on indexed columns only, one query each, as ``queries.search_items`` does: the
+    box is used from every page and must stay fast on millions of items (docs/performance.md).
+    """
+    token = carriers.normalise(q)
+    if len(token) < 3:
         return []
-    found = visible_items(actor).filter(
-        Q(uid__iexact=q)
-        | Q(tracking_number__iexact=q)
-        | Q(tracking_number__istartswith=q)
-        | Q(uid__istartswith=q)
-    )
-    rows = list(found.order_by(*ORDER)[: limit + 1])
+    uids = {token} if token.startswith("MW-") else {token, f"MW-{token}"}
+    items = visible_items(actor)
+    ids = [
+        *items.filter(uid__in=uids).values_list("id", flat=True)[: limit + 1],
+        *items.filter(tracking_number=token)
+        .order_by(*ORDER)
+        .values_list("id", flat=True)[: limit + 1],
+    ]
+    rows = list(items.filter(id__in=ids).order_by(*ORDER)[: limit + 1])
     hits = tuple(
         SearchHit(
             title=item.uid,
@@ -89,5 +95,5 @@ def search(actor: Actor, q: str, limit: int) -> list[SearchGroup]:
         )
         for item in rows[:limit]
     )
-    more = reverse("items") + "?" + urlencode({"q": q}) if len(rows) > limit else ""
+    more = reverse("items") + "?" + urlencode({"q": token}) if len(rows) > limit else ""
     return [SearchGroup(label="Items and tracking numbers", hits=hits, more_url=more, order=10)]
