@@ -213,3 +213,19 @@ def test_an_entra_style_creation_with_attributes_a_recipient_does_not_hold(http)
     )
     found = http.get("/Users", params={"filter": 'userName eq "kjohnson@contoso.example"'})
     assert found.json()["totalResults"] == 1
+
+
+def test_a_synced_persons_page_says_so(scim, live_server):
+    from django.test import Client
+
+    from mailwarden.core.roles import Role
+    from mailwarden.core.services import create_user
+
+    created = scim.create(_grace())
+    clerk = create_user(
+        ADMIN, "clerk", password="x" * 12, roles=[Role.CLERK.value], check_password=False
+    )
+    client = Client()
+    client.force_login(clerk)
+    body = client.get(f"/recipients/{created.id}/").content.decode()
+    assert "Synced from the identity provider as" in body and "grace@example.org" in body
