@@ -6,25 +6,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('directory', '0004_recipient_site'),
+        ("directory", "0004_recipient_site"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='recipient',
-            name='external_id',
-            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+            model_name="recipient",
+            name="external_id",
+            field=models.CharField(blank=True, db_default="", default="", max_length=255),
         ),
         migrations.AddField(
-            model_name='recipient',
-            name='scim_user_name',
-            field=models.CharField(blank=True, db_default='', default='', max_length=254),
+            model_name="recipient",
+            name="scim_user_name",
+            field=models.CharField(blank=True, db_default="", default="", max_length=254),
         ),
         migrations.AddConstraint(
-            model_name='recipient',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('scim_user_name'), condition=models.Q(('scim_user_name', ''), _negated=True), name='recipient_scim_user_name'),
+            model_name="recipient",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("scim_user_name"),
+                condition=models.Q(("scim_user_name", ""), _negated=True),
+                name="recipient_scim_user_name",
+            ),
         ),
     ]
