@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ninja import Router
     from prometheus_client.core import Metric
 
+    from mailwarden.core.actor import Actor
+
 # A device-token scope: given a token's device name, the operations (URL names) that device may
 # call, or None when the device is not one of the app's own. A device that no app claims (a dock
 # scanner) keeps its role's reach; an edge controller's token reaches only its sync operations.
@@ -58,6 +60,53 @@ class NavEntry:
         if self.admin_too and Role.ADMIN in roles:
             return True
         return any(r in roles for r in self.allowed)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One thing that happened to a person, for the history on their page."""
+
+    at: datetime
+    what: str
+    # Who did it, as the ledger names them ("user:mona"); shown through core.names.
+    actor: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class PersonSection:
+    """A part of a recipient's page that an app above the directory contributes."""
+
+    title: str
+    # Rendered by the contributing app from its own templates, so core needs none of them.
+    html: str
+    # Sorts the sections: lower comes first.
+    order: int = 100
+    history: tuple[HistoryLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    title: str
+    url: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SearchGroup:
+    """One kind of result of the console's global search ("Items", "People")."""
+
+    label: str
+    hits: tuple[SearchHit, ...]
+    # Where the full list of this kind for the query is, when there are more than shown.
+    more_url: str = ""
+    order: int = 100
+
+
+# (actor, recipient id) -> the section, or None when the actor may not see it or it is empty.
+PersonSectionFn = Callable[["Actor", int], PersonSection | None]
+# (actor, query, limit) -> the groups found; a provider returns none the actor may not see.
+SearchProvider = Callable[["Actor", str, int], Iterable[SearchGroup]]
 
 
 @dataclass(frozen=True)
@@ -130,6 +179,10 @@ class MailwardenApp(AppConfig):
     # A mapping of block names to functions ``(argument) -> Markdown``: text the app publishes
     # for other apps' pages (a course shows a playbook's steps without importing incidents).
     text_blocks: str | None = None
+    # A PersonSectionFn: the app's part of a recipient's page (custody lists the person's items).
+    person_section: str | None = None
+    # A SearchProvider: what the app finds for the console's global search box.
+    search_provider: str | None = None
 
     # Django takes the one AppConfig subclass an app's apps.py holds as the app's config. This
     # base, imported into every apps.py, must not count as one; each subclass must.
@@ -158,6 +211,29 @@ def text_block(name: str, argument: str) -> str | None:
             if render is not None:
                 return str(render(argument))
     return None
+
+
+def person_sections(actor: Actor, recipient_id: int) -> list[PersonSection]:
+    """What every app shows on a recipient's page for ``actor``, in section order."""
+    found = []
+    for app in mailwarden_apps():
+        if app.person_section:
+            section_of: PersonSectionFn = import_string(app.person_section)
+            section = section_of(actor, recipient_id)
+            if section is not None:
+                found.append(section)
+    return sorted(found, key=lambda s: s.order)
+
+
+def search(actor: Actor, query: str, limit: int = 10) -> list[SearchGroup]:
+    """What every app finds for ``query`` that ``actor`` may see, grouped by kind; empty groups
+    are left out."""
+    groups: list[SearchGroup] = []
+    for app in mailwarden_apps():
+        if app.search_provider:
+            provider: SearchProvider = import_string(app.search_provider)
+            groups.extend(g for g in provider(actor, query, limit) if g.hits)
+    return sorted(groups, key=lambda g: g.order)
 
 
 def nav_entries() -> list[NavEntry]:

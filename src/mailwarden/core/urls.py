@@ -8,6 +8,7 @@ urlpatterns = [
     path("mfa/setup/", views.mfa_setup, name="mfa_setup"),
     path("mfa/verify/", views.mfa_verify, name="mfa_verify"),
     path("settings/security/", views.security_policy, name="security_policy"),
+    path("search/", views.search, name="search"),
     path("people/", views.people, name="people"),
     path("people/<str:username>/", views.person, name="person"),
     path("people/<str:username>/<slug:action>/", views.person_action, name="person_action"),

@@ -22,7 +22,7 @@ from django_otp import login as otp_login
 from django_otp import user_has_device
 
 from mailwarden.config import get_settings
-from mailwarden.core import clock, queries, services, signin
+from mailwarden.core import clock, plugins, queries, services, signin
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Forbidden, ServiceError
 from mailwarden.core.forms import (
@@ -427,3 +427,21 @@ def api_token_revoke(request: HttpRequest, prefix: str) -> HttpResponse:
         "cancel": reverse("api_tokens"),
     }
     return render(request, "core/confirm.html", context)
+
+
+# ----------------------------------------------------------------------------- global search
+
+SEARCH_LIMIT = 10
+
+
+@console_page(None, "searching")
+@require_http_methods(["GET"])
+def search(request: HttpRequest) -> HttpResponse:
+    """One box for everything: each app finds what the caller may see (core.plugins.search)."""
+    # Control characters (NUL, which PostgreSQL refuses) and lone surrogates never match anything.
+    raw = "".join(
+        c for c in request.GET.get("q", "") if c.isprintable() and not "\ud800" <= c <= "\udfff"
+    )
+    q = " ".join(raw.split())[:120]
+    groups = plugins.search(actor_of(request), q, SEARCH_LIMIT) if q else []
+    return render(request, "core/search.html", {"search_q": q, "groups": groups})

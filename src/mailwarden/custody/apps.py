@@ -21,3 +21,5 @@ class CustodyConfig(MailwardenApp):
     periodic_jobs = ("mailwarden.custody.services",)
     metrics = "mailwarden.custody.queries.metrics"
     demo_seeder = "mailwarden.custody.demo.CustodyDemo"
+    person_section = "mailwarden.custody.recipient_section.items_section"
+    search_provider = "mailwarden.custody.recipient_section.search"

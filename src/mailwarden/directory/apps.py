@@ -14,7 +14,13 @@ class DirectoryConfig(MailwardenApp):
             "people",
             VIEW_ITEMS,
             order=80,
-            pages=("directory:recipients_import",),
+            pages=(
+                "directory:recipients_import",
+                "directory:recipient",
+                "directory:recipient_add",
+                "directory:recipient_edit",
+                "directory:recipient_deactivate",
+            ),
         ),
         NavEntry(
             "directory:sites", "Sites", "building", VIEW_ITEMS, order=85, pages=("directory:site",)
@@ -23,3 +29,6 @@ class DirectoryConfig(MailwardenApp):
     urls = "mailwarden.directory.urls"
     api_router = "mailwarden.directory.api.router"
     demo_seeder = "mailwarden.directory.demo.DirectoryDemo"
+    search_provider = "mailwarden.directory.search.search"
+    # Identity providers pushing people by SCIM: their tokens reach only the SCIM endpoints.
+    device_scope = "mailwarden.directory.scim.scim_scope"

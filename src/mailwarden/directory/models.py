@@ -7,6 +7,8 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 def validate_timezone(value: str) -> None:
@@ -79,9 +81,21 @@ class Recipient(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     active = models.BooleanField(default=True)
+    # The identity provider's name for the person (SCIM userName) and its own ID for them
+    # (externalId); both empty for someone the provider does not sync (directory-sync.md).
+    scim_user_name = models.CharField(max_length=254, blank=True, default="", db_default="")
+    external_id = models.CharField(max_length=255, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        constraints = [
+            # SCIM compares user names without regard to case.
+            models.UniqueConstraint(
+                Lower("scim_user_name"),
+                condition=~Q(scim_user_name=""),
+                name="recipient_scim_user_name",
+            )
+        ]
 
     @property
     def display_name(self) -> str:

@@ -5,6 +5,7 @@ Each takes an explicit actor, validates, writes and appends to the ledger in one
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -116,6 +117,10 @@ class RecipientData:
     manager_employee_id: str | None = None
     # The code of the site the person works at; empty: none known.
     site: str | None = None
+    # The identity provider's user name and ID for the person (SCIM); None leaves them as they
+    # are, "" clears them.
+    user_name: str | None = None
+    external_id: str | None = None
 
 
 def _site(code: str | None, field: str = "site") -> Site | None:
@@ -124,14 +129,67 @@ def _site(code: str | None, field: str = "site") -> Site | None:
     return site_by_code(code.strip(), field=field)
 
 
+# The limits of Recipient's columns, with the words a refusal uses for each.
+_LIMITS = (
+    ("employee_id", "employee ID", 40, True),
+    ("first_name", "first name", 80, True),
+    ("last_name", "last name", 80, True),
+    ("preferred_name", "preferred name", 80, False),
+    ("email", "email", 254, True),
+    ("phone", "phone number", 20, False),
+    ("department", "department", 120, False),
+    ("mail_stop", "mail stop", 40, False),
+)
+
+
+# An address's shape only: the console's form and the API check it strictly, and a directory
+# (a CSV, an identity provider) may hold internationalised addresses such as müller@example.org.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _check_person(data: RecipientData) -> None:
+    """Refuse, naming the field, what the columns would not hold; trims the text in place."""
+    for name, words, limit, required in _LIMITS:
+        value = " ".join(str(getattr(data, name) or "").split())
+        setattr(data, name, value)
+        if required and not value:
+            raise ServiceError(f"a recipient needs a {words}", name)
+        if len(value) > limit:
+            raise ServiceError(f"the {words} is longer than {limit} characters", name)
+    if not _EMAIL.fullmatch(data.email):
+        raise ServiceError(f"{data.email!r} is not an email address", "email")
+    if data.user_name is not None:
+        data.user_name = data.user_name.strip()
+        if len(data.user_name) > 254:
+            raise ServiceError("the user name is longer than 254 characters", "user_name")
+    if data.external_id is not None:
+        data.external_id = data.external_id.strip()
+        if len(data.external_id) > 255:
+            raise ServiceError("the external ID is longer than 255 characters", "external_id")
+
+
+def _check_user_name_free(user_name: str | None, recipient: Recipient | None = None) -> None:
+    if not user_name:
+        return
+    taken = Recipient.objects.filter(scim_user_name__iexact=user_name)
+    if recipient is not None:
+        taken = taken.exclude(pk=recipient.pk)
+    if taken.exists():
+        raise Conflict(f"the user name {user_name!r} is someone else's already", "user_name")
+
+
 def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
     require(actor, MANAGE_DIRECTORY, "adding a recipient")
+    _check_person(data)
     with transaction.atomic():
         if Recipient.objects.filter(employee_id=data.employee_id).exists():
             raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
+        _check_user_name_free(data.user_name)
         site = _site(data.site)
         manager = _manager(data.manager_employee_id)
         recipient = Recipient.objects.create(
+            scim_user_name=data.user_name or "",
+            external_id=data.external_id or "",
             employee_id=data.employee_id,
             first_name=data.first_name,
             last_name=data.last_name,
@@ -148,14 +206,19 @@ def create_recipient(actor: Actor, data: RecipientData) -> Recipient:
             "directory.recipient.created",
             "recipient",
             data.employee_id,
-            {"site": site.code} if site else {},
+            {
+                **({"site": site.code} if site else {}),
+                **({"user_name": data.user_name} if data.user_name else {}),
+            },
         )
     return recipient
 
 
 def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Recipient:
-    """Change a person's details (the employee ID stays); the ledger names what changed."""
+    """Change a person's details; the ledger names what changed. ``data.employee_id`` is the
+    person's new employee ID when it differs (directory sync may change it)."""
     require(actor, MANAGE_DIRECTORY, "changing a recipient")
+    _check_person(data)
     with transaction.atomic():
         recipient = (
             Recipient.objects.select_for_update(of=("self",))
@@ -181,6 +244,17 @@ def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Rec
             "site": site,
             "manager": manager,
         }
+        if data.user_name is not None:
+            _check_user_name_free(data.user_name, recipient)
+            after["scim_user_name"] = data.user_name
+        if data.external_id is not None:
+            after["external_id"] = data.external_id
+        if data.employee_id != employee_id:
+            # The ledger names a person by employee ID: the entry of a new one is filed under
+            # it and names the old, so the person's history follows them (record_history).
+            if Recipient.objects.filter(employee_id=data.employee_id).exists():
+                raise Conflict(f"employee {data.employee_id} exists already", "employee_id")
+            after["employee_id"] = data.employee_id
         changed = {}
         for name, value in after.items():
             before = getattr(recipient, name)
@@ -190,8 +264,72 @@ def update_recipient(actor: Actor, employee_id: str, data: RecipientData) -> Rec
         if changed:
             recipient.save(update_fields=list(changed))
             ledger.append(
-                actor, "directory.recipient.updated", "recipient", employee_id, {"changed": changed}
+                actor,
+                "directory.recipient.updated",
+                "recipient",
+                recipient.employee_id,
+                {"changed": changed},
             )
+    return recipient
+
+
+def _locked(employee_id: str) -> Recipient:
+    recipient = (
+        Recipient.objects.select_for_update(of=("self",)).filter(employee_id=employee_id).first()
+    )
+    if recipient is None:
+        raise NotFound(f"no recipient with employee id {employee_id}", "employee_id")
+    return recipient
+
+
+def deactivate_recipient(actor: Actor, employee_id: str, reason: str = "") -> Recipient:
+    """Take a person off the directory's active list: intake no longer offers them, and their
+    items and history stay. Deactivating someone already inactive changes nothing."""
+    require(actor, MANAGE_DIRECTORY, "deactivating a recipient")
+    reason = " ".join(reason.split())
+    if len(reason) > 500:
+        raise ServiceError("the reason is longer than 500 characters", "reason")
+    with transaction.atomic():
+        recipient = _locked(employee_id)
+        if recipient.active:
+            recipient.active = False
+            recipient.save(update_fields=["active"])
+            ledger.append(
+                actor,
+                "directory.recipient.deactivated",
+                "recipient",
+                employee_id,
+                {"reason": reason} if reason else {},
+            )
+    return recipient
+
+
+def reactivate_recipient(actor: Actor, employee_id: str) -> Recipient:
+    require(actor, MANAGE_DIRECTORY, "reactivating a recipient")
+    with transaction.atomic():
+        recipient = _locked(employee_id)
+        if not recipient.active:
+            recipient.active = True
+            recipient.save(update_fields=["active"])
+            ledger.append(actor, "directory.recipient.reactivated", "recipient", employee_id, {})
+    return recipient
+
+
+def unlink_recipient(actor: Actor, employee_id: str) -> Recipient:
+    """The identity provider deleted the person: they are deactivated and no longer synced.
+
+    A recipient is never deleted, since their items and the ledger name them; a later sync of
+    the same person makes a new link.
+    """
+    require(actor, MANAGE_DIRECTORY, "removing a recipient from directory sync")
+    with transaction.atomic():
+        recipient = _locked(employee_id)
+        if not recipient.scim_user_name and not recipient.active:
+            return recipient
+        data = {"user_name": recipient.scim_user_name, "was_active": recipient.active}
+        recipient.scim_user_name, recipient.external_id, recipient.active = "", "", False
+        recipient.save(update_fields=["scim_user_name", "external_id", "active"])
+        ledger.append(actor, "directory.recipient.unlinked", "recipient", employee_id, data)
     return recipient
 
 
