@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
+import httpx2
 import pytest
+from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_models import PatchOp, PatchOperation
 
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.services import issue_token
 from mailwarden.directory.models import Recipient
 from mailwarden.directory.scim import EmailAddress, MailroomEnterprise, PersonName, ScimUser
-from tests.directory.scim_httpx import HttpxSCIMClient as SyncSCIMClient
 from tests.factories import ADMIN
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,8 +26,8 @@ def idp_token(transactional_db) -> str:
 
 
 @pytest.fixture
-def http(live_server, idp_token) -> Iterator[httpx.Client]:
-    with httpx.Client(
+def http(live_server, idp_token) -> Iterator[httpx2.Client]:
+    with httpx2.Client(
         base_url=f"{live_server.url}/scim/v2",
         headers={"Authorization": f"Bearer {idp_token}"},
         timeout=30,
