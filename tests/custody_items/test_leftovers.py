@@ -62,7 +62,7 @@ def test_the_item_page_offers_the_button_to_managers_only(console, flagged):
     )
     body = done.content.decode()
     assert "is no longer flagged for review" in body and "data-review-flag" not in body
-    assert "Item review cleared" in body  # the timeline's step
+    assert "Review flag cleared by a manager" in body  # the timeline's step
 
 
 def test_the_api_clears_the_flag_for_managers(api, flagged):

@@ -78,6 +78,27 @@ def test_every_menu_page_is_clean_under_the_csp(open_page, demo):
     expect(page.locator("#results")).to_be_visible()
     page.wait_for_load_state("networkidle")
 
+    # Pages no menu entry links to: a person's page and its forms, the search results, the
+    # filtered items list and a bulk action's confirmation.
+    person = Recipient.objects.filter(active=True).order_by("last_name").first()
+    assert person is not None
+    for path in (
+        f"/recipients/{person.pk}/",
+        "/recipients/add/",
+        f"/recipients/{person.pk}/edit/",
+        f"/recipients/{person.pk}/deactivate/",
+        "/recipients/?inactive=1",
+        f"/search/?q={person.last_name}",
+        "/items/?state=ready_for_pickup&kind=parcel",
+    ):
+        _visit(page, path)
+    _visit(page, "/items/?state=ready_for_pickup")
+    page.locator("[data-select-item]").first.check()
+    page.select_option("#bulk-form select[name=action]", "remind")
+    page.click("[data-bulk-submit]")
+    expect(page.locator("[data-bulk-confirm]")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
     # A manager's menu is drawn for their roles; its pages are seen as they see them.
     manager = open_page(DESKTOP)
     for entry in _sign_in(manager, "manager", demo):

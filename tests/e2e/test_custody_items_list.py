@@ -127,6 +127,6 @@ def test_a_manager_clears_the_review_flag_from_the_item_page(open_page, transact
     page.click("[data-clear-review]")
     expect(page.locator(".alert-success")).to_contain_text("no longer flagged for review")
     expect(page.locator("[data-review-flag]")).to_have_count(0)
-    expect(page.locator(".timeline .step").last).to_contain_text("Item review cleared")
+    expect(page.locator(".timeline .step").last).to_contain_text("Review flag cleared by a manager")
     expect(page.locator(".timeline .step").last).to_contain_text("UPS confirmed the number")
     assert MailItem.objects.get(pk=flagged.pk).review_reason == ""

@@ -10,7 +10,9 @@ class CustodyConfig(MailwardenApp):
     nav = (
         NavEntry("dashboard", "Dashboard", "gauge", VIEW_ITEMS, order=10),
         NavEntry("intake", "Intake", "inbox", INTAKE, order=20),
-        NavEntry("items", "Items", "search", VIEW_ITEMS, order=30, pages=("item_detail",)),
+        NavEntry(
+            "items", "Items", "search", VIEW_ITEMS, order=30, pages=("item_detail", "items_bulk")
+        ),
         NavEntry("pickup", "Pickup", "handover", HANDOVER, order=70, pages=("pickup_item",)),
         NavEntry("my_mail", "My mail", "mail", (Role.RECIPIENT,), order=90, admin_too=False),
     )

@@ -11,6 +11,8 @@ ACTION_TITLES = {
     "custody.pickup_code.rejected": "Wrong pickup code",
     "custody.reminder.sent": "Pickup reminder sent",
     "custody.item.escalated": "Escalated to the recipient's manager",
+    "custody.item.review_cleared": "Review flag cleared by a manager",
+    "custody.label.printed": "Label printed",
     "screening.scan.stored": "X-ray image stored",
     "screening.decision.recorded": "Screening decision",
     "screening.decision.confirmed": "Decision confirmed by a second screener",
