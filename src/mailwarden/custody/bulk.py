@@ -163,6 +163,7 @@ def run(
 
 
 def label_data(item: MailItem) -> labels.LabelData:
+    """What an item's label prints, its arrival in the site's own time."""
     return labels.LabelData(
         uid=item.uid,
         recipient_name=item.recipient.display_name,

@@ -282,28 +282,14 @@ def intake_decode(request: HttpRequest) -> HttpResponse:
     return render(request, "custody/_barcode_block.html", context)
 
 
-def _label_data(item: MailItem) -> labels.LabelData:
-    return labels.LabelData(
-        uid=item.uid,
-        recipient_name=item.recipient.display_name,
-        mail_stop=item.recipient.mail_stop,
-        department=item.recipient.department_name,
-        carrier=item.carrier.upper() if item.carrier else "",
-        tracking_number=item.tracking_number,
-        kind=item.get_kind_display(),
-        received_at=_local(item.received_at, item.site),
-        site_name=item.site.name,
-    )
-
-
 @console_page(VIEW_ITEMS, "item labels")
 @require_GET
 def item_label(request: HttpRequest, uid: str, fmt: str) -> HttpResponse:
     item = _visible_item(actor_of(request), uid)
     if fmt == "pdf":
-        body, content_type = labels.label_pdf(_label_data(item)), "application/pdf"
+        body, content_type = labels.label_pdf(bulk.label_data(item)), "application/pdf"
     else:
-        body, content_type = labels.label_png(_label_data(item)), "image/png"
+        body, content_type = labels.label_png(bulk.label_data(item)), "image/png"
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'inline; filename="{item.uid}-label.{fmt}"'
     return response
