@@ -256,9 +256,10 @@ def _table() -> str:
 
 
 def _rows(batch: int, upto: int) -> Generator[Row, None, None]:
-    # Stopping at the head read before the walk ignores appends made meanwhile.
+    # Stopping at the head read before the walk ignores appends made meanwhile. The reader is
+    # returned, not wrapped in another generator, which would cost a resumption per row.
     connection.ensure_connection()
-    yield from chain.read_rows(connection.connection, connection.vendor, _table(), 1, upto, batch)
+    return chain.read_rows(connection.connection, connection.vendor, _table(), 1, upto, batch)
 
 
 def _hash_exists(value: str) -> bool:

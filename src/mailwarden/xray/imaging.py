@@ -65,6 +65,15 @@ def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return image.astype(np.float32)
     rows, cols = image.shape[0] // factor * factor, image.shape[1] // factor * factor
+    if factor == 2 and image.dtype == np.uint16:
+        # the analysis's own binning: whole rows added in pairs, then columns, in integers (a
+        # sum of four counts fits uint32, and float32 holds it exactly, so the result is the
+        # one below to the last bit) at a third of the strided float sums' cost
+        pairs = image[0:rows:2].astype(np.uint32)
+        pairs += image[1:rows:2]
+        summed = (pairs[:, 0:cols:2] + pairs[:, 1:cols:2]).astype(np.float32)
+        summed /= np.float32(4)
+        return summed
     # summing strided views is several times faster than a 4-D reshape and mean, and a
     # detector image is added as it is (each uint16 count is exact in float32)
     total = np.zeros((rows // factor, cols // factor), dtype=np.float32)
