@@ -30,6 +30,16 @@ without its key" just before "offline". The panel holds an online-without-Secure
 that follows an online-on-its-key one for ``status_settle_s`` (1 s): if the reader goes offline
 meanwhile, only "offline" is reported; if the session comes back, nothing is; if it lasts, it is
 reported then.
+
+Latency. libosdp's Python ``ControlPanel`` drives the protocol from a thread that refreshes it,
+then sleeps 20 ms, whatever is waiting: an LED command queued just after a refresh left only at
+the next one, and a reader's reply sat in the socket until the next one too. The panel drives
+libosdp itself (``_PromptControlPanel``): it refreshes every ``refresh_s`` (5 ms) and, when a
+command is queued, at once, then every ``_HURRY_STEP_S`` until libosdp reports every queued
+command completed (at most ``_HURRY_MAX_S``), so the answer to a card leaves on the next
+exchange rather than after a tick. What remains is the reader's own part: libosdp polls each
+reader every 50 ms (compiled in), and the reader answers the poll and takes the command on its
+own schedule.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import osdp as libosdp
 
@@ -67,6 +77,11 @@ LED_COLOR = libosdp.CommandLEDColor
 _LED_TEMPORARY_SET = 2  # osdp_LED temporary control code: set the temporary state
 _BUZZER_DEFAULT_TONE = 2  # osdp_BUZ tone code: the reader's default tone
 _REVIVE_STEP_S = 0.05
+# How often the panel refreshes libosdp when nothing is queued; libosdp's own loop sleeps 20 ms.
+REFRESH_S = 0.005
+# While a queued command is on its way, the panel refreshes this often, for at most this long.
+_HURRY_STEP_S = 0.001
+_HURRY_MAX_S = 0.5
 _KEYPAD_SPECIAL = {0x7F: "*", 0x0D: "#", ord("*"): "*", ord("#"): "#"}
 
 
@@ -184,6 +199,99 @@ def card_read_from_osdp(
     return CardRead(reader_id, length, data, credential, None)
 
 
+class RefreshPace(Protocol):
+    """What paces the panel's idle refreshes (tests hold it to prove a command needs no tick)."""
+
+    def wait(self, woken: threading.Event, seconds: float) -> None:
+        """Return after ``seconds``, or as soon as ``woken`` is set."""
+
+
+class _TimedPace:
+    def wait(self, woken: threading.Event, seconds: float) -> None:
+        woken.wait(seconds)
+
+
+class _PromptControlPanel(libosdp.ControlPanel):  # type: ignore[misc]  # libosdp has no types
+    """libosdp's control panel, refreshed by a loop of ours: often when idle, and at once when a
+    command is queued (the module's notes on latency)."""
+
+    # Set by libosdp's own __init__ and used by its methods; typed here for ours.
+    thread: threading.Thread | None
+    event: threading.Event | None
+    lock: threading.Lock | None
+
+    def __init__(
+        self,
+        infos: list[libosdp.PDInfo],
+        *,
+        log_level: int,
+        event_handler: Callable[[int, dict[str, Any]], int],
+        refresh_s: float,
+        pace: RefreshPace,
+    ) -> None:
+        super().__init__(
+            infos,
+            log_level=log_level,
+            event_handler=event_handler,
+            command_completion_handler=self._on_completed,
+        )
+        self._refresh_s = refresh_s
+        self._pace = pace
+        self._woken = threading.Event()
+        self._count_lock = threading.Lock()
+        self._in_flight = 0
+        self._hurry_until = 0.0
+
+    def start(self) -> None:
+        if self.thread:
+            raise RuntimeError("the control panel is already running")
+        # The names libosdp's own methods use: each takes ``self.lock`` around the C context.
+        self.event = stopping = threading.Event()
+        self.lock = lock = threading.Lock()
+        self.thread = threading.Thread(
+            name="osdp-cp", target=self._run, args=(stopping, lock), daemon=True
+        )
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.event is not None:
+            self.event.set()
+        self._woken.set()
+        super().stop()
+
+    def submit_command(self, address: int, cmd: dict[str, Any]) -> bool:
+        accepted = bool(super().submit_command(address, cmd))
+        if accepted:
+            with self._count_lock:
+                self._in_flight += 1
+                self._hurry_until = time.monotonic() + _HURRY_MAX_S
+            self._woken.set()
+        return accepted
+
+    def _on_completed(self, address: int, command: dict[str, Any], status: int) -> None:
+        # Called from inside refresh, on our loop's thread.
+        with self._count_lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def _hurrying(self) -> bool:
+        with self._count_lock:
+            if self._in_flight and time.monotonic() < self._hurry_until:
+                return True
+            self._in_flight = 0  # lost with a reader that went offline, or never reported
+            return False
+
+    def _run(self, stopping: threading.Event, lock: threading.Lock) -> None:
+        while not stopping.is_set():
+            # Cleared before the refresh, so a command queued during it is not left waiting.
+            self._woken.clear()
+            with lock:
+                self.ctx.refresh()
+            if self._hurrying():
+                time.sleep(_HURRY_STEP_S)
+            else:
+                self._pace.wait(self._woken, self._refresh_s)
+
+
 @dataclass
 class _ReaderState:
     config: ReaderConfig
@@ -236,14 +344,20 @@ class ReaderPanel:
         status_settle_s: float = 1.0,
         clock: MonotonicClock = monotonic,
         log_level: int = libosdp.LogLevel.Warning,
+        refresh_s: float = REFRESH_S,
+        pace: RefreshPace | None = None,
     ) -> None:
         """``clock`` times the reads' settling window (``settle_s``, see the module's notes);
         revivals and the status hold (``status_settle_s``) run on the real monotonic clock,
-        because they pace libosdp's own threads."""
+        because they pace libosdp's own threads. ``refresh_s`` is how often libosdp is refreshed
+        while nothing is queued, timed by ``pace`` (the module's notes on latency)."""
         if not readers:
             raise ValueError("a reader panel needs at least one reader")
         if settle_s < 0 or status_settle_s < 0:
             raise ValueError("settling windows cannot be negative")
+        if not 0 < refresh_s <= 0.05:
+            # libosdp must be refreshed at least every 50 ms to keep its poll timing.
+            raise ValueError("refresh_s must be more than 0 and at most 0.05 s")
         ids = [r.reader_id for r in readers]
         addresses = [r.address for r in readers]
         if len(set(ids)) != len(ids):
@@ -268,8 +382,12 @@ class ReaderPanel:
             libosdp.PDInfo(r.address, r.channel, scbk=r.scbk, name=r.reader_id, flags=flags)
             for r in readers
         ]
-        self._cp = libosdp.ControlPanel(
-            infos, log_level=log_level, event_handler=self._on_libosdp_event
+        self._cp = _PromptControlPanel(
+            infos,
+            log_level=log_level,
+            event_handler=self._on_libosdp_event,
+            refresh_s=refresh_s,
+            pace=pace or _TimedPace(),
         )
         for channel in {id(r.channel): r.channel for r in readers}.values():
             watch = getattr(channel, "watch", None)
