@@ -12,6 +12,7 @@ from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import File, Form, Path, Query, Router, Status
 from ninja.files import UploadedFile
+from pydantic import ValidationError as PydanticValidationError
 
 from mailwarden.config import get_settings
 from mailwarden.core import ledger
@@ -22,6 +23,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
 from mailwarden.custody import (
     barcodes,
+    batch,
     bulk,
     carriers,
     export,
@@ -34,6 +36,10 @@ from mailwarden.custody import (
 from mailwarden.custody.matching import RecipientIndex
 from mailwarden.custody.models import MailItem, SiteMailHold
 from mailwarden.custody.schemas import (
+    BatchCreatedOut,
+    BatchIntakeIn,
+    BatchIntakeOut,
+    BatchRefusedOut,
     BulkIn,
     BulkOut,
     BulkSkippedOut,
@@ -235,7 +241,18 @@ def intake_with_photo(
 def _intake(
     request: HttpRequest, payload: IntakeIn, photo: bytes | None
 ) -> Status[IntakeOut | DuplicateOut]:
-    req = services.IntakeRequest(
+    req = _intake_request(payload, photo)
+    try:
+        item = services.intake(actor_of(request), req)
+    except services.PossibleDuplicate as exc:
+        return Status(
+            409, DuplicateOut(message=exc.message, field=exc.field, previous_uid=exc.previous.uid)
+        )
+    return Status(201, intake_out(item))
+
+
+def _intake_request(payload: IntakeIn, photo: bytes | None) -> services.IntakeRequest:
+    return services.IntakeRequest(
         site=payload.site,
         recipient_id=payload.recipient_id,
         kind=payload.kind.value,
@@ -253,13 +270,46 @@ def _intake(
         unverified_reason=payload.unverified_reason,
         photo=photo,
     )
-    try:
-        item = services.intake(actor_of(request), req)
-    except services.PossibleDuplicate as exc:
-        return Status(
-            409, DuplicateOut(message=exc.message, field=exc.field, previous_uid=exc.previous.uid)
-        )
-    return Status(201, intake_out(item))
+
+
+@router.post(
+    "/items/batch",
+    response={200: BatchIntakeOut, **ERRORS},
+    summary="Log up to 1,000 items at once",
+    description="Each item is checked as `POST /api/items` checks it (carrier rule, "
+    "`unverified_reason`, duplicate re-scan, active recipient) and reported one by one: "
+    "`created` with its id, or `refused` with the field and the reason. The valid items are "
+    "written in one transaction, each with its own ledger entries and events; a refused item "
+    "changes nothing and does not stop the others. Photos are attached afterwards.",
+)
+@allow(INTAKE, "logging items")
+def intake_batch(request: HttpRequest, payload: BatchIntakeIn) -> BatchIntakeOut:
+    shaped: list[tuple[int, services.IntakeRequest]] = []
+    refused: list[batch.Refused] = []
+    for index, raw in enumerate(payload.items):
+        try:
+            item = IntakeIn.model_validate(raw)
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or None
+            message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+            refused.append(batch.Refused(index, where, message))
+            continue
+        shaped.append((index, _intake_request(item, None)))
+    result = batch.intake_batch(actor_of(request), shaped)
+    return BatchIntakeOut(
+        created=[
+            BatchCreatedOut(
+                index=c.index, uid=c.uid, tracking_number=c.tracking_number, carrier=c.carrier
+            )
+            for c in result.created
+        ],
+        refused=[
+            BatchRefusedOut(index=r.index, field=r.field, message=r.reason)
+            for r in sorted([*refused, *result.refused], key=lambda r: r.index)
+        ],
+        warnings=result.warnings,
+    )
 
 
 @router.post(
