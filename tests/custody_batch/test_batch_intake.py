@@ -17,10 +17,20 @@ def test_mixed_batch_writes_the_valid_items_and_reports_the_rest(clerk, site, re
     good = numbers(3)
     body = {
         "items": [
-            {"site": "hq", "recipient_id": recipient.pk, "kind": "parcel", "tracking_number": good[0]},
+            {
+                "site": "hq",
+                "recipient_id": recipient.pk,
+                "kind": "parcel",
+                "tracking_number": good[0],
+            },
             {"site": "hq", "recipient_id": recipient.pk, "kind": "crate"},
             {"site": "hq", "recipient_id": recipient.pk, "kind": "letter"},
-            {"site": "hq", "recipient_id": recipient.pk, "kind": "parcel", "tracking_number": "1Z999"},
+            {
+                "site": "hq",
+                "recipient_id": recipient.pk,
+                "kind": "parcel",
+                "tracking_number": "1Z999",
+            },
             {"site": "nowhere", "recipient_id": recipient.pk, "kind": "letter"},
             {"site": "hq", "recipient_id": 999_999, "kind": "letter"},
             {
@@ -30,9 +40,19 @@ def test_mixed_batch_writes_the_valid_items_and_reports_the_rest(clerk, site, re
                 "tracking_number": "1Z999",
                 "unverified_reason": "torn label",
             },
-            {"site": "hq", "recipient_id": recipient.pk, "kind": "parcel", "tracking_number": good[0]},
+            {
+                "site": "hq",
+                "recipient_id": recipient.pk,
+                "kind": "parcel",
+                "tracking_number": good[0],
+            },
             {"site": "hq", "recipient_id": recipient.pk, "kind": "flat", "weight_g": 0},
-            {"site": "hq", "recipient_id": recipient.pk, "kind": "parcel", "tracking_number": good[1]},
+            {
+                "site": "hq",
+                "recipient_id": recipient.pk,
+                "kind": "parcel",
+                "tracking_number": good[1],
+            },
         ]
     }
     response = clerk.post("/api/items/batch", body)
@@ -82,7 +102,12 @@ def test_a_batch_entry_is_the_same_as_a_single_intakes(clerk, site, recipient, f
 
 def test_a_rescan_of_a_logged_number_is_refused_unless_confirmed(clerk, site, recipient):
     first = intake(site, recipient, tracking_number=VALID_UPS)
-    item = {"site": "hq", "recipient_id": recipient.pk, "kind": "parcel", "tracking_number": VALID_UPS}
+    item = {
+        "site": "hq",
+        "recipient_id": recipient.pk,
+        "kind": "parcel",
+        "tracking_number": VALID_UPS,
+    }
     answer = clerk.post("/api/items/batch", {"items": [item]}).json()
     assert answer["created"] == []
     assert first.uid in answer["refused"][0]["message"]
@@ -128,7 +153,12 @@ def test_only_intake_roles_may_send_a_batch(as_role, site, recipient):
 
 
 def test_items_that_are_not_objects_are_refused_one_by_one(clerk, site, recipient):
-    body = {"items": [{"kind": "letter"}, {"site": "hq", "recipient_id": recipient.pk, "kind": "letter"}]}
+    body = {
+        "items": [
+            {"kind": "letter"},
+            {"site": "hq", "recipient_id": recipient.pk, "kind": "letter"},
+        ]
+    }
     answer = clerk.post("/api/items/batch", body).json()
     assert [c["index"] for c in answer["created"]] == [1]
     assert answer["refused"][0]["index"] == 0

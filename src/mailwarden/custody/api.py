@@ -30,6 +30,7 @@ from mailwarden.custody import (
     holds,
     item_export,
     labels,
+    manifests,
     queries,
     services,
 )
@@ -49,6 +50,8 @@ from mailwarden.custody.schemas import (
     DetectOut,
     DetectQuery,
     DuplicateOut,
+    ExpectedOut,
+    ExpectedQuery,
     HoldId,
     IntakeIn,
     IntakeOut,
@@ -59,6 +62,9 @@ from mailwarden.custody.schemas import (
     ItemUid,
     LabelReadOut,
     LabelsIn,
+    ManifestIn,
+    ManifestOut,
+    ManifestRowErrorOut,
     MatchOut,
     MatchQuery,
     MoveIn,
@@ -661,3 +667,60 @@ def release_site_hold(
 ) -> SiteHoldOut:
     hold = holds.release_site_hold(actor_of(request), hold_id, reason=payload.reason)
     return site_hold_out(hold)
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+@router.post(
+    "/manifests",
+    response={200: ManifestOut, **ERRORS},
+    summary="Import a carrier's advance manifest (CSV) as expected parcels",
+    description="A CSV with a header row: `tracking_number`, `carrier`, `recipient` (an email "
+    "address or an employee ID) and `expected_date` (YYYY-MM-DD). Each good row becomes an "
+    "expected parcel at the site, matched when intake scans its number; each refused row is "
+    "reported with its line and field, and left out.",
+)
+@allow(INTAKE, "importing a manifest")
+def import_manifest(
+    request: HttpRequest, payload: Form[ManifestIn], file: File[UploadedFile]
+) -> ManifestOut:
+    if file.size is not None and file.size > manifests.MAX_BYTES:
+        raise ServiceError(
+            f"the file is {file.size:,} bytes; a manifest may be at most {manifests.MAX_BYTES:,}",
+            "file",
+        )
+    data = upload_bytes(file, "file")
+    result = manifests.import_manifest(actor_of(request), payload.site, file.name or "", data)
+    return ManifestOut(
+        manifest=result.manifest,
+        expected=result.expected,
+        errors=[
+            ManifestRowErrorOut(row=e.row, field=e.field, reason=e.reason) for e in result.errors
+        ],
+    )
+
+
+@router.get(
+    "/expected",
+    response={200: list[ExpectedOut], **ERRORS},
+    summary="Parcels a manifest announced that have not arrived",
+)
+@allow(VIEW_ITEMS, "viewing expected parcels")
+def expected_parcels(request: HttpRequest, query: Query[ExpectedQuery]) -> list[ExpectedOut]:
+    parcels = manifests.not_arrived(actor_of(request), query.site)
+    number = carriers.normalise(query.tracking_number)
+    if number:
+        parcels = parcels.filter(tracking_number=number)
+    return [
+        ExpectedOut(
+            tracking_number=p.tracking_number,
+            carrier=p.carrier,
+            recipient=recipient_out(p.recipient),
+            site=p.site.code,
+            expected_on=p.expected_on,
+            manifest=p.manifest,
+            imported_at=p.imported_at,
+        )
+        for p in parcels.select_related("recipient__department")[: query.limit]
+    ]

@@ -12,11 +12,13 @@ others.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from mailwarden.config import get_settings
 from mailwarden.contracts import events
@@ -118,9 +120,7 @@ def _check(lookups: _Lookups, index: int, req: services.IntakeRequest) -> _Valid
     number, carrier, tracking_type, unverified = services._checked_number(req)
     recipient = lookups.recipient(req.recipient_id)
     location = lookups.location(site, req.location_code)
-    return _Valid(
-        index, req, site, recipient, location, number, carrier, tracking_type, unverified
-    )
+    return _Valid(index, req, site, recipient, location, number, carrier, tracking_type, unverified)
 
 
 def intake_batch(
@@ -146,7 +146,7 @@ def intake_batch(
     with transaction.atomic():
         valid = _without_duplicates(checked, now, result)
         items = _write_items(valid, now)
-        expected = manifests.mark_arrived([(i.tracking_number, i.pk) for i in items], now)
+        expected = manifests.mark_arrived([(i.tracking_number, i.uid) for i in items], now)
         _record(actor, valid, items, result.warnings, expected, now)
     result.created = [
         Created(v.index, item.uid, item.tracking_number, item.carrier)
@@ -200,76 +200,105 @@ def _without_duplicates(checked: list[_Valid], now: datetime, result: BatchResul
     return valid
 
 
-def _write_items(valid: list[_Valid], now: datetime) -> list[MailItem]:
-    items = [
-        MailItem(
-            site=v.site,
-            tracking_number=v.number,
-            carrier=v.carrier,
-            tracking_type=v.tracking_type,
-            kind=v.req.kind,
-            sender=v.req.sender.strip()[:200],
-            accountable=v.req.accountable,
-            flagged=v.req.suspicious,
-            review_reason=services._review_reason(v.unverified) if v.unverified else "",
-            length_mm=v.req.length_mm,
-            width_mm=v.req.width_mm,
-            height_mm=v.req.height_mm,
-            weight_g=v.req.weight_g,
-            photo_sha256="",
-            recipient=v.recipient,
-            # Written in its queued state, as a single intake writes it (logged, then queued).
-            state=State.AWAITING_SCREENING,
-            location=v.location,
-            received_at=now,
-            state_changed_at=now,
-            notes=v.req.notes,
-            version=2,
-        )
-        for v in valid
-    ]
-    _allocate_uids(items)
-    for start in range(0, len(items), ROWS_PER_STATEMENT):
-        plainsql.insert_many(items[start : start + ROWS_PER_STATEMENT])
-    # The multi-row INSERT does not read primary keys back; the manifest match needs them.
-    if items:
-        pks = dict(
-            MailItem.objects.filter(uid__in=[i.uid for i in items]).values_list("uid", "pk")
-        )
-        for item in items:
-            item.pk = pks[item.uid]
-            item._state.adding = False
-    return items
+@dataclass(frozen=True)
+class _Written:
+    uid: str
+    tracking_number: str
+    carrier: str
 
 
-def _allocate_uids(items: list[MailItem]) -> None:
+def _write_items(valid: list[_Valid], now: datetime) -> list[_Written]:
+    """INSERT the items as plain rows: a thousand model instances cost more than the rows."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    at = connection.ops.adapt_datetimefield_value(now)
+    uids = _allocate_uids(len(valid))
+    rows: list[dict[str, Any]] = []
+    for v, uid in zip(valid, uids, strict=True):
+        req = v.req
+        rows.append(
+            {
+                "uid": uid,
+                "site_id": v.site.pk,
+                "tracking_number": v.number,
+                "carrier": v.carrier,
+                "tracking_type": v.tracking_type,
+                "kind": req.kind,
+                "sender": req.sender.strip()[:200],
+                "accountable": req.accountable,
+                "flagged": req.suspicious,
+                "review_reason": services._review_reason(v.unverified) if v.unverified else "",
+                "length_mm": req.length_mm,
+                "width_mm": req.width_mm,
+                "height_mm": req.height_mm,
+                "weight_g": req.weight_g,
+                "photo_sha256": "",
+                "recipient_id": v.recipient.pk,
+                # Written in its queued state, as a single intake writes it (logged, queued).
+                "state": State.AWAITING_SCREENING.value,
+                "location_id": v.location.pk,
+                "received_at": at,
+                "state_changed_at": at,
+                "pickup_failures": 0,
+                "reminders_sent": 0,
+                "escalated_at": None,
+                "version": 2,
+                "notes": req.notes,
+            }
+        )
+    columns, statement = _insert_shape()
+    with plainsql.cursor() as cursor:
+        for first in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[first : first + ROWS_PER_STATEMENT]
+            sql = statement + ", ".join([f"({', '.join(['%s'] * len(columns))})"] * len(chunk))
+            cursor.execute(sql, [row[name] for row in chunk for name in columns])
+    return [_Written(uid, v.number, v.carrier) for v, uid in zip(valid, uids, strict=True)]
+
+
+def _insert_shape() -> tuple[list[str], str]:
+    meta = MailItem._meta
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    names = ", ".join(quote(f.column) for f in fields)
+    return [f.attname for f in fields], f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "
+
+
+def _new_uid() -> str:
+    # 40 random bits, 5 to a character: the same ids as services.new_uid, drawn in one call.
+    bits = int.from_bytes(secrets.token_bytes(5), "big")
+    return "MW-" + "".join(services.UID_ALPHABET[(bits >> shift) & 31] for shift in _SHIFTS)
+
+
+_SHIFTS = tuple(range(35, -1, -5))
+
+
+def _allocate_uids(count: int) -> list[str]:
     """Fresh ids, unique in the batch and not yet taken (the single path retries on conflict)."""
-    pending = items
+    uids: list[str] = []
+    chosen: set[str] = set()
     for _ in range(5):
-        chosen: set[str] = set()
-        for item in pending:
-            uid = services.new_uid()
-            while uid in chosen:
-                uid = services.new_uid()
-            item.uid = uid
-            chosen.add(uid)
-        taken = set(MailItem.objects.filter(uid__in=chosen).values_list("uid", flat=True))
-        pending = [item for item in pending if item.uid in taken]
-        if not pending:
-            return
+        while len(uids) < count:
+            uid = _new_uid()
+            if uid not in chosen:
+                chosen.add(uid)
+                uids.append(uid)
+        taken = set(MailItem.objects.filter(uid__in=uids).values_list("uid", flat=True))
+        if not taken:
+            return uids
+        uids = [uid for uid in uids if uid not in taken]
     raise RuntimeError("could not allocate unique item ids")
 
 
 def _record(
     actor: Actor,
     valid: list[_Valid],
-    items: list[MailItem],
+    items: list[_Written],
     warnings: list[str],
     expected: dict[str, str],
     now: datetime,
 ) -> None:
     records: list[ledger.Record] = []
     emitted: list[events.DomainEvent] = []
+    queued = events.TRANSITIONS[State.AWAITING_SCREENING.value]
     for v, item in zip(valid, items, strict=True):
         records.append(
             ledger.Record(
@@ -291,9 +320,24 @@ def _record(
                 },
             )
         )
-        records.append(services._transition_record(item, State.RECEIVED, v.location, "logged at intake"))
+        # What services._transition_record and _transition_event say of the same move.
+        records.append(
+            ledger.Record(
+                "custody.item.transitioned",
+                "mailitem",
+                item.uid,
+                {
+                    "from": State.RECEIVED.value,
+                    "to": State.AWAITING_SCREENING.value,
+                    "location": v.location.code,
+                    "reason": "logged at intake",
+                },
+            )
+        )
         emitted.append(events.ItemReceived(uid=item.uid, site=v.site.code, kind=v.req.kind))
-        emitted.append(services._transition_event(item, State.RECEIVED))
+        emitted.append(
+            queued(uid=item.uid, previous=State.RECEIVED.value, location=v.location.code, version=2)
+        )
     for start in range(0, len(emitted), ROWS_PER_STATEMENT):
         outbox.emit_many(emitted[start : start + ROWS_PER_STATEMENT])
     # Last, because the ledger's head stays locked until the commit. One lock, one chain.

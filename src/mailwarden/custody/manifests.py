@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from mailwarden.contracts import events
 from mailwarden.core import clock, ledger, outbox, plainsql
@@ -27,7 +27,7 @@ from mailwarden.core.errors import ServiceError
 from mailwarden.core.permissions import require
 from mailwarden.core.roles import INTAKE, VIEW_ITEMS
 from mailwarden.custody import carriers
-from mailwarden.custody.models import ExpectedParcel
+from mailwarden.custody.models import ExpectedParcel, MailItem
 from mailwarden.directory.models import Recipient, Site
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -88,7 +88,9 @@ def _decode(data: bytes) -> list[dict[str, str]]:
             if not any(c.strip() for c in cells):
                 rows.append({})
                 continue
-            rows.append({name: (cells[i] if i < len(cells) else "") for i, name in enumerate(names)})
+            rows.append(
+                {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(names)}
+            )
             if len(rows) > MAX_ROWS:
                 raise ServiceError(f"more than {MAX_ROWS:,} rows; split the manifest", "file")
     except csv.Error as exc:
@@ -127,7 +129,9 @@ def _check_row(row: int, cells: dict[str, str], people: _Recipients) -> _Row:
     carrier = cells.get("carrier", "").strip().lower()
     if carrier and carrier not in (found.carrier, found.carrier_name.lower()):
         raise _RowRefused(
-            row, "carrier", f"{carrier!r} does not match the number, which is {found.carrier_name}'s"
+            row,
+            "carrier",
+            f"{carrier!r} does not match the number, which is {found.carrier_name}'s",
         )
     key = cells.get("recipient", "").strip()
     if not key:
@@ -141,7 +145,9 @@ def _check_row(row: int, cells: dict[str, str], people: _Recipients) -> _Row:
         try:
             expected_on = date.fromisoformat(when)
         except ValueError:
-            raise _RowRefused(row, "expected_date", f"{when!r} is not a date (YYYY-MM-DD)") from None
+            raise _RowRefused(
+                row, "expected_date", f"{when!r} is not a date (YYYY-MM-DD)"
+            ) from None
     return _Row(row, found.number, found.carrier, recipient, expected_on)
 
 
@@ -159,7 +165,7 @@ def import_manifest(actor: Actor, site_code: str, name: str, data: bytes) -> Imp
         raise ServiceError(f"no site {site_code!r}", "site")
     rows = _decode(data)
     digest = hashlib.sha256(data).hexdigest()
-    label = f"{(name or 'manifest.csv').strip()[:NAME_MAX - 10]} ({digest[:8]})"
+    label = f"{(name or 'manifest.csv').strip()[: NAME_MAX - 10]} ({digest[:8]})"
     result = ImportResult(manifest=label)
     people = _Recipients({cells.get("recipient", "").strip() for cells in rows if cells})
     checked: list[_Row] = []
@@ -224,24 +230,23 @@ def import_manifest(actor: Actor, site_code: str, name: str, data: bytes) -> Imp
     return result
 
 
-def mark_arrived(arrivals: Sequence[tuple[str, int]], at: datetime) -> dict[str, str]:
-    """Link the open expectations of these (tracking number, item id) pairs to their items.
+def mark_arrived(arrivals: Sequence[tuple[str, str]], at: datetime) -> dict[str, str]:
+    """Link the open expectations of these (tracking number, item uid) pairs to their items.
 
     Runs in the intake's transaction. Returns, for each number that was expected, the manifest
     it came from, for the intake's ledger entry.
     """
-    numbers = {number: pk for number, pk in arrivals if number}
+    numbers = {number: uid for number, uid in arrivals if number}
     if not numbers:
         return {}
     matched: dict[str, str] = {}
     expected = ExpectedParcel.objects.filter(
         tracking_number__in=list(numbers), arrived_at__isnull=True
-    ).only("id", "tracking_number", "manifest")
-    for parcel in expected:
-        ExpectedParcel.objects.filter(pk=parcel.pk).update(
-            item_id=numbers[parcel.tracking_number], arrived_at=at
-        )
-        matched[parcel.tracking_number] = parcel.manifest
+    ).values_list("id", "tracking_number", "manifest")
+    for pk, number, manifest in expected:
+        item = MailItem.objects.filter(uid=numbers[number]).values("pk")[:1]
+        ExpectedParcel.objects.filter(pk=pk).update(item_id=Subquery(item), arrived_at=at)
+        matched[number] = manifest
     return matched
 
 

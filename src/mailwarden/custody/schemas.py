@@ -419,3 +419,40 @@ class BatchIntakeOut(Schema):
     warnings: list[str] = Field(
         description="What intake warned the clerk of; the items are logged all the same."
     )
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+class ManifestIn(Input):
+    site: SiteCode
+
+
+class ManifestRowErrorOut(Schema):
+    row: int = Field(description="The row's line in the file; the header is line 1.")
+    field: str
+    reason: str
+
+
+class ManifestOut(Schema):
+    manifest: str = Field(description="The file's name and the start of its SHA-256.")
+    expected: int = Field(description="How many parcels it added to the expected list.")
+    errors: list[ManifestRowErrorOut] = Field(
+        description="The rows refused and left out; the others were imported."
+    )
+
+
+class ExpectedQuery(Input):
+    site: SiteCode | None = None
+    tracking_number: str = Field("", max_length=80)
+    limit: Limit = 50
+
+
+class ExpectedOut(Schema):
+    tracking_number: str
+    carrier: str
+    recipient: RecipientOut
+    site: str
+    expected_on: date | None
+    manifest: str
+    imported_at: datetime

@@ -166,7 +166,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
             req, site, recipient, location, number, carrier, tracking_type, photo_hash, review
         )
         # A parcel a carrier's manifest announced is no longer expected once it is here.
-        expected = manifests.mark_arrived([(number, item.pk)], item.received_at)
+        expected = manifests.mark_arrived([(number, item.uid)], item.received_at)
         intake_record = ledger.Record(
             "custody.item.received",
             "mailitem",
