@@ -8,6 +8,8 @@ import pytest
 
 from mailwarden.custody.demo import tracking_number
 from tests.api.conftest import admin, as_role, clerk, screener  # noqa: F401 - fixtures
+from tests.console.conftest import make_person  # noqa: F401 - a fixture
+from tests.e2e.conftest import open_page  # noqa: F401 - a fixture
 from tests.factories import make_recipient, make_site
 
 

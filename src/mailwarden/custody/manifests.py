@@ -83,7 +83,7 @@ def _decode(data: bytes) -> list[dict[str, str]]:
                 f"the header row lacks {', '.join(missing)}; it needs {', '.join(COLUMNS)}",
                 "file",
             )
-        rows = []
+        rows: list[dict[str, str]] = []
         for cells in reader:
             if not any(c.strip() for c in cells):
                 rows.append({})
