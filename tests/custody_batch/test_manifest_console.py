@@ -1,4 +1,4 @@
-"""The Expected page: import for intake roles, the not-arrived list for staff, nothing for others."""
+"""The Expected page: intake roles import, staff see the not-arrived list, others nothing."""
 
 from __future__ import annotations
 
