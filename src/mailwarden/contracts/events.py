@@ -239,6 +239,19 @@ class ItemReturned(ItemTransitioned):
     STATE: ClassVar[str] = "returned"
 
 
+class ManifestImported(DomainEvent):
+    """A carrier's advance manifest was imported: its parcels are expected at the site, and a
+    scan of one of their tracking numbers at intake finds its recipient at once."""
+
+    TOPIC: ClassVar[str] = "custody.manifest.imported"
+    KEY: ClassVar[str | None] = "{topic}:{sha256}"
+
+    site: str = Field(description="The site's code.")
+    manifest: str = Field(description="The uploaded file's name.")
+    sha256: str = Field(description="The SHA-256 of the uploaded file.")
+    expected: int = Field(description="How many parcels it added to the expected list.")
+
+
 # ============================================================================= screening
 
 

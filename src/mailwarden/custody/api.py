@@ -12,6 +12,7 @@ from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import File, Form, Path, Query, Router, Status
 from ninja.files import UploadedFile
+from pydantic import ValidationError as PydanticValidationError
 
 from mailwarden.config import get_settings
 from mailwarden.core import ledger
@@ -22,18 +23,24 @@ from mailwarden.core.permissions import require
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
 from mailwarden.custody import (
     barcodes,
+    batch,
     bulk,
     carriers,
     export,
     holds,
     item_export,
     labels,
+    manifests,
     queries,
     services,
 )
 from mailwarden.custody.matching import RecipientIndex
 from mailwarden.custody.models import MailItem, SiteMailHold
 from mailwarden.custody.schemas import (
+    BatchCreatedOut,
+    BatchIntakeIn,
+    BatchIntakeOut,
+    BatchRefusedOut,
     BulkIn,
     BulkOut,
     BulkSkippedOut,
@@ -43,6 +50,8 @@ from mailwarden.custody.schemas import (
     DetectOut,
     DetectQuery,
     DuplicateOut,
+    ExpectedOut,
+    ExpectedQuery,
     HoldId,
     IntakeIn,
     IntakeOut,
@@ -53,6 +62,9 @@ from mailwarden.custody.schemas import (
     ItemUid,
     LabelReadOut,
     LabelsIn,
+    ManifestIn,
+    ManifestOut,
+    ManifestRowErrorOut,
     MatchOut,
     MatchQuery,
     MoveIn,
@@ -235,7 +247,18 @@ def intake_with_photo(
 def _intake(
     request: HttpRequest, payload: IntakeIn, photo: bytes | None
 ) -> Status[IntakeOut | DuplicateOut]:
-    req = services.IntakeRequest(
+    req = _intake_request(payload, photo)
+    try:
+        item = services.intake(actor_of(request), req)
+    except services.PossibleDuplicate as exc:
+        return Status(
+            409, DuplicateOut(message=exc.message, field=exc.field, previous_uid=exc.previous.uid)
+        )
+    return Status(201, intake_out(item))
+
+
+def _intake_request(payload: IntakeIn, photo: bytes | None) -> services.IntakeRequest:
+    return services.IntakeRequest(
         site=payload.site,
         recipient_id=payload.recipient_id,
         kind=payload.kind.value,
@@ -253,13 +276,46 @@ def _intake(
         unverified_reason=payload.unverified_reason,
         photo=photo,
     )
-    try:
-        item = services.intake(actor_of(request), req)
-    except services.PossibleDuplicate as exc:
-        return Status(
-            409, DuplicateOut(message=exc.message, field=exc.field, previous_uid=exc.previous.uid)
-        )
-    return Status(201, intake_out(item))
+
+
+@router.post(
+    "/items/batch",
+    response={200: BatchIntakeOut, **ERRORS},
+    summary="Log up to 1,000 items at once",
+    description="Each item is checked as `POST /api/items` checks it (carrier rule, "
+    "`unverified_reason`, duplicate re-scan, active recipient) and reported one by one: "
+    "`created` with its id, or `refused` with the field and the reason. The valid items are "
+    "written in one transaction, each with its own ledger entries and events; a refused item "
+    "changes nothing and does not stop the others. Photos are attached afterwards.",
+)
+@allow(INTAKE, "logging items")
+def intake_batch(request: HttpRequest, payload: BatchIntakeIn) -> BatchIntakeOut:
+    shaped: list[tuple[int, services.IntakeRequest]] = []
+    refused: list[batch.Refused] = []
+    for index, raw in enumerate(payload.items):
+        try:
+            item = IntakeIn.model_validate(raw)
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or None
+            message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+            refused.append(batch.Refused(index, where, message))
+            continue
+        shaped.append((index, _intake_request(item, None)))
+    result = batch.intake_batch(actor_of(request), shaped)
+    return BatchIntakeOut(
+        created=[
+            BatchCreatedOut(
+                index=c.index, uid=c.uid, tracking_number=c.tracking_number, carrier=c.carrier
+            )
+            for c in result.created
+        ],
+        refused=[
+            BatchRefusedOut(index=r.index, field=r.field, message=r.reason)
+            for r in sorted([*refused, *result.refused], key=lambda r: r.index)
+        ],
+        warnings=result.warnings,
+    )
 
 
 @router.post(
@@ -611,3 +667,60 @@ def release_site_hold(
 ) -> SiteHoldOut:
     hold = holds.release_site_hold(actor_of(request), hold_id, reason=payload.reason)
     return site_hold_out(hold)
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+@router.post(
+    "/manifests",
+    response={200: ManifestOut, **ERRORS},
+    summary="Import a carrier's advance manifest (CSV) as expected parcels",
+    description="A CSV with a header row: `tracking_number`, `carrier`, `recipient` (an email "
+    "address or an employee ID) and `expected_date` (YYYY-MM-DD). Each good row becomes an "
+    "expected parcel at the site, matched when intake scans its number; each refused row is "
+    "reported with its line and field, and left out.",
+)
+@allow(INTAKE, "importing a manifest")
+def import_manifest(
+    request: HttpRequest, payload: Form[ManifestIn], file: File[UploadedFile]
+) -> ManifestOut:
+    if file.size is not None and file.size > manifests.MAX_BYTES:
+        raise ServiceError(
+            f"the file is {file.size:,} bytes; a manifest may be at most {manifests.MAX_BYTES:,}",
+            "file",
+        )
+    data = upload_bytes(file, "file")
+    result = manifests.import_manifest(actor_of(request), payload.site, file.name or "", data)
+    return ManifestOut(
+        manifest=result.manifest,
+        expected=result.expected,
+        errors=[
+            ManifestRowErrorOut(row=e.row, field=e.field, reason=e.reason) for e in result.errors
+        ],
+    )
+
+
+@router.get(
+    "/expected",
+    response={200: list[ExpectedOut], **ERRORS},
+    summary="Parcels a manifest announced that have not arrived",
+)
+@allow(VIEW_ITEMS, "viewing expected parcels")
+def expected_parcels(request: HttpRequest, query: Query[ExpectedQuery]) -> list[ExpectedOut]:
+    parcels = manifests.not_arrived(actor_of(request), query.site)
+    number = carriers.normalise(query.tracking_number)
+    if number:
+        parcels = parcels.filter(tracking_number=number)
+    return [
+        ExpectedOut(
+            tracking_number=p.tracking_number,
+            carrier=p.carrier,
+            recipient=recipient_out(p.recipient),
+            site=p.site.code,
+            expected_on=p.expected_on,
+            manifest=p.manifest,
+            imported_at=p.imported_at,
+        )
+        for p in parcels.select_related("recipient__department")[: query.limit]
+    ]

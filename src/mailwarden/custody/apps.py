@@ -13,6 +13,7 @@ class CustodyConfig(MailwardenApp):
         NavEntry(
             "items", "Items", "search", VIEW_ITEMS, order=30, pages=("item_detail", "items_bulk")
         ),
+        NavEntry("expected", "Expected", "package", VIEW_ITEMS, order=35),
         NavEntry("pickup", "Pickup", "handover", HANDOVER, order=70, pages=("pickup_item",)),
         NavEntry("my_mail", "My mail", "mail", (Role.RECIPIENT,), order=90, admin_too=False),
     )

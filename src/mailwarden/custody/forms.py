@@ -355,3 +355,28 @@ class HandOverForm(forms.Form):
             }[method]
             self.add_error(method, message)
         return data
+
+
+class ManifestForm(forms.Form):
+    """A carrier's advance manifest to import as expected parcels at a site."""
+
+    site = forms.ChoiceField(label="Site")
+    file = forms.FileField(
+        label="Manifest (CSV file)",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        site = form_field(self, "site", forms.ChoiceField)
+        site.choices = [(s.code, s.name) for s in Site.objects.order_by("name")]
+
+    def clean_file(self) -> Any:
+        from mailwarden.custody.manifests import MAX_BYTES
+
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; a manifest may be at most {MAX_BYTES:,}."
+            )
+        return upload

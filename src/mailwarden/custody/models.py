@@ -107,3 +107,44 @@ class SiteMailHold(models.Model):
 
     def __str__(self) -> str:
         return f"hold {self.pk} on {self.site_id}: {self.reason}"
+
+
+class ExpectedParcel(models.Model):
+    """A parcel a carrier's advance manifest announced, before it reaches the dock.
+
+    Kept apart from :class:`MailItem` on purpose: an item exists from the moment it is in the
+    mailroom's hands, and custody's state machine starts there. An expectation is only the
+    carrier's word; when a scan at intake carries its tracking number, ``item`` links it to
+    the item that arrived.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="expected_parcels")
+    tracking_number = models.CharField(max_length=64)
+    carrier = models.CharField(max_length=40, blank=True)
+    recipient = models.ForeignKey(
+        Recipient, on_delete=models.PROTECT, related_name="expected_parcels"
+    )
+    expected_on = models.DateField(null=True, blank=True)
+    # Which upload it came from (the file's name and SHA-256 prefix), to tell manifests apart.
+    manifest = models.CharField(max_length=200, blank=True)
+    imported_at = models.DateTimeField()
+    imported_by = models.CharField(max_length=150)
+    item = models.OneToOneField(
+        MailItem, null=True, blank=True, on_delete=models.PROTECT, related_name="expected"
+    )
+    arrived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["expected_on", "id"]
+        indexes = [models.Index(fields=["tracking_number"], name="expected_tracking")]
+        constraints = [
+            # One open expectation per number: a scan must match exactly one.
+            models.UniqueConstraint(
+                fields=["tracking_number"],
+                condition=models.Q(arrived_at__isnull=True),
+                name="expected_parcel_open_number",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"expected {self.tracking_number}"

@@ -7,7 +7,7 @@ ranges; SQLite does not), so an oversized value is refused naming its field on b
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 
@@ -15,6 +15,7 @@ from mailwarden.core import ledger
 from mailwarden.core.api import ErrorOut, Input
 from mailwarden.core.models import LedgerEntry
 from mailwarden.custody import queries
+from mailwarden.custody.batch import MAX_BATCH
 from mailwarden.custody.bulk import MAX_SELECTION, BulkAction
 from mailwarden.custody.models import ItemKind, MailItem, SiteMailHold
 from mailwarden.custody.states import GONE_FROM_MAILROOM, State, allowed_after
@@ -382,3 +383,76 @@ class IntakeOut(ItemOut):
 
 def intake_out(item: MailItem) -> IntakeOut:
     return IntakeOut(**dict(item_out(item)), warnings=list(item.intake_warnings))
+
+
+# ----------------------------------------------------------------------------- batch intake
+
+
+class BatchIntakeIn(Input):
+    items: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="Up to 1,000 items, each with the fields of `POST /api/items` "
+        "(`IntakeIn`). Each is checked on its own: one that is refused is reported with its "
+        "index and does not stop the others.",
+    )
+
+
+class BatchCreatedOut(Schema):
+    index: int = Field(description="The item's place in `items`, from 0.")
+    uid: str
+    tracking_number: str
+    carrier: str
+
+
+class BatchRefusedOut(Schema):
+    index: int = Field(description="The item's place in `items`, from 0.")
+    field: str | None = Field(description="The item's field at fault, when one is.")
+    message: str
+
+
+class BatchIntakeOut(Schema):
+    created: list[BatchCreatedOut] = Field(
+        description="The items logged, written together: two ledger entries and two events each."
+    )
+    refused: list[BatchRefusedOut] = Field(description="The items refused; nothing of them kept.")
+    warnings: list[str] = Field(
+        description="What intake warned the clerk of; the items are logged all the same."
+    )
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+class ManifestIn(Input):
+    site: SiteCode
+
+
+class ManifestRowErrorOut(Schema):
+    row: int = Field(description="The row's line in the file; the header is line 1.")
+    field: str
+    reason: str
+
+
+class ManifestOut(Schema):
+    manifest: str = Field(description="The file's name and the start of its SHA-256.")
+    expected: int = Field(description="How many parcels it added to the expected list.")
+    errors: list[ManifestRowErrorOut] = Field(
+        description="The rows refused and left out; the others were imported."
+    )
+
+
+class ExpectedQuery(Input):
+    site: SiteCode | None = None
+    tracking_number: str = Field("", max_length=80)
+    limit: Limit = 50
+
+
+class ExpectedOut(Schema):
+    tracking_number: str
+    carrier: str
+    recipient: RecipientOut
+    site: str
+    expected_on: date | None
+    manifest: str
+    imported_at: datetime

@@ -26,7 +26,7 @@ from mailwarden.core.permissions import require
 from mailwarden.core.plainsql import first_where, insert
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN
 from mailwarden.core.tasks import periodic
-from mailwarden.custody import carriers, holds, notifications, pickup
+from mailwarden.custody import carriers, holds, manifests, notifications, pickup
 from mailwarden.custody.models import ItemKind, MailItem
 from mailwarden.custody.states import (
     GONE_FROM_MAILROOM,
@@ -165,6 +165,8 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
         item = _create_item(
             req, site, recipient, location, number, carrier, tracking_type, photo_hash, review
         )
+        # A parcel a carrier's manifest announced is no longer expected once it is here.
+        expected = manifests.mark_arrived([(number, item.uid)], item.received_at)
         intake_record = ledger.Record(
             "custody.item.received",
             "mailitem",
@@ -180,6 +182,7 @@ def intake(actor: Actor, req: IntakeRequest) -> MailItem:
                 **({"flagged": True} if req.suspicious else {}),
                 **({"unverified_tracking_number": unverified} if unverified else {}),
                 **({"warnings": warnings} if warnings else {}),
+                **({"manifest": expected[number]} if number in expected else {}),
             },
         )
         queued = _transition_record(item, State.RECEIVED, location, "logged at intake")

@@ -33,13 +33,24 @@ from mailwarden.core.models import LedgerEntry
 from mailwarden.core.names import names
 from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.custody import barcodes, bulk, carriers, labels, pickup, queries, services, wording
+from mailwarden.custody import (
+    barcodes,
+    bulk,
+    carriers,
+    labels,
+    manifests,
+    pickup,
+    queries,
+    services,
+    wording,
+)
 from mailwarden.custody.forms import (
     BulkForm,
     ClearReviewForm,
     HandOverForm,
     IntakeForm,
     LabelPhotoForm,
+    ManifestForm,
     MoveForm,
     ScanForm,
     SearchForm,
@@ -783,3 +794,61 @@ def my_mail(request: HttpRequest) -> HttpResponse:
         for row in queries.my_items(actor)
     ]
     return render(request, "custody/my_mail.html", {"rows": rows})
+
+
+# ----------------------------------------------------------------------------- manifests
+
+
+@console_page(VIEW_ITEMS, "expected parcels")
+@require_http_methods(["GET", "POST"])
+def expected(request: HttpRequest) -> HttpResponse:
+    """Import a carrier's manifest (intake roles), and what was expected but has not arrived."""
+    actor = actor_of(request)
+    may_import = actor.has(*INTAKE)
+    if request.method == "POST" and not may_import:
+        return forbidden(request, "importing a manifest")
+    form = ManifestForm(request.POST or None, request.FILES or None)
+    site_code = request.GET.get("site", "")[:40]
+    context: dict[str, Any] = {
+        "form": form,
+        "may_import": may_import,
+        "columns": manifests.COLUMNS,
+        "required": manifests.REQUIRED,
+        "max_bytes": manifests.MAX_BYTES,
+        "sites": list(Site.objects.order_by("name").values_list("code", "name")),
+        "site_code": site_code,
+    }
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = manifests.import_manifest(
+                    actor, form.cleaned_data["site"], upload.name or "", upload.read()
+                )
+            except ServiceError as exc:
+                add_service_error(form, exc)
+                status = 400
+            else:
+                context["result"] = result
+                if result.errors:
+                    status = 400
+                else:
+                    messages.success(
+                        request,
+                        f"Imported {result.manifest}: {result.expected} parcel"
+                        f"{'' if result.expected == 1 else 's'} expected.",
+                    )
+                    return redirect("expected")
+        else:
+            status = 400
+    context["parcels"] = list(manifests.not_arrived(actor, site_code or None)[:500])
+    return render(request, "custody/expected.html", context, status=status)
+
+
+@console_page(INTAKE, "the intake screen")
+@require_GET
+def intake_expected(request: HttpRequest) -> HttpResponse:
+    """The manifest's recipient for a scanned number, swapped into the intake form."""
+    parcel = manifests.expected_for(actor_of(request), request.GET.get("tracking_number", ""))
+    return render(request, "custody/_expected_match.html", {"parcel": parcel})
