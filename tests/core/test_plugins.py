@@ -32,6 +32,7 @@ ADMIN_MENU = [
     "dashboard",
     "intake",
     "items",
+    "expected",
     "screening:queue",
     "training:tip",
     "screening:quarantine",

@@ -12,7 +12,7 @@ class GadgetConfig(MailwardenApp):
     nav = (
         # Between "Items" (30) and "Screening queue" (40).
         NavEntry(
-            "gadgets:list", "Gadgets", "key", (Role.AUDITOR,), order=35, pages=("gadgets:one",)
+            "gadgets:list", "Gadgets", "key", (Role.AUDITOR,), order=31, pages=("gadgets:one",)
         ),
         NavEntry("gadgets:admin", "Gadget admin", "check", f"{PARTS}.GADGET_ADMINS", order=200),
     )
