@@ -220,6 +220,20 @@ def test_xapi_statements_are_valid_and_stable() -> None:
     assert len(only) == 1 and by_name
 
 
+def test_xapi_since_is_a_moment_with_its_offset_taken_in_utc() -> None:
+    _, learner = _person("lea", Role.CLERK, email="lea@example.org")
+    _take(learner, "access-hygiene", 2)
+    _, auditor = _person("aud", Role.AUDITOR)
+    # ISO 8601 allows offsets to 23:59; PostgreSQL stores only to 15:59, so it is read in UTC.
+    far = auditor.get("/api/training/xapi/statements", since="3889-11-24T14:59:27-23:44")
+    assert far.status_code == 200 and far.json() == []
+    early = auditor.get("/api/training/xapi/statements", since="2001-01-01T00:00:00+23:30")
+    assert early.status_code == 200 and len(early.json()) == 1
+    assert_refused(
+        auditor.get("/api/training/xapi/statements", since="2001-01-01T00:00:00"), 422, "since"
+    )
+
+
 def test_the_shape_check_finds_what_is_wrong() -> None:
     assert "id: must be a UUID" in problems({"id": "x"})
     assert any(p.startswith("actor") for p in problems({"actor": {}}))

@@ -8,7 +8,6 @@ caller's role again.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +15,7 @@ from ninja import Path, Query, Router, Schema, Status
 
 from mailwarden.config import get_settings
 from mailwarden.core.actor import Actor
-from mailwarden.core.api import ERRORS, actor_of, allow
+from mailwarden.core.api import ERRORS, IsoDateTime, actor_of, allow
 from mailwarden.core.errors import Forbidden, NotFound
 from mailwarden.core.roles import Role
 from mailwarden.training import xapi
@@ -387,7 +386,7 @@ def delete_assignment(request: HttpRequest, assignment: Path[int]) -> Status[Non
 
 
 class XapiQuery(Schema):
-    since: datetime | None = None
+    since: IsoDateTime | None = None
     course: str | None = None
     verb: Literal["passed", "completed"] = "passed"
 
