@@ -171,3 +171,19 @@ class LedgerTile(models.Model):
 
     def __str__(self) -> str:
         return f"tile {self.level}/{self.index}"
+
+
+class Lease(models.Model):
+    """A named duty only one process may hold at a time, such as running background work.
+
+    The holder renews it well before ``expires_at``; a process that dies stops renewing, and
+    another takes the lease over once it has expired (``core.leases``).
+    """
+
+    name = models.CharField(max_length=60, primary_key=True)
+    holder = models.CharField(max_length=120)
+    taken_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
