@@ -46,7 +46,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     setup_django(needs_database=False)
     _migrate()
-    return _serve(args.host, args.port, banner=None)
+    return _serve(args.host, args.port, banner=None, workers=args.workers)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -100,28 +100,27 @@ class _SeedProgress:
         print(f" {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
-def _serve(host: str, port: int, banner: str | None) -> int:
+def _serve(host: str, port: int, banner: str | None, workers: int = 1) -> int:
     import uvicorn
 
     from mailwarden.core import checkpoints
-    from mailwarden.core.runner import proxy_options, start_background_runner
+    from mailwarden.core.runner import proxy_options
 
     # In development the ledger's checkpoint key is made at first start (docs/ledger.md).
     checkpoints.key_problem()
-    runner = start_background_runner()
     if banner:
         print(banner, flush=True)
-    try:
-        uvicorn.run(
-            "mailwarden.server.asgi:application",
-            host=host,
-            port=port,
-            log_level="warning",
-            **proxy_options(),
-        )
-    finally:
-        if runner is not None:
-            runner.stop()
+    # Each process runs the background runner from the app's lifespan (server/asgi.py), and a
+    # lease in the database lets one of them work at a time.
+    uvicorn.run(
+        "mailwarden.server.asgi:application",
+        host=host,
+        port=port,
+        workers=workers,
+        lifespan="on",
+        log_level="warning",
+        **proxy_options(),
+    )
     return 0
 
 
@@ -545,6 +544,13 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, fn, text)
         p.add_argument("--host", default="127.0.0.1", help="address to listen on")
         p.add_argument("--port", type=int, default=8000, help="port to listen on")
+        if name == "serve":
+            p.add_argument(
+                "--workers",
+                type=_positive,
+                default=os.cpu_count() or 1,
+                help="server processes to run (default: one per core, here %(default)s)",
+            )
         if name == "demo":
             _seed_args(p)
             p.add_argument(

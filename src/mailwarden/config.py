@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     csrf_trusted_origins: list[str] = Field(default_factory=list)
     base_url: str = "http://127.0.0.1:8000"
     run_tasks_in_process: bool = True
+    # Of several server processes, one runs the background work; another takes over this many
+    # seconds after it stops renewing its lease (it renews every two seconds).
+    background_lease_s: float = Field(default=30.0, ge=5, le=3600)
     # Threads that run requests' sync work; None picks 2 on SQLite (writes take turns anyway)
     # and 8 on PostgreSQL.
     request_threads: int | None = Field(default=None, ge=1, le=64)

@@ -15,7 +15,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -26,7 +26,7 @@ from django_tasks_db.management.commands.db_worker import Worker as DbWorker
 from django_tasks_db.models import DBTaskResult
 
 from mailwarden.config import get_settings
-from mailwarden.core import tasks
+from mailwarden.core import clock, leases, tasks
 from mailwarden.core.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,44 @@ def repeat(cycle: Callable[[], object], halt: threading.Event, interval_s: float
         connections.close_all()
 
 
+class LeasedCycle:
+    """Runs ``cycle`` only while this process holds the background-work lease (``core.leases``).
+
+    Every ``serve`` process runs one of these, so exactly one of them does the background work
+    however many there are, on one machine or several, and another takes over if it dies.
+    """
+
+    def __init__(
+        self,
+        cycle: Callable[[], object] = run_pending,
+        *,
+        name: str = leases.BACKGROUND,
+        ttl: timedelta | None = None,
+        holder: str | None = None,
+    ) -> None:
+        self._cycle = cycle
+        self._name = name
+        self._ttl = ttl or timedelta(seconds=get_settings().background_lease_s)
+        self.holder = holder or leases.holder_name()
+        self.held = False
+
+    def __call__(self) -> object:
+        held = leases.acquire(self._name, self.holder, clock.now(), self._ttl)
+        if held != self.held:
+            log.info(
+                "%s %s the background work",
+                self.holder,
+                "now runs" if held else "no longer runs",
+            )
+            self.held = held
+        return self._cycle() if held else None
+
+    def release(self) -> None:
+        if self.held:
+            leases.release(self._name, self.holder)
+            self.held = False
+
+
 class BackgroundRunner(threading.Thread):
     """A daemon thread that repeats ``cycle`` until :meth:`stop`."""
 
@@ -114,7 +152,17 @@ class BackgroundRunner(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        repeat(self._cycle, self._halt, self._interval_s)
+        try:
+            repeat(self._cycle, self._halt, self._interval_s)
+        finally:
+            if isinstance(self._cycle, LeasedCycle):
+                # Handing over at once spares the next process the lease's whole expiry.
+                try:
+                    self._cycle.release()
+                except Exception:
+                    log.exception("could not release the background-work lease")
+                finally:
+                    connections.close_all()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._halt.set()
@@ -134,11 +182,14 @@ def proxy_options() -> dict[str, Any]:
 
 
 def start_background_runner() -> BackgroundRunner | None:
-    """Start the in-process runner for ``serve`` and ``demo``, unless worker processes do it."""
+    """Start the in-process runner for ``serve`` and ``demo``, unless worker processes do it.
+
+    Each server process starts one; the lease lets only one of them work at a time.
+    """
     cfg = get_settings()
     if not cfg.run_tasks_in_process or cfg.queue_url:
         return None
-    runner = BackgroundRunner()
+    runner = BackgroundRunner(LeasedCycle())
     runner.start()
     return runner
 
