@@ -29,6 +29,8 @@ class _Shape:
     insert_into: str  # "INSERT INTO table (columns)"
     row: str  # "(%s, ...)", one placeholder per written column
     insert_fields: list[Any]
+    # One function per written column: the instance's value as the database takes it.
+    preparers: list[Callable[[Model], Any]]
     attnames: list[str]
     # (column index, converter functions, the column expression they expect)
     converters: list[tuple[int, list[Callable[..., Any]], Any]]
@@ -91,6 +93,7 @@ def _shape(model: type[Model], vendor: str) -> _Shape:
         f"INSERT INTO {table} ({', '.join(quote(f.column) for f in written)})",
         f"({', '.join(['%s'] * len(written))})",
         written,
+        [_preparer(field, connection) for field in written],
         [field.attname for field in fields],
         converters,
     )
@@ -160,7 +163,65 @@ def insert_many_statement(objs: Sequence[Model]) -> tuple[str, list[Any]]:
 
 
 def _prepared(connection: BaseDatabaseWrapper, shape: _Shape, obj: Model) -> list[Any]:
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in shape.insert_fields]
+    return [prepare(obj) for prepare in shape.preparers]
+
+
+# Fields whose value of these exact types goes to the database as it is: what their own
+# preparation (``get_db_prep_save``) would return for it unchanged.
+_AS_IS: dict[str, tuple[type, ...]] = {
+    "CharField": (str,),
+    "TextField": (str,),
+    "EmailField": (str,),
+    "SlugField": (str,),
+    "URLField": (str,),
+    "BooleanField": (bool,),
+    "IntegerField": (int,),
+    "BigIntegerField": (int,),
+    "SmallIntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "PositiveBigIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,),
+    "FloatField": (float, int),
+}
+
+
+def _preparer(field: Any, connection: BaseDatabaseWrapper) -> Callable[[Model], Any]:
+    """How one column's value is prepared: a shortcut for the common plain values, the field's
+    own preparation for everything else. Preparing every column of every row through the field
+    was most of the cost of writing a batch of rows."""
+
+    def through_field(obj: Model) -> Any:
+        return field.get_db_prep_save(field.pre_save(obj, True), connection)
+
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return through_field
+    attname = field.attname
+    kind = field.get_internal_type()
+    if field.is_relation:
+        kind = field.target_field.get_internal_type()
+        # A key to a row is stored as that row's integer key.
+        kind = "BigIntegerField" if kind in ("AutoField", "BigAutoField") else kind
+    if kind == "DateTimeField":
+        adapt = connection.ops.adapt_datetimefield_value
+
+        def moment(obj: Model) -> Any:
+            value = getattr(obj, attname)
+            if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+                return adapt(value)
+            return through_field(obj)
+
+        return moment
+    plain = _AS_IS.get(kind)
+    if plain is None:
+        return through_field
+
+    def as_is(obj: Model) -> Any:
+        value = getattr(obj, attname)
+        if value is None or type(value) in plain:
+            return value
+        return through_field(obj)
+
+    return as_is
 
 
 def _adapt(connection: BaseDatabaseWrapper, value: Any) -> Any:
