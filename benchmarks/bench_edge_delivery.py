@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from _common import add_database_args, bench_environment, describe_ms, setup_django
-from bench_intake_api import cpu_seconds, free_port, server
+from bench_intake_api import free_port, server, tree_cpu_seconds
 
 TARGET_PER_S = 200.0
 CONTROLLER = "bench-edge"
@@ -215,13 +215,13 @@ def main() -> int:
             outbox = Outbox(folder / "outbox.sqlite3")
             fill_outbox(outbox, count, cards, rng)
             port = free_port()
-            with server(env, port) as (base, pid):
+            with server(env, port, workers=1) as (base, pid):
                 client = ServerClient(base, token, timeout=120)
                 delivery = EventDelivery(
                     client, outbox, Journal(folder / "journal.jsonl"), batch=args.batch
                 )
                 latencies: list[float] = []
-                cpu_before = cpu_seconds(pid)
+                cpu_before = tree_cpu_seconds(pid)
                 started = time.perf_counter()
                 while outbox.pending_count():
                     sent = time.perf_counter()
@@ -230,7 +230,7 @@ def main() -> int:
                     if result.failed:
                         raise SystemExit(f"delivery failed: {result.error}")
                 elapsed = time.perf_counter() - started
-                cpu_after = cpu_seconds(pid)
+                cpu_after = tree_cpu_seconds(pid)
                 client.close()
             outbox.close()
         stored = AccessEvent.objects.filter(controller__name=CONTROLLER).count()

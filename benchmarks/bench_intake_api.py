@@ -65,7 +65,7 @@ def tree_cpu_seconds(pid: int) -> float | None:
 
 
 @contextmanager
-def server(env: dict[str, str], port: int, workers: int | None) -> Iterator[tuple[str, int]]:
+def server(env: dict[str, str], port: int, workers: int | None = None) -> Iterator[tuple[str, int]]:
     log = open(Path(env["MW_DATA_DIR"]) / "serve.log", "wb")  # noqa: SIM115 - closed below
     extra = [] if workers is None else ["--workers", str(workers)]
     process = subprocess.Popen(
