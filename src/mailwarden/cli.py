@@ -108,6 +108,8 @@ def _serve(host: str, port: int, banner: str | None, workers: int = 1) -> int:
 
     # In development the ledger's checkpoint key is made at first start (docs/ledger.md).
     checkpoints.key_problem()
+    if workers > 1:
+        _share_metrics()
     if banner:
         print(banner, flush=True)
     # Each process runs the background runner from the app's lifespan (server/asgi.py), and a
@@ -122,6 +124,21 @@ def _serve(host: str, port: int, banner: str | None, workers: int = 1) -> int:
         **proxy_options(),
     )
     return 0
+
+
+def _share_metrics() -> None:
+    """Let the server processes add up their request metrics, whichever answers a scrape."""
+    import shutil
+
+    from django.conf import settings
+
+    from mailwarden.server.metrics import MULTIPROCESS_ENV
+
+    folder = settings.DATA_DIR / "run" / "metrics"
+    # The figures of an earlier run would count again.
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

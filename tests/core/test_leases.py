@@ -146,3 +146,41 @@ def test_two_server_processes_share_the_work_and_survive_the_holders_death(serve
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
     assert _holder(database) is None
+
+
+PROM_TOKEN = ("--name", "prom", "--role", "auditor")
+
+
+def _requests_counted(text: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("mailwarden_http_requests_total{")
+    )
+
+
+@pytest.mark.slow
+def test_a_scrape_counts_the_requests_of_every_server_process(served):
+    _, port, database = served
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MW_")}
+    env["MW_DATA_DIR"] = str(database.parent)
+    issued = subprocess.run(
+        [sys.executable, "-m", "mailwarden.cli", "token", "issue", *PROM_TOKEN],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bearer = {"Authorization": f"Bearer {issued.stdout.strip()}"}
+    for _ in range(40):
+        # A new connection each time, so the requests spread over the processes.
+        assert httpx.get(f"{base}/livez", timeout=10).status_code == 200
+    shared = database.parent / "run" / "metrics"
+    writers = {path.name.rsplit("_", 1)[-1] for path in shared.glob("*.db")}
+    assert writers, "no process wrote its figures to the shared folder"
+    for _ in range(5):
+        scraped = httpx.get(f"{base}/metrics", headers=bearer, timeout=10)
+        assert scraped.status_code == 200
+        assert _requests_counted(scraped.text) >= 40
+        assert "mailwarden_outbox_events" in scraped.text

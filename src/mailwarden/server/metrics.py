@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from mailwarden.core.plugins import app_metrics
@@ -53,7 +55,11 @@ class _DomainCollector(Collector):
         yield notifications
 
 
-REGISTRY.register(_DomainCollector())
+DOMAIN = _DomainCollector()
+REGISTRY.register(DOMAIN)
+# Set by ``serve`` when it runs several processes: each writes its request figures there, and a
+# scrape answered by any of them adds them all up (prometheus_client's multiprocess mode).
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class MetricsMiddleware:
@@ -69,7 +75,13 @@ class MetricsMiddleware:
 
 
 def metrics_text() -> bytes:
-    return generate_latest(REGISTRY)
+    shared = os.environ.get(MULTIPROCESS_ENV)
+    if not shared:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+    registry.register(DOMAIN)
+    return generate_latest(registry)
 
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
