@@ -141,7 +141,7 @@ class Input(Schema):
         # A body or a query set arrives as a dict, which pydantic reads as it is; ninja's own
         # root validator would wrap it to read it attribute by attribute, which for a batch of a
         # thousand items cost more than the rest of their validation.
-        if isinstance(values, dict) and not cls._ninja_resolvers:  # type: ignore[attr-defined]
+        if isinstance(values, dict) and not cls._ninja_resolvers:
             return handler(values)
         return handler(DjangoGetter(values, cls, info.context))
 
