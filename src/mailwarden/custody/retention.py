@@ -96,6 +96,9 @@ def purge_content(now: datetime, *, dry_run: bool = False) -> RetentionRun:
             .filter(pk__in=rule_of, content_purged_at__isnull=True, legal_hold_reason="")
             .order_by("state_changed_at", "id")
         )
+        # A higher app's hold placed since the plan was made counts too.
+        late = held_uids([item.uid for item in items])
+        items = [item for item in items if item.uid not in late]
         if not items:
             return run
         signatures = _signatures([item.uid for item in items])

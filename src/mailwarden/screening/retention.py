@@ -78,9 +78,12 @@ def purge_images(now: datetime, *, dry_run: bool = False) -> RetentionRun:
             Scan.objects.select_for_update(of=("self",))
             .select_related("item")
             .filter(item__uid__in=rule_of, images_purged_at__isnull=True)
-            .exclude(item__legal_hold_reason__gt="")
+            .filter(item__legal_hold_reason="")
             .order_by("item_id", "id")
         )
+        # A higher app's hold placed since the plan was made counts too.
+        late = held_uids({scan.item.uid for scan in scans})
+        scans = [scan for scan in scans if scan.item.uid not in late]
         by_item: dict[str, list[Scan]] = {}
         for scan in scans:
             scan.images_purged_at, scan.images_purged_rule = now, rule_of[scan.item.uid]

@@ -21,10 +21,10 @@ from mailwarden.incidents.schemas.incidents import (
     EvidenceIn,
     IncidentDetailOut,
     IncidentId,
+    IncidentLegalHoldIn,
     IncidentMoveIn,
     IncidentOut,
     IncidentQuery,
-    LegalHoldIn,
     LinkIn,
     LinkOut,
     NoteIn,
@@ -123,7 +123,7 @@ def move(
 )
 @allow(MANAGE_SECURITY, "placing a legal hold")
 def place_legal_hold(
-    request: HttpRequest, incident_id: Path[IncidentId], payload: LegalHoldIn
+    request: HttpRequest, incident_id: Path[IncidentId], payload: IncidentLegalHoldIn
 ) -> IncidentDetailOut:
     legal_holds.place_legal_hold(actor_of(request), incident_id, payload.reason)
     return _detail(incident_id)
@@ -136,7 +136,7 @@ def place_legal_hold(
 )
 @allow(MANAGE_SECURITY, "releasing a legal hold")
 def release_legal_hold(
-    request: HttpRequest, incident_id: Path[IncidentId], payload: LegalHoldIn
+    request: HttpRequest, incident_id: Path[IncidentId], payload: IncidentLegalHoldIn
 ) -> IncidentDetailOut:
     legal_holds.release_legal_hold(actor_of(request), incident_id, payload.reason)
     return _detail(incident_id)

@@ -258,7 +258,7 @@ class IncidentMoveIn(Input):
     note: str = Field("", max_length=1000)
 
 
-class LegalHoldIn(Input):
+class IncidentLegalHoldIn(Input):
     reason: str = Field(min_length=1, max_length=300, description="Why it is held, or released.")
 
 
