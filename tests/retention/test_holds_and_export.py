@@ -207,3 +207,24 @@ def test_the_api_answers_and_refuses_by_role(committed, site, recipient, clock):
         staff_client("cleo", Role.CLERK).get(f"/items/{item.uid}/custody.json").content
     )
     assert custody_json["purged"][0]["text"].startswith("Photo purged on")
+
+
+def test_incident_holds_through_the_api_by_role(site, recipient):
+    item = picked_up(site, recipient)
+    incident_id = open_incident_about(item.uid)
+    clerk = Api(token_for(Role.CLERK))
+    operator = Api(token_for(Role.SECURITY_OPERATOR))
+    manager = Api(token_for(Role.SECURITY_MANAGER))
+    url = f"/api/incidents/{incident_id}/legal-hold"
+    assert clerk.post(url, {"reason": "x"}).status_code == 403
+    assert operator.post(url, {"reason": "x"}).status_code == 403
+    empty = manager.post(url, {"reason": ""})
+    assert empty.status_code == 422 and "reason" in empty.content.decode()
+    held = manager.post(url, {"reason": "litigation"})
+    assert held.status_code == 200 and held.json()["legal_hold_reason"] == "litigation"
+    body = manager.get(f"/api/items/{item.uid}/retention").json()
+    assert "litigation" in body["legal_hold"]["reason"]
+    assert operator.post(f"{url}/release", {"reason": "over"}).status_code == 403
+    released = manager.post(f"{url}/release", {"reason": "over"})
+    assert released.json()["legal_hold_reason"] == ""
+    assert manager.get(f"/api/items/{item.uid}/retention").json()["legal_hold"] is None

@@ -20,6 +20,7 @@ from mailwarden.core import ledger, media, plugins
 from mailwarden.core.actor import Actor
 from mailwarden.core.tasks import periodic
 from mailwarden.custody.legal_holds import held_uids
+from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import TERMINAL
 from mailwarden.directory.retention import RetentionRun, due_to_run, rules_by_site
 from mailwarden.screening.models import Scan
@@ -44,18 +45,20 @@ def _due(now: datetime) -> list[tuple[str, str]]:
         if not rules.media_days:
             continue
         cutoff = now - timedelta(days=rules.media_days)
+        # Every ordering column is selected, so DISTINCT means the same on PostgreSQL.
         rows = (
-            Scan.objects.filter(
-                item__site_id=site_id,
-                item__state__in=[s.value for s in TERMINAL],
-                item__state_changed_at__lt=cutoff,
-                images_purged_at__isnull=True,
+            MailItem.objects.filter(
+                site_id=site_id,
+                state__in=[s.value for s in TERMINAL],
+                state_changed_at__lt=cutoff,
+                scans__images_purged_at__isnull=True,
+                scans__isnull=False,
             )
-            .order_by("item__state_changed_at", "item_id")
-            .values_list("item__state_changed_at", "item__uid")
+            .order_by("state_changed_at", "id")
+            .values_list("state_changed_at", "id", "uid")
             .distinct()[:MAX_PER_RUN]
         )
-        found += [(at, uid, rules.media_rule()) for at, uid in rows]
+        found += [(at, uid, rules.media_rule()) for at, _, uid in rows]
     found.sort()
     unique = dict.fromkeys((uid, rule) for _, uid, rule in found)
     return list(unique)[:MAX_PER_RUN]
