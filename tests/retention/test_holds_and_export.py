@@ -23,7 +23,7 @@ from mailwarden.directory.retention import set_site_retention
 from mailwarden.incidents.services import incidents, legal_holds
 from tests.api.conftest import Api, token_for
 from tests.factories import ADMIN, CLERK, MANAGER
-from tests.retention.conftest import picked_up
+from tests.retention.conftest import picked_up, png
 
 
 def keep_30_days(site_code: str = "hq") -> None:
@@ -228,3 +228,17 @@ def test_incident_holds_through_the_api_by_role(site, recipient):
     released = manager.post(f"{url}/release", {"reason": "over"})
     assert released.json()["legal_hold_reason"] == ""
     assert manager.get(f"/api/items/{item.uid}/retention").json()["legal_hold"] is None
+
+
+def test_a_photo_kept_as_incident_evidence_outlives_the_items_purge(
+    committed, site, recipient, clock
+):
+    keep_30_days()
+    photo = png(shade=3)
+    item = picked_up(site, recipient, photo=photo)
+    incident_id = open_incident_about(item.uid)
+    incidents.add_evidence(ADMIN, incident_id, name="parcel.png", data=photo)
+    run = committed(purge_content, clock.advance(days=31))
+    assert [s.split(":")[0] for s in run.subjects] == [f"item {item.uid}"]
+    assert item.photo_sha256 not in run.files
+    assert media.path_for(item.photo_sha256).exists()
