@@ -242,3 +242,13 @@ def test_a_photo_kept_as_incident_evidence_outlives_the_items_purge(
     assert [s.split(":")[0] for s in run.subjects] == [f"item {item.uid}"]
     assert item.photo_sha256 not in run.files
     assert media.path_for(item.photo_sha256).exists()
+
+
+def test_the_photo_of_a_purged_item_answers_404_naming_the_rule(committed, site, recipient, clock):
+    keep_30_days()
+    item = picked_up(site, recipient)
+    clerk = Api(token_for(Role.CLERK))
+    assert clerk.get(f"/api/items/{item.uid}/photo").status_code == 200
+    committed(purge_content, clock.advance(days=31))
+    gone = clerk.get(f"/api/items/{item.uid}/photo")
+    assert gone.status_code == 404 and "purged under the rule" in gone.content.decode()

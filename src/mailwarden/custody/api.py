@@ -353,6 +353,11 @@ def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[Item
 def get_photo(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     item = _visible_item(request, uid)
     photo = queries.item_photo(item)
+    if photo is None and item.content_purged_at and item.photo_sha256:
+        raise NotFound(
+            f"the photo of {item.uid} was purged under the rule {item.content_purged_rule!r}",
+            "uid",
+        )
     if photo is None:
         raise NotFound(f"item {item.uid} has no photo", "uid")
     return _file(photo.data, photo.content_type, f"{item.uid}-photo.{photo.format}")
