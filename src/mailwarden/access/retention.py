@@ -26,7 +26,7 @@ from mailwarden.directory.retention import RetentionRun, due_to_run, months_befo
 
 RETENTION = Actor.job("access.retention")
 # Events stripped per run at most; the next run goes on where it stopped.
-MAX_PER_RUN = 5000
+MAX_PER_RUN = 1000
 PURGED = "access.events.purged"
 
 
