@@ -266,6 +266,25 @@ def cmd_ledger_check_receipt(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    """Run every retention job once now (docs/retention.md); --dry-run only lists."""
+    setup_django()
+    from mailwarden.access.retention import purge_events
+    from mailwarden.core import clock
+    from mailwarden.custody.retention import purge_content
+    from mailwarden.directory.retention import anonymise_departed
+    from mailwarden.screening.retention import purge_images
+
+    now = clock.now()
+    verb = "would purge" if args.dry_run else "purged"
+    for job in (purge_content, purge_images, purge_events, anonymise_departed):
+        run = job(now, dry_run=args.dry_run)
+        print(f"{run.job}: {verb} {len(run.subjects)}, files deleted {len(run.files)}")
+        for line in run.subjects:
+            print(f"  {line}")
+    return 0
+
+
 def cmd_carrier_detect(args: argparse.Namespace) -> int:
     from mailwarden.custody.carriers import carrier_detect_lines
 
@@ -612,6 +631,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", help="the custody export (JSON)")
     p.add_argument("--key", required=True, metavar="PUB", help="the public key, or its file")
     p.set_defaults(fn=cmd_ledger_check_receipt)
+
+    retention = add("retention", lambda a: _usage(a, "retention"), "Retention rules and purges.")
+    retention_sub = retention.add_subparsers(
+        dest="retention_command", required=True, metavar="ACTION"
+    )
+    p = retention_sub.add_parser(
+        "run", help="Purge now what the retention rules no longer keep (legal holds respected)."
+    )
+    p.add_argument("--dry-run", action="store_true", help="only list what would be purged")
+    p.set_defaults(fn=cmd_retention_run)
 
     p = add("events", cmd_events, "List the domain events other parts can react to.")
     p.add_argument("--markdown", action="store_true", help="print the catalogue as docs/events.md")

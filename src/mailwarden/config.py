@@ -140,6 +140,21 @@ class SurveillanceSettings(BaseModel):
     worker_poll_s: float = Field(default=10.0, ge=1, le=3600)
 
 
+class RetentionConfig(BaseModel):
+    """How long personal content is kept (``retention``; docs/retention.md). These apply at every
+    site without its own rules (``directory.SiteRetention``); None keeps forever, which is what
+    an installation did before it had rules, so an upgrade deletes nothing by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Photos, X-ray images and signatures: this many days after the item's last step.
+    media_days: int | None = Field(default=None, ge=1, le=36500)
+    # Access events lose who made them this many months after they happened.
+    access_event_months: int | None = Field(default=None, ge=1, le=1200)
+    # A deactivated person's name, email, phone and employee ID are replaced this many days on.
+    departed_person_days: int | None = Field(default=None, ge=1, le=36500)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MW_",
@@ -171,6 +186,7 @@ class Settings(BaseSettings):
     uploads: UploadConfig = Field(default_factory=UploadConfig)
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     surveillance: SurveillanceSettings = Field(default_factory=SurveillanceSettings)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     # The Ed25519 key that signs the ledger's checkpoints; None keeps it in the data folder
     # (development only: production must name a file outside the database and the data folder).
     ledger_key_file: Path | None = None

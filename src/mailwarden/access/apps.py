@@ -45,5 +45,5 @@ class AccessConfig(MailwardenApp):
     # An edge controller's token reaches only its sync operations.
     device_scope = "mailwarden.access.api.controller_scope"
     # check_controllers, on the periodic tick.
-    periodic_jobs = ("mailwarden.access.services",)
+    periodic_jobs = ("mailwarden.access.services", "mailwarden.access.retention")
     demo_seeder = "mailwarden.access.demo.AccessDemo"

@@ -386,6 +386,10 @@ class AccessEvent(models.Model):
     reason = models.CharField(max_length=100, blank=True)
     snapshot_version = models.PositiveIntegerField(null=True, blank=True)
     payload = models.JSONField(default=dict)
+    # When the retention rule removed who made the event (cardholder, credential, companion and
+    # the edge's payload), and which rule; the door, time and outcome stay (docs/retention.md).
+    personal_purged_at = models.DateTimeField(null=True, blank=True)
+    personal_purged_rule = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -130,6 +130,31 @@ class OutboxEventFailed(DomainEvent):
     failed_at: datetime = Field(description="When it was declared dead.")
 
 
+# ============================================================================= directory
+
+
+class SiteRetentionChanged(DomainEvent):
+    """A site's retention rules changed (docs/retention.md)."""
+
+    TOPIC: ClassVar[str] = "directory.retention.changed"
+
+    site: str = Field(description="The site's code.")
+    media_days: int | None = Field(description="Photos, X-ray images and signatures: days.")
+    access_event_months: int | None = Field(description="Access events: months.")
+    departed_person_days: int | None = Field(description="Departed people: days.")
+
+
+class RecipientAnonymised(DomainEvent):
+    """A departed person's personal fields were replaced by a placeholder, by the retention
+    rule; apps holding their own copies (a cardholder's name) clear them on this event."""
+
+    TOPIC: ClassVar[str] = "directory.recipient.anonymised"
+    KEY: ClassVar[str | None] = "{topic}:{recipient_id}"
+
+    recipient_id: int = Field(description="The person's row, which stays.")
+    placeholder: str = Field(description="The name they are shown by now.")
+
+
 # ============================================================================= custody
 
 
@@ -250,6 +275,27 @@ class ManifestImported(DomainEvent):
     manifest: str = Field(description="The uploaded file's name.")
     sha256: str = Field(description="The SHA-256 of the uploaded file.")
     expected: int = Field(description="How many parcels it added to the expected list.")
+
+
+class ItemLegalHoldPlaced(DomainEvent):
+    """A legal hold was placed on an item: its photo, signature and X-ray images are kept
+    whatever the retention rules say, until the hold is released."""
+
+    TOPIC: ClassVar[str] = "custody.legal_hold.placed"
+
+    uid: str = Field(description="The item's ID.")
+    reason: str = Field(description="Why it is held.")
+    by: str = Field(description="Who placed it (actor label).")
+
+
+class ItemLegalHoldReleased(DomainEvent):
+    """An item's legal hold was released; the retention rules apply to it again."""
+
+    TOPIC: ClassVar[str] = "custody.legal_hold.released"
+
+    uid: str = Field(description="The item's ID.")
+    reason: str = Field(description="Why it was released.")
+    by: str = Field(description="Who released it (actor label).")
 
 
 # ============================================================================= screening
@@ -753,6 +799,26 @@ class IncidentEscalationExhausted(DomainEvent):
     ref: str = Field(description="What it paged about.")
     policy: str = Field(description="The escalation policy's name.")
     exercise: bool = Field(description="True when it paged about an exercise.")
+
+
+class IncidentLegalHoldPlaced(DomainEvent):
+    """A legal hold was placed on an incident: the items linked to it keep their content."""
+
+    TOPIC: ClassVar[str] = "incidents.legal_hold.placed"
+
+    reference: str = Field(description="The incident's reference.")
+    reason: str = Field(description="Why it is held.")
+    by: str = Field(description="Who placed it (actor label).")
+
+
+class IncidentLegalHoldReleased(DomainEvent):
+    """An incident's legal hold was released."""
+
+    TOPIC: ClassVar[str] = "incidents.legal_hold.released"
+
+    reference: str = Field(description="The incident's reference.")
+    reason: str = Field(description="Why it was released.")
+    by: str = Field(description="Who released it (actor label).")
 
 
 # ============================================================================= surveillance

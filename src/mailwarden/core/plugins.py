@@ -10,7 +10,7 @@ before any model may be imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -183,6 +183,12 @@ class MailwardenApp(AppConfig):
     person_section: str | None = None
     # A SearchProvider: what the app finds for the console's global search box.
     search_provider: str | None = None
+    # A function ``(digests) -> set of those digests`` that a live row of the app still uses, so
+    # another app's retention deletes a shared media file only when no app answers for it.
+    media_in_use: str | None = None
+    # A function ``(item uids) -> {uid: reason}``: the items a hold of this app keeps from any
+    # purge (an incident's legal hold keeps the items it concerns).
+    legal_holds: str | None = None
 
     # Django takes the one AppConfig subclass an app's apps.py holds as the app's config. This
     # base, imported into every apps.py, must not count as one; each subclass must.
@@ -211,6 +217,28 @@ def text_block(name: str, argument: str) -> str | None:
             if render is not None:
                 return str(render(argument))
     return None
+
+
+def media_in_use(digests: Collection[str]) -> set[str]:
+    """Those of ``digests`` that some app's live rows still refer to (see ``media_in_use``)."""
+    wanted = set(digests)
+    used: set[str] = set()
+    for app in mailwarden_apps():
+        if app.media_in_use and wanted - used:
+            answer: Callable[[Collection[str]], set[str]] = import_string(app.media_in_use)
+            used |= answer(wanted - used) & wanted
+    return used
+
+
+def legal_holds(item_uids: Collection[str]) -> dict[str, str]:
+    """Which of ``item_uids`` a higher app's legal hold covers, each with why (its first)."""
+    found: dict[str, str] = {}
+    for app in mailwarden_apps():
+        if app.legal_holds and item_uids:
+            answer: Callable[[Collection[str]], dict[str, str]] = import_string(app.legal_holds)
+            for uid, why in answer(item_uids).items():
+                found.setdefault(uid, why)
+    return found
 
 
 def person_sections(actor: Actor, recipient_id: int) -> list[PersonSection]:

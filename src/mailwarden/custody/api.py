@@ -20,7 +20,15 @@ from mailwarden.core.api import ERRORS, actor_of, allow, upload_bytes
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
+from mailwarden.core.roles import (
+    HANDOVER,
+    INTAKE,
+    MANAGE_DIRECTORY,
+    MANAGE_SECURITY,
+    SCREEN,
+    VIEW_ITEMS,
+    Role,
+)
 from mailwarden.custody import (
     barcodes,
     batch,
@@ -30,6 +38,7 @@ from mailwarden.custody import (
     holds,
     item_export,
     labels,
+    legal_holds,
     manifests,
     queries,
     services,
@@ -59,9 +68,12 @@ from mailwarden.custody.schemas import (
     ItemFilters,
     ItemOut,
     ItemPage,
+    ItemRetentionOut,
     ItemUid,
     LabelReadOut,
     LabelsIn,
+    LegalHoldIn,
+    LegalHoldOut,
     ManifestIn,
     ManifestOut,
     ManifestRowErrorOut,
@@ -70,6 +82,7 @@ from mailwarden.custody.schemas import (
     MoveIn,
     MyItemOut,
     PickupIn,
+    PurgeNoteOut,
     SiteHoldIn,
     SiteHoldOut,
     SiteHoldReleaseIn,
@@ -340,6 +353,11 @@ def attach_photo(request: HttpRequest, photo: File[UploadedFile], uid: Path[Item
 def get_photo(request: HttpRequest, uid: Path[ItemUid]) -> HttpResponse:
     item = _visible_item(request, uid)
     photo = queries.item_photo(item)
+    if photo is None and item.content_purged_at and item.photo_sha256:
+        raise NotFound(
+            f"the photo of {item.uid} was purged under the rule {item.content_purged_rule!r}",
+            "uid",
+        )
     if photo is None:
         raise NotFound(f"item {item.uid} has no photo", "uid")
     return _file(photo.data, photo.content_type, f"{item.uid}-photo.{photo.format}")
@@ -549,6 +567,58 @@ def pickup(request: HttpRequest, payload: PickupIn, uid: Path[ItemUid]) -> ItemO
 def custody(request: HttpRequest, uid: Path[ItemUid]) -> list[CustodyEntryOut]:
     item = _visible_item(request, uid)
     return [custody_entry_out(e) for e in ledger.entries_for("mailitem", item.uid)]
+
+
+def _retention_out(item: MailItem) -> ItemRetentionOut:
+    hold = legal_holds.holds_on([item]).get(item.uid)
+    notes = export.purge_notes(
+        ledger.entries_for("mailitem", item.uid), ZoneInfo(item.site.timezone)
+    )
+    return ItemRetentionOut(
+        uid=item.uid,
+        legal_hold=None
+        if hold is None
+        else LegalHoldOut(reason=hold.reason, by=hold.by, at=hold.at, source=hold.source),
+        purged=[PurgeNoteOut(**note) for note in notes],
+    )
+
+
+@router.get(
+    "/items/{uid}/retention",
+    response={200: ItemRetentionOut, **ERRORS},
+    summary="The item's legal hold, and which of its content was purged, when and by which rule",
+)
+@allow(VIEW_ITEMS, "reading an item's retention")
+def retention(request: HttpRequest, uid: Path[ItemUid]) -> ItemRetentionOut:
+    return _retention_out(_visible_item(request, uid))
+
+
+@router.post(
+    "/items/{uid}/legal-hold",
+    response={200: ItemRetentionOut, **ERRORS},
+    summary="Place a legal hold on an item: its content is never purged while it stands",
+)
+@allow(MANAGE_SECURITY, "placing a legal hold")
+def place_legal_hold(
+    request: HttpRequest, payload: LegalHoldIn, uid: Path[ItemUid]
+) -> ItemRetentionOut:
+    item = _visible_item(request, uid)
+    return _retention_out(legal_holds.place_legal_hold(actor_of(request), item.uid, payload.reason))
+
+
+@router.post(
+    "/items/{uid}/legal-hold/release",
+    response={200: ItemRetentionOut, **ERRORS},
+    summary="Release an item's legal hold; the retention rules apply to it again",
+)
+@allow(MANAGE_SECURITY, "releasing a legal hold")
+def release_legal_hold(
+    request: HttpRequest, payload: LegalHoldIn, uid: Path[ItemUid]
+) -> ItemRetentionOut:
+    item = _visible_item(request, uid)
+    return _retention_out(
+        legal_holds.release_legal_hold(actor_of(request), item.uid, payload.reason)
+    )
 
 
 @router.get(

@@ -21,7 +21,8 @@ class CustodyConfig(MailwardenApp):
     api_router = "mailwarden.custody.api.router"
     event_handlers = ("mailwarden.custody.handlers",)
     # The reminder job.
-    periodic_jobs = ("mailwarden.custody.services",)
+    periodic_jobs = ("mailwarden.custody.services", "mailwarden.custody.retention")
+    media_in_use = "mailwarden.custody.retention.media_in_use"
     metrics = "mailwarden.custody.queries.metrics"
     demo_seeder = "mailwarden.custody.demo.CustodyDemo"
     person_section = "mailwarden.custody.recipient_section.items_section"

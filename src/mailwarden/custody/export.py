@@ -20,6 +20,7 @@ from mailwarden.core.chain import Problem
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.names import names
 from mailwarden.custody import wording
+from mailwarden.custody.legal_holds import holds_on
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import State
 
@@ -44,6 +45,54 @@ def _record(item: MailItem) -> _Record:
     entries = ledger.entries_for(SUBJECT_TYPE, item.uid)
     head_seq, head_hash = ledger.head()
     return _Record(entries, ledger.check_entries(entries), head_seq, head_hash, clock.now())
+
+
+# The ledger actions of the retention jobs that purge an item's content (docs/retention.md).
+PURGE_ACTIONS = {"custody.content.purged", "screening.xray_images.purged"}
+
+
+def purge_notes(entries: list[LedgerEntry], tz: zoneinfo.ZoneInfo) -> list[dict[str, Any]]:
+    """What content of the item was purged, when and under which rule, one note per kind of
+    content, in plain words; read from the item's own ledger entries, which keep the hashes."""
+    notes = []
+    for entry in entries:
+        if ledger.current_action(entry.action) not in PURGE_ACTIONS:
+            continue
+        data = ledger.entry_data(entry)
+        day = entry.created_at.astimezone(tz).strftime("%Y-%m-%d")
+        rule = str(data.get("rule", ""))
+        kinds: list[tuple[str, list[str]]] = []
+        if data.get("photo"):
+            kinds.append(("Photo", [str(data["photo"])]))
+        if data.get("signatures"):
+            kinds.append(("Hand-over signature", [str(h) for h in data["signatures"]]))
+        scans = data.get("scans") or []
+        if scans:
+            kinds.append(("X-ray images", [str(h) for s in scans for h in s.get("images", [])]))
+        for content, hashes in kinds:
+            notes.append(
+                {
+                    "content": content,
+                    "purged_at": entry.created_at.isoformat(),
+                    "rule": rule,
+                    "sha256": hashes,
+                    "seq": entry.seq,
+                    "text": f"{content} purged on {day} under the rule '{rule}'",
+                }
+            )
+    return notes
+
+
+def _legal_hold(item: MailItem) -> dict[str, Any] | None:
+    hold = holds_on([item]).get(item.uid)
+    if hold is None:
+        return None
+    return {
+        "reason": hold.reason,
+        "by": hold.by,
+        "at": hold.at.isoformat() if hold.at else None,
+        "source": hold.source,
+    }
 
 
 def _verification(record: _Record) -> dict[str, Any]:
@@ -92,6 +141,8 @@ def custody_json(item: MailItem) -> dict[str, Any]:
             "version": item.version,
         },
         "entries": entries,
+        "purged": purge_notes(record.entries, zoneinfo.ZoneInfo(item.site.timezone)),
+        "legal_hold": _legal_hold(item),
         "verification": _verification(record),
         "receipt": receipt,
         "receipt_note": receipt_note,
@@ -130,7 +181,7 @@ def _reason(entry: LedgerEntry, data: dict[str, Any]) -> str:
     if ledger.current_action(entry.action) == "custody.item.received":
         number = data.get("tracking_number")
         return f"{data.get('kind', '')}, tracking {number}" if number else data.get("kind", "")
-    reason = str(data.get("reason", ""))
+    reason = str(data.get("reason", "") or data.get("rule", ""))
     if data.get("collected_by"):
         reason += f" (collected by {data['collected_by']})"
     return reason
@@ -177,6 +228,8 @@ def custody_html(item: MailItem) -> str:
         {
             "item": item,
             "steps": _steps(record.entries, tz),
+            "purged": purge_notes(record.entries, tz),
+            "legal_hold": _legal_hold(item),
             "verification": _verification(record),
             "receipt": receipt,
             "receipt_note": receipt_note,

@@ -276,6 +276,24 @@ class ClearReviewForm(forms.Form):
     )
 
 
+class LegalHoldForm(forms.Form):
+    """Place or release an item's legal hold: a reason, and a tick to confirm (no script)."""
+
+    reason = forms.CharField(
+        label="Reason",
+        max_length=300,
+        error_messages={
+            "required": "say why",
+            "max_length": "the reason can be at most %(limit_value)d characters; "
+            "it has %(show_value)d",
+        },
+    )
+    confirm = forms.BooleanField(
+        label="I confirm",
+        error_messages={"required": "tick the box to confirm"},
+    )
+
+
 class MoveForm(forms.Form):
     location_code = forms.ChoiceField(
         label="New location",

@@ -44,6 +44,15 @@ class MailItem(models.Model):
     escalated_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     notes = models.TextField(blank=True)
+    # A legal hold keeps the item's content (photo, signature, X-ray images) from every purge
+    # until it is released (docs/retention.md); empty reason: not held.
+    legal_hold_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
+    legal_hold_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    legal_hold_at = models.DateTimeField(null=True, blank=True)
+    # When the retention rule removed the item's photo and signatures, and which rule; the hashes
+    # stay, in ``photo_sha256`` and on the ledger.
+    content_purged_at = models.DateTimeField(null=True, blank=True)
+    content_purged_rule = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     # What intake warned the clerk of (core.duties), on the item intake returns; not a column:
     # the intake's ledger entry keeps it.
@@ -68,6 +77,10 @@ class MailItem(models.Model):
         """Where the item is now, in words: its location, or how it left the mailroom."""
         gone = GONE_FROM_MAILROOM.get(State(self.state))
         return gone if gone else self.location.name
+
+    @property
+    def legally_held(self) -> bool:
+        return bool(self.legal_hold_reason)
 
     @property
     def state_label(self) -> str:

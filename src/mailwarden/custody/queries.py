@@ -297,9 +297,12 @@ class Photo:
 
 
 def item_photo(item: MailItem) -> Photo | None:
-    if not item.photo_sha256:
+    if not item.photo_sha256 or item.content_purged_at is not None:
         return None
-    data = media.get(item.photo_sha256)
+    try:
+        data = media.get(item.photo_sha256)
+    except FileNotFoundError:
+        return None
     # Intake accepted only checked images, so the stored format names the content type.
     with Image.open(io.BytesIO(data)) as image:
         kind = (image.format or "png").lower()
@@ -310,8 +313,12 @@ def item_signature(item: MailItem, digest: str) -> bytes | None:
     """A signature drawn at this item's hand-over; only one its custody record names."""
     for entry in ledger.entries_for("mailitem", item.uid):
         if ledger.entry_data(entry).get("signature_sha256") == digest:
-            # The hand-over stored only a checked PNG under this digest.
-            return media.get(digest)
+            # The hand-over stored only a checked PNG under this digest; the retention rule
+            # may have removed it since.
+            try:
+                return media.get(digest)
+            except FileNotFoundError:
+                return None
     return None
 
 

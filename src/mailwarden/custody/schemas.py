@@ -462,3 +462,32 @@ class ExpectedOut(Schema):
     expected_on: date | None
     manifest: str
     imported_at: datetime
+
+
+# ----------------------------------------------------------------------------- retention
+
+
+class LegalHoldIn(Input):
+    reason: str = Field(max_length=300, description="Why the item is held, or released.")
+
+
+class LegalHoldOut(Schema):
+    reason: str
+    by: str = Field(description="Who placed it (empty for a hold an incident carries).")
+    at: datetime | None
+    source: str = Field(description='"item" for the item\'s own hold, else where it comes from.')
+
+
+class PurgeNoteOut(Schema):
+    content: str = Field(description="What was purged: Photo, Hand-over signature, X-ray images.")
+    purged_at: datetime
+    rule: str
+    sha256: list[str] = Field(description="The purged files' hashes, which the ledger keeps.")
+    seq: int = Field(description="The ledger entry that records the purge.")
+    text: str = Field(description="The same in a sentence.")
+
+
+class ItemRetentionOut(Schema):
+    uid: str
+    legal_hold: LegalHoldOut | None
+    purged: list[PurgeNoteOut]

@@ -18,6 +18,7 @@ urlpatterns = [
     path("items/<str:uid>/transition/", views.item_transition, name="item_transition"),
     path("items/<str:uid>/move/", views.item_move, name="item_move"),
     path("items/<str:uid>/review/clear/", views.item_clear_review, name="item_clear_review"),
+    path("items/<str:uid>/legal-hold/", views.item_legal_hold, name="item_legal_hold"),
     path("items/<str:uid>/photo/", views.item_photo, name="item_photo"),
     path("items/<str:uid>/signature/<str:digest>/", views.item_signature, name="item_signature"),
     path("items/<str:uid>/label.png", views.item_label, {"fmt": "png"}, name="item_label_png"),

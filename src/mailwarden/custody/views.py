@@ -31,13 +31,23 @@ from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error, form_field
 from mailwarden.core.models import LedgerEntry
 from mailwarden.core.names import names
-from mailwarden.core.roles import HANDOVER, INTAKE, MANAGE_DIRECTORY, SCREEN, VIEW_ITEMS, Role
+from mailwarden.core.roles import (
+    HANDOVER,
+    INTAKE,
+    MANAGE_DIRECTORY,
+    MANAGE_SECURITY,
+    SCREEN,
+    VIEW_ITEMS,
+    Role,
+)
 from mailwarden.core.views import actor_of, console_page, forbidden
 from mailwarden.custody import (
     barcodes,
     bulk,
     carriers,
+    export,
     labels,
+    legal_holds,
     manifests,
     pickup,
     queries,
@@ -50,12 +60,14 @@ from mailwarden.custody.forms import (
     HandOverForm,
     IntakeForm,
     LabelPhotoForm,
+    LegalHoldForm,
     ManifestForm,
     MoveForm,
     ScanForm,
     SearchForm,
     TransitionForm,
 )
+from mailwarden.custody.legal_holds import holds_on
 from mailwarden.custody.matching import RecipientIndex
 from mailwarden.custody.models import MailItem
 from mailwarden.custody.states import OPEN_STATES, State, allowed_after
@@ -538,7 +550,8 @@ def _timeline(item: MailItem) -> list[Step]:
                 reason=str(data.get("reason", "")),
                 details=[(k, v[:12] + "…" if len(v) == 64 else v) for k, v in details],
                 hash=entry.hash,
-                signature=str(data.get("signature_sha256", "")),
+                # A purged signature is named (its hash, above) but no longer shown.
+                signature="" if item.content_purged_at else str(data.get("signature_sha256", "")),
                 collected_by=str(data.get("collected_by", "")),
             )
         )
@@ -564,6 +577,12 @@ def _detail_context(request: HttpRequest, item: MailItem, **extra: Any) -> dict[
         "quarantine_note": state == State.QUARANTINED,
         "can_clear_review": bool(item.review_reason) and actor.has(*MANAGE_DIRECTORY),
         "review_form": ClearReviewForm(),
+        "legal_hold": holds_on([item]).get(item.uid),
+        "can_hold": actor.has(*MANAGE_SECURITY),
+        "hold_form": LegalHoldForm(),
+        "purged": export.purge_notes(
+            ledger.entries_for("mailitem", item.uid), zoneinfo.ZoneInfo(item.site.timezone)
+        ),
         **extra,
     }
 
@@ -640,6 +659,25 @@ def item_move(request: HttpRequest, uid: str) -> HttpResponse:
     except ServiceError as exc:
         return _refused(request, item, exc)
     messages.success(request, f"{item.uid} moved to {moved.location.name}.")
+    return redirect("item_detail", uid=item.uid)
+
+
+@console_page(MANAGE_SECURITY, "legal holds")
+@require_POST
+def item_legal_hold(request: HttpRequest, uid: str) -> HttpResponse:
+    """Place the item's legal hold, or release it (``release`` in the form)."""
+    actor = actor_of(request)
+    item = _visible_item(actor, uid)
+    form = LegalHoldForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, item, _first_error(form))
+    releasing = "release" in request.POST
+    change = legal_holds.release_legal_hold if releasing else legal_holds.place_legal_hold
+    try:
+        change(actor, item.uid, form.cleaned_data["reason"])
+    except ServiceError as exc:
+        return _refused(request, item, exc)
+    messages.success(request, f"{item.uid}: legal hold {'released' if releasing else 'placed'}.")
     return redirect("item_detail", uid=item.uid)
 
 

@@ -16,8 +16,8 @@ from mailwarden.core.api import (
 )
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.permissions import require
-from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS
-from mailwarden.directory import queries, services
+from mailwarden.core.roles import MANAGE_DIRECTORY, MANAGE_SECURITY, VIEW_ITEMS
+from mailwarden.directory import queries, retention, services
 from mailwarden.directory.csv_import import CsvImportError, decode_csv
 from mailwarden.directory.models import Department, Location, LocationKind, Recipient, Site
 from mailwarden.directory.schemas import (
@@ -30,6 +30,8 @@ from mailwarden.directory.schemas import (
     RecipientIn,
     RecipientOut,
     RecipientUpdate,
+    RetentionIn,
+    RetentionOut,
     SiteCode,
     SiteIn,
     SiteOut,
@@ -78,6 +80,43 @@ def update_site(request: HttpRequest, payload: SiteUpdate, code: Path[SiteCode])
         address=payload.address,
     )
     return site_out(site)
+
+
+def _retention_out(rules: retention.Rules) -> RetentionOut:
+    return RetentionOut(
+        site=rules.site,
+        media_days=rules.media_days,
+        access_event_months=rules.access_event_months,
+        departed_person_days=rules.departed_person_days,
+        own=rules.own,
+    )
+
+
+@router.get(
+    "/sites/{code}/retention",
+    response={200: RetentionOut, **ERRORS},
+    summary="A site's retention rules (its own, or the defaults)",
+)
+@allow(VIEW_ITEMS, "reading retention rules")
+def get_retention(request: HttpRequest, code: Path[SiteCode]) -> RetentionOut:
+    return _retention_out(retention.rules_for(code))
+
+
+@router.put(
+    "/sites/{code}/retention",
+    response={200: RetentionOut, **ERRORS},
+    summary="Give a site its own retention rules",
+)
+@allow(MANAGE_SECURITY, "changing retention rules")
+def set_retention(request: HttpRequest, payload: RetentionIn, code: Path[SiteCode]) -> RetentionOut:
+    rules = retention.set_site_retention(
+        actor_of(request),
+        code,
+        media_days=payload.media_days,
+        access_event_months=payload.access_event_months,
+        departed_person_days=payload.departed_person_days,
+    )
+    return _retention_out(rules)
 
 
 @router.get(

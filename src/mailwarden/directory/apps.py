@@ -30,5 +30,6 @@ class DirectoryConfig(MailwardenApp):
     api_router = "mailwarden.directory.api.router"
     demo_seeder = "mailwarden.directory.demo.DirectoryDemo"
     search_provider = "mailwarden.directory.search.search"
+    periodic_jobs = ("mailwarden.directory.retention",)
     # Identity providers pushing people by SCIM: their tokens reach only the SCIM endpoints.
     device_scope = "mailwarden.directory.scim.scim_scope"

@@ -26,6 +26,26 @@ class SiteEditForm(SiteForm):
     code = None  # type: ignore[assignment]
 
 
+class RetentionForm(forms.Form):
+    """A site's own retention rules; an empty field keeps that content forever."""
+
+    media_days = forms.IntegerField(
+        label="Photos, X-ray images and signatures: days after the item's last step",
+        required=False,
+        min_value=1,
+        max_value=36500,
+    )
+    access_event_months = forms.IntegerField(
+        label="Access events: months", required=False, min_value=1, max_value=1200
+    )
+    departed_person_days = forms.IntegerField(
+        label="Departed people: days after deactivation, then anonymised",
+        required=False,
+        min_value=1,
+        max_value=36500,
+    )
+
+
 class LocationForm(forms.Form):
     code = forms.SlugField(label="Code", max_length=40)
     name = forms.CharField(label="Name", max_length=120)

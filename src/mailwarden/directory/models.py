@@ -85,6 +85,10 @@ class Recipient(models.Model):
     # (externalId); both empty for someone the provider does not sync (directory-sync.md).
     scim_user_name = models.CharField(max_length=254, blank=True, default="", db_default="")
     external_id = models.CharField(max_length=255, blank=True, default="", db_default="")
+    # When the person was last deactivated (retention counts a departed person's days from it)
+    # and when their personal fields were replaced by a placeholder (docs/retention.md).
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -108,3 +112,21 @@ class Recipient(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class SiteRetention(models.Model):
+    """How long a site keeps personal content (docs/retention.md). A site without a row follows
+    the ``retention`` section of the configuration; in a row, an empty field keeps forever."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="retention")
+    # Photos, X-ray images and signatures: days after the item's last step.
+    media_days = models.PositiveIntegerField(null=True, blank=True)
+    # Access events: months after they happened.
+    access_event_months = models.PositiveIntegerField(null=True, blank=True)
+    # Departed people: days after their deactivation.
+    departed_person_days = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=150)
+
+    def __str__(self) -> str:
+        return f"retention at {self.site_id}"

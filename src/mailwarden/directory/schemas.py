@@ -141,3 +141,29 @@ def recipient_out(recipient: Recipient) -> RecipientOut:
         site=recipient.site.code if recipient.site is not None else None,
         active=recipient.active,
     )
+
+
+class RetentionIn(Input):
+    """A site's own retention rules; null keeps that content forever (docs/retention.md)."""
+
+    media_days: int | None = Field(
+        description="Photos, X-ray images and signatures: days after the item's last step.",
+        ge=1,
+        le=36500,
+    )
+    access_event_months: int | None = Field(
+        description="Access events lose who made them after this many months.", ge=1, le=1200
+    )
+    departed_person_days: int | None = Field(
+        description="Departed people are anonymised this many days after deactivation.",
+        ge=1,
+        le=36500,
+    )
+
+
+class RetentionOut(Schema):
+    site: str
+    media_days: int | None
+    access_event_months: int | None
+    departed_person_days: int | None
+    own: bool = Field(description="False when the configuration's defaults apply to the site.")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from mailwarden.core import ledger
+from mailwarden.core import clock, ledger
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import Conflict, NotFound, ServiceError
 from mailwarden.core.permissions import require
@@ -292,8 +292,8 @@ def deactivate_recipient(actor: Actor, employee_id: str, reason: str = "") -> Re
     with transaction.atomic():
         recipient = _locked(employee_id)
         if recipient.active:
-            recipient.active = False
-            recipient.save(update_fields=["active"])
+            recipient.active, recipient.deactivated_at = False, clock.now()
+            recipient.save(update_fields=["active", "deactivated_at"])
             ledger.append(
                 actor,
                 "directory.recipient.deactivated",
@@ -309,8 +309,8 @@ def reactivate_recipient(actor: Actor, employee_id: str) -> Recipient:
     with transaction.atomic():
         recipient = _locked(employee_id)
         if not recipient.active:
-            recipient.active = True
-            recipient.save(update_fields=["active"])
+            recipient.active, recipient.deactivated_at = True, None
+            recipient.save(update_fields=["active", "deactivated_at"])
             ledger.append(actor, "directory.recipient.reactivated", "recipient", employee_id, {})
     return recipient
 
@@ -327,8 +327,10 @@ def unlink_recipient(actor: Actor, employee_id: str) -> Recipient:
         if not recipient.scim_user_name and not recipient.active:
             return recipient
         data = {"user_name": recipient.scim_user_name, "was_active": recipient.active}
+        if recipient.active:
+            recipient.deactivated_at = clock.now()
         recipient.scim_user_name, recipient.external_id, recipient.active = "", "", False
-        recipient.save(update_fields=["scim_user_name", "external_id", "active"])
+        recipient.save(update_fields=["scim_user_name", "external_id", "active", "deactivated_at"])
         ledger.append(actor, "directory.recipient.unlinked", "recipient", employee_id, data)
     return recipient
 

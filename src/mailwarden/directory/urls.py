@@ -39,5 +39,6 @@ urlpatterns = [
     path("scim/v2/<path:rest>", scim_views.unknown, name="scim_unknown"),
     path("sites/<slug:code>/", views.site_detail, name="site"),
     path("sites/<slug:code>/edit/", views.site_edit, name="site_edit"),
+    path("sites/<slug:code>/retention/", views.site_retention, name="site_retention"),
     path("sites/<slug:code>/locations/", views.location_add, name="location_add"),
 ]

@@ -20,9 +20,9 @@ from mailwarden.core import names, plugins
 from mailwarden.core.actor import Actor
 from mailwarden.core.errors import NotFound, ServiceError
 from mailwarden.core.forms import add_service_error
-from mailwarden.core.roles import MANAGE_DIRECTORY, VIEW_ITEMS, Role
+from mailwarden.core.roles import MANAGE_DIRECTORY, MANAGE_SECURITY, VIEW_ITEMS, Role
 from mailwarden.core.views import actor_of, console_page, forbidden
-from mailwarden.directory import csv_import, queries, services
+from mailwarden.directory import csv_import, queries, retention, services
 from mailwarden.directory.csv_import import CsvImportError
 from mailwarden.directory.forms import (
     LocationForm,
@@ -30,6 +30,7 @@ from mailwarden.directory.forms import (
     RecipientEditForm,
     RecipientForm,
     RecipientImportForm,
+    RetentionForm,
     SiteEditForm,
     SiteForm,
 )
@@ -37,7 +38,7 @@ from mailwarden.directory.models import Location, Recipient, Site
 
 PAGE_SIZE = 25
 # The site page holds two forms with fields of the same names; their element ids must differ.
-LOCATION_IDS, SITE_IDS = "location_%s", "site_%s"
+LOCATION_IDS, SITE_IDS, RETENTION_IDS = "location_%s", "site_%s", "retention_%s"
 
 
 def _page(
@@ -292,12 +293,46 @@ def _site_context(request: HttpRequest, site: Site, **extra: Any) -> dict[str, A
         "locations": Location.objects.filter(site=site).order_by("kind", "code"),
         "can_manage": actor_of(request).has(*MANAGE_DIRECTORY),
         "location_form": LocationForm(auto_id=LOCATION_IDS),
+        "rules": retention.rules_for(site.code),
+        "can_set_rules": actor_of(request).has(*MANAGE_SECURITY),
+        "retention_form": _retention_form(site),
         "edit_form": SiteEditForm(
             initial={"name": site.name, "timezone": site.timezone, "address": site.address},
             auto_id=SITE_IDS,
         ),
         **extra,
     }
+
+
+def _retention_form(site: Site) -> RetentionForm:
+    rules = retention.rules_for(site.code)
+    return RetentionForm(
+        initial={name: getattr(rules, name) for name in retention.RULE_FIELDS},
+        auto_id=RETENTION_IDS,
+    )
+
+
+@console_page(MANAGE_SECURITY, "changing retention rules")
+@require_POST
+def site_retention(request: HttpRequest, code: str) -> HttpResponse:
+    site = _site_or_404(request, code)
+    if isinstance(site, HttpResponse):
+        return site
+    form = RetentionForm(request.POST, auto_id=RETENTION_IDS)
+    if form.is_valid():
+        try:
+            retention.set_site_retention(
+                actor_of(request),
+                site.code,
+                **{n: form.cleaned_data[n] for n in retention.RULE_FIELDS},
+            )
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, "Retention rules saved.")
+            return redirect("directory:site", code=site.code)
+    context = _site_context(request, site, retention_form=form)
+    return render(request, "directory/site.html", context, status=400)
 
 
 def _site_or_404(request: HttpRequest, code: str) -> Site | HttpResponse:

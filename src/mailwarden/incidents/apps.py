@@ -109,5 +109,8 @@ class IncidentsConfig(MailwardenApp):
         "mailwarden.incidents.services.escalation",
     )
     demo_seeder = "mailwarden.incidents.demo.IncidentsDemo"
+    # Legal holds on incidents keep their linked items' content; their evidence files stay.
+    legal_holds = "mailwarden.incidents.services.legal_holds.items_held"
+    media_in_use = "mailwarden.incidents.services.legal_holds.media_in_use"
     # A playbook's steps, for the courses that teach them.
     text_blocks = "mailwarden.incidents.text_blocks.BLOCKS"

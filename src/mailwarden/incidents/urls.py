@@ -52,6 +52,7 @@ urlpatterns += [
     path("<int:pk>/", incidents.incident, name="incident"),
     path("<int:pk>/move/", incidents.incident_move, name="incident_move"),
     path("<int:pk>/note/", incidents.incident_note, name="incident_note"),
+    path("<int:pk>/legal-hold/", incidents.incident_legal_hold, name="incident_legal_hold"),
     path("<int:pk>/assign/", incidents.incident_assign, name="incident_assign"),
     path("<int:pk>/unassign/", incidents.incident_unassign, name="incident_unassign"),
     path("<int:pk>/link/", incidents.incident_link, name="incident_link"),

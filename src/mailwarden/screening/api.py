@@ -351,6 +351,11 @@ def scan_regions(request: HttpRequest, scan_id: Path[DbId]) -> list[RegionOut]:
 def scan_image(request: HttpRequest, scan_id: Path[DbId]) -> HttpResponse:
     _staff(request, "viewing X-ray images")
     scan = _scan(scan_id)
+    if scan.images_purged_at is not None:
+        raise NotFound(
+            f"the images of scan {scan.pk} were purged under the rule {scan.images_purged_rule!r}",
+            "scan_id",
+        )
     return _png(media.get(scan.rendered_sha256), f"scan-{scan.pk}.png")
 
 

@@ -35,3 +35,5 @@ class ScreeningConfig(MailwardenApp):
     url_prefix = "screening/"
     api_router = "mailwarden.screening.api.router"
     demo_seeder = "mailwarden.screening.demo.ScreeningDemo"
+    periodic_jobs = ("mailwarden.screening.retention",)
+    media_in_use = "mailwarden.screening.retention.media_in_use"

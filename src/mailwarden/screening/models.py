@@ -106,6 +106,10 @@ class Scan(models.Model):
     max_score = models.FloatField(default=0.0)
     taken_by = models.CharField(max_length=LABEL_LENGTH)
     created_at = models.DateTimeField()
+    # When the retention rule removed the scan's images, and which rule; the hashes stay here
+    # and on the ledger (docs/retention.md).
+    images_purged_at = models.DateTimeField(null=True, blank=True)
+    images_purged_rule = models.CharField(max_length=200, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -451,6 +451,8 @@ def shown_image(request: HttpRequest, uid: str, scan_id: int) -> HttpResponse:
     scan = Scan.objects.filter(pk=scan_id, item=item).first()
     if scan is None:
         raise Http404("no such image")
+    if scan.images_purged_at is not None:
+        raise Http404(f"the images were purged under the rule {scan.images_purged_rule!r}")
     return HttpResponse(media.get(scan.rendered_sha256), content_type="image/png")
 
 

@@ -11,6 +11,7 @@ from ninja.files import UploadedFile
 from mailwarden.core.api import ERRORS, actor_of, allow, upload_bytes
 from mailwarden.core.errors import NotFound
 from mailwarden.core.permissions import require
+from mailwarden.core.roles import MANAGE_SECURITY
 from mailwarden.incidents.downloads import evidence_response
 from mailwarden.incidents.models import IncidentEvidence
 from mailwarden.incidents.queries import incidents as queries
@@ -20,6 +21,7 @@ from mailwarden.incidents.schemas.incidents import (
     EvidenceIn,
     IncidentDetailOut,
     IncidentId,
+    IncidentLegalHoldIn,
     IncidentMoveIn,
     IncidentOut,
     IncidentQuery,
@@ -38,6 +40,7 @@ from mailwarden.incidents.schemas.incidents import (
     task_out,
 )
 from mailwarden.incidents.services import incidents as services
+from mailwarden.incidents.services import legal_holds
 
 router = Router()
 
@@ -110,6 +113,32 @@ def move(
     actor = actor_of(request)
     require(actor, *ACT)
     services.move(actor, incident_id, payload.state, payload.note)
+    return _detail(incident_id)
+
+
+@router.post(
+    "/incidents/{incident_id}/legal-hold",
+    response={200: IncidentDetailOut, **ERRORS},
+    summary="Place a legal hold: the content of the incident's linked items is never purged",
+)
+@allow(MANAGE_SECURITY, "placing a legal hold")
+def place_legal_hold(
+    request: HttpRequest, incident_id: Path[IncidentId], payload: IncidentLegalHoldIn
+) -> IncidentDetailOut:
+    legal_holds.place_legal_hold(actor_of(request), incident_id, payload.reason)
+    return _detail(incident_id)
+
+
+@router.post(
+    "/incidents/{incident_id}/legal-hold/release",
+    response={200: IncidentDetailOut, **ERRORS},
+    summary="Release an incident's legal hold",
+)
+@allow(MANAGE_SECURITY, "releasing a legal hold")
+def release_legal_hold(
+    request: HttpRequest, incident_id: Path[IncidentId], payload: IncidentLegalHoldIn
+) -> IncidentDetailOut:
+    legal_holds.release_legal_hold(actor_of(request), incident_id, payload.reason)
     return _detail(incident_id)
 
 

@@ -57,6 +57,15 @@ class MoveForm(forms.Form):
     note = forms.CharField(required=False, max_length=1000)
 
 
+class LegalHoldForm(forms.Form):
+    """Place or release the incident's legal hold: a reason, and a tick to confirm."""
+
+    reason = forms.CharField(label="Reason", max_length=300)
+    confirm = forms.BooleanField(
+        label="I confirm", error_messages={"required": "tick the box to confirm"}
+    )
+
+
 class NoteForm(forms.Form):
     text = forms.CharField(label="Note", max_length=1000)
 

@@ -73,6 +73,11 @@ class Incident(models.Model):
     exercise_type = models.CharField(max_length=20, choices=ExerciseType.choices, blank=True)
     # An exercise's door and item actions run for real only when a manager armed it.
     armed = models.BooleanField(default=False)
+    # A legal hold keeps the content of the items linked to the incident from every purge
+    # until it is released (docs/retention.md); empty reason: not held.
+    legal_hold_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
+    legal_hold_by = models.CharField(max_length=150, blank=True, default="", db_default="")
+    legal_hold_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at", "-id"]

@@ -62,6 +62,11 @@ class IncidentOut(Schema):
     exercise_type: str
     armed: bool
     allowed_moves: list[str]
+    legal_hold_reason: str = Field(
+        "", description="Why the incident is under a legal hold; empty when it is not."
+    )
+    legal_hold_by: str = ""
+    legal_hold_at: datetime | None = None
 
 
 class TimelineOut(Schema):
@@ -153,6 +158,9 @@ def _base(incident: Incident) -> dict[str, Any]:
         "exercise_type": incident.exercise_type,
         "armed": incident.armed,
         "allowed_moves": list(services.allowed_moves(incident.state)),
+        "legal_hold_reason": incident.legal_hold_reason,
+        "legal_hold_by": incident.legal_hold_by,
+        "legal_hold_at": incident.legal_hold_at,
     }
 
 
@@ -248,6 +256,10 @@ class OpenIncidentIn(Input):
 class IncidentMoveIn(Input):
     state: StateName
     note: str = Field("", max_length=1000)
+
+
+class IncidentLegalHoldIn(Input):
+    reason: str = Field(min_length=1, max_length=300, description="Why it is held, or released.")
 
 
 class NoteIn(Input):

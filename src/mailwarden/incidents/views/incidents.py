@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mailwarden.access import queries as access_queries
 from mailwarden.core.errors import ServiceError
 from mailwarden.core.forms import add_service_error
+from mailwarden.core.roles import MANAGE_SECURITY
 from mailwarden.core.views import actor_of, console_page
 from mailwarden.directory.models import Site
 from mailwarden.incidents.downloads import evidence_response
@@ -29,6 +30,7 @@ from mailwarden.incidents.forms.incidents import (
     AssignForm,
     EvidenceForm,
     IncidentFilterForm,
+    LegalHoldForm,
     LinkForm,
     MoveForm,
     NoteForm,
@@ -42,6 +44,7 @@ from mailwarden.incidents.services import broadcasts as broadcast_services
 from mailwarden.incidents.services import escalation as escalation_services
 from mailwarden.incidents.services import exercises as exercise_services
 from mailwarden.incidents.services import incidents as services
+from mailwarden.incidents.services import legal_holds
 
 SHOWN = 200
 MOVE_LABELS = {
@@ -161,6 +164,7 @@ def incident(request: HttpRequest, pk: int) -> HttpResponse:
         "link_kinds": LinkKind.choices,
         "evidence_limit": services.evidence_limit(),
         "note_form": NoteForm(),
+        "can_hold": actor.has(*MANAGE_SECURITY),
         "link_form": LinkForm(),
         "evidence_form": EvidenceForm(),
         "task_form": TaskForm(),
@@ -218,6 +222,22 @@ def incident_note(request: HttpRequest, pk: int) -> HttpResponse:
         return "Note added."
 
     return _change(request, pk, NoteForm(request.POST), act)
+
+
+@console_page(MANAGE_SECURITY, "legal holds")
+@require_POST
+def incident_legal_hold(request: HttpRequest, pk: int) -> HttpResponse:
+    """Place the incident's legal hold, or release it (``release`` in the form)."""
+    releasing = "release" in request.POST
+
+    def act(data: dict[str, Any]) -> str:
+        if releasing:
+            legal_holds.release_legal_hold(actor_of(request), pk, data["reason"])
+            return "Legal hold released."
+        legal_holds.place_legal_hold(actor_of(request), pk, data["reason"])
+        return "Legal hold placed: the linked items' content is kept."
+
+    return _change(request, pk, LegalHoldForm(request.POST), act)
 
 
 @console_page(services.HANDLE_INCIDENTS, "assigning incidents")
