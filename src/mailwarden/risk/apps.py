@@ -44,4 +44,5 @@ class RiskConfig(MailwardenApp):
     api_router = "mailwarden.risk.api.router"
     # Overdue treatments alert their owners; controls are measured against live evidence.
     periodic_jobs = ("mailwarden.risk.jobs",)
+    media_in_use = "mailwarden.risk.media_refs.media_in_use"
     demo_seeder = "mailwarden.risk.demo.RiskDemo"

@@ -29,5 +29,6 @@ class SurveillanceConfig(MailwardenApp):
     device_scope = "mailwarden.surveillance.api.worker.worker_scope"
     # Evidence retention and the watch on silent workers.
     periodic_jobs = ("mailwarden.surveillance.services.retention",)
+    media_in_use = "mailwarden.surveillance.services.retention.media_in_use"
     # A camera playing a looping clip, and its worker, in ``mailwarden demo``.
     demo_seeder = "mailwarden.surveillance.demo.SurveillanceDemo"

@@ -60,6 +60,7 @@ class TrainingConfig(MailwardenApp):
     api_router = "mailwarden.training.api.router"
     # Enrolment from assignment rules, renewals and reminders of expiry.
     periodic_jobs = ("mailwarden.training.services.assignments",)
+    media_in_use = "mailwarden.training.media_refs.media_in_use"
     # Drills count as participation; test parcels are followed through intake and screening.
     event_handlers = (
         "mailwarden.training.handlers.drills",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,7 @@ from django.db.models import Q
 
 from mailwarden.config import get_settings
 from mailwarden.contracts import events as catalogue
-from mailwarden.core import ledger, media, outbox
+from mailwarden.core import ledger, media, outbox, plugins
 from mailwarden.core.actor import Actor
 from mailwarden.core.tasks import periodic
 from mailwarden.surveillance.models import Camera, CameraState, VideoEvent
@@ -115,16 +116,10 @@ def purge_evidence(now: datetime) -> Purge:
             done.events.append((event.pk, plan[event.pk]))
         VideoEvent.objects.bulk_update(purged, ["evidence_purged_at", "evidence_purged_by"])
         candidates = {h for e in purged for h in _files(e)}
-        # Looked at again under the lock: an event recorded since may use the same file, and a
-        # camera's latest snapshot may be the very frame an event kept.
-        still_live = VideoEvent.objects.filter(evidence_purged_at__isnull=True)
-        kept = set(
-            still_live.filter(snapshot__in=candidates).values_list("snapshot", flat=True)
-        ) | set(still_live.filter(clip__in=candidates).values_list("clip", flat=True))
-        kept |= set(
-            Camera.objects.filter(snapshot__in=candidates).values_list("snapshot", flat=True)
-        )
-        unused = candidates - kept
+        # Looked at again under the lock: an event recorded since may use the same file, a
+        # camera's latest snapshot may be the very frame an event kept, and another app's row
+        # may hold the same bytes.
+        unused = candidates - plugins.media_in_use(candidates)
         done.files = sorted(unused)
         done.bytes = sum(sizes[h] for h in done.files)
         ledger.append(
@@ -238,3 +233,13 @@ def check_workers(now: datetime) -> int:
             )
             marked += 1
     return marked
+
+
+def media_in_use(digests: Collection[str]) -> set[str]:
+    """The ``media_in_use`` hook: evidence of events not purged, and cameras' latest snapshots."""
+    wanted = list(digests)
+    live = VideoEvent.objects.filter(evidence_purged_at__isnull=True)
+    used = set(live.filter(snapshot__in=wanted).values_list("snapshot", flat=True))
+    used |= set(live.filter(clip__in=wanted).values_list("clip", flat=True))
+    used |= set(Camera.objects.filter(snapshot__in=wanted).values_list("snapshot", flat=True))
+    return used
