@@ -179,3 +179,23 @@ def test_the_service_refuses_a_clerkless_actor(site, recipient):
     else:
         raise AssertionError("an auditor logged items")
     assert len(batch.intake_batch(CLERK, [(0, req)]).created) == 1
+
+
+def test_a_batch_item_row_is_a_single_intakes_row(clerk, site, recipient, frozen_clock):
+    from django.forms.models import model_to_dict
+
+    from mailwarden.custody.models import MailItem
+
+    one, two = numbers(2)
+    base = {"site": "hq", "recipient_id": recipient.pk, "kind": "parcel", "sender": "Acme"}
+    single = clerk.post("/api/items", {**base, "tracking_number": one}).json()["uid"]
+    batched = clerk.post("/api/items/batch", {"items": [{**base, "tracking_number": two}]})
+    uid = batched.json()["created"][0]["uid"]
+    differ = {"id", "uid", "tracking_number"}
+    rows = [
+        {k: v for k, v in model_to_dict(MailItem.objects.get(uid=u)).items() if k not in differ}
+        for u in (single, uid)
+    ]
+    assert rows[0] == rows[1]
+    # Every column, those intake never sets included, holds what the model gives a new item.
+    assert MailItem.objects.get(uid=uid).legal_hold_reason == ""

@@ -246,11 +246,14 @@ def _write_items(valid: list[_Valid], now: datetime) -> list[_Written]:
             }
         )
     columns, statement = _insert_shape()
+    defaults = _column_defaults()
     with plainsql.cursor() as cursor:
         for first in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[first : first + ROWS_PER_STATEMENT]
             sql = statement + ", ".join([f"({', '.join(['%s'] * len(columns))})"] * len(chunk))
-            cursor.execute(sql, [row[name] for row in chunk for name in columns])
+            cursor.execute(
+                sql, [row.get(name, defaults[name]) for row in chunk for name in columns]
+            )
     return [_Written(uid, v.number, v.carrier) for v, uid in zip(valid, uids, strict=True)]
 
 
@@ -260,6 +263,20 @@ def _insert_shape() -> tuple[list[str], str]:
     fields = [f for f in meta.concrete_fields if f is not meta.pk]
     names = ", ".join(quote(f.column) for f in fields)
     return [f.attname for f in fields], f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "
+
+
+def _column_defaults() -> dict[str, Any]:
+    """What a new item holds in the columns intake does not set (legal hold, purge, ...), as the
+    database takes it: the fields' own defaults, so a column added later is written too."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    meta = MailItem._meta
+    defaults: dict[str, Any] = {}
+    for field in meta.concrete_fields:
+        if field is meta.pk:
+            continue
+        value = field.get_default() if field.has_default() or field.null else None
+        defaults[field.attname] = field.get_db_prep_save(value, connection)
+    return defaults
 
 
 def _new_uid() -> str:
