@@ -271,11 +271,11 @@ def _column_defaults() -> dict[str, Any]:
     connection = connections[DEFAULT_DB_ALIAS]
     meta = MailItem._meta
     defaults: dict[str, Any] = {}
-    for field in meta.concrete_fields:
-        if field is meta.pk:
+    for column in meta.concrete_fields:
+        if column is meta.pk:
             continue
-        value = field.get_default() if field.has_default() or field.null else None
-        defaults[field.attname] = field.get_db_prep_save(value, connection)
+        value = column.get_default() if column.has_default() or column.null else None
+        defaults[column.attname] = column.get_db_prep_save(value, connection)
     return defaults
 
 
