@@ -20,6 +20,7 @@ MINE = (
     "bench_search.py",
     "bench_intake_api.py",
     "bench_ledger_checkpoint.py",
+    "bench_batch_intake.py",
 )
 
 
@@ -29,6 +30,10 @@ MINE = (
         ("bench_ledger_verify.py", r"^ledger verify: 20,000 entries in [\d.]+ s \("),
         ("bench_search.py", r"^search: 200 searches over 20,000 items on SQLite .*p95 [\d.]+ ms"),
         ("bench_intake_api.py", r"^intake API: 200 intakes in [\d.]+ s = \d+/s on SQLite"),
+        (
+            "bench_batch_intake.py",
+            r"^batch intake: 200 items in 2 batches of 100 in [\d.]+ s = [\d,]+/s on SQLite",
+        ),
         (
             "bench_ledger_checkpoint.py",
             r"^ledger checkpoint: 21,001 entries, [\d.]+ s after 1,000 new ones .*inclusion proof",
