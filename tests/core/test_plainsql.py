@@ -92,11 +92,19 @@ def test_insert_fills_defaults_and_a_duplicate_raises_the_orms_error(frozen_cloc
     assert OutboxEvent.objects.count() == 1
 
 
+def _plain(value: object) -> object:
+    # On PostgreSQL the fields hand psycopg wrappers (Int4, Jsonb) that name the SQL type; the
+    # values inside are what must agree.
+    if type(value).__name__ in ("Int2", "Int4", "Int8"):
+        return int(value)
+    return getattr(value, "obj", value)
+
+
 def _through_fields(obj) -> list[object]:
     from django.db import connection
 
     fields = [f for f in obj._meta.concrete_fields if f is not obj._meta.pk]
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    return [_plain(f.get_db_prep_save(f.pre_save(obj, True), connection)) for f in fields]
 
 
 @pytest.mark.django_db
@@ -112,7 +120,8 @@ def test_prepared_values_are_what_each_field_would_give(frozen_clock):
     checked = 0
     for obj in filter(None, saved):
         shape = _shape(type(obj), connection.vendor)
-        assert _prepared(connection, shape, obj) == _through_fields(obj), type(obj).__name__
+        prepared = [_plain(v) for v in _prepared(connection, shape, obj)]
+        assert prepared == _through_fields(obj), type(obj).__name__
         checked += 1
     assert checked > 10
 
@@ -126,6 +135,6 @@ def test_values_of_another_type_still_go_through_the_field(frozen_clock):
     item = intake(make_site(), make_recipient(), tracking_number="")
     item.weight_g = "250"  # a form's text: the field makes it a number
     item.sender = 12  # the field makes it text
-    prepared = _prepared(connection, _shape(MailItem, connection.vendor), item)
+    prepared = [_plain(v) for v in _prepared(connection, _shape(MailItem, connection.vendor), item)]
     assert prepared == _through_fields(item)
     assert 250 in prepared and "12" in prepared
