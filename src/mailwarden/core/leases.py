@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
@@ -25,7 +24,7 @@ BACKGROUND = "background-work"
 
 def holder_name() -> str:
     """This process, as other processes and the operator see it."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{threading.get_native_id()}"
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
 
 
 def acquire(name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
