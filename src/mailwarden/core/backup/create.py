@@ -92,8 +92,7 @@ def backup(
     db = database.Database.from_django()
     name = archive.archive_name(now)
     folder = target.local_folder()
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    target.check()
 
     def report(label: str, done: int, total: int) -> None:
         if progress is not None:

@@ -28,6 +28,10 @@ class Target(ABC):
         """The folder archives can be written straight into, or None (upload them)."""
 
     @abstractmethod
+    def check(self) -> None:
+        """Fail now, naming the place, when archives cannot be written there."""
+
+    @abstractmethod
     def upload(self, local: Path, name: str) -> None: ...
 
     @abstractmethod
@@ -50,6 +54,12 @@ class FolderTarget(Target):
 
     def local_folder(self) -> Path:
         return self.folder
+
+    def check(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackupError(f"cannot write to {self.folder}: {exc.strerror}") from None
 
     def upload(self, local: Path, name: str) -> None:
         if local.resolve() != (self.folder / name).resolve():
@@ -101,17 +111,24 @@ class S3Target(Target):
         return None
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return fn(*args, **kwargs)
         except ClientError as exc:
             error = exc.response.get("Error", {})
+            code = str(error.get("Code", "?"))
+            if code in ("404", "NoSuchBucket"):
+                raise BackupError(f"{what} {self.describe()}: the bucket does not exist") from None
             raise BackupError(
-                f"{what} {self.describe()}: {error.get('Code', '?')} {error.get('Message', '')}"
+                f"{what} {self.describe()}: {code} {error.get('Message', '')}".rstrip()
             ) from None
-        except BotoCoreError as exc:
+        except (BotoCoreError, Boto3Error) as exc:
             raise BackupError(f"{what} {self.describe()}: {exc}") from None
+
+    def check(self) -> None:
+        self._call("reaching", self.client.head_bucket, Bucket=self.bucket)
 
     def upload(self, local: Path, name: str) -> None:
         self._call("uploading to", self.client.upload_file, str(local), self.bucket, self.key(name))
