@@ -74,7 +74,7 @@ def test_an_archive_cut_short_is_incomplete(tmp_path):
     # (Cutting only the zero padding after the end-of-archive blocks takes nothing away.)
     for cut in (len(data) // 3, inside_manifest, 512):
         path.write_bytes(data[:cut])
-        with pytest.raises(BackupError, match="incomplete|damaged|cut short"):
+        with pytest.raises(BackupError, match=r"incomplete|damaged|cut short"):
             archive.verify(path)
 
 
@@ -85,7 +85,7 @@ def test_a_partial_file_has_no_manifest(tmp_path):
     writer.add_bytes("database/db.gz", b"x" * 100)
     assert writer._tar is not None
     writer._tar.fileobj.flush()  # what a killed process leaves on disk
-    with pytest.raises(BackupError, match="does not end with its manifest.json"):
+    with pytest.raises(BackupError, match=r"does not end with its manifest\.json"):
         archive.read_manifest(writer.partial)
     writer.__exit__(None, None, None)
     assert not writer.partial.exists()
