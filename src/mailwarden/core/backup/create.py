@@ -93,6 +93,8 @@ def backup(
     name = archive.archive_name(now)
     folder = target.local_folder()
     target.check()
+    if folder is not None and (folder / name).exists():
+        raise BackupError(f"{folder / name} exists already: one backup a second at most")
 
     def report(label: str, done: int, total: int) -> None:
         if progress is not None:
