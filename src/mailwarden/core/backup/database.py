@@ -227,6 +227,18 @@ def existing(db: Database) -> dict[str, int]:
 
 
 def holds_data(counts: dict[str, int]) -> bool:
+    """Whether replacing the database would lose anything someone did.
+
+    Every change goes through a service that appends to the ledger (docs/architecture.md rule
+    1), so a mailwarden database with an empty ledger holds only what its migrations put there
+    (indicators, playbooks, courses). A database without a ledger holds data if any row is
+    more than bookkeeping.
+    """
+    from mailwarden.core.models import LedgerEntry
+
+    ledger = counts.get(LedgerEntry._meta.db_table)
+    if ledger is not None:
+        return ledger > 0
     return any(n for name, n in counts.items() if name not in BOOKKEEPING)
 
 

@@ -70,7 +70,11 @@ def describe_rows(counts: dict[str, int]) -> list[str]:
 
 
 def what_would_be_lost(db: database.Database, checkpoint_dir: Path) -> list[str]:
-    lost = describe_rows(database.existing(db))
+    """What the target holds that restoring would replace; empty when it holds nothing."""
+    counts = database.existing(db)
+    if not database.holds_data(counts):
+        return []
+    lost = describe_rows(counts)
     signed = list(checkpoint_dir.glob(f"*{CHECKPOINT_SUFFIX}")) if checkpoint_dir.is_dir() else []
     if lost and signed:
         lost.append(f"{len(signed):,} signed ledger checkpoints in {checkpoint_dir}")
