@@ -362,7 +362,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         result = create.backup(args.to, now=clock.now(), passphrase=passphrase, progress=progress)
         if progress is not None:
             progress("done", 1, 1)
-    except BackupError as exc:
+    except (BackupError, OSError) as exc:
         print(f"mailwarden: backup failed: {exc}", file=sys.stderr)
         return 1
     manifest = result.manifest
@@ -402,6 +402,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
             progress("done", 1, 1)
     except BackupError as exc:
         print(f"mailwarden: restore refused: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"mailwarden: restore failed: {exc}", file=sys.stderr)
         return 1
     manifest = outcome.manifest
     print(

@@ -131,3 +131,13 @@ def test_the_scheduled_backup_runs_once_a_day_and_prunes(pg, tmp_path, frozen_cl
         for key, value in saved.items():
             setattr(config, key, value)
         schedule.forget_today()
+
+
+def test_a_missing_pg_dump_is_named(pg, tmp_path, monkeypatch):
+    from mailwarden.core.backup import create
+    from mailwarden.core.backup.errors import BackupError
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackupError, match="pg_dump is not installed or not on PATH"):
+        create.backup(str(tmp_path / "out"), now=PG_TIMES)
+    assert not list((tmp_path / "out").glob("*.tar*"))

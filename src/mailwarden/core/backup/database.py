@@ -71,14 +71,17 @@ class Database:
     @contextmanager
     def connect(self) -> Iterator[Any]:
         """A plain DB-API connection (no Django), closed afterwards."""
-        if self.vendor == "sqlite":
-            assert self.path is not None
-            conn: Any = sqlite3.connect(self.path, timeout=20)
-        else:
-            import psycopg
+        try:
+            if self.vendor == "sqlite":
+                assert self.path is not None
+                conn: Any = sqlite3.connect(self.path, timeout=20)
+            else:
+                import psycopg
 
-            # Autocommit: the snapshot's transaction is begun and ended by hand.
-            conn = psycopg.connect(**self.params, autocommit=True)  # type: ignore[arg-type]
+                # Autocommit: the snapshot's transaction is begun and ended by hand.
+                conn = psycopg.connect(**self.params, autocommit=True)  # type: ignore[arg-type]
+        except Exception as exc:  # sqlite3.Error, psycopg.Error: both say why in one line
+            raise BackupError(f"cannot open the {self.label}: {exc}") from None
         try:
             yield conn
         finally:

@@ -129,9 +129,12 @@ def restore(
         total = archive.total_size(manifest)
         archive.verify(local, lambda done: report("checking", done, total))
         if manifest.vendor != db.vendor:
+            named = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(
+                manifest.vendor, manifest.vendor
+            )
             raise BackupError(
-                f"{local}: the archive holds a {manifest.vendor} database and the settings "
-                f"point at {db.label}; restore it into {manifest.vendor}"
+                f"{local}: the archive holds a {named} database and the settings point at the "
+                f"{db.label}; an archive restores into the kind of database it came from"
             )
         found: secrets.Secrets | None = None
         if passphrase is not None and manifest.secrets:
