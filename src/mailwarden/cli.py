@@ -349,6 +349,102 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _byte_progress(label: str) -> Callable[[str, int, int], None] | None:
+    """A bar on stderr while it is a terminal; nothing otherwise (logs, cron, pipes)."""
+    if not sys.stderr.isatty():
+        return None
+    from mailwarden.core.backup.progress import Bar
+
+    return Bar(label, sys.stderr)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    setup_django()
+    from mailwarden.core import clock
+    from mailwarden.core.backup import create, schedule, secrets, targets
+    from mailwarden.core.backup.errors import BackupError
+
+    settings = get_settings()
+    try:
+        if args.prune:
+            where = args.to or settings.backup.to
+            if not where:
+                print("mailwarden: give --to or set backup.to to prune", file=sys.stderr)
+                return EXIT_USAGE
+            pruned = schedule.prune(targets.parse(where, settings.backup), settings.backup)
+            for name in pruned.deleted:
+                print(f"deleted {name}")
+            print(f"kept {len(pruned.kept)} archive(s), deleted {len(pruned.deleted)}")
+            return 0
+        passphrase = secrets.passphrase(twice=True) if args.with_secrets else None
+        progress = _byte_progress("backup")
+        result = create.backup(args.to, now=clock.now(), passphrase=passphrase, progress=progress)
+        if progress is not None:
+            progress("done", 1, 1)
+    except (BackupError, OSError) as exc:
+        print(f"mailwarden: backup failed: {exc}", file=sys.stderr)
+        return 1
+    manifest = result.manifest
+    print(
+        f"backup written to {result.location}: {result.size:,} bytes, {len(manifest.files):,} "
+        f"files, ledger at entry {manifest.ledger_head_seq:,}"
+        + (", secrets encrypted" if manifest.secrets else ", without secrets")
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    setup_django(needs_database=False)
+    from mailwarden.core.backup import restore, secrets
+    from mailwarden.core.backup.errors import BackupError
+    from mailwarden.core.terminal import confirmed
+
+    def confirm(lost: list[str]) -> bool:
+        if args.yes:
+            return True
+        question = "This replaces " + "; ".join(lost) + ".\nType REPLACE to go on: "
+        return confirmed(question, "REPLACE", sys.stdin, sys.stderr)
+
+    try:
+        passphrase = None
+        if os.environ.get(secrets.PASSPHRASE_VARIABLE) or args.with_secrets:
+            passphrase = secrets.passphrase(twice=False)
+        progress = _byte_progress("restore")
+        outcome = restore.restore(
+            args.archive,
+            force=args.force,
+            confirm=confirm,
+            passphrase=passphrase,
+            progress=progress,
+        )
+        if progress is not None:
+            progress("done", 1, 1)
+    except BackupError as exc:
+        print(f"mailwarden: restore refused: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"mailwarden: restore failed: {exc}", file=sys.stderr)
+        return 1
+    manifest = outcome.manifest
+    print(
+        f"restored the backup of {manifest.created_at} into the {outcome.database}; "
+        f"settings without secrets in {outcome.config_path}"
+        if not outcome.secrets_restored
+        else f"restored the backup of {manifest.created_at} into the {outcome.database}; "
+        f"settings with their secrets in {outcome.config_path}"
+    )
+    for note in outcome.notes:
+        print(f"note: {note}")
+    if not outcome.ledger_ok:
+        print(f"ledger BROKEN at {outcome.ledger_problem}", file=sys.stderr)
+        return 1
+    print(
+        f"ledger OK: {manifest.ledger_head_seq:,} entries, head {manifest.ledger_head_hash}; "
+        f"matches {outcome.checkpoints} signed checkpoint(s) from the archive"
+    )
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     setup_django(needs_database=False)
     from django.core.management import call_command
@@ -735,6 +831,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_edge_commands(sub)
     add_surveillance_commands(sub)
     add_training_commands(sub)
+
+    p = add(
+        "backup",
+        cmd_backup,
+        "Write one archive of the database, media, checkpoints and settings (server may run).",
+    )
+    p.add_argument(
+        "--to",
+        metavar="PATH_OR_URL",
+        help="a folder or s3://bucket/prefix (default: backup.to, else <data folder>/backups)",
+    )
+    p.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help="include the secrets, encrypted with MW_BACKUP_PASSPHRASE or a passphrase asked",
+    )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="only delete the archives the keep rules (backup.keep_*) no longer hold",
+    )
+    p = add("restore", cmd_restore, "Check an archive, then restore it into an empty database.")
+    p.add_argument("archive", metavar="ARCHIVE", help="the archive's path or s3:// URL")
+    p.add_argument(
+        "--force", action="store_true", help="replace a database that holds data (asks first)"
+    )
+    p.add_argument("--yes", action="store_true", help="with --force: do not ask (for scripts)")
+    p.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help="restore the secrets too (MW_BACKUP_PASSPHRASE or a passphrase asked)",
+    )
 
     p = add("check", cmd_check, "Check the configuration (use --deploy for production).")
     p.add_argument("--deploy", action="store_true", help="include the production checks")

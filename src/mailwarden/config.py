@@ -155,6 +155,34 @@ class RetentionConfig(BaseModel):
     departed_person_days: int | None = Field(default=None, ge=1, le=36500)
 
 
+class BackupConfig(BaseModel):
+    """Scheduled backups (``mailwarden backup``, docs/backup.md); off while ``to`` is unset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A folder, or s3://bucket/prefix on S3-compatible storage.
+    to: str | None = None
+    # The UTC hour from which the day's backup is taken.
+    schedule_hour: int = Field(default=2, ge=0, le=23)
+    # Archives kept: the newest of each of the last N days, ISO weeks and months.
+    keep_daily: int = Field(default=7, ge=0)
+    keep_weekly: int = Field(default=4, ge=0)
+    keep_monthly: int = Field(default=12, ge=0)
+    # Scheduled archives carry the secrets, encrypted with MW_BACKUP_PASSPHRASE.
+    with_secrets: bool = False
+    # S3-compatible storage other than AWS (MinIO, Ceph, ...); credentials come from the
+    # standard AWS_* variables or files.
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+
+    @field_validator("to")
+    @classmethod
+    def _target(cls, value: str | None) -> str | None:
+        if value and "://" in value and not value.startswith("s3://"):
+            raise ValueError("must be a folder or an s3://bucket/prefix URL")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MW_",
@@ -187,6 +215,7 @@ class Settings(BaseSettings):
     intake: IntakeConfig = Field(default_factory=IntakeConfig)
     surveillance: SurveillanceSettings = Field(default_factory=SurveillanceSettings)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    backup: BackupConfig = Field(default_factory=BackupConfig)
     # The Ed25519 key that signs the ledger's checkpoints; None keeps it in the data folder
     # (development only: production must name a file outside the database and the data folder).
     ledger_key_file: Path | None = None

@@ -33,7 +33,11 @@ class CoreConfig(MailwardenApp):
     # The sign-in signal receivers, which put sign-ins on the ledger.
     # The checkpoint module's handler sends signed checkpoints to the witnesses.
     event_handlers = ("mailwarden.core.audit", "mailwarden.core.checkpoints")
-    periodic_jobs = ("mailwarden.core.tasks", "mailwarden.core.checkpoints")
+    periodic_jobs = (
+        "mailwarden.core.tasks",
+        "mailwarden.core.checkpoints",
+        "mailwarden.core.backup.schedule",
+    )
     demo_seeder = "mailwarden.core.demo.StaffDemo"
 
     def ready(self) -> None:
