@@ -30,6 +30,7 @@ REFERENCES: tuple[str, ...] = (
     "copper",
 )
 A_HIGH_MAX = 9.0
+LOOKUP_CHUNK = 8192  # pixels looked up at a time: float64 temporaries of 64 kB
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,25 @@ class Calibration:
         Nearest row in attenuation (Z changes slowly along it), linear between columns in R
         (where one cell is worth about 0.07 in Z among organics).
         """
+        high, r = np.asarray(a_high), np.asarray(ratio)
+        if high.shape != r.shape or high.size <= LOOKUP_CHUNK:
+            return self._lookup(high, r)
+        # a whole map in chunks: every temporary then stays in cache and is reused by the
+        # allocator, where map-sized ones are mapped afresh each time (page faults cost as
+        # much as the arithmetic); each value is computed exactly as it is alone
+        zeff = np.empty(high.shape, dtype=self.zeff.dtype)
+        mass = np.empty(high.shape, dtype=self.mass_thickness.dtype)
+        flat_h, flat_r = high.reshape(-1), r.reshape(-1)
+        flat_z, flat_m = zeff.reshape(-1), mass.reshape(-1)
+        for start in range(0, high.size, LOOKUP_CHUNK):
+            part = slice(start, start + LOOKUP_CHUNK)
+            flat_z[part], flat_m[part] = self._lookup(flat_h[part], flat_r[part])
+        return zeff, mass
+
+    def _lookup(self, a_high: np.ndarray, ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a0, da = self.a_high[0], self.a_high[1] - self.a_high[0]
         r0, dr = self.ratio[0], self.ratio[1] - self.ratio[0]
-        # in place where it can be: a whole map is looked up at once, and every temporary
-        # array costs as much as the arithmetic done on it
+        # in place where it can be: every temporary array costs as much as the arithmetic
         row = np.array(a_high, dtype=np.float64)
         row -= a0
         row /= da
