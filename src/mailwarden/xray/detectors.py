@@ -336,12 +336,22 @@ SIDE_FEATURES: tuple[str, ...] = (
 
 
 def _group_quantiles(
-    values: np.ndarray, groups: np.ndarray, count: int, q: np.ndarray
+    values: np.ndarray,
+    groups: np.ndarray,
+    count: int,
+    q: np.ndarray,
+    source: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quantile ``q[g]`` of ``values`` (channels x n) within each group g in 0..count-1, as
-    ``np.quantile`` interpolates it (nan where a group is empty): one sort for all groups."""
-    sizes = np.bincount(groups, minlength=count)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ``np.quantile`` interpolates it (nan where a group is empty): one sort for all groups.
+
+    Group g reads the values labelled ``source[g]`` (by default g itself), so a pixel set that
+    several groups read (at several quantiles) is labelled, and sorted, once.
+    """
+    source = np.arange(count) if source is None else source
+    counted = np.bincount(groups, minlength=count)
+    sizes = counted[source]
+    starts = np.concatenate([[0], np.cumsum(counted)[:-1]])[source]
     present = sizes > 0
     position = q[present] * (sizes[present] - 1)
     lo = np.floor(position).astype(np.intp)
@@ -350,15 +360,32 @@ def _group_quantiles(
     out = np.full((values.shape[0], count), np.nan)
     if not present.any():
         return out
-    first = np.repeat(np.arange(count), sizes).astype(float)  # the group of each sorted place
+    # each group's values are read as an earlier form of this function left them: sorted by
+    # (group * span + value - low), then shifted back; the offset's rounding is applied to
+    # the few values read, with each group's own number, so the readings stay the same to
+    # the last bit whichever groups share a sort
+    offset = np.flatnonzero(present).astype(float)
     for c in range(values.shape[0]):
-        # one plain sort of group-offset values sorts within groups (faster than a lexsort)
         low = float(values[c].min())
         span = float(values[c].max()) - low + 1.0
-        ordered = np.sort(groups * span + (values[c] - low)) - first * span + low
-        a, b = ordered[starts[present] + lo], ordered[starts[present] + hi]
+        ordered = _sorted_within(values[c] - low, groups)
+        shift = offset * span
+        a = ordered[starts[present] + lo] + shift - shift + low
+        b = ordered[starts[present] + hi] + shift - shift + low
         out[c, present] = a + (b - a) * frac
     return out
+
+
+def _sorted_within(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``values`` (non-negative) in order of group, then of value, exactly as they are."""
+    if values.dtype == np.float32:
+        # the bits of a non-negative float32 sort as the float does: with the group above
+        # them, one plain sort of 64-bit keys (faster than a lexsort)
+        keys = groups.astype(np.uint64) << np.uint64(32)
+        keys |= values.view(np.uint32)
+        keys.sort()
+        return (keys & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+    return values[np.lexsort((values, groups))]
 
 
 # the pixel sets of one mass that ``added_layer`` reads, in group order, and their quantile
@@ -366,6 +393,7 @@ EDGE_IN, EDGE_OUT, INNER, RING_LOW, RING, RING_HIGH, THIN, THICK = range(8)
 SIDE_IN, SIDE_OUT = 8, 8 + SIDES
 GROUPS = 8 + 2 * SIDES
 GROUP_Q = np.array([0.5, 0.5, 0.5, 0.1, 0.3, 0.6, 0.5, 0.5] + [0.5] * (2 * SIDES))
+GROUP_SOURCE = np.array([RING if k in (RING_LOW, RING_HIGH) else k for k in range(GROUPS)])
 
 
 def _layer_sets(
@@ -373,14 +401,14 @@ def _layer_sets(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(flat pixel indices in the window, group of each) of one mass: see ``GROUPS``."""
     edge_in, edge_out = np.flatnonzero(rings.inside2), np.flatnonzero(rings.outside2)
-    ring = np.flatnonzero(rings.background)
+    nothing = edge_in[:0]
     sets = [
         edge_in,
         edge_out,
         np.flatnonzero(rings.inner),
-        ring,
-        ring,
-        ring,
+        nothing,  # RING_LOW and RING_HIGH read RING's pixels (``GROUP_SOURCE``)
+        np.flatnonzero(rings.background),
+        nothing,
         np.flatnonzero(rings.inner & (a_high <= quartiles[0])),
         np.flatnonzero(rings.inner & (a_high >= quartiles[1])),
     ]
@@ -446,10 +474,11 @@ def added_layer(
     # quartiles of attenuation inside each mass (which pixels are its thin and thick parts)
     inner = [np.flatnonzero(m.rings.inner) for m in chosen if m.rings is not None]
     quartiles = _group_quantiles(
-        np.concatenate([h[i] for h, i in zip(highs, inner, strict=True)] * 2)[None],
-        np.repeat(np.arange(2 * len(chosen)), [i.size for i in inner] * 2),
+        np.concatenate([h[i] for h, i in zip(highs, inner, strict=True)])[None],
+        np.repeat(np.arange(len(chosen)), [i.size for i in inner]),
         2 * len(chosen),
         np.repeat([0.25, 0.75], len(chosen)),
+        np.tile(np.arange(len(chosen)), 2),
     )[0]
     offsets = np.concatenate([[0], np.cumsum([h.size for h in highs])])
     taken, groups = [], []
@@ -465,8 +494,9 @@ def added_layer(
     label = np.concatenate(groups)
     total = GROUPS * len(chosen)
     both = np.stack([np.concatenate(highs)[at], np.concatenate(lows)[at]])
-    quantiles = _group_quantiles(both, label, total, np.tile(GROUP_Q, len(chosen)))
-    sizes = np.bincount(label, minlength=total)
+    source = (GROUP_SOURCE + GROUPS * np.arange(len(chosen))[:, None]).ravel()
+    quantiles = _group_quantiles(both, label, total, np.tile(GROUP_Q, len(chosen)), source)
+    sizes = np.bincount(label, minlength=total)[source]
     owners: list[tuple[int, str]] = []
     inside: list[np.ndarray] = []
     around: list[np.ndarray] = []
