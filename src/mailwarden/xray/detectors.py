@@ -161,9 +161,9 @@ def organic_masses(
     every: list[tuple[int, int, int, int, int]] = []  # each component's box and size
     pending: list[tuple[Blob, Shape, Rings, tuple[slice, slice], float, str, np.ndarray]] = []
     readings: list[tuple[Reading, Rings, tuple[slice, slice]]] = []
+    fresh: list[tuple[Blob, float, str, np.ndarray]] = []
     for level, family, values_map in families:
         mask = opened[family] >= level
-        fresh = []
         for blob in components(mask, min_px, max_px, scale):
             # a component that another cut already gave (about the same box and size) would
             # give the same answer again
@@ -175,15 +175,17 @@ def organic_masses(
                 for box, n in seen
             ):
                 seen.append((blob.bounds, count))
-                fresh.append(blob)
-        for blob, shape in zip(fresh, _shapes(fresh, maps.pixel_cm, hull=False), strict=True):
-            # shapes that no organic rule accepts are not worth measuring further
-            if shape.rectangularity < ORGANIC_MIN_RECTANGULARITY or shape.elongation > 5.0:
-                continue
-            window = window_of(blob)
-            rings = Rings.of(blob.mask)
-            pending.append((blob, shape, rings, window, level, family, values_map))
-            readings.append((read(maps, rings, window), rings, window))
+                fresh.append((blob, level, family, values_map))
+    # the shapes of every level's components at once (one eigen-decomposition)
+    shapes = _shapes([entry[0] for entry in fresh], maps.pixel_cm, hull=False)
+    for (blob, level, family, values_map), shape in zip(fresh, shapes, strict=True):
+        # shapes that no organic rule accepts are not worth measuring further
+        if shape.rectangularity < ORGANIC_MIN_RECTANGULARITY or shape.elongation > 5.0:
+            continue
+        window = window_of(blob)
+        rings = Rings.of(blob.mask)
+        pending.append((blob, shape, rings, window, level, family, values_map))
+        readings.append((read(maps, rings, window), rings, window))
     # the own material of every mass at once (one basis-material decomposition), then the
     # flatness of every mass at once (each across its own short axis)
     owns = own_readings(maps, readings, config)
@@ -235,37 +237,40 @@ def powder(
     families = [(level, total, opened_total) for level in POWDER_LEVELS] + [
         (level, tophat, opened_tophat) for level in POWDER_TOPHAT_LEVELS
     ]
+    blobs: list[tuple[Blob, np.ndarray]] = []
     for level, values_map, opened in families:
         mask = (opened >= level) & (values_map <= level + 1.2)
-        blobs = components(mask, min_px, max_px, scale)
-        for blob, shape in zip(blobs, _shapes(blobs, maps.pixel_cm, hull=False), strict=True):
-            if shape.elongation > 3.5 or shape.rectangularity < 0.6:
-                continue
-            window = window_of(blob)
-            shape = replace(shape, solidity=solidity(blob.mask))
-            _, z, mt, bg = own_reading(maps, Rings.of(blob.mask), window, config)
-            values = values_map[window][blob.mask] - (bg if values_map is total else 0.0)
-            peak = float(sorted_quantile(np.sort(values), 0.95))
-            mean = float(values.mean())
-            f = shape_features(shape) | {
-                "zeff": z,
-                "mass_thickness": mt,
-                "background_mt": bg,
-                "mound": peak / max(mean, 1e-3),  # a heap is thicker in the middle than at its rim
-            }
-            value = score("powder", f, p)
-            if value > 0:
-                found.append(
-                    Candidate(
-                        "powder",
-                        value,
-                        f"thin heap of organic powder, Zeff {z:.1f}, mass thickness {mt:.2f} "
-                        f"g/cm², {shape.area:.0f} cm², on {bg:.2f} g/cm² of background",
-                        blob,
-                        shape.area,
-                        f,
-                    )
+        blobs += [(blob, values_map) for blob in components(mask, min_px, max_px, scale)]
+    # the shapes of every level's components at once (one eigen-decomposition)
+    shapes = _shapes([blob for blob, _ in blobs], maps.pixel_cm, hull=False)
+    for (blob, values_map), shape in zip(blobs, shapes, strict=True):
+        if shape.elongation > 3.5 or shape.rectangularity < 0.6:
+            continue
+        window = window_of(blob)
+        shape = replace(shape, solidity=solidity(blob.mask))
+        _, z, mt, bg = own_reading(maps, Rings.of(blob.mask), window, config)
+        values = values_map[window][blob.mask] - (bg if values_map is total else 0.0)
+        peak = float(sorted_quantile(np.sort(values), 0.95))
+        mean = float(values.mean())
+        f = shape_features(shape) | {
+            "zeff": z,
+            "mass_thickness": mt,
+            "background_mt": bg,
+            "mound": peak / max(mean, 1e-3),  # a heap is thicker in the middle than at its rim
+        }
+        value = score("powder", f, p)
+        if value > 0:
+            found.append(
+                Candidate(
+                    "powder",
+                    value,
+                    f"thin heap of organic powder, Zeff {z:.1f}, mass thickness {mt:.2f} "
+                    f"g/cm², {shape.area:.0f} cm², on {bg:.2f} g/cm² of background",
+                    blob,
+                    shape.area,
+                    f,
                 )
+            )
     return found
 
 

@@ -48,14 +48,16 @@ def measure_many(
     hull: bool = True,
 ) -> list[Shape]:
     """``measure`` of each mask: one eigen-decomposition for all of them, as numpy's set-up for
-    it costs far more than a 2 x 2 problem (each matrix is solved as it would be alone)."""
+    it costs far more than a 2 x 2 problem (each matrix is solved as it would be alone), and
+    the extents of all of them from their pixels together."""
     if not masks:
         return []
     moments = [_moments(mask) for mask in masks]
     _, vectors = np.linalg.eigh(np.stack([m.cov for m in moments]))
+    extents = _Extents.of(moments, vectors[:, :, 1])
     return [
-        _shape(mask, m, major, pixel_cm, offset, hull)
-        for mask, m, major, offset in zip(masks, moments, vectors[:, :, 1], offsets, strict=True)
+        _shape(mask, m, extents, k, pixel_cm, offset, hull)
+        for k, (mask, m, offset) in enumerate(zip(masks, moments, offsets, strict=True))
     ]
 
 
@@ -77,26 +79,55 @@ def _moments(mask: np.ndarray) -> _Moments:
     return _Moments((float(r_mean), float(c_mean)), dr, dc, cov)
 
 
+@dataclass(frozen=True)
+class _Extents:
+    """Each component's extent along and across its major axis, and its pixels within a fifth
+    of the length of either end: per-pixel work on all components' pixels at once (each value
+    as it is for one alone), as numpy's set-up costs more than the arithmetic on a few
+    hundred pixels."""
+
+    along: tuple[np.ndarray, np.ndarray]  # (min, max) of each component
+    across: tuple[np.ndarray, np.ndarray]
+    ends: tuple[np.ndarray, np.ndarray]  # pixels near the first and the last end
+
+    @classmethod
+    def of(cls, moments: list[_Moments], majors: np.ndarray) -> _Extents:
+        sizes = np.array([m.dr.size for m in moments])
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        dr = np.concatenate([m.dr for m in moments])
+        dc = np.concatenate([m.dc for m in moments])
+        major0, major1 = np.repeat(majors[:, 0], sizes), np.repeat(majors[:, 1], sizes)
+        along = dr * major0 + dc * major1
+        across = -dr * major1 + dc * major0
+        low, high = np.minimum.reduceat(along, starts), np.maximum.reduceat(along, starts)
+        fifth = (high - low + 1) / 5
+        first = np.add.reduceat(along <= np.repeat(low + fifth, sizes), starts, dtype=np.intp)
+        last = np.add.reduceat(along >= np.repeat(high - fifth, sizes), starts, dtype=np.intp)
+        return cls(
+            (low, high),
+            (np.minimum.reduceat(across, starts), np.maximum.reduceat(across, starts)),
+            (first, last),
+        )
+
+
 def _shape(
     mask: np.ndarray,
     m: _Moments,
-    major: np.ndarray,
+    extents: _Extents,
+    k: int,
     pixel_cm: float,
     offset: tuple[int, int],
     hull: bool,
 ) -> Shape:
-    along = m.dr * major[0] + m.dc * major[1]
-    across = -m.dr * major[1] + m.dc * major[0]
-    length = (along.max() - along.min() + 1) * pixel_cm
-    width = (across.max() - across.min() + 1) * pixel_cm
+    along_min, along_max = extents.along[0][k], extents.along[1][k]
+    length = (along_max - along_min + 1) * pixel_cm
+    width = (extents.across[1][k] - extents.across[0][k] + 1) * pixel_cm
     area = m.dr.size * (pixel_cm * pixel_cm)
-    span = along.max() - along.min() + 1
+    span = along_max - along_min + 1
     fifth = span / 5
-    first = along <= along.min() + fifth
-    last = along >= along.max() - fifth
     end_widths = (
-        float(first.sum()) / max(fifth, 1) * pixel_cm,
-        float(last.sum()) / max(fifth, 1) * pixel_cm,
+        float(extents.ends[0][k]) / max(fifth, 1) * pixel_cm,
+        float(extents.ends[1][k]) / max(fifth, 1) * pixel_cm,
     )
     return Shape(
         area=area,
