@@ -80,7 +80,9 @@ def metal_parts(maps: MaterialMaps, scale: int) -> list[Metal]:
     blobs = components(dense, min_px, None, scale)
     for blob, shape in zip(blobs, _shapes(blobs, maps.pixel_cm), strict=True):
         window = window_of(blob)
-        own_h, _, _, _ = own_reading(maps, Rings.of(blob.mask), window, None)
+        # ``own_reading``'s a_high without a calibration (its Zeff and mass go unused here)
+        reading = read(maps, Rings.of(blob.mask), window)
+        own_h = max(reading.inside[0] - reading.around[0], 1e-3)
         imp = float((maps.classes[window][blob.mask] == IMPENETRABLE).mean())
         parts.append(Metal(blob, shape, own_h, imp))
     return parts
