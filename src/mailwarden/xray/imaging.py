@@ -84,11 +84,16 @@ def _block_mean(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def classify(a_high: np.ndarray, zeff: np.ndarray) -> np.ndarray:
-    classes = np.full(a_high.shape, ORGANIC, dtype=np.uint8)
-    classes[zeff >= ORGANIC_MAX_Z] = INORGANIC
-    classes[zeff > INORGANIC_MAX_Z] = METAL
-    classes[a_high < BACKGROUND_A_HIGH] = BACKGROUND
-    classes[a_high >= IMPENETRABLE_A_HIGH] = IMPENETRABLE
+    """The class of each pixel: by Zeff, then background and impenetrable by attenuation
+    (which override it).
+
+    Counted up from organic rather than assigned through masks: a whole map is classified
+    for every image, and masked assignment costs several times the comparisons.
+    """
+    classes = np.add(zeff >= ORGANIC_MAX_Z, np.uint8(ORGANIC), dtype=np.uint8)
+    classes += zeff > INORGANIC_MAX_Z  # inorganic (one up from organic), then metal
+    np.copyto(classes, np.uint8(BACKGROUND), where=a_high < BACKGROUND_A_HIGH)
+    np.copyto(classes, np.uint8(IMPENETRABLE), where=a_high >= IMPENETRABLE_A_HIGH)
     return classes
 
 
