@@ -159,7 +159,10 @@ def organic_masses(
     found: list[Organic] = []
     min_px = max(4, int(min(p.explosive_area[0], 10.0) / maps.pixel_cm**2))
     max_px = int(max(p.explosive_area[3], 700.0) / maps.pixel_cm**2)
-    seen: list[tuple[tuple[int, int, int, int], int]] = []
+    # the components kept so far, by their box's corner: one that gives the same answer has
+    # its corner within a pixel, so only the nine corners around are looked at (a busy
+    # parcel gives hundreds of components, and comparing each with all is quadratic)
+    seen: dict[tuple[int, int], list[tuple[tuple[int, int, int, int], int]]] = {}
     every: list[tuple[int, int, int, int, int]] = []  # each component's box and size
     pending: list[tuple[Blob, Shape, Rings, tuple[slice, slice], float, str, np.ndarray]] = []
     readings: list[tuple[Reading, Rings, tuple[slice, slice]]] = []
@@ -171,12 +174,14 @@ def organic_masses(
             # give the same answer again
             count = int(blob.mask.sum())
             every.append((*blob.bounds, count))
+            row, col = blob.bounds[:2]
             if not any(
                 abs(n - count) <= 0.05 * count
                 and max(abs(a - b) for a, b in zip(box, blob.bounds, strict=True)) <= 1
-                for box, n in seen
+                for near in ((row + dr, col + dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1))
+                for box, n in seen.get(near, ())
             ):
-                seen.append((blob.bounds, count))
+                seen.setdefault((row, col), []).append((blob.bounds, count))
                 fresh.append((blob, level, family, values_map))
     # the shapes of every level's components at once (one eigen-decomposition)
     shapes = _shapes([entry[0] for entry in fresh], maps.pixel_cm, hull=False)
