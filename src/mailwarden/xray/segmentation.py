@@ -257,7 +257,9 @@ def read(maps: MaterialMaps, rings: Rings, window: tuple[slice, slice]) -> Readi
         around = sorted_quantile(np.sort(stack[:, ring], axis=1), 0.3)
         bg_h, bg_mt, *rest = (float(v) for v in around)
         bg_l = rest[0] if rest else 0.0
-    in_h, _, *in_rest = (float(v) for v in sorted_median(np.sort(stack[:, inner], axis=1)))
+    # inside, only the attenuations are read (rows 0 and 2): a median of mass thickness here
+    # would go unused
+    in_h, *in_rest = (float(v) for v in sorted_median(np.sort(stack[0::2, inner], axis=1)))
     in_l = in_rest[0] if in_rest else 0.0
     return Reading((in_h, in_l), (bg_h, bg_l), bg_mt, bool(in_rest))
 
