@@ -216,13 +216,15 @@ def organic_masses(
         found.append(Organic(blob, shape, f, rings))
     # a uniform block with cut edges gives about the same outline at many cuts
     if found and every:
+        # every mass against every component at once (masses x components), a side at a time
         table = np.asarray(every, dtype=float)
-        for mass in found:
-            pixels = float(mass.blob.mask.sum())
-            same = (np.abs(table[:, :4] - np.asarray(mass.blob.bounds)).max(axis=1) <= 2) & (
-                np.abs(table[:, 4] - pixels) <= 0.15 * pixels
-            )
-            mass.features["repeats"] = float(same.sum())
+        boxes = np.array([mass.blob.bounds for mass in found], dtype=float)
+        pixels = np.array([float(mass.blob.mask.sum()) for mass in found])[:, None]
+        same = np.abs(table[:, 4] - pixels) <= 0.15 * pixels
+        for side in range(4):
+            same &= np.abs(table[:, side] - boxes[:, side, None]) <= 2
+        for mass, repeats in zip(found, same.sum(axis=1), strict=True):
+            mass.features["repeats"] = float(repeats)
     return found
 
 
