@@ -38,3 +38,40 @@ def test_training_and_surveillance_files_count_as_in_use(frozen_clock):
     )
     asked = {digest(n) for n in ("module image", "module video", "camera snapshot", "nobody's")}
     assert plugins.media_in_use(asked) == asked - {digest("nobody's")}
+
+
+def _ledger_signature(item) -> str:
+    from mailwarden.core import ledger
+
+    named = [
+        ledger.entry_data(e).get("signature_sha256")
+        for e in ledger.entries_for("mailitem", item.uid)
+    ]
+    [digest] = [d for d in named if d]
+    return str(digest)
+
+
+@pytest.mark.django_db
+def test_a_hand_over_keeps_its_signature_on_the_item_and_it_counts_as_in_use(site, recipient):
+    from tests.retention.conftest import picked_up
+
+    item = picked_up(site, recipient)
+    assert item.signature_sha256 == _ledger_signature(item)
+    assert plugins.media_in_use({item.signature_sha256}) == {item.signature_sha256}
+
+
+@pytest.mark.django_db
+def test_the_migration_fills_earlier_hand_overs_signatures_from_the_ledger(site, recipient):
+    import importlib
+
+    from django.apps import apps
+
+    from mailwarden.custody.models import MailItem
+    from tests.retention.conftest import picked_up
+
+    item = picked_up(site, recipient)
+    MailItem.objects.filter(pk=item.pk).update(signature_sha256="")
+    migration = importlib.import_module("mailwarden.custody.migrations.0010_signature_on_item")
+    migration.signatures_from_the_ledger(apps, None)
+    item.refresh_from_db()
+    assert item.signature_sha256 == _ledger_signature(item)

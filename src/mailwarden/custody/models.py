@@ -33,7 +33,7 @@ class MailItem(models.Model):
     width_mm = models.PositiveIntegerField(null=True, blank=True)
     height_mm = models.PositiveIntegerField(null=True, blank=True)
     weight_g = models.PositiveIntegerField(null=True, blank=True)
-    photo_sha256 = models.CharField(max_length=64, blank=True)
+    photo_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
     recipient = models.ForeignKey(Recipient, on_delete=models.PROTECT, related_name="items")
     state = models.CharField(max_length=30, choices=State.choices, db_index=True)
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="items")
@@ -46,6 +46,8 @@ class MailItem(models.Model):
     notes = models.TextField(blank=True)
     # A legal hold keeps the item's content (photo, signature, X-ray images) from every purge
     # until it is released (docs/retention.md); empty reason: not held.
+    # The hand-over's drawn signature, as its ledger entry names it ("" without one).
+    signature_sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
     legal_hold_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
     legal_hold_by = models.CharField(max_length=150, blank=True, default="", db_default="")
     legal_hold_at = models.DateTimeField(null=True, blank=True)

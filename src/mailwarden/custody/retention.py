@@ -16,16 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from functools import reduce
-from operator import or_
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from mailwarden.core import ledger, media, plugins
 from mailwarden.core.actor import Actor
-from mailwarden.core.models import LedgerEntry
 from mailwarden.core.tasks import periodic
 from mailwarden.custody.legal_holds import held_uids
 from mailwarden.custody.models import MailItem
@@ -38,7 +34,6 @@ RETENTION = Actor.job("custody.retention")
 # One run purges at most this many items; the next run goes on where it stopped.
 MAX_PER_RUN = 500
 PURGED = "custody.content.purged"
-SIGNED = "signature_sha256"
 
 
 def _due(now: datetime) -> list[tuple[int, str, str]]:
@@ -63,17 +58,9 @@ def _due(now: datetime) -> list[tuple[int, str, str]]:
     return [(pk, uid, rule) for _, pk, uid, rule in found[:MAX_PER_RUN]]
 
 
-def _signatures(uids: Collection[str]) -> dict[str, list[str]]:
-    """The signatures drawn at each item's hand-over, from its ledger entries."""
-    found: dict[str, list[str]] = {}
-    entries = LedgerEntry.objects.filter(
-        subject_type="mailitem", subject_id__in=list(uids), body__contains=SIGNED
-    ).order_by("seq")
-    for entry in entries:
-        digest = ledger.entry_data(entry).get(SIGNED)
-        if isinstance(digest, str) and digest:
-            found.setdefault(entry.subject_id, []).append(digest)
-    return found
+def _signatures(items: Collection[MailItem]) -> dict[str, list[str]]:
+    """The signature drawn at each item's hand-over (kept on the item beside its ledger entry)."""
+    return {item.uid: [item.signature_sha256] for item in items if item.signature_sha256}
 
 
 def purge_content(now: datetime, *, dry_run: bool = False) -> RetentionRun:
@@ -101,7 +88,7 @@ def purge_content(now: datetime, *, dry_run: bool = False) -> RetentionRun:
         items = [item for item in items if item.uid not in late]
         if not items:
             return run
-        signatures = _signatures([item.uid for item in items])
+        signatures = _signatures(items)
         records: list[ledger.Record] = []
         candidates: set[str] = set()
         for item in items:
@@ -147,20 +134,7 @@ def media_in_use(digests: Collection[str]) -> set[str]:
     wanted = list(digests)
     live = MailItem.objects.filter(content_purged_at__isnull=True)
     used = set(live.filter(photo_sha256__in=wanted).values_list("photo_sha256", flat=True))
-    rest = [d for d in wanted if d not in used]
-    if rest:
-        # Signatures are named only on the ledger: one scan of the hand-over entries for all.
-        entries = LedgerEntry.objects.filter(subject_type="mailitem").filter(
-            reduce(or_, (Q(body__contains=d) for d in rest))
-        )
-        by_item: dict[str, set[str]] = {}
-        for entry in entries:
-            digest = ledger.entry_data(entry).get(SIGNED)
-            if digest in rest:
-                by_item.setdefault(entry.subject_id, set()).add(digest)
-        kept = live.filter(uid__in=list(by_item)).values_list("uid", flat=True)
-        for uid in kept:
-            used |= by_item[uid]
+    used |= set(live.filter(signature_sha256__in=wanted).values_list("signature_sha256", flat=True))
     return used
 
 

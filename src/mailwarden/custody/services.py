@@ -563,6 +563,12 @@ def hand_over(
         else:
             failed = None
         if failed is None:
+            signature = str(evidence.get("signature_sha256", ""))
+            if signature:
+                # Kept on the row too, so retention finds an item's signature by an index
+                # rather than by reading the ledger.
+                item.signature_sha256 = signature
+                item.save(update_fields=["signature_sha256"])
             return _apply(actor, item, target, item.location, f"handed over by {method}", evidence)
     left = max(0, pickup.MAX_CODE_FAILURES - failed.pickup_failures)
     raise ServiceError(f"wrong pickup code; {left} tries left for this item", "proof")
