@@ -47,7 +47,9 @@ class MailItem(models.Model):
     # A legal hold keeps the item's content (photo, signature, X-ray images) from every purge
     # until it is released (docs/retention.md); empty reason: not held.
     # The hand-over's drawn signature, as its ledger entry names it ("" without one).
-    signature_sha256 = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    signature_sha256 = models.CharField(
+        max_length=64, blank=True, default="", db_default="", db_index=True
+    )
     legal_hold_reason = models.CharField(max_length=300, blank=True, default="", db_default="")
     legal_hold_by = models.CharField(max_length=150, blank=True, default="", db_default="")
     legal_hold_at = models.DateTimeField(null=True, blank=True)

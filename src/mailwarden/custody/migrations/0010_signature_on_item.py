@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='mailitem',
             name='signature_sha256',
-            field=models.CharField(blank=True, db_index=True, default='', max_length=64),
+            field=models.CharField(blank=True, db_default='', db_index=True, default='', max_length=64),
         ),
         migrations.AlterField(
             model_name='mailitem',
