@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +38,15 @@ def put(data: bytes) -> str:
 
 def get(digest: str) -> bytes:
     return path_for(digest).read_bytes()
+
+
+def delete(digests: Iterable[str]) -> None:
+    """Remove files from the store; one that cannot be removed is logged and the rest go on."""
+    for digest in digests:
+        try:
+            path_for(digest).unlink(missing_ok=True)
+        except OSError:
+            logging.getLogger(__name__).exception("could not delete stored file %s", digest)
 
 
 @dataclass(frozen=True)

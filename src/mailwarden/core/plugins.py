@@ -18,8 +18,10 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.apps import AppConfig, apps
+from django.db import transaction
 from django.utils.module_loading import import_string
 
+from mailwarden.core import media
 from mailwarden.core.roles import Role
 
 if TYPE_CHECKING:
@@ -228,6 +230,15 @@ def media_in_use(digests: Collection[str]) -> set[str]:
             answer: Callable[[Collection[str]], set[str]] = import_string(app.media_in_use)
             used |= answer(wanted - used) & wanted
     return used
+
+
+def release_unused_media(candidates: Collection[str]) -> list[str]:
+    """Of ``candidates``, those no app still uses, sorted; they leave the store once the
+    caller's transaction commits, so a rolled-back purge deletes nothing. Ask after the rows
+    say purged, so the caller's own app answers only for its live rows."""
+    unused = sorted(set(candidates) - media_in_use(candidates))
+    transaction.on_commit(lambda: media.delete(unused))
+    return unused
 
 
 def legal_holds(item_uids: Collection[str]) -> dict[str, str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import transaction
 
-from mailwarden.core import ledger, media, plugins
+from mailwarden.core import ledger, plugins
 from mailwarden.core.actor import Actor
 from mailwarden.core.tasks import periodic
 from mailwarden.custody.legal_holds import held_uids
@@ -112,21 +112,9 @@ def purge_content(now: datetime, *, dry_run: bool = False) -> RetentionRun:
                 )
                 run.subjects.append(f"item {item.uid}: {item.content_purged_rule}")
         MailItem.objects.bulk_update(items, ["content_purged_at", "content_purged_rule"])
-        # Asked after the rows say purged, so this app's own answer counts only live items.
-        unused = sorted(candidates - plugins.media_in_use(candidates))
-        run.files = unused
+        run.files = plugins.release_unused_media(candidates)
         ledger.append_many(RETENTION, records, at=now)
-        # The files go once the rows say so; a rolled-back run deletes nothing.
-        transaction.on_commit(lambda: _delete(unused))
     return run
-
-
-def _delete(digests: list[str]) -> None:
-    for digest in digests:
-        try:
-            media.path_for(digest).unlink(missing_ok=True)
-        except OSError:
-            log.exception("could not delete item content %s", digest)
 
 
 def media_in_use(digests: Collection[str]) -> set[str]:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from mailwarden.core import ledger, media, plugins
+from mailwarden.core import ledger, plugins
 from mailwarden.core.actor import Actor
 from mailwarden.core.tasks import periodic
 from mailwarden.custody.legal_holds import held_uids
@@ -107,19 +107,8 @@ def purge_images(now: datetime, *, dry_run: bool = False) -> RetentionRun:
         ledger.append_many(RETENTION, records, at=now)
         run.subjects = [f"item {uid}: {rule_of[uid]}" for uid in by_item]
         candidates = {h for s in scans for h in _files(s)}
-        # Asked after the rows say purged, so this app's own answer counts only live scans.
-        unused = sorted(candidates - plugins.media_in_use(candidates))
-        run.files = unused
-        transaction.on_commit(lambda: _delete(unused))
+        run.files = plugins.release_unused_media(candidates)
     return run
-
-
-def _delete(digests: list[str]) -> None:
-    for digest in digests:
-        try:
-            media.path_for(digest).unlink(missing_ok=True)
-        except OSError:
-            log.exception("could not delete an X-ray image %s", digest)
 
 
 def media_in_use(digests: Collection[str]) -> set[str]:

@@ -119,8 +119,7 @@ def purge_evidence(now: datetime) -> Purge:
         # Looked at again under the lock: an event recorded since may use the same file, a
         # camera's latest snapshot may be the very frame an event kept, and another app's row
         # may hold the same bytes.
-        unused = candidates - plugins.media_in_use(candidates)
-        done.files = sorted(unused)
+        done.files = plugins.release_unused_media(candidates)
         done.bytes = sum(sizes[h] for h in done.files)
         ledger.append(
             RETENTION,
@@ -142,17 +141,7 @@ def purge_evidence(now: datetime) -> Purge:
             },
             at=now,
         )
-        # The files go once the rows say so; a rolled-back run deletes nothing.
-        transaction.on_commit(lambda: _delete(done.files))
     return done
-
-
-def _delete(digests: list[str]) -> None:
-    for digest in digests:
-        try:
-            media.path_for(digest).unlink(missing_ok=True)
-        except OSError:
-            log.exception("could not delete video evidence %s", digest)
 
 
 _last_purge: list[datetime] = []
